@@ -1,0 +1,3 @@
+import { kmemProject } from '../../vitest.shared';
+
+export default kmemProject('@kmem/kheap');
