@@ -1,0 +1,248 @@
+// The initial user stack of a new program, byte for byte as Linux builds it on x86_64 (System V
+// x86-64 psABI §3.4.1 "Initial Stack and Register State"; fs/exec.c copy_strings and
+// fs/binfmt_elf.c create_elf_tables, with address randomisation off):
+//
+//   top ─────────► ┌────────────────────────────┐  stackTopVa (exclusive)
+//                  │ 8 zero bytes               │  end marker
+//                  │ execfn "\0"                │  AT_EXECFN points here
+//                  │ envp strings "\0"…         │  envp[0] lowest
+//                  │ argv strings "\0"…         │  argv[0] lowest
+//                  ├── round down to 16 ────────┤
+//                  │ platform "x86_64\0"        │  AT_PLATFORM
+//                  │ 16 random bytes            │  AT_RANDOM
+//                  │ padding                    │
+//                  │ auxv pairs …, AT_NULL 0    │
+//                  │ NULL                       │
+//                  │ envp[0..m-1]               │
+//                  │ NULL                       │
+//                  │ argv[0..n-1]               │
+//   rsp, base ───► │ argc                       │  16-byte aligned
+//                  └────────────────────────────┘
+import { StackImageError } from './elf-errors';
+import { hexVa } from './hex';
+import type { ElfLoadPlan } from './load-plan';
+import { DEFAULT_USER_END_VA } from './load-plan';
+import { ELF_PAGE_SIZE } from './parse-elf';
+
+/** Auxiliary vector entry types (include/uapi/linux/auxvec.h). */
+export const AT = {
+  NULL: 0,
+  IGNORE: 1,
+  EXECFD: 2,
+  PHDR: 3,
+  PHENT: 4,
+  PHNUM: 5,
+  PAGESZ: 6,
+  BASE: 7,
+  FLAGS: 8,
+  ENTRY: 9,
+  NOTELF: 10,
+  UID: 11,
+  EUID: 12,
+  GID: 13,
+  EGID: 14,
+  PLATFORM: 15,
+  HWCAP: 16,
+  CLKTCK: 17,
+  SECURE: 23,
+  BASE_PLATFORM: 24,
+  RANDOM: 25,
+  HWCAP2: 26,
+  EXECFN: 31,
+  SYSINFO_EHDR: 33,
+  MINSIGSTKSZ: 51,
+} as const;
+
+/** Options of {@link buildInitialStack}. */
+export interface InitialStackOptions {
+  /** The load plan: gives AT_PHDR, AT_PHENT, AT_PHNUM, AT_ENTRY. */
+  readonly plan: ElfLoadPlan;
+  /** Arguments, `argv[0]` first (UTF-8 encoded; no NUL inside). */
+  readonly argv: readonly string[];
+  /** Environment strings such as `PATH=/bin`. Default none. */
+  readonly envp?: readonly string[];
+  /** The 16 bytes AT_RANDOM points at (libc seeds its stack canary from them). Required: the caller chooses how random the simulation is. */
+  readonly random: Uint8Array;
+  /** End (exclusive) of the stack, 16-byte aligned, ≤ 2^47. Default {@link DEFAULT_USER_END_VA} (Linux's STACK_TOP). */
+  readonly stackTopVa?: number;
+  /** The path AT_EXECFN names. Default `argv[0]`, or '' when argv is empty. */
+  readonly execFn?: string;
+  /** The AT_PLATFORM string. Default 'x86_64'. */
+  readonly platform?: string;
+  /** AT_UID / AT_EUID. Default 0. */
+  readonly uid?: number;
+  /** AT_GID / AT_EGID. Default 0. */
+  readonly gid?: number;
+  /** AT_HWCAP (CPUID.1:EDX on x86). Default 0. */
+  readonly hwcap?: number;
+  /** AT_CLKTCK. Default 100 (USER_HZ). */
+  readonly clockTicksPerSecond?: number;
+  /** AT_BASE: where the interpreter was loaded; 0 for a static program. Default 0. */
+  readonly interpreterBase?: number;
+  /** Further auxv pairs `[type, value]`, placed before AT_NULL. */
+  readonly extraAuxv?: readonly (readonly [number, number])[];
+  /** Largest image allowed (bytes). Default 131072 (32 pages, Linux's classic ARG_MAX). */
+  readonly maxBytes?: number;
+}
+
+/** The initial stack image: write `bytes` at virtual address `base`, start the program with RSP = `rsp`. */
+export interface InitialStack {
+  /** Initial RSP: points at argc, 16-byte aligned. */
+  readonly rsp: number;
+  /** Virtual address of `bytes[0]` (equal to `rsp`: the image starts at the stack pointer). */
+  readonly base: number;
+  /** End (exclusive) of the image: the stack top. */
+  readonly top: number;
+  /** The image of `[base, top)`. */
+  readonly bytes: Uint8Array;
+  /** Address of each argv string. */
+  readonly argvVa: readonly number[];
+  /** Address of each envp string. */
+  readonly envpVa: readonly number[];
+  /** Address of the 16 AT_RANDOM bytes. */
+  readonly randomVa: number;
+  /** Address of the AT_EXECFN string. */
+  readonly execFnVa: number;
+  /** Address of the AT_PLATFORM string. */
+  readonly platformVa: number;
+  /** The auxiliary vector as written, AT_NULL last. */
+  readonly auxv: readonly (readonly [number, number])[];
+  /** Number of stack pages the image touches: `ceil((top - pageStart(base)) / 4096)`. */
+  readonly pageCount: number;
+}
+
+function encodeString(text: string, what: string): Uint8Array {
+  const encoded = new TextEncoder().encode(text);
+  if (encoded.includes(0)) throw new StackImageError(`${what} contains a NUL byte, which would end it early`);
+  return encoded;
+}
+
+function checkU64(value: number, what: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new StackImageError(`${what} ${String(value)} is not a non-negative safe integer`);
+}
+
+/**
+ * Builds the initial user stack of a program per the x86_64 System V ABI, laid out exactly as
+ * Linux does with randomisation off: argc, argv pointers, NULL, envp pointers, NULL, the
+ * auxiliary vector (AT_HWCAP, AT_PAGESZ, AT_CLKTCK, AT_PHDR, AT_PHENT, AT_PHNUM, AT_BASE,
+ * AT_FLAGS, AT_ENTRY, AT_UID, AT_EUID, AT_GID, AT_EGID, AT_SECURE, AT_RANDOM, AT_EXECFN,
+ * AT_PLATFORM, extras, AT_NULL), then the 16 random bytes and the strings up to the top.
+ * Every pointer is a little-endian u64.
+ *
+ * @param options - see {@link InitialStackOptions}
+ * @returns the image and where it goes
+ * @throws {@link StackImageError} (`E_STACK_IMAGE`) for a string with a NUL byte, a stack top that is
+ *   not 16-byte aligned or outside `(0, 2^47]`, `random` not 16 bytes, an auxv value that is not a
+ *   non-negative safe integer, or an image larger than `maxBytes`
+ */
+export function buildInitialStack(options: InitialStackOptions): InitialStack {
+  const top = options.stackTopVa ?? DEFAULT_USER_END_VA;
+  if (!Number.isSafeInteger(top) || top <= 0 || top > 0x8000_0000_0000 || top % 16 !== 0) {
+    throw new StackImageError(`stack top ${String(top)} must be 16-byte aligned and within (0, 2^47]`);
+  }
+  if (options.random.length !== 16) throw new StackImageError(`AT_RANDOM needs exactly 16 bytes, got ${options.random.length}`);
+  const maxBytes = options.maxBytes ?? 131072;
+  const argv = options.argv.map((s, i) => encodeString(s, `argv[${i}]`));
+  const envp = (options.envp ?? []).map((s, i) => encodeString(s, `envp[${i}]`));
+  const execFn = encodeString(options.execFn ?? options.argv[0] ?? '', 'execFn');
+  const platform = encodeString(options.platform ?? 'x86_64', 'platform');
+
+  // fs/exec.c: bprm->p starts one pointer below the top (the end marker), then the file name,
+  // then envp and argv strings copied last-first downwards, so argv[0] ends up lowest.
+  let p = top - 8;
+  p -= execFn.length + 1;
+  const execFnVa = p;
+  const envpVa = new Array<number>(envp.length);
+  for (let i = envp.length - 1; i >= 0; i--) {
+    p -= envp[i]!.length + 1;
+    envpVa[i] = p;
+  }
+  const argvVa = new Array<number>(argv.length);
+  for (let i = argv.length - 1; i >= 0; i--) {
+    p -= argv[i]!.length + 1;
+    argvVa[i] = p;
+  }
+  // create_elf_tables: arch_align_stack (no randomisation: round down to 16), platform string,
+  // 16 random bytes.
+  p -= p % 16;
+  p -= platform.length + 1;
+  const platformVa = p;
+  p -= 16;
+  const randomVa = p;
+
+  const plan = options.plan;
+  const uid = options.uid ?? 0;
+  const gid = options.gid ?? 0;
+  const auxv: (readonly [number, number])[] = [
+    [AT.HWCAP, options.hwcap ?? 0],
+    [AT.PAGESZ, ELF_PAGE_SIZE],
+    [AT.CLKTCK, options.clockTicksPerSecond ?? 100],
+    [AT.PHDR, plan.phdrVa ?? 0],
+    [AT.PHENT, plan.phentBytes],
+    [AT.PHNUM, plan.phnum],
+    [AT.BASE, options.interpreterBase ?? 0],
+    [AT.FLAGS, 0],
+    [AT.ENTRY, plan.entry],
+    [AT.UID, uid],
+    [AT.EUID, uid],
+    [AT.GID, gid],
+    [AT.EGID, gid],
+    [AT.SECURE, 0],
+    [AT.RANDOM, randomVa],
+    [AT.EXECFN, execFnVa],
+    [AT.PLATFORM, platformVa],
+    ...(options.extraAuxv ?? []),
+    [AT.NULL, 0],
+  ];
+  for (const [type, value] of auxv) {
+    checkU64(type, 'auxv type');
+    checkU64(value, `auxv value of type ${type}`);
+  }
+  // STACK_ROUND(sp - words): the table's start (argc) is 16-byte aligned.
+  const words = auxv.length * 2 + 1 + (argv.length + 1) + (envp.length + 1);
+  let rsp = p - words * 8;
+  rsp -= rsp % 16;
+  const sizeBytes = top - rsp;
+  if (sizeBytes > maxBytes || rsp <= 0) {
+    throw new StackImageError(`initial stack of ${sizeBytes} bytes below ${hexVa(top)} exceeds the ${maxBytes}-byte limit`);
+  }
+
+  // Everything validated: build the image.
+  const bytes = new Uint8Array(sizeBytes);
+  const view = new DataView(bytes.buffer);
+  let at = 0;
+  const putU64 = (value: number): void => {
+    view.setUint32(at, value >>> 0, true);
+    view.setUint32(at + 4, Math.floor(value / 0x1_0000_0000), true);
+    at += 8;
+  };
+  putU64(argv.length);
+  for (const va of argvVa) putU64(va);
+  putU64(0);
+  for (const va of envpVa) putU64(va);
+  putU64(0);
+  for (const [type, value] of auxv) {
+    putU64(type);
+    putU64(value);
+  }
+  bytes.set(options.random, randomVa - rsp);
+  bytes.set(platform, platformVa - rsp); // NUL terminators: the array is zeroed
+  for (let i = 0; i < argv.length; i++) bytes.set(argv[i]!, argvVa[i]! - rsp);
+  for (let i = 0; i < envp.length; i++) bytes.set(envp[i]!, envpVa[i]! - rsp);
+  bytes.set(execFn, execFnVa - rsp);
+
+  const firstPage = rsp - (rsp % ELF_PAGE_SIZE);
+  return {
+    rsp,
+    base: rsp,
+    top,
+    bytes,
+    argvVa,
+    envpVa,
+    randomVa,
+    execFnVa,
+    platformVa,
+    auxv,
+    pageCount: Math.ceil((top - firstPage) / ELF_PAGE_SIZE),
+  };
+}
