@@ -1,0 +1,631 @@
+// The kernel heap: kmalloc/kfree routed by size to slab caches, TLSF or whole pages.
+import {
+  CacheStateError,
+  DoubleFreeError,
+  HeapCorruptionError,
+  InteriorPointerError,
+  InvalidAlignmentError,
+  InvalidOptionError,
+  InvalidPointerError,
+  InvalidSizeError,
+  BackingError,
+  PAGE_SIZE,
+  WrongCacheError,
+  type HeapBacking,
+  type HeapBlock,
+  type HeapStats,
+  type KernelHeapOptions,
+  type KmallocOptions,
+  type KmemCacheOptions,
+} from './api';
+import { RED_ACTIVE, firstMismatch } from './debug-patterns';
+import { hex } from './hex';
+import { memFor, type Mem } from './mem';
+import { PAGE_LARGE, PAGE_NONE, PAGE_SLAB, PAGE_TLSF, PageMap } from './page-map';
+import { SLAB_DESCRIPTOR, SLAB_FREE, SLAB_OK, SlabAllocator } from './slab';
+import { TLSF_HEADER, Tlsf } from './tlsf';
+
+/** Object sizes of the kmalloc slab caches (`kmalloc-8` … `kmalloc-512`), as Linux's kmalloc_info[] up to 512. */
+export const KMALLOC_CLASSES: readonly number[] = [8, 16, 32, 64, 96, 128, 192, 256, 384, 512];
+/** Requests up to this many bytes are served by the kmalloc slab caches. */
+export const SLAB_MAX_BYTES = 512;
+/** Requests above this many bytes get whole pages straight from the backing. */
+export const LARGE_MIN_BYTES = 32 * 1024;
+/** Large allocations remembered after being freed, to tell a double free from a wild pointer. */
+const RECENT_LARGE = 16;
+
+/** What {@link KernelHeap.resolve} found. */
+const K_SLAB = 1;
+const K_TLSF = 2;
+const K_LARGE = 3;
+
+/**
+ * A kernel heap over a {@link HeapBacking}: `kmalloc`/`kfree` and slab caches, with all per-block
+ * metadata written into the managed memory.
+ *
+ * Routing by request size (see the README for why these thresholds):
+ * - 0..512 bytes: kmalloc slab caches (8, 16, 32, 64, 96, 128, 192, 256, 384, 512), O(1).
+ * - 513 bytes..32 KiB: TLSF over 128 KiB arenas, O(1), 16-byte header, coalescing.
+ * - above 32 KiB: whole pages from the backing.
+ *
+ * Alignment: every pointer is 8-aligned, and 16-aligned for requests above 8 bytes; slab
+ * classes whose size is a power of two are naturally aligned (outside debug mode); large
+ * allocations are page aligned. `alignBytes` asks for more (up to a page).
+ */
+export class KernelHeap {
+  /** The backing this heap draws pages from. */
+  readonly backing: HeapBacking;
+  /** True when built with `debug: true`. */
+  readonly debug: boolean;
+  private readonly base: number;
+  private readonly limit: number;
+  private readonly m: Mem;
+  private readonly pages: PageMap;
+  private readonly slab: SlabAllocator;
+  private readonly tlsf: Tlsf;
+  /** kmalloc class index → cache id, by `(size + 7) >> 3`. */
+  private readonly classBySize = new Uint8Array((SLAB_MAX_BYTES >> 3) + 1);
+  /** Guaranteed alignment of each kmalloc class (cache ids 0..9). */
+  private readonly classAlign: number[] = [];
+  private readonly recentLarge = new Float64Array(RECENT_LARGE).fill(-1);
+  private recentLargeNext = 0;
+  private bytesRequested = 0;
+  private bytesInUse = 0;
+  private allocations = 0;
+  private largeCount = 0;
+  private largePages = 0;
+  /** Set by resolve(): kind, cache, slab, slot of the pointer. */
+  private rKind = 0;
+  private rCache = 0;
+  private rSlab = 0;
+  private rSlot = 0;
+
+  /**
+   * @throws {@link BackingError} when the backing's base or limit is unusable.
+   * @throws {@link InvalidOptionError} when `tlsfArenaBytes` is not a page multiple of at least 64 KiB.
+   */
+  constructor(options: KernelHeapOptions) {
+    const backing = options.backing;
+    const { base, limitBytes } = backing;
+    if (!Number.isSafeInteger(base) || base < 0 || base % PAGE_SIZE !== 0) throw new BackingError(`base ${hex(base)} is not page aligned`);
+    if (!Number.isSafeInteger(limitBytes) || limitBytes <= 0 || limitBytes % PAGE_SIZE !== 0 || limitBytes > 2 ** 31) {
+      throw new BackingError(`limitBytes ${String(limitBytes)} must be a positive page multiple of at most 2^31`);
+    }
+    const arenaBytes = options.tlsfArenaBytes ?? 128 * 1024;
+    if (!Number.isSafeInteger(arenaBytes) || arenaBytes < 64 * 1024 || arenaBytes % PAGE_SIZE !== 0 || arenaBytes > limitBytes) {
+      throw new InvalidOptionError('tlsfArenaBytes', `${String(arenaBytes)} must be a page multiple between 64 KiB and the region size`);
+    }
+    this.backing = backing;
+    this.debug = options.debug ?? false;
+    this.base = base;
+    this.limit = limitBytes;
+    this.m = memFor(backing);
+    this.pages = new PageMap(backing, base, limitBytes);
+    this.slab = new SlabAllocator(this.m, this.pages, base, this.debug);
+    this.tlsf = new Tlsf(this.m, this.pages, base, this.debug, arenaBytes);
+    let c = 0;
+    for (const size of KMALLOC_CLASSES) {
+      const natural = size & -size;
+      const align = this.debug ? Math.min(16, natural) : natural;
+      this.slab.create(`kmalloc-${size}`, size, align);
+      this.classAlign.push(align);
+      while (c <= size >> 3) this.classBySize[c++] = this.classAlign.length - 1;
+    }
+  }
+
+  // ---------------------------------------------------------------- allocation
+
+  /**
+   * Allocates `sizeBytes` bytes. `kmalloc(0)` returns a unique minimal block (the smallest slab
+   * object), which must be freed like any other (ksize reports its usable size: 8, or 0 in debug
+   * mode) — unlike Linux's shared ZERO_SIZE_PTR, so every non-null result is a real block.
+   * Contents are not cleared (in debug mode they hold the poison byte 0x6b).
+   * @returns the block's address, or `null` when the backing has no more pages (the heap is unchanged).
+   * @throws {@link InvalidSizeError} for a negative, NaN, fractional, infinite or larger-than-region size.
+   * @throws {@link InvalidAlignmentError} for an alignment that is not a power of two up to 4096.
+   * @throws {@link HeapCorruptionError} (debug) when the block about to be handed out was written after being freed.
+   */
+  kmalloc(sizeBytes: number, options?: KmallocOptions): number | null {
+    this.checkSize(sizeBytes);
+    const align = options?.alignBytes === undefined ? 8 : this.checkAlign(options.alignBytes);
+    const off = this.allocOff(sizeBytes, align);
+    return off === -1 ? null : this.base + off;
+  }
+
+  /**
+   * Like {@link kmalloc}, and the usable bytes (the request, in debug mode) are zeroed.
+   * @throws as {@link kmalloc}.
+   */
+  kzalloc(sizeBytes: number, options?: KmallocOptions): number | null {
+    const ptr = this.kmalloc(sizeBytes, options);
+    if (ptr !== null) {
+      this.resolve(ptr);
+      this.m.fill8(ptr - this.base, this.usableOf(ptr - this.base), 0);
+    }
+    return ptr;
+  }
+
+  private checkSize(sizeBytes: number): void {
+    if ((sizeBytes | 0) !== sizeBytes || sizeBytes < 0 || sizeBytes > this.limit) {
+      const reason = Number.isNaN(sizeBytes)
+        ? 'NaN'
+        : sizeBytes < 0
+          ? 'negative'
+          : !Number.isInteger(sizeBytes)
+            ? 'not a whole number of bytes'
+            : `larger than the heap region (${this.limit} bytes)`;
+      throw new InvalidSizeError(sizeBytes, reason);
+    }
+  }
+
+  private checkAlign(alignBytes: number): number {
+    if (!Number.isInteger(alignBytes) || alignBytes < 1 || alignBytes > PAGE_SIZE || (alignBytes & (alignBytes - 1)) !== 0) {
+      throw new InvalidAlignmentError(alignBytes);
+    }
+    return alignBytes < 8 ? 8 : alignBytes;
+  }
+
+  /** Allocates (validated arguments); returns an offset or -1. Retries once after trim() on OOM. */
+  private allocOff(size: number, align: number): number {
+    let off = this.tryAlloc(size, align);
+    if (off === -1 && this.trim() > 0) off = this.tryAlloc(size, align);
+    return off;
+  }
+
+  private tryAlloc(size: number, align: number): number {
+    if (size <= SLAB_MAX_BYTES) {
+      let c = this.classBySize[(size + 7) >> 3]!;
+      if (align > this.classAlign[c]!) {
+        while (c < KMALLOC_CLASSES.length && this.classAlign[c]! < align) c++;
+        if (c === KMALLOC_CLASSES.length) return this.tlsfAlloc(size, align);
+      }
+      const slab = this.slab;
+      const off = slab.alloc(c, size);
+      if (off === -1) return -1;
+      this.bytesRequested += this.debug ? size : slab.objSize[c]!;
+      this.bytesInUse += slab.stride[c]!;
+      this.allocations++;
+      return off;
+    }
+    if (size <= LARGE_MIN_BYTES) return this.tlsfAlloc(size, align);
+    return this.largeAlloc(size);
+  }
+
+  private tlsfAlloc(size: number, align: number): number {
+    const tlsf = this.tlsf;
+    const off = tlsf.alloc(size, align);
+    if (off === -1) return -1;
+    this.bytesRequested += size;
+    this.bytesInUse += tlsf.blockBytes(off);
+    this.allocations++;
+    return off;
+  }
+
+  private largeAlloc(size: number): number {
+    const pageCount = Math.ceil(size / PAGE_SIZE);
+    const off = this.pages.acquire(pageCount, PAGE_LARGE, size);
+    if (off === -1) return -1;
+    if (this.debug) this.m.fill8(off + size, pageCount * PAGE_SIZE - size, RED_ACTIVE);
+    for (let i = 0; i < RECENT_LARGE; i++) if (this.recentLarge[i] === off) this.recentLarge[i] = -1;
+    this.largeCount++;
+    this.largePages += pageCount;
+    this.bytesRequested += size;
+    this.bytesInUse += pageCount * PAGE_SIZE;
+    this.allocations++;
+    return off;
+  }
+
+  // ---------------------------------------------------------------- free
+
+  /**
+   * Frees a block returned by kmalloc/kzalloc/krealloc (or a cache's alloc). `null` and 0 are no-ops.
+   * @throws {@link InvalidPointerError} for an address the heap never returned.
+   * @throws {@link InteriorPointerError} for an address inside a block.
+   * @throws {@link DoubleFreeError} for a block that is already free.
+   * @throws {@link HeapCorruptionError} when the block's header or (debug) red zones were overwritten.
+   * Nothing changes when it throws.
+   */
+  kfree(ptr: number | null): void {
+    if (ptr === null || ptr === 0) return;
+    this.resolve(ptr);
+    this.freeResolved(ptr - this.base);
+  }
+
+  /**
+   * Classifies `ptr` as the start of a live block and sets rKind/rCache/rSlab/rSlot; throws the
+   * misuse error otherwise. Changes no state.
+   */
+  private resolve(ptr: number): void {
+    const off = ptr - this.base;
+    if ((off | 0) !== off || off < 0) throw new InvalidPointerError(ptr, 'outside the heap region');
+    const kind = this.pages.kindAt(off);
+    if (kind === PAGE_SLAB) {
+      const slab = this.slab;
+      const r = slab.locate(off);
+      const c = slab.cacheOf(slab.slab);
+      if (r === SLAB_OK) {
+        this.rKind = K_SLAB;
+        this.rCache = c;
+        this.rSlab = slab.slab;
+        this.rSlot = slab.slot;
+        return;
+      }
+      if (r === SLAB_FREE) throw new DoubleFreeError(ptr);
+      if (r === SLAB_DESCRIPTOR) throw new InvalidPointerError(ptr, `it points into the descriptor of a ${slab.names[c]!} slab`);
+      const user = slab.userOf(c, slab.slot);
+      if (off < user) throw new InvalidPointerError(ptr, `it points into the red zone before ${hex(this.base + user)}`);
+      throw new InteriorPointerError(ptr, this.base + user, off - user);
+    }
+    if (kind === PAGE_TLSF) {
+      const tlsf = this.tlsf;
+      const cls = tlsf.classify(off);
+      if (cls === 0) {
+        this.rKind = K_TLSF;
+        return;
+      }
+      if (cls === 1) throw new DoubleFreeError(ptr);
+      // Not a block's pointer: walk the arena to say what it is (error path only).
+      const arena = this.pages.runStart(off);
+      const b = tlsf.blockContaining(arena, off);
+      if (b === -1) {
+        const hb = tlsf.headerOf(off);
+        throw new HeapCorruptionError(
+          tlsf.report('header', hb, 0, off, hb, `TLSF header before ${hex(ptr)} (or an earlier one in its arena) is overwritten: cannot tell which block ${hex(ptr)} is`),
+        );
+      }
+      const user = b + TLSF_HEADER + tlsf.userOff;
+      if (off < user) throw new InvalidPointerError(ptr, `it points into the header of the TLSF block at ${hex(this.base + b)}`);
+      throw new InteriorPointerError(ptr, this.base + user, off - user);
+    }
+    if (kind === PAGE_LARGE) {
+      const start = this.pages.runStart(off);
+      if (start !== off) throw new InteriorPointerError(ptr, this.base + start, off - start);
+      this.rKind = K_LARGE;
+      return;
+    }
+    for (let i = 0; i < RECENT_LARGE; i++) if (this.recentLarge[i] === off) throw new DoubleFreeError(ptr);
+    throw new InvalidPointerError(ptr, kind === PAGE_NONE && off < this.limit ? 'no heap page there' : 'outside the heap region');
+  }
+
+  /** Frees the block resolve() just classified at offset `off`. */
+  private freeResolved(off: number): void {
+    const kind = this.rKind;
+    if (kind === K_SLAB) {
+      const slab = this.slab;
+      const c = this.rCache;
+      const slot = this.rSlot;
+      const requested = slab.requested(c, slot);
+      slab.free(c, this.rSlab, slot);
+      this.bytesRequested -= requested;
+      this.bytesInUse -= slab.stride[c]!;
+    } else if (kind === K_TLSF) {
+      const tlsf = this.tlsf;
+      const requested = tlsf.requested(off);
+      const bytes = tlsf.blockBytes(off);
+      tlsf.free(off);
+      this.bytesRequested -= requested;
+      this.bytesInUse -= bytes;
+    } else {
+      const head = off / PAGE_SIZE;
+      const requested = this.pages.runAux[head]!;
+      const pageCount = this.pages.runPages[head]!;
+      if (this.debug) this.checkLargeRedZone(off, requested, pageCount);
+      this.pages.release(off);
+      this.recentLarge[this.recentLargeNext] = off;
+      this.recentLargeNext = (this.recentLargeNext + 1) % RECENT_LARGE;
+      this.largeCount--;
+      this.largePages -= pageCount;
+      this.bytesRequested -= requested;
+      this.bytesInUse -= pageCount * PAGE_SIZE;
+    }
+    this.allocations--;
+  }
+
+  private checkLargeRedZone(off: number, requested: number, pageCount: number): void {
+    const bad = firstMismatch(this.m, off + requested, pageCount * PAGE_SIZE - requested, RED_ACTIVE);
+    if (bad !== -1) {
+      throw new HeapCorruptionError({
+        kind: 'redzone',
+        blockStart: this.base + off,
+        blockSizeBytes: pageCount * PAGE_SIZE,
+        ptr: this.base + off,
+        offset: bad - off,
+        address: this.base + bad,
+        expected: RED_ACTIVE,
+        actual: this.m.rd8(bad),
+        message: `right red zone of large block ${hex(this.base + off)} overwritten at offset ${bad - off} (${bad - off - requested} bytes past the ${requested} requested)`,
+      });
+    }
+  }
+
+  /** Usable bytes of the block resolve() just classified. */
+  private usableOf(off: number): number {
+    if (this.rKind === K_SLAB) return this.slab.usable(this.rCache, this.rSlot);
+    if (this.rKind === K_TLSF) return this.tlsf.usable(off);
+    const head = off / PAGE_SIZE;
+    return this.debug ? this.pages.runAux[head]! : this.pages.runPages[head]! * PAGE_SIZE;
+  }
+
+  /**
+   * Usable bytes of the live block at `ptr`: at least what was asked for; in debug mode exactly
+   * what was asked for (the rest is red zone).
+   * @throws as {@link kfree} for a pointer that is not a live block.
+   */
+  ksize(ptr: number): number {
+    this.resolve(ptr);
+    return this.usableOf(ptr - this.base);
+  }
+
+  /**
+   * Resizes the block at `ptr` to `sizeBytes`, keeping its first min(old, new) bytes. Stays in
+   * place when the block is already big enough (outside debug mode, as Linux's krealloc), else
+   * allocates, copies and frees. `krealloc(null, n)` is `kmalloc(n)`.
+   * @returns the (possibly moved) address, or `null` when out of memory: the old block is then untouched.
+   * @throws as {@link kmalloc} and {@link kfree}.
+   */
+  krealloc(ptr: number | null, sizeBytes: number, options?: KmallocOptions): number | null {
+    if (ptr === null || ptr === 0) return this.kmalloc(sizeBytes, options);
+    this.checkSize(sizeBytes);
+    const align = options?.alignBytes === undefined ? 8 : this.checkAlign(options.alignBytes);
+    this.resolve(ptr);
+    const off = ptr - this.base;
+    const usable = this.usableOf(off);
+    if (!this.debug && sizeBytes <= usable && off % align === 0) {
+      if (this.rKind === K_TLSF) {
+        this.bytesRequested += sizeBytes - this.tlsf.requested(off);
+        this.m.wr(this.tlsf.headerOf(off) + 8, sizeBytes);
+      } else if (this.rKind === K_LARGE) {
+        const head = off / PAGE_SIZE;
+        this.bytesRequested += sizeBytes - this.pages.runAux[head]!;
+        this.pages.runAux[head] = sizeBytes;
+      }
+      return ptr;
+    }
+    const kind = this.rKind;
+    const cache = this.rCache;
+    const slabStart = this.rSlab;
+    const slot = this.rSlot;
+    const n = this.allocOff(sizeBytes, align);
+    if (n === -1) return null;
+    this.m.copy(n, off, Math.min(usable, sizeBytes));
+    // allocOff may have changed rKind…: restore what resolve() found for the old block.
+    this.rKind = kind;
+    this.rCache = cache;
+    this.rSlab = slabStart;
+    this.rSlot = slot;
+    this.freeResolved(off);
+    return this.base + n;
+  }
+
+  // ---------------------------------------------------------------- caches
+
+  /**
+   * Creates a slab cache of `objectSizeBytes`-byte objects (1..8192), as kmem_cache_create.
+   * Objects are aligned to `alignBytes` (default 8).
+   * @throws {@link InvalidSizeError} for an object size outside 1..8192.
+   * @throws {@link InvalidAlignmentError} for a bad alignment.
+   */
+  kmemCacheCreate(name: string, objectSizeBytes: number, options?: KmemCacheOptions): KmemCache {
+    if (!Number.isInteger(objectSizeBytes) || objectSizeBytes < 1 || objectSizeBytes > SlabAllocator.MAX_OBJECT_BYTES) {
+      throw new InvalidSizeError(objectSizeBytes, `a cache object must be 1..${SlabAllocator.MAX_OBJECT_BYTES} bytes`);
+    }
+    const align = options?.alignBytes === undefined ? 8 : this.checkAlign(options.alignBytes);
+    const id = this.slab.create(name, objectSizeBytes, align);
+    return new KmemCache(this, id, name, objectSizeBytes);
+  }
+
+  /** @internal Allocation for {@link KmemCache.alloc}. */
+  cacheAlloc(id: number): number | null {
+    const slab = this.slab;
+    if (!slab.alive[id]) throw new CacheStateError(slab.names[id]!, 'used after kmemCacheDestroy');
+    let off = slab.alloc(id, slab.objSize[id]!);
+    if (off === -1 && this.trim() > 0) off = slab.alloc(id, slab.objSize[id]!);
+    if (off === -1) return null;
+    this.bytesRequested += slab.objSize[id]!;
+    this.bytesInUse += slab.stride[id]!;
+    this.allocations++;
+    return this.base + off;
+  }
+
+  /** @internal Free for {@link KmemCache.free}. */
+  cacheFree(id: number, ptr: number | null): void {
+    const slab = this.slab;
+    if (!slab.alive[id]) throw new CacheStateError(slab.names[id]!, 'used after kmemCacheDestroy');
+    if (ptr === null || ptr === 0) return;
+    this.resolve(ptr);
+    if (this.rKind !== K_SLAB || this.rCache !== id) {
+      const owner = this.rKind === K_SLAB ? slab.names[this.rCache]! : this.rKind === K_TLSF ? 'the TLSF allocator' : 'a large allocation';
+      throw new WrongCacheError(ptr, slab.names[id]!, `it belongs to ${owner}`);
+    }
+    this.freeResolved(ptr - this.base);
+  }
+
+  /** @internal Destroy for {@link KmemCache.destroy}. */
+  cacheDestroy(id: number): void {
+    const slab = this.slab;
+    if (!slab.alive[id]) throw new CacheStateError(slab.names[id]!, 'already destroyed');
+    if (id < KMALLOC_CLASSES.length) throw new CacheStateError(slab.names[id]!, 'kmalloc caches cannot be destroyed');
+    if (slab.inUse[id] !== 0) throw new CacheStateError(slab.names[id]!, `${slab.inUse[id]!} objects are still allocated`);
+    slab.trim();
+    slab.alive[id] = false;
+  }
+
+  /** @internal Cache counters for {@link KmemCache.stats}. */
+  cacheStats(id: number) {
+    return this.slab.stats(id);
+  }
+
+  // ---------------------------------------------------------------- pages, pictures, checks
+
+  /**
+   * Returns to the backing every page the heap holds only as a reserve: the empty slab each cache
+   * keeps and an entirely free last TLSF arena (as kmem_cache_shrink). Called automatically
+   * before reporting out of memory.
+   * @returns pages released.
+   */
+  trim(): number {
+    return this.slab.trim() + this.tlsf.trim();
+  }
+
+  /** A snapshot of usage counters (walks the TLSF free lists; not for hot paths). */
+  stats(): HeapStats {
+    const caches = [];
+    for (let c = 0; c < this.slab.names.length; c++) if (this.slab.alive[c]) caches.push(this.slab.stats(c));
+    let freeBlocks = 0;
+    let bytesFree = 0;
+    this.pages.forEachRun((off, kind) => {
+      if (kind !== PAGE_TLSF) return;
+      const blocks: HeapBlock[] = [];
+      this.tlsf.walk(off, blocks);
+      for (const b of blocks) {
+        if (!b.used) {
+          freeBlocks++;
+          bytesFree += b.sizeBytes;
+        }
+      }
+    });
+    const pagesHeld = this.pages.pagesHeld;
+    const bytesHeld = pagesHeld * PAGE_SIZE;
+    return {
+      bytesRequested: this.bytesRequested,
+      bytesInUse: this.bytesInUse,
+      pagesHeld,
+      bytesHeld,
+      fragmentation: bytesHeld === 0 ? 0 : 1 - this.bytesRequested / bytesHeld,
+      allocations: this.allocations,
+      caches,
+      tlsf: { arenaCount: this.tlsf.arenaCount, blocksInUse: this.tlsf.blocksInUse, freeBlocks, bytesFree },
+      large: { allocations: this.largeCount, pageCount: this.largePages },
+    };
+  }
+
+  /** Every block of the heap in address order (slab objects, TLSF blocks, large runs), for pictures. */
+  blocks(): HeapBlock[] {
+    const out: HeapBlock[] = [];
+    this.pages.forEachRun((off, kind, pageCount) => {
+      if (kind === PAGE_SLAB) this.slab.walk(off, out);
+      else if (kind === PAGE_TLSF) this.tlsf.walk(off, out);
+      else {
+        const requested = this.pages.runAux[off / PAGE_SIZE]!;
+        out.push({
+          start: this.base + off,
+          sizeBytes: pageCount * PAGE_SIZE,
+          kind: 'large',
+          used: true,
+          ptr: this.base + off,
+          usableBytes: this.debug ? requested : pageCount * PAGE_SIZE,
+          requestedBytes: requested,
+        });
+      }
+    });
+    return out;
+  }
+
+  /**
+   * Walks every page, slab, TLSF block and list and compares with the counters. In debug mode it
+   * also checks every red zone and every freed block's poison.
+   * @throws {@link HeapCorruptionError} when memory the heap owns was overwritten.
+   * @throws Error for any other inconsistency.
+   */
+  checkInvariants(): void {
+    this.pages.checkInvariants();
+    const slabsSeen = new Map<number, number>();
+    const freeSeen = new Set<number>();
+    const inUse = new Array<number>(this.slab.names.length).fill(0);
+    const slabCount = new Array<number>(this.slab.names.length).fill(0);
+    let tlsfUsed = 0;
+    let arenas = 0;
+    let large = 0;
+    let largePages = 0;
+    let requested = 0;
+    let bytesInUse = 0;
+    this.pages.forEachRun((off, kind, pageCount) => {
+      if (kind === PAGE_SLAB) {
+        const used = this.slab.checkSlab(off, pageCount);
+        const c = this.slab.cacheOf(off);
+        slabsSeen.set(off, used);
+        inUse[c]! += used;
+        slabCount[c]!++;
+        bytesInUse += used * this.slab.stride[c]!;
+      } else if (kind === PAGE_TLSF) {
+        tlsfUsed += this.tlsf.checkArena(off, pageCount, freeSeen);
+        arenas++;
+      } else {
+        const req = this.pages.runAux[off / PAGE_SIZE]!;
+        if (Math.ceil(req / PAGE_SIZE) !== pageCount || req <= LARGE_MIN_BYTES) throw new Error(`large block ${hex(this.base + off)}: ${req} bytes in ${pageCount} pages`);
+        if (this.debug) this.checkLargeRedZone(off, req, pageCount);
+        large++;
+        largePages += pageCount;
+        requested += req;
+        bytesInUse += pageCount * PAGE_SIZE;
+      }
+    });
+    this.slab.checkLists(slabsSeen);
+    this.tlsf.checkLists(freeSeen);
+    for (let c = 0; c < inUse.length; c++) {
+      if (inUse[c] !== this.slab.inUse[c]) throw new Error(`cache ${this.slab.names[c]!}: ${inUse[c]!} objects in slabs, ${this.slab.inUse[c]!} counted`);
+      if (slabCount[c] !== this.slab.slabCount[c]) throw new Error(`cache ${this.slab.names[c]!}: ${slabCount[c]!} slabs held, ${this.slab.slabCount[c]!} counted`);
+    }
+    for (const b of this.blocks()) {
+      if (!b.used) continue;
+      if (b.kind === 'slab') requested += this.debug ? b.requestedBytes! : this.slab.objSize[this.slab.names.indexOf(b.cache!)]!;
+      else if (b.kind === 'tlsf') {
+        requested += b.requestedBytes!;
+        bytesInUse += b.sizeBytes;
+      }
+    }
+    if (tlsfUsed !== this.tlsf.blocksInUse || arenas !== this.tlsf.arenaCount) throw new Error(`TLSF: ${tlsfUsed} used blocks in ${arenas} arenas, counted ${this.tlsf.blocksInUse} in ${this.tlsf.arenaCount}`);
+    if (large !== this.largeCount || largePages !== this.largePages) throw new Error(`large: ${large} blocks of ${largePages} pages, counted ${this.largeCount} of ${this.largePages}`);
+    const total = inUse.reduce((a, b) => a + b, 0) + tlsfUsed + large;
+    if (total !== this.allocations) throw new Error(`${total} live blocks found, ${this.allocations} counted`);
+    if (requested !== this.bytesRequested) throw new Error(`${requested} bytes requested found, ${this.bytesRequested} counted`);
+    if (bytesInUse !== this.bytesInUse) throw new Error(`${bytesInUse} bytes in use found, ${this.bytesInUse} counted`);
+  }
+}
+
+/**
+ * A slab cache of fixed-size objects made by {@link KernelHeap.kmemCacheCreate}
+ * (kmem_cache_alloc / kmem_cache_free / kmem_cache_destroy).
+ */
+export class KmemCache {
+  /** @internal */
+  constructor(
+    private readonly heap: KernelHeap,
+    private readonly id: number,
+    /** Name given at creation. */
+    readonly name: string,
+    /** Object size given at creation. */
+    readonly objectSizeBytes: number,
+  ) {}
+
+  /**
+   * Allocates one object; `null` when out of memory.
+   * @throws {@link CacheStateError} after destroy().
+   * @throws {@link HeapCorruptionError} (debug) on a use-after-free write into the object.
+   */
+  alloc(): number | null {
+    return this.heap.cacheAlloc(this.id);
+  }
+
+  /**
+   * Returns an object to this cache (`null`/0: no-op).
+   * @throws {@link WrongCacheError} for an object of another cache or allocator.
+   * @throws the errors of {@link KernelHeap.kfree}, and {@link CacheStateError} after destroy().
+   */
+  free(ptr: number | null): void {
+    this.heap.cacheFree(this.id, ptr);
+  }
+
+  /**
+   * Destroys the cache and returns its slabs.
+   * @throws {@link CacheStateError} while objects are allocated, for a kmalloc cache, or twice.
+   */
+  destroy(): void {
+    this.heap.cacheDestroy(this.id);
+  }
+
+  /** This cache's counters. */
+  stats() {
+    return this.heap.cacheStats(this.id);
+  }
+}

@@ -1,0 +1,474 @@
+// TLSF: Two-Level Segregated Fit (Masmano, Ripoll, Crespo, Real, ECRTS 2004), O(1) malloc/free.
+//
+// Free blocks sit in 24 x 32 segregated lists: the first level is the power of two of the size,
+// the second splits each power into 32 equal ranges. One bit per non-empty list in two levels of
+// bitmaps turns "find a free block at least this big" into two find-first-set operations.
+// Immediate coalescing through boundary tags keeps no two free blocks physically adjacent.
+//
+// Memory comes in arenas (page runs). Every block starts with a 16-byte header IN the managed
+// memory, so payloads are 16-aligned; an arena ends with a zero-size "used" sentinel header:
+//
+//   arena start                                                            arena end
+//   | hdr | payload ........ | hdr | payload ............ | ... | sentinel hdr (size 0) |
+//
+//   header:  +0 prevPhys (offset of the previous block in the arena, -1 for the first)
+//            +4 size | FREE (sizes are multiples of 16; bit 0 = free)
+//            +8 bytes requested (used) / 0 (free)
+//           +12 check = hash(offset, size word): a header overwritten by an overflow is detected
+//   free:   +16 next free, +20 prev free (offsets, -1 ends)
+//   debug:  +16..+32 left red zone; payload from +32; right red zone from the request's end
+//
+// The list heads and bitmaps (TLSF's control structure) live in typed arrays of the heap object,
+// as the static control block of a kernel TLSF pool would.
+import { HeapCorruptionError, PAGE_SIZE, type CorruptionReport, type HeapBlock } from './api';
+import { POISON_FREE, RED_ACTIVE, firstMismatch } from './debug-patterns';
+import { hex } from './hex';
+import type { Mem } from './mem';
+import { PAGE_TLSF, type PageMap } from './page-map';
+
+const H_PREV = 0;
+const H_SIZE = 4;
+const H_REQ = 8;
+const H_CHECK = 12;
+const F_NEXT = 16;
+const F_PREV = 20;
+const FREE = 1;
+/** Header bytes; also the payload alignment. */
+export const TLSF_HEADER = 16;
+const MIN_BLOCK = 32;
+const SL_LOG2 = 5;
+const SL_COUNT = 1 << SL_LOG2;
+/** Sizes below 2^FL_SHIFT (512) share first-level list 0, split linearly by 16. */
+const FL_SHIFT = SL_LOG2 + 4;
+const FL_COUNT = 32 - FL_SHIFT + 1;
+
+function fls(x: number): number {
+  return 31 - Math.clz32(x);
+}
+function ffs(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}
+/** Check word of a header: ties the size word to the block's own offset. */
+function checkOf(b: number, sizeWord: number): number {
+  return Math.imul(b ^ 0x7b1f_5a3d, 0x9e37_79b1) ^ sizeWord;
+}
+
+/** The medium-size allocator. */
+export class Tlsf {
+  private flMap = 0;
+  private readonly slMap = new Int32Array(FL_COUNT);
+  private readonly heads = new Int32Array(FL_COUNT * SL_COUNT).fill(-1);
+  /** Out-parameters of mapping() (no tuple allocation on the hot path). */
+  private fl = 0;
+  private sl = 0;
+  arenaCount = 0;
+  blocksInUse = 0;
+  /** Offset from a payload to the caller's pointer: 0, or 16 (left red zone) in debug mode. */
+  readonly userOff: number;
+
+  constructor(
+    private readonly m: Mem,
+    private readonly pages: PageMap,
+    private readonly base: number,
+    readonly debug: boolean,
+    private readonly arenaBytes: number,
+  ) {
+    this.userOff = debug ? 16 : 0;
+  }
+
+  /** Block bytes for a request of `req` bytes (header, red zones, rounding to 16). */
+  blockSizeFor(req: number): number {
+    const raw = req + TLSF_HEADER + (this.debug ? 16 + 8 : 0);
+    const size = (raw + 15) & ~15;
+    return size < MIN_BLOCK ? MIN_BLOCK : size;
+  }
+
+  private mapping(size: number): void {
+    if (size < 1 << FL_SHIFT) {
+      this.fl = 0;
+      this.sl = size >>> 4;
+    } else {
+      const f = fls(size);
+      this.sl = (size >>> (f - SL_LOG2)) ^ SL_COUNT;
+      this.fl = f - FL_SHIFT + 1;
+    }
+  }
+
+  private insert(b: number, size: number): void {
+    const m = this.m;
+    this.mapping(size);
+    const i = this.fl * SL_COUNT + this.sl;
+    const h = this.heads[i]!;
+    m.wr(b + F_NEXT, h);
+    m.wr(b + F_PREV, -1);
+    if (h !== -1) m.wr(h + F_PREV, b);
+    this.heads[i] = b;
+    this.flMap |= 1 << this.fl;
+    this.slMap[this.fl]! |= 1 << this.sl;
+  }
+
+  private remove(b: number, size: number): void {
+    const m = this.m;
+    const n = m.rd(b + F_NEXT);
+    const p = m.rd(b + F_PREV);
+    if (n !== -1) m.wr(n + F_PREV, p);
+    if (p !== -1) {
+      m.wr(p + F_NEXT, n);
+      return;
+    }
+    this.mapping(size);
+    const fl = this.fl;
+    const i = fl * SL_COUNT + this.sl;
+    this.heads[i] = n;
+    if (n === -1) {
+      const sm = this.slMap[fl]! & ~(1 << this.sl);
+      this.slMap[fl] = sm;
+      if (sm === 0) this.flMap &= ~(1 << fl);
+    }
+  }
+
+  /** A free block of at least `size` bytes (a "good fit"), or -1; changes nothing. */
+  private find(size: number): number {
+    // Round up to the next list boundary so any block of the found list is big enough.
+    if (size >= 1 << FL_SHIFT) size += (1 << (fls(size) - SL_LOG2)) - 1;
+    this.mapping(size);
+    let fl = this.fl;
+    if (fl >= FL_COUNT) return -1;
+    let sm = this.slMap[fl]! & (-1 << this.sl);
+    if (sm === 0) {
+      const fm = this.flMap & (fl + 1 >= 32 ? 0 : -1 << (fl + 1));
+      if (fm === 0) return -1;
+      fl = ffs(fm);
+      sm = this.slMap[fl]!;
+    }
+    return this.heads[fl * SL_COUNT + ffs(sm)]!;
+  }
+
+  /**
+   * Allocates a block for `req` bytes whose caller pointer is aligned to `align` (≥ 16 means a
+   * possibly bigger alignment than the natural 16). Returns the caller pointer's offset, or -1
+   * when no arena has room and the backing has no pages.
+   * @throws {@link HeapCorruptionError} (debug) when the chosen free block's poison was overwritten.
+   */
+  alloc(req: number, align: number): number {
+    const need = this.blockSizeFor(req);
+    const search = align <= 16 ? need : need + align + MIN_BLOCK;
+    let b = this.find(search);
+    if (b === -1) {
+      if (!this.grow(search)) return -1;
+      b = this.find(search);
+    }
+    const m = this.m;
+    let size = m.rd(b + H_SIZE) & ~15;
+    if (this.debug) this.checkFreeBlock(b, size, Math.min(size, need + (align <= 16 ? 0 : align + MIN_BLOCK) + TLSF_HEADER));
+    this.remove(b, size);
+    if (align > 16) {
+      // Move the block start forward until its caller pointer is aligned, leaving a free block
+      // of at least MIN_BLOCK bytes in front (alignment is of the absolute address; base is page aligned).
+      const user = b + TLSF_HEADER + this.userOff;
+      let gap = ((user + align - 1) & -align) - user;
+      if (gap === 0 ? false : gap < MIN_BLOCK) gap += Math.ceil((MIN_BLOCK - gap) / align) * align;
+      if (gap > 0) {
+        const b2 = b + gap;
+        this.writeFree(b, m.rd(b + H_PREV), gap);
+        this.insert(b, gap);
+        m.wr(b2 + H_PREV, b);
+        size -= gap;
+        b = b2;
+        m.wr(b + size + H_PREV, b);
+      }
+    }
+    const rest = size - need;
+    if (rest >= MIN_BLOCK) {
+      const t = b + need;
+      m.wr(t + H_PREV, b);
+      this.writeFree(t, b, rest);
+      this.insert(t, rest);
+      m.wr(t + rest + H_PREV, t);
+      size = need;
+    }
+    const sizeWord = size;
+    m.wr(b + H_SIZE, sizeWord);
+    m.wr(b + H_REQ, req);
+    m.wr(b + H_CHECK, checkOf(b, sizeWord));
+    this.blocksInUse++;
+    const user = b + TLSF_HEADER + this.userOff;
+    if (this.debug) {
+      m.fill8(b + TLSF_HEADER, 16, RED_ACTIVE);
+      m.fill8(user + req, b + size - user - req, RED_ACTIVE);
+    }
+    return user;
+  }
+
+  private writeFree(b: number, prev: number, size: number): void {
+    const m = this.m;
+    m.wr(b + H_PREV, prev);
+    m.wr(b + H_SIZE, size | FREE);
+    m.wr(b + H_REQ, 0);
+    m.wr(b + H_CHECK, checkOf(b, size | FREE));
+  }
+
+  /** Gets a new arena big enough for a `size`-byte block; false when the backing has no pages. */
+  private grow(size: number): boolean {
+    // Room for the good-fit rounding of find(), so the new arena's block is found by it.
+    const want = size >= 1 << FL_SHIFT ? size + (1 << (fls(size) - SL_LOG2)) : size;
+    const bytes = Math.max(this.arenaBytes, Math.ceil((want + TLSF_HEADER) / PAGE_SIZE) * PAGE_SIZE);
+    const a = this.pages.acquire(bytes / PAGE_SIZE, PAGE_TLSF, 0);
+    if (a === -1) return false;
+    const m = this.m;
+    const usable = bytes - TLSF_HEADER;
+    if (this.debug) m.fill8(a, usable, POISON_FREE);
+    this.writeFree(a, -1, usable);
+    // Sentinel: a used block of size 0 that never merges.
+    const sent = a + usable;
+    m.wr(sent + H_PREV, a);
+    m.wr(sent + H_SIZE, 0);
+    m.wr(sent + H_REQ, 0);
+    m.wr(sent + H_CHECK, checkOf(sent, 0));
+    this.insert(a, usable);
+    this.arenaCount++;
+    return true;
+  }
+
+  /** Header offset of the block whose caller pointer is `user`. */
+  headerOf(user: number): number {
+    return user - TLSF_HEADER - this.userOff;
+  }
+
+  /**
+   * Validates that `user` is the caller pointer of an allocated block. Returns 0 when it is,
+   * 1 when the block is free (double free), 2 when `user` is not a block's caller pointer.
+   * Sets nothing. A header whose check word does not match is treated as "not a block".
+   */
+  classify(user: number): number {
+    const b = this.headerOf(user);
+    const m = this.m;
+    if (b < 0 || (b & 15) !== 0 || this.pages.kindAt(b) !== PAGE_TLSF) return 2;
+    // The header must be in the same arena as the pointer (not in a neighbouring run).
+    if (this.pages.runStart(b) !== this.pages.runStart(user)) return 2;
+    const sw = m.rd(b + H_SIZE);
+    if (m.rd(b + H_CHECK) !== checkOf(b, sw) || sw === 0) return 2;
+    return (sw & FREE) !== 0 ? 1 : 0;
+  }
+
+  /** Bytes requested for the allocated block at `user`. */
+  requested(user: number): number {
+    return this.m.rd(this.headerOf(user) + H_REQ);
+  }
+
+  /** Block bytes (header included) of the block at `user`. */
+  blockBytes(user: number): number {
+    return this.m.rd(this.headerOf(user) + H_SIZE) & ~15;
+  }
+
+  /** Usable bytes at `user` (debug: the request). */
+  usable(user: number): number {
+    const b = this.headerOf(user);
+    return this.debug ? this.m.rd(b + H_REQ) : (this.m.rd(b + H_SIZE) & ~15) - TLSF_HEADER;
+  }
+
+  /**
+   * Frees the allocated block at `user` (validated by {@link classify}). Returns an arena that
+   * became entirely free to the backing unless it is the last one.
+   * @throws {@link HeapCorruptionError} (debug) when a red zone was overwritten; nothing changes then.
+   */
+  free(user: number): void {
+    const m = this.m;
+    let b = this.headerOf(user);
+    let size = m.rd(b + H_SIZE) & ~15;
+    if (this.debug) this.checkUsedBlock(b, size);
+    this.blocksInUse--;
+    if (this.debug) m.fill8(b + TLSF_HEADER, size - TLSF_HEADER, POISON_FREE);
+    const n = b + size;
+    const ns = m.rd(n + H_SIZE);
+    if ((ns & FREE) !== 0) {
+      this.remove(n, ns & ~15);
+      size += ns & ~15;
+      if (this.debug) m.fill8(n, 24, POISON_FREE);
+    }
+    const p = m.rd(b + H_PREV);
+    if (p !== -1) {
+      const ps = m.rd(p + H_SIZE);
+      if ((ps & FREE) !== 0) {
+        this.remove(p, ps & ~15);
+        if (this.debug) m.fill8(b, 24, POISON_FREE);
+        size += ps & ~15;
+        b = p;
+      }
+    }
+    const after = b + size;
+    m.wr(after + H_PREV, b);
+    this.writeFree(b, m.rd(b + H_PREV), size);
+    if (m.rd(b + H_PREV) === -1 && m.rd(after + H_SIZE) === 0 && this.arenaCount > 1) {
+      this.arenaCount--;
+      this.pages.release(b);
+      return;
+    }
+    this.insert(b, size);
+  }
+
+  /** Returns every entirely free arena to the backing (including the last); returns pages released. */
+  trim(): number {
+    const m = this.m;
+    const whole: number[] = [];
+    this.pages.forEachRun((off, kind) => {
+      if (kind !== PAGE_TLSF) return;
+      const sw = m.rd(off + H_SIZE);
+      if ((sw & FREE) !== 0 && m.rd(off + (sw & ~15) + H_SIZE) === 0) whole.push(off);
+    });
+    let pages = 0;
+    for (const a of whole) {
+      this.remove(a, m.rd(a + H_SIZE) & ~15);
+      this.arenaCount--;
+      pages += this.pages.runPages[a / PAGE_SIZE]!;
+      this.pages.release(a);
+    }
+    return pages;
+  }
+
+  private checkFreeBlock(b: number, size: number, upTo: number): void {
+    // Links at +16..+24; everything after them was poisoned on free.
+    const bad = firstMismatch(this.m, b + 24, upTo - 24, POISON_FREE);
+    if (bad !== -1) {
+      const user = b + TLSF_HEADER + this.userOff;
+      throw new HeapCorruptionError(this.report('poison', b, size, user, bad, `use-after-free write: free TLSF block ${hex(this.base + b)} (${size} bytes) modified at offset ${bad - user} from its former pointer ${hex(this.base + user)}`, POISON_FREE));
+    }
+  }
+
+  private checkUsedBlock(b: number, size: number): void {
+    const m = this.m;
+    const user = b + TLSF_HEADER + this.userOff;
+    const req = m.rd(b + H_REQ);
+    let bad = firstMismatch(m, b + TLSF_HEADER, 16, RED_ACTIVE);
+    if (bad === -1) bad = firstMismatch(m, user + req, b + size - user - req, RED_ACTIVE);
+    if (bad !== -1) {
+      const where = bad < user ? 'left red zone' : `right red zone (${bad - user - req} bytes past the ${req} requested)`;
+      throw new HeapCorruptionError(this.report('redzone', b, size, user, bad, `${where} of ${hex(this.base + user)} overwritten at offset ${bad - user}`, RED_ACTIVE));
+    }
+  }
+
+  /** A report of damage at `bad` in the block at `b`. */
+  report(kind: CorruptionReport['kind'], b: number, size: number, user: number, bad: number, message: string, expected?: number): CorruptionReport {
+    return {
+      kind,
+      blockStart: this.base + b,
+      blockSizeBytes: size,
+      ptr: this.base + user,
+      offset: bad - user,
+      address: this.base + bad,
+      actual: this.m.rd8(bad),
+      message,
+      ...(expected === undefined ? {} : { expected }),
+    };
+  }
+
+  /**
+   * Finds the block of arena `a` containing offset `off` by walking it (error paths only).
+   * Returns the block start, or -1 if a damaged header stops the walk first.
+   */
+  blockContaining(a: number, off: number): number {
+    const m = this.m;
+    for (let b = a; ; ) {
+      const sw = m.rd(b + H_SIZE);
+      if (m.rd(b + H_CHECK) !== checkOf(b, sw)) return -1;
+      const size = sw & ~15;
+      if (size === 0) return -1;
+      if (off < b + size) return b;
+      b += size;
+    }
+  }
+
+  /** Appends arena `a`'s blocks to `out`. */
+  walk(a: number, out: HeapBlock[]): void {
+    const m = this.m;
+    for (let b = a; ; ) {
+      const sw = m.rd(b + H_SIZE);
+      const size = sw & ~15;
+      if (size === 0 || m.rd(b + H_CHECK) !== checkOf(b, sw)) return;
+      const used = (sw & FREE) === 0;
+      const user = b + TLSF_HEADER + this.userOff;
+      const block: HeapBlock = {
+        start: this.base + b,
+        sizeBytes: size,
+        kind: 'tlsf',
+        used,
+        ptr: this.base + user,
+        usableBytes: used && this.debug ? m.rd(b + H_REQ) : size - TLSF_HEADER - this.userOff,
+      };
+      if (used) block.requestedBytes = m.rd(b + H_REQ);
+      out.push(block);
+      b += size;
+    }
+  }
+
+  /**
+   * Checks arena `a` (of `pageCount` pages): headers, boundary tags, coalescing, sentinel, debug
+   * patterns. Adds its free blocks to `freeSeen`; returns the number of used blocks.
+   */
+  checkArena(a: number, pageCount: number, freeSeen: Set<number>): number {
+    const m = this.m;
+    const end = a + pageCount * PAGE_SIZE - TLSF_HEADER;
+    const fail = (b: number, what: string): never => {
+      throw new HeapCorruptionError(this.report('header', b, 0, b + TLSF_HEADER + this.userOff, b, `TLSF block ${hex(this.base + b)}: ${what}`));
+    };
+    let prev = -1;
+    let prevFree = false;
+    let used = 0;
+    let b = a;
+    while (b < end) {
+      const sw = m.rd(b + H_SIZE);
+      if (m.rd(b + H_CHECK) !== checkOf(b, sw)) fail(b, 'header overwritten (check word mismatch)');
+      if (m.rd(b + H_PREV) !== prev) fail(b, `previous-block link ${m.rd(b + H_PREV)} should be ${prev}`);
+      const size = sw & ~15;
+      const free = (sw & FREE) !== 0;
+      if (size < MIN_BLOCK || b + size > end || (sw & 14) !== 0) fail(b, `bad size word ${sw}`);
+      if (free) {
+        if (prevFree) fail(b, 'two adjacent free blocks (missed coalescing)');
+        freeSeen.add(b);
+        if (this.debug) {
+          const bad = firstMismatch(m, b + 24, size - 24, POISON_FREE);
+          if (bad !== -1) this.checkFreeBlock(b, size, size);
+        }
+      } else {
+        used++;
+        const req = m.rd(b + H_REQ);
+        if (req < 0 || this.blockSizeFor(req) > size) fail(b, `request ${req} does not fit its ${size} bytes`);
+        if (this.debug) this.checkUsedBlock(b, size);
+      }
+      prevFree = free;
+      prev = b;
+      b += size;
+    }
+    if (b !== end) fail(b, 'blocks run past the arena end');
+    if (m.rd(end + H_SIZE) !== 0 || m.rd(end + H_CHECK) !== checkOf(end, 0) || m.rd(end + H_PREV) !== prev) fail(end, 'arena sentinel damaged');
+    return used;
+  }
+
+  /** Checks free lists and bitmaps against the free blocks found by the arena walks. */
+  checkLists(freeSeen: Set<number>): { count: number; bytes: number } {
+    const m = this.m;
+    let count = 0;
+    let bytes = 0;
+    for (let fl = 0; fl < FL_COUNT; fl++) {
+      if ((((this.flMap >>> fl) & 1) !== 0) !== (this.slMap[fl] !== 0)) throw new Error(`TLSF: first-level bit ${fl} disagrees with its second-level map`);
+      for (let sl = 0; sl < SL_COUNT; sl++) {
+        const head = this.heads[fl * SL_COUNT + sl]!;
+        if ((((this.slMap[fl]! >>> sl) & 1) !== 0) !== (head !== -1)) throw new Error(`TLSF: bitmap bit (${fl},${sl}) disagrees with its list`);
+        let prev = -1;
+        for (let b = head; b !== -1; b = m.rd(b + F_NEXT)) {
+          if (!freeSeen.has(b)) throw new Error(`TLSF: list (${fl},${sl}) holds ${hex(this.base + b)}, not a free block (or listed twice)`);
+          freeSeen.delete(b);
+          if (m.rd(b + F_PREV) !== prev) throw new Error(`TLSF: broken prev link at ${hex(this.base + b)}`);
+          const size = m.rd(b + H_SIZE) & ~15;
+          this.mapping(size);
+          if (this.fl !== fl || this.sl !== sl) throw new Error(`TLSF: block of ${size} bytes in list (${fl},${sl})`);
+          count++;
+          bytes += size;
+          prev = b;
+        }
+      }
+    }
+    if (freeSeen.size !== 0) throw new Error(`TLSF: ${freeSeen.size} free blocks are on no list`);
+    return { count, bytes };
+  }
+}
