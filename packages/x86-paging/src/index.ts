@@ -5,3 +5,11 @@ export * from './entry';
 export * from './physical-memory';
 export * from './simple-frame-allocator';
 export * from './table-access';
+// MMU, TLB and the page-fault trap (helper B).
+export * from './access-mode';
+export * from './control-registers';
+export * from './page-fault-error-code';
+export * from './faults';
+export * from './tlb';
+export * from './mmu';
+export * from './cpu';

@@ -1,0 +1,365 @@
+// The memory-management unit: translates a linear address the way an x86_64 CPU does with
+// 4-level paging (SDM vol. 3A 4.5), checks access rights (4.6), sets accessed/dirty flags (4.8),
+// reports faults as page-fault error codes (4.7) and caches translations in a TLB (4.10).
+//
+// Hot path rules (DESIGN.md): numbers and typed arrays only, no allocation, no exceptions for
+// faults — every call overwrites ONE preallocated TranslationResult.
+import { InvalidAddressError, type PhysicalMemory } from './api';
+import { Access, Mode } from './access-mode';
+import { CR0, CR4, EFER, RFLAGS, type ControlRegisters } from './control-registers';
+import { PageFaultErrorCode } from './page-fault-error-code';
+import { describeStaleUse, type Tlb } from './tlb';
+
+const TWO_32 = 4294967296;
+const TWO_39 = 549755813888;
+const LINEAR_LIMIT = 281474976710656;
+const PAGE = 4096;
+
+// Flags-word bits (same positions as entry bits; see entry.ts).
+const P = 0x1;
+const RW = 0x2;
+const US = 0x4;
+const ACCESSED = 0x20;
+const DIRTY = 0x40;
+const PS = 0x80;
+const GLOBAL = 0x100;
+/** Bits of the flags word the hardware acts on (for the stale-entry comparison). */
+const HARDWARE_FLAGS = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x80 | 0x100 | 0x1000 | (0x8000_0000 | 0);
+const PKEY_FLAGS = 0x7800_0000;
+
+/**
+ * What one translation produced. `Mmu.translate` returns the SAME object every call, overwritten
+ * each time: copy the fields you need before translating again.
+ */
+export class TranslationResult {
+  /** True when the access faults (#PF); then `errorCode` and `level` say why and where. */
+  fault = false;
+  /** Physical address (valid when `fault` is false). */
+  pa = 0;
+  /** Size of the page mapping `va`: 4096, 2 MiB or 1 GiB (valid when `fault` is false). */
+  pageSizeBytes = 0;
+  /** Page-fault error code (`PageFaultErrorCode` bits), 0 when no fault. */
+  errorCode = 0;
+  /**
+   * Level of the leaf that mapped the page (1 = PT, 2 = PD, 3 = PDPT), or, for a fault, the level
+   * of the entry that stopped the walk (not present / reserved bit) or of the leaf whose rights
+   * denied the access. 0 when paging is off.
+   */
+  level = 0;
+  /**
+   * Effective flags word (see `PTE`): the leaf's flags with R/W and U/S replaced by their AND over
+   * all four levels and NX by its OR (SDM 4.6), A/D as they are after this access.
+   * Valid when `fault` is false.
+   */
+  flags = 0;
+  /** True when the TLB answered (no page walk was done). */
+  tlbHit = false;
+}
+
+/** Options of {@link Mmu}. */
+export interface MmuOptions {
+  /** TLB to consult and fill; `null` or omitted for none (every translation walks). */
+  readonly tlb?: Tlb | null;
+}
+
+/**
+ * Page-walk hardware over emulated physical memory. Reads paging structures through
+ * `PhysicalMemory.frameWords` (hardware walks physical memory, never through a TableAccess),
+ * reads CR0/CR3/CR4/EFER/RFLAGS/PKRU from `registers` on every call (so register changes take
+ * effect at once; flushing the TLB on those changes is the Cpu's job).
+ *
+ * Not modelled: 5-level paging, PKS, shadow stacks, implicit supervisor accesses, paging-structure
+ * caches (only the TLB caches anything), memory types.
+ */
+export class Mmu {
+  /** The object every `translate` call returns. */
+  readonly result = new TranslationResult();
+  /** The object `probe` returns (separate, so a probe never clobbers a translation). */
+  readonly probeResult = new TranslationResult();
+  /** TLB consulted by `translate`, or null. */
+  tlb: Tlb | null;
+  /** Number of page walks done by `translate` and `walk` (probes not counted). */
+  walkCount = 0;
+  private readonly addrMaskHi: number;
+  private readonly reservedHi: number;
+
+  /**
+   * @param memory physical memory holding the paging structures
+   * @param registers register file (CR3 points at the PML4); `registers.maxPhysAddrBits` sets MAXPHYADDR
+   */
+  constructor(
+    readonly memory: PhysicalMemory,
+    readonly registers: ControlRegisters,
+    options: MmuOptions = {},
+  ) {
+    this.tlb = options.tlb ?? null;
+    this.addrMaskHi = 2 ** (registers.maxPhysAddrBits - 32) - 1;
+    // SDM 4.5: bits 51:MAXPHYADDR of every entry are reserved.
+    this.reservedHi = 0xfffff & ~this.addrMaskHi;
+  }
+
+  /**
+   * Translates linear address `va` for an access, as the CPU would: consults the TLB first (a
+   * stale entry is used, as on hardware), walks the tables on a miss, setting A on every entry it
+   * uses and D on a written leaf, and caches the result. A TLB entry whose rights deny the access
+   * faults without a walk (Linux calls these "spurious faults" after a permission upgrade that
+   * skipped INVLPG); a write through a cached entry with D = 0 walks again to set D (SDM 4.8).
+   * Every fault drops the page's TLB entries (SDM 4.10.4.1).
+   *
+   * @param va linear address in [0, 2^48)
+   * @returns the shared {@link TranslationResult}, overwritten by the next call
+   * @throws InvalidAddressError if `va` is not in [0, 2^48) (a caller bug; the Cpu raises #GP instead)
+   */
+  translate(va: number, access: Access, mode: Mode): TranslationResult {
+    if (!(va >= 0 && va < LINEAR_LIMIT)) throw new InvalidAddressError(String(va), 'a linear address must be in [0, 2^48)');
+    const regs = this.registers;
+    const r = this.result;
+    if ((regs.cr0 & CR0.PG) === 0) return this.identity(va, r);
+    const tlb = this.tlb;
+    if (tlb === null || !tlb.enabled) {
+      this.walkCount++;
+      this.walkInto(va, access, mode, true, true, r);
+      return r;
+    }
+    const pageNumber = Math.floor(va / PAGE);
+    const pcid = (regs.cr4 & CR4.PCIDE) !== 0 ? regs.cr3Low & 0xfff : 0;
+    const slot = tlb.lookup(pageNumber, pcid);
+    if (slot >= 0) {
+      const flags = tlb.flags[slot]!;
+      const denied = this.rightsError(flags, access, mode);
+      if (denied !== 0) {
+        // Rights come from the cached entry (SDM 4.10.2.2); the fault then drops it (4.10.4.1).
+        tlb.hits++;
+        r.fault = true;
+        r.errorCode = this.errorBase(access, mode) | denied;
+        r.level = tlb.levels[slot]!;
+        r.pa = 0;
+        r.pageSizeBytes = 0;
+        r.flags = 0;
+        r.tlbHit = true;
+        tlb.invalidatePage(va, pcid);
+        return r;
+      }
+      if (access !== Access.Write || (flags & DIRTY) !== 0) {
+        tlb.hits++;
+        const level = tlb.levels[slot]!;
+        r.fault = false;
+        r.errorCode = 0;
+        r.pa = tlb.frames[slot]! + (va - pageNumber * PAGE);
+        r.flags = flags;
+        r.level = level;
+        r.pageSizeBytes = level === 1 ? PAGE : level === 2 ? 2097152 : 1073741824;
+        r.tlbHit = true;
+        if (tlb.detectStaleUses) this.checkStale(va, access, mode, pcid, slot);
+        return r;
+      }
+      // A write through an entry with D = 0: the CPU walks to set D in memory (SDM 4.8).
+    }
+    tlb.misses++;
+    this.walkCount++;
+    this.walkInto(va, access, mode, true, true, r);
+    if (r.fault) {
+      tlb.invalidatePage(va, pcid);
+    } else {
+      const global = (r.flags & GLOBAL) !== 0 && (regs.cr4 & CR4.PGE) !== 0;
+      tlb.insert(pageNumber, pcid, r.pa - (va - pageNumber * PAGE), r.flags, r.level, global);
+    }
+    return r;
+  }
+
+  /**
+   * A page walk that bypasses the TLB (neither consulted nor filled) but otherwise behaves like
+   * `translate`: rights checked, A/D set.
+   * @returns the shared {@link TranslationResult}
+   * @throws InvalidAddressError if `va` is not in [0, 2^48)
+   */
+  walk(va: number, access: Access, mode: Mode): TranslationResult {
+    if (!(va >= 0 && va < LINEAR_LIMIT)) throw new InvalidAddressError(String(va), 'a linear address must be in [0, 2^48)');
+    if ((this.registers.cr0 & CR0.PG) === 0) return this.identity(va, this.result);
+    this.walkCount++;
+    this.walkInto(va, access, mode, true, true, this.result);
+    return this.result;
+  }
+
+  /**
+   * What the tables in memory say about `va` right now, with no side effects: no TLB, no A/D
+   * updates, no rights check (faults only for a non-present entry or a reserved bit, reported as
+   * for a supervisor read). Used by the stale-entry detector and by debuggers.
+   * @returns `probeResult`, overwritten by the next probe
+   * @throws InvalidAddressError if `va` is not in [0, 2^48)
+   */
+  probe(va: number): TranslationResult {
+    if (!(va >= 0 && va < LINEAR_LIMIT)) throw new InvalidAddressError(String(va), 'a linear address must be in [0, 2^48)');
+    if ((this.registers.cr0 & CR0.PG) === 0) return this.identity(va, this.probeResult);
+    this.walkInto(va, Access.Read, Mode.Supervisor, false, false, this.probeResult);
+    return this.probeResult;
+  }
+
+  /**
+   * Page-fault error code bits beyond W/R, U/S and I/D for an access with these effective
+   * `flags` (SDM 4.6.1, 4.6.2): 0 when permitted, else P (plus PK for a protection-key denial).
+   */
+  rightsError(flags: number, access: Access, mode: Mode): number {
+    const regs = this.registers;
+    const user = (flags & US) !== 0;
+    // NX is bit 31 of the flags word: negative int32 when set. It only counts with EFER.NXE.
+    const noExec = flags < 0 && (regs.efer & EFER.NXE) !== 0;
+    let deny: boolean;
+    if (mode === Mode.User) {
+      // SDM 4.6.1, user-mode access: needs U/S = 1 at every level; writes need R/W = 1 at every
+      // level whatever CR0.WP; fetches need XD = 0 at every level.
+      deny = !user || (access === Access.Write ? (flags & RW) === 0 : access === Access.Execute && noExec);
+    } else if (access === Access.Execute) {
+      // Supervisor fetch: XD at any level forbids; SMEP forbids fetching from user-mode pages.
+      deny = noExec || (user && (regs.cr4 & CR4.SMEP) !== 0);
+    } else if (user && (regs.cr4 & CR4.SMAP) !== 0 && (regs.rflags & RFLAGS.AC) === 0) {
+      // SMAP: explicit supervisor data accesses to user-mode pages fault unless RFLAGS.AC = 1.
+      deny = true;
+    } else {
+      // Supervisor data: reads always allowed; writes honour R/W only when CR0.WP = 1.
+      deny = access === Access.Write && (regs.cr0 & CR0.WP) !== 0 && (flags & RW) === 0;
+    }
+    let pk = 0;
+    if (user && access !== Access.Execute && (regs.cr4 & CR4.PKE) !== 0) {
+      // SDM 4.6.2: PKRU governs data accesses to user-mode pages (from either mode).
+      const bits = regs.pkru >>> (((flags >>> 27) & 0xf) * 2);
+      if ((bits & 1) !== 0 || ((bits & 2) !== 0 && access === Access.Write && (mode === Mode.User || (regs.cr0 & CR0.WP) !== 0))) {
+        pk = PageFaultErrorCode.ProtectionKey;
+      }
+    }
+    return deny || pk !== 0 ? PageFaultErrorCode.Present | pk : 0;
+  }
+
+  /** W/R, U/S and I/D bits of the error code for an access (SDM 4.7: they describe the access). */
+  errorBase(access: Access, mode: Mode): number {
+    const regs = this.registers;
+    let e = mode === Mode.User ? PageFaultErrorCode.User : 0;
+    if (access === Access.Write) e |= PageFaultErrorCode.Write;
+    // I/D is reported only when EFER.NXE = 1 or CR4.SMEP = 1 (SDM 4.7).
+    else if (access === Access.Execute && ((regs.efer & EFER.NXE) !== 0 || (regs.cr4 & CR4.SMEP) !== 0)) e |= PageFaultErrorCode.InstructionFetch;
+    return e;
+  }
+
+  private identity(va: number, r: TranslationResult): TranslationResult {
+    // CR0.PG = 0: linear addresses are physical addresses, no rights (SDM 4.1.1).
+    r.fault = false;
+    r.errorCode = 0;
+    r.pa = va;
+    r.pageSizeBytes = PAGE;
+    r.level = 0;
+    r.flags = P | RW | US;
+    r.tlbHit = false;
+    return r;
+  }
+
+  /**
+   * The 4-level walk (SDM 4.5, Figure 4-8..4-10). `sideEffects` sets A/D (SDM 4.8: A on every
+   * entry used — here on table pointers as the walk passes them and on the leaf once the access
+   * is allowed; D on the leaf for a write). `checkRights` applies SDM 4.6.
+   */
+  private walkInto(va: number, access: Access, mode: Mode, sideEffects: boolean, checkRights: boolean, r: TranslationResult): void {
+    const regs = this.registers;
+    const memory = this.memory;
+    const maskHi = this.addrMaskHi;
+    // Bit 63 (XD) is reserved at every level while EFER.NXE = 0 (SDM 4.5, Tables 4-14..4-20).
+    const reservedHi = (regs.efer & EFER.NXE) !== 0 ? this.reservedHi : this.reservedHi | (0x8000_0000 | 0);
+    let frame = regs.cr3Frame;
+    let andLo = RW | US;
+    let orHi = 0;
+    let span = TWO_39;
+    r.tlbHit = false;
+    for (let level = 4; level >= 1; level--) {
+      const table = memory.frameWords(frame);
+      const q = Math.floor(va / span);
+      const i = (q - Math.floor(q / 512) * 512) * 2;
+      const lo = table[i]!;
+      const hi = table[i + 1]!;
+      if ((lo & P) === 0) {
+        this.fault(r, this.errorBase(access, mode), level);
+        return;
+      }
+      if ((hi & reservedHi) !== 0 || (level === 4 && (lo & PS) !== 0)) {
+        // Address bits above MAXPHYADDR, NX without NXE, or PS in a PML4E (SDM 4.5, 4.7 RSVD).
+        this.fault(r, this.errorBase(access, mode) | PageFaultErrorCode.Present | PageFaultErrorCode.ReservedBit, level);
+        return;
+      }
+      andLo &= lo;
+      orHi |= hi;
+      if (level === 1 || (lo & PS) !== 0) {
+        // A leaf: 4 KiB PTE, 2 MiB PDE or 1 GiB PDPTE. A huge page's frame field must be aligned:
+        // bits 20:13 (2 MiB) or 29:13 (1 GiB) are reserved (SDM Tables 4-17, 4-15).
+        if ((level === 2 && (lo & 0x001f_e000) !== 0) || (level === 3 && (lo & 0x3fff_e000) !== 0)) {
+          this.fault(r, this.errorBase(access, mode) | PageFaultErrorCode.Present | PageFaultErrorCode.ReservedBit, level);
+          return;
+        }
+        let flags = (lo & (level === 1 ? 0xfff & ~(RW | US) : 0x1fff & ~(RW | US))) | (andLo & (RW | US)) | (hi & 0x7ff0_0000) | (orHi & (0x8000_0000 | 0));
+        if (checkRights) {
+          const denied = this.rightsError(flags, access, mode);
+          if (denied !== 0) {
+            this.fault(r, this.errorBase(access, mode) | denied, level);
+            return;
+          }
+        }
+        if (sideEffects) {
+          const set = access === Access.Write ? ACCESSED | DIRTY : ACCESSED;
+          if ((lo & set) !== set) table[i] = lo | set;
+          flags |= set;
+        }
+        const loMask = level === 1 ? 0xffff_f000 : level === 2 ? 0xffe0_0000 : 0xc000_0000;
+        r.fault = false;
+        r.errorCode = 0;
+        r.pa = (hi & maskHi) * TWO_32 + ((lo & loMask) >>> 0) + (va - Math.floor(va / span) * span);
+        r.pageSizeBytes = span;
+        r.level = level;
+        r.flags = flags;
+        return;
+      }
+      if (sideEffects && (lo & ACCESSED) === 0) table[i] = lo | ACCESSED;
+      frame = (hi & maskHi) * TWO_32 + (lo - (lo & 0xfff));
+      span /= 512;
+    }
+  }
+
+  private fault(r: TranslationResult, errorCode: number, level: number): void {
+    r.fault = true;
+    r.errorCode = errorCode;
+    r.level = level;
+    r.pa = 0;
+    r.pageSizeBytes = 0;
+    r.flags = 0;
+  }
+
+  /** Debugging mode: compares a TLB hit with the tables in memory and reports a difference. */
+  private checkStale(va: number, access: Access, mode: Mode, pcid: number, slot: number): void {
+    const tlb = this.tlb!;
+    const cachedPa = tlb.frames[slot]! + (va % PAGE);
+    const cachedFlags = tlb.flags[slot]!;
+    const level = tlb.levels[slot]!;
+    const cachedPageSizeBytes = level === 1 ? PAGE : level === 2 ? 2097152 : 1073741824;
+    const p = this.probe(va);
+    const mask = (this.registers.cr4 & CR4.PKE) !== 0 ? HARDWARE_FLAGS | PKEY_FLAGS : HARDWARE_FLAGS;
+    const stale =
+      p.fault ||
+      p.pa !== cachedPa ||
+      p.pageSizeBytes !== cachedPageSizeBytes ||
+      ((p.flags ^ cachedFlags) & mask) !== 0 ||
+      // Software cleared D without INVLPG: later writes through this entry will not set it again.
+      ((cachedFlags & DIRTY) !== 0 && (p.flags & DIRTY) === 0);
+    if (!stale) return;
+    tlb.reportStaleUse({
+      va,
+      pcid,
+      access,
+      mode,
+      cachedPa,
+      cachedFlags,
+      cachedPageSizeBytes,
+      currentFault: p.fault,
+      currentErrorCode: p.errorCode,
+      currentPa: p.pa,
+      currentFlags: p.flags,
+      currentPageSizeBytes: p.pageSizeBytes,
+      description: describeStaleUse(va, access, mode, cachedPa, p.fault, p.pa),
+    });
+  }
+}
