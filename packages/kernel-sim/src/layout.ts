@@ -1,0 +1,205 @@
+// Virtual memory layouts as data: the type, validation, canonical-address helpers and a table.
+import { InvalidLayoutError, LayoutCrossesHoleError, LayoutOverlapError, NonCanonicalLayoutError } from './api';
+import { HIGHER_HALF_LINEAR, LINEAR_LIMIT, formatCanonical, formatPhysical } from './hex';
+
+/** What a layout region is for; the boot sequence finds regions by role. */
+export type LayoutRegionRole =
+  | 'kernel-image'
+  | 'kernel-stack'
+  | 'kernel-heap'
+  | 'slab'
+  | 'direct-map'
+  | 'table-window'
+  | 'scratch'
+  | 'other';
+
+/** How the kernel's software reaches page-table frames (x86-paging's TableAccess strategies). */
+export type TableAccessMechanism = 'physical' | 'direct-map' | 'recursive' | 'window';
+
+/** A named range of the virtual address space, `[start, end)` in 48-bit linear form. */
+export interface LayoutRegion {
+  /** Unique name within the layout, e.g. `kernel-heap`. */
+  readonly name: string;
+  /** What the boot sequence uses it for. */
+  readonly role: LayoutRegionRole;
+  /** First linear address (4 KiB aligned). */
+  readonly start: number;
+  /** One past the last linear address (4 KiB aligned, at most 2^48). */
+  readonly end: number;
+  /** One line for people: what lives there. */
+  readonly purpose: string;
+  /** Mapped with va = pa (identity), as the identity-low kernel is. */
+  readonly identityMapped?: boolean;
+}
+
+/** A `[start, end)` range of linear addresses. */
+export interface LinearRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * A virtual memory layout: where the kernel, its stacks, heap and direct map live, where user
+ * programs live, and how page tables are reached. All addresses are 48-bit linear numbers
+ * (DESIGN.md): canonical `0xffff_8000_0000_0000` is linear `0x8000_0000_0000`; use
+ * {@link linearFromCanonical} to write them in canonical form.
+ */
+export interface Layout {
+  /** Short identifier, e.g. `higher-half`. */
+  readonly name: string;
+  /** One paragraph: which kernels lay memory out this way. */
+  readonly description: string;
+  /** Kernel-side regions (and any others), non-overlapping. */
+  readonly regions: readonly LayoutRegion[];
+  /** The range user programs may use (lower half; end at most 2^47). */
+  readonly userRange: LinearRange;
+  /** Initial user stack pointer (exclusive top: the stack's highest byte is at `userStackTop - 1`). */
+  readonly userStackTop: number;
+  /** Physical address the kernel image is loaded at (4 KiB aligned). */
+  readonly kernelPhysicalBase: number;
+  /** How the kernel reaches page tables. */
+  readonly tableAccess: TableAccessMechanism;
+  /** PML4 slot (0..511) of the recursive entry, when `tableAccess` is `recursive`. */
+  readonly recursiveSlot?: number;
+}
+
+const PAGE = 4096;
+const TWO_MIB = 2 * 1024 * 1024;
+/** Bytes covered by one PML4 entry (SDM 4.5: bits 47:39 index the PML4). */
+export const PML4_SLOT_BYTES = 2 ** 39;
+
+/**
+ * Converts a canonical 64-bit address written in hex (`0xffff_8000_0000_0000`, underscores
+ * allowed) to its 48-bit linear form. `0x1_0000_0000_0000_0000` (2^64, an exclusive end) maps
+ * to 2^48.
+ * @throws NonCanonicalLayoutError if it is not hex, above 2^64, or bits 63:48 do not all equal bit 47.
+ */
+export function linearFromCanonical(hex: string): number {
+  const m = /^0x([0-9a-f]{1,17})$/i.exec(hex.replace(/_/g, ''));
+  if (!m) throw new NonCanonicalLayoutError(`"${hex.slice(0, 40)}" is not a 0x-prefixed hex address`);
+  const digits = m[1]!.replace(/^0+(?=.)/, '').toLowerCase();
+  if (digits === '10000000000000000') return LINEAR_LIMIT;
+  if (digits.length > 16) throw new NonCanonicalLayoutError(`${hex} is above 2^64`);
+  const padded = digits.padStart(16, '0');
+  const top = padded.slice(0, 4);
+  const linear = parseInt(padded.slice(4), 16);
+  const upper = linear >= HIGHER_HALF_LINEAR;
+  if ((upper && top !== 'ffff') || (!upper && top !== '0000')) throw new NonCanonicalLayoutError(`${hex} is not canonical: bits 63:48 must equal bit 47`);
+  return linear;
+}
+
+function checkAddress(what: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0 || value > LINEAR_LIMIT) {
+    throw new NonCanonicalLayoutError(`${what}: ${String(value)} is not a 48-bit linear address (0..2^48)`);
+  }
+}
+
+function checkRange(what: string, r: LinearRange): void {
+  checkAddress(`${what} start`, r.start);
+  checkAddress(`${what} end`, r.end);
+  if (r.end <= r.start) throw new InvalidLayoutError(`${what}: end ${formatCanonical(r.end)} is not above start ${formatCanonical(r.start)}`);
+  if (r.start % PAGE !== 0 || r.end % PAGE !== 0) throw new InvalidLayoutError(`${what}: ${formatCanonical(r.start)}..${formatCanonical(r.end)} is not 4 KiB aligned`);
+  if (r.start < HIGHER_HALF_LINEAR && r.end > HIGHER_HALF_LINEAR) {
+    throw new LayoutCrossesHoleError(`${what}: ${formatCanonical(r.start)}..${formatCanonical(r.end)} crosses the canonical hole at 0x0000_8000_0000_0000 / 0xffff_8000_0000_0000`);
+  }
+}
+
+/**
+ * Checks a layout, so users can define their own. Returns it unchanged when valid.
+ * @throws NonCanonicalLayoutError for an address outside the 48-bit linear space.
+ * @throws LayoutCrossesHoleError for a range spanning the user/kernel boundary.
+ * @throws LayoutOverlapError when two regions (or a region and the user range) overlap.
+ * @throws InvalidLayoutError for empty or misaligned ranges, duplicate names, a missing or
+ *   second `kernel-image` region, a user range outside the lower half, a stack top outside
+ *   it, a kernel physical base that is misaligned or whose offset to the kernel's virtual
+ *   base is not a multiple of 2 MiB (the boot aliases it with 2 MiB pages), an identity-mapped
+ *   kernel not at its physical base, or a table-access mechanism missing what it needs.
+ */
+export function validateLayout(layout: Layout): Layout {
+  const names = new Set<string>();
+  for (const r of layout.regions) {
+    if (typeof r.name !== 'string' || r.name === '') throw new InvalidLayoutError('a region has no name');
+    if (names.has(r.name)) throw new InvalidLayoutError(`two regions are named "${r.name}"`);
+    names.add(r.name);
+    checkRange(`region ${r.name}`, r);
+  }
+  checkRange('user range', layout.userRange);
+  if (layout.userRange.end > HIGHER_HALF_LINEAR) throw new InvalidLayoutError(`user range ends at ${formatCanonical(layout.userRange.end)}, above the lower half`);
+  checkAddress('user stack top', layout.userStackTop);
+  if (layout.userStackTop % PAGE !== 0 || layout.userStackTop <= layout.userRange.start || layout.userStackTop > layout.userRange.end) {
+    throw new InvalidLayoutError(`user stack top ${formatCanonical(layout.userStackTop)} is not a page boundary inside the user range`);
+  }
+  const all = [...layout.regions.map((r) => ({ name: r.name, start: r.start, end: r.end })), { name: 'user range', ...layout.userRange }];
+  all.sort((a, b) => a.start - b.start);
+  for (let i = 1; i < all.length; i++) {
+    const a = all[i - 1]!;
+    const b = all[i]!;
+    if (b.start < a.end) throw new LayoutOverlapError(`${a.name} (${formatCanonical(a.start)}..${formatCanonical(a.end)}) overlaps ${b.name} (from ${formatCanonical(b.start)})`);
+  }
+  const kernels = layout.regions.filter((r) => r.role === 'kernel-image');
+  if (kernels.length !== 1) throw new InvalidLayoutError(`a layout needs exactly one kernel-image region, found ${kernels.length}`);
+  const kernel = kernels[0]!;
+  const pb = layout.kernelPhysicalBase;
+  if (!Number.isSafeInteger(pb) || pb < 0 || pb % PAGE !== 0 || pb >= 2 ** 52) throw new InvalidLayoutError(`kernel physical base ${formatPhysical(pb)} is not a 4 KiB aligned physical address`);
+  if ((kernel.start - pb) % TWO_MIB !== 0) throw new InvalidLayoutError(`kernel virtual base ${formatCanonical(kernel.start)} minus physical base ${formatPhysical(pb)} is not a multiple of 2 MiB`);
+  for (const r of layout.regions) {
+    if (r.identityMapped === true && r.end > HIGHER_HALF_LINEAR) throw new InvalidLayoutError(`identity-mapped region ${r.name} is not in the lower half`);
+  }
+  if (kernel.identityMapped === true && kernel.start !== pb) throw new InvalidLayoutError(`identity-mapped kernel starts at ${formatCanonical(kernel.start)}, not at its physical base ${formatPhysical(pb)}`);
+  switch (layout.tableAccess) {
+    case 'physical':
+      break;
+    case 'direct-map':
+      if (!layout.regions.some((r) => r.role === 'direct-map')) throw new InvalidLayoutError('tableAccess "direct-map" needs a direct-map region');
+      break;
+    case 'window':
+      if (!layout.regions.some((r) => r.role === 'table-window')) throw new InvalidLayoutError('tableAccess "window" needs a table-window region');
+      break;
+    case 'recursive': {
+      const slot = layout.recursiveSlot;
+      if (slot === undefined || !Number.isInteger(slot) || slot < 0 || slot > 511) throw new InvalidLayoutError(`tableAccess "recursive" needs a recursiveSlot in 0..511, got ${String(slot)}`);
+      const start = slot * PML4_SLOT_BYTES;
+      const clash = all.find((r) => r.start < start + PML4_SLOT_BYTES && start < r.end);
+      if (clash) throw new LayoutOverlapError(`recursive PML4 slot ${slot} (${formatCanonical(start)}..) overlaps ${clash.name}`);
+      break;
+    }
+    default:
+      throw new InvalidLayoutError(`unknown tableAccess "${String(layout.tableAccess)}"`);
+  }
+  return layout;
+}
+
+/** The region of `layout` with `role`, or undefined. */
+export function findLayoutRegion(layout: Layout, role: LayoutRegionRole): LayoutRegion | undefined {
+  return layout.regions.find((r) => r.role === role);
+}
+
+/** Formats a byte count in binary units: `16 MiB`, `128 TiB`, `1.5 GiB`. */
+export function formatSize(sizeBytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = sizeBytes;
+  let u = 0;
+  while (value >= 1024 && u < units.length - 1) {
+    value /= 1024;
+    u++;
+  }
+  return `${Number.isInteger(value) ? value : value.toFixed(2)} ${units[u]}`;
+}
+
+/**
+ * The layout as a table in the style of Linux's Documentation/arch/x86/x86_64/mm.rst: start,
+ * end (inclusive), size and use, one row per region and one for the user range, in address
+ * order, addresses in canonical hex. Kernel holes are not listed.
+ */
+export function formatLayoutTable(layout: Layout): string {
+  const rows = [
+    ...layout.regions.map((r) => ({ start: r.start, end: r.end, use: `${r.name}: ${r.purpose}${r.identityMapped === true ? ' (identity-mapped)' : ''}` })),
+    { start: layout.userRange.start, end: layout.userRange.end, use: `user: programs, heap, mmap; stack grows down from ${formatCanonical(layout.userStackTop - 1)}` },
+  ].sort((a, b) => a.start - b.start);
+  const header = ['start addr', 'end addr (incl.)', 'size', 'use'];
+  const cells = rows.map((r) => [formatCanonical(r.start), formatCanonical(r.end - 1), formatSize(r.end - r.start), r.use]);
+  const widths = [0, 1, 2].map((i) => Math.max(header[i]!.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]): string => `${c[0]!.padEnd(widths[0]!)} | ${c[1]!.padEnd(widths[1]!)} | ${c[2]!.padStart(widths[2]!)} | ${c[3]}`;
+  const rule = `${'='.repeat(widths[0]!)}=|=${'='.repeat(widths[1]!)}=|=${'='.repeat(widths[2]!)}=|=${'='.repeat(20)}`;
+  return [`${layout.name} (page tables reached by: ${layout.tableAccess}; kernel loaded at physical ${formatPhysical(layout.kernelPhysicalBase)})`, rule, line(header), rule, ...cells.map(line), rule].join('\n');
+}

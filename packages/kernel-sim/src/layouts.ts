@@ -1,0 +1,82 @@
+// The three layouts that ship, taken from the kernels this project models.
+import type { Layout } from './layout';
+import { linearFromCanonical as c, validateLayout } from './layout';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+const TiB = 1024 * GiB;
+/** Linear start of the kernel half (canonical 0xffff_8000_0000_0000). */
+const K = 0x8000_0000_0000;
+/** 2^47: one past the last user address 0x0000_7fff_ffff_ffff. */
+const USER_TOP = 0x8000_0000_0000;
+
+/**
+ * `identity-low`: a small teaching kernel that never leaves the lower half. The kernel is
+ * identity-mapped (va = pa) from 1 MiB to 129 MiB (image, boot stack, heap); user programs and
+ * their heap live above it, the user stack grows down from 0x0000_7fff_ffff_ffff. Page tables
+ * are reached at their physical addresses (identity).
+ */
+export const IDENTITY_LOW: Layout = validateLayout({
+  name: 'identity-low',
+  description: 'Kernel identity-mapped from 1 MiB to 129 MiB; user program and heap above it; user stack top at 0x0000_7fff_ffff_ffff.',
+  regions: [
+    { name: 'kernel-image', role: 'kernel-image', start: 1 * MiB, end: 17 * MiB, purpose: 'kernel binary (text, rodata, data, bss)', identityMapped: true },
+    { name: 'kernel-stack', role: 'kernel-stack', start: 17 * MiB, end: 18 * MiB, purpose: 'kernel stacks', identityMapped: true },
+    { name: 'kernel-heap', role: 'kernel-heap', start: 18 * MiB, end: 129 * MiB, purpose: 'kernel heap', identityMapped: true },
+  ],
+  userRange: { start: 129 * MiB, end: USER_TOP },
+  userStackTop: USER_TOP,
+  kernelPhysicalBase: 1 * MiB,
+  tableAccess: 'physical',
+});
+
+/**
+ * `higher-half`: a kernel in the top half at 0xffff_8000_0000_0000 with 16 MiB of scratch and
+ * stacks, its binary at +16 MiB (128 MiB), a 4 KiB slab area at +144 MiB, the heap from +1 GiB
+ * to +32 GiB and a direct map of all physical memory at +4 TiB (64 TiB reserved, as Linux's
+ * 4-level direct map). Page tables are reached through the direct map.
+ */
+export const HIGHER_HALF: Layout = validateLayout({
+  name: 'higher-half',
+  description: 'Kernel half at 0xffff_8000_0000_0000: scratch/stacks, kernel binary at +16 MiB, slab area at +144 MiB, heap 1..32 GiB, direct map of physical memory at +4 TiB.',
+  regions: [
+    { name: 'scratch-and-stacks', role: 'kernel-stack', start: K, end: K + 16 * MiB, purpose: 'scratch space and kernel stacks' },
+    { name: 'kernel-image', role: 'kernel-image', start: K + 16 * MiB, end: K + 144 * MiB, purpose: 'kernel binary: text R-X, rodata R--, data/bss RW- NX' },
+    { name: 'slab', role: 'slab', start: K + 144 * MiB, end: K + 1 * GiB, purpose: '4 KiB slab area (fixed-size kernel objects)' },
+    { name: 'kernel-heap', role: 'kernel-heap', start: K + 1 * GiB, end: K + 32 * GiB, purpose: 'kernel heap (pages mapped on demand)' },
+    { name: 'direct-map', role: 'direct-map', start: K + 4 * TiB, end: K + 68 * TiB, purpose: 'direct map of all physical memory (pa + offset)' },
+  ],
+  userRange: { start: 0x40_0000, end: USER_TOP },
+  userStackTop: USER_TOP,
+  // Linux's default CONFIG_PHYSICAL_START: virtual - physical = 0xffff_8000_0000_0000, 2 MiB aligned.
+  kernelPhysicalBase: 16 * MiB,
+  tableAccess: 'direct-map',
+});
+
+/**
+ * `limine-higher-half`: the layout a Limine-booted kernel gets. The higher-half direct map
+ * (HHDM) of physical memory at 0xffff_8000_0000_0000, the kernel in the top 2 GiB
+ * (0xffff_ffff_8000_0000, the `-mcmodel=kernel` range), userland from 0x4000_0000. Heap and
+ * stacks are this layout's choice (Limine does not place them).
+ */
+export const LIMINE_HIGHER_HALF: Layout = validateLayout({
+  name: 'limine-higher-half',
+  description: 'Limine-style: HHDM at 0xffff_8000_0000_0000, kernel in the top 2 GiB, userland from 0x4000_0000.',
+  regions: [
+    { name: 'hhdm', role: 'direct-map', start: c('0xffff_8000_0000_0000'), end: c('0xffff_c000_0000_0000'), purpose: 'higher-half direct map of physical memory (Limine HHDM)' },
+    { name: 'kernel-heap', role: 'kernel-heap', start: c('0xffff_c000_0000_0000'), end: c('0xffff_c008_0000_0000'), purpose: 'kernel heap (pages mapped on demand)' },
+    { name: 'kernel-stacks', role: 'kernel-stack', start: c('0xffff_ffff_0000_0000'), end: c('0xffff_ffff_0100_0000'), purpose: 'kernel stacks' },
+    { name: 'kernel-image', role: 'kernel-image', start: c('0xffff_ffff_8000_0000'), end: c('0x1_0000_0000_0000_0000'), purpose: 'kernel binary, top 2 GiB (-mcmodel=kernel)' },
+  ],
+  userRange: { start: 0x4000_0000, end: USER_TOP },
+  userStackTop: USER_TOP,
+  kernelPhysicalBase: 2 * MiB,
+  tableAccess: 'direct-map',
+});
+
+/** The shipped layouts by name. */
+export const LAYOUTS: Readonly<Record<'identity-low' | 'higher-half' | 'limine-higher-half', Layout>> = Object.freeze({
+  'identity-low': IDENTITY_LOW,
+  'higher-half': HIGHER_HALF,
+  'limine-higher-half': LIMINE_HIGHER_HALF,
+});
