@@ -232,6 +232,17 @@ export class NotMappedError extends KmemError {
   }
 }
 
+/** A range touching a PML4 slot the Mapper was told to leave alone (e.g. a recursive slot). */
+export class ReservedRegionError extends KmemError {
+  readonly code = 'E_RESERVED_REGION';
+  constructor(
+    readonly va: number,
+    readonly pml4Slot: number,
+  ) {
+    super(`${formatVa(va)} lies in reserved PML4 slot ${pml4Slot}`);
+  }
+}
+
 /** Freeing a frame that is already free. */
 export class DoubleFreeError extends KmemError {
   readonly code = 'E_DOUBLE_FREE';

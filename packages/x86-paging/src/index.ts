@@ -13,3 +13,6 @@ export * from './faults';
 export * from './tlb';
 export * from './mmu';
 export * from './cpu';
+export * from './mapper';
+export * from './walk';
+export * from './bootstrap';

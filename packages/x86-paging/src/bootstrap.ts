@@ -1,0 +1,135 @@
+// Bootstrap page tables: what a higher-half kernel's entry code builds before any frame allocator
+// exists. The tables come from a fixed pool of frames reserved inside the kernel image (like
+// Linux's early_top_pgt / level2_kernel_pgt in head_64.S, or a `.bss` array of page-aligned
+// tables), and map the kernel twice:
+//   - identity (va = pa), so the instruction after `mov cr3` still has a mapping, and
+//   - the higher-half alias (va = higherHalfBase + pa), where the kernel runs from then on,
+// with 2 MiB pages wherever va and pa are both 2 MiB aligned and 4 KiB pages at unaligned edges.
+// The real tables (built later with a real allocator) take over by a CR3 write.
+import { InvalidAddressError, InvalidOptionError, InvalidSizeError, BootstrapPoolExhaustedError, type PhysicalMemory, MisalignedAddressError } from './api';
+import { PAGE_SIZE_1G, PAGE_SIZE_2M, PAGE_SIZE_4K, PML4_ENTRY_SPAN, alignDown, alignUp, assertLinear, virt } from './address';
+import { PTE } from './entry';
+import { Mapper } from './mapper';
+import { SimpleFrameAllocator } from './simple-frame-allocator';
+import { PhysicalTableAccess } from './table-access';
+
+/** Linear form of 0xffff_ffff_8000_0000, the -2 GiB kernel base used by Linux (`__START_KERNEL_map`). */
+export const DEFAULT_HIGHER_HALF_BASE = virt('0xffff_ffff_8000_0000');
+
+/** Options of {@link buildBootstrapTables}. */
+export interface BootstrapOptions {
+  /** Physical memory holding the kernel image (and so the pool). */
+  readonly memory: PhysicalMemory;
+  /** Physical extent of the kernel image; rounded out to 4 KiB boundaries. */
+  readonly kernel: { readonly pa: number; readonly sizeBytes: number };
+  /** Page-table frames reserved inside the kernel image (4 KiB aligned, wholly inside `kernel`). */
+  readonly pool: { readonly pa: number; readonly frameCount: number };
+  /** Linear address where physical address 0 would appear in the alias: kernel byte `pa` is at `higherHalfBase + pa`. Default {@link DEFAULT_HIGHER_HALF_BASE}. */
+  readonly higherHalfBase?: number;
+  /** Also map the kernel at va = pa (default true). */
+  readonly identityMap?: boolean;
+  /** Flags of the identity mapping (default P|RW; never Global, so it dies with the boot CR3). */
+  readonly identityFlags?: number;
+  /** Flags of the higher-half alias (default P|RW|G). */
+  readonly higherHalfFlags?: number;
+  /** Physical address width, 32..52 (default 52). */
+  readonly maxPhysAddr?: number;
+}
+
+/** The boot page tables, ready for `mov cr3, root`. */
+export interface BootstrapTables {
+  /** PML4 frame: the value for CR3. */
+  readonly root: number;
+  /** A mapper over the boot tables (PhysicalTableAccess, the pool as its allocator), for inspection. */
+  readonly mapper: Mapper;
+  /** Pool frames used. */
+  readonly tableFrameCount: number;
+  /** Linear range of the identity mapping, or null. */
+  readonly identity: { readonly start: number; readonly end: number } | null;
+  /** Linear range of the higher-half alias. */
+  readonly higherHalf: { readonly start: number; readonly end: number };
+}
+
+interface Plan {
+  start: number;
+  end: number;
+  base: number;
+  identity: boolean;
+}
+
+function plan(options: Omit<BootstrapOptions, 'memory'>): Plan {
+  const { kernel, pool } = options;
+  if (!Number.isSafeInteger(kernel.pa) || kernel.pa < 0) throw new InvalidAddressError(String(kernel.pa), 'kernel.pa must be a non-negative safe integer');
+  if (!Number.isSafeInteger(kernel.sizeBytes) || kernel.sizeBytes <= 0) throw new InvalidSizeError('kernel.sizeBytes', kernel.sizeBytes);
+  const start = alignDown(kernel.pa, PAGE_SIZE_4K);
+  const end = alignUp(kernel.pa + kernel.sizeBytes, PAGE_SIZE_4K);
+  if (!Number.isSafeInteger(pool.frameCount) || pool.frameCount <= 0) throw new InvalidSizeError('pool.frameCount', pool.frameCount);
+  if (!Number.isSafeInteger(pool.pa) || pool.pa % PAGE_SIZE_4K !== 0) throw new MisalignedAddressError('pa', pool.pa, PAGE_SIZE_4K);
+  if (pool.pa < start || pool.pa + pool.frameCount * PAGE_SIZE_4K > end) {
+    throw new InvalidOptionError('pool', `${pool.pa}+${pool.frameCount} frames`, 'the table pool must lie inside the kernel image');
+  }
+  const base = options.higherHalfBase ?? DEFAULT_HIGHER_HALF_BASE;
+  assertLinear(base);
+  if (base % PAGE_SIZE_4K !== 0) throw new MisalignedAddressError('va', base, PAGE_SIZE_4K);
+  return { start, end, base, identity: options.identityMap ?? true };
+}
+
+/**
+ * Exact number of table frames (PML4 included) the boot tables need for these options, counting
+ * one PDPT per PML4 slot, one PD per GiB and one PT per 2 MiB region that needs 4 KiB pages.
+ * @throws as {@link buildBootstrapTables} for invalid options
+ */
+export function bootstrapFramesNeeded(options: Omit<BootstrapOptions, 'memory'>): number {
+  const p = plan(options);
+  const pdpts = new Set<number>();
+  const pds = new Set<number>();
+  const pts = new Set<number>();
+  const region = (va: number, pa: number, sizeBytes: number): void => {
+    const end = va + sizeBytes;
+    const huge = (va - pa) % PAGE_SIZE_2M === 0;
+    for (let c = alignDown(va, PAGE_SIZE_2M); c < end; c += PAGE_SIZE_2M) {
+      pdpts.add(Math.floor(c / PML4_ENTRY_SPAN));
+      pds.add(Math.floor(c / PAGE_SIZE_1G));
+      if (!(huge && c >= va && c + PAGE_SIZE_2M <= end)) pts.add(c / PAGE_SIZE_2M);
+    }
+  };
+  if (p.identity) region(p.start, p.start, p.end - p.start);
+  region(p.base + p.start, p.start, p.end - p.start);
+  return 1 + pdpts.size + pds.size + pts.size;
+}
+
+/**
+ * Builds the boot page tables in the pool: identity map (optional) and higher-half alias of the
+ * kernel image, 2 MiB pages where alignment allows, 4 KiB at the edges.
+ * @throws BootstrapPoolExhaustedError if the pool is smaller than {@link bootstrapFramesNeeded} (before writing anything)
+ * @throws InvalidOptionError (pool outside the kernel image), InvalidSizeError, InvalidAddressError,
+ *   MisalignedAddressError, CanonicalHoleError (an alias that would cross the hole or 2^48)
+ */
+export function buildBootstrapTables(options: BootstrapOptions): BootstrapTables {
+  const p = plan(options);
+  const needed = bootstrapFramesNeeded(options);
+  if (needed > options.pool.frameCount) throw new BootstrapPoolExhaustedError(options.pool.frameCount, needed);
+  const allocator = new SimpleFrameAllocator({ start: options.pool.pa, frameCount: options.pool.frameCount });
+  const access = new PhysicalTableAccess(options.memory);
+  const mapperOptions = options.maxPhysAddr === undefined ? { access, allocator } : { access, allocator, maxPhysAddr: options.maxPhysAddr };
+  const mapper = Mapper.create(mapperOptions)!; // the pool holds at least `needed` ≥ 1 frames
+  const sizeBytes = p.end - p.start;
+  const identityFlags = options.identityFlags ?? PTE.Present | PTE.Writable;
+  const higherFlags = options.higherHalfFlags ?? PTE.Present | PTE.Writable | PTE.Global;
+  // Checked up front so a bad alias throws before the identity map is written.
+  mapper.assertMappable(p.base + p.start, sizeBytes);
+  if (p.identity) mapper.assertMappable(p.start, sizeBytes);
+  if (p.identity && !mapper.mapRange(p.start, p.start, sizeBytes, identityFlags, { maxPageSize: PAGE_SIZE_2M })) {
+    throw new BootstrapPoolExhaustedError(options.pool.frameCount, needed);
+  }
+  if (!mapper.mapRange(p.base + p.start, p.start, sizeBytes, higherFlags, { maxPageSize: PAGE_SIZE_2M })) {
+    throw new BootstrapPoolExhaustedError(options.pool.frameCount, needed);
+  }
+  return {
+    root: mapper.root,
+    mapper,
+    tableFrameCount: mapper.tableFrameCount,
+    identity: p.identity ? { start: p.start, end: p.end } : null,
+    higherHalf: { start: p.base + p.start, end: p.base + p.end },
+  };
+}
