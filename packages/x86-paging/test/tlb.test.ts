@@ -1,0 +1,302 @@
+import { describe, expect, it } from 'vitest';
+import { Access, Cpu, CR4, InvalidOptionError, InvpcidType, Mode, PageFaultErrorCode as E, PTE, Tlb } from '../src/index';
+import { RawPaging } from './raw-paging';
+
+const VA = 0x7f12_3456_7000;
+const A = 0x40_0000;
+const B = 0x50_0000;
+const URW = PTE.Present | PTE.Writable | PTE.User;
+
+function setup(cr4 = CR4.PAE | CR4.PGE, tlb = {}) {
+  const t = new RawPaging();
+  const cpu = new Cpu({ memory: t.memory, registers: { cr3Frame: t.pml4, cr4 }, tlb });
+  return { t, cpu, tlb: cpu.tlb! };
+}
+
+describe('Tlb: stale translations (SDM 4.10.4)', () => {
+  it('keeps using a changed entry until invlpg(va) (SDM 4.10.4.1 INVLPG)', () => {
+    const { t, cpu, tlb } = setup();
+    t.map(VA, A, URW);
+    expect(cpu.translate(VA, Access.Read, Mode.User).pa).toBe(A);
+    t.map(VA, B, URW);
+    expect(cpu.translate(VA, Access.Read, Mode.User).pa).toBe(A);
+    cpu.invlpg(VA + 0x800);
+    expect(cpu.translate(VA, Access.Read, Mode.User).pa).toBe(B);
+    tlb.checkInvariants();
+  });
+
+  it('keeps using an unmapped page until invalidated: no fault, the old frame', () => {
+    const { t, cpu } = setup();
+    t.map(VA, A, URW);
+    cpu.translate(VA, Access.Read, Mode.User);
+    t.modify(1, VA, 0, PTE.Present);
+    expect(cpu.translate(VA, Access.Read, Mode.User).fault).toBe(false);
+    cpu.writeCr3(cpu.registers.cr3Frame);
+    expect(cpu.translate(VA, Access.Read, Mode.User).fault).toBe(true);
+  });
+
+  it('needs no invalidation when an entry goes from not present to present (SDM 4.10.4.3)', () => {
+    const { t, cpu } = setup();
+    expect(cpu.translate(VA, Access.Read, Mode.User).fault).toBe(true);
+    t.map(VA, A, URW);
+    expect(cpu.translate(VA, Access.Read, Mode.User).pa).toBe(A);
+  });
+
+  it('a CR3 write flushes non-global entries; global ones survive while CR4.PGE = 1 (SDM 4.10.2.4)', () => {
+    const { t, cpu, tlb } = setup();
+    t.map(VA, A, URW);
+    t.map(VA + 4096, A + 4096, URW | PTE.Global);
+    cpu.translate(VA, Access.Read, Mode.User);
+    cpu.translate(VA + 4096, Access.Read, Mode.User);
+    t.map(VA, B, URW);
+    t.map(VA + 4096, B + 4096, URW | PTE.Global);
+    cpu.writeCr3(cpu.registers.cr3Frame);
+    expect(cpu.translate(VA, Access.Read, Mode.User).pa).toBe(B);
+    expect(cpu.translate(VA + 4096, Access.Read, Mode.User).pa).toBe(A + 4096);
+    tlb.checkInvariants();
+  });
+
+  it('ignores G when CR4.PGE = 0: the CR3 write flushes it too', () => {
+    const { t, cpu } = setup(CR4.PAE);
+    t.map(VA, A, URW | PTE.Global);
+    cpu.translate(VA, Access.Read, Mode.User);
+    t.map(VA, B, URW | PTE.Global);
+    cpu.writeCr3(cpu.registers.cr3Frame);
+    expect(cpu.translate(VA, Access.Read, Mode.User).pa).toBe(B);
+  });
+
+  it('changing CR4.PGE flushes global entries (SDM 4.10.4.1 MOV to CR4)', () => {
+    const { t, cpu } = setup();
+    t.map(VA, A, URW | PTE.Global);
+    cpu.translate(VA, Access.Read, Mode.User);
+    t.map(VA, B, URW | PTE.Global);
+    cpu.writeCr4(cpu.registers.cr4 & ~CR4.PGE);
+    expect(cpu.translate(VA, Access.Read, Mode.User).pa).toBe(B);
+  });
+
+  it('invlpg drops a global entry too (SDM 4.10.4.1)', () => {
+    const { t, cpu } = setup();
+    t.map(VA, A, URW | PTE.Global);
+    cpu.translate(VA, Access.Read, Mode.User);
+    t.map(VA, B, URW | PTE.Global);
+    cpu.invlpg(VA);
+    expect(cpu.translate(VA, Access.Read, Mode.User).pa).toBe(B);
+  });
+
+  it('invlpg anywhere in a 2 MiB page drops every cached 4 KiB piece of it (SDM 4.10.2.3, 4.10.4.1)', () => {
+    const { t, cpu, tlb } = setup();
+    const va = 0x4000_0000;
+    t.map(va, 0x20_0000, URW, 2);
+    cpu.translate(va, Access.Read, Mode.User);
+    cpu.translate(va + 0x10_0000, Access.Read, Mode.User);
+    expect(tlb.validCount()).toBe(2);
+    t.map(va, 0x60_0000, URW, 2);
+    cpu.invlpg(va + 0x1f_f000);
+    expect(tlb.validCount()).toBe(0);
+    expect(cpu.translate(va + 0x10_0000, Access.Read, Mode.User).pa).toBe(0x70_0000);
+    tlb.checkInvariants();
+  });
+
+  it('a page fault drops the faulting page from the TLB (SDM 4.10.4.1)', () => {
+    const { t, cpu, tlb } = setup();
+    t.map(VA, A, PTE.Present | PTE.User);
+    cpu.translate(VA, Access.Read, Mode.User);
+    expect(tlb.validCount()).toBe(1);
+    expect(cpu.translate(VA, Access.Write, Mode.User).fault).toBe(true);
+    expect(tlb.validCount()).toBe(0);
+  });
+});
+
+describe('Tlb: rights and dirty flag on hits (SDM 4.10.2.2, 4.8)', () => {
+  it('enforces cached rights on a hit: a user read of a supervisor page cached by the kernel faults', () => {
+    const { t, cpu, tlb } = setup();
+    t.map(VA, A, PTE.Present | PTE.Writable);
+    cpu.translate(VA, Access.Read, Mode.Supervisor);
+    const r = cpu.translate(VA, Access.Read, Mode.User);
+    expect(r).toMatchObject({ fault: true, errorCode: E.Present | E.User, tlbHit: true });
+    expect(tlb.hits).toBe(1);
+  });
+
+  it('faults spuriously after a permission upgrade without invlpg, then succeeds (the fault dropped the entry)', () => {
+    const { t, cpu } = setup();
+    t.map(VA, A, PTE.Present | PTE.User);
+    cpu.translate(VA, Access.Read, Mode.User);
+    t.modify(1, VA, PTE.Writable);
+    expect(cpu.translate(VA, Access.Write, Mode.User).fault).toBe(true);
+    expect(cpu.translate(VA, Access.Write, Mode.User).fault).toBe(false);
+  });
+
+  it('walks again on a write through a cached entry whose D = 0, setting D in memory', () => {
+    const { t, cpu, tlb } = setup();
+    t.map(VA, A, URW);
+    cpu.translate(VA, Access.Read, Mode.User);
+    expect(t.get(1, VA)[0] & PTE.Dirty).toBe(0);
+    const misses = tlb.misses;
+    const r = cpu.translate(VA, Access.Write, Mode.User);
+    expect(r.tlbHit).toBe(false);
+    expect(tlb.misses).toBe(misses + 1);
+    expect(t.get(1, VA)[0] & PTE.Dirty).toBe(PTE.Dirty);
+    expect(cpu.translate(VA, Access.Write, Mode.User).tlbHit).toBe(true);
+  });
+
+  it('counts hits and misses', () => {
+    const { t, cpu, tlb } = setup();
+    t.map(VA, A, URW);
+    for (let i = 0; i < 5; i++) cpu.translate(VA + i, Access.Read, Mode.User);
+    expect(tlb.hits).toBe(4);
+    expect(tlb.misses).toBe(1);
+    expect(tlb.hitRate()).toBeCloseTo(0.8);
+  });
+
+  it('evicts round-robin within a set when all ways are full', () => {
+    const { t, cpu, tlb } = setup(CR4.PAE, { setCount: 1, wayCount: 2 });
+    for (let i = 0; i < 3; i++) t.map(VA + i * 4096, A + i * 4096, URW);
+    for (let i = 0; i < 3; i++) cpu.translate(VA + i * 4096, Access.Read, Mode.User);
+    expect(tlb.validCount()).toBe(2);
+    cpu.translate(VA + 2 * 4096, Access.Read, Mode.User);
+    expect(tlb.hits).toBe(1);
+    tlb.checkInvariants();
+  });
+});
+
+describe('Tlb: PCIDs (SDM 4.10.1, 4.10.4.1)', () => {
+  function pcidSetup() {
+    const s = setup(CR4.PAE | CR4.PGE | CR4.PCIDE);
+    const other = s.t.alloc();
+    return { ...s, other };
+  }
+
+  it('keeps each PCID’s entries across CR3 writes with no-flush (bit 63)', () => {
+    const { t, cpu, other } = pcidSetup();
+    t.map(VA, A, URW);
+    cpu.writeCr3(t.pml4, { pcid: 1 });
+    expect(cpu.translate(VA, Access.Read, Mode.User).pa).toBe(A);
+    cpu.writeCr3(other, { pcid: 2 });
+    expect(cpu.translate(VA, Access.Read, Mode.User).fault).toBe(true);
+    t.map(VA, B, URW); // changed under PCID 1's feet
+    cpu.writeCr3(t.pml4, { pcid: 1, noFlush: true });
+    expect(cpu.translate(VA, Access.Read, Mode.User).pa).toBe(A);
+    cpu.writeCr3(t.pml4, { pcid: 1 });
+    expect(cpu.translate(VA, Access.Read, Mode.User).pa).toBe(B);
+  });
+
+  it('uses a global entry under every PCID', () => {
+    const { t, cpu, tlb, other } = pcidSetup();
+    t.map(VA, A, URW | PTE.Global);
+    cpu.writeCr3(t.pml4, { pcid: 1 });
+    cpu.translate(VA, Access.Read, Mode.User);
+    cpu.writeCr3(other, { pcid: 2 });
+    expect(cpu.translate(VA, Access.Read, Mode.User)).toMatchObject({ fault: false, pa: A, tlbHit: true });
+    expect(tlb.entries()[0]).toMatchObject({ global: true, pcid: 1 });
+  });
+
+  it('clearing CR4.PCIDE flushes every PCID, globals included', () => {
+    const { t, cpu, tlb } = pcidSetup();
+    t.map(VA, A, URW | PTE.Global);
+    cpu.writeCr3(t.pml4, { pcid: 1 });
+    cpu.translate(VA, Access.Read, Mode.User);
+    cpu.writeCr3(t.pml4, { pcid: 0 });
+    cpu.writeCr4(cpu.registers.cr4 & ~CR4.PCIDE);
+    expect(tlb.validCount()).toBe(0);
+  });
+
+  it('INVPCID types 0-3 drop what the SDM says', () => {
+    const tlb = new Tlb();
+    const fill = () => {
+      tlb.flushAll();
+      tlb.insert(1, 1, 0x1000, URW, 1, false);
+      tlb.insert(2, 1, 0x2000, URW, 1, false);
+      tlb.insert(3, 2, 0x3000, URW, 1, false);
+      tlb.insert(4, 2, 0x4000, URW | PTE.Global, 1, true);
+    };
+    fill();
+    expect(tlb.invpcid(InvpcidType.IndividualAddress, 1, 0x1000)).toBe(1);
+    fill();
+    expect(tlb.invpcid(InvpcidType.IndividualAddress, 2, 0x4000)).toBe(0);
+    fill();
+    expect(tlb.invpcid(InvpcidType.SingleContext, 1)).toBe(2);
+    fill();
+    expect(tlb.invpcid(InvpcidType.AllContexts, 0)).toBe(3);
+    fill();
+    expect(tlb.invpcid(InvpcidType.AllContextsIncludingGlobal, 0)).toBe(4);
+    expect(() => tlb.invpcid(InvpcidType.SingleContext, 4096)).toThrow(InvalidOptionError);
+  });
+});
+
+describe('Tlb: stale-use detector', () => {
+  it('reports each use of a stale entry with the cached and the current translation', () => {
+    const { t, cpu, tlb } = setup();
+    const seen: number[] = [];
+    tlb.detectStaleUses = true;
+    tlb.onStaleUse = (u) => seen.push(u.cachedPa);
+    t.map(VA, A, URW);
+    cpu.translate(VA + 8, Access.Read, Mode.User);
+    cpu.translate(VA + 8, Access.Read, Mode.User);
+    expect(tlb.staleUseCount).toBe(0);
+    t.map(VA, B, URW); // forgot invlpg
+    cpu.translate(VA + 8, Access.Read, Mode.User);
+    expect(tlb.staleUses).toHaveLength(1);
+    expect(tlb.staleUses[0]).toMatchObject({ va: VA + 8, cachedPa: A + 8, currentFault: false, currentPa: B + 8, access: Access.Read, mode: Mode.User });
+    expect(tlb.staleUses[0]!.description).toMatch(/missing invlpg/);
+    expect(seen).toEqual([A + 8]);
+    cpu.invlpg(VA);
+    cpu.translate(VA, Access.Read, Mode.User);
+    cpu.translate(VA, Access.Read, Mode.User);
+    expect(tlb.staleUseCount).toBe(1);
+  });
+
+  it('reports an unmapped page still in use as currentFault', () => {
+    const { t, cpu, tlb } = setup();
+    tlb.detectStaleUses = true;
+    t.map(VA, A, URW);
+    cpu.translate(VA, Access.Read, Mode.User);
+    t.modify(2, VA, 0, PTE.Present);
+    cpu.translate(VA, Access.Read, Mode.User);
+    expect(tlb.staleUses[0]).toMatchObject({ currentFault: true, currentErrorCode: 0 });
+  });
+
+  it('reports a permission downgrade without invlpg, and a D bit cleared without invlpg', () => {
+    const { t, cpu, tlb } = setup();
+    tlb.detectStaleUses = true;
+    t.map(VA, A, URW);
+    cpu.translate(VA, Access.Write, Mode.User);
+    t.modify(1, VA, 0, PTE.Dirty);
+    cpu.translate(VA, Access.Write, Mode.User);
+    expect(tlb.staleUseCount).toBe(1);
+    cpu.invlpg(VA);
+    cpu.translate(VA, Access.Write, Mode.User);
+    t.modify(1, VA, 0, PTE.Writable);
+    cpu.translate(VA, Access.Write, Mode.User);
+    expect(tlb.staleUseCount).toBe(2);
+    expect((tlb.staleUses[1]!.cachedFlags & PTE.Writable) !== 0 && (tlb.staleUses[1]!.currentFlags & PTE.Writable) === 0).toBe(true);
+  });
+
+  it('ignores A and OS-available bits: the CPU does not act on them', () => {
+    const { t, cpu, tlb } = setup();
+    tlb.detectStaleUses = true;
+    t.map(VA, A, URW);
+    cpu.translate(VA, Access.Read, Mode.User);
+    t.modify(1, VA, PTE.Avail10, PTE.Accessed);
+    cpu.translate(VA, Access.Read, Mode.User);
+    expect(tlb.staleUseCount).toBe(0);
+  });
+});
+
+describe('Tlb options', () => {
+  it('rejects a geometry that is not a power-of-two set count or has too many ways', () => {
+    expect(() => new Tlb({ setCount: 3 })).toThrow(InvalidOptionError);
+    expect(() => new Tlb({ wayCount: 0 })).toThrow(InvalidOptionError);
+    expect(new Tlb({ setCount: 64, wayCount: 8 }).entryCount).toBe(512);
+  });
+
+  it('when disabled, the Mmu neither consults nor fills it', () => {
+    const { t, cpu, tlb } = setup();
+    tlb.enabled = false;
+    t.map(VA, A, URW);
+    cpu.translate(VA, Access.Read, Mode.User);
+    t.map(VA, B, URW);
+    expect(cpu.translate(VA, Access.Read, Mode.User).pa).toBe(B);
+    expect(tlb.validCount()).toBe(0);
+    expect(tlb.hits + tlb.misses).toBe(0);
+  });
+});
