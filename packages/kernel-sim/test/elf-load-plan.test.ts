@@ -75,6 +75,17 @@ describe('elfLoadPlan', () => {
     expect(defaultPieLoadBias(parseElf64(bytes))).toBe(0x5555_5540_0000);
   });
 
+  it('subtracts the first p_vaddr, so a PIE linked above 0 still starts at ELF_ET_DYN_BASE', () => {
+    const bytes = loadElfFixture('hello-static-pie').slice();
+    const view = new DataView(bytes.buffer);
+    view.setUint32(24, view.getUint32(24, true) + 0x10000, true); // e_entry
+    for (let i = 0; i < 4; i++) view.setUint32(64 + 56 * i + 16, view.getUint32(64 + 56 * i + 16, true) + 0x10000, true);
+    const p = elfLoadPlan(parseElf64(bytes));
+    expect(p.loadBias).toBe(0x5555_5554_4000);
+    expect(p.imageStart).toBe(0x5555_5555_4000);
+    expect(p.entry).toBe(plan('hello-static-pie').entry);
+  });
+
   it('uses a caller-provided bias for a PIE', () => {
     const p = plan('hello-static-pie', { loadBias: 0x1000_0000 });
     expect(p.entry).toBe(0x1000_1000);

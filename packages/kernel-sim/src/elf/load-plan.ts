@@ -125,26 +125,32 @@ function isPageAligned(n: number): boolean {
 }
 
 /**
- * The bias Linux gives a PIE when address randomisation is off, scaled to the layout:
- * ELF_ET_DYN_BASE = 2/3 of the user window (`userEndVa / 3 * 2`), minus the first segment's
- * `p_vaddr`, rounded down to a page and then to the largest power-of-two `p_align` of the
- * PT_LOAD segments (Linux ≥ 5.10 honours alignments above the page size). With the default
- * `userEndVa` this is 0x0000_5555_5555_4000, the address gdb users know.
+ * The bias a PIE gets by default: Linux's choice for a PIE with an interpreter when address
+ * randomisation is off, scaled to the layout. ELF_ET_DYN_BASE = 2/3 of the user window
+ * (`floor(userEndVa / 3) * 2`), rounded down to the largest power-of-two `p_align` of the PT_LOAD
+ * segments (at least a page; Linux ≥ 5.10 honours larger alignments), minus the first segment's
+ * `p_vaddr`, rounded down to a page (binfmt_elf's `load_bias = ELF_PAGESTART(load_bias - vaddr)`).
+ * With the default `userEndVa` this is 0x0000_5555_5555_4000, the address gdb users know.
+ *
+ * Linux puts a PIE *without* an interpreter (a static PIE, or ld.so run directly) in the mmap area
+ * instead, just below the stack gap; here every PIE gets this bias, which keeps the mmap area free
+ * for the process and gives one predictable picture. Pass `loadBias` to {@link elfLoadPlan} to
+ * place it elsewhere.
  *
  * @param elf - a parsed ET_DYN file
  * @param userEndVa - end of user space (exclusive), default {@link DEFAULT_USER_END_VA}
- * @returns the bias (bytes, page aligned)
+ * @returns the bias (bytes, page aligned, never negative)
  */
 export function defaultPieLoadBias(elf: Elf64, userEndVa: number = DEFAULT_USER_END_VA): number {
-  const first = elf.loadSegments[0]!;
-  let bias = pageStart(Math.floor(userEndVa / 3) * 2 - pageStart(first.vaddr));
   let alignment = ELF_PAGE_SIZE;
   for (const ph of elf.loadSegments) {
     const a = ph.alignBytes;
     // maximum_alignment(): only powers of two, at least a page, are honoured.
     if (a > alignment && a <= 0x4000_0000 && (a & (a - 1)) === 0) alignment = a;
   }
+  let bias = Math.floor(userEndVa / 3) * 2; // ELF_ET_DYN_BASE
   bias -= bias % alignment;
+  bias = pageStart(bias - elf.loadSegments[0]!.vaddr);
   return Math.max(bias, 0);
 }
 
