@@ -196,7 +196,7 @@ export class KernelHeap {
     const off = tlsf.alloc(size, align);
     if (off === -1) return -1;
     this.bytesRequested += size;
-    this.bytesInUse += tlsf.blockBytes(off);
+    this.bytesInUse += tlsf.lastBytes;
     this.allocations++;
     return off;
   }
@@ -274,6 +274,8 @@ export class KernelHeap {
         );
       }
       const user = b + TLSF_HEADER + tlsf.userOff;
+      // Inside free memory: most likely a block freed before and since merged with a neighbour.
+      if (tlsf.isFree(b)) throw new DoubleFreeError(ptr);
       if (off < user) throw new InvalidPointerError(ptr, `it points into the header of the TLSF block at ${hex(this.base + b)}`);
       throw new InteriorPointerError(ptr, this.base + user, off - user);
     }
@@ -300,11 +302,9 @@ export class KernelHeap {
       this.bytesInUse -= slab.stride[c]!;
     } else if (kind === K_TLSF) {
       const tlsf = this.tlsf;
-      const requested = tlsf.requested(off);
-      const bytes = tlsf.blockBytes(off);
       tlsf.free(off);
-      this.bytesRequested -= requested;
-      this.bytesInUse -= bytes;
+      this.bytesRequested -= tlsf.lastRequested;
+      this.bytesInUse -= tlsf.lastBytes;
     } else {
       const head = off / PAGE_SIZE;
       const requested = this.pages.runAux[head]!;
@@ -370,7 +370,7 @@ export class KernelHeap {
     this.resolve(ptr);
     const off = ptr - this.base;
     const usable = this.usableOf(off);
-    if (!this.debug && sizeBytes <= usable && off % align === 0) {
+    if (!this.debug && sizeBytes <= usable && off % align === 0 && this.sameRoute(off, sizeBytes)) {
       if (this.rKind === K_TLSF) {
         this.bytesRequested += sizeBytes - this.tlsf.requested(off);
         this.m.wr(this.tlsf.headerOf(off) + 8, sizeBytes);
@@ -395,6 +395,17 @@ export class KernelHeap {
     this.rSlot = slot;
     this.freeResolved(off);
     return this.base + n;
+  }
+
+  /**
+   * True when a request of `sizeBytes` would be served by the same allocator (and the same slab
+   * cache, or the same number of pages) as the block resolve() just classified at `off`, so
+   * krealloc can keep it in place without breaking the routing rules checkInvariants verifies.
+   */
+  private sameRoute(off: number, sizeBytes: number): boolean {
+    if (this.rKind === K_SLAB) return this.rCache < KMALLOC_CLASSES.length && sizeBytes <= SLAB_MAX_BYTES && this.classBySize[(sizeBytes + 7) >> 3] === this.rCache;
+    if (this.rKind === K_TLSF) return sizeBytes > SLAB_MAX_BYTES && sizeBytes <= LARGE_MIN_BYTES;
+    return sizeBytes > LARGE_MIN_BYTES && Math.ceil(sizeBytes / PAGE_SIZE) === this.pages.runPages[off / PAGE_SIZE];
   }
 
   // ---------------------------------------------------------------- caches

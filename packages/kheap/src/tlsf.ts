@@ -63,6 +63,9 @@ export class Tlsf {
   private sl = 0;
   arenaCount = 0;
   blocksInUse = 0;
+  /** Block bytes and request of the block last allocated or freed (out-parameters). */
+  lastBytes = 0;
+  lastRequested = 0;
   /** Offset from a payload to the caller's pointer: 0, or 16 (left red zone) in debug mode. */
   readonly userOff: number;
 
@@ -192,12 +195,19 @@ export class Tlsf {
     m.wr(b + H_REQ, req);
     m.wr(b + H_CHECK, checkOf(b, sizeWord));
     this.blocksInUse++;
+    this.lastBytes = size;
     const user = b + TLSF_HEADER + this.userOff;
     if (this.debug) {
       m.fill8(b + TLSF_HEADER, 16, RED_ACTIVE);
       m.fill8(user + req, b + size - user - req, RED_ACTIVE);
     }
     return user;
+  }
+
+  /** Makes the header at `b` invalid (size 0, check 0): it was merged into a neighbour. */
+  private wipe(b: number): void {
+    this.m.wr(b + H_SIZE, 0);
+    this.m.wr(b + H_CHECK, 0);
   }
 
   private writeFree(b: number, prev: number, size: number): void {
@@ -243,12 +253,17 @@ export class Tlsf {
   classify(user: number): number {
     const b = this.headerOf(user);
     const m = this.m;
-    if (b < 0 || (b & 15) !== 0 || this.pages.kindAt(b) !== PAGE_TLSF) return 2;
-    // The header must be in the same arena as the pointer (not in a neighbouring run).
-    if (this.pages.runStart(b) !== this.pages.runStart(user)) return 2;
+    // The header must be in the same arena as the pointer (equal page-map words: same run).
+    const info = this.pages.info;
+    if (b < 0 || (b & 15) !== 0 || info[b >>> 12] !== info[user >>> 12]) return 2;
     const sw = m.rd(b + H_SIZE);
     if (m.rd(b + H_CHECK) !== checkOf(b, sw) || sw === 0) return 2;
     return (sw & FREE) !== 0 ? 1 : 0;
+  }
+
+  /** True when the block whose header is at `b` is free. */
+  isFree(b: number): boolean {
+    return (this.m.rd(b + H_SIZE) & FREE) !== 0;
   }
 
   /** Bytes requested for the allocated block at `user`. */
@@ -268,7 +283,8 @@ export class Tlsf {
   }
 
   /**
-   * Frees the allocated block at `user` (validated by {@link classify}). Returns an arena that
+   * Frees the allocated block at `user` (validated by {@link classify}); sets lastBytes and
+   * lastRequested to the block's size and request. Returns an arena that
    * became entirely free to the backing unless it is the last one.
    * @throws {@link HeapCorruptionError} (debug) when a red zone was overwritten; nothing changes then.
    */
@@ -278,13 +294,17 @@ export class Tlsf {
     let size = m.rd(b + H_SIZE) & ~15;
     if (this.debug) this.checkUsedBlock(b, size);
     this.blocksInUse--;
+    this.lastBytes = size;
+    this.lastRequested = m.rd(b + H_REQ);
     if (this.debug) m.fill8(b + TLSF_HEADER, size - TLSF_HEADER, POISON_FREE);
     const n = b + size;
     const ns = m.rd(n + H_SIZE);
     if ((ns & FREE) !== 0) {
       this.remove(n, ns & ~15);
       size += ns & ~15;
+      // An absorbed header must not stay valid: a stale pointer to it would pass classify().
       if (this.debug) m.fill8(n, 24, POISON_FREE);
+      else this.wipe(n);
     }
     const p = m.rd(b + H_PREV);
     if (p !== -1) {
@@ -292,6 +312,7 @@ export class Tlsf {
       if ((ps & FREE) !== 0) {
         this.remove(p, ps & ~15);
         if (this.debug) m.fill8(b, 24, POISON_FREE);
+        else this.wipe(b);
         size += ps & ~15;
         b = p;
       }
