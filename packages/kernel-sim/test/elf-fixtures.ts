@@ -7,7 +7,7 @@ import { PT } from '../src/index';
 export const ELF_FIXTURE_DIR = join(import.meta.dirname, 'fixtures', 'elf');
 
 /** Every committed binary; all are valid x86_64 executables. */
-export const ELF_FIXTURES = ['hello-static', 'hello-static-pie', 'big-bss', 'hello-dynamic', 'busybox-static'] as const;
+export const ELF_FIXTURES = ['hello-static', 'hello-static-pie', 'big-bss', 'hello-dynamic', 'stack-dump', 'busybox-static'] as const;
 
 export function loadElfFixture(name: string): Uint8Array {
   return new Uint8Array(readFileSync(join(ELF_FIXTURE_DIR, name)));

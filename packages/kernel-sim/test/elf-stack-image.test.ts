@@ -1,12 +1,43 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AT, StackImageError, buildInitialStack, elfLoadPlan, parseElf64, type ElfLoadPlan } from '../src/index';
-import { loadElfFixture } from './elf-fixtures';
+import { ELF_FIXTURE_DIR, loadElfFixture } from './elf-fixtures';
 
 const plan: ElfLoadPlan = elfLoadPlan(parseElf64(loadElfFixture('hello-static')));
 const random = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
 const T = 0x7fff_ffff_f000; // Linux's STACK_TOP with 4-level paging and no randomisation
 
 describe('buildInitialStack', () => {
+  it('builds byte for byte the stack a real Linux exec built (setarch -R; env -i A=1 BB=22 ./stack-dump x yy zzz)', () => {
+    // stack-dump.linux.bin: 8 bytes of the RSP the program started with, then [RSP, stack top).
+    // Written by test/fixtures/elf/build.sh on the kernel named in stack-dump.linux.txt.
+    const dump = new Uint8Array(readFileSync(join(ELF_FIXTURE_DIR, 'stack-dump.linux.bin')));
+    const dv = new DataView(dump.buffer);
+    const u64 = (at: number): number => dv.getUint32(at, true) + dv.getUint32(at + 4, true) * 2 ** 32;
+    const realRsp = u64(0);
+    const real = dump.subarray(8);
+    // Only what depends on the machine is taken from the dump: the vDSO address, AT_MINSIGSTKSZ,
+    // the CPU's hwcaps, rseq's sizes and the random bytes. The layout is buildInitialStack's own.
+    let at = 8 + 8 * (1 + 4 + 1 + 2 + 1);
+    const auxv = new Map<number, number>();
+    for (; u64(at) !== AT.NULL; at += 16) auxv.set(u64(at), u64(at + 8));
+    const randomAt = 8 + auxv.get(AT.RANDOM)! - realRsp;
+    const stack = buildInitialStack({
+      plan: elfLoadPlan(parseElf64(loadElfFixture('stack-dump'))),
+      argv: ['./stack-dump', 'x', 'yy', 'zzz'],
+      envp: ['A=1', 'BB=22'],
+      random: dump.slice(randomAt, randomAt + 16),
+      archAuxv: [[AT.SYSINFO_EHDR, auxv.get(AT.SYSINFO_EHDR)!], [AT.MINSIGSTKSZ, auxv.get(AT.MINSIGSTKSZ)!]],
+      hwcap: auxv.get(AT.HWCAP)!,
+      hwcap2: auxv.get(AT.HWCAP2) ?? 0,
+      extraAuxv: [[AT.RSEQ_FEATURE_SIZE, auxv.get(AT.RSEQ_FEATURE_SIZE)!], [AT.RSEQ_ALIGN, auxv.get(AT.RSEQ_ALIGN)!]],
+    });
+    expect(stack.top).toBe(realRsp + real.length);
+    expect(stack.rsp).toBe(realRsp);
+    expect(stack.bytes).toEqual(real);
+  });
+
   it('lays out argc, argv, envp, auxv, random bytes and strings byte for byte as Linux does', () => {
     const stack = buildInitialStack({ plan, argv: ['/bin/x', 'a'], envp: ['K=V'], random });
     // Worked by hand from fs/exec.c and create_elf_tables (offsets below the top T):

@@ -50,6 +50,8 @@ export const AT = {
   HWCAP2: 26,
   EXECFN: 31,
   SYSINFO_EHDR: 33,
+  RSEQ_FEATURE_SIZE: 27,
+  RSEQ_ALIGN: 28,
   MINSIGSTKSZ: 51,
 } as const;
 
@@ -75,11 +77,18 @@ export interface InitialStackOptions {
   readonly gid?: number;
   /** AT_HWCAP (CPUID.1:EDX on x86). Default 0. */
   readonly hwcap?: number;
+  /** AT_HWCAP2 (x86: bit 0 ring3mwait, bit 1 fsgsbase); written after AT_RANDOM only when non-zero, as Linux does. Default 0. */
+  readonly hwcap2?: number;
+  /**
+   * Architecture entries placed first, where x86's ARCH_DLINFO puts AT_SYSINFO_EHDR (the vDSO)
+   * and AT_MINSIGSTKSZ. Default none (the simulator has no vDSO).
+   */
+  readonly archAuxv?: readonly (readonly [number, number])[];
   /** AT_CLKTCK. Default 100 (USER_HZ). */
   readonly clockTicksPerSecond?: number;
   /** AT_BASE: where the interpreter was loaded; 0 for a static program. Default 0. */
   readonly interpreterBase?: number;
-  /** Further auxv pairs `[type, value]`, placed before AT_NULL. */
+  /** Further auxv pairs `[type, value]`, placed after AT_PLATFORM and before AT_NULL (where Linux puts AT_RSEQ_*). */
   readonly extraAuxv?: readonly (readonly [number, number])[];
   /** Largest image allowed (bytes). Default 131072 (32 pages, Linux's classic ARG_MAX). */
   readonly maxBytes?: number;
@@ -124,9 +133,9 @@ function checkU64(value: number, what: string): void {
 /**
  * Builds the initial user stack of a program per the x86_64 System V ABI, laid out exactly as
  * Linux does with randomisation off: argc, argv pointers, NULL, envp pointers, NULL, the
- * auxiliary vector (AT_HWCAP, AT_PAGESZ, AT_CLKTCK, AT_PHDR, AT_PHENT, AT_PHNUM, AT_BASE,
- * AT_FLAGS, AT_ENTRY, AT_UID, AT_EUID, AT_GID, AT_EGID, AT_SECURE, AT_RANDOM, AT_EXECFN,
- * AT_PLATFORM, extras, AT_NULL), then the 16 random bytes and the strings up to the top.
+ * auxiliary vector (`archAuxv`, AT_HWCAP, AT_PAGESZ, AT_CLKTCK, AT_PHDR, AT_PHENT, AT_PHNUM, AT_BASE,
+ * AT_FLAGS, AT_ENTRY, AT_UID, AT_EUID, AT_GID, AT_EGID, AT_SECURE, AT_RANDOM, AT_HWCAP2 if non-zero,
+ * AT_EXECFN, AT_PLATFORM, `extraAuxv`, AT_NULL), then the 16 random bytes and the strings up to the top.
  * Every pointer is a little-endian u64.
  *
  * @param options - see {@link InitialStackOptions}
@@ -173,7 +182,9 @@ export function buildInitialStack(options: InitialStackOptions): InitialStack {
   const plan = options.plan;
   const uid = options.uid ?? 0;
   const gid = options.gid ?? 0;
+  const hwcap2 = options.hwcap2 ?? 0;
   const auxv: (readonly [number, number])[] = [
+    ...(options.archAuxv ?? []),
     [AT.HWCAP, options.hwcap ?? 0],
     [AT.PAGESZ, ELF_PAGE_SIZE],
     [AT.CLKTCK, options.clockTicksPerSecond ?? 100],
@@ -189,6 +200,7 @@ export function buildInitialStack(options: InitialStackOptions): InitialStack {
     [AT.EGID, gid],
     [AT.SECURE, 0],
     [AT.RANDOM, randomVa],
+    ...(hwcap2 !== 0 ? [[AT.HWCAP2, hwcap2] as const] : []),
     [AT.EXECFN, execFnVa],
     [AT.PLATFORM, platformVa],
     ...(options.extraAuxv ?? []),
