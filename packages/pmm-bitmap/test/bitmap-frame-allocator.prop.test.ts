@@ -215,7 +215,7 @@ function commands(maxFrame: number): fc.Arbitrary<Cmd>[] {
     fc.nat().map((p) => new FreeUsed(p)),
     fc.oneof(fc.integer({ min: 0, max: maxFrame + 40 }).map((f) => f * F), fc.integer({ min: 0, max: (maxFrame + 40) * F })).map((pa) => new FreeAny(pa)),
     fc.tuple(fc.nat(), fc.integer({ min: 1, max: 40 })).map(([p, n]) => new FreeContiguous(p, n)),
-    fc.tuple(fc.integer({ min: 0, max: maxFrame }), fc.integer({ min: 1, max: 70 }), fc.boolean({ trueWeight: 1 } as never)).map(
+    fc.tuple(fc.integer({ min: 0, max: maxFrame }), fc.integer({ min: 1, max: 70 }), fc.boolean()).map(
       ([s, n, p]) => new Reserve(s, n, p),
     ),
     fc.constant(new ExportImport()),
