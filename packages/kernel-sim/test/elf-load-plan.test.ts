@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_USER_END_VA,
@@ -10,7 +12,7 @@ import {
   parseElf64,
   type ElfLoadPlan,
 } from '../src/index';
-import { ELF_FIXTURES, loadElfFixture } from './elf-fixtures';
+import { ELF_FIXTURE_DIR, ELF_FIXTURES, loadElfFixture } from './elf-fixtures';
 
 const plan = (name: string, options = {}): ElfLoadPlan =>
   elfLoadPlan(parseElf64(loadElfFixture(name)), { allowInterpreter: name === 'hello-dynamic', ...options });
@@ -36,6 +38,35 @@ describe('elfLoadPlan', () => {
       [0x402000, 0x403000, { read: true, write: false, execute: false }],
     ]);
     expect([p.imageStart, p.imageEnd]).toEqual([0x400000, 0x403000]);
+  });
+
+  it('maps busybox as Linux did: the same file pages at the same offsets, and the same bss pages', () => {
+    // busybox-static.linux-maps.txt: /proc/PID/maps of the running fixture (see build.sh). Linux
+    // splits the RW segment in two (glibc mprotects its RELRO part read-only after start-up), so
+    // adjacent file mappings with contiguous offsets are merged before comparing.
+    const lines = readFileSync(join(ELF_FIXTURE_DIR, 'busybox-static.linux-maps.txt'), 'utf8').trim().split('\n');
+    const maps = lines.map((line) => {
+      const [range, perms, offset, , inode] = line.split(/\s+/);
+      const [start, end] = range!.split('-').map((h) => parseInt(h, 16));
+      return { start: start!, end: end!, perms: perms!.slice(0, 3), offset: parseInt(offset!, 16), file: inode !== '0' };
+    });
+    const merged: typeof maps = [];
+    for (const m of maps) {
+      const last = merged.at(-1);
+      const relroSplit = last?.perms === 'r--' && m.perms === 'rw-' && m.file && last.file && last.end === m.start && last.offset + (last.end - last.start) === m.offset;
+      if (relroSplit) Object.assign(last, { end: m.end, perms: 'rw-' });
+      else merged.push({ ...m });
+    }
+    const p = plan('busybox-static');
+    const ours = p.segments.flatMap((s) => {
+      const perms = (s.permissions.read ? 'r' : '-') + (s.permissions.write ? 'w' : '-') + (s.permissions.execute ? 'x' : '-');
+      return [
+        { start: s.filePages.start, end: s.filePages.end, perms, offset: s.filePages.fileOffset, file: true },
+        ...(s.zeroPages.end > s.zeroPages.start ? [{ start: s.zeroPages.start, end: s.zeroPages.end, perms, offset: 0, file: false }] : []),
+      ];
+    });
+    expect(merged).toHaveLength(5);
+    expect(ours).toEqual(merged);
   });
 
   it('splits a segment with a large bss into file pages, a zeroed tail and zero pages', () => {
