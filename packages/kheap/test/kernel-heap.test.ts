@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type {
+  KmemError} from '../src/index';
 import {
   ArrayBufferBacking,
   CacheStateError,
@@ -10,7 +12,6 @@ import {
   InvalidPointerError,
   InvalidSizeError,
   KernelHeap,
-  KmemError,
   LARGE_MIN_BYTES,
   PAGE_SIZE,
   SLAB_MAX_BYTES,
