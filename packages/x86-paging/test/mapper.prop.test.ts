@@ -1,0 +1,332 @@
+// Model-based test of the Mapper against a list of intervals va -> (pa, flags): every command is
+// applied to both; after each, the tree must describe exactly the model (via mappings()), pass
+// checkInvariants(), and account for every frame the allocator handed out (tables + data frames).
+// At the end everything is unmapped: no table frame may be left behind.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  ArrayBufferPhysicalMemory,
+  CanonicalHoleError,
+  HIGHER_HALF_START,
+  LINEAR_LIMIT,
+  Mapper,
+  NotMappedError,
+  PTE,
+  PageAlreadyMappedError,
+  ParentEntryHugePageError,
+  PhysicalTableAccess,
+  SimpleFrameAllocator,
+  availableBit,
+  type TablePolicy,
+} from '../src/index';
+
+const K4 = 4096;
+const M2 = 2097152;
+const G1 = 1073741824;
+/** Four 4 GiB windows: bottom, just below the hole, just above it, top of the space. */
+const WINDOWS = [0, HIGHER_HALF_START - 4 * G1, HIGHER_HALF_START, LINEAR_LIMIT - 4 * G1];
+
+interface Interval {
+  start: number;
+  end: number;
+  pa: number;
+  flags: number;
+  /** Data frames this test owns (from mapAllocated): freed when unmapped. */
+  owned: boolean;
+}
+
+interface Model {
+  intervals: Interval[];
+  ownedFrames: number;
+  successes: number;
+}
+
+interface Real {
+  mapper: Mapper;
+  allocator: SimpleFrameAllocator;
+}
+
+const FLAG_CHOICES = [
+  PTE.Present,
+  PTE.Present | PTE.Writable,
+  PTE.Present | PTE.Writable | PTE.User,
+  PTE.Present | PTE.User | PTE.NoExecute,
+  PTE.Present | PTE.Writable | PTE.Global | PTE.NoExecute,
+  PTE.Present | PTE.Avail9 | availableBit(52) | availableBit(62),
+];
+
+/** Flags as mappings() reports them: no A/D, no PS. */
+function norm(flags: number): number {
+  return flags & ~(PTE.Accessed | PTE.Dirty | PTE.HugePage);
+}
+
+function overlaps(m: Model, start: number, end: number): boolean {
+  return m.intervals.some((i) => i.start < end && start < i.end);
+}
+
+function covered(m: Model, start: number, end: number): boolean {
+  let cur = start;
+  for (const i of [...m.intervals].sort((a, b) => a.start - b.start)) {
+    if (i.end <= cur || i.start >= end) continue;
+    if (i.start > cur) return false;
+    cur = i.end;
+    if (cur >= end) return true;
+  }
+  return cur >= end;
+}
+
+/** Pieces of the model inside [start, end) (clipped), and the model without them. */
+function cut(m: Model, start: number, end: number): { inside: Interval[]; outside: Interval[] } {
+  const inside: Interval[] = [];
+  const outside: Interval[] = [];
+  for (const i of m.intervals) {
+    if (i.end <= start || i.start >= end) {
+      outside.push(i);
+      continue;
+    }
+    if (i.start < start) outside.push({ ...i, end: start });
+    if (i.end > end) outside.push({ ...i, start: end, pa: i.pa + (end - i.start) });
+    const s = Math.max(i.start, start);
+    const e = Math.min(i.end, end);
+    inside.push({ ...i, start: s, end: e, pa: i.pa + (s - i.start) });
+  }
+  return { inside, outside };
+}
+
+/** Sorted, merged [start, end, pa, flags] tuples (never merged across the hole). */
+function normalize(list: { start: number; end: number; pa: number; flags: number }[]): number[][] {
+  const sorted = [...list].sort((a, b) => a.start - b.start);
+  const out: number[][] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    const f = norm(r.flags);
+    if (last && last[1] === r.start && r.start !== HIGHER_HALF_START && last[2]! + (last[1] - last[0]!) === r.pa && last[3] === f) last[1] = r.end;
+    else out.push([r.start, r.end, r.pa, f]);
+  }
+  return out;
+}
+
+function check(m: Model, r: Real): void {
+  r.mapper.checkInvariants();
+  r.allocator.checkInvariants();
+  expect(normalize(r.mapper.mappings())).toEqual(normalize(m.intervals));
+  expect(r.allocator.allocatedCount).toBe(r.mapper.tableFrameCount + m.ownedFrames);
+}
+
+function expectMisuse(fn: () => unknown, ...classes: (abstract new (...args: never[]) => Error)[]): void {
+  let thrown: unknown = null;
+  try {
+    fn();
+  } catch (e) {
+    thrown = e;
+  }
+  expect(classes.some((c) => thrown instanceof c), `expected one of ${classes.map((c) => c.name).join(', ')}, got ${String(thrown)}`).toBe(true);
+}
+
+/** A va inside one window: gigabyte g, 2 MiB region r (clustered near table edges), page p. */
+const vaArb = (align: number): fc.Arbitrary<number> =>
+  fc.record({ w: fc.nat(3), g: fc.constantFrom(0, 1, 3), r: fc.constantFrom(0, 1, 511), p: fc.constantFrom(0, 1, 2, 255, 511) }).map(({ w, g, r, p }) => {
+    const va = WINDOWS[w]! + g * G1 + (align <= M2 ? r * M2 : 0) + (align === K4 ? p * K4 : 0);
+    return va;
+  });
+
+function fits(va: number, sizeBytes: number): boolean {
+  const w = WINDOWS.find((s) => va >= s && va < s + 4 * G1)!;
+  return va + sizeBytes <= w + 4 * G1;
+}
+
+class MapCmd implements fc.Command<Model, Real> {
+  constructor(
+    readonly va: number,
+    readonly pa: number,
+    readonly pageCount: number,
+    readonly pageSize: 4096 | 2097152 | 1073741824,
+    readonly flags: number,
+  ) {}
+  check(): boolean {
+    return fits(this.va, this.pageCount * this.pageSize);
+  }
+  run(m: Model, r: Real): void {
+    const end = this.va + this.pageCount * this.pageSize;
+    if (overlaps(m, this.va, end)) {
+      expectMisuse(() => r.mapper.mapPages(this.va, this.pa, this.pageCount, this.flags, { pageSize: this.pageSize }), PageAlreadyMappedError, ParentEntryHugePageError);
+    } else if (r.mapper.mapPages(this.va, this.pa, this.pageCount, this.flags, { pageSize: this.pageSize })) {
+      m.intervals.push({ start: this.va, end, pa: this.pa, flags: this.flags, owned: false });
+      m.successes++;
+    }
+    check(m, r);
+  }
+  toString(): string {
+    return `map(${this.va.toString(16)}, ${this.pa.toString(16)}, ${this.pageCount} x ${this.pageSize}, ${this.flags})`;
+  }
+}
+
+class MapRangeCmd implements fc.Command<Model, Real> {
+  constructor(
+    readonly va: number,
+    readonly pa: number,
+    readonly sizeBytes: number,
+    readonly flags: number,
+  ) {}
+  check(): boolean {
+    return fits(this.va, this.sizeBytes);
+  }
+  run(m: Model, r: Real): void {
+    const end = this.va + this.sizeBytes;
+    if (overlaps(m, this.va, end)) {
+      expectMisuse(() => r.mapper.mapRange(this.va, this.pa, this.sizeBytes, this.flags), PageAlreadyMappedError, ParentEntryHugePageError);
+    } else if (r.mapper.mapRange(this.va, this.pa, this.sizeBytes, this.flags)) {
+      m.intervals.push({ start: this.va, end, pa: this.pa, flags: this.flags, owned: false });
+      m.successes++;
+    }
+    check(m, r);
+  }
+  toString(): string {
+    return `mapRange(${this.va.toString(16)}, ${this.pa.toString(16)}, ${this.sizeBytes.toString(16)}, ${this.flags})`;
+  }
+}
+
+class MapAllocatedCmd implements fc.Command<Model, Real> {
+  constructor(
+    readonly va: number,
+    readonly pageCount: number,
+    readonly flags: number,
+  ) {}
+  check(): boolean {
+    return fits(this.va, this.pageCount * K4);
+  }
+  run(m: Model, r: Real): void {
+    const end = this.va + this.pageCount * K4;
+    if (overlaps(m, this.va, end)) {
+      expectMisuse(() => r.mapper.mapAllocated(this.va, this.pageCount, this.flags), PageAlreadyMappedError, ParentEntryHugePageError);
+    } else if (r.mapper.mapAllocated(this.va, this.pageCount, this.flags)) {
+      // One interval per page: frames need not be contiguous.
+      for (let k = 0; k < this.pageCount; k++) {
+        const va = this.va + k * K4;
+        m.intervals.push({ start: va, end: va + K4, pa: r.mapper.translate(va)!.pa, flags: this.flags, owned: true });
+      }
+      m.ownedFrames += this.pageCount;
+      m.successes++;
+    }
+    check(m, r);
+  }
+  toString(): string {
+    return `mapAllocated(${this.va.toString(16)}, ${this.pageCount}, ${this.flags})`;
+  }
+}
+
+class UnmapCmd implements fc.Command<Model, Real> {
+  constructor(
+    readonly va: number,
+    readonly pageCount: number,
+    readonly freeTables: boolean,
+  ) {}
+  check(): boolean {
+    return fits(this.va, this.pageCount * K4);
+  }
+  run(m: Model, r: Real): void {
+    const end = this.va + this.pageCount * K4;
+    const out = r.mapper.unmapPages(this.va, this.pageCount, { freeTables: this.freeTables });
+    if (out !== null) {
+      const { inside, outside } = cut(m, this.va, end);
+      expect(normalize(out.map((u) => ({ start: u.va, end: u.va + u.sizeBytes, pa: u.pa, flags: u.flags })))).toEqual(normalize(inside));
+      for (const piece of inside) {
+        if (!piece.owned) continue;
+        for (let pa = piece.pa; pa < piece.pa + (piece.end - piece.start); pa += K4) r.allocator.freeFrame(pa);
+        m.ownedFrames -= (piece.end - piece.start) / K4;
+      }
+      m.intervals = outside;
+      m.successes++;
+    }
+    check(m, r);
+  }
+  toString(): string {
+    return `unmap(${this.va.toString(16)}, ${this.pageCount}, ${this.freeTables})`;
+  }
+}
+
+class UpdateCmd implements fc.Command<Model, Real> {
+  constructor(
+    readonly va: number,
+    readonly pageCount: number,
+    readonly flags: number,
+  ) {}
+  check(): boolean {
+    return fits(this.va, this.pageCount * K4);
+  }
+  run(m: Model, r: Real): void {
+    const end = this.va + this.pageCount * K4;
+    if (!covered(m, this.va, end)) {
+      expectMisuse(() => r.mapper.updateFlags(this.va, this.pageCount, this.flags), NotMappedError);
+    } else if (r.mapper.updateFlags(this.va, this.pageCount, this.flags)) {
+      const { inside, outside } = cut(m, this.va, end);
+      m.intervals = [...outside, ...inside.map((i) => ({ ...i, flags: this.flags }))];
+      m.successes++;
+    }
+    check(m, r);
+  }
+  toString(): string {
+    return `updateFlags(${this.va.toString(16)}, ${this.pageCount}, ${this.flags})`;
+  }
+}
+
+class HoleCmd implements fc.Command<Model, Real> {
+  constructor(readonly pageCount: number) {}
+  check(): boolean {
+    return true;
+  }
+  run(m: Model, r: Real): void {
+    expectMisuse(() => r.mapper.mapPages(HIGHER_HALF_START - K4, 0, this.pageCount + 1, PTE.Present), CanonicalHoleError);
+    expectMisuse(() => r.mapper.unmapPages(HIGHER_HALF_START - K4, this.pageCount + 1), CanonicalHoleError);
+    check(m, r);
+  }
+  toString(): string {
+    return `crossHole(${this.pageCount})`;
+  }
+}
+
+const flagsArb = fc.constantFrom(...FLAG_CHOICES);
+const paArb = (align: number): fc.Arbitrary<number> => fc.nat(1 << 20).map((n) => (n * align) % 2 ** 46);
+const commands = [
+  fc.tuple(vaArb(K4), paArb(K4), fc.integer({ min: 1, max: 1100 }), flagsArb).map(([va, pa, n, f]) => new MapCmd(va, pa, n, K4, f)),
+  fc.tuple(vaArb(M2), paArb(M2), fc.integer({ min: 1, max: 4 }), flagsArb).map(([va, pa, n, f]) => new MapCmd(va, pa, n, M2, f)),
+  fc.tuple(vaArb(G1), paArb(G1), fc.integer({ min: 1, max: 2 }), flagsArb).map(([va, pa, n, f]) => new MapCmd(va, pa, n, G1, f)),
+  fc.tuple(vaArb(K4), fc.integer({ min: -3, max: 3 }), fc.integer({ min: 1, max: 1200 }), flagsArb).map(([va, skew, n, f]) => new MapRangeCmd(va, Math.max(0, va % 2 ** 46) + skew * K4 + 4 * K4, n * M2 / 256, f)),
+  fc.tuple(vaArb(K4), fc.integer({ min: 1, max: 40 }), flagsArb).map(([va, n, f]) => new MapAllocatedCmd(va, n, f)),
+  fc.tuple(vaArb(K4), fc.integer({ min: 1, max: 1200 }), fc.boolean()).map(([va, n, ft]) => new UnmapCmd(va, n, ft)),
+  fc.tuple(vaArb(M2), fc.integer({ min: 1, max: 300000 }), fc.boolean()).map(([va, n, ft]) => new UnmapCmd(va, n, ft)),
+  fc.tuple(vaArb(K4), fc.integer({ min: 1, max: 1200 }), flagsArb).map(([va, n, f]) => new UpdateCmd(va, n, f)),
+  fc.integer({ min: 1, max: 3 }).map((n) => new HoleCmd(n)),
+];
+
+function runModel(policy: TablePolicy, numRuns: number): void {
+  let successes = 0;
+  fc.assert(
+    fc.property(fc.integer({ min: 6, max: 400 }), fc.commands(commands, { maxCommands: 40 }), (frameCount, cmds) => {
+      const memory = new ArrayBufferPhysicalMemory(4 * 1024 * 1024);
+      const allocator = new SimpleFrameAllocator({ start: 0x10_0000, frameCount });
+      const mapper = Mapper.create({ access: new PhysicalTableAccess(memory), allocator, memory, tablePolicy: policy })!;
+      const model: Model = { intervals: [], ownedFrames: 0, successes: 0 };
+      const real: Real = { mapper, allocator };
+      fc.modelRun(() => ({ model, real }), cmds);
+      // Unmap everything: no table frame may remain but the root.
+      for (const w of WINDOWS) new UnmapCmd(w, (4 * G1) / K4, true).run(model, real);
+      expect(model.intervals).toEqual([]);
+      expect(mapper.tableFrameCount).toBe(1);
+      expect(allocator.allocatedCount).toBe(1);
+      successes += model.successes;
+    }),
+    { numRuns },
+  );
+  // The test must exercise real mappings, not only rejections and out-of-memory.
+  expect(successes).toBeGreaterThan(numRuns);
+}
+
+describe('Mapper (model-based)', () => {
+  it('matches an interval model under the permissive table policy', () => {
+    runModel('permissive', 200);
+  });
+  it('matches an interval model under the leaf table policy', () => {
+    runModel('leaf', 100);
+  });
+});
