@@ -16,3 +16,12 @@ export * from './memory-map/detect';
 export * from './memory-map/normalize';
 export * from './layout';
 export * from './layouts';
+// Machine, boot and the kernel memory API (helper BOOT).
+export * from './events';
+export * from './kernel-errors';
+export * from './frame-owners';
+export * from './machine';
+export * from './heap-backing';
+export * from './boot/table-access';
+export * from './boot/kernel-image';
+export * from './kernel';

@@ -13,6 +13,8 @@ export const SPARSE_IMAGE_HEADER_BYTES = 64;
 const RANGE_RECORD_BYTES = 16;
 const FRAME_RECORD_BYTES = 8 + FRAME_BYTES;
 const TWO_32 = 0x1_0000_0000;
+/** Host byte order: frame words can be copied as bytes only on a little-endian host. */
+const LITTLE_ENDIAN_HOST = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 /** Largest raw image this package builds: 4 GiB (a typed array's practical limit). */
 export const MAX_RAW_IMAGE_BYTES = 4 * 1024 * 1024 * 1024;
 
@@ -77,7 +79,8 @@ export function exportSparseImage(memory: SparsePhysicalMemory, registers: Contr
   }
   memory.forEachTouchedFrame((frame, words) => {
     setU64(v, off, frame);
-    for (let i = 0; i < 1024; i++) v.setUint32(off + 8 + i * 4, words[i]!, true);
+    if (LITTLE_ENDIAN_HOST) out.set(new Uint8Array(words.buffer, words.byteOffset, FRAME_BYTES), off + 8);
+    else for (let i = 0; i < 1024; i++) v.setUint32(off + 8 + i * 4, words[i]!, true);
     off += FRAME_RECORD_BYTES;
   });
   return out;
@@ -139,7 +142,8 @@ export function importSparseImage(image: Uint8Array): SparseImage {
   off = SPARSE_IMAGE_HEADER_BYTES + rangeCount * RANGE_RECORD_BYTES;
   for (const pa of frames) {
     const words = memory.frameWords(pa);
-    for (let i = 0; i < 1024; i++) words[i] = v.getUint32(off + 8 + i * 4, true);
+    if (LITTLE_ENDIAN_HOST) new Uint8Array(words.buffer, words.byteOffset, FRAME_BYTES).set(image.subarray(off + 8, off + 8 + FRAME_BYTES));
+    else for (let i = 0; i < 1024; i++) words[i] = v.getUint32(off + 8 + i * 4, true);
     off += FRAME_RECORD_BYTES;
   }
   return { memory, registers };
@@ -172,7 +176,8 @@ export function exportRawImage(memory: SparsePhysicalMemory, options: RawImageOp
   memory.forEachTouchedFrame((frame, words) => {
     if (frame >= limit!) return;
     const n = Math.min(1024, (limit! - frame) >>> 2);
-    for (let i = 0; i < n; i++) v.setUint32(frame + i * 4, words[i]!, true);
+    if (LITTLE_ENDIAN_HOST) out.set(new Uint8Array(words.buffer, words.byteOffset, n * 4), frame);
+    else for (let i = 0; i < n; i++) v.setUint32(frame + i * 4, words[i]!, true);
     for (let b = frame + n * 4; b < Math.min(frame + FRAME_BYTES, limit!); b++) out[b] = (words[(b - frame) >>> 2]! >>> (((b - frame) & 3) * 8)) & 0xff;
   });
   return out;

@@ -7,6 +7,11 @@ export const FRAME_BYTES = 4096;
 const FRAME_WORDS = 1024;
 /** Frames per directory leaf: one leaf covers 4 MiB of physical address space. */
 const LEAF_FRAMES = 1024;
+/**
+ * Frames are carved out of pools of this many frames (256 KiB): allocating one ArrayBuffer per
+ * frame costs several times more (V8 backing-store bookkeeping per buffer).
+ */
+const POOL_FRAMES = 64;
 /** Above this many leaves the top level of the directory is a Map instead of an array. */
 const DENSE_TOP_LIMIT = 1 << 20;
 
@@ -48,6 +53,7 @@ export const DEFAULT_RAM_KINDS: readonly MemoryKind[] = ['usable', 'acpi-reclaim
  *   `Uint32Array(1024)`) is created on the first write of a non-zero value or the first
  *   {@link frameWords} call, and kept in a two-level directory indexed by frame number (leaves of
  *   1024 frames = 4 MiB; the top level is an array, or a Map when RAM reaches past 4 TiB).
+ *   Backing is carved from 256 KiB pools; discarded frames are reused before new pools.
  *   Simulating 64 GiB costs a 16384-entry array until frames are touched.
  * - Any access to a frame outside RAM throws {@link BusError}; a malformed address throws
  *   {@link InvalidPhysicalAddressError}. Both before any state changes.
@@ -72,6 +78,11 @@ export class SparsePhysicalMemory implements PhysicalMemoryPort {
   private readonly sparse: Map<number, Leaf> | null;
   private leafCount = 0;
   private backed = 0;
+  private pool: ArrayBuffer | null = null;
+  private poolUsed = POOL_FRAMES;
+  private poolCount = 0;
+  /** Views of discarded frames, reused (zeroed) before carving new ones. */
+  private readonly spare: Uint32Array[] = [];
 
   /**
    * @param ramRanges RAM ranges (any order; overlapping or touching ranges are merged).
@@ -140,12 +151,13 @@ export class SparsePhysicalMemory implements PhysicalMemoryPort {
   }
 
   /**
-   * Host bytes used by frame backing and the directory: 4096 per touched frame, 8 per
-   * directory slot (an estimate of what the JS engine holds, not counting object headers).
+   * Host bytes held for frame backing and the directory: the frame pools (256 KiB each, carved
+   * into frames as they are touched) plus 8 bytes per directory slot. An estimate of what the JS
+   * engine holds, not counting object headers.
    */
   get hostBytes(): number {
     const top = this.dense ? this.dense.length : this.leafCount;
-    return this.backed * FRAME_BYTES + this.leafCount * LEAF_FRAMES * 8 + top * 8;
+    return this.poolCount * POOL_FRAMES * FRAME_BYTES + this.leafCount * LEAF_FRAMES * 8 + top * 8;
   }
 
   // --- the port ------------------------------------------------------------------------------
@@ -248,8 +260,10 @@ export class SparsePhysicalMemory implements PhysicalMemoryPort {
     const frameNo = frame / FRAME_BYTES;
     const chunk = Math.floor(frameNo / LEAF_FRAMES);
     const leaf = this.leafAt(chunk);
-    if (leaf?.[frameNo - chunk * LEAF_FRAMES] === undefined) return;
+    const w = leaf?.[frameNo - chunk * LEAF_FRAMES];
+    if (leaf === undefined || w === undefined) return;
     leaf[frameNo - chunk * LEAF_FRAMES] = undefined;
+    this.spare.push(w);
     this.backed--;
   }
 
@@ -385,7 +399,16 @@ export class SparsePhysicalMemory implements PhysicalMemoryPort {
     }
     let w = leaf[frameNo - chunk * LEAF_FRAMES];
     if (w === undefined) {
-      w = new Uint32Array(FRAME_WORDS);
+      w = this.spare.pop();
+      if (w !== undefined) w.fill(0);
+      else {
+        if (this.poolUsed === POOL_FRAMES) {
+          this.pool = new ArrayBuffer(POOL_FRAMES * FRAME_BYTES);
+          this.poolUsed = 0;
+          this.poolCount++;
+        }
+        w = new Uint32Array(this.pool!, this.poolUsed++ * FRAME_BYTES, FRAME_WORDS);
+      }
       leaf[frameNo - chunk * LEAF_FRAMES] = w;
       this.backed++;
     }

@@ -64,7 +64,8 @@ export function checkedRegion(baseLo: number, baseHi: number, lenLo: number, len
   };
   if (endHi > 0xffff_ffff && !(endHi === TWO_32 && (baseLo + lenLo) % TWO_32 === 0)) fail('base + length wraps past 2^64');
   if (baseHi >= SAFE_HI_LIMIT) fail('base address is 2^53 or more (beyond any MAXPHYADDR, not a safe integer)');
-  if (endHi >= SAFE_HI_LIMIT) fail('region ends beyond 2^53 (beyond any MAXPHYADDR, not a safe integer)');
+  // The exclusive end may be 2^53 exactly (the last byte is then 2^53 - 1, a safe integer).
+  if (endHi > SAFE_HI_LIMIT || (endHi === SAFE_HI_LIMIT && (baseLo + lenLo) % TWO_32 !== 0)) fail('region ends beyond 2^53 (beyond any MAXPHYADDR, not a safe integer)');
   return { base: baseHi * TWO_32 + baseLo, lengthBytes: lenHi * TWO_32 + lenLo, kind, firmwareType };
 }
 

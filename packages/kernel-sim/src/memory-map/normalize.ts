@@ -43,7 +43,7 @@ export function normalizeMemoryMap(regions: readonly MemoryRegion[]): Normalized
   regions.forEach((r, i) => {
     if (!Number.isSafeInteger(r.base) || r.base < 0) throw new InvalidMemoryRegionError(`region ${i}: base ${String(r.base)} is not a non-negative safe integer`);
     if (!Number.isSafeInteger(r.lengthBytes) || r.lengthBytes < 0) throw new InvalidMemoryRegionError(`region ${i} at ${formatPhysical(r.base)}: lengthBytes ${String(r.lengthBytes)} is not a non-negative safe integer`);
-    if (!Number.isSafeInteger(r.base + r.lengthBytes)) throw new InvalidMemoryRegionError(`region ${i} at ${formatPhysical(r.base)} ends beyond 2^53`);
+    if (r.lengthBytes > 2 ** 53 - r.base) throw new InvalidMemoryRegionError(`region ${i} at ${formatPhysical(r.base)} ends beyond 2^53`);
     if (restrictivenessOf(r.kind) < 0) throw new InvalidMemoryRegionError(`region ${i} at ${formatPhysical(r.base)}: "${String(r.kind)}" is not a memory kind`);
   });
   const changes: MemoryMapChange[] = [];
