@@ -11,6 +11,7 @@ import {
   BackingError,
   PAGE_SIZE,
   WrongCacheError,
+  type CacheStats,
   type HeapBacking,
   type HeapBlock,
   type HeapStats,
@@ -81,13 +82,15 @@ export class KernelHeap {
   private rSlot = 0;
 
   /**
-   * @throws {@link BackingError} when the backing's base or limit is unusable.
+   * @throws {@link BackingError} when the backing's base (page aligned, not 0) or limit (page multiple, ≤ 2^31) is unusable.
    * @throws {@link InvalidOptionError} when `tlsfArenaBytes` is not a page multiple of at least 64 KiB.
    */
   constructor(options: KernelHeapOptions) {
     const backing = options.backing;
     const { base, limitBytes } = backing;
     if (!Number.isSafeInteger(base) || base < 0 || base % PAGE_SIZE !== 0) throw new BackingError(`base ${hex(base)} is not page aligned`);
+    // A large block at address 0 would be indistinguishable from the null pointer kfree ignores.
+    if (base === 0) throw new BackingError('base 0 would make the null pointer a heap address; start the region above page 0');
     if (!Number.isSafeInteger(limitBytes) || limitBytes <= 0 || limitBytes % PAGE_SIZE !== 0 || limitBytes > 2 ** 31) {
       throw new BackingError(`limitBytes ${String(limitBytes)} must be a positive page multiple of at most 2^31`);
     }
@@ -462,7 +465,7 @@ export class KernelHeap {
   }
 
   /** @internal Cache counters for {@link KmemCache.stats}. */
-  cacheStats(id: number) {
+  cacheStats(id: number): CacheStats {
     return this.slab.stats(id);
   }
 
@@ -636,7 +639,7 @@ export class KmemCache {
   }
 
   /** This cache's counters. */
-  stats() {
+  stats(): CacheStats {
     return this.heap.cacheStats(this.id);
   }
 }

@@ -122,6 +122,9 @@ export class SlabAllocator {
     const m = this.m;
     let s = this.partial[c]!;
     if (s === -1) {
+      // Debug: check the kept empty slab's first free object before moving the slab (nothing may change on a throw).
+      const e = this.empty[c]!;
+      if (this.debug && e !== -1) this.checkFreeSlot(c, e, m.rd(e + D_FREE));
       s = this.refill(c);
       if (s === -1) return -1;
     }

@@ -74,6 +74,19 @@ describe('KernelHeap debug mode', () => {
     }
   });
 
+  it('reports a use-after-free write into an object of a kept empty slab without moving the slab', () => {
+    const { heap, backing } = makeHeap(1024 * 1024, { debug: true });
+    const p = heap.kmalloc(40)!;
+    heap.kfree(p); // its slab is now empty and kept
+    backing.write8(p, 1);
+    const before = snapshot(heap);
+    const e = corruption(() => heap.kmalloc(40));
+    expect(e.report.ptr).toBe(p);
+    expect(e.report.offset).toBe(0);
+    expect(snapshot(heap)).toBe(before);
+    expect(() => heap.checkInvariants()).toThrow(HeapCorruptionError);
+  });
+
   it('still detects double frees and hands out blocks whose contents are poison', () => {
     const { heap } = makeHeap(1024 * 1024, { debug: true });
     const keep = heap.kmalloc(40);

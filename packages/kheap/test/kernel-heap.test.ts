@@ -371,6 +371,7 @@ describe('KernelHeap constructor', () => {
   it('rejects unusable backings and options', () => {
     const backing = new ArrayBufferBacking({ maxBytes: 1024 * 1024 });
     expect(() => new KernelHeap({ backing, tlsfArenaBytes: 1000 })).toThrow(InvalidOptionError);
+    expect(() => new KernelHeap({ backing: new ArrayBufferBacking({ base: 0, maxBytes: 1024 * 1024 }) })).toThrow(/null pointer/);
     expect(() => new KernelHeap({ backing: { ...backing, base: 100, limitBytes: 4096, grow: () => null, shrink: () => {}, read32: () => 0, write32: () => {}, read8: () => 0, write8: () => {} } })).toThrow(/base/);
   });
 });
