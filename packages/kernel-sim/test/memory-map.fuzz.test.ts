@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   MemoryMapParseError,
   isMemoryKind,
+  limineEntriesToRegions,
   normalizeMemoryMap,
   parseE820Log,
   parseLimineJson,
@@ -129,6 +130,17 @@ describe('memory-map parsers under fuzzing', () => {
         const bytes = utf(tokens.join(''));
         for (const [, parse] of textParsers) onlyTypedErrors(parse, bytes);
         onlyTypedErrors((b) => parseMemoryMap(b), bytes);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('limineEntriesToRegions: arbitrary JS values give regions or a MemoryMapParseError', () => {
+    const field = fc.oneof(fc.anything(), fc.nat(), fc.integer(), fc.double(), fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEF_'), maxLength: 20 }).map((h) => `0x${h}`), fc.constantFrom('usable', 'LIMINE_MEMMAP_USABLE', 'framebuffer', 8, 9, 2 ** 53));
+    const entry = fc.oneof(fc.anything(), fc.record({ base: field, length: field, type: field }));
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 20 }), (entries) => {
+        onlyTypedErrors(() => limineEntriesToRegions(entries), new Uint8Array(0));
       }),
       { numRuns: 1500 },
     );

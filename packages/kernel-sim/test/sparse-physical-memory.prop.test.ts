@@ -100,7 +100,7 @@ describe('SparsePhysicalMemory (model-based)', () => {
       fc.property(fc.commands(commands, { maxCommands: 200 }), (cmds) => {
         fc.modelRun(() => ({ model: { bytes: new Map() }, real: new SparsePhysicalMemory(RAM) }), cmds);
       }),
-      { numRuns: 150 },
+      { numRuns: 400 },
     );
   });
 });
