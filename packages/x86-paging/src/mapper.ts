@@ -286,6 +286,7 @@ export class Mapper {
     const sizeBytes = this.checkCount(pageCount, pageSize);
     this.checkVaRange(va, sizeBytes, pageSize);
     this.checkPa(pa, sizeBytes, pageSize);
+    if (pageCount === 1 && leafLevel === 1) return this.mapOne4K(va, pa, f);
     const end = va + sizeBytes;
     this.validateFree(4, this.root, va, end, leafLevel);
     const tableBits = this.tableBitsFor(f);
@@ -599,6 +600,44 @@ export class Mapper {
   /** R/W and U/S bits (plus P) an intermediate entry gets for a leaf with flags `f`. */
   private tableBitsFor(f: number): number {
     return this.tablePolicy === 'permissive' ? P | RW_US : P | (f & RW_US);
+  }
+
+  /**
+   * One 4 KiB page (a page-fault handler's common case) in a single walk. Checks happen on the
+   * way down, but only before the first table is created: below a new (zeroed) table nothing can
+   * be present, so once creating, nothing can fail but the allocator (then rolled back).
+   */
+  private mapOne4K(va: number, pa: number, f: number): boolean {
+    const A = this.access;
+    const tableBits = this.tableBitsFor(f);
+    let table = this.root;
+    for (let level = 4; level > 1; level--) {
+      const i = tableIndex(va, level);
+      A.readEntry(level, va, table, i);
+      const lo = A.lo;
+      if ((lo & P) === 0) {
+        const frame = this.allocator.allocFrame();
+        if (frame === null) {
+          this.rollbackCreated();
+          return false;
+        }
+        A.writeEntry(level, va, table, i, encodeLo(frame, tableBits), encodeHi(frame, 0, this.maskHi));
+        this.created.push(frame, level, va, table, i);
+        this.owned.add(frame);
+        A.zeroTable(level - 1, va, frame);
+        table = frame;
+      } else {
+        if (level !== 4 && (lo & PS) !== 0) throw new ParentEntryHugePageError(va, level);
+        table = entryAddress(lo, A.hi, this.maskHi);
+      }
+    }
+    const i = (va >>> 12) & 511;
+    A.readEntry(1, va, table, i);
+    if ((A.lo & P) !== 0) throw new PageAlreadyMappedError(va, entryAddress(A.lo, A.hi, this.maskHi));
+    this.created.length = 0;
+    A.writeEntry(1, va, table, i, encodeLo(pa, (f & 0xfff) | P), encodeHi(pa, f & HIGH_FLAGS_MASK, this.maskHi));
+    if (this.tablePolicy === 'leaf') this.widen(4, this.root, va, va + PAGE_SIZE_4K, 1, tableBits);
+    return true;
   }
 
   /** Throws if any present page lies in [start, end) where leaves of `leafLevel` are to go. */

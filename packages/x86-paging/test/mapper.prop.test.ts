@@ -289,6 +289,7 @@ const flagsArb = fc.constantFrom(...FLAG_CHOICES);
 const paArb = (align: number): fc.Arbitrary<number> => fc.nat(1 << 20).map((n) => (n * align) % 2 ** 46);
 const commands = [
   fc.tuple(vaArb(K4), paArb(K4), fc.integer({ min: 1, max: 1100 }), flagsArb).map(([va, pa, n, f]) => new MapCmd(va, pa, n, K4, f)),
+  fc.tuple(vaArb(K4), paArb(K4), flagsArb).map(([va, pa, f]) => new MapCmd(va, pa, 1, K4, f)),
   fc.tuple(vaArb(M2), paArb(M2), fc.integer({ min: 1, max: 4 }), flagsArb).map(([va, pa, n, f]) => new MapCmd(va, pa, n, M2, f)),
   fc.tuple(vaArb(G1), paArb(G1), fc.integer({ min: 1, max: 2 }), flagsArb).map(([va, pa, n, f]) => new MapCmd(va, pa, n, G1, f)),
   fc.tuple(vaArb(K4), fc.integer({ min: -3, max: 3 }), fc.integer({ min: 1, max: 1200 }), flagsArb).map(([va, skew, n, f]) => new MapRangeCmd(va, Math.max(0, va % 2 ** 46) + skew * K4 + 4 * K4, n * M2 / 256, f)),
