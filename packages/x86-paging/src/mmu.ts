@@ -4,14 +4,14 @@
 //
 // Hot path rules (DESIGN.md): numbers and typed arrays only, no allocation, no exceptions for
 // faults — every call overwrites ONE preallocated TranslationResult.
-import { InvalidAddressError, type PhysicalMemory } from './api';
+import { InvalidAddressError, PhysicalAccessError, type PhysicalMemory } from './api';
 import { Access, Mode } from './access-mode';
 import { CR0, CR4, EFER, RFLAGS, type ControlRegisters } from './control-registers';
 import { PageFaultErrorCode } from './page-fault-error-code';
 import { describeStaleUse, type Tlb } from './tlb';
 
 const TWO_32 = 4294967296;
-const TWO_39 = 549755813888;
+const INV_TWO_32 = 1 / 4294967296;
 const LINEAR_LIMIT = 281474976710656;
 const PAGE = 4096;
 
@@ -26,6 +26,10 @@ const GLOBAL = 0x100;
 /** Bits of the flags word the hardware acts on (for the stale-entry comparison). */
 const HARDWARE_FLAGS = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x80 | 0x100 | 0x1000 | (0x8000_0000 | 0);
 const PKEY_FLAGS = 0x7800_0000;
+
+function badLinear(va: number): InvalidAddressError {
+  return new InvalidAddressError(String(va), 'a linear address must be in [0, 2^48)');
+}
 
 /**
  * What one translation produced. `Mmu.translate` returns the SAME object every call, overwritten
@@ -82,6 +86,12 @@ export class Mmu {
   walkCount = 0;
   private readonly addrMaskHi: number;
   private readonly reservedHi: number;
+  /**
+   * All of memory as one Uint32Array (index = pa / 4), when the PhysicalMemory exposes it as
+   * `words` (ArrayBufferPhysicalMemory does): the walk then costs one typed-array read per level.
+   * Otherwise the walk uses `frameWords(frame)`.
+   */
+  private readonly flat: Uint32Array | null;
 
   /**
    * @param memory physical memory holding the paging structures
@@ -96,6 +106,8 @@ export class Mmu {
     this.addrMaskHi = 2 ** (registers.maxPhysAddrBits - 32) - 1;
     // SDM 4.5: bits 51:MAXPHYADDR of every entry are reserved.
     this.reservedHi = 0xfffff & ~this.addrMaskHi;
+    const words = (memory as { words?: unknown }).words;
+    this.flat = words instanceof Uint32Array ? words : null;
   }
 
   /**
@@ -111,19 +123,30 @@ export class Mmu {
    * @throws InvalidAddressError if `va` is not in [0, 2^48) (a caller bug; the Cpu raises #GP instead)
    */
   translate(va: number, access: Access, mode: Mode): TranslationResult {
-    if (!(va >= 0 && va < LINEAR_LIMIT)) throw new InvalidAddressError(String(va), 'a linear address must be in [0, 2^48)');
+    if (!(va >= 0 && va < LINEAR_LIMIT)) throw badLinear(va);
+    // Kept tiny so V8 inlines it into the caller's loop; the rest takes va as two small integers
+    // (a double passed to a call V8 does not inline is boxed: an allocation per translation).
+    const vaHi = Math.floor(va * INV_TWO_32);
+    return this.translateSplit(vaHi, (va - vaHi * TWO_32) | 0, access, mode);
+  }
+
+  /**
+   * `translate` for a linear address given as bits 47:32 (`vaHi`) and bits 31:0 (`vaLo`, signed
+   * or unsigned 32-bit). Hot-path callers holding split addresses can call it directly.
+   */
+  translateSplit(vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
     const regs = this.registers;
     const r = this.result;
-    if ((regs.cr0 & CR0.PG) === 0) return this.identity(va, r);
+    if ((regs.cr0 & CR0.PG) === 0) return this.identity(vaHi * TWO_32 + (vaLo >>> 0), r);
     const tlb = this.tlb;
     if (tlb === null || !tlb.enabled) {
       this.walkCount++;
-      this.walkInto(va, access, mode, true, true, r);
+      this.walkInto(vaHi, vaLo, access, mode, true, true, r);
       return r;
     }
-    const pageNumber = Math.floor(va / PAGE);
+    const pageLo = vaLo >>> 12;
     const pcid = (regs.cr4 & CR4.PCIDE) !== 0 ? regs.cr3Low & 0xfff : 0;
-    const slot = tlb.lookup(pageNumber, pcid);
+    const slot = tlb.lookup(vaHi, pageLo, pcid);
     if (slot >= 0) {
       const flags = tlb.flags[slot]!;
       const denied = this.rightsError(flags, access, mode);
@@ -137,7 +160,7 @@ export class Mmu {
         r.pageSizeBytes = 0;
         r.flags = 0;
         r.tlbHit = true;
-        tlb.invalidatePage(va, pcid);
+        tlb.invalidatePage(vaHi * TWO_32 + (vaLo >>> 0), pcid);
         return r;
       }
       if (access !== Access.Write || (flags & DIRTY) !== 0) {
@@ -145,24 +168,26 @@ export class Mmu {
         const level = tlb.levels[slot]!;
         r.fault = false;
         r.errorCode = 0;
-        r.pa = tlb.frames[slot]! + (va - pageNumber * PAGE);
+        r.pa = tlb.frames[slot]! + (vaLo & 0xfff);
         r.flags = flags;
         r.level = level;
         r.pageSizeBytes = level === 1 ? PAGE : level === 2 ? 2097152 : 1073741824;
         r.tlbHit = true;
-        if (tlb.detectStaleUses) this.checkStale(va, access, mode, pcid, slot);
+        if (tlb.detectStaleUses) this.checkStale(vaHi * TWO_32 + (vaLo >>> 0), access, mode, pcid, slot);
         return r;
       }
       // A write through an entry with D = 0: the CPU walks to set D in memory (SDM 4.8).
     }
     tlb.misses++;
     this.walkCount++;
-    this.walkInto(va, access, mode, true, true, r);
+    this.walkInto(vaHi, vaLo, access, mode, true, true, r);
     if (r.fault) {
-      tlb.invalidatePage(va, pcid);
+      tlb.invalidatePage(vaHi * TWO_32 + (vaLo >>> 0), pcid);
     } else {
       const global = (r.flags & GLOBAL) !== 0 && (regs.cr4 & CR4.PGE) !== 0;
-      tlb.insert(pageNumber, pcid, r.pa - (va - pageNumber * PAGE), r.flags, r.level, global);
+      const piece = r.pa - (vaLo & 0xfff);
+      const frameHi = Math.floor(piece * INV_TWO_32);
+      tlb.insert(vaHi, pageLo, pcid, frameHi, (piece - frameHi * TWO_32) | 0, r.flags, r.level, global);
     }
     return r;
   }
@@ -174,10 +199,11 @@ export class Mmu {
    * @throws InvalidAddressError if `va` is not in [0, 2^48)
    */
   walk(va: number, access: Access, mode: Mode): TranslationResult {
-    if (!(va >= 0 && va < LINEAR_LIMIT)) throw new InvalidAddressError(String(va), 'a linear address must be in [0, 2^48)');
+    if (!(va >= 0 && va < LINEAR_LIMIT)) throw badLinear(va);
     if ((this.registers.cr0 & CR0.PG) === 0) return this.identity(va, this.result);
     this.walkCount++;
-    this.walkInto(va, access, mode, true, true, this.result);
+    const vaHi = Math.floor(va * INV_TWO_32);
+    this.walkInto(vaHi, (va - vaHi * TWO_32) | 0, access, mode, true, true, this.result);
     return this.result;
   }
 
@@ -189,9 +215,10 @@ export class Mmu {
    * @throws InvalidAddressError if `va` is not in [0, 2^48)
    */
   probe(va: number): TranslationResult {
-    if (!(va >= 0 && va < LINEAR_LIMIT)) throw new InvalidAddressError(String(va), 'a linear address must be in [0, 2^48)');
+    if (!(va >= 0 && va < LINEAR_LIMIT)) throw badLinear(va);
     if ((this.registers.cr0 & CR0.PG) === 0) return this.identity(va, this.probeResult);
-    this.walkInto(va, Access.Read, Mode.Supervisor, false, false, this.probeResult);
+    const vaHi = Math.floor(va * INV_TWO_32);
+    this.walkInto(vaHi, (va - vaHi * TWO_32) | 0, Access.Read, Mode.Supervisor, false, false, this.probeResult);
     return this.probeResult;
   }
 
@@ -257,21 +284,108 @@ export class Mmu {
    * entry used — here on table pointers as the walk passes them and on the leaf once the access
    * is allowed; D on the leaf for a write). `checkRights` applies SDM 4.6.
    */
-  private walkInto(va: number, access: Access, mode: Mode, sideEffects: boolean, checkRights: boolean, r: TranslationResult): void {
+  private walkInto(vaHi: number, vaLo: number, access: Access, mode: Mode, sideEffects: boolean, checkRights: boolean, r: TranslationResult): void {
+    const w = this.flat;
+    if (w === null) {
+      this.walkGeneric(vaHi, vaLo, access, mode, sideEffects, checkRights, r);
+      return;
+    }
+    // Fast path over flat memory for the common case — four present table levels ending in a
+    // 4 KiB PTE, no reserved bits — written straight-line so V8 keeps everything in registers.
+    // Anything else (not present, PS, reserved bits, outside memory) re-walks on the generic
+    // path, which is idempotent: A bits set here would be set there too.
+    const regs = this.registers;
+    const reservedHi = (regs.efer & EFER.NXE) !== 0 ? this.reservedHi : this.reservedHi | (0x8000_0000 | 0);
+    const maskHi = this.addrMaskHi;
+    const limit = w.length - 1;
+    let e = regs.cr3Frame * 0.25 + ((vaHi >>> 7) & 511) * 2;
+    if (e < limit) {
+      const lo4 = w[e]!;
+      const hi4 = w[e + 1]!;
+      if ((lo4 & (P | PS)) === P && (hi4 & reservedHi) === 0) {
+        if (sideEffects && (lo4 & ACCESSED) === 0) w[e] = lo4 | ACCESSED;
+        e = ((hi4 & maskHi) * TWO_32 + (lo4 - (lo4 & 0xfff))) * 0.25 + (((vaHi & 0x7f) << 2) | (vaLo >>> 30)) * 2;
+        if (e < limit) {
+          const lo3 = w[e]!;
+          const hi3 = w[e + 1]!;
+          if ((lo3 & (P | PS)) === P && (hi3 & reservedHi) === 0) {
+            if (sideEffects && (lo3 & ACCESSED) === 0) w[e] = lo3 | ACCESSED;
+            e = ((hi3 & maskHi) * TWO_32 + (lo3 - (lo3 & 0xfff))) * 0.25 + ((vaLo >>> 21) & 511) * 2;
+            if (e < limit) {
+              const lo2 = w[e]!;
+              const hi2 = w[e + 1]!;
+              if ((lo2 & (P | PS)) === P && (hi2 & reservedHi) === 0) {
+                if (sideEffects && (lo2 & ACCESSED) === 0) w[e] = lo2 | ACCESSED;
+                e = ((hi2 & maskHi) * TWO_32 + (lo2 - (lo2 & 0xfff))) * 0.25 + ((vaLo >>> 12) & 511) * 2;
+                if (e < limit) {
+                  const lo = w[e]!;
+                  const hi = w[e + 1]!;
+                  if ((lo & P) === P && (hi & reservedHi) === 0) {
+                    const andLo = lo4 & lo3 & lo2 & lo;
+                    let flags = (lo & (0xfff & ~(RW | US))) | (andLo & (RW | US)) | (hi & 0x7ff0_0000) | ((hi4 | hi3 | hi2 | hi) & (0x8000_0000 | 0));
+                    const denied = checkRights ? this.rightsError(flags, access, mode) : 0;
+                    if (denied !== 0) {
+                      this.fault(r, this.errorBase(access, mode) | denied, 1);
+                      return;
+                    }
+                    if (sideEffects) {
+                      const set = access === Access.Write ? ACCESSED | DIRTY : ACCESSED;
+                      if ((lo & set) !== set) w[e] = lo | set;
+                      flags |= set;
+                    }
+                    r.tlbHit = false;
+                    r.fault = false;
+                    r.errorCode = 0;
+                    r.pa = (hi & maskHi) * TWO_32 + (lo - (lo & 0xfff)) + (vaLo & 0xfff);
+                    r.pageSizeBytes = PAGE;
+                    r.level = 1;
+                    r.flags = flags;
+                    return;
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    this.walkGeneric(vaHi, vaLo, access, mode, sideEffects, checkRights, r);
+  }
+
+  /** The walk for every case (any memory, any page size, every fault), one level per iteration. */
+  private walkGeneric(vaHi: number, vaLo: number, access: Access, mode: Mode, sideEffects: boolean, checkRights: boolean, r: TranslationResult): void {
     const regs = this.registers;
     const memory = this.memory;
     const maskHi = this.addrMaskHi;
     // Bit 63 (XD) is reserved at every level while EFER.NXE = 0 (SDM 4.5, Tables 4-14..4-20).
     const reservedHi = (regs.efer & EFER.NXE) !== 0 ? this.reservedHi : this.reservedHi | (0x8000_0000 | 0);
+    // Indices by integer shifts on the halves: PML4 = bits 47:39, PDPT = 38:30, PD = 29:21,
+    // PT = 20:12 (SDM 4.5, Figure 4-8).
+    const i4 = (vaHi >>> 7) & 511;
+    const i3 = ((vaHi & 0x7f) << 2) | (vaLo >>> 30);
+    const i2 = (vaLo >>> 21) & 511;
+    const i1 = (vaLo >>> 12) & 511;
     let frame = regs.cr3Frame;
     let andLo = RW | US;
     let orHi = 0;
-    let span = TWO_39;
     r.tlbHit = false;
+    const flat = this.flat;
     for (let level = 4; level >= 1; level--) {
-      const table = memory.frameWords(frame);
-      const q = Math.floor(va / span);
-      const i = (q - Math.floor(q / 512) * 512) * 2;
+      const index = level === 4 ? i4 : level === 3 ? i3 : level === 2 ? i2 : i1;
+      // Entry `index` of the table: two u32 words in the flat array or in the frame's view.
+      let table: Uint32Array;
+      let i: number;
+      if (flat !== null) {
+        table = flat;
+        i = frame * 0.25 + index * 2;
+        if (i >= flat.length) {
+          this.outside(level);
+          return;
+        }
+      } else {
+        table = memory.frameWords(frame);
+        i = index * 2;
+      }
       const lo = table[i]!;
       const hi = table[i + 1]!;
       if ((lo & P) === 0) {
@@ -305,19 +419,24 @@ export class Mmu {
           if ((lo & set) !== set) table[i] = lo | set;
           flags |= set;
         }
-        const loMask = level === 1 ? 0xffff_f000 : level === 2 ? 0xffe0_0000 : 0xc000_0000;
+        // Page base from the entry, offset from va: bits 11:0, 20:0 or 29:0.
+        const offsetMask = level === 1 ? 0xfff : level === 2 ? 0x1f_ffff : 0x3fff_ffff;
         r.fault = false;
         r.errorCode = 0;
-        r.pa = (hi & maskHi) * TWO_32 + ((lo & loMask) >>> 0) + (va - Math.floor(va / span) * span);
-        r.pageSizeBytes = span;
+        r.pa = (hi & maskHi) * TWO_32 + ((lo & ~offsetMask) >>> 0) + (vaLo & offsetMask);
+        r.pageSizeBytes = offsetMask + 1;
         r.level = level;
         r.flags = flags;
         return;
       }
       if (sideEffects && (lo & ACCESSED) === 0) table[i] = lo | ACCESSED;
       frame = (hi & maskHi) * TWO_32 + (lo - (lo & 0xfff));
-      span /= 512;
     }
+  }
+
+  /** A table pointer led outside the flat memory: the caller's tables are broken (misuse). */
+  private outside(level: number): never {
+    throw new PhysicalAccessError(-1, PAGE * level);
   }
 
   private fault(r: TranslationResult, errorCode: number, level: number): void {

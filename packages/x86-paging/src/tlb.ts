@@ -157,12 +157,17 @@ export class Tlb {
   }
 
   /**
-   * Slot holding the translation of 4 KiB page number `pageNumber` usable under `pcid`
+   * Slot holding the translation of the 4 KiB page `pageHi * 2^20 + pageLo` usable under `pcid`
    * (its own PCID, or global), or -1. Counts nothing; the Mmu counts.
+   * The page number comes split so the Mmu passes small integers (V8 boxes a double argument of a
+   * call it does not inline; see README "Design decisions").
+   * @param pageHi bits 47:32 of the linear address
+   * @param pageLo bits 31:12 of the linear address (0 .. 2^20 - 1)
    */
-  lookup(pageNumber: number, pcid: number): number {
+  lookup(pageHi: number, pageLo: number, pcid: number): number {
+    const pageNumber = pageHi * 1048576 + pageLo;
     const ways = this.wayCount;
-    const base = (pageNumber & this.setMask) * ways;
+    const base = (pageLo & this.setMask) * ways;
     const tags = this.pageNumbers;
     for (let i = base, end = base + ways; i < end; i++) {
       if (tags[i] === pageNumber && (this.pcids[i] === pcid || this.globals[i] === 1)) return i;
@@ -171,16 +176,28 @@ export class Tlb {
   }
 
   /**
+   * Caches the translation of 4 KiB page `pageNumber` (= va / 4096) to the 4 KiB piece at `frame`.
+   * Convenience form of {@link Tlb.insert}.
+   */
+  insertPage(pageNumber: number, pcid: number, frame: number, flags: number, level: number, global: boolean): void {
+    const pageHi = Math.floor(pageNumber / 1048576);
+    const frameHi = Math.floor(frame / 4294967296);
+    this.insert(pageHi, pageNumber - pageHi * 1048576, pcid, frameHi, (frame - frameHi * 4294967296) | 0, flags, level, global);
+  }
+
+  /**
    * Caches a translation: replaces the entry for the same page and PCID (or a global one) if
-   * present, else an empty way, else the set's round-robin victim.
-   * @param frame physical address of the 4 KiB piece containing the page
+   * present, else an empty way, else the set's round-robin victim. Split arguments as in `lookup`.
+   * @param frameHi bits 51:32 of the physical address of the 4 KiB piece containing the page
+   * @param frameLo bits 31:0 of it (as a signed or unsigned 32-bit integer)
    * @param flags effective flags word
    * @param level level of the leaf (1, 2, 3)
    * @param global true to make the entry global (G = 1 and CR4.PGE = 1)
    */
-  insert(pageNumber: number, pcid: number, frame: number, flags: number, level: number, global: boolean): void {
+  insert(pageHi: number, pageLo: number, pcid: number, frameHi: number, frameLo: number, flags: number, level: number, global: boolean): void {
+    const pageNumber = pageHi * 1048576 + pageLo;
     const ways = this.wayCount;
-    const base = (pageNumber & this.setMask) * ways;
+    const base = (pageLo & this.setMask) * ways;
     const tags = this.pageNumbers;
     let slot = -1;
     for (let i = base, end = base + ways; i < end; i++) {
@@ -207,7 +224,7 @@ export class Tlb {
     tags[slot] = pageNumber;
     this.pcids[slot] = pcid;
     this.globals[slot] = global ? 1 : 0;
-    this.frames[slot] = frame;
+    this.frames[slot] = frameHi * 4294967296 + (frameLo >>> 0);
     this.flags[slot] = flags;
     this.levels[slot] = level;
     if (level > 1) this.hugeEntries++;

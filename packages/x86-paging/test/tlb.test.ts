@@ -204,10 +204,10 @@ describe('Tlb: PCIDs (SDM 4.10.1, 4.10.4.1)', () => {
     const tlb = new Tlb();
     const fill = () => {
       tlb.flushAll();
-      tlb.insert(1, 1, 0x1000, URW, 1, false);
-      tlb.insert(2, 1, 0x2000, URW, 1, false);
-      tlb.insert(3, 2, 0x3000, URW, 1, false);
-      tlb.insert(4, 2, 0x4000, URW | PTE.Global, 1, true);
+      tlb.insertPage(1, 1, 0x1000, URW, 1, false);
+      tlb.insertPage(2, 1, 0x2000, URW, 1, false);
+      tlb.insertPage(3, 2, 0x3000, URW, 1, false);
+      tlb.insertPage(4, 2, 0x4000, URW | PTE.Global, 1, true);
     };
     fill();
     expect(tlb.invpcid(InvpcidType.IndividualAddress, 1, 0x1000)).toBe(1);
