@@ -130,7 +130,7 @@ export class Tlsf {
     }
   }
 
-  /** A free block of at least `size` bytes (a "good fit"), or -1; changes nothing. */
+  /** A free block of at least `size` bytes (a "good fit"), or -1; changes nothing but leaves its list in fl/sl. */
   private find(size: number): number {
     // Round up to the next list boundary so any block of the found list is big enough.
     if (size >= 1 << FL_SHIFT) size += (1 << (fls(size) - SL_LOG2)) - 1;
@@ -144,7 +144,26 @@ export class Tlsf {
       fl = ffs(fm);
       sm = this.slMap[fl]!;
     }
-    return this.heads[fl * SL_COUNT + ffs(sm)]!;
+    const sl = ffs(sm);
+    this.fl = fl;
+    this.sl = sl;
+    return this.heads[fl * SL_COUNT + sl]!;
+  }
+
+  /** Unlinks `b`, the head of list (fl, sl) that find() just returned. */
+  private removeHead(b: number): void {
+    const m = this.m;
+    const fl = this.fl;
+    const sl = this.sl;
+    const n = m.rd(b + F_NEXT);
+    this.heads[fl * SL_COUNT + sl] = n;
+    if (n !== -1) {
+      m.wr(n + F_PREV, -1);
+    } else {
+      const sm = this.slMap[fl]! & ~(1 << sl);
+      this.slMap[fl] = sm;
+      if (sm === 0) this.flMap &= ~(1 << fl);
+    }
   }
 
   /**
@@ -164,7 +183,7 @@ export class Tlsf {
     const m = this.m;
     let size = m.rd(b + H_SIZE) & ~15;
     if (this.debug) this.checkFreeBlock(b, size, Math.min(size, need + (align <= 16 ? 0 : align + MIN_BLOCK) + TLSF_HEADER));
-    this.remove(b, size);
+    this.removeHead(b);
     if (align > 16) {
       // Move the block start forward until its caller pointer is aligned, leaving a free block
       // of at least MIN_BLOCK bytes in front (alignment is of the absolute address; base is page aligned).
@@ -306,21 +325,22 @@ export class Tlsf {
       if (this.debug) m.fill8(n, 24, POISON_FREE);
       else this.wipe(n);
     }
-    const p = m.rd(b + H_PREV);
-    if (p !== -1) {
-      const ps = m.rd(p + H_SIZE);
+    let prev = m.rd(b + H_PREV);
+    if (prev !== -1) {
+      const ps = m.rd(prev + H_SIZE);
       if ((ps & FREE) !== 0) {
-        this.remove(p, ps & ~15);
+        this.remove(prev, ps & ~15);
         if (this.debug) m.fill8(b, 24, POISON_FREE);
         else this.wipe(b);
         size += ps & ~15;
-        b = p;
+        b = prev;
+        prev = m.rd(b + H_PREV);
       }
     }
     const after = b + size;
     m.wr(after + H_PREV, b);
-    this.writeFree(b, m.rd(b + H_PREV), size);
-    if (m.rd(b + H_PREV) === -1 && m.rd(after + H_SIZE) === 0 && this.arenaCount > 1) {
+    this.writeFree(b, prev, size);
+    if (prev === -1 && m.rd(after + H_SIZE) === 0 && this.arenaCount > 1) {
       this.arenaCount--;
       this.pages.release(b);
       return;
