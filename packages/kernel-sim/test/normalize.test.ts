@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidMemoryRegionError, MEMORY_KINDS_BY_RESTRICTIVENESS, normalizeMemoryMap, restrictivenessOf, totalBytes, type MemoryRegion } from '../src/index';
+import { InvalidMemoryRegionError, MEMORY_KINDS_BY_RESTRICTIVENESS, formatMemoryMap, normalizeMemoryMap, restrictivenessOf, totalBytes, type MemoryRegion } from '../src/index';
 
 const r = (base: number, lengthBytes: number, kind: MemoryRegion['kind']): MemoryRegion => ({ base, lengthBytes, kind });
 
@@ -72,5 +72,15 @@ describe('normalizeMemoryMap', () => {
   it('totalBytes sums one kind', () => {
     expect(totalBytes([r(0, 10, 'usable'), r(10, 5, 'reserved'), r(20, 1, 'usable')])).toBe(11);
     expect(totalBytes([r(0, 10, 'usable'), r(10, 5, 'reserved')], 'reserved')).toBe(5);
+  });
+});
+
+describe('formatMemoryMap', () => {
+  it('prints one e820-style line per region with an inclusive end, the size and the firmware type', () => {
+    const text = formatMemoryMap([{ base: 0, lengthBytes: 0x9fc00, kind: 'usable', firmwareType: 'available (1)' }, r(0x1_0000_0000, 2 ** 31, 'reserved')]);
+    expect(text.split('\n')).toEqual([
+      '[mem 0x0000_0000_0000_0000-0x0000_0000_0009_fbff] usable' + ' '.repeat(16) + '    639 KiB [available (1)]',
+      '[mem 0x0000_0001_0000_0000-0x0000_0001_7fff_ffff] reserved' + ' '.repeat(14) + '      2 GiB',
+    ]);
   });
 });

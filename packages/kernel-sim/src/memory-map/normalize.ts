@@ -2,6 +2,7 @@
 // restrictive kind, and a report of every change.
 import { InvalidMemoryRegionError, type MemoryKind, type MemoryRegion } from '../api';
 import { formatPhysical } from '../hex';
+import { formatSize } from '../layout';
 import { MEMORY_KINDS_BY_RESTRICTIVENESS, restrictivenessOf } from './kinds';
 
 /** One thing {@link normalizeMemoryMap} changed. Indices refer to the input array. */
@@ -131,4 +132,21 @@ export function totalBytes(regions: readonly MemoryRegion[], kind: MemoryKind = 
   let sum = 0;
   for (const r of regions) if (r.kind === kind) sum += r.lengthBytes;
   return sum;
+}
+
+/**
+ * One line per region, in the given order, like Linux's `e820__print_table`:
+ * `[mem 0x0000_0000_0000_0000-0x0000_0000_0009_fbff] usable  (639 KiB)`. The end is inclusive,
+ * as Linux prints it; addresses are 16 hex digits grouped by 4; the firmware's own type name is
+ * appended when it differs from the kind.
+ */
+export function formatMemoryMap(regions: readonly MemoryRegion[]): string {
+  const pad = (n: number): string => formatPhysical(n).replace(/^0x/, '').replace(/_/g, '').padStart(16, '0').replace(/(.{4})(?!$)/g, '$1_');
+  return regions
+    .map((r) => {
+      const last = r.lengthBytes === 0 ? r.base : r.base + r.lengthBytes - 1;
+      const source = r.firmwareType !== undefined && r.firmwareType !== r.kind ? ` [${r.firmwareType}]` : '';
+      return `[mem 0x${pad(r.base)}-0x${pad(last)}] ${r.kind.padEnd(22)} ${formatSize(r.lengthBytes).padStart(10)}${source}`;
+    })
+    .join('\n');
 }
