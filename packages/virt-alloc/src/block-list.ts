@@ -1,36 +1,47 @@
 /** The null slot: height 0, maxFree 0, never written. */
 export const NIL = 0;
 
+// Node record layout: 64 bytes per slot in one ArrayBuffer, seen through two views.
+//   f64 view, stride 8:  [0] start  [1] end  [2] maxFree (largest free block size in the subtree)
+//   i32 view, stride 16: [6] left [7] right [8] parent [9] prev [10] next [11] height [12] used
+// One record per cache line (or two): a tree descent touches one place per level instead of one
+// per field array, which is what bounds speed at 10^5 blocks (memory latency, not arithmetic).
+const F_STRIDE_LOG2 = 3;
+const I_STRIDE_LOG2 = 4;
+const START = 0;
+const END = 1;
+const MAXFREE = 2;
+const LEFT = 6;
+const RIGHT = 7;
+const PARENT = 8;
+const PREV = 9;
+const NEXT = 10;
+const HEIGHT = 11;
+const USED = 12;
+const RECORD_BYTES = 64;
+
 /**
- * The ordered list of blocks and its index, in struct-of-arrays form.
+ * The ordered list of blocks and its index, in one typed-array record per block.
  *
- * Every block is a node slot `x` (an index into the typed arrays below). The slots are linked two
- * ways at once:
+ * Every block is a node slot `x` (an index into the record arrays). The slots are linked two ways
+ * at once:
  *  - a doubly linked list in address order (`prev`/`next`): the model users see;
  *  - an AVL tree keyed by start address (`left`/`right`/`parent`) whose in-order walk is that same
  *    list, each node carrying the largest free block size in its subtree (`maxFree`). This is the
  *    augmented tree Linux uses for vmalloc space (mm/vmalloc.c: `subtree_max_size` on an rbtree of
  *    free areas), here over all blocks, so first fit, take and free are O(log n).
  *
- * Slot 0 is NIL: height 0, maxFree 0, never written. Freed slots form a free list threaded through
- * `next`. Addresses and sizes are doubles (Float64Array): exact for every safe integer, so 48-bit
- * and larger spaces work; nothing here uses 32-bit integer operators on an address.
+ * Slot 0 is NIL. Freed slots form a free list threaded through `next`. Addresses and sizes are
+ * doubles: exact for every safe integer, so 48-bit and larger spaces work; no 32-bit integer
+ * operator ever touches an address (shifts below apply to slot numbers only).
  *
  * This class trusts its caller (VirtualAllocator validates everything first) and never throws
  * except from `check()`.
  * @internal
  */
 export class BlockList<Tag> {
-  start: Float64Array;
-  end: Float64Array;
-  maxFree: Float64Array;
-  used: Uint8Array;
-  height: Uint8Array;
-  prev: Int32Array;
-  next: Int32Array;
-  left: Int32Array;
-  right: Int32Array;
-  parent: Int32Array;
+  private f: Float64Array;
+  private i: Int32Array;
   tags: (Tag | undefined)[];
   capacity: number;
   root = NIL;
@@ -44,16 +55,9 @@ export class BlockList<Tag> {
 
   constructor(rangeStart: number, rangeEnd: number, capacity = 64) {
     this.capacity = capacity;
-    this.start = new Float64Array(capacity);
-    this.end = new Float64Array(capacity);
-    this.maxFree = new Float64Array(capacity);
-    this.used = new Uint8Array(capacity);
-    this.height = new Uint8Array(capacity);
-    this.prev = new Int32Array(capacity);
-    this.next = new Int32Array(capacity);
-    this.left = new Int32Array(capacity);
-    this.right = new Int32Array(capacity);
-    this.parent = new Int32Array(capacity);
+    const buf = new ArrayBuffer(capacity * RECORD_BYTES);
+    this.f = new Float64Array(buf);
+    this.i = new Int32Array(buf);
     this.tags = new Array<Tag | undefined>(capacity).fill(undefined);
     this.chainFreeSlots(1, capacity);
     if (rangeEnd > rangeStart) {
@@ -63,20 +67,13 @@ export class BlockList<Tag> {
     }
   }
 
-  /** A deep copy (for fork): same slots, same shape, independent arrays. */
+  /** A deep copy (for fork): same slots, same shape, an independent buffer. */
   clone(): BlockList<Tag> {
     const c = new BlockList<Tag>(0, 0, 1);
     c.capacity = this.capacity;
-    c.start = this.start.slice();
-    c.end = this.end.slice();
-    c.maxFree = this.maxFree.slice();
-    c.used = this.used.slice();
-    c.height = this.height.slice();
-    c.prev = this.prev.slice();
-    c.next = this.next.slice();
-    c.left = this.left.slice();
-    c.right = this.right.slice();
-    c.parent = this.parent.slice();
+    const buf = this.f.buffer.slice(0);
+    c.f = new Float64Array(buf);
+    c.i = new Int32Array(buf);
     c.tags = this.tags.slice();
     c.root = this.root;
     c.head = this.head;
@@ -85,44 +82,47 @@ export class BlockList<Tag> {
     return c;
   }
 
+  // ---- field access (small enough for the JIT to inline) -----------------------------------
+
+  /** First byte of block `x`. */
+  startOf(x: number): number {
+    return this.f[x << F_STRIDE_LOG2]!;
+  }
+  /** One past the last byte of block `x`. */
+  endOf(x: number): number {
+    return this.f[(x << F_STRIDE_LOG2) + END]!;
+  }
+  /** 1 if block `x` is in use, else 0. */
+  usedOf(x: number): number {
+    return this.i[(x << I_STRIDE_LOG2) + USED]!;
+  }
+  /** The block after `x` in address order, or NIL. */
+  nextOf(x: number): number {
+    return this.i[(x << I_STRIDE_LOG2) + NEXT]!;
+  }
+  /** The size of the largest free block, 0 if none. */
+  largestFree(): number {
+    return this.f[(this.root << F_STRIDE_LOG2) + MAXFREE]!;
+  }
+
   // ---- slots -------------------------------------------------------------------------------
 
   private chainFreeSlots(from: number, to: number): void {
-    for (let i = to - 1; i >= from; i--) {
-      this.next[i] = this.freeSlot;
-      this.freeSlot = i;
+    const i = this.i;
+    for (let x = to - 1; x >= from; x--) {
+      i[(x << I_STRIDE_LOG2) + NEXT] = this.freeSlot;
+      this.freeSlot = x;
     }
   }
 
   private grow(): void {
     const old = this.capacity;
     const cap = old * 2;
-    const f64 = (a: Float64Array) => {
-      const b = new Float64Array(cap);
-      b.set(a);
-      return b;
-    };
-    const i32 = (a: Int32Array) => {
-      const b = new Int32Array(cap);
-      b.set(a);
-      return b;
-    };
-    const u8 = (a: Uint8Array) => {
-      const b = new Uint8Array(cap);
-      b.set(a);
-      return b;
-    };
-    this.start = f64(this.start);
-    this.end = f64(this.end);
-    this.maxFree = f64(this.maxFree);
-    this.used = u8(this.used);
-    this.height = u8(this.height);
-    this.prev = i32(this.prev);
-    this.next = i32(this.next);
-    this.left = i32(this.left);
-    this.right = i32(this.right);
-    this.parent = i32(this.parent);
-    for (let i = old; i < cap; i++) this.tags.push(undefined);
+    const buf = new ArrayBuffer(cap * RECORD_BYTES);
+    new Uint8Array(buf).set(new Uint8Array(this.f.buffer));
+    this.f = new Float64Array(buf);
+    this.i = new Int32Array(buf);
+    for (let x = old; x < cap; x++) this.tags.push(undefined);
     this.capacity = cap;
     this.chainFreeSlots(old, cap);
   }
@@ -130,25 +130,29 @@ export class BlockList<Tag> {
   private newNode(s: number, e: number, used: number, tag: Tag | undefined): number {
     if (this.freeSlot === NIL) this.grow();
     const x = this.freeSlot;
-    this.freeSlot = this.next[x]!;
-    this.start[x] = s;
-    this.end[x] = e;
-    this.used[x] = used;
+    const f = this.f;
+    const i = this.i;
+    const xi = x << I_STRIDE_LOG2;
+    const xf = x << F_STRIDE_LOG2;
+    this.freeSlot = i[xi + NEXT]!;
+    f[xf + START] = s;
+    f[xf + END] = e;
+    f[xf + MAXFREE] = used ? 0 : e - s;
+    i[xi + LEFT] = NIL;
+    i[xi + RIGHT] = NIL;
+    i[xi + PARENT] = NIL;
+    i[xi + PREV] = NIL;
+    i[xi + NEXT] = NIL;
+    i[xi + HEIGHT] = 1;
+    i[xi + USED] = used;
     this.tags[x] = tag;
-    this.left[x] = NIL;
-    this.right[x] = NIL;
-    this.parent[x] = NIL;
-    this.prev[x] = NIL;
-    this.next[x] = NIL;
-    this.height[x] = 1;
-    this.maxFree[x] = used ? 0 : e - s;
     this.count++;
     return x;
   }
 
   private releaseNode(x: number): void {
     this.tags[x] = undefined;
-    this.next[x] = this.freeSlot;
+    this.i[(x << I_STRIDE_LOG2) + NEXT] = this.freeSlot;
     this.freeSlot = x;
     this.count--;
   }
@@ -157,49 +161,46 @@ export class BlockList<Tag> {
 
   /** Recomputes height and maxFree of `x` from its children and its own block. */
   private pull(x: number): void {
-    const l = this.left[x]!;
-    const r = this.right[x]!;
-    const hl = this.height[l]!;
-    const hr = this.height[r]!;
-    this.height[x] = (hl > hr ? hl : hr) + 1;
-    let m = this.used[x] ? 0 : this.end[x]! - this.start[x]!;
-    const ml = this.maxFree[l]!;
-    const mr = this.maxFree[r]!;
+    const f = this.f;
+    const i = this.i;
+    const xi = x << I_STRIDE_LOG2;
+    const xf = x << F_STRIDE_LOG2;
+    const l = i[xi + LEFT]!;
+    const r = i[xi + RIGHT]!;
+    const hl = i[(l << I_STRIDE_LOG2) + HEIGHT]!;
+    const hr = i[(r << I_STRIDE_LOG2) + HEIGHT]!;
+    i[xi + HEIGHT] = (hl > hr ? hl : hr) + 1;
+    let m = i[xi + USED] ? 0 : f[xf + END]! - f[xf + START]!;
+    const ml = f[(l << F_STRIDE_LOG2) + MAXFREE]!;
+    const mr = f[(r << F_STRIDE_LOG2) + MAXFREE]!;
     if (ml > m) m = ml;
     if (mr > m) m = mr;
-    this.maxFree[x] = m;
+    f[xf + MAXFREE] = m;
   }
 
   private replaceChild(p: number, old: number, child: number): void {
     if (p === NIL) this.root = child;
-    else if (this.left[p] === old) this.left[p] = child;
-    else this.right[p] = child;
+    else {
+      const pi = p << I_STRIDE_LOG2;
+      if (this.i[pi + LEFT] === old) this.i[pi + LEFT] = child;
+      else this.i[pi + RIGHT] = child;
+    }
   }
 
-  private rotateLeft(x: number): number {
-    const y = this.right[x]!;
-    const b = this.left[y]!;
-    const p = this.parent[x]!;
-    this.right[x] = b;
-    if (b !== NIL) this.parent[b] = x;
-    this.left[y] = x;
-    this.parent[x] = y;
-    this.parent[y] = p;
-    this.replaceChild(p, x, y);
-    this.pull(x);
-    this.pull(y);
-    return y;
-  }
-
-  private rotateRight(x: number): number {
-    const y = this.left[x]!;
-    const b = this.right[y]!;
-    const p = this.parent[x]!;
-    this.left[x] = b;
-    if (b !== NIL) this.parent[b] = x;
-    this.right[y] = x;
-    this.parent[x] = y;
-    this.parent[y] = p;
+  /** Rotates `x` down to the side `down` (LEFT or RIGHT); its child on the other side comes up. */
+  private rotate(x: number, down: number): number {
+    const up = LEFT + RIGHT - down;
+    const i = this.i;
+    const xi = x << I_STRIDE_LOG2;
+    const y = i[xi + up]!;
+    const yi = y << I_STRIDE_LOG2;
+    const b = i[yi + down]!;
+    const p = i[xi + PARENT]!;
+    i[xi + up] = b;
+    if (b !== NIL) i[(b << I_STRIDE_LOG2) + PARENT] = x;
+    i[yi + down] = x;
+    i[xi + PARENT] = y;
+    i[yi + PARENT] = p;
     this.replaceChild(p, x, y);
     this.pull(x);
     this.pull(y);
@@ -208,28 +209,45 @@ export class BlockList<Tag> {
 
   /** Restores the AVL balance at `x` (children already correct); returns the subtree's new root. */
   private rebalance(x: number): number {
-    const h = this.height;
-    const l = this.left[x]!;
-    const r = this.right[x]!;
-    const hl = h[l]!;
-    const hr = h[r]!;
+    const i = this.i;
+    const xi = x << I_STRIDE_LOG2;
+    const l = i[xi + LEFT]!;
+    const r = i[xi + RIGHT]!;
+    const li = l << I_STRIDE_LOG2;
+    const ri = r << I_STRIDE_LOG2;
+    const hl = i[li + HEIGHT]!;
+    const hr = i[ri + HEIGHT]!;
     if (hl > hr + 1) {
-      if (h[this.left[l]!]! < h[this.right[l]!]!) this.rotateLeft(l);
-      return this.rotateRight(x);
+      if (i[(i[li + LEFT]! << I_STRIDE_LOG2) + HEIGHT]! < i[(i[li + RIGHT]! << I_STRIDE_LOG2) + HEIGHT]!) {
+        this.rotate(l, LEFT);
+      }
+      return this.rotate(x, RIGHT);
     }
     if (hr > hl + 1) {
-      if (h[this.right[r]!]! < h[this.left[r]!]!) this.rotateRight(r);
-      return this.rotateLeft(x);
+      if (i[(i[ri + RIGHT]! << I_STRIDE_LOG2) + HEIGHT]! < i[(i[ri + LEFT]! << I_STRIDE_LOG2) + HEIGHT]!) {
+        this.rotate(r, RIGHT);
+      }
+      return this.rotate(x, LEFT);
     }
     this.pull(x);
     return x;
   }
 
-  /** Rebalances and recomputes every node from `x` up to the root, after a structural change below `x`. */
+  /**
+   * Rebalances and recomputes nodes from `x` upwards after a structural change below `x`. Stops at
+   * the first node that needed no rotation and whose height and maxFree did not change: its
+   * ancestors depend on nothing else below. A node whose own block changed is not covered: call
+   * `touch` on it afterwards.
+   */
   private fixUp(x: number): void {
+    const i = this.i;
+    const f = this.f;
     while (x !== NIL) {
-      x = this.rebalance(x);
-      x = this.parent[x]!;
+      const h = i[(x << I_STRIDE_LOG2) + HEIGHT];
+      const m = f[(x << F_STRIDE_LOG2) + MAXFREE];
+      const y = this.rebalance(x);
+      if (y === x && i[(x << I_STRIDE_LOG2) + HEIGHT] === h && f[(x << F_STRIDE_LOG2) + MAXFREE] === m) return;
+      x = i[(y << I_STRIDE_LOG2) + PARENT]!;
     }
   }
 
@@ -238,18 +256,19 @@ export class BlockList<Tag> {
    * soon as a node's value does not change (its ancestors then cannot change either).
    */
   touch(x: number): void {
-    const maxFree = this.maxFree;
+    const f = this.f;
+    const i = this.i;
     while (x !== NIL) {
-      const l = this.left[x]!;
-      const r = this.right[x]!;
-      let m = this.used[x] ? 0 : this.end[x]! - this.start[x]!;
-      const ml = maxFree[l]!;
-      const mr = maxFree[r]!;
+      const xi = x << I_STRIDE_LOG2;
+      const xf = x << F_STRIDE_LOG2;
+      let m = i[xi + USED] ? 0 : f[xf + END]! - f[xf + START]!;
+      const ml = f[(i[xi + LEFT]! << F_STRIDE_LOG2) + MAXFREE]!;
+      const mr = f[(i[xi + RIGHT]! << F_STRIDE_LOG2) + MAXFREE]!;
       if (ml > m) m = ml;
       if (mr > m) m = mr;
-      if (maxFree[x] === m) return;
-      maxFree[x] = m;
-      x = this.parent[x]!;
+      if (f[xf + MAXFREE] === m) return;
+      f[xf + MAXFREE] = m;
+      x = i[xi + PARENT]!;
     }
   }
 
@@ -257,22 +276,27 @@ export class BlockList<Tag> {
 
   /** Inserts a new block right after block `x` in address order; returns its slot. */
   insertAfter(x: number, s: number, e: number, used: number, tag: Tag | undefined): number {
-    const n = this.newNode(s, e, used, tag);
-    const nx = this.next[x]!;
+    const n = this.newNode(s, e, used, tag); // may grow: read the views after this
+    const i = this.i;
+    const xi = x << I_STRIDE_LOG2;
+    const ni = n << I_STRIDE_LOG2;
+    const nx = i[xi + NEXT]!;
     // In-order successor of x: its right child when x has none, else the leftmost node of x's right
     // subtree, which is x's list successor and has no left child.
-    if (this.right[x] === NIL) {
-      this.right[x] = n;
-      this.parent[n] = x;
+    let p: number;
+    if (i[xi + RIGHT] === NIL) {
+      i[xi + RIGHT] = n;
+      p = x;
     } else {
-      this.left[nx] = n;
-      this.parent[n] = nx;
+      i[(nx << I_STRIDE_LOG2) + LEFT] = n;
+      p = nx;
     }
-    this.prev[n] = x;
-    this.next[n] = nx;
-    if (nx !== NIL) this.prev[nx] = n;
-    this.next[x] = n;
-    this.fixUp(this.parent[n]);
+    i[ni + PARENT] = p;
+    i[ni + PREV] = x;
+    i[ni + NEXT] = nx;
+    if (nx !== NIL) i[(nx << I_STRIDE_LOG2) + PREV] = n;
+    i[xi + NEXT] = n;
+    this.fixUp(p);
     return n;
   }
 
@@ -282,67 +306,75 @@ export class BlockList<Tag> {
    * hold the block that followed it. Callers re-read neighbours through `prev`/`next`.
    */
   remove(x: number): void {
+    const f = this.f;
+    const i = this.i;
+    const xi = x << I_STRIDE_LOG2;
     let r = x;
-    if (this.left[x] !== NIL && this.right[x] !== NIL) {
-      r = this.next[x]!;
-      this.start[x] = this.start[r]!;
-      this.end[x] = this.end[r]!;
-      this.used[x] = this.used[r]!;
+    if (i[xi + LEFT] !== NIL && i[xi + RIGHT] !== NIL) {
+      r = i[xi + NEXT]!;
+      const xf = x << F_STRIDE_LOG2;
+      const rf = r << F_STRIDE_LOG2;
+      f[xf + START] = f[rf + START]!;
+      f[xf + END] = f[rf + END]!;
+      i[xi + USED] = i[(r << I_STRIDE_LOG2) + USED]!;
       this.tags[x] = this.tags[r];
     }
-    const pv = this.prev[r]!;
-    const nx = this.next[r]!;
+    const ri = r << I_STRIDE_LOG2;
+    const pv = i[ri + PREV]!;
+    const nx = i[ri + NEXT]!;
     if (pv === NIL) this.head = nx;
-    else this.next[pv] = nx;
-    if (nx !== NIL) this.prev[nx] = pv;
-    const c = this.left[r] !== NIL ? this.left[r]! : this.right[r]!;
-    const p = this.parent[r]!;
-    if (c !== NIL) this.parent[c] = p;
+    else i[(pv << I_STRIDE_LOG2) + NEXT] = nx;
+    if (nx !== NIL) i[(nx << I_STRIDE_LOG2) + PREV] = pv;
+    const c = i[ri + LEFT] !== NIL ? i[ri + LEFT]! : i[ri + RIGHT]!;
+    const p = i[ri + PARENT]!;
+    if (c !== NIL) i[(c << I_STRIDE_LOG2) + PARENT] = p;
     this.replaceChild(p, r, c);
     this.releaseNode(r);
     this.fixUp(p);
+    if (r !== x) this.touch(x); // slot x now holds its successor's block
   }
 
   /**
    * Sets `[a, b)`, which lies inside block `x`, to the given state, splitting `x` into up to three
-   * blocks; a range made free merges with free neighbours. Returns nothing: slots may move.
+   * blocks; a range made free merges with free neighbours. Slots may move: re-find afterwards.
    */
   paint(x: number, a: number, b: number, used: number, tag: Tag | undefined): void {
-    const s = this.start[x]!;
-    const e = this.end[x]!;
-    const oldUsed = this.used[x]!;
+    const xf = x << F_STRIDE_LOG2;
+    const xi = x << I_STRIDE_LOG2;
+    const s = this.f[xf + START]!;
+    const e = this.f[xf + END]!;
+    const oldUsed = this.i[xi + USED]!;
     const oldTag = this.tags[x];
     let m: number;
     if (a > s) {
-      // x keeps [s, a); the new block follows it (a descendant of x, so fixUp passes x).
-      this.end[x] = a;
+      // x keeps [s, a); the new block follows it.
+      this.f[xf + END] = a;
       m = this.insertAfter(x, a, b, used, tag);
       if (b < e) this.insertAfter(m, b, e, oldUsed, oldTag);
-    } else if (b < e) {
-      this.end[x] = b;
-      this.used[x] = used;
-      this.tags[x] = tag;
-      this.insertAfter(x, b, e, oldUsed, oldTag);
-      m = x;
     } else {
-      this.used[x] = used;
-      this.tags[x] = tag;
-      this.touch(x);
       m = x;
+      this.i[xi + USED] = used;
+      this.tags[x] = tag;
+      if (b < e) {
+        this.f[xf + END] = b;
+        this.insertAfter(x, b, e, oldUsed, oldTag);
+      }
     }
+    // The views may have been replaced by a grow() inside insertAfter: touch re-reads them.
+    this.touch(x);
     if (!used) this.mergeFree(m);
   }
 
   /** Merges free block `m` with a free successor and a free predecessor. */
   private mergeFree(m: number): void {
-    const nx = this.next[m]!;
-    if (nx !== NIL && this.used[nx] === 0) {
-      this.end[m] = this.end[nx]!;
+    const nx = this.i[(m << I_STRIDE_LOG2) + NEXT]!;
+    if (nx !== NIL && this.i[(nx << I_STRIDE_LOG2) + USED] === 0) {
+      this.f[(m << F_STRIDE_LOG2) + END] = this.f[(nx << F_STRIDE_LOG2) + END]!;
       this.remove(nx);
     }
-    const pv = this.prev[m]!;
-    if (pv !== NIL && this.used[pv] === 0) {
-      this.end[pv] = this.end[m]!;
+    const pv = this.i[(m << I_STRIDE_LOG2) + PREV]!;
+    if (pv !== NIL && this.i[(pv << I_STRIDE_LOG2) + USED] === 0) {
+      this.f[(pv << F_STRIDE_LOG2) + END] = this.f[(m << F_STRIDE_LOG2) + END]!;
       this.remove(m);
       m = pv;
     }
@@ -353,16 +385,18 @@ export class BlockList<Tag> {
 
   /** The block containing `addr` (the last block starting at or before it); NIL if before all. */
   find(addr: number): number {
+    const f = this.f;
+    const i = this.i;
     let x = this.root;
     let best = NIL;
-    const start = this.start;
     while (x !== NIL) {
-      if (start[x]! <= addr) {
+      const xf = x << F_STRIDE_LOG2;
+      if (f[xf + START]! <= addr) {
         best = x;
-        if (addr < this.end[x]!) return x;
-        x = this.right[x]!;
+        if (addr < f[xf + END]!) return x;
+        x = i[(x << I_STRIDE_LOG2) + RIGHT]!;
       } else {
-        x = this.left[x]!;
+        x = i[(x << I_STRIDE_LOG2) + LEFT]!;
       }
     }
     return best;
@@ -382,23 +416,27 @@ export class BlockList<Tag> {
    */
   findFirstFit(sizeBytes: number, alignBytes: number, lo: number, hi: number): number {
     const root = this.root;
-    if (root === NIL || this.maxFree[root]! < sizeBytes) return NIL;
+    if (root === NIL || this.f[(root << F_STRIDE_LOG2) + MAXFREE]! < sizeBytes) return NIL;
     return this.search(root, sizeBytes, alignBytes, lo, hi);
   }
 
   private search(x: number, size: number, align: number, lo: number, hi: number): number {
-    // Caller guarantees x !== NIL and maxFree[x] >= size.
-    const s = this.start[x]!;
-    const e = this.end[x]!;
+    // Caller guarantees x !== NIL and maxFree(x) >= size.
+    const f = this.f;
+    const i = this.i;
+    const xf = x << F_STRIDE_LOG2;
+    const xi = x << I_STRIDE_LOG2;
+    const s = f[xf + START]!;
+    const e = f[xf + END]!;
     // Left subtree blocks end at or before s: they can meet [lo, hi) only if s > lo.
     if (s > lo) {
-      const l = this.left[x]!;
-      if (this.maxFree[l]! >= size) {
+      const l = i[xi + LEFT]!;
+      if (f[(l << F_STRIDE_LOG2) + MAXFREE]! >= size) {
         const found = this.search(l, size, align, lo, hi);
         if (found !== NIL) return found;
       }
     }
-    if (this.used[x] === 0 && e - s >= size) {
+    if (i[xi + USED] === 0 && e - s >= size) {
       let a = s > lo ? s : lo;
       const rem = a % align; // exact on doubles: no 32-bit truncation of 48-bit addresses
       if (rem !== 0) a += align - rem;
@@ -409,8 +447,8 @@ export class BlockList<Tag> {
     }
     // Right subtree blocks start at or after e: they can meet [lo, hi) only if e < hi.
     if (e < hi) {
-      const r = this.right[x]!;
-      if (this.maxFree[r]! >= size) return this.search(r, size, align, lo, hi);
+      const r = i[xi + RIGHT]!;
+      if (f[(r << F_STRIDE_LOG2) + MAXFREE]! >= size) return this.search(r, size, align, lo, hi);
     }
     return NIL;
   }
@@ -422,45 +460,52 @@ export class BlockList<Tag> {
     const fail = (msg: string): never => {
       throw new Error(`BlockList invariant broken: ${msg}`);
     };
+    const f = this.f;
+    const i = this.i;
+    const S = (x: number) => f[(x << F_STRIDE_LOG2) + START]!;
+    const E = (x: number) => f[(x << F_STRIDE_LOG2) + END]!;
+    const M = (x: number) => f[(x << F_STRIDE_LOG2) + MAXFREE]!;
+    const I = (x: number, field: number) => i[(x << I_STRIDE_LOG2) + field]!;
     // List: contiguous tiling of [rangeStart, rangeEnd), no two free neighbours.
     let n = 0;
     let pos = rangeStart;
     let pv = NIL;
-    for (let x = this.head; x !== NIL; x = this.next[x]!) {
+    for (let x = this.head; x !== NIL; x = I(x, NEXT)) {
       if (++n > this.count) fail('list longer than block count (cycle?)');
-      if (this.prev[x] !== pv) fail(`prev of slot ${x} is ${this.prev[x]}, expected ${pv}`);
-      if (this.start[x] !== pos) fail(`block at slot ${x} starts at ${this.start[x]}, expected ${pos}`);
-      if (!(this.end[x]! > this.start[x]!)) fail(`empty block at ${pos}`);
-      if (pv !== NIL && this.used[pv] === 0 && this.used[x] === 0) fail(`adjacent free blocks at ${pos}`);
-      if (this.used[x] === 0 && this.tags[x] !== undefined) fail(`free block at ${pos} has a tag`);
-      pos = this.end[x]!;
+      if (I(x, PREV) !== pv) fail(`prev of slot ${x} is ${I(x, PREV)}, expected ${pv}`);
+      if (S(x) !== pos) fail(`block at slot ${x} starts at ${S(x)}, expected ${pos}`);
+      if (!(E(x) > S(x))) fail(`empty block at ${pos}`);
+      if (I(x, USED) !== 0 && I(x, USED) !== 1) fail(`slot ${x} used flag is ${I(x, USED)}`);
+      if (pv !== NIL && I(pv, USED) === 0 && I(x, USED) === 0) fail(`adjacent free blocks at ${pos}`);
+      if (I(x, USED) === 0 && this.tags[x] !== undefined) fail(`free block at ${pos} has a tag`);
+      pos = E(x);
       pv = x;
     }
     if (n !== this.count) fail(`list has ${n} blocks, count says ${this.count}`);
     if (pos !== rangeEnd) fail(`list ends at ${pos}, expected ${rangeEnd}`);
     // Tree: in-order equals list order, parents consistent, AVL heights and maxFree exact.
-    if (this.root !== NIL && this.parent[this.root] !== NIL) fail('root has a parent');
+    if (this.root !== NIL && I(this.root, PARENT) !== NIL) fail('root has a parent');
     let expect = this.head;
     const walk = (x: number, p: number): void => {
       if (x === NIL) return;
-      if (this.parent[x] !== p) fail(`slot ${x} has parent ${this.parent[x]}, expected ${p}`);
-      walk(this.left[x]!, x);
+      if (I(x, PARENT) !== p) fail(`slot ${x} has parent ${I(x, PARENT)}, expected ${p}`);
+      walk(I(x, LEFT), x);
       if (x !== expect) fail(`in-order slot ${x} but list has ${expect}`);
-      expect = this.next[x]!;
-      walk(this.right[x]!, x);
-      const hl = this.height[this.left[x]!]!;
-      const hr = this.height[this.right[x]!]!;
+      expect = I(x, NEXT);
+      walk(I(x, RIGHT), x);
+      const hl = I(I(x, LEFT), HEIGHT);
+      const hr = I(I(x, RIGHT), HEIGHT);
       if (Math.abs(hl - hr) > 1) fail(`slot ${x} unbalanced (${hl} vs ${hr})`);
-      if (this.height[x] !== Math.max(hl, hr) + 1) fail(`slot ${x} height wrong`);
-      const own = this.used[x] ? 0 : this.end[x]! - this.start[x]!;
-      const m = Math.max(own, this.maxFree[this.left[x]!]!, this.maxFree[this.right[x]!]!);
-      if (this.maxFree[x] !== m) fail(`slot ${x} maxFree ${this.maxFree[x]} expected ${m}`);
+      if (I(x, HEIGHT) !== Math.max(hl, hr) + 1) fail(`slot ${x} height wrong`);
+      const own = I(x, USED) ? 0 : E(x) - S(x);
+      const m = Math.max(own, M(I(x, LEFT)), M(I(x, RIGHT)));
+      if (M(x) !== m) fail(`slot ${x} maxFree ${M(x)} expected ${m}`);
     };
     walk(this.root, NIL);
     if (expect !== NIL) fail('list has blocks the tree does not');
-    if (this.height[NIL] !== 0 || this.maxFree[NIL] !== 0) fail('NIL slot was written');
+    if (I(NIL, HEIGHT) !== 0 || M(NIL) !== 0) fail('NIL slot was written');
     let free = 0;
-    for (let x = this.freeSlot; x !== NIL; x = this.next[x]!) {
+    for (let x = this.freeSlot; x !== NIL; x = I(x, NEXT)) {
       if (++free > this.capacity) fail('slot free list cycles');
     }
     if (free + this.count + 1 !== this.capacity) fail(`slots leak: ${free} free + ${this.count} live + NIL != ${this.capacity}`);

@@ -184,7 +184,7 @@ export class VirtualAllocator<Tag = string> {
     const x = list.find(addr);
     const b = addr + sizeBytes;
     // Free neighbours are always merged, so a free range lies inside one free block.
-    if (list.used[x] !== 0 || list.end[x]! < b) return false;
+    if (list.usedOf(x) !== 0 || list.endOf(x) < b) return false;
     list.paint(x, addr, b, 1, options?.tag);
     this.usedBytesTotal += sizeBytes;
     this.usedBlocks++;
@@ -210,9 +210,9 @@ export class VirtualAllocator<Tag = string> {
     if (sizeBytes === undefined) {
       this.checkAddr(addr, 0);
       const x = list.find(addr);
-      const s = list.start[x]!;
-      const e = list.end[x]!;
-      if (list.used[x] === 0) throw new DoubleFreeError(addr, this.granularityBytes, this.fmt);
+      const s = list.startOf(x);
+      const e = list.endOf(x);
+      if (list.usedOf(x) === 0) throw new DoubleFreeError(addr, this.granularityBytes, this.fmt);
       if (s !== addr) throw new NotBlockStartError(addr, s, this.fmt);
       list.paint(x, s, e, 0, undefined);
       this.usedBytesTotal -= e - s;
@@ -223,14 +223,14 @@ export class VirtualAllocator<Tag = string> {
     this.checkAddr(addr, sizeBytes);
     const stop = addr + sizeBytes;
     // Check the whole range first: nothing changes unless all of it is in use.
-    for (let x = list.find(addr); ; x = list.next[x]!) {
-      if (list.used[x] === 0) throw new DoubleFreeError(addr, sizeBytes, this.fmt);
-      if (list.end[x]! >= stop) break;
+    for (let x = list.find(addr); ; x = list.nextOf(x)) {
+      if (list.usedOf(x) === 0) throw new DoubleFreeError(addr, sizeBytes, this.fmt);
+      if (list.endOf(x) >= stop) break;
     }
     for (let pos = addr; pos < stop; ) {
       const y = list.find(pos);
-      const s = list.start[y]!;
-      const e = list.end[y]!;
+      const s = list.startOf(y);
+      const e = list.endOf(y);
       const b = e < stop ? e : stop;
       if (pos > s && b < e) this.usedBlocks++;
       else if (pos === s && b === e) this.usedBlocks--;
@@ -276,14 +276,14 @@ export class VirtualAllocator<Tag = string> {
   private *walk(lo: number, hi: number): IterableIterator<BlockInfo<Tag>> {
     if (lo >= hi) return;
     const list = this.list;
-    for (let x = list.find(lo); x !== NIL && list.start[x]! < hi; x = list.next[x]!) {
+    for (let x = list.find(lo); x !== NIL && list.startOf(x) < hi; x = list.nextOf(x)) {
       yield this.info(x);
     }
   }
 
   private info(x: number): BlockInfo<Tag> {
     const l = this.list;
-    return { start: l.start[x]!, end: l.end[x]!, used: l.used[x] !== 0, tag: l.tags[x] };
+    return { start: l.startOf(x), end: l.endOf(x), used: l.usedOf(x) !== 0, tag: l.tags[x] };
   }
 
   /** Totals in bytes and blocks; O(1). */
@@ -294,7 +294,7 @@ export class VirtualAllocator<Tag = string> {
       freeBytes: total - this.usedBytesTotal,
       blockCount: this.list.count,
       usedBlockCount: this.usedBlocks,
-      largestFreeBytes: this.list.maxFree[this.list.root]!,
+      largestFreeBytes: this.list.largestFree(),
     };
   }
 
@@ -323,12 +323,12 @@ export class VirtualAllocator<Tag = string> {
     list.check(this.start, this.end);
     let used = 0;
     let usedBlocks = 0;
-    for (let x = list.head; x !== NIL; x = list.next[x]!) {
-      if (list.start[x]! % this.granularityBytes !== 0 || list.end[x]! % this.granularityBytes !== 0) {
-        throw new Error(`VirtualAllocator invariant broken: block ${hex(list.start[x]!)} not granule aligned`);
+    for (let x = list.head; x !== NIL; x = list.nextOf(x)) {
+      if (list.startOf(x) % this.granularityBytes !== 0 || list.endOf(x) % this.granularityBytes !== 0) {
+        throw new Error(`VirtualAllocator invariant broken: block ${hex(list.startOf(x))} not granule aligned`);
       }
-      if (list.used[x]) {
-        used += list.end[x]! - list.start[x]!;
+      if (list.usedOf(x)) {
+        used += list.endOf(x) - list.startOf(x);
         usedBlocks++;
       }
     }

@@ -1,0 +1,68 @@
+// Random alloc/free mix (4 KiB..1 MiB) at 100,000 live blocks: VirtualAllocator vs a plain linked
+// list, each in its own process (so one JIT does not blur the other), same seed, same starting state.
+//   pnpm --filter @kmem/virt-alloc bench
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { LinkedListAllocator } from './linked-list-allocator';
+import { buildState, step } from './workload';
+
+interface Result {
+  impl: string;
+  ops: number;
+  opsPerSec: number;
+  blocks: number;
+}
+
+function runTree(): Result {
+  const s = buildState();
+  const va = s.va;
+  const alloc = (size: number) => va.alloc(size);
+  const free = (addr: number) => va.free(addr);
+  let best = 0;
+  const ops = 1_000_000;
+  for (let round = 0; round < 3; round++) {
+    const t0 = performance.now();
+    for (let i = 0; i < ops; i++) step(s, alloc, free);
+    const opsPerSec = ops / ((performance.now() - t0) / 1000);
+    if (opsPerSec > best) best = opsPerSec;
+  }
+  va.checkInvariants();
+  return { impl: 'VirtualAllocator (AVL index)', ops, opsPerSec: best, blocks: va.stats().blockCount };
+}
+
+function runList(): Result {
+  const s = buildState(); // same seed: same state and same PRNG position as the tree process
+  const list = LinkedListAllocator.fromBlocks(s.va.blocks());
+  const blocks = s.va.stats().blockCount;
+  const alloc = (size: number) => list.alloc(size, 4096);
+  const free = (addr: number) => list.free(addr);
+  const budgetMs = 3000;
+  let ops = 0;
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < budgetMs) {
+    for (let i = 0; i < 16; i++) step(s, alloc, free);
+    ops += 16;
+    t = performance.now();
+  }
+  return { impl: 'plain linked list (bench/linked-list-allocator.ts)', ops, opsPerSec: ops / ((t - t0) / 1000), blocks };
+}
+
+const impl = process.argv.find((a) => a.startsWith('--impl='))?.slice(7);
+if (impl === 'tree') console.log(JSON.stringify(runTree()));
+else if (impl === 'list') console.log(JSON.stringify(runList()));
+else {
+  const self = fileURLToPath(import.meta.url);
+  const run = (which: string): Result => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', self, `--impl=${which}`], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${which} bench failed: ${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as Result;
+  };
+  const tree = run('tree');
+  const list = run('list');
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  console.log('alloc/free mix, 4 KiB..1 MiB, 100,000 live blocks (~' + fmt(tree.blocks) + ' blocks in the list)');
+  console.log(`  ${tree.impl.padEnd(52)} ${fmt(tree.opsPerSec).padStart(11)} ops/s  (best of 3 x ${fmt(tree.ops)} ops)`);
+  console.log(`  ${list.impl.padEnd(52)} ${fmt(list.opsPerSec).padStart(11)} ops/s  (${fmt(list.ops)} ops in 3 s)`);
+  console.log(`  ratio: ${(tree.opsPerSec / list.opsPerSec).toFixed(0)}x`);
+}

@@ -1,0 +1,62 @@
+// The benchmark workload, shared by every implementation so each runs the same operations.
+import { VirtualAllocator } from '@kmem/virt-alloc';
+
+export const PAGE = 4096;
+export const LIVE_BLOCKS = 100_000;
+/** A 47-bit space: the lower half of x86_64's 48-bit linear addresses (sizes well above 2^32). */
+export const RANGE_END = 2 ** 47;
+
+/** mulberry32: a small seeded PRNG, so every process sees the same sequence. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A size of 1..256 pages: 4 KiB .. 1 MiB. */
+export function randomSize(r: () => number): number {
+  return (1 + Math.floor(r() * 256)) * PAGE;
+}
+
+export interface State {
+  va: VirtualAllocator;
+  r: () => number;
+  /** Addresses of live blocks (unordered); `liveCount` of them are valid. */
+  live: Float64Array;
+  liveCount: number;
+}
+
+/**
+ * 100,000 live blocks, then `churnOps` untimed random alloc/free operations so the space is
+ * fragmented the way a long-running system's is.
+ */
+export function buildState(churnOps = 200_000, seed = 42): State {
+  const va = new VirtualAllocator({ start: 0, end: RANGE_END });
+  const s: State = { va, r: rng(seed), live: new Float64Array(LIVE_BLOCKS * 4), liveCount: 0 };
+  for (let i = 0; i < LIVE_BLOCKS; i++) s.live[s.liveCount++] = va.alloc(randomSize(s.r))!;
+  for (let i = 0; i < churnOps; i++) {
+    step(s, (size) => va.alloc(size), (addr) => va.free(addr));
+  }
+  return s;
+}
+
+/**
+ * One operation of the mix: alloc a random size (half the time) or free a random live block
+ * (swap-removed from `live`). The count of live blocks random-walks around 100,000.
+ */
+export function step(s: State, alloc: (sizeBytes: number) => number | null, free: (addr: number) => number): void {
+  if (s.r() < 0.5 || s.liveCount === 0) {
+    const a = alloc(randomSize(s.r));
+    if (a === null) throw new Error('benchmark space exhausted');
+    s.live[s.liveCount++] = a;
+  } else {
+    const i = Math.floor(s.r() * s.liveCount);
+    free(s.live[i]!);
+    s.live[i] = s.live[--s.liveCount]!;
+  }
+}
