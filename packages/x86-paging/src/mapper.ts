@@ -105,6 +105,26 @@ export interface MapperOptions {
 /** Options of {@link Mapper.create}: as {@link MapperOptions} but the root is allocated. */
 export type MapperCreateOptions = Omit<MapperOptions, 'root'>;
 
+/**
+ * Result of {@link Mapper.leafEntry}: the entry that decides `va`, present or not. ONE object per
+ * mapper, overwritten by the next call.
+ */
+export interface LeafEntry {
+  /** The linear address looked up. */
+  va: number;
+  /** Level of the entry: 1 (PTE), or 2 / 3 for a huge leaf. */
+  level: number;
+  /** Raw low and high halves (u32). */
+  lo: number;
+  hi: number;
+  /** P bit. */
+  present: boolean;
+  /** Flags word of the entry (bit 12 read as PAT for a huge leaf). */
+  flags: number;
+  /** Address field: the page (present) or whatever the OS stored there (not present). */
+  pa: number;
+}
+
 /** Options of {@link Mapper.mapPages}. */
 export interface MapOptions {
   /** Size of each page: 4 KiB (default), 2 MiB or 1 GiB. `va` and `pa` must be aligned to it. */
@@ -206,6 +226,7 @@ export class Mapper {
   private readonly created: number[] = [];
   private readonly splitPool: number[] = [];
   private readonly result: Translation = { va: 0, pa: 0, pageSizeBytes: 0, level: 0, flags: 0 };
+  private readonly leaf: LeafEntry = { va: 0, level: 0, lo: 0, hi: 0, present: false, flags: 0, pa: 0 };
   // findLeaf() results
   private fLevel = 0;
   private fEntryStart = 0;
@@ -483,6 +504,75 @@ export class Mapper {
     }
     this.checkVaRange(va, sizeBytes, PAGE_SIZE_4K);
     this.validateFree(4, this.root, va, va + sizeBytes, 1);
+  }
+
+  /**
+   * Writes NOT-present 4 KiB entries for `[va, va + pageCount * 4096)` that carry `flags` (P
+   * forced to 0; typically OS-available bits marking a lazy, swapped-out or guard page) and an
+   * address field of `pa + i * 4096` (e.g. a swap slot). The CPU ignores every bit of a
+   * not-present entry (SDM 4.5), so such pages fault. Creates tables as needed; replaces earlier
+   * markers; no TLB invalidation needed.
+   * @returns true, or false when the allocator ran out (nothing changed)
+   * @throws as {@link Mapper.mapPages} (a present page in the range is `E_ALREADY_MAPPED`)
+   */
+  markPages(va: number, pageCount: number, flags: number, pa = 0): boolean {
+    const f = this.checkFlags(flags) & ~P;
+    const sizeBytes = this.checkCount(pageCount, PAGE_SIZE_4K);
+    this.checkVaRange(va, sizeBytes, PAGE_SIZE_4K);
+    this.checkPa(pa, sizeBytes, PAGE_SIZE_4K);
+    const end = va + sizeBytes;
+    this.validateFree(4, this.root, va, end, 1);
+    if (!this.ensureTables(4, this.root, va, end, 1, this.tableBitsFor(f))) {
+      this.rollbackCreated();
+      return false;
+    }
+    this.created.length = 0;
+    const A = this.access;
+    let cur = va;
+    while (cur < end) {
+      const pt = this.tableFor(cur, 1);
+      const chunkEnd = Math.min(end, cur - (cur % PAGE_SIZE_2M) + PAGE_SIZE_2M);
+      for (let i = (cur >>> 12) & 511; cur < chunkEnd; cur += PAGE_SIZE_4K, i++) {
+        const p = pa + (cur - va);
+        A.writeEntry(1, cur, pt, i, encodeLo(p, f & 0xfff), encodeHi(p, f & HIGH_FLAGS_MASK, this.maskHi));
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The entry that decides `va`: its 4 KiB PTE (present or not — e.g. a marker written by
+   * `markPages`) or its huge leaf. For a page-fault handler deciding what a fault means.
+   * @returns the mapper's single reusable {@link LeafEntry}, or `null` when no page table
+   *   reaches down to `va` (a table entry above the leaf is not present)
+   * @throws InvalidAddressError if `va` is not an integer in [0, 2^48)
+   */
+  leafEntry(va: number): LeafEntry | null {
+    assertLinear(va);
+    const A = this.access;
+    let table = this.root;
+    for (let level = 4; level >= 1; level--) {
+      if (level === 4 && this.hasReserved && this.reserved[pml4Index(va)] === 1) return null;
+      A.readEntry(level, va, table, tableIndex(va, level));
+      const lo = A.lo;
+      const hi = A.hi;
+      const present = (lo & P) !== 0;
+      const huge = present && (level === 2 || level === 3) && (lo & PS) !== 0;
+      if (level === 1 || huge) {
+        const e = this.leaf;
+        e.va = va;
+        e.level = level;
+        e.lo = lo;
+        e.hi = hi;
+        e.present = present;
+        e.flags = entryFlags(lo, hi, huge);
+        e.pa = huge ? leafAddress(lo, hi, level, this.maskHi) : entryAddress(lo, hi, this.maskHi);
+        return e;
+      }
+      if (!present) return null;
+      table = entryAddress(lo, hi, this.maskHi);
+    }
+    return null;
   }
 
   /** True when `va` (linear) is mapped. @throws InvalidAddressError for a non-linear `va` */

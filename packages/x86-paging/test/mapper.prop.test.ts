@@ -270,6 +270,31 @@ class UpdateCmd implements fc.Command<Model, Real> {
   }
 }
 
+class MarkCmd implements fc.Command<Model, Real> {
+  constructor(
+    readonly va: number,
+    readonly pageCount: number,
+  ) {}
+  check(): boolean {
+    return fits(this.va, this.pageCount * K4);
+  }
+  run(m: Model, r: Real): void {
+    const end = this.va + this.pageCount * K4;
+    const marker = PTE.Avail11 | availableBit(58);
+    if (overlaps(m, this.va, end)) {
+      expectMisuse(() => r.mapper.markPages(this.va, this.pageCount, marker, 0x7700_0000), PageAlreadyMappedError, ParentEntryHugePageError);
+    } else if (r.mapper.markPages(this.va, this.pageCount, marker, 0x7700_0000)) {
+      const e = r.mapper.leafEntry(end - K4)!;
+      expect([e.present, e.flags, e.pa]).toEqual([false, marker, 0x7700_0000 + (end - K4 - this.va)]);
+      m.successes++;
+    }
+    check(m, r);
+  }
+  toString(): string {
+    return `mark(${this.va.toString(16)}, ${this.pageCount})`;
+  }
+}
+
 class HoleCmd implements fc.Command<Model, Real> {
   constructor(readonly pageCount: number) {}
   check(): boolean {
@@ -298,6 +323,7 @@ const commands = [
   fc.tuple(vaArb(M2), fc.integer({ min: 1, max: 300000 }), fc.boolean()).map(([va, n, ft]) => new UnmapCmd(va, n, ft)),
   fc.tuple(vaArb(K4), fc.integer({ min: 1, max: 1200 }), flagsArb).map(([va, n, f]) => new UpdateCmd(va, n, f)),
   fc.integer({ min: 1, max: 3 }).map((n) => new HoleCmd(n)),
+  fc.tuple(vaArb(K4), fc.integer({ min: 1, max: 700 })).map(([va, n]) => new MarkCmd(va, n)),
 ];
 
 function runModel(policy: TablePolicy, numRuns: number): void {

@@ -15,6 +15,8 @@ import {
   PhysicalTableAccess,
   ReservedRegionError,
   SimpleFrameAllocator,
+  availableBit,
+  osBits,
   ArrayBufferPhysicalMemory,
   entryAddress,
   pdIndex,
@@ -321,6 +323,31 @@ describe('Mapper.updateFlags', () => {
     expect(m.mapper.translate(0x1000)!.flags & PTE.Writable).toBe(0);
     expect(m.mapper.translate(0x2000)!.flags & PTE.Writable).toBe(PTE.Writable);
     m.mapper.checkInvariants();
+  });
+});
+
+describe('Mapper.markPages / leafEntry', () => {
+  it('writes not-present entries carrying OS bits and an address the CPU ignores (SDM 4.5: P = 0)', () => {
+    const m = machine();
+    const SWAPPED = availableBit(52);
+    expect(m.mapper.markPages(0x7000, 2, SWAPPED | PTE.Present, 0x55_0000)).toBe(true);
+    expect(rawEntry(m.memory, entryPa(m, 0x8000, 1))).toEqual([0x55_1000, 1 << 20]);
+    expect(m.mapper.translate(0x7000)).toBeNull();
+    const e = m.mapper.leafEntry(0x8123)!;
+    expect([e.present, e.level, e.pa, osBits(e.flags)]).toEqual([false, 1, 0x55_1000, osBits(SWAPPED)]);
+    expect(m.mapper.leafEntry(KERNEL)).toBeNull();
+    expect(m.mapper.mappings()).toEqual([]);
+    m.mapper.checkInvariants();
+  });
+
+  it('lets a mapping replace a marker, refuses to mark a present page, and unmapping drops markers', () => {
+    const m = machine();
+    m.mapper.markPages(0x7000, 2, PTE.Avail9);
+    expect(m.mapper.mapPages(0x7000, 0x9000, 1, RW)).toBe(true);
+    expect(m.mapper.leafEntry(0x7000)!.present).toBe(true);
+    expect(() => m.mapper.markPages(0x7000, 1, PTE.Avail9)).toThrow(PageAlreadyMappedError);
+    expect(m.mapper.unmapPages(0x7000, 2)).toHaveLength(1);
+    expect(m.mapper.tableFrameCount).toBe(1);
   });
 });
 
