@@ -45,6 +45,10 @@ import {
 import { findLayoutRegion, formatSize, validateLayout, type Layout, type LayoutRegion } from './layout';
 import { LAYOUTS } from './layouts';
 import type { Machine } from './machine';
+import { ProcessManager, type CreateProcessOptions, type ExecOptions, type FaultPolicy, type UserAccess } from './process/process-manager';
+import type { Process } from './process/process';
+import type { Elf64 } from './elf/parse-elf';
+import { exportSparseImage, type ControlRegisterState } from './memory-image';
 
 const PAGE = 4096;
 const TWO_MIB = 2 * 1024 * 1024;
@@ -97,6 +101,8 @@ export interface KernelOptions {
    * stac/clac when this is on.
    */
   readonly smap?: boolean;
+  /** Give each process a PCID (CR4.PCIDE, set when the first process is created) so context switches keep TLB entries. Default false. */
+  readonly pcid?: boolean;
 }
 
 /** The kernel's lifecycle. */
@@ -177,6 +183,8 @@ export class Kernel {
   private readonly tlbNotifier: TlbInvalidator;
   /** The stack pointer after the last boot step: the top of the kernel stack. */
   stackPointer = 0;
+  /** Processes, their address spaces and the page-fault policy (src/process/*); its #PF handler is registered on the CPU. */
+  readonly processes: ProcessManager;
 
   /**
    * Checks everything it can before any state changes.
@@ -249,6 +257,7 @@ export class Kernel {
         if (events.wants('tlb-flush')) events.emit({ kind: 'tlb-flush', reason: 'invlpg', va });
       },
     };
+    this.processes = new ProcessManager(this, { pcid: options.pcid ?? false });
   }
 
   // --- parts (available once the step that creates them ran) -------------------------------------
@@ -864,6 +873,61 @@ export class Kernel {
     return new Mapper({ access: this.tableAccess, allocator, root, maxPhysAddr: this.machine.maxPhysAddrBits, tlb: this.tlbNotifier, memory: this.machine.memory });
   }
 
+  // --- memory images --------------------------------------------------------------------------------
+
+  /** The control registers as a memory image stores them (CR3 = PML4 frame | PCID/PWT/PCD bits). */
+  controlRegisters(): ControlRegisterState {
+    const r = this.machine.cpu.registers;
+    return { cr0: r.cr0 >>> 0, cr3: r.cr3Frame + r.cr3Low, cr4: r.cr4 >>> 0, efer: r.efer >>> 0 };
+  }
+
+  /**
+   * The machine's physical memory and control registers in the sparse image format (see
+   * `exportSparseImage`): load it back with `importSparseImage`, or write a flat image with
+   * `exportRawImage(kernel.memory)` for QEMU (`-device loader,file=mem.bin,addr=0`) and set CR3
+   * from `controlRegisters()`.
+   */
+  exportImage(): Uint8Array {
+    return exportSparseImage(this.machine.memory, this.controlRegisters());
+  }
+
+  // --- processes (delegates to `processes`, see src/process/process-manager.ts) ------------------------
+
+  /** A process with an empty address space (see `ProcessManager.create`); null when out of memory. */
+  createProcess(options?: CreateProcessOptions): Process | null {
+    return this.processes.create(options);
+  }
+
+  /** Loads an ELF program into process `target` or a new one (see `ProcessManager.exec`). */
+  exec(target: number | ExecOptions | undefined, file: Uint8Array | Elf64, argv?: readonly string[], envp?: readonly string[], options?: ExecOptions): Process | null {
+    return this.processes.exec(target, file, argv, envp, options);
+  }
+
+  /** fork(2) with copy-on-write (see `ProcessManager.fork`); null when out of memory. */
+  fork(pid: number): Process | null {
+    return this.processes.fork(pid);
+  }
+
+  /** exit(2): frees every frame and page table of the process. */
+  exit(pid: number, code = 0): void {
+    this.processes.exit(pid, code);
+  }
+
+  /** Loads the process's address space (CR3, with its PCID when enabled); null loads the kernel's. */
+  switchTo(pid: number | null): void {
+    this.processes.switchTo(pid);
+  }
+
+  /** User-mode accesses of the current process through the CPU. */
+  get user(): UserAccess {
+    return this.processes.user;
+  }
+
+  /** Replaces the page-fault policy (null: the default). */
+  setFaultPolicy(policy: FaultPolicy | null): void {
+    this.processes.setFaultPolicy(policy);
+  }
+
   // --- panics ------------------------------------------------------------------------------------------
 
   /**
@@ -932,6 +996,7 @@ export class Kernel {
     this.kernelMapper_!.checkInvariants();
     this.checkKernelTables();
     if (this.state === 'running') this.checkKernelMappings();
+    this.processes.checkInvariants();
   }
 
   private checkKernelTables(): void {
