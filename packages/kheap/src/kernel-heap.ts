@@ -481,23 +481,11 @@ export class KernelHeap {
     return this.slab.trim() + this.tlsf.trim();
   }
 
-  /** A snapshot of usage counters (walks the TLSF free lists; not for hot paths). */
+  /** A snapshot of usage counters (walks the TLSF free lists, O(free blocks)). */
   stats(): HeapStats {
     const caches = [];
     for (let c = 0; c < this.slab.names.length; c++) if (this.slab.alive[c]) caches.push(this.slab.stats(c));
-    let freeBlocks = 0;
-    let bytesFree = 0;
-    this.pages.forEachRun((off, kind) => {
-      if (kind !== PAGE_TLSF) return;
-      const blocks: HeapBlock[] = [];
-      this.tlsf.walk(off, blocks);
-      for (const b of blocks) {
-        if (!b.used) {
-          freeBlocks++;
-          bytesFree += b.sizeBytes;
-        }
-      }
-    });
+    const free = this.tlsf.freeTotals();
     const pagesHeld = this.pages.pagesHeld;
     const bytesHeld = pagesHeld * PAGE_SIZE;
     return {
@@ -508,7 +496,7 @@ export class KernelHeap {
       fragmentation: bytesHeld === 0 ? 0 : 1 - this.bytesRequested / bytesHeld,
       allocations: this.allocations,
       caches,
-      tlsf: { arenaCount: this.tlsf.arenaCount, blocksInUse: this.tlsf.blocksInUse, freeBlocks, bytesFree },
+      tlsf: { arenaCount: this.tlsf.arenaCount, blocksInUse: this.tlsf.blocksInUse, freeBlocks: free.count, bytesFree: free.bytes },
       large: { allocations: this.largeCount, pageCount: this.largePages },
     };
   }
@@ -553,6 +541,8 @@ export class KernelHeap {
     let largePages = 0;
     let requested = 0;
     let bytesInUse = 0;
+    this.tlsf.checkedRequested = 0;
+    this.tlsf.checkedBytes = 0;
     this.pages.forEachRun((off, kind, pageCount) => {
       if (kind === PAGE_SLAB) {
         const used = this.slab.checkSlab(off, pageCount);
@@ -561,6 +551,7 @@ export class KernelHeap {
         inUse[c]! += used;
         slabCount[c]!++;
         bytesInUse += used * this.slab.stride[c]!;
+        requested += this.slab.checkedRequested;
       } else if (kind === PAGE_TLSF) {
         tlsfUsed += this.tlsf.checkArena(off, pageCount, freeSeen);
         arenas++;
@@ -580,14 +571,8 @@ export class KernelHeap {
       if (inUse[c] !== this.slab.inUse[c]) throw new Error(`cache ${this.slab.names[c]!}: ${inUse[c]!} objects in slabs, ${this.slab.inUse[c]!} counted`);
       if (slabCount[c] !== this.slab.slabCount[c]) throw new Error(`cache ${this.slab.names[c]!}: ${slabCount[c]!} slabs held, ${this.slab.slabCount[c]!} counted`);
     }
-    for (const b of this.blocks()) {
-      if (!b.used) continue;
-      if (b.kind === 'slab') requested += this.debug ? b.requestedBytes! : this.slab.objSize[this.slab.names.indexOf(b.cache!)]!;
-      else if (b.kind === 'tlsf') {
-        requested += b.requestedBytes!;
-        bytesInUse += b.sizeBytes;
-      }
-    }
+    requested += this.tlsf.checkedRequested;
+    bytesInUse += this.tlsf.checkedBytes;
     if (tlsfUsed !== this.tlsf.blocksInUse || arenas !== this.tlsf.arenaCount) throw new Error(`TLSF: ${tlsfUsed} used blocks in ${arenas} arenas, counted ${this.tlsf.blocksInUse} in ${this.tlsf.arenaCount}`);
     if (large !== this.largeCount || largePages !== this.largePages) throw new Error(`large: ${large} blocks of ${largePages} pages, counted ${this.largeCount} of ${this.largePages}`);
     const total = inUse.reduce((a, b) => a + b, 0) + tlsfUsed + large;

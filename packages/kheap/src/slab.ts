@@ -404,6 +404,9 @@ export class SlabAllocator {
     }
   }
 
+  /** Set by {@link checkSlab}: bytes requested by the slab's live objects (as counted in stats). */
+  checkedRequested = 0;
+
   /** Checks slab `s` thoroughly; returns its in-use count. Throws on any inconsistency. */
   checkSlab(s: number, pageCount: number): number {
     const m = this.m;
@@ -420,7 +423,14 @@ export class SlabAllocator {
     const stride = this.stride[c]!;
     const first = s + this.first[c]!;
     let used = 0;
-    for (let i = 0; i < cap; i++) if ((m.rd(s + D_BITMAP + ((i >> 5) << 2)) & (1 << (i & 31))) !== 0) used++;
+    let requested = 0;
+    for (let i = 0; i < cap; i++) {
+      if ((m.rd(s + D_BITMAP + ((i >> 5) << 2)) & (1 << (i & 31))) !== 0) {
+        used++;
+        requested += this.requested(c, first + i * stride);
+      }
+    }
+    this.checkedRequested = requested;
     if (m.rd(s + D_INUSE) !== used) fail(`inuse word ${m.rd(s + D_INUSE)} but bitmap has ${used}`);
     // Free list: each entry a free slot of this slab, no repeats, as many as free bits.
     let n = 0;

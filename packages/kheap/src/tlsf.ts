@@ -442,6 +442,10 @@ export class Tlsf {
     }
   }
 
+  /** Accumulated by {@link checkArena} over used blocks (reset them before a check). */
+  checkedRequested = 0;
+  checkedBytes = 0;
+
   /**
    * Checks arena `a` (of `pageCount` pages): headers, boundary tags, coalescing, sentinel, debug
    * patterns. Adds its free blocks to `freeSeen`; returns the number of used blocks.
@@ -473,6 +477,8 @@ export class Tlsf {
       } else {
         used++;
         const req = m.rd(b + H_REQ);
+        this.checkedRequested += req;
+        this.checkedBytes += size;
         if (req < 0 || this.blockSizeFor(req) > size) fail(b, `request ${req} does not fit its ${size} bytes`);
         if (this.debug) this.checkUsedBlock(b, size);
       }
@@ -483,6 +489,20 @@ export class Tlsf {
     if (b !== end) fail(b, 'blocks run past the arena end');
     if (m.rd(end + H_SIZE) !== 0 || m.rd(end + H_CHECK) !== checkOf(end, 0) || m.rd(end + H_PREV) !== prev) fail(end, 'arena sentinel damaged');
     return used;
+  }
+
+  /** Free blocks and their bytes, by walking the free lists (O(free blocks)). */
+  freeTotals(): { count: number; bytes: number } {
+    const m = this.m;
+    let count = 0;
+    let bytes = 0;
+    for (let i = 0; i < this.heads.length; i++) {
+      for (let b = this.heads[i]!; b !== -1; b = m.rd(b + F_NEXT)) {
+        count++;
+        bytes += m.rd(b + H_SIZE) & ~15;
+      }
+    }
+    return { count, bytes };
   }
 
   /** Checks free lists and bitmaps against the free blocks found by the arena walks. */
