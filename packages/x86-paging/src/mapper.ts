@@ -222,6 +222,9 @@ export class Mapper {
   private ownsRoot = false;
   /** Table frames this mapper allocated (excluding the root). */
   private readonly owned = new Set<number>();
+  /** Owned PDPTs made by `preallocatePml4Slots`: never freed when they become empty. */
+  private readonly pinned = new Set<number>();
+  private destroyed = false;
   /** Tables created by the current call: [frame, level of parent, va, parent frame, parent index]*. */
   private readonly created: number[] = [];
   private readonly splitPool: number[] = [];
@@ -282,6 +285,91 @@ export class Mapper {
   /** The table frames this mapper allocated and still uses, root first if owned (a copy). */
   tableFrames(): number[] {
     return this.ownsRoot ? [this.root, ...this.owned] : [...this.owned];
+  }
+
+  /**
+   * Makes sure every PML4 slot in `[firstSlot, firstSlot + slotCount)` points at a PDPT, creating
+   * zeroed ones, and pins them: they stay even when empty. This is how a kernel shares its half
+   * among address spaces (Linux preallocates the kernel's top-level entries): copied PML4 entries
+   * stay valid because the PDPTs they point at never go away.
+   * @returns true, or false when the allocator ran out (nothing changed)
+   * @throws InvalidSizeError for a slot range outside 0..511, ReservedRegionError for a reserved slot
+   */
+  preallocatePml4Slots(firstSlot: number, slotCount: number): boolean {
+    this.checkSlots(firstSlot, slotCount);
+    const A = this.access;
+    const bits = P | RW_US;
+    for (let i = firstSlot; i < firstSlot + slotCount; i++) {
+      const va = i * PML4_ENTRY_SPAN;
+      A.readEntry(4, va, this.root, i);
+      if ((A.lo & P) !== 0) continue;
+      const frame = this.allocator.allocFrame();
+      if (frame === null) {
+        for (let k = 0; k < this.created.length; k += 5) this.pinned.delete(this.created[k]!);
+        this.rollbackCreated();
+        return false;
+      }
+      A.writeEntry(4, va, this.root, i, encodeLo(frame, bits), encodeHi(frame, 0, this.maskHi));
+      this.created.push(frame, 4, va, this.root, i);
+      this.owned.add(frame);
+      this.pinned.add(frame);
+      A.zeroTable(3, va, frame);
+    }
+    this.created.length = 0;
+    for (let i = firstSlot; i < firstSlot + slotCount; i++) {
+      A.readEntry(4, i * PML4_ENTRY_SPAN, this.root, i);
+      const child = entryAddress(A.lo, A.hi, this.maskHi);
+      if (this.owned.has(child)) this.pinned.add(child);
+    }
+    return true;
+  }
+
+  /**
+   * Copies PML4 entries `[firstSlot, firstSlot + slotCount)` from `source`'s PML4 into this one, so
+   * both address spaces share those subtrees (typically the kernel half, slots 256..511). Shared
+   * tables stay owned by `source`; this mapper never frees them. Pin them in `source` first
+   * ({@link Mapper.preallocatePml4Slots}) so they outlive any unmapping there.
+   * @throws NotMappedError if a source slot is empty; PageAlreadyMappedError if a slot here is
+   *   in use; InvalidSizeError / ReservedRegionError for bad slots — before any change
+   */
+  sharePml4Slots(source: Mapper, firstSlot: number, slotCount: number): void {
+    this.checkSlots(firstSlot, slotCount);
+    const A = this.access;
+    const S = source.access;
+    for (let i = firstSlot; i < firstSlot + slotCount; i++) {
+      const va = i * PML4_ENTRY_SPAN;
+      S.readEntry(4, va, source.root, i);
+      if ((S.lo & P) === 0) throw new NotMappedError(va);
+      A.readEntry(4, va, this.root, i);
+      if ((A.lo | A.hi) !== 0) throw new PageAlreadyMappedError(va, entryAddress(A.lo, A.hi, this.maskHi));
+    }
+    for (let i = firstSlot; i < firstSlot + slotCount; i++) {
+      const va = i * PML4_ENTRY_SPAN;
+      S.readEntry(4, va, source.root, i);
+      A.writeEntry(4, va, this.root, i, S.lo, S.hi);
+    }
+  }
+
+  /**
+   * Gives every table frame this mapper allocated back to the allocator (pinned PDPTs and the
+   * root included, if it allocated them) — the end of an address space. Leaves are not reported:
+   * unmap first whatever you need back (`unmapPages` returns the data frames). Tables shared from
+   * another mapper are left alone. The mapper must not be used afterwards.
+   */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const frame of this.owned) this.allocator.freeFrame(frame);
+    this.owned.clear();
+    this.pinned.clear();
+    if (this.ownsRoot) this.allocator.freeFrame(this.root);
+    this.ownsRoot = false;
+  }
+
+  private checkSlots(firstSlot: number, slotCount: number): void {
+    if (!Number.isInteger(firstSlot) || firstSlot < 0 || firstSlot > 511) throw new InvalidSizeError('firstSlot', firstSlot, 'a PML4 slot is an integer in 0..511');
+    if (!Number.isInteger(slotCount) || slotCount <= 0 || firstSlot + slotCount > 512) throw new InvalidSizeError('slotCount', slotCount, 'slots must stay within 0..511');
+    for (let i = firstSlot; i < firstSlot + slotCount; i++) if (this.reserved[i] === 1) throw new ReservedRegionError(i * PML4_ENTRY_SPAN, i);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -648,6 +736,7 @@ export class Mapper {
     for (const f of this.owned) {
       if (!seen.has(f)) throw new InvariantViolationError(`table frame ${formatPa(f)} was allocated by the mapper but is not reachable (leaked)`);
     }
+    for (const f of this.pinned) if (!this.owned.has(f)) throw new InvariantViolationError(`pinned table ${formatPa(f)} is not owned`);
     if (this.created.length !== 0 || this.splitPool.length !== 0) throw new InvariantViolationError('scratch lists not empty between calls');
   }
 
@@ -1090,7 +1179,7 @@ export class Mapper {
       }
       const child = entryAddress(lo, hi, this.maskHi);
       this.clearRange(level - 1, child, es > start ? es : start, es + span < end ? es + span : end, out, freeTables);
-      if (freeTables && this.owned.has(child) && this.isEmptyTable(level - 1, child, es)) {
+      if (freeTables && this.owned.has(child) && !this.pinned.has(child) && this.isEmptyTable(level - 1, child, es)) {
         A.writeEntry(level, es, table, i, 0, 0);
         this.owned.delete(child);
         this.allocator.freeFrame(child);
