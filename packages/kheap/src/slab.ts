@@ -219,12 +219,13 @@ export class SlabAllocator {
     const c = this.cacheOf(s);
     const lrz = this.lrz[c]!;
     const stride = this.stride[c]!;
-    const rel = off - lrz - s - this.first[c]!;
-    if (rel < -lrz) return SLAB_DESCRIPTOR;
+    const rel = off - s - this.first[c]!;
+    if (rel < 0) return SLAB_DESCRIPTOR;
+    // Objects are packed to the run's end, so any offset past `first` lies in object idx < cap.
     const idx = Math.floor(rel / stride);
     const slot = s + this.first[c]! + idx * stride;
     this.slot = slot;
-    if (rel !== idx * stride) return SLAB_INTERIOR;
+    if (off !== slot + lrz) return SLAB_INTERIOR;
     if ((m.rd(s + D_BITMAP + ((idx >> 5) << 2)) & (1 << (idx & 31))) === 0) return SLAB_FREE;
     return SLAB_OK;
   }

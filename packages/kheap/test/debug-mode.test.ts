@@ -42,6 +42,15 @@ describe('KernelHeap debug mode', () => {
     });
   }
 
+  it('rejects a pointer into a slab object\'s left red zone as never returned', () => {
+    const { heap } = makeHeap(1024 * 1024, { debug: true });
+    const first = heap.kmalloc(40)!;
+    for (const p of [first, heap.kmalloc(40)!]) {
+      expect(() => heap.kfree(p - 4)).toThrow(/red zone before/);
+      expect(() => heap.kfree(p + 4)).toThrow(expect.objectContaining({ code: 'E_INTERIOR_POINTER', blockPtr: p, offset: 4 }));
+    }
+  });
+
   it('reports an underflow into the left red zone', () => {
     const { heap, backing } = makeHeap(1024 * 1024, { debug: true });
     for (const size of [50, 1500]) {

@@ -164,7 +164,7 @@ describe('KernelHeap (model-based)', () => {
           fc.modelRun(() => ({ model, real }), cmds);
           for (const [p, l] of model.live) expect(checkPattern(backing, p, l.size, l.seed)).toBe(-1);
         }),
-        { numRuns: debug ? 40 : 60 },
+        { numRuns: debug ? 30 : 45 },
       );
     });
   }

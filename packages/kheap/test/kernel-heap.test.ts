@@ -375,3 +375,23 @@ describe('KernelHeap constructor', () => {
     expect(() => new KernelHeap({ backing: { ...backing, base: 100, limitBytes: 4096, grow: () => null, shrink: () => {}, read32: () => 0, write32: () => {}, read8: () => 0, write8: () => {} } })).toThrow(/base/);
   });
 });
+
+describe('KernelHeap.blocks', () => {
+  it('tiles each TLSF arena and lists every slab object, in address order', () => {
+    for (const debug of [false, true]) {
+      const { heap } = makeHeap(4 * 1024 * 1024, { debug });
+      const ps = [10, 700, 3000, 200, 50_000, 1500].map((s) => heap.kmalloc(s)!);
+      heap.kfree(ps[2]!);
+      const blocks = heap.blocks();
+      for (let i = 1; i < blocks.length; i++) expect(blocks[i]!.start).toBeGreaterThanOrEqual(blocks[i - 1]!.start + blocks[i - 1]!.sizeBytes);
+      const tlsf = blocks.filter((b) => b.kind === 'tlsf');
+      // One 128 KiB arena: blocks cover it except the 16-byte sentinel at its end.
+      expect(tlsf.reduce((n, b) => n + b.sizeBytes, 0)).toBe(128 * 1024 - 16);
+      for (let i = 1; i < tlsf.length; i++) expect(tlsf[i]!.start).toBe(tlsf[i - 1]!.start + tlsf[i - 1]!.sizeBytes);
+      const used = blocks.filter((b) => b.used).map((b) => b.ptr);
+      expect(used.sort((a, b) => a - b)).toEqual([ps[0], ps[1], ps[3], ps[4], ps[5]].sort((a, b) => a! - b!));
+      expect(blocks.find((b) => b.ptr === ps[3])!.cache).toBe('kmalloc-256');
+      expect(blocks.find((b) => b.ptr === ps[1])!.requestedBytes).toBe(700);
+    }
+  });
+});
