@@ -1,0 +1,55 @@
+// Errors of the process API: misuse is thrown before any state changes; running out of memory
+// and faults that kill a process are outcomes (null, a TouchOutcome, a kill record), not errors —
+// except through the throwing accessors (`kernel.user.read8` ...), which report a kill as
+// ProcessKilledError because they have no other way to say it.
+import { KmemError } from '../api';
+import { formatCanonical } from '../hex';
+import type { KillRecord } from './process';
+
+/** No process has this pid (it never existed). */
+export class NoSuchProcessError extends KmemError {
+  readonly code = 'E_NO_SUCH_PROCESS';
+  constructor(readonly pid: number) {
+    super(`no process has pid ${String(pid)}`);
+  }
+}
+
+/** The process is no longer running (it exited or was killed): nothing can be done in it. */
+export class ProcessStateError extends KmemError {
+  readonly code = 'E_PROCESS_STATE';
+  constructor(
+    readonly pid: number,
+    readonly state: string,
+    what: string,
+  ) {
+    super(`${what}: process ${pid} is ${state}`);
+  }
+}
+
+/** A user-memory call with arguments the kernel rejects (Linux's EINVAL): misaligned, empty, outside user space. */
+export class UserMemoryArgumentError extends KmemError {
+  readonly code = 'E_USER_MEMORY_ARGUMENT';
+  constructor(
+    /** The address given (or 0). */
+    readonly va: number,
+    reason: string,
+  ) {
+    super(`${Number.isSafeInteger(va) && va >= 0 && va < 2 ** 48 ? formatCanonical(va) : String(va)}: ${reason}`);
+  }
+}
+
+/** Process options the kernel rejects (sizes, limits, addresses). */
+export class ProcessOptionError extends KmemError {
+  readonly code = 'E_PROCESS_OPTION';
+}
+
+/**
+ * A user access made through a throwing accessor (`kernel.user.read8` ...) killed the process
+ * (SIGSEGV, or the OOM killer). `record` says why; the process is gone when this is thrown.
+ */
+export class ProcessKilledError extends KmemError {
+  readonly code = 'E_PROCESS_KILLED';
+  constructor(readonly record: KillRecord) {
+    super(`process ${record.pid} killed by ${record.signal} at ${formatCanonical(record.va)}: ${record.reason} (${record.errorCodeText})`);
+  }
+}
