@@ -25,3 +25,10 @@ export * from './heap-backing';
 export * from './boot/table-access';
 export * from './boot/kernel-image';
 export * from './kernel';
+// Processes and the page-fault policy (helper PROC).
+export * from './process/regions';
+export * from './process/process-errors';
+export * from './process/process';
+export * from './process/user-pages';
+export * from './process/process-manager';
+export * from './fault-policy';
