@@ -111,12 +111,44 @@ function run(name: string, stream: Float64Array, floor: number): number {
   return perSecond;
 }
 
+// Machine-speed reference: the same 4-level walk written inline with no API, no checks, no
+// rights, no A/D — what this (shared) machine does right now; the ratio makes runs comparable.
+function rawWalks(stream: Float64Array): number {
+  let check = 0;
+  for (let i = 0; i < STREAM; i++) {
+    const va = stream[i]!;
+    const vaHi = Math.floor(va / TWO_32);
+    const vaLo = va - vaHi * TWO_32;
+    let lo = words[pml4 / 4 + ((vaHi >>> 7) & 511) * 2]!;
+    lo = words[(lo - (lo & 0xfff)) / 4 + (((vaHi & 0x7f) << 2) | (vaLo >>> 30)) * 2]!;
+    lo = words[(lo - (lo & 0xfff)) / 4 + ((vaLo >>> 21) & 511) * 2]!;
+    lo = words[(lo - (lo & 0xfff)) / 4 + ((vaLo >>> 12) & 511) * 2]!;
+    check += lo - (lo & 0xfff) + (vaLo & 0xfff);
+  }
+  return check;
+}
+function runRaw(name: string, stream: Float64Array): number {
+  rawWalks(stream);
+  const cpu0 = process.cpuUsage();
+  let check = 0;
+  for (let rep = 0; rep < TRANSLATIONS / STREAM; rep++) check += rawWalks(stream);
+  const used = process.cpuUsage(cpu0);
+  const perSecond = (Math.floor(TRANSLATIONS / STREAM) * STREAM) / ((used.user + used.system) / 1e6);
+  console.log(`${name.padEnd(50)} ${(perSecond / 1e6).toFixed(1).padStart(6)} M/s per CPU-second  (reference, not an API) [${check % 1000}]`);
+  return perSecond;
+}
+
 console.log(`TLB ${setCount} sets x ${wayCount} ways = ${setCount * wayCount} entries`);
 const best = (f: () => number) => Math.max(f(), f());
-best(() => run(`hot set ${HOT_PAGES} pages, TLB on`, hotStream, 50));
+const hotTlb = best(() => run(`hot set ${HOT_PAGES} pages, TLB on`, hotStream, 50));
 tlb.enabled = false;
-best(() => run(`hot set ${HOT_PAGES} pages, TLB off (cached tables)`, hotStream, 25));
-best(() => run('uniform random over 1M mappings (cold), TLB off', coldStream, 3));
+const hotWalk = best(() => run(`hot set ${HOT_PAGES} pages, TLB off (cached tables)`, hotStream, 25));
+const rawHot = best(() => runRaw('  raw inline walk, hot set', hotStream));
+const cold = best(() => run('uniform random over 1M mappings (cold), TLB off', coldStream, 3));
+const rawCold = best(() => runRaw('  raw inline walk, cold', coldStream));
+console.log(
+  `ratios to the raw inline walk: hot+TLB ${(hotTlb / rawHot).toFixed(2)}, hot walk ${(hotWalk / rawHot).toFixed(2)}, cold walk ${(cold / rawCold).toFixed(2)}`,
+);
 tlb.enabled = true;
 tlb.flushAll();
 best(() => run('uniform random over 1M mappings (cold), TLB on', coldStream, 3));
