@@ -547,7 +547,7 @@ export class Mapper {
   /**
    * Software translation of `va` (no A/D updates, no permission check, no TLB).
    * @returns the mapper's single reusable {@link Translation} (overwritten by the next call), or
-   *   `null` if `va` is not mapped
+   *   `null` if `va` is not mapped or lies in a reserved PML4 slot
    * @throws InvalidAddressError if `va` is not an integer in [0, 2^48)
    */
   translate(va: number): Translation | null {
