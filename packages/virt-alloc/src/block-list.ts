@@ -1,9 +1,12 @@
+import { StartIndex } from './start-index';
+import { TagTable } from './tag-table';
+
 /** The null slot: height 0, maxFree 0, never written. */
 export const NIL = 0;
 
 // Node record layout: 64 bytes per slot in one ArrayBuffer, seen through two views.
 //   f64 view, stride 8:  [0] start  [1] end  [2] maxFree (largest free block size in the subtree)
-//   i32 view, stride 16: [6] left [7] right [8] parent [9] prev [10] next [11] height [12] used
+//   i32 view, stride 16: [6] left [7] right [8] parent [9] prev [10] next [11] height [12] used [13] tag id
 // One record per cache line (or two): a tree descent touches one place per level instead of one
 // per field array, which is what bounds speed at 10^5 blocks (memory latency, not arithmetic).
 const F_STRIDE_LOG2 = 3;
@@ -18,6 +21,7 @@ const PREV = 9;
 const NEXT = 10;
 const HEIGHT = 11;
 const USED = 12;
+const TAG = 13;
 const RECORD_BYTES = 64;
 
 /**
@@ -42,7 +46,10 @@ const RECORD_BYTES = 64;
 export class BlockList<Tag> {
   private f: Float64Array;
   private i: Int32Array;
-  tags: (Tag | undefined)[];
+  /** Start address of every in-use block -> its slot. */
+  private usedStarts = new StartIndex();
+  /** Tag values by id; records hold the id. */
+  private tags = new TagTable<Tag>();
   capacity: number;
   root = NIL;
   head = NIL;
@@ -58,10 +65,9 @@ export class BlockList<Tag> {
     const buf = new ArrayBuffer(capacity * RECORD_BYTES);
     this.f = new Float64Array(buf);
     this.i = new Int32Array(buf);
-    this.tags = new Array<Tag | undefined>(capacity).fill(undefined);
     this.chainFreeSlots(1, capacity);
     if (rangeEnd > rangeStart) {
-      const x = this.newNode(rangeStart, rangeEnd, 0, undefined);
+      const x = this.newNode(rangeStart, rangeEnd, 0, 0);
       this.root = x;
       this.head = x;
     }
@@ -74,7 +80,8 @@ export class BlockList<Tag> {
     const buf = this.f.buffer.slice(0);
     c.f = new Float64Array(buf);
     c.i = new Int32Array(buf);
-    c.tags = this.tags.slice();
+    c.tags = this.tags.clone();
+    c.usedStarts = this.usedStarts.clone();
     c.root = this.root;
     c.head = this.head;
     c.count = this.count;
@@ -92,6 +99,10 @@ export class BlockList<Tag> {
   endOf(x: number): number {
     return this.f[(x << F_STRIDE_LOG2) + END]!;
   }
+  /** The tag of block `x`. */
+  tagOf(x: number): Tag | undefined {
+    return this.tags.value(this.i[(x << I_STRIDE_LOG2) + TAG]!);
+  }
   /** 1 if block `x` is in use, else 0. */
   usedOf(x: number): number {
     return this.i[(x << I_STRIDE_LOG2) + USED]!;
@@ -99,6 +110,10 @@ export class BlockList<Tag> {
   /** The block after `x` in address order, or NIL. */
   nextOf(x: number): number {
     return this.i[(x << I_STRIDE_LOG2) + NEXT]!;
+  }
+  /** The in-use block starting exactly at `addr`, or NIL: O(1) expected. */
+  usedBlockAt(addr: number): number {
+    return this.usedStarts.get(addr);
   }
   /** The size of the largest free block, 0 if none. */
   largestFree(): number {
@@ -122,12 +137,12 @@ export class BlockList<Tag> {
     new Uint8Array(buf).set(new Uint8Array(this.f.buffer));
     this.f = new Float64Array(buf);
     this.i = new Int32Array(buf);
-    for (let x = old; x < cap; x++) this.tags.push(undefined);
     this.capacity = cap;
     this.chainFreeSlots(old, cap);
   }
 
-  private newNode(s: number, e: number, used: number, tag: Tag | undefined): number {
+  /** A new block holding `tagId` (whose reference the caller has acquired for it). */
+  private newNode(s: number, e: number, used: number, tagId: number): number {
     if (this.freeSlot === NIL) this.grow();
     const x = this.freeSlot;
     const f = this.f;
@@ -145,13 +160,14 @@ export class BlockList<Tag> {
     i[xi + NEXT] = NIL;
     i[xi + HEIGHT] = 1;
     i[xi + USED] = used;
-    this.tags[x] = tag;
+    i[xi + TAG] = tagId;
     this.count++;
+    if (used) this.usedStarts.set(s, x);
     return x;
   }
 
   private releaseNode(x: number): void {
-    this.tags[x] = undefined;
+    this.tags.release(this.i[(x << I_STRIDE_LOG2) + TAG]!);
     this.i[(x << I_STRIDE_LOG2) + NEXT] = this.freeSlot;
     this.freeSlot = x;
     this.count--;
@@ -274,9 +290,9 @@ export class BlockList<Tag> {
 
   // ---- list + tree edits -------------------------------------------------------------------
 
-  /** Inserts a new block right after block `x` in address order; returns its slot. */
-  insertAfter(x: number, s: number, e: number, used: number, tag: Tag | undefined): number {
-    const n = this.newNode(s, e, used, tag); // may grow: read the views after this
+  /** Inserts a new block right after block `x` in address order; returns its slot. Takes over the reference to `tagId`. */
+  private insertAfter(x: number, s: number, e: number, used: number, tagId: number): number {
+    const n = this.newNode(s, e, used, tagId); // may grow: read the views after this
     const i = this.i;
     const xi = x << I_STRIDE_LOG2;
     const ni = n << I_STRIDE_LOG2;
@@ -301,7 +317,8 @@ export class BlockList<Tag> {
   }
 
   /**
-   * Removes block `x` from the sequence. When `x` has two children, its successor's payload moves
+   * Removes free block `x` from the sequence (merging only ever removes free blocks, so the
+   * used-start index has nothing to drop). When `x` has two children, its successor's payload moves
    * into slot `x` and the successor's slot is the one unlinked; so after this call slot `x` may
    * hold the block that followed it. Callers re-read neighbours through `prev`/`next`.
    */
@@ -317,7 +334,10 @@ export class BlockList<Tag> {
       f[xf + START] = f[rf + START]!;
       f[xf + END] = f[rf + END]!;
       i[xi + USED] = i[(r << I_STRIDE_LOG2) + USED]!;
-      this.tags[x] = this.tags[r];
+      // x is free (tag 0): hand r's tag reference over to x, so releasing r drops none.
+      i[xi + TAG] = i[(r << I_STRIDE_LOG2) + TAG]!;
+      i[(r << I_STRIDE_LOG2) + TAG] = 0;
+      if (i[xi + USED]) this.usedStarts.set(f[xf + START]!, x); // the successor's block moved to slot x
     }
     const ri = r << I_STRIDE_LOG2;
     const pv = i[ri + PREV]!;
@@ -344,24 +364,32 @@ export class BlockList<Tag> {
     const s = this.f[xf + START]!;
     const e = this.f[xf + END]!;
     const oldUsed = this.i[xi + USED]!;
-    const oldTag = this.tags[x];
+    const oldTagId = this.i[xi + TAG]!;
+    const tagId = this.tags.acquire(tag);
     let m: number;
     if (a > s) {
       // x keeps [s, a); the new block follows it.
       this.f[xf + END] = a;
-      m = this.insertAfter(x, a, b, used, tag);
-      if (b < e) this.insertAfter(m, b, e, oldUsed, oldTag);
+      m = this.insertAfter(x, a, b, used, tagId);
+      if (b < e) this.insertAfter(m, b, e, oldUsed, this.tags.retain(oldTagId));
     } else {
       m = x;
+      if (oldUsed !== used) {
+        if (used) this.usedStarts.set(s, x);
+        else this.usedStarts.delete(s);
+      }
       this.i[xi + USED] = used;
-      this.tags[x] = tag;
+      this.i[xi + TAG] = tagId;
       if (b < e) {
         this.f[xf + END] = b;
-        this.insertAfter(x, b, e, oldUsed, oldTag);
+        this.insertAfter(x, b, e, oldUsed, this.tags.retain(oldTagId));
       }
+      this.tags.release(oldTagId);
     }
     // The views may have been replaced by a grow() inside insertAfter: touch re-reads them.
-    this.touch(x);
+    // A block made free is touched by mergeFree once merged (ancestors stay consistent with the
+    // stale stored value meanwhile, which is all fixUp's early stop relies on): one walk, not two.
+    if (used || m !== x) this.touch(x);
     if (!used) this.mergeFree(m);
   }
 
@@ -477,7 +505,7 @@ export class BlockList<Tag> {
       if (!(E(x) > S(x))) fail(`empty block at ${pos}`);
       if (I(x, USED) !== 0 && I(x, USED) !== 1) fail(`slot ${x} used flag is ${I(x, USED)}`);
       if (pv !== NIL && I(pv, USED) === 0 && I(x, USED) === 0) fail(`adjacent free blocks at ${pos}`);
-      if (I(x, USED) === 0 && this.tags[x] !== undefined) fail(`free block at ${pos} has a tag`);
+      if (I(x, USED) === 0 && I(x, TAG) !== 0) fail(`free block at ${pos} has a tag`);
       pos = E(x);
       pv = x;
     }
@@ -509,5 +537,22 @@ export class BlockList<Tag> {
       if (++free > this.capacity) fail('slot free list cycles');
     }
     if (free + this.count + 1 !== this.capacity) fail(`slots leak: ${free} free + ${this.count} live + NIL != ${this.capacity}`);
+    // Tag references: one per block holding a tag.
+    const tagCounts = new Map<number, number>();
+    for (let x = this.head; x !== NIL; x = I(x, NEXT)) {
+      if (I(x, TAG) !== 0) tagCounts.set(I(x, TAG), (tagCounts.get(I(x, TAG)) ?? 0) + 1);
+    }
+    this.tags.check(tagCounts, fail);
+    // Used-start index: exactly the in-use blocks, each mapped to its slot.
+    let usedCount = 0;
+    for (let x = this.head; x !== NIL; x = I(x, NEXT)) {
+      if (I(x, USED) === 0) continue;
+      usedCount++;
+      if (this.usedStarts.get(S(x)) !== x) fail(`used-start index misses block ${S(x)} (slot ${x})`);
+    }
+    if (this.usedStarts.size !== usedCount) fail(`used-start index holds ${this.usedStarts.size} entries for ${usedCount} in-use blocks`);
+    for (const [key, slot] of this.usedStarts.entries()) {
+      if (S(slot) !== key || I(slot, USED) !== 1) fail(`used-start index maps ${key} to slot ${slot}`);
+    }
   }
 }

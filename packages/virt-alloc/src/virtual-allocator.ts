@@ -209,11 +209,14 @@ export class VirtualAllocator<Tag = string> {
     const list = this.list;
     if (sizeBytes === undefined) {
       this.checkAddr(addr, 0);
-      const x = list.find(addr);
-      const s = list.startOf(x);
+      const x = list.usedBlockAt(addr); // hash lookup: no tree descent for the common case
+      if (x === NIL) {
+        const y = list.find(addr);
+        if (list.usedOf(y) === 0) throw new DoubleFreeError(addr, this.granularityBytes, this.fmt);
+        throw new NotBlockStartError(addr, list.startOf(y), this.fmt);
+      }
+      const s = addr;
       const e = list.endOf(x);
-      if (list.usedOf(x) === 0) throw new DoubleFreeError(addr, this.granularityBytes, this.fmt);
-      if (s !== addr) throw new NotBlockStartError(addr, s, this.fmt);
       list.paint(x, s, e, 0, undefined);
       this.usedBytesTotal -= e - s;
       this.usedBlocks--;
@@ -283,7 +286,7 @@ export class VirtualAllocator<Tag = string> {
 
   private info(x: number): BlockInfo<Tag> {
     const l = this.list;
-    return { start: l.startOf(x), end: l.endOf(x), used: l.usedOf(x) !== 0, tag: l.tags[x] };
+    return { start: l.startOf(x), end: l.endOf(x), used: l.usedOf(x) !== 0, tag: l.tagOf(x) };
   }
 
   /** Totals in bytes and blocks; O(1). */

@@ -432,6 +432,23 @@ describe('VirtualAllocator.clone', () => {
   });
 });
 
+describe('tags', () => {
+  it('are shared between the pieces of a split block and forgotten once no block holds them', () => {
+    const va = new VirtualAllocator({ start: 0, end: 4096 * K });
+    const addrs: number[] = [];
+    for (let i = 0; i < 300; i++) addrs.push(va.alloc(2 * K, { tag: `mapping #${i}` })!);
+    va.free(addrs[7]! + K, K); // split: both halves keep the tag
+    expect(va.blockAt(addrs[7]!).tag).toBe('mapping #7');
+    const internals = (va as unknown as { list: { tags: { ids: Map<string, number> } } }).list.tags;
+    expect(internals.ids.size).toBe(300);
+    for (const a of addrs) va.free(a, a === addrs[7] ? K : 2 * K);
+    expect(internals.ids.size).toBe(0);
+    va.checkInvariants();
+    expect(va.alloc(K, { tag: 'again' })).toBe(0);
+    expect(va.blockAt(0).tag).toBe('again');
+  });
+});
+
 describe('VirtualAllocator.checkInvariants', () => {
   it('throws when a counter disagrees with the list', () => {
     const va = small();
