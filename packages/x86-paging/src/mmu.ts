@@ -149,7 +149,10 @@ export class Mmu {
     const slot = tlb.lookup(vaHi, pageLo, pcid);
     if (slot >= 0) {
       const flags = tlb.flags[slot]!;
-      const denied = this.rightsError(flags, access, mode);
+      // Quick accept (SDM 4.6.1): a read of a page of the accessing mode's own kind — user page in
+      // user mode, supervisor page in supervisor mode — is always allowed unless PKRU may object.
+      const denied =
+        access === Access.Read && (regs.cr4 & CR4.PKE) === 0 && ((flags & US) !== 0) === (mode === Mode.User) ? 0 : this.rightsError(flags, access, mode);
       if (denied !== 0) {
         // Rights come from the cached entry (SDM 4.10.2.2); the fault then drops it (4.10.4.1).
         tlb.hits++;
