@@ -7,6 +7,9 @@ import { VirtualAllocator, type AllocOptions, type TakeOptions } from '@kmem/vir
 import {
   CR0,
   CR4,
+  DirectMapTableAccess,
+  RecursiveTableAccess,
+  WindowTableAccess,
   EFER,
   Mapper,
   PTE,
@@ -26,7 +29,7 @@ import {
   type TableAccess,
   type TlbInvalidator,
 } from '@kmem/x86-paging';
-import { DirectMapTableAccess, SwitchableTableAccess } from './boot/table-access';
+import { SwitchableTableAccess } from './boot/table-access';
 import { resolveKernelImage, type KernelImage, type KernelImageSpec } from './boot/kernel-image';
 import { BOOT_STEPS, EventLog, type BootStepName, type FrameOwner, type KernelEventOf, type PanicReportData } from './events';
 import { FrameOwners } from './frame-owners';
@@ -180,6 +183,8 @@ export class Kernel {
   private readonly heapLimit: number;
   private readonly options: KernelOptions;
   private directMapBase = -1;
+  /** The recursive PML4 slot, or -1. */
+  private readonly recursiveSlot: number;
   private readonly tlbNotifier: TlbInvalidator;
   /** The stack pointer after the last boot step: the top of the kernel stack. */
   stackPointer = 0;
@@ -198,9 +203,11 @@ export class Kernel {
     const layout = typeof options.layout === 'string' ? LAYOUTS[options.layout] : validateLayout(options.layout);
     if (layout === undefined) throw new KernelConfigError(`unknown layout "${typeof options.layout === 'string' ? options.layout : 'object'}" (shipped: ${Object.keys(LAYOUTS).join(', ')})`);
     this.layout = layout;
-    if (layout.tableAccess === 'recursive' || layout.tableAccess === 'window') {
-      throw new KernelConfigError(`table access "${layout.tableAccess}" is not implemented by this kernel yet (use "direct-map" or "physical")`);
+    const windowRegion = findLayoutRegion(layout, 'table-window');
+    if (layout.tableAccess === 'window' && (windowRegion === undefined || windowRegion.start % TWO_MIB !== 0 || windowRegion.end - windowRegion.start < TWO_MIB)) {
+      throw new KernelConfigError('window table access needs a 2 MiB-aligned table-window region of at least 2 MiB');
     }
+    this.recursiveSlot = layout.tableAccess === 'recursive' ? layout.recursiveSlot! : -1;
     if (layout.tableAccess === 'direct-map' && findLayoutRegion(layout, 'direct-map') === undefined) throw new KernelConfigError('direct-map table access needs a direct-map region');
     const region = findLayoutRegion(layout, 'kernel-image')!;
     this.image = resolveKernelImage(layout, region, options.kernelImage);
@@ -440,7 +447,7 @@ export class Kernel {
     if (root === null) throw new Error('no frame for the kernel PML4');
     this.kernelRoot_ = root;
     const maxPhysAddr = this.machine.maxPhysAddrBits;
-    const mapper = new Mapper({ access: this.switchable, allocator: frames.allocatorFor(ptOwner), root, maxPhysAddr, tlb: this.tlbNotifier, memory: this.machine.memory });
+    const mapper = new Mapper({ access: this.switchable, allocator: frames.allocatorFor(ptOwner), root, maxPhysAddr, tlb: this.tlbNotifier, memory: this.machine.memory, ...this.reservedSlots() });
     this.kernelMapper_ = mapper;
     let sharedTables = 0;
     const maskHi = addressMaskHi(maxPhysAddr);
@@ -448,6 +455,7 @@ export class Kernel {
     // Tables shared by every address space exist from the start (as Linux preallocates the
     // kernel's PGD entries), so a mapping the kernel adds later is seen by every process.
     for (const slot of this.sharedSlots) {
+      if (slot === this.recursiveSlot) continue;
       const t = frames.allocFrame(ptOwner);
       if (t === null) throw new Error('out of memory for the kernel half');
       phys.writeEntry(4, slot * PML4_SPAN, root, slot, encodeLo(t, KERNEL_TABLE_ENTRY), encodeHi(t, 0, maskHi));
@@ -479,16 +487,34 @@ export class Kernel {
         if (this.events.wants('map')) this.events.emit({ kind: 'map', va: dm.start + r.start, pa: r.start, pageCount: (r.end - r.start) / PAGE, flags: P | RW | G | NX, what: 'direct-map' });
       }
     }
-    if (this.layout.tableAccess === 'direct-map') {
-      this.tableAccess_ = new DirectMapTableAccess(this.machine.cpu.mmu, this.machine.memory, this.directMapBase);
-      mechanism = 'direct-map';
-    } else {
-      this.tableAccess_ = this.physical;
+    const cpu = this.machine.cpu;
+    switch (this.layout.tableAccess) {
+      case 'direct-map':
+        this.tableAccess_ = new DirectMapTableAccess(cpu, { offset: this.directMapBase });
+        break;
+      case 'recursive':
+        // PML4[slot] = the PML4 itself: every table becomes visible in that slot's 512 GiB.
+        RecursiveTableAccess.install(phys, root, this.recursiveSlot);
+        this.tableAccess_ = new RecursiveTableAccess(cpu, { slot: this.recursiveSlot });
+        break;
+      case 'window': {
+        const base = findLayoutRegion(this.layout, 'table-window')!.start;
+        if (WindowTableAccess.install(phys, frames.allocatorFor(ptOwner), root, base) === null) throw new Error('out of memory for the table windows');
+        this.tableAccess_ = new WindowTableAccess(cpu, { base });
+        break;
+      }
+      default:
+        this.tableAccess_ = this.physical;
     }
+    mechanism = this.layout.tableAccess;
     return [
       `page tables reached by ${mechanism}; kernel PML4 at ${formatPhysical(root)}${dm === undefined ? '' : `; direct map of ${formatSize(directMapBytes)} at ${formatCanonical(dm.start)}`}`,
       { mechanism, kernelRoot: root, sharedTables, directMapBytes, tableFrames: frames.usageByOwner()['page-table'] },
     ];
+  }
+
+  private reservedSlots(): { reservedPml4Slots?: readonly number[] } {
+    return this.recursiveSlot >= 0 ? { reservedPml4Slots: [this.recursiveSlot] } : {};
   }
 
   /** RAM as frame-rounded (outward), merged ranges. */
@@ -513,6 +539,11 @@ export class Kernel {
       const e = Math.min(r.end, end);
       if (s >= e) continue;
       if (!vas.take(s, e - s, { tag: r.name })) throw new Error(`layout region ${r.name} overlaps another`);
+      taken++;
+    }
+    if (this.recursiveSlot >= 0) {
+      // The recursive slot's 512 GiB show the page tables: nothing else may be mapped there.
+      if (!vas.take(this.recursiveSlot * PML4_SPAN, PML4_SPAN, { tag: 'recursive-slot' })) throw new Error('the recursive PML4 slot overlaps a layout region');
       taken++;
     }
     this.kernelSpace_ = vas;
@@ -808,6 +839,12 @@ export class Kernel {
     const src = mem.frameWords(this.kernelRoot);
     const dst = mem.frameWords(root);
     for (let i = 256 * 2; i < 1024; i++) dst[i] = src[i]!;
+    if (this.recursiveSlot >= 0) {
+      // The recursive slot of a process points at the process's own PML4, not the kernel's.
+      const maskHi = addressMaskHi(this.machine.maxPhysAddrBits);
+      dst[this.recursiveSlot * 2] = encodeLo(root, P | RW);
+      dst[this.recursiveSlot * 2 + 1] = encodeHi(root, 0, maskHi);
+    }
     const tables: number[] = [];
     if (this.sharedPdEntries > 0) {
       const pdpt = frames.allocFrame(owner);
@@ -846,7 +883,7 @@ export class Kernel {
     const mem = this.machine.memory;
     const words = mem.frameWords(root);
     const firstUserSlot = this.sharedPdEntries > 0 ? 1 : 0;
-    for (let i = firstUserSlot; i < 256; i++) if ((words[i * 2]! & P) !== 0) throw new KernelAddressError(i * PML4_SPAN, `user mappings remain under PML4 slot ${i} of root ${formatPhysical(root)}`);
+    for (let i = firstUserSlot; i < 256; i++) if (i !== this.recursiveSlot && (words[i * 2]! & P) !== 0) throw new KernelAddressError(i * PML4_SPAN, `user mappings remain under PML4 slot ${i} of root ${formatPhysical(root)}`);
     if (tables.length === 2) {
       const pdpt = mem.frameWords(tables[0]!);
       for (let i = 1; i < 512; i++) if ((pdpt[i * 2]! & P) !== 0) throw new KernelAddressError(i * ONE_GIB, `user mappings remain under PDPT entry ${i} of root ${formatPhysical(root)}`);
@@ -870,7 +907,7 @@ export class Kernel {
    */
   mapperFor(root: number, pid?: number): Mapper {
     const allocator = this.frames.allocatorFor(pid === undefined ? { kind: 'page-table' } : { kind: 'page-table', pid });
-    return new Mapper({ access: this.tableAccess, allocator, root, maxPhysAddr: this.machine.maxPhysAddrBits, tlb: this.tlbNotifier, memory: this.machine.memory });
+    return new Mapper({ access: this.tableAccess, allocator, root, maxPhysAddr: this.machine.maxPhysAddrBits, tlb: this.tlbNotifier, memory: this.machine.memory, ...this.reservedSlots() });
   }
 
   // --- memory images --------------------------------------------------------------------------------
@@ -1012,6 +1049,7 @@ export class Kernel {
         const lo = w[i * 2]!;
         if ((lo & P) === 0) continue;
         if (level !== 4 && (lo & PTE.HugePage) !== 0) continue;
+        if (level === 4 && i === this.recursiveSlot) continue;
         visit(level - 1, entryAddress(lo, w[i * 2 + 1]!, maskHi));
       }
     };
@@ -1031,7 +1069,8 @@ export class Kernel {
     };
     // Read through physical memory (what the MMU sees), not through the kernel's mechanism:
     // faster, and independent of the direct map being checked.
-    for (const m of collectMappings(this.physical, this.kernelRoot, { maxPhysAddr: this.machine.maxPhysAddrBits })) {
+    const win = findLayoutRegion(this.layout, 'table-window');
+    for (const m of collectMappings(this.physical, this.kernelRoot, { maxPhysAddr: this.machine.maxPhysAddrBits, skipPml4Slots: this.recursiveSlot >= 0 ? [this.recursiveSlot] : [] })) {
       if ((m.flags & PTE.User) !== 0) bad(m, 'is user-accessible in the kernel page tables');
       if (dm !== undefined && m.start >= dm.start && m.end <= dm.end) {
         if (m.pa !== m.start - dm.start) bad(m, `direct map points at ${formatPhysical(m.pa)}, not at its offset`);
@@ -1051,6 +1090,8 @@ export class Kernel {
           continue;
         }
         if (this.physMappings.some((p) => va >= p.va && va < p.va + p.sizeBytes && pa === p.pa + (va - p.va))) continue;
+        // Table windows show page tables on purpose (any address space's).
+        if (win !== undefined && this.layout.tableAccess === 'window' && va >= win.start && va < win.start + TWO_MIB && frames.kindOf(pa) === 'page-table') continue;
         const want = va >= heap.start && va < heap.end ? 'heap' : va >= stack.start && va < stack.end ? 'kernel-stack' : 'kernel-data';
         const kind = frames.kindOf(pa);
         if (kind !== want) bad({ start: va }, `maps frame ${formatPhysical(pa)} owned by ${kind ?? 'nobody'}, expected ${want}`);

@@ -86,7 +86,8 @@ describe('Kernel.newAddressSpaceRoot / mapperFor', () => {
       expect(user.translate(text)!.pa).toBe(k.image.pa);
       // a user page in the process...
       const uva = k.layout.userRange.start + 0x10_0000;
-      const frame = k.frames.allocFrame({ kind: 'user', pid: 7 })!;
+      // (owned 'kernel-data': 'user' frames belong to processes the process layer tracks)
+      const frame = k.frames.allocFrame({ kind: 'kernel-data' })!;
       expect(user.mapPages(uva, frame, 1, USER_RW)).toBe(true);
       for (const t of user.tableFrames()) expect(k.frames.ownerOf(t)).toEqual({ kind: 'page-table', pid: 7 });
       // ...is not in the kernel's tables

@@ -5,9 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { BitmapFrameAllocator, type MemoryRegion as PmmRegion } from '@kmem/pmm-bitmap';
 import { KernelHeap, type HeapBacking } from '@kmem/kheap';
 import { VirtualAllocator, type AddressFormatter } from '@kmem/virt-alloc';
-import type { Cpu} from '@kmem/x86-paging';
-import { Mapper, PTE, PhysicalTableAccess, type FrameAllocator, type PhysicalMemory, type TableAccess, type TlbInvalidator } from '@kmem/x86-paging';
-import type { DirectMapTableAccess, KernelHeapBacking} from '../src/index';
+import { DirectMapTableAccess, Mapper, PTE, PhysicalTableAccess, type Cpu, type FrameAllocator, type PhysicalMemory, type TableAccess, type TlbInvalidator } from '@kmem/x86-paging';
+import type { KernelHeapBacking } from '../src/index';
 import { SparsePhysicalMemory, SwitchableTableAccess, formatCanonical, type OwnedFrameAllocator, type PhysicalMemoryPort } from '../src/index';
 import { bootKernel, smallMap } from './boot-helpers';
 
@@ -42,7 +41,8 @@ describe('ports', () => {
   it("the kernel's parts fit the Mapper's ports: owned allocators, table-access strategies, the CPU as TLB invalidator", () => {
     const k = bootKernel(smallMap(), 'higher-half');
     const owned: FrameAllocator = k.frames.allocatorFor({ kind: 'page-table' }) satisfies OwnedFrameAllocator;
-    const direct: TableAccess = k.tableAccess as DirectMapTableAccess satisfies TableAccess;
+    expect(k.tableAccess).toBeInstanceOf(DirectMapTableAccess);
+    const direct: TableAccess = k.tableAccess satisfies TableAccess;
     const switchable: TableAccess = new SwitchableTableAccess(direct) satisfies TableAccess;
     const tlb: TlbInvalidator = k.cpu satisfies Cpu;
     const m = new Mapper({ access: switchable, allocator: owned, root: k.newAddressSpaceRoot()!, tlb });
