@@ -1,18 +1,141 @@
-// Placeholder until the demo issue lands: lists what each package exports today.
-import * as kernelSim from '@kmem/kernel-sim';
-import * as kheap from '@kmem/kheap';
-import * as pmm from '@kmem/pmm-bitmap';
-import * as virt from '@kmem/virt-alloc';
-import * as paging from '@kmem/x86-paging';
+// `pnpm demo`: boots the simulated machine on a real firmware memory map and plays a scenario,
+// printing each step, then tables and pictures of what the kernel's memory manager did.
+import { SingleBar } from 'cli-progress';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { LayoutName } from '@kmem/kernel-sim';
+import { virt } from '@kmem/x86-paging';
+import { DEFAULT_MEMMAP, DEFAULT_PROGRAM, DemoInputError, loadMemoryMap, loadProgram } from './load';
+import { runWithReport } from './render/report';
+import { makeStyle } from './render/style';
+import { DemoSession, LAYOUT_NAMES, SCENARIOS, SCENARIO_NAMES, type DemoResult, type ScenarioName, type WalkView } from './scenarios/index';
 
-const packages: Record<string, object> = {
-  '@kmem/pmm-bitmap': pmm,
-  '@kmem/virt-alloc': virt,
-  '@kmem/x86-paging': paging,
-  '@kmem/kheap': kheap,
-  '@kmem/kernel-sim': kernelSim,
-};
-console.log('kmem: what each package exports today');
-for (const [name, mod] of Object.entries(packages)) {
-  console.log(`  ${name.padEnd(18)} ${Object.keys(mod).sort().join(', ')}`);
+function parseAddress(value: string): number {
+  try {
+    return virt(value.replace(/_/g, ''));
+  } catch (e) {
+    throw new InvalidArgumentError(`not a canonical x86_64 address (${(e as Error).message})`);
+  }
 }
+
+function parseCount(value: string): number {
+  const n = Number(value.replace(/_/g, ''));
+  if (!Number.isSafeInteger(n) || n < 1 || n > 50_000_000) throw new InvalidArgumentError('expected an integer from 1 to 50000000');
+  return n;
+}
+
+function parsePid(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected a pid (0 = the kernel)');
+  return n;
+}
+
+interface CliOptions {
+  memmap: string;
+  layout: LayoutName;
+  scenario: ScenarioName;
+  program: string;
+  json: boolean;
+  color: boolean;
+  walk?: number[];
+  pid?: number;
+  traceAccesses: number;
+  progress: boolean;
+}
+
+const scenarioHelp = SCENARIO_NAMES.map((n) => `  ${n.padEnd(14)} ${SCENARIOS[n].description}`).join('\n');
+
+/** The command line, without running it (tests read its help). */
+export function makeProgram(): Command {
+  return new Command('kmem-demo')
+    .description('Boot a simulated x86_64 machine on a real firmware memory map and watch its kernel manage memory:\nthe frame allocator, page tables and walks, the kernel heap, processes with demand paging,\ncopy-on-write fork, segfaults, the TLB, and a kernel panic.')
+    .option('--memmap <file>', 'firmware memory map to boot on: a Linux e820 boot log, /sys/firmware/memmap dump, multiboot1/2 buffer, UEFI memory map (.bin with a .json giving DescriptorSize) or Limine memmap; format detected', DEFAULT_MEMMAP)
+    .addOption(new Option('--layout <name>', 'virtual memory layout of the kernel').choices(LAYOUT_NAMES).default('higher-half'))
+    .addOption(new Option('--scenario <name>', 'what to run after the boot (see below)').choices(SCENARIO_NAMES).default('tour'))
+    .option('--program <file>', 'static x86_64 ELF executable the scenario execs', DEFAULT_PROGRAM)
+    .option('--walk <address...>', 'virtual address(es) to walk level by level after the scenario (canonical hex, e.g. 0x401000 or 0xffff_8000_4000_0000)', (v: string, prev: number[] | undefined) => [...(prev ?? []), parseAddress(v)])
+    .option('--pid <n>', 'process whose page tables --walk uses (0 = the kernel; default: the first process, or the kernel for kernel addresses)', parsePid)
+    .option('--trace-accesses <n>', 'accesses replayed by the trace scenario', parseCount, 500_000)
+    .option('--json', 'print one JSON document (every section as data) instead of the report', false)
+    .option('--no-color', 'plain text, no ANSI colours (also when NO_COLOR is set or output is not a terminal)')
+    .option('--no-progress', 'no progress bar on long runs')
+    .addHelpText('after', `\nScenarios:\n${scenarioHelp}\n\nExamples:\n  pnpm demo\n  pnpm demo --scenario cow-fork --layout identity-low\n  pnpm demo --memmap fixtures/ovmf-5g.efi-memmap.bin --walk 0x401000\n  pnpm demo --scenario trace --trace-accesses 2000000\n  pnpm demo --json | jq .walks`)
+    .showSuggestionAfterError(true);
+}
+
+/** JSON output: the result with each step's events capped (a trace makes tens of thousands). */
+function jsonResult(r: DemoResult, maxEventsPerStep = 400): unknown {
+  return {
+    ...r,
+    steps: r.steps.map((s) => ({ ...s, eventCount: s.events.length, events: s.events.slice(0, maxEventsPerStep) })),
+  };
+}
+
+function run(opts: CliOptions): void {
+  const memoryMap = loadMemoryMap(opts.memmap);
+  const program = loadProgram(opts.program);
+  const json = opts.json;
+  const color = opts.color && !json && process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
+  const style = makeStyle(color);
+  let bar: SingleBar | null = null;
+  const session = new DemoSession({ memoryMap, layout: opts.layout, program, traceAccesses: opts.traceAccesses }, opts.scenario, {
+    onProgress: (done, total) => {
+      if (json || !opts.progress || process.stderr.isTTY !== true) return;
+      if (bar === null) {
+        bar = new SingleBar({ format: '  replaying  {bar} {percentage}% | {value}/{total} accesses | {eta}s left', barCompleteChar: '█', barIncompleteChar: '░', hideCursor: true, clearOnComplete: true, stream: process.stderr });
+        bar.start(total, 0);
+      }
+      bar.update(done);
+      if (done >= total) {
+        bar.stop();
+        bar = null;
+      }
+    },
+  });
+  const walks = (): WalkView[] => {
+    if (opts.walk === undefined) return session.defaultWalks();
+    return opts.walk.map((va) => {
+      const kernelHalf = va >= 0x8000_0000_0000;
+      const firstPid = session.kernel.processes.list()[0]?.pid ?? 0;
+      const pid = opts.pid ?? (kernelHalf ? 0 : firstPid);
+      try {
+        return session.walk(va, pid);
+      } catch (e) {
+        throw new DemoInputError(`--walk: ${(e as Error).message}`);
+      }
+    });
+  };
+  if (json) {
+    session.runToEnd();
+    process.stdout.write(`${JSON.stringify(jsonResult(session.result(walks())), null, 1)}\n`);
+    return;
+  }
+  runWithReport(session, style, { write: (t) => process.stdout.write(`${t}\n`), walks });
+}
+
+/** Parses `argv` and runs; returns the exit code (errors are one line on stderr). */
+export function main(argv: readonly string[]): number {
+  const program = makeProgram();
+  program.exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s.split('\n').filter((l) => l.trim() !== '')[0] + '\n') });
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (e) {
+    const code = (e as { exitCode?: number; code?: string }).exitCode ?? 2;
+    const c = (e as { code?: string }).code;
+    return c === 'commander.helpDisplayed' || c === 'commander.version' ? 0 : code === 0 ? 0 : 2;
+  }
+  try {
+    run(program.opts<CliOptions>());
+    return 0;
+  } catch (e) {
+    if (process.env.KMEM_DEMO_DEBUG !== undefined) console.error(e);
+    // kmem's errors (every package's KmemError) carry a stable E_ code: the input was refused.
+    const raw = e instanceof Error ? (e as Error & { code?: unknown }).code : undefined;
+    const code = typeof raw === 'string' && raw.startsWith('E_') ? raw : null;
+    const msg = e instanceof DemoInputError ? e.message : code !== null ? `${code}: ${(e as Error).message}` : `internal error: ${e instanceof Error ? e.message : String(e)}`;
+    process.stderr.write(`kmem-demo: ${msg.split('\n')[0]}\n`);
+    return e instanceof DemoInputError || code !== null ? 2 : 1;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,66 @@
+// Reading the demo's inputs from disk (Node only; the web app bundles its fixtures instead).
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseElf64, parseMemoryMap, type MemoryRegion } from '@kmem/kernel-sim';
+
+/** The app's fixtures folder (memory maps and the ELF program), next to src/. */
+export const FIXTURES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
+/** The memory map used without --memmap: QEMU q35 with 5 GiB, as Linux logged it. */
+export const DEFAULT_MEMMAP = join(FIXTURES_DIR, 'qemu-q35-linux-5g.e820.txt');
+/** The program exec'd without --program: a static position-independent hello world (loads under every layout). */
+export const DEFAULT_PROGRAM = join(FIXTURES_DIR, 'hello-static-pie');
+
+/** Bad input from the user: printed as one line, exit code 2. */
+export class DemoInputError extends Error {}
+
+function read(file: string, what: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(file));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new DemoInputError(`cannot read ${what} ${file}: ${why}`);
+  }
+}
+
+/**
+ * Reads and parses a memory map in any format kernel-sim detects (e820 log, sysfs, multiboot 1/2,
+ * UEFI, Limine). A UEFI `.bin` uses the `.json` beside it (DescriptorSize) when there is one.
+ * @throws DemoInputError for an unreadable or unrecognised file
+ */
+export function loadMemoryMap(file: string = DEFAULT_MEMMAP): { name: string; format: string; regions: MemoryRegion[] } {
+  const bytes = read(file, 'memory map');
+  let uefi: { descriptorSize: number; descriptorVersion?: number } | undefined;
+  const sidecar = file.replace(/\.bin$/, '.json');
+  if (sidecar !== file && existsSync(sidecar)) {
+    try {
+      const meta = JSON.parse(readFileSync(sidecar, 'utf8')) as { descriptorSize?: unknown; descriptorVersion?: unknown };
+      if (typeof meta.descriptorSize === 'number') uefi = { descriptorSize: meta.descriptorSize, ...(typeof meta.descriptorVersion === 'number' ? { descriptorVersion: meta.descriptorVersion } : {}) };
+    } catch {
+      // Not our sidecar: detection guesses the descriptor size.
+    }
+  }
+  try {
+    const parsed = parseMemoryMap(bytes, { fileName: basename(file), ...(uefi === undefined ? {} : { uefi }) });
+    if (parsed.regions.length === 0) throw new DemoInputError(`memory map ${file} has no entries`);
+    return { name: basename(file), format: parsed.format, regions: parsed.regions };
+  } catch (e) {
+    if (e instanceof DemoInputError) throw e;
+    throw new DemoInputError(`memory map ${file}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Reads a static x86_64 ELF executable.
+ * @throws DemoInputError for an unreadable file or one that is not a 64-bit ELF
+ */
+export function loadProgram(file: string = DEFAULT_PROGRAM): { name: string; bytes: Uint8Array } {
+  const bytes = read(file, 'program');
+  try {
+    parseElf64(bytes);
+  } catch (e) {
+    throw new DemoInputError(`program ${file}: ${(e as Error).message}`);
+  }
+  return { name: basename(file), bytes };
+}

@@ -1,0 +1,5 @@
+// The demo's model: scenarios driving kernel-sim, shared by the terminal and the web app.
+export * from './catalog';
+export * from './session';
+export * from './trace';
+export * from './views';
