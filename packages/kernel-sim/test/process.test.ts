@@ -2,8 +2,8 @@
 // exit and its leak check, context switches, events. Each scenario opens with the question it answers.
 import { describe, expect, it } from 'vitest';
 import { Mode, PageFaultErrorCode as EC } from '@kmem/x86-paging';
-import { EventLog, ElfLoadError, PROT, ProcessKilledError, ProcessStateError, RegionRangeError, UserMemoryArgumentError, elfLoadPlan, parseElf64, pageContents, findSegment } from '../src/index';
-import { MiB, PAGE, bootProcessKernel, elfFixture } from './process-helpers';
+import { EventLog, ElfLoadError, HIGHER_HALF, IDENTITY_LOW, Kernel, Machine, linearFromCanonical, validateLayout, type Layout, PROT, ProcessKilledError, ProcessStateError, RegionRangeError, UserMemoryArgumentError, elfLoadPlan, parseElf64, pageContents, findSegment } from '../src/index';
+import { MiB, PAGE, bootProcessKernel, elfFixture, ramMap } from './process-helpers';
 
 describe('createProcess', () => {
   it('gives a process its own PML4 whose kernel half is the kernel\'s, and maps nothing until touched', () => {
@@ -417,4 +417,46 @@ describe('supervisor accesses to user memory', () => {
     expect(() => cpu.read8(a, Mode.Supervisor)).toThrow(/kernel panic/);
     expect(kernel.state).toBe('panicked');
   });
+});
+
+describe('processes with every table-access mechanism', () => {
+  const noDirectMap = HIGHER_HALF.regions.filter((r) => r.role !== 'direct-map');
+  const layouts: Layout[] = [
+    validateLayout({ ...HIGHER_HALF, name: 'recursive', regions: noDirectMap, tableAccess: 'recursive', recursiveSlot: 510 }),
+    validateLayout({
+      ...HIGHER_HALF,
+      name: 'window',
+      regions: [...noDirectMap, { name: 'windows', role: 'table-window', start: linearFromCanonical('0xffff_fe00_0000_0000'), end: linearFromCanonical('0xffff_fe00_0020_0000'), purpose: 'table windows' }],
+      tableAccess: 'window',
+    }),
+    IDENTITY_LOW,
+  ];
+  for (const layout of layouts) {
+    it(`${layout.name}: exec, fork with COW, changes to a process that is not current, exit without leaks`, () => {
+      const kernel = new Kernel(new Machine({ memoryMap: ramMap(256) }), { layout, events: new EventLog() });
+      kernel.boot();
+      kernel.cpu.tlb!.detectStaleUses = true;
+      const free0 = kernel.pmm.freeFrames;
+      const p = kernel.exec(undefined, elfFixture('hello-static-pie'), ['pie'])!;
+      expect(p.touch(p.image!.entry, 'execute')).toBe('ok');
+      const a = p.mmap({ lengthBytes: 3 * MiB })!;
+      expect(p.touchRange(a, 3 * MiB, 'write', 0x5c)).toBe('ok');
+      const c = kernel.fork(p.pid)!;
+      expect(c.touch(a, 'write', 1)).toBe('ok');
+      kernel.checkInvariants();
+      // p is not current: its tables change while c's are loaded.
+      expect(kernel.processes.current).toBe(c);
+      p.mprotect(a, PAGE, PROT.Read);
+      expect(p.munmap(a + MiB, MiB)).toBe(256);
+      expect(p.translate(a)).toBeGreaterThan(0);
+      kernel.checkInvariants();
+      expect(p.touch(a, 'write', 2)).toBe('segv');
+      kernel.switchTo(c.pid);
+      expect(kernel.user.read8(a + MiB)).toBe(0x5c);
+      c.exit(0);
+      kernel.checkInvariants();
+      expect(kernel.pmm.freeFrames).toBe(free0);
+      expect(kernel.cpu.tlb!.staleUseCount).toBe(0);
+    });
+  }
 });

@@ -383,19 +383,31 @@ export class ProcessManager {
     child.brkEnd = parent.brkEnd;
     child.image = parent.image;
     const frames = kernel.frames;
+    // Pass 1, in the parent's address space: write-protect and mark every page copy-on-write.
+    // Pass 2, in the child's: map the same frames. (Two passes because a recursive table access
+    // only reaches the tables of the address space in CR3.)
+    const vas: number[] = [];
+    const shared: number[] = [];
+    const flagsOf: number[] = [];
+    this.withSpace(parent, () =>
+      parent.pages_.forEachLeaf(parent.userStart, parent.userEnd, (va, frame, flags) => {
+        const cowFlags = (flags & ~W) | PTE_COW;
+        if (cowFlags !== flags) parent.pages_.rewrite(va, frame, cowFlags);
+        vas.push(va);
+        shared.push(frame);
+        flagsOf.push(cowFlags);
+      }),
+    );
     let oom = false;
-    let shared = 0;
-    parent.pages_.forEachLeaf(parent.userStart, parent.userEnd, (va, frame, flags) => {
-      if (oom) return;
-      const cowFlags = (flags & ~W) | PTE_COW;
-      if (!child.pages_.mapNew(va, frame, cowFlags)) {
-        oom = true;
-        return;
+    this.withSpace(child, () => {
+      for (let i = 0; i < vas.length; i++) {
+        if (!child.pages_.mapNew(vas[i]!, shared[i]!, flagsOf[i]!)) {
+          oom = true;
+          return;
+        }
+        frames.share(shared[i]!);
+        child.stats.rssPages++;
       }
-      if (cowFlags !== flags) parent.pages_.rewrite(va, frame, cowFlags);
-      frames.share(frame);
-      child.stats.rssPages++;
-      shared++;
     });
     child.stats.peakRssPages = child.stats.rssPages;
     this.table.set(childPid, child);
@@ -407,7 +419,7 @@ export class ProcessManager {
       return null;
     }
     this.emit({ kind: 'process-create', pid: childPid, parentPid: parent.pid, name: child.name, cr3: root, pcid: child.pcid });
-    this.emit({ kind: 'fork', parentPid: parent.pid, childPid, sharedPages: shared });
+    this.emit({ kind: 'fork', parentPid: parent.pid, childPid, sharedPages: shared.length });
     return child;
   }
 
@@ -527,14 +539,16 @@ export class ProcessManager {
     p.regions_.protect(va, end, prot);
     const nxe = this.nxe();
     let changed = 0;
-    p.pages_.forEachLeaf(va, end, (pageVa, frame, flags) => {
-      const cow = (flags & PTE_COW) !== 0;
-      const next = this.leafFlagsFor(prot, cow, nxe) | (flags & AD);
-      if (next !== flags) {
-        p.pages_.rewrite(pageVa, frame, next);
-        changed++;
-      }
-    });
+    this.withSpace(p, () =>
+      p.pages_.forEachLeaf(va, end, (pageVa, frame, flags) => {
+        const cow = (flags & PTE_COW) !== 0;
+        const next = this.leafFlagsFor(prot, cow, nxe) | (flags & AD);
+        if (next !== flags) {
+          p.pages_.rewrite(pageVa, frame, next);
+          changed++;
+        }
+      }),
+    );
     this.emit({ kind: 'mprotect', pid: p.pid, va, pageCount: (end - va) / PAGE, prot, pagesChanged: changed });
   }
 
@@ -567,10 +581,12 @@ export class ProcessManager {
   /** See `Process.translate`. @internal */
   translate(p: Process, va: number): number {
     if (!p.alive || !Number.isSafeInteger(va) || va < p.userStart || va >= p.userEnd) return -1;
-    if (!p.pages_.lookup(va)) return -1;
-    const lo = p.pages_.lo;
-    if ((lo & P) === 0) return -1;
-    return entryAddress(lo, p.pages_.hi, this.maskHi()) + (va % PAGE);
+    return this.withSpace(p, () => {
+      if (!p.pages_.lookup(va)) return -1;
+      const lo = p.pages_.lo;
+      if ((lo & P) === 0) return -1;
+      return entryAddress(lo, p.pages_.hi, this.maskHi()) + (va % PAGE);
+    });
   }
 
   /** See `Process.formatMaps`. @internal */
@@ -608,7 +624,6 @@ export class ProcessManager {
    */
   checkInvariants(): void {
     if (this.kernel.state !== 'running') return;
-    const frames = this.kernel.frames;
     const refs = new Map<number, number>();
     const nxe = this.nxe();
     for (const p of this.table.values()) {
@@ -616,30 +631,40 @@ export class ProcessManager {
       p.regions_.checkInvariants();
       p.vas_.checkInvariants();
       this.checkVasMatchesRegions(p);
-      p.pages_.checkInvariants();
       let leaves = 0;
-      p.pages_.forEachLeaf(p.userStart, p.userEnd, (va, frame, flags) => {
-        leaves++;
-        refs.set(frame, (refs.get(frame) ?? 0) + 1);
-        const r = p.regions_.find(va);
-        const where = `pid ${p.pid} page ${formatCanonical(va)}`;
-        if (r === null) throw new KernelInvariantError(`${where} maps ${formatPhysical(frame)} outside every region`);
-        if (frames.kindOf(frame) !== 'user') throw new KernelInvariantError(`${where} maps frame ${formatPhysical(frame)} owned by ${frames.kindOf(frame) ?? 'nobody'}`);
-        const present = (flags & P) !== 0;
-        const cow = (flags & PTE_COW) !== 0;
-        if (r.prot === PROT.None) {
-          if (present || (flags & PTE_PROT_NONE) === 0) throw new KernelInvariantError(`${where} is in a PROT_NONE region but its PTE is not a PROT_NONE marker`);
-          return;
-        }
-        if (!present || (flags & PTE_PROT_NONE) !== 0) throw new KernelInvariantError(`${where} is not present in an accessible region (${describeRegion(r)})`);
-        if ((flags & U) === 0) throw new KernelInvariantError(`${where} is not user-accessible`);
-        const writable = (flags & W) !== 0;
-        if (writable && (cow || (r.prot & PROT.Write) === 0)) throw new KernelInvariantError(`${where} is writable in ${describeRegion(r)}${cow ? ' although copy-on-write' : ''}`);
-        if (!writable && !cow && (r.prot & PROT.Write) !== 0) throw new KernelInvariantError(`${where} is read-only, not copy-on-write, in writable ${describeRegion(r)}`);
-        if (nxe && ((flags & NX) !== 0) !== ((r.prot & PROT.Exec) === 0)) throw new KernelInvariantError(`${where} has NX ${(flags & NX) !== 0} in ${describeRegion(r)}`);
+      this.withSpace(p, () => {
+        p.pages_.checkInvariants();
+        p.pages_.forEachLeaf(p.userStart, p.userEnd, (va, frame, flags) => this.checkLeaf(p, va, frame, flags, refs, nxe, () => leaves++));
       });
       if (leaves !== p.stats.rssPages) throw new KernelInvariantError(`pid ${p.pid}: RSS counter ${p.stats.rssPages} but ${leaves} pages hold frames`);
     }
+    this.checkSystem(refs);
+  }
+
+  private checkLeaf(p: Process, va: number, frame: number, flags: number, refs: Map<number, number>, nxe: boolean, counted: () => void): void {
+    const frames = this.kernel.frames;
+    counted();
+    refs.set(frame, (refs.get(frame) ?? 0) + 1);
+    const r = p.regions_.find(va);
+    const where = `pid ${p.pid} page ${formatCanonical(va)}`;
+    if (r === null) throw new KernelInvariantError(`${where} maps ${formatPhysical(frame)} outside every region`);
+    if (frames.kindOf(frame) !== 'user') throw new KernelInvariantError(`${where} maps frame ${formatPhysical(frame)} owned by ${frames.kindOf(frame) ?? 'nobody'}`);
+    const present = (flags & P) !== 0;
+    const cow = (flags & PTE_COW) !== 0;
+    if (r.prot === PROT.None) {
+      if (present || (flags & PTE_PROT_NONE) === 0) throw new KernelInvariantError(`${where} is in a PROT_NONE region but its PTE is not a PROT_NONE marker`);
+      return;
+    }
+    if (!present || (flags & PTE_PROT_NONE) !== 0) throw new KernelInvariantError(`${where} is not present in an accessible region (${describeRegion(r)})`);
+    if ((flags & U) === 0) throw new KernelInvariantError(`${where} is not user-accessible`);
+    const writable = (flags & W) !== 0;
+    if (writable && (cow || (r.prot & PROT.Write) === 0)) throw new KernelInvariantError(`${where} is writable in ${describeRegion(r)}${cow ? ' although copy-on-write' : ''}`);
+    if (!writable && !cow && (r.prot & PROT.Write) !== 0) throw new KernelInvariantError(`${where} is read-only, not copy-on-write, in writable ${describeRegion(r)}`);
+    if (nxe && ((flags & NX) !== 0) !== ((r.prot & PROT.Exec) === 0)) throw new KernelInvariantError(`${where} has NX ${(flags & NX) !== 0} in ${describeRegion(r)}`);
+  }
+
+  private checkSystem(refs: Map<number, number>): void {
+    const frames = this.kernel.frames;
     for (const [frame, n] of refs) {
       if (frames.refCount(frame) !== n) throw new KernelInvariantError(`frame ${formatPhysical(frame)} is mapped ${n} time(s) but has ${frames.refCount(frame)} reference(s)`);
     }
@@ -869,17 +894,19 @@ export class ProcessManager {
   private unmapRange(p: Process, start: number, end: number): number {
     const removed = p.regions_.remove(start, end);
     let pages = 0;
-    for (const piece of removed) {
-      p.pages_.forEachLeaf(piece.start, piece.end, (va, frame) => {
-        p.pages_.clear(va);
-        this.dropFrame(p, frame);
-        pages++;
-      });
-      p.vas_.free(piece.start, piece.end - piece.start);
-    }
+    this.withSpace(p, () => {
+      for (const piece of removed) {
+        p.pages_.forEachLeaf(piece.start, piece.end, (va, frame) => {
+          p.pages_.clear(va);
+          this.dropFrame(p, frame);
+          pages++;
+        });
+      }
+      if (removed.length > 0) p.pages_.freeEmptyTables(start, end);
+    });
+    for (const piece of removed) p.vas_.free(piece.start, piece.end - piece.start);
     p.stats.rssPages -= pages;
     if (removed.length > 0) {
-      p.pages_.freeEmptyTables(start, end);
       if (pages > 0) this.emit({ kind: 'unmap', va: start, pageCount: pages, what: 'user pages', pid: p.pid });
     }
     return pages;
@@ -902,13 +929,17 @@ export class ProcessManager {
   private teardown(p: Process, why: 'exit' | 'segv' | 'oom'): void {
     const kernel = this.kernel;
     const cpu = kernel.machine.cpu;
+    let framesReleased = 0;
+    // Torn down while its tables are reachable (a recursive slot needs them in CR3); no INVLPG:
+    // leaving the address space below flushes its TLB entries (CR3 write, or INVPCID with PCIDs).
+    const tablesFreed = this.withSpace(p, () =>
+      p.pages_.destroy((_va, frame) => {
+        this.dropFrame(p, frame);
+        framesReleased++;
+      }),
+    );
     if (cpu.registers.cr3Frame === p.root) this.loadKernelTables();
     if (this.current_ === p) this.current_ = null;
-    let framesReleased = 0;
-    const tablesFreed = p.pages_.destroy((_va, frame) => {
-      this.dropFrame(p, frame);
-      framesReleased++;
-    });
     kernel.freeAddressSpaceRoot(p.root);
     if (this.pcidOn) cpu.invpcid(InvpcidType.SingleContext, p.pcid);
     p.regions_.clear();
@@ -930,6 +961,27 @@ export class ProcessManager {
       this.emit({ kind: 'context-switch', pid: 0, cr3: root, pcid: 0 });
     }
     this.current_ = null;
+  }
+
+  /**
+   * Runs `fn` with `p`'s page tables reachable by the kernel's table access. Only a recursive
+   * slot needs that address space in CR3 (direct map, windows and physical access reach any
+   * table): CR3 is switched for the call and restored, as a kernel with recursive tables must.
+   */
+  private withSpace<T>(p: Process, fn: () => T): T {
+    const cpu = this.kernel.machine.cpu;
+    const regs = cpu.registers;
+    if (this.kernel.layout.tableAccess !== 'recursive' || regs.cr3Frame === p.root) return fn();
+    const frame = regs.cr3Frame;
+    const low = regs.cr3Low;
+    if (this.pcidOn) cpu.writeCr3(p.root, { pcid: p.pcid, noFlush: true });
+    else cpu.writeCr3(p.root);
+    try {
+      return fn();
+    } finally {
+      if (this.pcidOn) cpu.writeCr3(frame, { pcid: low, noFlush: true });
+      else cpu.writeCr3(frame);
+    }
   }
 
   private guard<T>(p: Process, run: () => T): T {
