@@ -1036,24 +1036,37 @@ export class Kernel {
     this.processes.checkInvariants();
   }
 
+  /**
+   * Every table reachable from the kernel's PML4 is owned ('page-table', no pid); every table of
+   * an address-space root's own tree is owned ('page-table', the root's pid); and every
+   * 'page-table' frame is one of those (none leaked).
+   */
   private checkKernelTables(): void {
     const maskHi = addressMaskHi(this.machine.maxPhysAddrBits);
     const mem = this.machine.memory;
     const frames = this.frames;
-    const visit = (level: number, table: number): void => {
+    const seen = new Set<number>();
+    const visit = (level: number, table: number, pid: number, what: string): void => {
+      if (seen.has(table)) return; // shared with the kernel (or another tree): checked there
+      seen.add(table);
       const kind = frames.kindOf(table);
-      if (kind !== 'page-table' || frames.pidOf(table) >= 0) throw new KernelInvariantError(`kernel page table ${formatPhysical(table)} (level ${level}) is owned by ${kind ?? 'nobody'}, not the kernel's 'page-table'`);
-      if (level === 1) return;
+      if (kind !== 'page-table' || frames.pidOf(table) !== pid) {
+        throw new KernelInvariantError(`${what} page table ${formatPhysical(table)} (level ${level}) is owned by ${kind ?? 'nobody'}${frames.pidOf(table) >= 0 ? ` of pid ${frames.pidOf(table)}` : ''}, not 'page-table'${pid >= 0 ? ` of pid ${pid}` : ''}`);
+      }
+      if (level === 1 || !mem.isBacked(table)) return; // a never-written table is all zeros
       const w = mem.frameWords(table);
       for (let i = 0; i < 512; i++) {
         const lo = w[i * 2]!;
         if ((lo & P) === 0) continue;
         if (level !== 4 && (lo & PTE.HugePage) !== 0) continue;
         if (level === 4 && i === this.recursiveSlot) continue;
-        visit(level - 1, entryAddress(lo, w[i * 2 + 1]!, maskHi));
+        visit(level - 1, entryAddress(lo, w[i * 2 + 1]!, maskHi), pid, what);
       }
     };
-    visit(4, this.kernelRoot);
+    visit(4, this.kernelRoot, -1, 'kernel');
+    for (const root of this.privateTables.keys()) visit(4, root, frames.pidOf(root), `address space ${formatPhysical(root)}:`);
+    const owned = frames.usageByOwner()['page-table'];
+    if (owned !== seen.size) throw new KernelInvariantError(`${owned} frames are owned 'page-table' but ${seen.size} tables are reachable from the kernel and the address-space roots (${owned - seen.size} leaked)`);
   }
 
   private checkKernelMappings(): void {
