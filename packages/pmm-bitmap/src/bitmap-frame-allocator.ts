@@ -136,6 +136,8 @@ export class BitmapFrameAllocator {
   private bits: Int32Array;
   /** Never-usable frames (1). Always a subset of `bits`. Padding bits are 1. */
   private readonly never: Int32Array;
+  /** Bit w set iff `never[w]` is not zero: lets `freeFrame` skip the never-usable map. */
+  private readonly neverWords: Int32Array;
   /** Summary: bit w set iff `bits[w]` has a free frame. */
   private readonly freeWords: SummaryBitmap;
   /** Free-block index: bit b set iff frames `[512b, 512b + 512)` are all free. */
@@ -168,6 +170,7 @@ export class BitmapFrameAllocator {
     this.words = words32 + (words32 & 1);
     this.bits = new Int32Array(this.words);
     this.never = new Int32Array(this.words);
+    this.neverWords = new Int32Array(Math.ceil(this.words / 32));
     this.freeWords = new SummaryBitmap(this.words);
     this.blockCount = Math.floor(frameCount / BLOCK_FRAMES);
     this.blocks = new SummaryBitmap(this.blockCount);
@@ -257,10 +260,17 @@ export class BitmapFrameAllocator {
    *   DoubleFreeError (`E_DOUBLE_FREE`); state unchanged
    */
   freeFrame(pa: number): void {
-    const f = this.frameOf(pa);
+    // Fast path: in range and a whole frame number (frames < 2^31, so `| 0` is exact). Anything
+    // else (NaN, negative, fractional, misaligned, huge) takes frameOf for the precise error.
+    let f = pa / FRAME_BYTES;
+    if (typeof pa !== 'number' || !(pa >= 0 && pa < this.endPa) || (f | 0) !== f) f = this.frameOf(pa);
     const w = f >>> 5;
     const bit = 1 << (f & 31);
-    if ((this.never[w]! & bit) !== 0) throw new FreeReservedFrameError(pa);
+    // The per-word summary of never-usable bits is 1/32 of the map and stays in cache, so a free
+    // reads the never-usable map itself only in words that hold such a frame.
+    if (((this.neverWords[w >>> 5]! >>> (w & 31)) & 1) !== 0 && (this.never[w]! & bit) !== 0) {
+      throw new FreeReservedFrameError(pa);
+    }
     const bits = this.bits;
     const x = bits[w]!;
     if ((x & bit) === 0) throw new DoubleFreeError(pa);
@@ -374,6 +384,7 @@ export class BitmapFrameAllocator {
     if (options?.permanent === true) {
       this.reservedCount += frameCount - countSet(this.never, s, e);
       paint(this.never, s, e, true);
+      for (let w = s >>> 5; w <= (e - 1) >>> 5; w++) this.neverWords[w >>> 5]! |= 1 << (w & 31);
     }
     return wasFree;
   }
@@ -538,6 +549,7 @@ export class BitmapFrameAllocator {
       free += 32 - popcount32(x);
       reserved += popcount32(never[w]!);
       if (this.freeWords.has(w) !== (x !== -1)) fail(`summary bit for word ${w} disagrees with the word`);
+      if ((((this.neverWords[w >>> 5]! >>> (w & 31)) & 1) === 1) !== (never[w] !== 0)) fail(`never-usable summary bit for word ${w} is wrong`);
       if (w < this.lowWord && x !== -1) fail(`word ${w} below the hint ${this.lowWord} has a free frame`);
     }
     reserved -= words * 32 - this.totalFrames;
@@ -629,7 +641,9 @@ export class BitmapFrameAllocator {
     let free = 0;
     let reserved = 0;
     const base = this.freeWords.levels[0]!;
+    const neverWords = this.neverWords;
     base.fill(0);
+    neverWords.fill(0);
     for (let w = 0; w < words; w++) {
       const x = bits[w]!;
       if (x !== -1) {
@@ -637,7 +651,10 @@ export class BitmapFrameAllocator {
         base[w >>> 5]! |= 1 << (w & 31);
       }
       const v = never[w]!;
-      if (v !== 0) reserved += popcount32(v);
+      if (v !== 0) {
+        reserved += popcount32(v);
+        neverWords[w >>> 5]! |= 1 << (w & 31);
+      }
     }
     this.freeWords.rebuildSummary();
     this.freeCount = free;

@@ -1,0 +1,64 @@
+// Runs the workloads (bench/workloads.ts) for each implementation in its own process, so the JIT
+// does not blur them, then prints ops/s side by side with the ratios of @kmem/pmm-bitmap to each peer.
+//   pnpm --filter @kmem/pmm-bitmap bench            (about two minutes)
+//   pnpm --filter @kmem/pmm-bitmap bench -- --quick (shorter budgets)
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Result } from './workloads';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const impls = ['impl-pmm-bitmap.ts', 'impl-flat-bitmap.ts', 'impl-fast-bitfield.ts'];
+const results: Result[] = [];
+for (const file of impls) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, file), ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.status !== 0) {
+    process.stderr.write(r.stderr);
+    process.exit(r.status ?? 1);
+  }
+  const line = r.stdout.trim().split('\n').pop()!;
+  results.push(JSON.parse(line) as Result);
+}
+
+const rows: [string, string, string][] = [
+  ['fill', 'fill: allocate every frame in turn', 'frames/s'],
+  ['churn95', 'churn at 95% used: free random + alloc', 'pairs/s'],
+  ['churn9999', 'churn at 99.99% used', 'pairs/s'],
+  ['churn95_4g', 'churn at 95% used, 4 GiB (bitmap in cache)', 'pairs/s'],
+  ['small16m', 'runs of 1..32 frames, align 1..16, < 16 MiB', 'allocs/s'],
+  ['huge2m_0', '512-frame 2 MiB-aligned runs, 0% blocks pinned', 'runs/s'],
+  ['huge2m_50', '  ... lowest 50% of blocks pinned', 'runs/s'],
+  ['huge2m_90', '  ... lowest 90% of blocks pinned', 'runs/s'],
+  ['huge2m_99', '  ... lowest 99% of blocks pinned', 'runs/s'],
+  ['frommap_cold_ms', 'fromMemoryMap 64 GiB, first call', 'ms'],
+  ['frommap_ms', 'fromMemoryMap 64 GiB, median of 7', 'ms'],
+];
+
+function fmt(x: number, unit: string): string {
+  if (unit === 'ms') return x.toFixed(1);
+  if (x >= 1e6) return `${(x / 1e6).toFixed(2)}M`;
+  if (x >= 1e3) return `${(x / 1e3).toFixed(1)}k`;
+  return x.toFixed(0);
+}
+
+const [ours, ...peers] = results as [Result, ...Result[]];
+console.log('N = 16,777,216 frames (64 GiB) unless said. Each cell: by CPU time / by wall time.\n');
+const head = ['workload', 'unit', ...results.map((r) => r.name), ...peers.map((p) => `ours ÷ ${p.name} (cpu)`)];
+const lines = [head];
+for (const [key, label, unit] of rows) {
+  const cells = results.map((r) => {
+    const v = r.figures[key]!;
+    return `${fmt(v[0], unit)} / ${fmt(v[1], unit)}`;
+  });
+  const ratios = peers.map((p) => {
+    const a = ours.figures[key]![0];
+    const b = p.figures[key]![0];
+    const ratio = unit === 'ms' ? b / a : a / b;
+    return `${ratio.toFixed(2)}x`;
+  });
+  lines.push([label, unit, ...cells, ...ratios]);
+}
+const widths = head.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
+for (const l of lines) console.log(`| ${l.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`);
+console.log('\n(ms rows: ratio is peer time ÷ our time, so > 1 means we are faster everywhere.)');
