@@ -243,8 +243,9 @@ export class Kernel {
     if (!Number.isSafeInteger(limit) || limit < 64 * 1024 || limit % PAGE !== 0) throw new KernelConfigError(`heap limit ${String(limit)} must be a page multiple of at least 64 KiB inside the heap region`);
     this.heapLimit = limit;
 
-    // The image and modules must be RAM the firmware called usable.
-    const usable = machine.memoryMap.filter((r) => r.kind === 'usable');
+    // The image and modules must be RAM the firmware called usable, or that the boot loader
+    // reported as holding them (Limine's EXECUTABLE_AND_MODULES: kind 'kernel-and-modules').
+    const usable = machine.memoryMap.filter((r) => r.kind === 'usable' || r.kind === 'kernel-and-modules');
     const inUsable = (pa: number, sizeBytes: number): boolean => usable.some((r) => r.base <= pa && pa + sizeBytes <= r.base + r.lengthBytes);
     if (!inUsable(this.image.pa, this.image.sizeBytes)) {
       throw new KernelConfigError(`kernel image ${formatPhysical(this.image.pa)}..${formatPhysical(this.image.pa + this.image.sizeBytes)} is not inside usable RAM of this memory map`);
@@ -391,8 +392,8 @@ export class Kernel {
     const frames = new FrameOwners(pmm, m.memory, this.events);
     this.pmm_ = pmm;
     this.frames_ = frames;
-    frames.claim(this.image.pa, this.image.sizeBytes / PAGE, { kind: 'kernel-image' });
-    for (const mod of this.modules) frames.claim(mod.pa, Math.ceil(mod.sizeBytes / PAGE), { kind: 'module' });
+    this.takeFrames(this.image.pa, this.image.sizeBytes / PAGE, { kind: 'kernel-image' });
+    for (const mod of this.modules) this.takeFrames(mod.pa, Math.ceil(mod.sizeBytes / PAGE), { kind: 'module' });
     // The bitmap goes into RAM: contiguous frames, lowest first (Linux's memblock puts early
     // allocations low too), reserved for good, then kept in sync by FrameOwners.
     const bitmapFrames = pmm.bitmapFrameCount;
@@ -406,6 +407,24 @@ export class Kernel {
       `bitmap of ${pmm.totalFrames} frames at ${formatPhysical(bitmapPa)} (${bitmapFrames} frames); ${pmm.freeFrames} frames free`,
       { totalFrames: pmm.totalFrames, freeFrames: pmm.freeFrames, bitmapPa, bitmapFrames, kernelImageFrames: this.image.sizeBytes / PAGE, reservedFrames: reserved, moduleCount: this.modules.length },
     ];
+  }
+
+  /**
+   * Gives `frameCount` frames from `pa` to `owner`: free ones are claimed from the allocator,
+   * ones the map already marked in use (kind 'kernel-and-modules') are adopted. Runs of each.
+   */
+  private takeFrames(pa: number, frameCount: number, owner: FrameOwner): void {
+    const frames = this.frames;
+    const pmm = this.pmm;
+    let i = 0;
+    while (i < frameCount) {
+      const free = pmm.isFree(pa + i * PAGE);
+      let n = 1;
+      while (i + n < frameCount && pmm.isFree(pa + (i + n) * PAGE) === free) n++;
+      if (free) frames.claim(pa + i * PAGE, n, owner);
+      else frames.adopt(pa + i * PAGE, n, owner);
+      i += n;
+    }
   }
 
   /** A recognisable header at the start of .text and .rodata, so an exported image shows where the kernel is. */

@@ -182,3 +182,28 @@ describe('Kernel.boot', () => {
     expect(() => new Kernel(machine, { layout })).toThrow(expect.objectContaining({ code: 'E_KERNEL_CONFIG' }));
   });
 });
+
+describe('Kernel.bootSteps', () => {
+  it('keeps checkInvariants true after every step', () => {
+    const kernel = new Kernel(new Machine({ memoryMap: smallMap() }), { layout: 'limine-higher-half' });
+    kernel.checkInvariants();
+    for (const e of kernel.bootSteps()) {
+      expect(() => kernel.checkInvariants(), e.step).not.toThrow();
+    }
+  });
+
+  it('boots a Limine-style map where the kernel and a module sit in kernel-and-modules ranges', () => {
+    const MiB = 1024 * 1024;
+    const regions = [
+      { base: 0x1000, lengthBytes: 0x9e000, kind: 'usable' as const },
+      { base: 0x100000, lengthBytes: MiB, kind: 'usable' as const },
+      { base: 2 * MiB, lengthBytes: 4 * MiB, kind: 'kernel-and-modules' as const },
+      { base: 6 * MiB, lengthBytes: 122 * MiB, kind: 'usable' as const },
+    ];
+    const kernel = bootKernel(regions, 'limine-higher-half', { modules: [{ name: 'initrd', pa: 4 * MiB, sizeBytes: 1.5 * MiB }] });
+    expect(kernel.frames.kindOf(2 * MiB)).toBe('kernel-image');
+    expect(kernel.frames.kindOf(4 * MiB)).toBe('module');
+    expect(kernel.frames.kindOf(5.5 * MiB)).toBe('reserved');
+    kernel.checkInvariants();
+  });
+});
