@@ -8,7 +8,9 @@ import {
   Kernel,
   KernelPanic,
   Machine,
+  SparsePhysicalMemory,
   exportRawImage,
+  importRawImage,
   importSparseImage,
   type KernelEvent,
 } from '../src/index';
@@ -246,6 +248,16 @@ describe('Kernel.exportImage', () => {
       expect(new DataView(raw.buffer).getUint32(bitmap, true)).toBe(words[0]);
       const steps = walkTables(new PhysicalTableAccess(image.memory), k.kernelRoot, p);
       expect(steps.at(-1)!.entry.pa).toBe(k.kernelMapper.translate(p)!.pa - (k.kernelMapper.translate(p)!.pa % 4096));
+      // The flat raw image (what QEMU's -device loader takes) plus CR3 gives the same translations.
+      const flat = SparsePhysicalMemory.fromMemoryMap(k.machine.memoryMap);
+      importRawImage(flat, raw);
+      const rawCpu = new Cpu({ memory: flat, registers: { cr0: k.cpu.registers.cr0, cr3Frame: k.kernelRoot, cr4: k.cpu.registers.cr4, efer: k.cpu.registers.efer } });
+      for (const va of probes) {
+        const a = k.cpu.mmu.probe(va);
+        const b = rawCpu.mmu.probe(va);
+        expect([b.fault, b.pa, b.pageSizeBytes]).toEqual([a.fault, a.pa, a.pageSizeBytes]);
+      }
+      expect(rawCpu.read32(p)).toBe(0xfeedface);
     });
   }
 });
