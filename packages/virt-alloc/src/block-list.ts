@@ -5,23 +5,27 @@ import { TagTable } from './tag-table';
 export const NIL = 0;
 
 // Node record layout: 64 bytes per slot in one ArrayBuffer, seen through two views.
-//   f64 view, stride 8:  [0] start  [1] end  [2] maxFree (largest free block size in the subtree)
-//   i32 view, stride 16: [6] left [7] right [8] parent [9] prev [10] next [11] height [12] used [13] tag id
-// One record per cache line (or two): a tree descent touches one place per level instead of one
-// per field array, which is what bounds speed at 10^5 blocks (memory latency, not arithmetic).
+//   f64 view, stride 8:  [0] start [1] end [2] maxFree of the left subtree [3] maxFree of the right subtree
+//   i32 view, stride 16: [8] left [9] right [10] parent [11] prev [12] next [13] used [14] tag id
+//                        [15] heights of the left (bits 0-7) and right (bits 8-15) subtrees
+// A block is one record (one or two cache lines): at 10^5 blocks speed is bound by memory latency,
+// so a tree walk should touch one place per level. That is also why each node caches its
+// children's subtree maxima and heights: first fit prunes, and an update climbs to the root,
+// reading only the records on the path, never a sibling's.
 const F_STRIDE_LOG2 = 3;
 const I_STRIDE_LOG2 = 4;
 const START = 0;
 const END = 1;
-const MAXFREE = 2;
-const LEFT = 6;
-const RIGHT = 7;
-const PARENT = 8;
-const PREV = 9;
-const NEXT = 10;
-const HEIGHT = 11;
-const USED = 12;
-const TAG = 13;
+const MAXL = 2;
+const MAXR = 3;
+const LEFT = 8;
+const RIGHT = 9;
+const PARENT = 10;
+const PREV = 11;
+const NEXT = 12;
+const USED = 13;
+const TAG = 14;
+const HEIGHTS = 15;
 const RECORD_BYTES = 64;
 
 /**
@@ -117,7 +121,7 @@ export class BlockList<Tag> {
   }
   /** The size of the largest free block, 0 if none. */
   largestFree(): number {
-    return this.f[(this.root << F_STRIDE_LOG2) + MAXFREE]!;
+    return this.subMax(this.root);
   }
 
   // ---- slots -------------------------------------------------------------------------------
@@ -152,13 +156,14 @@ export class BlockList<Tag> {
     this.freeSlot = i[xi + NEXT]!;
     f[xf + START] = s;
     f[xf + END] = e;
-    f[xf + MAXFREE] = used ? 0 : e - s;
+    f[xf + MAXL] = 0;
+    f[xf + MAXR] = 0;
     i[xi + LEFT] = NIL;
     i[xi + RIGHT] = NIL;
     i[xi + PARENT] = NIL;
     i[xi + PREV] = NIL;
     i[xi + NEXT] = NIL;
-    i[xi + HEIGHT] = 1;
+    i[xi + HEIGHTS] = 0;
     i[xi + USED] = used;
     i[xi + TAG] = tagId;
     this.count++;
@@ -175,23 +180,41 @@ export class BlockList<Tag> {
 
   // ---- tree maintenance ---------------------------------------------------------------------
 
-  /** Recomputes height and maxFree of `x` from its children and its own block. */
-  private pull(x: number): void {
+  /** Largest free block size in the subtree rooted at `x` (0 for NIL), from x's record alone. */
+  private subMax(x: number): number {
+    if (x === NIL) return 0;
     const f = this.f;
-    const i = this.i;
-    const xi = x << I_STRIDE_LOG2;
     const xf = x << F_STRIDE_LOG2;
-    const l = i[xi + LEFT]!;
-    const r = i[xi + RIGHT]!;
-    const hl = i[(l << I_STRIDE_LOG2) + HEIGHT]!;
-    const hr = i[(r << I_STRIDE_LOG2) + HEIGHT]!;
-    i[xi + HEIGHT] = (hl > hr ? hl : hr) + 1;
-    let m = i[xi + USED] ? 0 : f[xf + END]! - f[xf + START]!;
-    const ml = f[(l << F_STRIDE_LOG2) + MAXFREE]!;
-    const mr = f[(r << F_STRIDE_LOG2) + MAXFREE]!;
+    let m = this.i[(x << I_STRIDE_LOG2) + USED] ? 0 : f[xf + END]! - f[xf + START]!;
+    const ml = f[xf + MAXL]!;
+    const mr = f[xf + MAXR]!;
     if (ml > m) m = ml;
     if (mr > m) m = mr;
-    f[xf + MAXFREE] = m;
+    return m;
+  }
+
+  /** Height of the subtree rooted at `x` (0 for NIL), from x's record alone. */
+  private heightOf(x: number): number {
+    if (x === NIL) return 0;
+    const h = this.i[(x << I_STRIDE_LOG2) + HEIGHTS]!;
+    const hl = h & 0xff;
+    const hr = h >>> 8;
+    return (hl > hr ? hl : hr) + 1;
+  }
+
+  /** Caches the summary of child `c` in `p`'s record, on side `side` (LEFT or RIGHT). */
+  private setChildSummary(p: number, side: number, c: number): void {
+    const pf = p << F_STRIDE_LOG2;
+    const pi = p << I_STRIDE_LOG2;
+    const h = this.heightOf(c);
+    const hs = this.i[pi + HEIGHTS]!;
+    if (side === LEFT) {
+      this.f[pf + MAXL] = this.subMax(c);
+      this.i[pi + HEIGHTS] = (hs & 0xff00) | h;
+    } else {
+      this.f[pf + MAXR] = this.subMax(c);
+      this.i[pi + HEIGHTS] = (hs & 0xff) | (h << 8);
+    }
   }
 
   private replaceChild(p: number, old: number, child: number): void {
@@ -203,7 +226,11 @@ export class BlockList<Tag> {
     }
   }
 
-  /** Rotates `x` down to the side `down` (LEFT or RIGHT); its child on the other side comes up. */
+  /**
+   * Rotates `x` down to side `down` (LEFT or RIGHT); its child `y` on the other side comes up.
+   * Refreshes the cached summaries inside x and y; x's old parent is left to the caller (fixUp
+   * compares its cache with y's new summary to decide whether to go on).
+   */
   private rotate(x: number, down: number): number {
     const up = LEFT + RIGHT - down;
     const i = this.i;
@@ -214,77 +241,79 @@ export class BlockList<Tag> {
     const p = i[xi + PARENT]!;
     i[xi + up] = b;
     if (b !== NIL) i[(b << I_STRIDE_LOG2) + PARENT] = x;
+    this.setChildSummary(x, up, b);
     i[yi + down] = x;
     i[xi + PARENT] = y;
     i[yi + PARENT] = p;
     this.replaceChild(p, x, y);
-    this.pull(x);
-    this.pull(y);
+    this.setChildSummary(y, down, x);
     return y;
   }
 
-  /** Restores the AVL balance at `x` (children already correct); returns the subtree's new root. */
+  /** Restores the AVL balance at `x` (its cached child heights are current); returns the subtree's root. */
   private rebalance(x: number): number {
     const i = this.i;
-    const xi = x << I_STRIDE_LOG2;
-    const l = i[xi + LEFT]!;
-    const r = i[xi + RIGHT]!;
-    const li = l << I_STRIDE_LOG2;
-    const ri = r << I_STRIDE_LOG2;
-    const hl = i[li + HEIGHT]!;
-    const hr = i[ri + HEIGHT]!;
+    const h = i[(x << I_STRIDE_LOG2) + HEIGHTS]!;
+    const hl = h & 0xff;
+    const hr = h >>> 8;
     if (hl > hr + 1) {
-      if (i[(i[li + LEFT]! << I_STRIDE_LOG2) + HEIGHT]! < i[(i[li + RIGHT]! << I_STRIDE_LOG2) + HEIGHT]!) {
-        this.rotate(l, LEFT);
-      }
+      const lh = i[(i[(x << I_STRIDE_LOG2) + LEFT]! << I_STRIDE_LOG2) + HEIGHTS]!;
+      if ((lh & 0xff) < lh >>> 8) this.rotate(i[(x << I_STRIDE_LOG2) + LEFT]!, LEFT);
       return this.rotate(x, RIGHT);
     }
     if (hr > hl + 1) {
-      if (i[(i[ri + RIGHT]! << I_STRIDE_LOG2) + HEIGHT]! < i[(i[ri + LEFT]! << I_STRIDE_LOG2) + HEIGHT]!) {
-        this.rotate(r, RIGHT);
-      }
+      const rh = i[(i[(x << I_STRIDE_LOG2) + RIGHT]! << I_STRIDE_LOG2) + HEIGHTS]!;
+      if (rh >>> 8 < (rh & 0xff)) this.rotate(i[(x << I_STRIDE_LOG2) + RIGHT]!, RIGHT);
       return this.rotate(x, LEFT);
     }
-    this.pull(x);
     return x;
   }
 
   /**
-   * Rebalances and recomputes nodes from `x` upwards after a structural change below `x`. Stops at
-   * the first node that needed no rotation and whose height and maxFree did not change: its
-   * ancestors depend on nothing else below. A node whose own block changed is not covered: call
-   * `touch` on it afterwards.
+   * After the children of `x` changed (its cached child summaries are current), rebalances and
+   * climbs: each parent's cache of the subtree below is refreshed, stopping at the first parent
+   * whose cache already holds the subtree's height and maxFree (nothing above can change).
    */
   private fixUp(x: number): void {
     const i = this.i;
     const f = this.f;
     while (x !== NIL) {
-      const h = i[(x << I_STRIDE_LOG2) + HEIGHT];
-      const m = f[(x << F_STRIDE_LOG2) + MAXFREE];
       const y = this.rebalance(x);
-      if (y === x && i[(x << I_STRIDE_LOG2) + HEIGHT] === h && f[(x << F_STRIDE_LOG2) + MAXFREE] === m) return;
-      x = i[(y << I_STRIDE_LOG2) + PARENT]!;
+      const p = i[(y << I_STRIDE_LOG2) + PARENT]!;
+      if (p === NIL) return;
+      const pi = p << I_STRIDE_LOG2;
+      const pf = p << F_STRIDE_LOG2;
+      const m = this.subMax(y);
+      const h = this.heightOf(y);
+      const hs = i[pi + HEIGHTS]!;
+      if (i[pi + LEFT] === y) {
+        if (f[pf + MAXL] === m && (hs & 0xff) === h) return;
+        f[pf + MAXL] = m;
+        i[pi + HEIGHTS] = (hs & 0xff00) | h;
+      } else {
+        if (f[pf + MAXR] === m && hs >>> 8 === h) return;
+        f[pf + MAXR] = m;
+        i[pi + HEIGHTS] = (hs & 0xff) | (h << 8);
+      }
+      x = p;
     }
   }
 
   /**
-   * After block `x` changed payload only (size or used), refreshes maxFree upwards, stopping as
-   * soon as a node's value does not change (its ancestors then cannot change either).
+   * After block `x` changed payload only (size or used), refreshes the cached maxima upwards,
+   * stopping at the first parent whose cache already holds the new value.
    */
   touch(x: number): void {
     const f = this.f;
     const i = this.i;
-    while (x !== NIL) {
-      const xi = x << I_STRIDE_LOG2;
-      const xf = x << F_STRIDE_LOG2;
-      let m = i[xi + USED] ? 0 : f[xf + END]! - f[xf + START]!;
-      const ml = f[(i[xi + LEFT]! << F_STRIDE_LOG2) + MAXFREE]!;
-      const mr = f[(i[xi + RIGHT]! << F_STRIDE_LOG2) + MAXFREE]!;
-      if (ml > m) m = ml;
-      if (mr > m) m = mr;
-      if (f[xf + MAXFREE] === m) return;
-      f[xf + MAXFREE] = m;
-      x = i[xi + PARENT]!;
+    for (;;) {
+      const p = i[(x << I_STRIDE_LOG2) + PARENT]!;
+      if (p === NIL) return;
+      const m = this.subMax(x);
+      const slot = (p << F_STRIDE_LOG2) + (i[(p << I_STRIDE_LOG2) + LEFT] === x ? MAXL : MAXR);
+      if (f[slot] === m) return;
+      f[slot] = m;
+      x = p;
     }
   }
 
@@ -300,18 +329,22 @@ export class BlockList<Tag> {
     // In-order successor of x: its right child when x has none, else the leftmost node of x's right
     // subtree, which is x's list successor and has no left child.
     let p: number;
+    let side: number;
     if (i[xi + RIGHT] === NIL) {
       i[xi + RIGHT] = n;
       p = x;
+      side = RIGHT;
     } else {
       i[(nx << I_STRIDE_LOG2) + LEFT] = n;
       p = nx;
+      side = LEFT;
     }
     i[ni + PARENT] = p;
     i[ni + PREV] = x;
     i[ni + NEXT] = nx;
     if (nx !== NIL) i[(nx << I_STRIDE_LOG2) + PREV] = n;
     i[xi + NEXT] = n;
+    this.setChildSummary(p, side, n);
     this.fixUp(p);
     return n;
   }
@@ -348,7 +381,12 @@ export class BlockList<Tag> {
     const c = i[ri + LEFT] !== NIL ? i[ri + LEFT]! : i[ri + RIGHT]!;
     const p = i[ri + PARENT]!;
     if (c !== NIL) i[(c << I_STRIDE_LOG2) + PARENT] = p;
-    this.replaceChild(p, r, c);
+    if (p === NIL) this.root = c;
+    else {
+      const side = i[(p << I_STRIDE_LOG2) + LEFT] === r ? LEFT : RIGHT;
+      i[(p << I_STRIDE_LOG2) + side] = c;
+      this.setChildSummary(p, side, c);
+    }
     this.releaseNode(r);
     this.fixUp(p);
     if (r !== x) this.touch(x); // slot x now holds its successor's block
@@ -444,7 +482,7 @@ export class BlockList<Tag> {
    */
   findFirstFit(sizeBytes: number, alignBytes: number, lo: number, hi: number): number {
     const root = this.root;
-    if (root === NIL || this.f[(root << F_STRIDE_LOG2) + MAXFREE]! < sizeBytes) return NIL;
+    if (root === NIL || this.subMax(root) < sizeBytes) return NIL;
     return this.search(root, sizeBytes, alignBytes, lo, hi);
   }
 
@@ -457,12 +495,9 @@ export class BlockList<Tag> {
     const s = f[xf + START]!;
     const e = f[xf + END]!;
     // Left subtree blocks end at or before s: they can meet [lo, hi) only if s > lo.
-    if (s > lo) {
-      const l = i[xi + LEFT]!;
-      if (f[(l << F_STRIDE_LOG2) + MAXFREE]! >= size) {
-        const found = this.search(l, size, align, lo, hi);
-        if (found !== NIL) return found;
-      }
+    if (s > lo && f[xf + MAXL]! >= size) {
+      const found = this.search(i[xi + LEFT]!, size, align, lo, hi);
+      if (found !== NIL) return found;
     }
     if (i[xi + USED] === 0 && e - s >= size) {
       let a = s > lo ? s : lo;
@@ -474,10 +509,7 @@ export class BlockList<Tag> {
       }
     }
     // Right subtree blocks start at or after e: they can meet [lo, hi) only if e < hi.
-    if (e < hi) {
-      const r = i[xi + RIGHT]!;
-      if (f[(r << F_STRIDE_LOG2) + MAXFREE]! >= size) return this.search(r, size, align, lo, hi);
-    }
+    if (e < hi && f[xf + MAXR]! >= size) return this.search(i[xi + RIGHT]!, size, align, lo, hi);
     return NIL;
   }
 
@@ -492,7 +524,6 @@ export class BlockList<Tag> {
     const i = this.i;
     const S = (x: number) => f[(x << F_STRIDE_LOG2) + START]!;
     const E = (x: number) => f[(x << F_STRIDE_LOG2) + END]!;
-    const M = (x: number) => f[(x << F_STRIDE_LOG2) + MAXFREE]!;
     const I = (x: number, field: number) => i[(x << I_STRIDE_LOG2) + field]!;
     // List: contiguous tiling of [rangeStart, rangeEnd), no two free neighbours.
     let n = 0;
@@ -511,27 +542,31 @@ export class BlockList<Tag> {
     }
     if (n !== this.count) fail(`list has ${n} blocks, count says ${this.count}`);
     if (pos !== rangeEnd) fail(`list ends at ${pos}, expected ${rangeEnd}`);
-    // Tree: in-order equals list order, parents consistent, AVL heights and maxFree exact.
+    // Tree: in-order equals list order, parents consistent; every cached child height and
+    // maxFree equals the true value of that subtree; AVL balance.
     if (this.root !== NIL && I(this.root, PARENT) !== NIL) fail('root has a parent');
     let expect = this.head;
-    const walk = (x: number, p: number): void => {
-      if (x === NIL) return;
+    /** Returns [true height, true largest free size] of the subtree at x. */
+    const walk = (x: number, p: number): [number, number] => {
+      if (x === NIL) return [0, 0];
       if (I(x, PARENT) !== p) fail(`slot ${x} has parent ${I(x, PARENT)}, expected ${p}`);
-      walk(I(x, LEFT), x);
+      const [hl, ml] = walk(I(x, LEFT), x);
       if (x !== expect) fail(`in-order slot ${x} but list has ${expect}`);
       expect = I(x, NEXT);
-      walk(I(x, RIGHT), x);
-      const hl = I(I(x, LEFT), HEIGHT);
-      const hr = I(I(x, RIGHT), HEIGHT);
+      const [hr, mr] = walk(I(x, RIGHT), x);
       if (Math.abs(hl - hr) > 1) fail(`slot ${x} unbalanced (${hl} vs ${hr})`);
-      if (I(x, HEIGHT) !== Math.max(hl, hr) + 1) fail(`slot ${x} height wrong`);
+      const hs = I(x, HEIGHTS);
+      if ((hs & 0xff) !== hl || hs >>> 8 !== hr) fail(`slot ${x} caches heights ${hs & 0xff}/${hs >>> 8}, true ${hl}/${hr}`);
+      const xf = x << F_STRIDE_LOG2;
+      if (f[xf + MAXL] !== ml || f[xf + MAXR] !== mr) {
+        fail(`slot ${x} caches maxFree ${f[xf + MAXL]}/${f[xf + MAXR]}, true ${ml}/${mr}`);
+      }
       const own = I(x, USED) ? 0 : E(x) - S(x);
-      const m = Math.max(own, M(I(x, LEFT)), M(I(x, RIGHT)));
-      if (M(x) !== m) fail(`slot ${x} maxFree ${M(x)} expected ${m}`);
+      return [Math.max(hl, hr) + 1, Math.max(own, ml, mr)];
     };
     walk(this.root, NIL);
     if (expect !== NIL) fail('list has blocks the tree does not');
-    if (I(NIL, HEIGHT) !== 0 || M(NIL) !== 0) fail('NIL slot was written');
+    for (let k = 0; k < 1 << F_STRIDE_LOG2; k++) if (f[k] !== 0) fail('NIL slot was written');
     let free = 0;
     for (let x = this.freeSlot; x !== NIL; x = I(x, NEXT)) {
       if (++free > this.capacity) fail('slot free list cycles');
