@@ -328,15 +328,18 @@ export class Mmu {
     if (bad === 0) {
       const andLo = lo4 & lo3 & lo2 & lo;
       let flags = (lo & (0xfff & ~(RW | US))) | (andLo & (RW | US)) | (hi & 0x7ff0_0000) | ((hi4 | hi3 | hi2 | hi) & (0x8000_0000 | 0));
-      const denied = checkRights ? this.rightsError(flags, access, mode) : 0;
+      // Same quick accept as on a TLB hit: a read of a page of the accessing mode's own kind.
+      const denied = !checkRights || (access === Access.Read && (regs.cr4 & CR4.PKE) === 0 && ((flags & US) !== 0) === (mode === Mode.User)) ? 0 : this.rightsError(flags, access, mode);
       if (denied === 0) {
         if (sideEffects) {
-          // SDM 4.8: A on every entry used, D on the written leaf.
-          if ((lo4 & ACCESSED) === 0) w[e4] = lo4 | ACCESSED;
-          if ((lo3 & ACCESSED) === 0) w[e3] = lo3 | ACCESSED;
-          if ((lo2 & ACCESSED) === 0) w[e2] = lo2 | ACCESSED;
+          // SDM 4.8: A on every entry used, D on the written leaf (one test when all are set).
           const set = access === Access.Write ? ACCESSED | DIRTY : ACCESSED;
-          if ((lo & set) !== set) w[e1] = lo | set;
+          if ((andLo & ACCESSED) === 0 || (lo & set) !== set) {
+            if ((lo4 & ACCESSED) === 0) w[e4] = lo4 | ACCESSED;
+            if ((lo3 & ACCESSED) === 0) w[e3] = lo3 | ACCESSED;
+            if ((lo2 & ACCESSED) === 0) w[e2] = lo2 | ACCESSED;
+            if ((lo & set) !== set) w[e1] = lo | set;
+          }
           flags |= set;
         }
         r.tlbHit = false;
