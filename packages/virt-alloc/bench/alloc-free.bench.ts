@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { LinkedListAllocator } from './linked-list-allocator';
-import { buildState, step } from './workload';
+import { buildState, LIVE_BLOCKS, step } from './workload';
 
 interface Result {
   impl: string;
@@ -77,14 +77,15 @@ else if (impl === 'list') console.log(JSON.stringify(runList()));
 else {
   const self = fileURLToPath(import.meta.url);
   const run = (which: string): Result => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', self, `--impl=${which}`], { encoding: 'utf8' });
+    const args = process.argv.slice(2).filter((a) => a.startsWith('--live='));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', self, `--impl=${which}`, ...args], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${which} bench failed: ${r.stderr}`);
     return JSON.parse(r.stdout.trim().split('\n').pop()!) as Result;
   };
   const tree = run('tree');
   const list = run('list');
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-  console.log('alloc/free mix, 4 KiB..1 MiB, 100,000 live blocks (~' + fmt(tree.blocks) + ' blocks in the list)');
+  console.log(`alloc/free mix, 4 KiB..1 MiB, ${fmt(LIVE_BLOCKS)} live blocks (~${fmt(tree.blocks)} blocks in the list)`);
   console.log(`  ${''.padEnd(52)} ${'ops/s wall'.padStart(11)} ${'ops/CPU-s'.padStart(11)}`);
   console.log(`  ${tree.impl.padEnd(52)} ${fmt(tree.opsPerSec).padStart(11)} ${fmt(tree.opsPerCpuSec).padStart(11)}  (best of 5 x ${fmt(tree.ops)} ops)`);
   console.log(`  ${list.impl.padEnd(52)} ${fmt(list.opsPerSec).padStart(11)} ${fmt(list.opsPerCpuSec).padStart(11)}  (${fmt(list.ops)} ops in 3 s)`);

@@ -1,7 +1,7 @@
 // take() of random specific addresses at 100,000 live blocks (about half hit a free range; a hit
 // is freed again at once, inside the timed loop, so the state stays put).
 //   pnpm --filter @kmem/virt-alloc bench
-import { buildState, PAGE, rng } from './workload';
+import { buildState, LIVE_BLOCKS, PAGE, rng } from './workload';
 
 const s = buildState();
 const va = s.va;
@@ -38,5 +38,5 @@ for (let round = 0; round < 5; round++) {
 }
 va.checkInvariants();
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-console.log(`take() at random addresses, 100,000 live blocks (${fmt(va.stats().blockCount)} blocks), 4..16 KiB`);
+console.log(`take() at random addresses, ${fmt(LIVE_BLOCKS)} live blocks (${fmt(va.stats().blockCount)} blocks), 4..16 KiB`);
 console.log(`  VirtualAllocator.take ${fmt(best).padStart(11)} ops/s wall ${fmt(bestCpu).padStart(11)} ops/CPU-s  (best of 5 x ${fmt(ops)}; ${((hits / ops) * 100).toFixed(0)}% hits, each hit freed again in the loop)`);

@@ -2,7 +2,8 @@
 import { VirtualAllocator } from '@kmem/virt-alloc';
 
 export const PAGE = 4096;
-export const LIVE_BLOCKS = 100_000;
+/** Live blocks: 100,000 (the issue's figure); `--live=N` on the command line changes it. */
+export const LIVE_BLOCKS = Number(/^--live=(\d+)$/.exec(process.argv.find((a) => a.startsWith('--live=')) ?? '')?.[1] ?? 100_000);
 /** A 47-bit space: the lower half of x86_64's 48-bit linear addresses (sizes well above 2^32). */
 export const RANGE_END = 2 ** 47;
 
@@ -32,10 +33,10 @@ export interface State {
 }
 
 /**
- * 100,000 live blocks, then `churnOps` untimed random alloc/free operations so the space is
+ * LIVE_BLOCKS live blocks, then `churnOps` untimed random alloc/free operations so the space is
  * fragmented the way a long-running system's is.
  */
-export function buildState(churnOps = 200_000, seed = 42): State {
+export function buildState(churnOps = 2 * LIVE_BLOCKS, seed = 42): State {
   const va = new VirtualAllocator({ start: 0, end: RANGE_END });
   const s: State = { va, r: rng(seed), live: new Float64Array(LIVE_BLOCKS * 4), liveCount: 0 };
   for (let i = 0; i < LIVE_BLOCKS; i++) s.live[s.liveCount++] = va.alloc(randomSize(s.r))!;
@@ -47,7 +48,7 @@ export function buildState(churnOps = 200_000, seed = 42): State {
 
 /**
  * One operation of the mix: alloc a random size (half the time) or free a random live block
- * (swap-removed from `live`). The count of live blocks random-walks around 100,000.
+ * (swap-removed from `live`). The count of live blocks random-walks around LIVE_BLOCKS.
  */
 export function step(s: State, alloc: (sizeBytes: number) => number | null, free: (addr: number) => number): void {
   if (s.r() < 0.5 || s.liveCount === 0) {
