@@ -179,6 +179,8 @@ export class Kernel {
   private readonly physMappings: PhysicalMapping[] = [];
   private readonly privateTables = new Map<number, number[]>();
   private readonly stacks: KernelStack[] = [];
+  private readonly freeStackTops: number[] = [];
+  private readonly freedGuards: number[] = [];
   private readonly kernelStackBytes: number;
   private readonly heapLimit: number;
   private readonly options: KernelOptions;
@@ -634,6 +636,8 @@ export class Kernel {
     if (guard < region.start) return null;
     const flags = P | RW | G | NX;
     if (region.identityMapped === true) {
+      // va = pa: the stack needs exactly these frames, and they must be free RAM.
+      for (let f = bottom; f < top; f += PAGE) if (!this.machine.memory.isRam(f) || f >= this.pmm.endPa || !this.pmm.isFree(f)) return null;
       this.frames.claim(bottom, bytes / PAGE, { kind: 'kernel-stack' });
       if (!this.kernelMapper.mapPages(bottom, bottom, bytes / PAGE, flags)) {
         for (let f = bottom; f < top; f += PAGE) this.frames.freeFrame(f);
@@ -644,6 +648,39 @@ export class Kernel {
     const s = { bottom, top, guard };
     this.stacks.push(s);
     return s;
+  }
+
+  /**
+   * Maps another kernel stack (e.g. one per process) in the layout's stack region, below the
+   * stacks already there, each with an unmapped guard page below it; a freed slot is reused first.
+   * @returns the stack, or null when the region is full or memory ran out (nothing changed)
+   * @throws KernelStateError unless running
+   */
+  allocKernelStack(): KernelStack | null {
+    this.requireRunning('allocKernelStack');
+    const region = findLayoutRegion(this.layout, 'kernel-stack')!;
+    const reuse = this.freeStackTops.pop();
+    const top = reuse ?? Math.min(...this.stacks.map((x) => x.guard), ...this.freedGuards);
+    const s = this.mapKernelStack(region, top);
+    if (s === null && reuse !== undefined) this.freeStackTops.push(reuse);
+    return s;
+  }
+
+  /**
+   * Unmaps a stack from {@link allocKernelStack} (by its top) and frees its frames.
+   * @throws KernelStateError unless running; KernelAddressError if no such stack, or it is the
+   *   one the stack pointer is in
+   */
+  freeKernelStack(top: number): void {
+    this.requireRunning('freeKernelStack');
+    const i = this.stacks.findIndex((x) => x.top === top);
+    if (i < 0) throw new KernelAddressError(top, 'is not the top of a kernel stack');
+    const s = this.stacks[i]!;
+    if (this.stackPointer > s.bottom && this.stackPointer <= s.top) throw new KernelAddressError(top, 'is the stack in use');
+    this.unmapAndFree(s.bottom, (s.top - s.bottom) / PAGE, 'kernel stack');
+    this.stacks.splice(i, 1);
+    this.freeStackTops.push(s.top);
+    this.freedGuards.push(s.guard);
   }
 
   private writeCr3(root: number, why: string): void {

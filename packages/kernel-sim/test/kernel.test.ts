@@ -261,3 +261,36 @@ describe('Kernel.exportImage', () => {
     });
   }
 });
+
+describe('Kernel.allocKernelStack', () => {
+  for (const layout of LAYOUT_NAMES) {
+    it(`${layout}: stacks go down the stack region, each with an unmapped guard page; freed slots are reused`, () => {
+      const k = bootKernel(smallMap(), layout);
+      const a = k.allocKernelStack()!;
+      const b = k.allocKernelStack()!;
+      expect(a.top).toBe(k.kernelStacks[0]!.guard);
+      expect(b.top).toBe(a.guard);
+      for (const s of [a, b]) {
+        expect(k.cpu.translate(s.top - 8, Access.Write, Mode.Supervisor).fault).toBe(false);
+        expect(k.cpu.translate(s.guard, Access.Read, Mode.Supervisor).fault).toBe(true);
+        expect(k.frames.kindOf(k.kernelMapper.translate(s.bottom)!.pa)).toBe('kernel-stack');
+      }
+      k.checkInvariants();
+      k.freeKernelStack(a.top);
+      expect(k.kernelMapper.isMapped(a.bottom)).toBe(false);
+      expect(k.allocKernelStack()!.top).toBe(a.top);
+      expect(() => k.freeKernelStack(k.stackPointer)).toThrow(expect.objectContaining({ code: 'E_KERNEL_ADDRESS' }));
+      expect(() => k.freeKernelStack(12345)).toThrow(expect.objectContaining({ code: 'E_KERNEL_ADDRESS' }));
+      k.checkInvariants();
+    });
+  }
+
+  it('returns null when the stack region is full', () => {
+    const k = bootKernel(smallMap(), 'higher-half', { kernelStackBytes: 1024 * 1024 });
+    let n = 1;
+    while (k.allocKernelStack() !== null) n++;
+    // 16 MiB region, 1 MiB + a 4 KiB guard each
+    expect(n).toBe(15);
+    k.checkInvariants();
+  });
+});
