@@ -14,7 +14,7 @@ const region = fc.record({
   lengthBytes: fc.oneof(fc.integer({ min: 1, max: 256 }).map((m) => m * MiB), fc.integer({ min: 1, max: 0x4000_0000 })),
   kind: fc.constantFrom(...KINDS),
 });
-const map = fc.array(region, { minLength: 1, maxLength: 8 }).map((rs) => [{ base: 0x100000, lengthBytes: 40 * MiB, kind: 'usable' as MemoryKind }, ...rs] as MemoryRegion[]);
+const map = fc.array(region, { minLength: 1, maxLength: 8 }).map((rs) => [{ base: 0x100000, lengthBytes: 40 * MiB, kind: 'usable' }, ...rs] as MemoryRegion[]);
 
 describe('Kernel.boot on random memory maps', () => {
   for (const layout of LAYOUT_NAMES) {
