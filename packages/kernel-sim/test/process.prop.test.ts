@@ -183,5 +183,5 @@ describe('Process address space (model-based)', () => {
     expect(kernel.cpu.tlb!.staleUseCount).toBe(0);
     expect(kernel.pmm.freeFrames).toBe(free0);
     kernel.checkInvariants();
-  });
+  }, 120_000);
 });

@@ -389,15 +389,18 @@ export class ProcessManager {
     const vas: number[] = [];
     const shared: number[] = [];
     const flagsOf: number[] = [];
-    this.withSpace(parent, () =>
-      parent.pages_.forEachLeaf(parent.userStart, parent.userEnd, (va, frame, flags) => {
-        const cowFlags = (flags & ~W) | PTE_COW;
-        if (cowFlags !== flags) parent.pages_.rewrite(va, frame, cowFlags);
-        vas.push(va);
-        shared.push(frame);
-        flagsOf.push(cowFlags);
-      }),
-    );
+    this.withSpace(parent, () => {
+      // Region by region, as Linux's copy_page_range walks each VMA: leaves exist nowhere else.
+      for (const r of parent.regions_.all()) {
+        parent.pages_.forEachLeaf(r.start, r.end, (va, frame, flags) => {
+          const cowFlags = (flags & ~W) | PTE_COW;
+          if (cowFlags !== flags) parent.pages_.rewrite(va, frame, cowFlags);
+          vas.push(va);
+          shared.push(frame);
+          flagsOf.push(cowFlags);
+        });
+      }
+    });
     let oom = false;
     this.withSpace(child, () => {
       for (let i = 0; i < vas.length; i++) {
@@ -555,8 +558,8 @@ export class ProcessManager {
   /** See `Process.touch`. @internal */
   touch(p: Process, va: number, access: TouchAccess, value: number): TouchOutcome {
     this.requireAlive(p, 'touch');
-    this.switchTo(p.pid);
     const cpu = this.kernel.machine.cpu;
+    if (this.current_ !== p || cpu.registers.cr3Frame !== p.root) this.switchTo(p.pid);
     try {
       if (access === 'read') cpu.read8(va, Mode.User);
       else if (access === 'write') cpu.write8(va, value, Mode.User);
@@ -933,7 +936,7 @@ export class ProcessManager {
     // Torn down while its tables are reachable (a recursive slot needs them in CR3); no INVLPG:
     // leaving the address space below flushes its TLB entries (CR3 write, or INVPCID with PCIDs).
     const tablesFreed = this.withSpace(p, () =>
-      p.pages_.destroy((_va, frame) => {
+      p.pages_.destroy(p.regions_.all(), (_va, frame) => {
         this.dropFrame(p, frame);
         framesReleased++;
       }),

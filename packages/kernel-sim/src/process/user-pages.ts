@@ -54,6 +54,13 @@ export class UserPageTables {
   readonly root: number;
   /** Table frames created here (PDPTs, PDs, PTs), owned ('page-table', pid). */
   readonly tables = new Set<number>();
+  /**
+   * Where each table created here is linked: parent table frame, entry index, the parent's
+   * level and a linear address the entry serves (for the recursive strategy). Lets teardown
+   * unlink and free tables without re-reading every upper-level entry (as Linux keeps per-table
+   * metadata in struct page).
+   */
+  private readonly links = new Map<number, { readonly parent: number; readonly index: number; readonly level: number; readonly va: number }>();
   /** After {@link lookup}: the leaf's low and high halves (0 when no page table covers the address). */
   lo = 0;
   hi = 0;
@@ -173,17 +180,27 @@ export class UserPageTables {
   }
 
   /**
-   * Tears the user range down (exit, exec): calls `release` for every leaf holding a frame, frees
-   * every table created here and clears the entries that pointed at them, so the root's user
-   * range is empty. The caller must have switched CR3 away (or flushes the PCID) — no INVLPG here.
+   * Tears the user range down (exit): calls `release` for every leaf holding a frame in the
+   * given ranges (the process's regions: leaves exist nowhere else), then frees every table
+   * created here, clearing the entries of tables it did not create (the root, identity-low's
+   * private PDPT and PD) that pointed at them, so the root's user range is empty. No INVLPG: the
+   * caller leaves the address space (CR3 write, or INVPCID with PCIDs) before anyone can use it.
    * @returns the number of table frames freed
    */
-  destroy(release: LeafVisitor): number {
+  destroy(ranges: readonly { readonly start: number; readonly end: number }[], release: LeafVisitor): number {
+    for (const r of ranges) this.visit(4, this.root, 0, r.start, r.end, release);
     this.cacheBase = -1;
     this.cachePt = -1;
     this.ptFrame = -1;
-    const freed = this.teardown(4, this.root, 0, release);
-    if (this.tables.size !== 0) throw new KernelInvariantError(`pid ${this.pid}: ${this.tables.size} page table(s) were not reachable at teardown`);
+    const A = this.access;
+    let freed = 0;
+    for (const [t, link] of this.links) {
+      if (!this.tables.has(link.parent)) A.writeEntry(link.level, link.va, link.parent, link.index, 0, 0);
+      this.frames.freeFrame(t);
+      freed++;
+    }
+    this.tables.clear();
+    this.links.clear();
     return freed;
   }
 
@@ -248,6 +265,7 @@ export class UserPageTables {
       const t = this.frames.allocFrame(this.owner);
       if (t === null) return -1;
       this.tables.add(t);
+      this.links.set(t, { parent: table, index: i, level, va: va - (va % span(level)) });
       // Zeroed by allocFrame; link it (not present → present: no TLB work).
       A.writeEntry(level, va, table, i, encodeLo(t, TABLE_ENTRY), encodeHi(t, 0, this.maskHi));
       table = t;
@@ -282,34 +300,6 @@ export class UserPageTables {
     }
   }
 
-  private teardown(level: number, table: number, base: number, release: LeafVisitor): number {
-    const s = span(level);
-    const first = Math.max(0, Math.floor((this.userStart - base) / s));
-    const last = Math.min(511, Math.floor((this.userEnd - 1 - base) / s));
-    const A = this.access;
-    let freed = 0;
-    for (let i = first; i <= last; i++) {
-      const va = base + i * s;
-      A.readEntry(level, va, table, i);
-      const lo = A.lo;
-      const hi = A.hi;
-      if (level === 1) {
-        if (leafHoldsFrame(lo)) release(va, entryAddress(lo, hi, this.maskHi), leafFlags(lo, hi));
-        continue;
-      }
-      if ((lo & P) === 0) continue;
-      const child = entryAddress(lo, hi, this.maskHi);
-      freed += this.teardown(level - 1, child, va, release);
-      if (this.tables.has(child)) {
-        A.writeEntry(level, va, table, i, 0, 0);
-        this.tables.delete(child);
-        this.frames.freeFrame(child);
-        freed++;
-      }
-    }
-    return freed;
-  }
-
   /** Frees empty tables of ours under `table` over [start, end); returns how many. */
   private prune(level: number, table: number, base: number, start: number, end: number): number {
     const s = span(level);
@@ -330,6 +320,7 @@ export class UserPageTables {
         // (SDM 4.10.4.1); INVLPG of an address it served drops them.
         this.invalidate(va);
         this.tables.delete(child);
+        this.links.delete(child);
         this.frames.freeFrame(child);
         freed++;
       }
