@@ -76,8 +76,8 @@ for (let i = 0; i < STREAM; i++) {
 }
 
 const registers = new ControlRegisters({ cr3Frame: pml4 });
-const setCount = Number(process.env.TLB_SETS ?? 256);
-const wayCount = Number(process.env.TLB_WAYS ?? 4);
+const setCount = Number(process.env.TLB_SETS ?? 4096);
+const wayCount = Number(process.env.TLB_WAYS ?? 1);
 const tlb = new Tlb({ setCount, wayCount });
 const mmu = new Mmu(memory, registers, { tlb });
 
