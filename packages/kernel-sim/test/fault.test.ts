@@ -45,6 +45,23 @@ describe('fork (copy-on-write)', () => {
     kernel.checkInvariants();
   });
 
+  it('invalidates the parent\'s cached writable translations at fork (a write right after fork still copies)', () => {
+    const kernel = bootProcessKernel();
+    kernel.cpu.tlb!.detectStaleUses = true;
+    const parent = kernel.createProcess()!;
+    const a = parent.mmap({ lengthBytes: PAGE })!;
+    expect(parent.touch(a, 'write', 1)).toBe('ok');
+    expect(parent.touch(a, 'write', 2)).toBe('ok'); // the writable translation is in the TLB now
+    const child = kernel.fork(parent.pid)!;
+    expect(kernel.processes.current).toBe(parent); // no context switch happened
+    expect(parent.touch(a, 'write', 3)).toBe('ok');
+    expect(parent.stats.cowCopies).toBe(1);
+    kernel.switchTo(child.pid);
+    expect(kernel.user.read8(a)).toBe(2);
+    expect(kernel.cpu.tlb!.staleUseCount).toBe(0);
+    kernel.checkInvariants();
+  });
+
   it('keeps a read-only region read-only after fork (COW never grants a write the region forbids)', () => {
     const kernel = bootProcessKernel();
     const parent = kernel.createProcess()!;

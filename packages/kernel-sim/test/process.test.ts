@@ -1,9 +1,9 @@
 // Processes on a booted kernel: address spaces, brk, mmap/munmap/mprotect, exec of real ELF files,
 // exit and its leak check, context switches, events. Each scenario opens with the question it answers.
 import { describe, expect, it } from 'vitest';
-import { Mode, PageFaultErrorCode as EC } from '@kmem/x86-paging';
+import { Mode, PageFaultErrorCode as EC, RFLAGS } from '@kmem/x86-paging';
 import { EventLog, ElfLoadError, HIGHER_HALF, IDENTITY_LOW, Kernel, Machine, linearFromCanonical, validateLayout, type Layout, PROT, ProcessKilledError, ProcessStateError, RegionRangeError, UserMemoryArgumentError, elfLoadPlan, parseElf64, pageContents, findSegment } from '../src/index';
-import { MiB, PAGE, bootProcessKernel, elfFixture, ramMap } from './process-helpers';
+import { MiB, PAGE, bootProcessKernel, drainFrames, elfFixture, ramMap } from './process-helpers';
 
 describe('createProcess', () => {
   it('gives a process its own PML4 whose kernel half is the kernel\'s, and maps nothing until touched', () => {
@@ -459,4 +459,26 @@ describe('processes with every table-access mechanism', () => {
       expect(kernel.cpu.tlb!.staleUseCount).toBe(0);
     });
   }
+});
+
+describe('exec edge cases', () => {
+  it('writes the initial stack under SMAP bracketed by STAC/CLAC (copy_to_user) and leaves RFLAGS.AC clear', () => {
+    const kernel = bootProcessKernel({ kernel: { smap: true } });
+    const p = kernel.exec(undefined, elfFixture('hello-static'), ['hello', 'x', 'y'])!;
+    expect(kernel.user.read32(p.image!.rsp)).toBe(3);
+    expect(kernel.cpu.registers.rflags & RFLAGS.AC).toBe(0);
+    expect(kernel.events.ofKind('page-fault').filter((e) => e.pid === p.pid && e.mode === 'supervisor').length).toBeGreaterThan(0);
+    kernel.checkInvariants();
+  });
+
+  it('OOM-kills the process when exec runs out of memory past the point of no return, and returns null', () => {
+    const kernel = bootProcessKernel({ ramMiB: 64 });
+    const p = kernel.createProcess({ name: 'victim' })!;
+    const refill = drainFrames(kernel, 0);
+    expect(kernel.exec(p.pid, elfFixture('hello-static'), ['hello'])).toBeNull();
+    expect(p.state).toBe('killed');
+    expect(p.killed).toMatchObject({ signal: 'SIGKILL', reason: 'out-of-memory' });
+    refill();
+    kernel.checkInvariants();
+  });
 });

@@ -297,8 +297,9 @@ export class ProcessManager {
    * R--, data RW- with its zero-page tail as a `bss` region; NX wherever X is absent), file pages
    * read on first touch, a stack with argv/envp/auxv written through the CPU as copy_to_user
    * does (faulting its pages in), brk just after the image. The process becomes current.
-   * @returns the process, or null when memory ran out (a new process is removed again; an
-   *   existing one is OOM-killed, as Linux does past exec's point of no return)
+   * @returns the process, or null when memory ran out (no process was created, or the process
+   *   was OOM-killed while its new image was being set up — Linux kills past exec's point of no
+   *   return too)
    * @throws ElfParseError / ElfLoadError / StackImageError for a bad file or arguments, before any change;
    *   NoSuchProcessError, ProcessStateError, KernelStateError
    */
