@@ -1,0 +1,15 @@
+// The web visualizer: web/ is the Vite root; the library packages are bundled from their
+// TypeScript sources (the '@kmem/source' export condition), so no package build is needed first.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+const appDir = dirname(fileURLToPath(import.meta.url));
+
+export default defineConfig({
+  root: join(appDir, 'web'),
+  base: './',
+  resolve: { conditions: ['@kmem/source', 'module', 'browser', 'development|production'] },
+  build: { outDir: join(appDir, 'dist', 'web'), emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 1024 },
+  server: { fs: { allow: [join(appDir, '..', '..')] } },
+});

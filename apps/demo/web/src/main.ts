@@ -1,0 +1,484 @@
+// The web visualizer: the same DemoSession as `pnpm demo`, stepped from buttons, drawn with the DOM
+// and a canvas. Everything runs in the browser; the fixtures are bundled.
+import { parseMemoryMap, type KernelEvent, type LayoutName } from '@kmem/kernel-sim';
+import { virt } from '@kmem/x86-paging';
+import {
+  DemoSession,
+  FRAME_CLASSES,
+  LAYOUT_NAMES,
+  SCENARIOS,
+  SCENARIO_NAMES,
+  classifyFrames,
+  formatCanonical,
+  formatPhysical,
+  formatSize,
+  heapView,
+  processViews,
+  tlbView,
+  type ScenarioName,
+  type WalkView,
+} from '../../src/scenarios/index';
+import { MEMORY_MAPS, loadProgram } from './fixtures';
+
+const $ = <T extends HTMLElement>(id: string): T => {
+  const el = document.getElementById(id);
+  if (el === null) throw new Error(`#${id} missing`);
+  return el as T;
+};
+
+function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') el.className = v;
+    else el.setAttribute(k, v);
+  }
+  el.append(...children);
+  return el;
+}
+
+// --- colours ------------------------------------------------------------------------------------
+
+const CLASS_COLOURS: Record<string, string> = {
+  'kernel-image': '#bc8cff',
+  module: '#8957e5',
+  bitmap: '#39c5cf',
+  'page-table': '#58a6ff',
+  heap: '#d29922',
+  'kernel-data': '#f778ba',
+  'kernel-stack': '#ff7b72',
+  user: '#3fb950',
+  reserved: '#3b4350',
+  free: '#18202a',
+  hole: '#07090c',
+};
+const PID_COLOURS = ['#3fb950', '#e3b341', '#56d4dd', '#ffa657', '#a5d6ff', '#7ee787', '#d2a8ff', '#ff9bce'];
+const pidColour = (pid: number): string => PID_COLOURS[(pid - 1) % PID_COLOURS.length]!;
+const LEGEND_NAMES: Record<string, string> = {
+  'kernel-image': 'kernel image',
+  module: 'boot module',
+  bitmap: 'frame bitmap',
+  'page-table': 'page tables',
+  heap: 'kernel heap',
+  'kernel-data': 'kernel data',
+  'kernel-stack': 'kernel stack',
+  user: 'user pages',
+  reserved: 'reserved',
+  free: 'free',
+  hole: 'not RAM',
+};
+
+function rgb(hex: string): [number, number, number] {
+  const n = parseInt(hex.slice(1), 16);
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
+// --- state --------------------------------------------------------------------------------------
+
+interface State {
+  session: DemoSession;
+  playing: number | null;
+  walkTimer: number | null;
+  mapName: string;
+  layout: LayoutName;
+  scenario: ScenarioName;
+  programBytes: Uint8Array;
+}
+let state: State | null = null;
+
+function makeSession(mapName: string, layout: LayoutName, scenario: ScenarioName, programBytes: Uint8Array): DemoSession {
+  const m = MEMORY_MAPS.find((x) => x.name === mapName) ?? MEMORY_MAPS[0]!;
+  const parsed = parseMemoryMap(m.text, { fileName: m.name });
+  return new DemoSession(
+    { memoryMap: { name: m.name, format: parsed.format, regions: parsed.regions }, layout, program: { name: 'hello-static-pie', bytes: programBytes }, traceAccesses: 40_000 },
+    scenario,
+  );
+}
+
+// --- panels -------------------------------------------------------------------------------------
+
+function renderSteps(s: DemoSession): void {
+  const list = $('steps');
+  list.replaceChildren(
+    ...s.titles.map((t, i) =>
+      h('li', { class: i < s.position - 1 ? 'done' : i === s.position - 1 ? 'done current' : '' }, h('span', { class: 'phase' }, t.phase), t.title),
+    ),
+  );
+  list.querySelector('.current')?.scrollIntoView({ block: 'nearest' });
+  $('step-counter').textContent = `${s.position} / ${s.stepCount}`;
+  document.body.dataset.step = String(s.position);
+  const last = s.records[s.records.length - 1];
+  const lines = $('step-lines');
+  lines.replaceChildren(...(last === undefined ? [h('div', {}, 'Press step (or play) to boot the machine.')] : last.lines.map((l) => h('div', {}, l))));
+  if (s.panicReport !== null && last?.id === 'panic') {
+    const r = s.panicReport;
+    lines.append(h('div', { class: 'panic-box' }, `Kernel panic - not syncing: ${r.reason}\n${r.walk ?? ''}`));
+  }
+  for (const id of ['btn-step', 'btn-play', 'btn-end']) $<HTMLButtonElement>(id).disabled = s.done;
+}
+
+function renderFrames(s: DemoSession): void {
+  const canvas = $<HTMLCanvasElement>('frame-map');
+  // Frames up to the end of RAM (firmware-reserved ranges far above it, such as q35's at 1 TiB,
+  // would make the picture mostly empty), at most 4 Mi frames (16 GiB) so a redraw stays quick.
+  const ramEnd = s.machine.memoryMap.reduce((m, r) => (r.kind === 'reserved' || r.kind === 'bad-memory' ? m : Math.max(m, r.base + r.lengthBytes)), 0);
+  const total = Math.min(4 * 1024 * 1024, s.booted ? Math.min(s.kernel.pmm.totalFrames, Math.ceil(ramEnd / 4096)) : Math.ceil(ramEnd / 4096));
+  const cols = Math.ceil(Math.sqrt(total * 2) / 8) * 8;
+  const rows = Math.ceil(total / cols);
+  const cell = Math.max(1, Math.floor(1024 / cols));
+  canvas.width = cols * cell;
+  canvas.height = rows * cell;
+  canvas.dataset.cols = String(cols);
+  canvas.dataset.cell = String(cell);
+  canvas.dataset.frames = String(total);
+  const ctx = canvas.getContext('2d')!;
+  const img = ctx.createImageData(canvas.width, canvas.height);
+  const kinds = new Uint8Array(total);
+  const pids = new Int32Array(total);
+  if (s.booted) classifyFrames(s.kernel, 0, total, kinds, pids);
+  else {
+    // Before the frame allocator exists: RAM is free, everything else a hole or reserved.
+    for (let f = 0; f < total; f++) kinds[f] = FRAME_CLASSES.indexOf(s.machine.memory.isRam(f * 4096) ? 'free' : 'hole');
+  }
+  const palette = FRAME_CLASSES.map((c) => rgb(CLASS_COLOURS[c] ?? '#ff00ff'));
+  const pidPalette = PID_COLOURS.map(rgb);
+  const userIdx = FRAME_CLASSES.indexOf('user');
+  const tableIdx = FRAME_CLASSES.indexOf('page-table');
+  const data = img.data;
+  const w = canvas.width;
+  for (let f = 0; f < total; f++) {
+    let c = palette[kinds[f]!]!;
+    const pid = pids[f]!;
+    if (pid > 0 && (kinds[f] === userIdx || kinds[f] === tableIdx)) {
+      const pc = pidPalette[(pid - 1) % pidPalette.length]!;
+      c = kinds[f] === tableIdx ? [pc[0] >> 1, pc[1] >> 1, (pc[2] >> 1) + 60] : pc;
+    }
+    const x0 = (f % cols) * cell;
+    const y0 = Math.floor(f / cols) * cell;
+    for (let dy = 0; dy < cell; dy++) {
+      let o = ((y0 + dy) * w + x0) * 4;
+      for (let dx = 0; dx < cell; dx++, o += 4) {
+        data[o] = c[0];
+        data[o + 1] = c[1];
+        data[o + 2] = c[2];
+        data[o + 3] = cell >= 4 && (dx === cell - 1 || dy === cell - 1) ? 150 : 255;
+      }
+    }
+  }
+  ctx.putImageData(img, 0, 0);
+  $('frames-caption').textContent = `${s.inputs.memoryMap.name} · ${total.toLocaleString()} frames of 4 KiB · ${cell}px per frame`;
+  const legend = $('frame-legend');
+  const used = new Set<number>(kinds);
+  const items = FRAME_CLASSES.filter((c, i) => used.has(i) && c !== 'user').map((c) => h('span', {}, h('i', { style: `background:${CLASS_COLOURS[c]}` }), LEGEND_NAMES[c] ?? c));
+  const livePids = new Set<number>();
+  for (let f = 0; f < total; f++) if (pids[f]! > 0) livePids.add(pids[f]!);
+  for (const pid of [...livePids].sort((a, b) => a - b)) items.push(h('span', {}, h('i', { style: `background:${pidColour(pid)}` }), `pid ${pid} (pages; its tables darker)`));
+  legend.replaceChildren(...items);
+  frameInfo = { kinds, pids, cols, cell, total };
+}
+
+let frameInfo: { kinds: Uint8Array; pids: Int32Array; cols: number; cell: number; total: number } | null = null;
+
+function onFrameHover(ev: MouseEvent): void {
+  const tip = $('frame-tip');
+  const canvas = $<HTMLCanvasElement>('frame-map');
+  if (frameInfo === null) return;
+  const rect = canvas.getBoundingClientRect();
+  const x = Math.floor(((ev.clientX - rect.left) / rect.width) * canvas.width / frameInfo.cell);
+  const y = Math.floor(((ev.clientY - rect.top) / rect.height) * canvas.height / frameInfo.cell);
+  const f = y * frameInfo.cols + x;
+  if (x < 0 || x >= frameInfo.cols || f >= frameInfo.total) {
+    tip.hidden = true;
+    return;
+  }
+  const kind = FRAME_CLASSES[frameInfo.kinds[f]!]!;
+  const pid = frameInfo.pids[f]!;
+  tip.hidden = false;
+  tip.textContent = `${formatPhysical(f * 4096)}  ${LEGEND_NAMES[kind] ?? kind}${pid > 0 ? ` · pid ${pid}` : ''}`;
+  tip.style.left = `${ev.clientX - rect.left + 14}px`;
+  tip.style.top = `${ev.clientY - rect.top + 10}px`;
+}
+
+function renderVas(s: DemoSession): void {
+  const sel = $<HTMLSelectElement>('vas-pid');
+  const walkSel = $<HTMLSelectElement>('walk-pid');
+  const procs = s.booted ? processViews(s.kernel).filter((p) => p.state === 'running') : [];
+  const keep = sel.value;
+  const keepWalk = walkSel.value;
+  sel.replaceChildren(...procs.map((p) => h('option', { value: String(p.pid) }, `pid ${p.pid} ${p.name}`)));
+  walkSel.replaceChildren(h('option', { value: '0' }, 'kernel'), ...procs.map((p) => h('option', { value: String(p.pid) }, `pid ${p.pid} ${p.name}`)));
+  if (procs.some((p) => String(p.pid) === keep)) sel.value = keep;
+  if (keepWalk === '0' || procs.some((p) => String(p.pid) === keepWalk)) walkSel.value = keepWalk;
+  const vas = $('vas');
+  const p = procs.find((x) => String(x.pid) === sel.value) ?? procs[0];
+  if (p === undefined) {
+    vas.replaceChildren(h('div', { class: 'gap' }, s.booted ? 'no process is running' : 'the kernel has not booted yet'));
+    return;
+  }
+  const out: HTMLElement[] = [];
+  p.regions.forEach((r, i) => {
+    const prev = p.regions[i - 1];
+    if (prev !== undefined && r.start > prev.end) out.push(h('div', { class: 'gap' }, `··· ${formatSize(r.start - prev.end)} unmapped ···`));
+    const pageCount = (r.end - r.start) / 4096;
+    const div = h(
+      'div',
+      { class: `region k-${r.kind}`, 'data-start': String(r.start), title: 'click: walk the first page' },
+      h('span', { class: 'addr' }, `${formatCanonical(r.start)}`),
+      h('span', { class: 'meta' }, `${r.prot} ${r.kind}`),
+      h('span', { class: 'addr' }, `${formatCanonical(r.end - 1)}`),
+      h('span', { class: 'meta' }, `${formatSize(r.end - r.start)} · ${r.residentPages} resident`),
+    );
+    if (pageCount <= 64) {
+      const pages = h('span', { class: 'pages' });
+      for (let i = 0; i < pageCount; i++) {
+        const va = r.start + i * 4096;
+        const live = s.kernel.processes.list().find((x) => x.pid === p.pid);
+        const b = h('b', { class: live !== undefined && live.translate(va) >= 0 ? 'res' : '', 'data-va': String(va), title: formatCanonical(va) });
+        pages.append(b);
+      }
+      div.append(pages);
+    }
+    div.addEventListener('click', (ev) => {
+      const target = ev.target as HTMLElement;
+      const va = Number(target.dataset.va ?? r.start);
+      startWalk(va, p.pid);
+    });
+    out.push(div);
+  });
+  vas.replaceChildren(...out);
+}
+
+function vaBits(va: number): HTMLElement {
+  const idx = (shift: number): number => Math.floor(va / 2 ** shift) % 512;
+  return h(
+    'div',
+    { class: 'va-bits' },
+    h('span', { class: 'l4' }, `PML4 ${idx(39)}`),
+    h('span', { class: 'l3' }, `PDPT ${idx(30)}`),
+    h('span', { class: 'l2' }, `PD ${idx(21)}`),
+    h('span', { class: 'l1' }, `PT ${idx(12)}`),
+    h('span', { class: 'off' }, `offset 0x${(va % 4096).toString(16).padStart(3, '0')}`),
+  );
+}
+
+function showWalk(w: WalkView): void {
+  const box = $('walk');
+  if (state?.walkTimer !== null && state?.walkTimer !== undefined) clearTimeout(state.walkTimer);
+  box.dataset.done = 'false';
+  box.dataset.va = w.vaHex;
+  box.dataset.space = w.space;
+  const levels = w.levels.map((l) =>
+    h(
+      'div',
+      { class: `walk-level${l.leaf ? ' leaf' : ''}${l.present ? '' : ' absent'}`, 'data-level': l.levelName, 'data-index': String(l.index), 'data-raw': l.raw, 'data-present': String(l.present), 'data-pa': String(l.pa) },
+      h('span', { class: 'name' }, l.levelName),
+      h('span', { class: 'entry' }, `[${l.index}] @${formatPhysical(l.entryPa)} = ${l.raw} `, h('em', {}, !l.present ? 'not present' : l.leaf ? `→ ${formatSize(l.pageSizeBytes)} page ${formatPhysical(l.pa)}` : `→ table ${formatPhysical(l.pa)}`)),
+      h('span', { class: 'bits' }, ...l.bits.map((b) => h('span', { class: `${b.set ? 'on' : ''}${b.name === 'NX' ? ' nx' : ''}`, title: `bit ${b.bit}` }, b.name))),
+    ),
+  );
+  const result = h(
+    'div',
+    { class: `walk-result ${w.pa === null ? 'fault' : 'ok'}`, id: 'walk-result', 'data-pa': w.pa === null ? 'null' : String(w.pa) },
+    w.pa === null ? `${w.vaHex} → not mapped: an access would raise #PF` : `${w.vaHex} → ${formatPhysical(w.pa)}   rights ${w.access ?? ''}`,
+  );
+  result.style.visibility = 'hidden';
+  box.replaceChildren(h('div', { class: 'muted' }, `in ${w.space}'s tables, CR3 = ${formatPhysical(w.root)}`), vaBits(w.va), ...levels, result);
+  let i = 0;
+  const tick = (): void => {
+    if (i < levels.length) {
+      levels[i]!.classList.add('shown');
+      i++;
+      state!.walkTimer = window.setTimeout(tick, 260);
+    } else {
+      result.style.visibility = 'visible';
+      box.dataset.done = 'true';
+      state!.walkTimer = null;
+    }
+  };
+  tick();
+}
+
+function startWalk(va: number, pid: number): void {
+  if (state === null) return;
+  const s = state.session;
+  $<HTMLInputElement>('walk-address').value = formatCanonical(va);
+  $<HTMLSelectElement>('walk-pid').value = String(pid);
+  if (!s.booted || s.kernel.state !== 'running') {
+    $('walk').replaceChildren(h('div', { class: 'walk-result fault' }, 'boot the kernel first (step through the boot)'));
+    return;
+  }
+  try {
+    showWalk(s.walk(va, pid));
+  } catch (e) {
+    $('walk').replaceChildren(h('div', { class: 'walk-result fault' }, (e as Error).message));
+  }
+}
+
+function renderHeap(s: DemoSession): void {
+  const blocks = $('heap-blocks');
+  const table = $('heap-classes');
+  if (!s.booted) {
+    blocks.replaceChildren();
+    table.replaceChildren();
+    $('heap-caption').textContent = '';
+    return;
+  }
+  const hv = heapView(s.kernel);
+  $('heap-caption').textContent = `${hv.allocations} live · ${hv.pagesHeld} pages held · ${formatCanonical(hv.base)}`;
+  blocks.replaceChildren(
+    ...hv.blocks.map((b) => {
+      const el = h('b', { class: `${b.used ? 'used ' : ''}${b.kind}`, title: `${formatCanonical(b.start)} ${b.sizeBytes} B ${b.kind}${b.cache === null ? '' : ` ${b.cache}`}${b.used ? '' : ' (free)'}` });
+      el.style.width = `${Math.max(3, Math.min(120, Math.log2(b.sizeBytes) * 5))}px`;
+      return el;
+    }),
+  );
+  table.replaceChildren(
+    h('tr', {}, h('th', {}, 'class'), h('th', {}, 'per slab'), h('th', {}, 'slabs'), h('th', {}, 'in use'), h('th', {}, '')),
+    ...hv.classes.map((c) => {
+      const cap = c.slabCount * c.objectsPerSlab;
+      const meter = h('div', { class: 'meter' }, h('i', { style: `width:${cap === 0 ? 0 : Math.max(2, (c.objectsInUse / cap) * 100)}%` }));
+      return h('tr', {}, h('td', {}, c.name), h('td', { class: 'num' }, String(c.objectsPerSlab)), h('td', { class: 'num' }, String(c.slabCount)), h('td', { class: 'num' }, String(c.objectsInUse)), h('td', {}, meter));
+    }),
+    h('tr', {}, h('td', {}, 'tlsf'), h('td', {}, ''), h('td', { class: 'num' }, String(hv.tlsf.blocksInUse + hv.tlsf.freeBlocks)), h('td', { class: 'num' }, String(hv.tlsf.blocksInUse)), h('td', {}, `${formatSize(hv.tlsf.bytesFree)} free`)),
+    h('tr', {}, h('td', {}, 'pages'), h('td', {}, ''), h('td', { class: 'num' }, String(hv.large.pageCount)), h('td', { class: 'num' }, String(hv.large.allocations)), h('td', {}, '')),
+  );
+}
+
+let lastTlb = { hits: 0, misses: 0 };
+
+function renderTlb(s: DemoSession): void {
+  const t = tlbView(s.kernel, 48);
+  const total = t.hits + t.misses;
+  const dh = t.hits - lastTlb.hits;
+  const dm = t.misses - lastTlb.misses;
+  lastTlb = { hits: t.hits, misses: t.misses };
+  $('tlb-caption').textContent = `${t.hits} hits · ${t.misses} misses${total > 0 ? ` · ${((t.hits / total) * 100).toFixed(1)}%` : ''} · this step +${dh}/+${dm}`;
+  const bar = $('tlb-bar');
+  bar.replaceChildren(h('i', { class: 'hit', style: `width:${total === 0 ? 0 : (t.hits / total) * 100}%` }), h('i', { class: 'miss', style: `width:${total === 0 ? 0 : (t.misses / total) * 100}%` }));
+  $('tlb').replaceChildren(
+    h('tr', {}, h('th', {}, 'page'), h('th', {}, 'frame'), h('th', {}, 'pcid'), h('th', {}, 'G'), h('th', {}, 'rights')),
+    ...t.entries.map((e) => h('tr', {}, h('td', {}, formatCanonical(e.va)), h('td', {}, formatPhysical(e.pa)), h('td', { class: 'num' }, String(e.pcid)), h('td', {}, e.global ? 'G' : ''), h('td', {}, e.access))),
+  );
+}
+
+function describe(e: KernelEvent): string {
+  const { seq: _seq, kind: _kind, ...rest } = e as KernelEvent & Record<string, unknown>;
+  return Object.entries(rest)
+    .map(([k, v]) => {
+      if (typeof v === 'number' && (k === 'va' || k === 'entry' || k === 'rsp' || k === 'oldBreak' || k === 'newBreak')) return `${k}=${formatCanonical(v)}`;
+      if (typeof v === 'number' && (k === 'frame' || k === 'pa' || k === 'cr3') && v >= 0) return `${k}=${formatPhysical(v)}`;
+      if (typeof v === 'object' && v !== null) return k === 'report' ? String((v as { reason?: string }).reason) : '';
+      return `${k}=${String(v)}`;
+    })
+    .filter((x) => x !== '')
+    .join(' ');
+}
+
+function renderEvents(s: DemoSession): void {
+  const box = $('events');
+  const last = s.records[s.records.length - 1];
+  const events = last?.events ?? [];
+  const shown = events.slice(-300);
+  $('events-caption').textContent = last === undefined ? '' : `step ${last.index + 1}: ${events.length} events${events.length > shown.length ? ` (last ${shown.length})` : ''}`;
+  box.replaceChildren(...shown.map((e) => h('div', { class: `k-${e.kind}`, title: describe(e) }, h('span', { class: 'seq' }, String(e.seq)), `${e.kind} `, describe(e))));
+  box.scrollTop = box.scrollHeight;
+}
+
+function renderAll(): void {
+  if (state === null) return;
+  const s = state.session;
+  renderSteps(s);
+  renderFrames(s);
+  renderVas(s);
+  renderHeap(s);
+  renderTlb(s);
+  renderEvents(s);
+}
+
+// --- controls -----------------------------------------------------------------------------------
+
+function step(): void {
+  if (state === null || state.session.done) return;
+  try {
+    state.session.next();
+  } catch (e) {
+    $('step-lines').append(h('div', { class: 'panic-box' }, `error: ${(e as Error).message}`));
+    stopPlaying();
+  }
+  renderAll();
+  if (state.session.done) stopPlaying();
+}
+
+function stopPlaying(): void {
+  if (state?.playing !== null && state?.playing !== undefined) clearInterval(state.playing);
+  if (state !== null) state.playing = null;
+  const b = $('btn-play');
+  b.classList.remove('playing');
+  b.textContent = '▶ play';
+}
+
+function reset(): void {
+  if (state === null) return;
+  stopPlaying();
+  const mapName = $<HTMLSelectElement>('memmap').value;
+  const layout = $<HTMLSelectElement>('layout').value as LayoutName;
+  const scenario = $<HTMLSelectElement>('scenario').value as ScenarioName;
+  state.session = makeSession(mapName, layout, scenario, state.programBytes);
+  state.mapName = mapName;
+  state.layout = layout;
+  state.scenario = scenario;
+  lastTlb = { hits: 0, misses: 0 };
+  $('walk').replaceChildren(h('div', { class: 'muted' }, 'Type an address (or click a region or a page on the left) to walk it through PML4 → PDPT → PD → PT.'));
+  $('walk').dataset.done = 'false';
+  renderAll();
+}
+
+async function init(): Promise<void> {
+  const memmap = $<HTMLSelectElement>('memmap');
+  memmap.replaceChildren(...MEMORY_MAPS.map((m) => h('option', { value: m.name }, m.label)));
+  const layout = $<HTMLSelectElement>('layout');
+  layout.replaceChildren(...LAYOUT_NAMES.map((n) => h('option', { value: n }, n)));
+  const scenario = $<HTMLSelectElement>('scenario');
+  scenario.replaceChildren(...SCENARIO_NAMES.map((n) => h('option', { value: n, title: SCENARIOS[n].description }, n)));
+  const params = new URLSearchParams(location.search);
+  if (params.get('memmap') !== null) memmap.value = params.get('memmap')!;
+  if (params.get('layout') !== null) layout.value = params.get('layout')!;
+  if (params.get('scenario') !== null) scenario.value = params.get('scenario')!;
+  const programBytes = await loadProgram();
+  state = { session: makeSession(memmap.value, layout.value as LayoutName, scenario.value as ScenarioName, programBytes), playing: null, walkTimer: null, mapName: memmap.value, layout: layout.value as LayoutName, scenario: scenario.value as ScenarioName, programBytes };
+  for (const el of [memmap, layout, scenario]) el.addEventListener('change', reset);
+  $('btn-reset').addEventListener('click', reset);
+  $('btn-step').addEventListener('click', step);
+  $('btn-end').addEventListener('click', () => {
+    stopPlaying();
+    while (state !== null && !state.session.done) state.session.next();
+    renderAll();
+  });
+  $('btn-play').addEventListener('click', () => {
+    if (state === null) return;
+    if (state.playing !== null) return stopPlaying();
+    const b = $('btn-play');
+    b.classList.add('playing');
+    b.textContent = '❚❚ pause';
+    state.playing = window.setInterval(step, 900);
+  });
+  $('vas-pid').addEventListener('change', () => state !== null && renderVas(state.session));
+  $('walk-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const text = $<HTMLInputElement>('walk-address').value.trim().replace(/_/g, '');
+    const pid = Number($<HTMLSelectElement>('walk-pid').value);
+    let va: number;
+    try {
+      va = virt(text);
+    } catch (e) {
+      $('walk').replaceChildren(h('div', { class: 'walk-result fault' }, `not a canonical address: ${(e as Error).message}`));
+      return;
+    }
+    startWalk(va, pid);
+  });
+  $('frame-map').addEventListener('mousemove', onFrameHover);
+  $('frame-map').addEventListener('mouseleave', () => ($('frame-tip').hidden = true));
+  reset();
+  document.body.dataset.ready = 'true';
+}
+
+void init();
