@@ -3,7 +3,6 @@
 // vector-14 handler that runs the page-fault policy.
 import { VirtualAllocator } from '@kmem/virt-alloc';
 import {
-  Access,
   CR4,
   EFER,
   InvpcidType,
@@ -1082,9 +1081,4 @@ export class ProcessManager {
     const events = this.kernel.events;
     if (events.wants(e.kind)) events.emit(e);
   }
-}
-
-/** Whether an access kind matches a TouchAccess (for policies that log). */
-export function touchAccess(access: Access): TouchAccess {
-  return access === Access.Write ? 'write' : access === Access.Execute ? 'execute' : 'read';
 }
