@@ -103,7 +103,7 @@ export function replayTrace(kernel: Kernel, count: number, onProgress?: (done: n
   } finally {
     off();
   }
-  onProgress?.(count, count);
+  if (count % step !== 0) onProgress?.(count, count);
   const hits = (tlb?.hits ?? 0) - hits0;
   const misses = (tlb?.misses ?? 0) - misses0;
   let resident = 0;

@@ -1,7 +1,8 @@
 // The fixtures the visualizer ships with: memory maps as text, the program as a bundled asset.
 import q35Small from '../../fixtures/qemu-q35-linux-128m.e820.txt?raw';
 import q35Big from '../../fixtures/qemu-q35-linux-5g.e820.txt?raw';
-import programUrl from '../../fixtures/hello-static-pie?url';
+// Inlined as a data URL: 13 KiB, and an extension-less file served by URL is not raw bytes in Vite's dev server.
+import programDataUrl from '../../fixtures/hello-static-pie?inline';
 
 /** Memory maps to boot on (e820 logs from QEMU q35). 128 MiB first: every frame is a visible cell. */
 export const MEMORY_MAPS: readonly { readonly name: string; readonly label: string; readonly text: string }[] = [
@@ -10,8 +11,7 @@ export const MEMORY_MAPS: readonly { readonly name: string; readonly label: stri
 ];
 
 /** The static PIE the scenarios exec. */
-export async function loadProgram(): Promise<Uint8Array> {
-  const res = await fetch(programUrl);
-  if (!res.ok) throw new Error(`cannot load the program: HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
+export function loadProgram(): Uint8Array {
+  const base64 = programDataUrl.slice(programDataUrl.indexOf(',') + 1);
+  return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
 }

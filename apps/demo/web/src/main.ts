@@ -432,7 +432,7 @@ function reset(): void {
   renderAll();
 }
 
-async function init(): Promise<void> {
+function init(): void {
   const memmap = $<HTMLSelectElement>('memmap');
   memmap.replaceChildren(...MEMORY_MAPS.map((m) => h('option', { value: m.name }, m.label)));
   const layout = $<HTMLSelectElement>('layout');
@@ -443,7 +443,7 @@ async function init(): Promise<void> {
   if (params.get('memmap') !== null) memmap.value = params.get('memmap')!;
   if (params.get('layout') !== null) layout.value = params.get('layout')!;
   if (params.get('scenario') !== null) scenario.value = params.get('scenario')!;
-  const programBytes = await loadProgram();
+  const programBytes = loadProgram();
   state = { session: makeSession(memmap.value, layout.value as LayoutName, scenario.value as ScenarioName, programBytes), playing: null, walkTimer: null, mapName: memmap.value, layout: layout.value as LayoutName, scenario: scenario.value as ScenarioName, programBytes };
   for (const el of [memmap, layout, scenario]) el.addEventListener('change', reset);
   $('btn-reset').addEventListener('click', reset);
@@ -481,4 +481,4 @@ async function init(): Promise<void> {
   document.body.dataset.ready = 'true';
 }
 
-void init();
+init();
