@@ -27,8 +27,11 @@ describe('fork (copy-on-write)', () => {
     parent.pages_.lookup(a);
     expect(parent.pages_.lo & (PTE.Writable | PTE_COW)).toBe(PTE_COW);
 
+    expect(child.pageInfo(a + 5)).toMatchObject({ va: a, frame, present: true, writable: false, user: true, noExecute: true, copyOnWrite: true, refCount: 2 });
     expect(child.touch(a, 'write', 0x22)).toBe('ok');
     expect(child.stats.cowCopies).toBe(1);
+    expect(child.pageInfo(a)).toMatchObject({ writable: true, copyOnWrite: false, refCount: 1, dirty: true });
+    expect(child.pageInfo(a + 64 * PAGE)).toBeNull();
     expect(child.translate(a)).not.toBe(frame);
     kernel.switchTo(child.pid);
     expect(kernel.user.read8(a)).toBe(0x22);

@@ -24,9 +24,9 @@ import { formatCanonical, formatPhysical } from '../hex';
 import { KernelInvariantError, KernelStateError } from '../kernel-errors';
 import type { Kernel } from '../kernel';
 import { NoSuchProcessError, ProcessKilledError, ProcessOptionError, ProcessStateError, UserMemoryArgumentError } from './process-errors';
-import { Process, type KillRecord, type MmapOptions, type ProcessLimits, type TouchAccess, type TouchOutcome } from './process';
+import { Process, type KillRecord, type MmapOptions, type PageInfo, type ProcessLimits, type TouchAccess, type TouchOutcome } from './process';
 import { PROT, RegionList, checkProt, describeRegion, formatProt, type Region, type RegionKind } from './regions';
-import { UserPageTables, leafFlags } from './user-pages';
+import { UserPageTables, leafFlags, leafHoldsFrame } from './user-pages';
 
 const PAGE = 4096;
 const P = PTE.Present;
@@ -589,6 +589,32 @@ export class ProcessManager {
       const lo = p.pages_.lo;
       if ((lo & P) === 0) return -1;
       return entryAddress(lo, p.pages_.hi, this.maskHi()) + (va % PAGE);
+    });
+  }
+
+  /** See `Process.pageInfo`. @internal */
+  pageInfo(p: Process, va: number): PageInfo | null {
+    if (!p.alive || !Number.isSafeInteger(va) || va < p.userStart || va >= p.userEnd) return null;
+    const pageVa = va - (va % PAGE);
+    return this.withSpace(p, () => {
+      const pages = p.pages_;
+      if (!pages.lookup(pageVa) || !leafHoldsFrame(pages.lo)) return null;
+      const flags = leafFlags(pages.lo, pages.hi);
+      const frame = entryAddress(pages.lo, pages.hi, this.maskHi());
+      return {
+        va: pageVa,
+        frame,
+        present: (flags & P) !== 0,
+        writable: (flags & W) !== 0,
+        user: (flags & U) !== 0,
+        noExecute: (flags & NX) !== 0,
+        accessed: (flags & PTE.Accessed) !== 0,
+        dirty: (flags & PTE.Dirty) !== 0,
+        copyOnWrite: (flags & PTE_COW) !== 0,
+        protNone: (flags & PTE_PROT_NONE) !== 0,
+        refCount: this.kernel.frames.refCount(frame),
+        flags,
+      };
     });
   }
 

@@ -286,10 +286,46 @@ export class Process {
     return this.manager.translate(this, va);
   }
 
+  /**
+   * The leaf PTE of the page holding `va`, decoded for people (the demo, tests): null when no
+   * page table covers it or the entry holds no frame.
+   */
+  pageInfo(va: number): PageInfo | null {
+    return this.manager.pageInfo(this, va);
+  }
+
   /** The regions in /proc/PID/maps style, one per line. */
   formatMaps(): string {
     return this.manager.formatMaps(this);
   }
+}
+
+/** A user page's PTE, decoded (see `Process.pageInfo`). */
+export interface PageInfo {
+  /** The page's linear address (page aligned). */
+  readonly va: number;
+  /** The frame it maps. */
+  readonly frame: number;
+  /** P: present (false for a PROT_NONE page, which keeps its frame). */
+  readonly present: boolean;
+  /** R/W. */
+  readonly writable: boolean;
+  /** U/S. */
+  readonly user: boolean;
+  /** NX (bit 63). */
+  readonly noExecute: boolean;
+  /** A: set by the CPU on access. */
+  readonly accessed: boolean;
+  /** D: set by the CPU on write. */
+  readonly dirty: boolean;
+  /** Copy-on-write marker (bit 9). */
+  readonly copyOnWrite: boolean;
+  /** PROT_NONE marker (bit 10). */
+  readonly protNone: boolean;
+  /** References to the frame (more than 1 while shared copy-on-write). */
+  readonly refCount: number;
+  /** The raw flags word (x86-paging's layout). */
+  readonly flags: number;
 }
 
 /** Options of `Process.mmap`. */
