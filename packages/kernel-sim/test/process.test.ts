@@ -2,7 +2,7 @@
 // exit and its leak check, context switches, events. Each scenario opens with the question it answers.
 import { describe, expect, it } from 'vitest';
 import { Mode, PageFaultErrorCode as EC, RFLAGS } from '@kmem/x86-paging';
-import { EventLog, ElfLoadError, HIGHER_HALF, IDENTITY_LOW, Kernel, Machine, linearFromCanonical, validateLayout, type Layout, PROT, ProcessKilledError, ProcessStateError, RegionRangeError, UserMemoryArgumentError, elfLoadPlan, parseElf64, pageContents, findSegment } from '../src/index';
+import { EventLog, ElfLoadError, HIGHER_HALF, IDENTITY_LOW, Kernel, Machine, linearFromCanonical, validateLayout, type Layout, PROT, ProcessKilledError, ProcessStateError, RegionRangeError, UserMemoryArgumentError, elfLoadPlan, parseElf64, pageContents, findSegment, defaultPieLoadBias } from '../src/index';
 import { MiB, PAGE, bootProcessKernel, drainFrames, elfFixture, ramMap } from './process-helpers';
 
 describe('createProcess', () => {
@@ -217,7 +217,11 @@ describe('exec', () => {
       const file = elfFixture(name);
       const p = kernel.exec(undefined, file, [name, 'arg1'], ['HOME=/'])!;
       expect(p).not.toBeNull();
-      const plan = elfLoadPlan(parseElf64(file), { userStartVa: p.userStart, userEndVa: p.stackTop - p.limits.stackLimitBytes - p.limits.guardGapBytes });
+      const elf = parseElf64(file);
+      // PIEs at Linux's ELF_ET_DYN_BASE for the stack top, as gdb shows them with ASLR off.
+      const plan = elfLoadPlan(elf, { userStartVa: p.userStart, userEndVa: p.stackTop - p.limits.stackLimitBytes - p.limits.guardGapBytes, ...(elf.positionIndependent ? { loadBias: defaultPieLoadBias(elf) } : {}) });
+      if (name === 'hello-static-pie') expect(p.image!.plan.imageStart).toBe(0x5555_5555_4000);
+      expect(p.image!.plan.segments.map((x) => [x.start, x.end])).toEqual(plan.segments.map((x) => [x.start, x.end]));
       const image = p.regions().filter((r) => r.kind !== 'stack');
       // Every segment's pages are covered by regions with its rights (NX wherever X is absent).
       for (const s of plan.segments) {

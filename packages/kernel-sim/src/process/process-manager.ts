@@ -16,7 +16,7 @@ import {
   type PageFaultInfo,
 } from '@kmem/x86-paging';
 import { parseElf64, type Elf64 } from '../elf/parse-elf';
-import { DEFAULT_USER_END_VA, elfLoadPlan, pageContents } from '../elf/load-plan';
+import { DEFAULT_USER_END_VA, defaultPieLoadBias, elfLoadPlan, pageContents } from '../elf/load-plan';
 import { buildInitialStack } from '../elf/stack-image';
 import type { FrameOwner, KernelEventInput } from '../events';
 import { PTE_COW, PTE_PROT_NONE, decideFault, emptyFaultDecision, emptyFaultQuery, type FaultDecision, type FaultQuery, type FaultReason } from '../fault-policy';
@@ -311,7 +311,10 @@ export class ProcessManager {
     const userStart = kernel.layout.userRange.start;
     const stackTop = existing?.stackTop ?? Math.min(kernel.layout.userStackTop, MAX_STACK_TOP, kernel.layout.userRange.end);
     const elf = file instanceof Uint8Array ? parseElf64(file) : file;
-    const plan = elfLoadPlan(elf, { userStartVa: userStart, userEndVa: stackTop - limits.stackLimitBytes - limits.guardGapBytes, ...(opts.loadBias === undefined ? {} : { loadBias: opts.loadBias }) });
+    // A PIE gets Linux's ELF_ET_DYN_BASE for the stack top (0x0000_5555_5555_4000 by default); the
+    // image must end below the stack's reach (stack top - RLIMIT_STACK - guard gap).
+    const loadBias = opts.loadBias ?? (elf.positionIndependent ? defaultPieLoadBias(elf, stackTop) : undefined);
+    const plan = elfLoadPlan(elf, { userStartVa: userStart, userEndVa: stackTop - limits.stackLimitBytes - limits.guardGapBytes, ...(loadBias === undefined ? {} : { loadBias }) });
     const name = opts.name ?? argv[0] ?? 'a.out';
     const pidGuess = existing?.pid ?? this.nextPid;
     const random = opts.random ?? Uint8Array.from({ length: 16 }, (_, i) => (pidGuess * 37 + i * 29 + 11) & 0xff);
