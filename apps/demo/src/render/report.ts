@@ -10,6 +10,7 @@ import {
   renderMemoryMap,
   renderOwners,
   renderPanic,
+  renderPictures,
   renderProcesses,
   renderScenarioHeading,
   renderStep,
@@ -46,6 +47,7 @@ export function runWithReport(session: DemoSession, s: Style, options: ReportOpt
       const r = session.result([]);
       out(renderZones(s, r.zones));
       out(renderOwners(s, r.owners));
+      out(renderPictures(s, r.pictures));
       out(renderLayout(s, r.layout.name, r.layout.tableAccess, r.layout.rows));
     }
     if (session.done) break;
@@ -61,6 +63,7 @@ export function runWithReport(session: DemoSession, s: Style, options: ReportOpt
   out(renderEvents(s, result.steps, result.eventCounts));
   out(renderProcesses(s, result.processes));
   out(renderOwners(s, result.owners));
+  out(renderPictures(s, result.pictures));
   for (const w of result.walks) out(renderWalk(s, w));
   out(renderHeap(s, result.heap));
   out(renderTlb(s, result.tlb));

@@ -1,7 +1,7 @@
 // Terminal sections: each turns part of a DemoResult (plain data) into text.
 import type { KernelEvent, PanicReportData } from '@kmem/kernel-sim';
 import type { DemoResult, StepRecord } from '../scenarios/session';
-import { formatCanonical, formatPhysical, formatSize, type HeapView, type LayoutRow, type MemoryMapRow, type OwnerUsage, type ProcessView, type TlbView, type WalkView, type ZoneUsage } from '../scenarios/views';
+import { formatCanonical, formatPhysical, formatSize, type FramePicture, type HeapView, type LayoutRow, type MemoryMapRow, type OwnerUsage, type ProcessView, type TlbView, type WalkView, type ZoneUsage } from '../scenarios/views';
 import type { TraceResult } from '../scenarios/trace';
 import { SECTIONS, type Style } from './style';
 
@@ -218,4 +218,40 @@ export function renderTrace(s: Style, t: TraceResult): string {
   for (const [r, n] of Object.entries(t.faultsByResolution)) table.push([`  ${r}`, String(n)]);
   table.push(['TLB hits', String(t.tlbHits)], ['TLB misses', String(t.tlbMisses)], ['TLB hit rate', `${s.bar(t.tlbHits, t.tlbHits + t.tlbMisses, 20)} ${(t.tlbHitRate * 100).toFixed(1)}%`], ['resident pages', String(t.residentPages)]);
   return `${s.heading(SECTIONS.trace, 'a deterministic trace: 90% of accesses in a drifting hot set of 48 pages, 10% anywhere in 8 MiB; one fork half-way')}\n${table.toString()}`;
+}
+
+const GLYPHS: Readonly<Record<string, string>> = {
+  'kernel-image': 'K',
+  module: 'M',
+  bitmap: 'B',
+  'page-table': 'T',
+  heap: 'H',
+  'kernel-data': 'D',
+  'kernel-stack': 'S',
+  user: 'U',
+  free: '.',
+  reserved: '#',
+  hole: ' ',
+};
+
+/** Physical memory as rows of letters, one per cell (the most telling owner of its frames). */
+export function renderPictures(s: Style, pictures: readonly FramePicture[], cols = 64): string {
+  const parts: string[] = [];
+  for (const p of pictures) {
+    const cellBytes = p.framesPerCell * 4096;
+    const rows: string[] = [];
+    for (let i = 0; i < p.cells.length; i += cols) {
+      const line = p.cells
+        .slice(i, i + cols)
+        .map((c) => s.kind(c === 'free' ? 'hole' : c, GLYPHS[c] ?? '?'))
+        .join('');
+      rows.push(`  ${s.c.dim(formatPhysical(p.startPa + i * cellBytes).padStart(16))} ${line}`);
+    }
+    parts.push(`  ${s.c.bold(`${formatPhysical(p.startPa)}..${formatPhysical(p.endPa)}`)} ${s.c.dim(`one letter = ${formatSize(cellBytes)}`)}\n${rows.join('\n')}`);
+  }
+  const legend = Object.entries(GLYPHS)
+    .filter(([, g]) => g !== ' ')
+    .map(([k, g]) => `${s.kind(k === 'free' ? 'hole' : k, g)} ${k}`)
+    .join('  ');
+  return `${s.heading(SECTIONS.picture, `each letter shows the most telling owner of its frames; blank = not RAM`)}\n${parts.join('\n\n')}\n  ${legend}`;
 }

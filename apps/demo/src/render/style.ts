@@ -23,6 +23,7 @@ export const SECTIONS = {
   boot: 'Boot',
   zones: 'Frame allocator by zone',
   owners: 'Who owns the frames',
+  picture: 'Physical memory',
   layout: 'Kernel virtual memory layout',
   scenario: 'Scenario',
   events: 'Event log',

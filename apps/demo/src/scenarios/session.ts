@@ -5,6 +5,7 @@ import { DEFAULT_PROCESS_LIMITS, EventLog, Kernel, KernelPanic, LAYOUTS, Machine
 import { SCENARIOS, type ScenarioDefinition, type ScenarioName } from './catalog';
 import type { TraceResult } from './trace';
 import {
+  framePicture,
   heapView,
   layoutRows,
   memoryMapRows,
@@ -14,6 +15,7 @@ import {
   walkView,
   walkViewPhysical,
   zoneUsage,
+  type FramePicture,
   type HeapView,
   type LayoutRow,
   type MemoryMapRow,
@@ -92,6 +94,8 @@ export interface DemoResult {
   readonly steps: readonly StepRecord[];
   readonly zones: readonly ZoneUsage[];
   readonly owners: OwnerUsage;
+  /** Physical memory as pictures: all of RAM, and the first 32 MiB where the kernel lives. */
+  readonly pictures: readonly FramePicture[];
   readonly walks: readonly WalkView[];
   readonly heap: HeapView;
   readonly processes: readonly ProcessView[];
@@ -265,6 +269,12 @@ export class DemoSession {
     return walkView(this.kernel, p.root, va, `${p.name} (pid ${p.pid})`);
   }
 
+  /** Physical memory now: all RAM in 512 cells, the first 32 MiB in 512 cells (16 frames each). */
+  pictures(): FramePicture[] {
+    const ramEnd = this.machine.memoryMap.reduce((m, r) => (r.kind === 'reserved' || r.kind === 'bad-memory' ? m : Math.max(m, r.base + r.lengthBytes)), 0);
+    return [framePicture(this.kernel, 0, ramEnd, 512), framePicture(this.kernel, 0, Math.min(ramEnd, 32 * 1024 * 1024), 512)];
+  }
+
   /** The whole picture now, as JSON-ready data. */
   result(walks: readonly WalkView[] = this.defaultWalks()): DemoResult {
     const k = this.kernel;
@@ -278,6 +288,7 @@ export class DemoSession {
       steps: this.records,
       zones: booted ? zoneUsage(k) : [],
       owners: booted ? ownerUsage(k) : { byKind: {} as OwnerUsage['byKind'], byPid: [], freeFrames: 0, sharedFrames: 0 },
+      pictures: booted ? this.pictures() : [],
       walks,
       heap: booted ? heapView(k) : { base: 0, classes: [], tlsf: { blocksInUse: 0, freeBlocks: 0, bytesFree: 0 }, large: { allocations: 0, pageCount: 0 }, pagesHeld: 0, bytesInUse: 0, bytesRequested: 0, allocations: 0, fragmentation: 0, blocks: [] },
       processes: processViews(k),

@@ -380,3 +380,37 @@ export function classifyFrames(kernel: Kernel, firstFrame: number, frameCount: n
 
 /** `formatPhysical` / `formatCanonical` re-exported so renderers need one import. */
 export { formatCanonical, formatPhysical, formatSize };
+
+/** Physical memory squeezed into cells: each cell the most telling owner of its frames. */
+export interface FramePicture {
+  readonly startPa: number;
+  readonly endPa: number;
+  readonly framesPerCell: number;
+  /** One class name per cell (see {@link FRAME_CLASSES}). */
+  readonly cells: readonly FrameClass[];
+}
+
+// What a cell shows when its frames differ: the rarest, most interesting owner wins.
+const PICTURE_PRIORITY: readonly FrameClass[] = ['user', 'page-table', 'heap', 'kernel-stack', 'kernel-data', 'bitmap', 'module', 'kernel-image', 'free', 'reserved', 'hole'];
+
+/**
+ * A picture of frames `[startPa, endPa)` in `cellCount` cells.
+ * @param endPa clipped to the allocator's managed range
+ */
+export function framePicture(kernel: Kernel, startPa: number, endPa: number, cellCount: number): FramePicture {
+  const first = Math.floor(startPa / PAGE);
+  const last = Math.min(Math.ceil(endPa / PAGE), kernel.pmm.totalFrames);
+  const frameCount = Math.max(0, last - first);
+  const perCell = Math.max(1, Math.ceil(frameCount / cellCount));
+  const kinds = new Uint8Array(frameCount);
+  const pids = new Int32Array(frameCount);
+  classifyFrames(kernel, first, frameCount, kinds, pids);
+  const rank = FRAME_CLASSES.map((c) => PICTURE_PRIORITY.indexOf(c));
+  const cells: FrameClass[] = [];
+  for (let c = 0; c * perCell < frameCount; c++) {
+    let best = PICTURE_PRIORITY.length;
+    for (let i = c * perCell, end = Math.min(frameCount, (c + 1) * perCell); i < end; i++) best = Math.min(best, rank[kinds[i]!]!);
+    cells.push(PICTURE_PRIORITY[best] ?? 'hole');
+  }
+  return { startPa: first * PAGE, endPa: last * PAGE, framesPerCell: perCell, cells };
+}
