@@ -214,6 +214,8 @@ describe('supervisor faults', () => {
     expect(kernel.events.ofKind('page-fault').at(-1)?.resolution).toBe('panic');
     // The simulated kernel is stopped; the host is not.
     expect(() => kernel.createProcess()).toThrow(KernelStateError);
+    expect(() => kernel.user.read8(p.stackTop - 8)).toThrow(KernelStateError);
+    expect(kernel.events.ofKind('panic')).toHaveLength(1);
   });
 
   it('panics on a supervisor write to a read-only user page (CR0.WP = 1, SDM 4.6.1)', () => {

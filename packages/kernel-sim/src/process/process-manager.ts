@@ -9,6 +9,7 @@ import {
   Mode,
   PTE,
   PageFaultAbortedError,
+  TableAccessFaultError,
   accessName,
   addressMaskHi,
   entryAddress,
@@ -21,7 +22,7 @@ import { buildInitialStack } from '../elf/stack-image';
 import type { FrameOwner, KernelEventInput } from '../events';
 import { PTE_COW, PTE_PROT_NONE, decideFault, emptyFaultDecision, emptyFaultQuery, type FaultDecision, type FaultQuery, type FaultReason } from '../fault-policy';
 import { formatCanonical, formatPhysical } from '../hex';
-import { KernelInvariantError, KernelStateError } from '../kernel-errors';
+import { FrameOwnershipError, KernelInvariantError, KernelStateError } from '../kernel-errors';
 import type { Kernel } from '../kernel';
 import { NoSuchProcessError, ProcessKilledError, ProcessOptionError, ProcessStateError, UserMemoryArgumentError } from './process-errors';
 import { Process, type KillRecord, type MmapOptions, type PageInfo, type ProcessLimits, type TouchAccess, type TouchOutcome } from './process';
@@ -711,6 +712,8 @@ export class ProcessManager {
   // --- the page-fault handler ------------------------------------------------------------------------
 
   private handle(fault: PageFaultInfo): FaultAnswer {
+    // A panicked kernel runs nothing more, its fault handler included.
+    if (this.kernel.state === 'panicked') throw new KernelStateError('panicked', `page fault at ${formatCanonical(fault.cr2)}`);
     const q = this.query;
     const va = fault.cr2;
     q.va = va;
@@ -759,7 +762,16 @@ export class ProcessManager {
     const ctx = this.ctx;
     ctx.fault = fault;
     ctx.process = p;
-    return this.policy(ctx);
+    try {
+      return this.policy(ctx);
+    } catch (e) {
+      // The kernel's own machinery failing inside the handler (a table it cannot reach, broken
+      // ownership records) is a kernel bug: an oops, reported as a panic, never a host crash.
+      if (e instanceof TableAccessFaultError || e instanceof KernelInvariantError || e instanceof FrameOwnershipError) {
+        return this.kernel.panic(`page-fault handler failed: ${e.message}`, { cr2: fault.cr2, errorCode: fault.errorCode, ...(p === null ? {} : { pid: p.pid }) });
+      }
+      throw e;
+    }
   }
 
   /** Carries out a decision (the default mechanisms). */
