@@ -486,6 +486,34 @@ export class BlockList<Tag> {
     return this.search(root, sizeBytes, alignBytes, lo, hi);
   }
 
+  /**
+   * First fit when every block start is acceptable (alignment no coarser than the granularity,
+   * no window): then a subtree whose maxFree fits always holds a fit at some block's start, so
+   * one descent without backtracking finds the lowest: left if it fits there, else this block,
+   * else right. Same result as `findFirstFit(size, granularity, rangeStart, rangeEnd)`.
+   */
+  findFirstFitAnywhere(sizeBytes: number): number {
+    let x = this.root;
+    if (x === NIL || this.subMax(x) < sizeBytes) return NIL;
+    const f = this.f;
+    const i = this.i;
+    // The cached maxima guarantee a fit below; the NIL test only turns a broken invariant into a
+    // wrong answer that checks catch, instead of a loop that never ends.
+    while (x !== NIL) {
+      const xf = x << F_STRIDE_LOG2;
+      const xi = x << I_STRIDE_LOG2;
+      if (f[xf + MAXL]! >= sizeBytes) {
+        x = i[xi + LEFT]!;
+      } else if (i[xi + USED] === 0 && f[xf + END]! - f[xf + START]! >= sizeBytes) {
+        this.foundAddr = f[xf + START]!;
+        return x;
+      } else {
+        x = i[xi + RIGHT]!; // maxFree(x) >= size, and neither the left nor x fits
+      }
+    }
+    return NIL;
+  }
+
   private search(x: number, size: number, align: number, lo: number, hi: number): number {
     // Caller guarantees x !== NIL and maxFree(x) >= size.
     const f = this.f;

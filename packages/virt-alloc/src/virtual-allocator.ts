@@ -156,7 +156,10 @@ export class VirtualAllocator<Tag = string> {
       tag = options.tag;
     }
     const list = this.list;
-    const x = list.findFirstFit(sizeBytes, align, lo, hi);
+    const x =
+      align === this.granularityBytes && lo === this.start && hi === this.end
+        ? list.findFirstFitAnywhere(sizeBytes)
+        : list.findFirstFit(sizeBytes, align, lo, hi);
     if (x === NIL) return null;
     const addr = list.foundAddr;
     list.paint(x, addr, addr + sizeBytes, 1, tag);
