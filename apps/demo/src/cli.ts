@@ -74,7 +74,8 @@ function run(opts: CliOptions): void {
   const memoryMap = loadMemoryMap(opts.memmap);
   const program = loadProgram(opts.program);
   const json = opts.json;
-  const color = opts.color && !json && process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
+  const env = process.env;
+  const color = opts.color && !json && ((env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') || (process.stdout.isTTY === true && env.NO_COLOR === undefined));
   const style = makeStyle(color);
   let bar: SingleBar | null = null;
   const session = new DemoSession({ memoryMap, layout: opts.layout, program, traceAccesses: opts.traceAccesses }, opts.scenario, {
@@ -138,4 +139,9 @@ export function main(argv: readonly string[]): number {
   }
 }
 
+// `pnpm demo | head`: a closed pipe ends the demo quietly, not with a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 process.exitCode = main(process.argv.slice(2));
