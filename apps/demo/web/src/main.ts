@@ -121,7 +121,9 @@ function renderFrames(s: DemoSession): void {
   // Frames up to the end of RAM (firmware-reserved ranges far above it, such as q35's at 1 TiB,
   // would make the picture mostly empty), at most 4 Mi frames (16 GiB) so a redraw stays quick.
   const ramEnd = s.machine.memoryMap.reduce((m, r) => (r.kind === 'reserved' || r.kind === 'bad-memory' ? m : Math.max(m, r.base + r.lengthBytes)), 0);
-  const total = Math.min(4 * 1024 * 1024, s.booted ? Math.min(s.kernel.pmm.totalFrames, Math.ceil(ramEnd / 4096)) : Math.ceil(ramEnd / 4096));
+  const zoomMiB = Number($<HTMLSelectElement>('frames-zoom').value);
+  const shownEnd = zoomMiB > 0 ? Math.min(ramEnd, zoomMiB * 1024 * 1024) : ramEnd;
+  const total = Math.min(4 * 1024 * 1024, s.booted ? Math.min(s.kernel.pmm.totalFrames, Math.ceil(shownEnd / 4096)) : Math.ceil(shownEnd / 4096));
   const cols = Math.ceil(Math.sqrt(total * 2) / 8) * 8;
   const rows = Math.ceil(total / cols);
   const cell = Math.max(1, Math.floor(1024 / cols));
@@ -165,7 +167,7 @@ function renderFrames(s: DemoSession): void {
     }
   }
   ctx.putImageData(img, 0, 0);
-  $('frames-caption').textContent = `${s.inputs.memoryMap.name} · ${total.toLocaleString()} frames of 4 KiB · ${cell}px per frame`;
+  $('frames-caption').textContent = `${s.inputs.memoryMap.name} · frames 0..${formatPhysical(total * 4096)} (${formatSize(total * 4096)}) · ${cell}px per 4 KiB frame`;
   const legend = $('frame-legend');
   const used = new Set<number>(kinds);
   const items = FRAME_CLASSES.filter((c, i) => used.has(i) && c !== 'user').map((c) => h('span', {}, h('i', { style: `background:${CLASS_COLOURS[c]}` }), LEGEND_NAMES[c] ?? c));
@@ -423,6 +425,12 @@ function reset(): void {
   const layout = $<HTMLSelectElement>('layout').value as LayoutName;
   const scenario = $<HTMLSelectElement>('scenario').value as ScenarioName;
   state.session = makeSession(mapName, layout, scenario, state.programBytes);
+  // Big machines: the kernel and the processes live in the low frames the allocator hands out first.
+  if (mapName !== state.mapName || $<HTMLSelectElement>('frames-zoom').dataset.set !== 'true') {
+    const ram = state.session.machine.ramBytes;
+    $<HTMLSelectElement>('frames-zoom').value = ram > 512 * 1024 * 1024 ? '128' : '0';
+    $<HTMLSelectElement>('frames-zoom').dataset.set = 'true';
+  }
   state.mapName = mapName;
   state.layout = layout;
   state.scenario = scenario;
@@ -462,6 +470,7 @@ function init(): void {
     state.playing = window.setInterval(step, 900);
   });
   $('vas-pid').addEventListener('change', () => state !== null && renderVas(state.session));
+  $('frames-zoom').addEventListener('change', () => state !== null && renderFrames(state.session));
   $('walk-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const text = $<HTMLInputElement>('walk-address').value.trim().replace(/_/g, '');
