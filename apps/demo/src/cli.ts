@@ -47,18 +47,18 @@ const scenarioHelp = SCENARIO_NAMES.map((n) => `  ${n.padEnd(14)} ${SCENARIOS[n]
 /** The command line, without running it (tests read its help). */
 export function makeProgram(): Command {
   return new Command('kmem-demo')
-    .description('Boot a simulated x86_64 machine on a real firmware memory map and watch its kernel manage memory:\nthe frame allocator, page tables and walks, the kernel heap, processes with demand paging,\ncopy-on-write fork, segfaults, the TLB, and a kernel panic.')
-    .option('--memmap <file>', 'firmware memory map to boot on: a Linux e820 boot log, /sys/firmware/memmap dump, multiboot1/2 buffer, UEFI memory map (.bin with a .json giving DescriptorSize) or Limine memmap; format detected', DEFAULT_MEMMAP)
+    .description('Boot a simulated x86_64 machine on a real firmware memory map and watch its kernel manage memory: the frame allocator, page tables and walks, the kernel heap, processes with demand paging, copy-on-write fork, segfaults, the TLB, and a kernel panic.')
+    .addOption(new Option('--memmap <file>', 'firmware memory map to boot on: a Linux e820 boot log, /sys/firmware/memmap dump, multiboot1/2 buffer, UEFI memory map (.bin with a .json giving DescriptorSize) or Limine memmap; format detected').default(DEFAULT_MEMMAP, 'fixtures/qemu-q35-linux-5g.e820.txt, QEMU q35 with 5 GiB'))
     .addOption(new Option('--layout <name>', 'virtual memory layout of the kernel').choices(LAYOUT_NAMES).default('higher-half'))
     .addOption(new Option('--scenario <name>', 'what to run after the boot (see below)').choices(SCENARIO_NAMES).default('tour'))
-    .option('--program <file>', 'static x86_64 ELF executable the scenario execs', DEFAULT_PROGRAM)
-    .option('--walk <address...>', 'virtual address(es) to walk level by level after the scenario (canonical hex, e.g. 0x401000 or 0xffff_8000_4000_0000)', (v: string, prev: number[] | undefined) => [...(prev ?? []), parseAddress(v)])
+    .addOption(new Option('--program <file>', 'static x86_64 ELF executable the scenario execs').default(DEFAULT_PROGRAM, 'fixtures/hello-static-pie'))
+    .option('--walk <address...>', 'virtual address(es) to walk level by level after the scenario (canonical hex, _ allowed, e.g. 0x5555_5555_5000 or 0xffff_8400_0000_1000)', (v: string, prev: number[] | undefined) => [...(prev ?? []), parseAddress(v)])
     .option('--pid <n>', 'process whose page tables --walk uses (0 = the kernel; default: the first process, or the kernel for kernel addresses)', parsePid)
     .option('--trace-accesses <n>', 'accesses replayed by the trace scenario', parseCount, 500_000)
     .option('--json', 'print one JSON document (every section as data) instead of the report', false)
     .option('--no-color', 'plain text, no ANSI colours (also when NO_COLOR is set or output is not a terminal)')
     .option('--no-progress', 'no progress bar on long runs')
-    .addHelpText('after', `\nScenarios:\n${scenarioHelp}\n\nExamples:\n  pnpm demo\n  pnpm demo --scenario cow-fork --layout identity-low\n  pnpm demo --memmap fixtures/ovmf-5g.efi-memmap.bin --walk 0x401000\n  pnpm demo --scenario trace --trace-accesses 2000000\n  pnpm demo --json | jq .walks`)
+    .addHelpText('after', `\nScenarios:\n${scenarioHelp}\n\nExamples:\n  pnpm demo\n  pnpm demo --scenario cow-fork --layout identity-low\n  pnpm demo --memmap fixtures/ovmf-5g.efi-memmap.bin --walk 0xffff_8400_0000_1000\n  pnpm demo --scenario trace --trace-accesses 2000000\n  pnpm demo --json | jq .walks`)
     .showSuggestionAfterError(true);
 }
 
