@@ -18,6 +18,7 @@ for (const file of impls) {
     process.exit(r.status ?? 1);
   }
   const line = r.stdout.trim().split('\n').pop()!;
+  console.error(`raw: ${line}`);
   results.push(JSON.parse(line) as Result);
 }
 

@@ -15,7 +15,7 @@ export interface Impl {
   /** Lowest run of n free frames aligned to a frames, ending at or below maxFrame; -1 if none. */
   allocRun(n: number, a: number, maxFrame: number): number;
   freeRun(frame: number, n: number): void;
-  /** Builds an allocator from the 64 GiB map below; returns its free frame count. */
+  /** Builds an allocator from the 64 GiB map below; returns its free frame count (-1: not counted). */
   fromMap(): number;
 }
 

@@ -263,7 +263,7 @@ export class BitmapFrameAllocator {
     // Fast path: in range and a whole frame number (frames < 2^31, so `| 0` is exact). Anything
     // else (NaN, negative, fractional, misaligned, huge) takes frameOf for the precise error.
     let f = pa / FRAME_BYTES;
-    if (typeof pa !== 'number' || !(pa >= 0 && pa < this.endPa) || (f | 0) !== f) f = this.frameOf(pa);
+    if (typeof pa !== 'number' || !(f >= 0 && f < this.totalFrames) || (f | 0) !== f) f = this.frameOf(pa);
     const w = f >>> 5;
     const bit = 1 << (f & 31);
     // The per-word summary of never-usable bits is 1/32 of the map and stays in cache, so a free
