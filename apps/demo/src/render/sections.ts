@@ -172,7 +172,7 @@ export function renderWalk(s: Style, w: WalkView): string {
   }
   const idx = w.levels.map((l) => `${l.levelName}[${l.index}]`).join(' → ');
   const end = w.pa === null ? s.c.red('no translation (page fault)') : `${s.c.bold(formatPhysical(w.pa))} ${s.c.dim(`rights ${w.access ?? ''}`)}`;
-  return `${s.heading(`${SECTIONS.walk}: ${w.vaHex}`, `in ${w.space}'s tables (CR3 ${formatPhysical(w.root)}): ${idx}`)}\n${t.toString()}\n  ${w.vaHex} → ${end}`;
+  return `${s.heading(`${SECTIONS.walk}: ${w.vaHex}`, `${w.note === null ? '' : `${w.note}; `}in ${w.space}'s tables (CR3 ${formatPhysical(w.root)}): ${idx}`)}\n${t.toString()}\n  ${w.vaHex} → ${end}`;
 }
 
 /** The kernel heap's size classes and totals. */

@@ -1,7 +1,7 @@
 // A demo run as a sequence of steps: the eight boot steps of the kernel, then the steps of a named
 // scenario. The terminal runs them all; the web visualizer runs them one at a time (play, pause,
 // step). No Node built-ins here: inputs come in as bytes and regions.
-import { DEFAULT_PROCESS_LIMITS, EventLog, Kernel, KernelPanic, LAYOUTS, Machine, elfLoadPlan, parseElf64, type KernelEvent, type LayoutName, type MemoryRegion, type PanicReportData } from '@kmem/kernel-sim';
+import { DEFAULT_PROCESS_LIMITS, EventLog, Kernel, KernelPanic, LAYOUTS, Machine, elfLoadPlan, formatPhysical, parseElf64, type KernelEvent, type LayoutName, type MemoryRegion, type PanicReportData } from '@kmem/kernel-sim';
 import { SCENARIOS, type ScenarioDefinition, type ScenarioName } from './catalog';
 import type { TraceResult } from './trace';
 import {
@@ -246,15 +246,20 @@ export class DemoSession {
       if (pid === undefined) continue;
       const p = this.kernel.processes.list().find((x) => x.pid === pid);
       if (p === undefined) continue;
-      if (p.image !== null) out.push(walkView(this.kernel, p.root, p.image.entry, `${p.name} (pid ${p.pid})`));
+      if (p.image !== null) out.push(walkView(this.kernel, p.root, p.image.entry, `${p.name} (pid ${p.pid})`, 'the program\'s entry point'));
       else {
         const r = p.regions().find((x) => x.kind === 'mmap' || x.kind === 'heap');
         if (r !== undefined) out.push(walkView(this.kernel, p.root, r.start, `${p.name} (pid ${p.pid})`));
       }
       if (out.length >= 1) break;
     }
+    // The same frame through the kernel's direct map: two virtual addresses, one physical page
+    // (with a large page there, where the direct map uses them).
+    const userPa = out[0]?.pa ?? null;
+    const dm = this.kernel.directMapOffset;
+    if (userPa !== null && dm >= 0) out.push(walkView(this.kernel, this.kernel.kernelRoot, dm + userPa, 'kernel', `the same frame ${formatPhysical(userPa - (userPa % 4096))} through the kernel's direct map`));
     const obj = this.kernelObjects[0];
-    if (obj !== undefined) out.push(walkView(this.kernel, this.kernel.kernelRoot, obj, 'kernel'));
+    if (obj !== undefined) out.push(walkView(this.kernel, this.kernel.kernelRoot, obj, 'kernel', 'an object kmalloc returned'));
     return out;
   }
 

@@ -135,6 +135,8 @@ export interface WalkView {
   readonly pa: number | null;
   /** Effective rights across the levels (`u`/`-`, `r`, `w`/`-`, `x`/`-`), or null. */
   readonly access: string | null;
+  /** Why this walk is shown, or null. */
+  readonly note: string | null;
 }
 
 const BIT_NAMES: readonly [string, number][] = [
@@ -183,9 +185,9 @@ export function walkLevels(steps: readonly WalkStep[]): WalkLevel[] {
  * Walks `va` in the tables rooted at `root`, reading physical memory as the MMU does (no A/D
  * updates, no permission checks): the same walk x86-paging's `Mapper.walk` reports.
  */
-export function walkView(kernel: Kernel, root: number, va: number, space: string): WalkView {
+export function walkView(kernel: Kernel, root: number, va: number, space: string, note: string | null = null): WalkView {
   const steps = kernel.mapperFor(root).walk(va);
-  return walkViewFromSteps(va, root, space, steps);
+  return { ...walkViewFromSteps(va, root, space, steps), note };
 }
 
 /** A WalkView from steps already taken (walkTables / Mapper.walk). */
@@ -207,7 +209,7 @@ export function walkViewFromSteps(va: number, root: number, space: string, steps
     }
     access = formatAccess((rw ? 2 : 0) | (us ? 4 : 0) | (nx ? 0x8000_0000 | 0 : 0));
   }
-  return { va, vaHex: formatCanonical(va), space, root, levels, pa, access };
+  return { va, vaHex: formatCanonical(va), space, root, levels, pa, access, note: null };
 }
 
 /** A walk read straight from physical memory (works on a panicked kernel too). */

@@ -167,7 +167,7 @@ function renderFrames(s: DemoSession): void {
     }
   }
   ctx.putImageData(img, 0, 0);
-  $('frames-caption').textContent = `${s.inputs.memoryMap.name} · frames 0..${formatPhysical(total * 4096)} (${formatSize(total * 4096)}) · ${cell}px per 4 KiB frame`;
+  $('frames-caption').textContent = `0..${formatPhysical(total * 4096)} (${formatSize(total * 4096)}) · ${cell}px per 4 KiB frame`;
   const legend = $('frame-legend');
   const used = new Set<number>(kinds);
   const items = FRAME_CLASSES.filter((c, i) => used.has(i) && c !== 'user').map((c) => h('span', {}, h('i', { style: `background:${CLASS_COLOURS[c]}` }), LEGEND_NAMES[c] ?? c));
@@ -282,8 +282,20 @@ function showWalk(w: WalkView): void {
     { class: `walk-result ${w.pa === null ? 'fault' : 'ok'}`, id: 'walk-result', 'data-pa': w.pa === null ? 'null' : String(w.pa) },
     w.pa === null ? `${w.vaHex} → not mapped: an access would raise #PF` : `${w.vaHex} → ${formatPhysical(w.pa)}   rights ${w.access ?? ''}`,
   );
+  // Is the translation cached? Only the running address space's entries (and global ones) are in
+  // the TLB: a CR3 write without PCIDs drops the rest.
+  const k = state!.session.kernel;
+  const current = k.cpu.registers.cr3Frame === w.root;
+  const page = w.va - (w.va % 4096);
+  const cached = tlbView(k, 1 << 16).entries.find((e) => e.va === page && (e.global || current));
+  const tlb = h(
+    'div',
+    { class: 'muted walk-tlb' },
+    w.pa === null ? '' : cached !== undefined ? `TLB: cached in slot ${cached.slot}${cached.global ? ' (global)' : ''}: the next access skips this walk` : `TLB: not cached${current ? '' : ' (not the running address space)'}: the next access walks these tables`,
+  );
+  tlb.style.visibility = 'hidden';
   result.style.visibility = 'hidden';
-  box.replaceChildren(h('div', { class: 'muted' }, `in ${w.space}'s tables, CR3 = ${formatPhysical(w.root)}`), vaBits(w.va), ...levels, result);
+  box.replaceChildren(h('div', { class: 'muted' }, `in ${w.space}'s tables, CR3 = ${formatPhysical(w.root)}${w.note === null ? '' : ` — ${w.note}`}`), vaBits(w.va), ...levels, result, tlb);
   let i = 0;
   const tick = (): void => {
     if (i < levels.length) {
@@ -292,6 +304,7 @@ function showWalk(w: WalkView): void {
       state!.walkTimer = window.setTimeout(tick, 260);
     } else {
       result.style.visibility = 'visible';
+      tlb.style.visibility = 'visible';
       box.dataset.done = 'true';
       state!.walkTimer = null;
     }
