@@ -147,6 +147,9 @@ function renderFrames(s: DemoSession): void {
   const tableIdx = FRAME_CLASSES.indexOf('page-table');
   const data = img.data;
   const w = canvas.width;
+  // Frames whose owner changed since the last picture of the same run get a white mark.
+  const prev = frameInfo !== null && frameInfo.session === s && frameInfo.total === total ? frameInfo : null;
+  let changed = 0;
   for (let f = 0; f < total; f++) {
     let c = palette[kinds[f]!]!;
     const pid = pids[f]!;
@@ -165,6 +168,12 @@ function renderFrames(s: DemoSession): void {
         data[o + 3] = cell >= 4 && (dx === cell - 1 || dy === cell - 1) ? 150 : 255;
       }
     }
+    if (prev !== null && (prev.kinds[f] !== kinds[f] || prev.pids[f] !== pid)) {
+      changed++;
+      // A white corner (a white pixel when a frame is one pixel).
+      const mark = Math.max(1, cell >> 1);
+      for (let dy = 0; dy < mark; dy++) for (let dx = 0; dx < mark; dx++) data.fill(255, ((y0 + dy) * w + x0 + dx) * 4, ((y0 + dy) * w + x0 + dx) * 4 + 4);
+    }
   }
   ctx.putImageData(img, 0, 0);
   $('frames-caption').textContent = `0..${formatPhysical(total * 4096)} (${formatSize(total * 4096)}) · ${cell}px per 4 KiB frame`;
@@ -174,11 +183,12 @@ function renderFrames(s: DemoSession): void {
   const livePids = new Set<number>();
   for (let f = 0; f < total; f++) if (pids[f]! > 0) livePids.add(pids[f]!);
   for (const pid of [...livePids].sort((a, b) => a - b)) items.push(h('span', {}, h('i', { style: `background:${pidColour(pid)}` }), `pid ${pid} (pages; its tables darker)`));
+  items.push(h('span', {}, h('i', { style: 'background:#fff' }), `changed by the last step (${changed})`));
   legend.replaceChildren(...items);
-  frameInfo = { kinds, pids, cols, cell, total };
+  frameInfo = { kinds, pids, cols, cell, total, session: s };
 }
 
-let frameInfo: { kinds: Uint8Array; pids: Int32Array; cols: number; cell: number; total: number } | null = null;
+let frameInfo: { kinds: Uint8Array; pids: Int32Array; cols: number; cell: number; total: number; session: DemoSession } | null = null;
 
 function onFrameHover(ev: MouseEvent): void {
   const tip = $('frame-tip');
