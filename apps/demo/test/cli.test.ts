@@ -113,6 +113,28 @@ describe('pnpm demo (terminal)', () => {
     }
   });
 
+  it('--memmap detects a sysfs memmap dump and a Limine memmap (JSON) by their content', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmem-demo-maps-'));
+    const sysfs = join(dir, 'machine-a.txt');
+    writeFileSync(sysfs, ['0 0 9fbff System RAM', '1 9fc00 9ffff Reserved', '2 100000 7fdefff System RAM', '3 7fdf000 7ffffff Reserved', ''].join('\n'));
+    const limine = join(dir, 'machine-b.json');
+    writeFileSync(limine, JSON.stringify([
+      { base: '0x0', length: '0x9f000', type: 'LIMINE_MEMMAP_USABLE' },
+      { base: '0x100000', length: '0x7ee0000', type: 'LIMINE_MEMMAP_USABLE' },
+      { base: '0x7fe0000', length: '0x20000', type: 'LIMINE_MEMMAP_RESERVED' },
+    ]));
+    for (const [file, format] of [
+      [sysfs, 'sysfs-memmap'],
+      [limine, 'limine-json'],
+    ] as const) {
+      const { stdout, status } = demo('--json', '--scenario', 'panic', '--memmap', file);
+      expect(status).toBe(0);
+      const j = JSON.parse(stdout) as JsonOut;
+      expect(j.memoryMap.format).toBe(format);
+      expect(j.memoryMap.rows.filter((r) => r.kind === 'usable').length).toBe(2);
+    }
+  });
+
   it('--walk shows the walk of the address asked for', () => {
     // The worker (pid 2) mmaps 64 KiB at 0x2aaa_aaaa_a000 and touches its first 8 pages.
     const { stdout, status } = demo('--json', '--scenario', 'demand-paging', '--pid', '2', '--walk', '0x2aaa_aaaa_a123', '--walk', '0x2aaa_aaab_9000');
