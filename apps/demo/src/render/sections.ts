@@ -171,7 +171,8 @@ export function renderWalk(s: Style, w: WalkView): string {
     t.push([s.c.bold(l.levelName), formatPhysical(l.tableFrame), String(l.index), formatPhysical(l.entryPa), s.c.cyan(l.raw), bits, next]);
   }
   const idx = w.levels.map((l) => `${l.levelName}[${l.index}]`).join(' → ');
-  const end = w.pa === null ? s.c.red('no translation (page fault)') : `${s.c.bold(formatPhysical(w.pa))} ${s.c.dim(`rights ${w.access ?? ''}`)}`;
+  const soft = w.userPage === null ? '' : `; ${w.userPage.copyOnWrite ? s.c.yellow('copy-on-write') : 'private'}${w.userPage.protNone ? ', PROT_NONE' : ''}, frame shared by ${w.userPage.refCount}`;
+  const end = w.pa === null ? s.c.red('no translation (page fault)') : `${s.c.bold(formatPhysical(w.pa))} ${s.c.dim(`rights ${w.access ?? ''}`)}${soft}`;
   return `${s.heading(`${SECTIONS.walk}: ${w.vaHex}`, `${w.note === null ? '' : `${w.note}; `}in ${w.space}'s tables (CR3 ${formatPhysical(w.root)}): ${idx}`)}\n${t.toString()}\n  ${w.vaHex} → ${end}`;
 }
 

@@ -246,10 +246,10 @@ export class DemoSession {
       if (pid === undefined) continue;
       const p = this.kernel.processes.list().find((x) => x.pid === pid);
       if (p === undefined) continue;
-      if (p.image !== null) out.push(walkView(this.kernel, p.root, p.image.entry, `${p.name} (pid ${p.pid})`, 'the program\'s entry point'));
+      if (p.image !== null) out.push(walkView(this.kernel, p.root, p.image.entry, `${p.name} (pid ${p.pid})`, 'the program\'s entry point', p));
       else {
         const r = p.regions().find((x) => x.kind === 'mmap' || x.kind === 'heap');
-        if (r !== undefined) out.push(walkView(this.kernel, p.root, r.start, `${p.name} (pid ${p.pid})`));
+        if (r !== undefined) out.push(walkView(this.kernel, p.root, r.start, `${p.name} (pid ${p.pid})`, null, p));
       }
       if (out.length >= 1) break;
     }
@@ -271,7 +271,7 @@ export class DemoSession {
     if (pid === null || pid === 0) return walkView(this.kernel, this.kernel.kernelRoot, va, 'kernel');
     const p = this.kernel.processes.list().find((x) => x.pid === pid);
     if (p === undefined) throw new Error(`no live process with pid ${pid}`);
-    return walkView(this.kernel, p.root, va, `${p.name} (pid ${p.pid})`);
+    return walkView(this.kernel, p.root, va, `${p.name} (pid ${p.pid})`, null, p);
   }
 
   /** Physical memory now: all RAM in 512 cells, the first 32 MiB in 512 cells (16 frames each). */

@@ -137,6 +137,8 @@ export interface WalkView {
   readonly access: string | null;
   /** Why this walk is shown, or null. */
   readonly note: string | null;
+  /** For a user page that has a frame: kernel-sim's software bits of its PTE and the frame's sharers. */
+  readonly userPage: { readonly copyOnWrite: boolean; readonly protNone: boolean; readonly refCount: number } | null;
 }
 
 const BIT_NAMES: readonly [string, number][] = [
@@ -185,9 +187,10 @@ export function walkLevels(steps: readonly WalkStep[]): WalkLevel[] {
  * Walks `va` in the tables rooted at `root`, reading physical memory as the MMU does (no A/D
  * updates, no permission checks): the same walk x86-paging's `Mapper.walk` reports.
  */
-export function walkView(kernel: Kernel, root: number, va: number, space: string, note: string | null = null): WalkView {
+export function walkView(kernel: Kernel, root: number, va: number, space: string, note: string | null = null, process: Process | null = null): WalkView {
   const steps = kernel.mapperFor(root).walk(va);
-  return { ...walkViewFromSteps(va, root, space, steps), note };
+  const info = process === null ? null : process.pageInfo(va);
+  return { ...walkViewFromSteps(va, root, space, steps), note, userPage: info === null ? null : { copyOnWrite: info.copyOnWrite, protNone: info.protNone, refCount: info.refCount } };
 }
 
 /** A WalkView from steps already taken (walkTables / Mapper.walk). */
@@ -209,7 +212,7 @@ export function walkViewFromSteps(va: number, root: number, space: string, steps
     }
     access = formatAccess((rw ? 2 : 0) | (us ? 4 : 0) | (nx ? 0x8000_0000 | 0 : 0));
   }
-  return { va, vaHex: formatCanonical(va), space, root, levels, pa, access, note: null };
+  return { va, vaHex: formatCanonical(va), space, root, levels, pa, access, note: null, userPage: null };
 }
 
 /** A walk read straight from physical memory (works on a panicked kernel too). */

@@ -290,7 +290,9 @@ function showWalk(w: WalkView): void {
   const result = h(
     'div',
     { class: `walk-result ${w.pa === null ? 'fault' : 'ok'}`, id: 'walk-result', 'data-pa': w.pa === null ? 'null' : String(w.pa) },
-    w.pa === null ? `${w.vaHex} → not mapped: an access would raise #PF` : `${w.vaHex} → ${formatPhysical(w.pa)}   rights ${w.access ?? ''}`,
+    w.pa === null
+      ? `${w.vaHex} → not mapped: an access would raise #PF`
+      : `${w.vaHex} → ${formatPhysical(w.pa)}   rights ${w.access ?? ''}${w.userPage === null ? '' : `   ${w.userPage.copyOnWrite ? 'copy-on-write' : 'private'}, frame shared by ${w.userPage.refCount}`}`,
   );
   // Is the translation cached? Only the running address space's entries (and global ones) are in
   // the TLB: a CR3 write without PCIDs drops the rest.
