@@ -31,6 +31,14 @@ function badLinear(va: number): InvalidAddressError {
   return new InvalidAddressError(String(va), 'a linear address must be in [0, 2^48)');
 }
 
+/** Sets A in the three table entries and `set` (A, or A and D) in the leaf at these word indices of flat memory. */
+function markUsed(w: Uint32Array, e4: number, e3: number, e2: number, e1: number, set: number): void {
+  w[e4]! |= ACCESSED;
+  w[e3]! |= ACCESSED;
+  w[e2]! |= ACCESSED;
+  w[e1]! |= set;
+}
+
 /**
  * What one translation produced. `Mmu.translate` returns the SAME object every call, overwritten
  * each time: copy the fields you need before translating again.
@@ -123,39 +131,12 @@ export class Mmu {
    * @throws InvalidAddressError if `va` is not in [0, 2^48) (a caller bug; the Cpu raises #GP instead)
    */
   translate(va: number, access: Access, mode: Mode): TranslationResult {
-    if (!(va >= 0 && va < LINEAR_LIMIT)) throw badLinear(va);
-    // Kept small so V8 inlines it into the caller's loop: the commonest TLB hits are answered
-    // here; everything else goes to translateSplit with va as two small integers (a double passed
-    // to a call V8 does not inline is boxed: an allocation per translation).
-    const vaHi = Math.floor(va * INV_TWO_32);
-    const vaLo = (va - vaHi * TWO_32) | 0;
-    const tlb = this.tlb;
-    const regs = this.registers;
-    if (tlb !== null && tlb.enabled && !tlb.detectStaleUses && (regs.cr0 & CR0.PG) !== 0 && (regs.cr4 & (CR4.PCIDE | CR4.PKE)) === 0) {
-      const slot = tlb.lookup(vaHi, vaLo >>> 12, 0);
-      if (slot >= 0) {
-        const flags = tlb.flags[slot]!;
-        // Reads of a page of the mode's own kind, and user writes to a user, writable, dirty page,
-        // are allowed whatever CR0.WP / SMAP / AC say (SDM 4.6.1); the rest takes the full path.
-        if (
-          ((flags & US) !== 0) === (mode === Mode.User) &&
-          (access === Access.Read || (access === Access.Write && mode === Mode.User && (flags & (RW | DIRTY)) === (RW | DIRTY)))
-        ) {
-          tlb.hits++;
-          const r = this.result;
-          const level = tlb.levels[slot]!;
-          r.fault = false;
-          r.errorCode = 0;
-          r.pa = tlb.frames[slot]! + (vaLo & 0xfff);
-          r.flags = flags;
-          r.level = level;
-          r.pageSizeBytes = level === 1 ? PAGE : level === 2 ? 2097152 : 1073741824;
-          r.tlbHit = true;
-          return r;
-        }
-      }
-    }
-    return this.translateSplit(vaHi, vaLo, access, mode);
+    if (!(va >= 0 && va < 281474976710656)) throw badLinear(va); // 2^48
+    // Kept tiny so V8 inlines it into the caller's loop: from here on the address travels as two
+    // small integers (a double passed to a call V8 does not inline is boxed: an allocation per
+    // translation).
+    const vaHi = Math.floor(va * (1 / 4294967296));
+    return this.translateSplit(vaHi, (va - vaHi * 4294967296) | 0, access, mode);
   }
 
   /**
@@ -163,6 +144,155 @@ export class Mmu {
    * or unsigned 32-bit). Hot-path callers holding split addresses can call it directly.
    */
   translateSplit(vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
+    // Small enough for V8 to inline into the caller (with `translate`): a TLB hit with rights of
+    // the quick kind is answered here without a call; the rest goes to translateWalk. Literals
+    // instead of named constants: see translateWalk.
+    const tlb = this.tlb;
+    const regs = this.registers;
+    if (tlb !== null && tlb.enabled && !tlb.detectStaleUses && (regs.cr0 & 0x8000_0000) /* CR0.PG */ !== 0 && (regs.cr4 & 0x42_0000) /* PCIDE | PKE */ === 0) {
+      const pageLo = vaLo >>> 12;
+      const keys = tlb.keys;
+      let k = tlb.setIndex(vaHi, pageLo) * tlb.wayCount * 8; /* TLB_SLOT_WORDS */
+      // Way 0, else way 1, chosen without a branch (which way holds a page is random: a branch
+      // here mispredicts often). With one way, "way 1" is the next set's slot: never this page.
+      const miss0 = (keys[k]! ^ pageLo) | (keys[k + 1]! ^ vaHi);
+      k += ((miss0 | -miss0) >>> 31) << 3;
+      const flags = keys[k + 2]!;
+      if (
+        keys[k] === pageLo &&
+        keys[k + 1] === vaHi &&
+        ((flags & 0x4) /* U/S */ !== 0) === (mode === 3) /* Mode.User */ &&
+        (access === 0 /* Access.Read */ || (access === 1 /* Access.Write */ && mode === 3 && (flags & 0x42) /* R/W | D */ === 0x42))
+      ) {
+        tlb.hits++;
+        const r = this.result;
+        const level = keys[k + 3]!;
+        r.fault = false;
+        r.errorCode = 0;
+        r.pa = tlb.keyFrames[(k >> 1) + 2]! + (vaLo & 0xfff);
+        r.flags = flags;
+        r.level = level;
+        r.pageSizeBytes = level === 1 ? 4096 : level === 2 ? 2097152 : 1073741824;
+        r.tlbHit = true;
+        return r;
+      }
+    }
+    return this.translateWalk(vaHi, vaLo, access, mode);
+  }
+
+  /** `translateSplit` past a quick TLB hit: the rest of the fast path, else translateFull. */
+  private translateWalk(vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
+    // Numbers are written as literals here, not the named constants (CR0.PG, PTE bits...): a
+    // bundler turns module-level consts into vars, which the JIT cannot fold (measured: ~3x on
+    // the walk). Each literal carries the name it stands for; tests pin their values.
+    // The common cases are answered here, in one function with no call on the way (measured: the
+    // walk runs ~3x faster inline than behind a call; V8 does not inline this function, whose
+    // integer arguments it passes unboxed): paging on, no PCIDs or protection keys, and either a
+    // TLB hit with rights of the quick kind, or a plain 4 KiB walk over flat memory (filling the
+    // TLB when it is on). Everything else — faults, huge pages, PCIDs, the stale-use detector,
+    // other rights — goes to translateFull, which decides alone.
+    const regs = this.registers;
+    const r = this.result;
+    if ((regs.cr0 & 0x8000_0000) === 0 /* CR0.PG */ || (regs.cr4 & 0x42_0000) !== 0 /* CR4.PCIDE | CR4.PKE */) return this.translateFull(vaHi, vaLo, access, mode);
+    const tlb = this.tlb;
+    const tlbOn = tlb !== null && tlb.enabled;
+    if (tlbOn) {
+      if (tlb.detectStaleUses) return this.translateFull(vaHi, vaLo, access, mode);
+      // The packed copy of the TLB, one cache line per probe (see Tlb.keys). Two ways are probed;
+      // with one way the second probe reads the next set's slot, which never holds this page.
+      const pageLo = vaLo >>> 12;
+      const keys = tlb.keys;
+      let k = tlb.setIndex(vaHi, pageLo) * tlb.wayCount * 8 /* TLB_SLOT_WORDS */;
+      if (keys[k] !== pageLo || keys[k + 1] !== vaHi) {
+        k += 8;
+        if (keys[k] !== pageLo || keys[k + 1] !== vaHi) k = -1;
+      }
+      if (k >= 0) {
+        const flags = keys[k + 2]!;
+        // Reads of a page of the mode's own kind, and user writes to a user, writable, dirty
+        // page, are allowed whatever CR0.WP / SMAP / AC say (SDM 4.6.1); the rest goes the full way.
+        if (
+          ((flags & 0x4) /* U/S */ !== 0) !== (mode === 3) /* Mode.User */ ||
+          (access !== 0 /* Access.Read */ && (access !== 1 /* Access.Write */ || mode !== 3 || (flags & 0x42) /* R/W | D */ !== 0x42))
+        ) {
+          return this.translateFull(vaHi, vaLo, access, mode);
+        }
+        tlb.hits++;
+        const level = keys[k + 3]!;
+        r.fault = false;
+        r.errorCode = 0;
+        r.pa = tlb.keyFrames[(k >> 1) + 2]! + (vaLo & 0xfff);
+        r.flags = flags;
+        r.level = level;
+        r.pageSizeBytes = level === 1 ? 4096 : level === 2 ? 2097152 : 1073741824;
+        r.tlbHit = true;
+        return r;
+      }
+      // A miss for sure only when no other way or PCID's global entry could hold the page.
+      if (tlb.wayCount > 2 || tlb.foreignGlobals !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+    }
+    const w = this.flat;
+    const cr3 = regs.cr3Frame;
+    if (w === null || cr3 > 0xffff_f000) return this.translateFull(vaHi, vaLo, access, mode);
+    // The walk: four present levels ending in an allowed 4 KiB PTE, table frames below 4 GiB, no
+    // reserved bit. It reads all four levels without data-dependent branches and checks once at
+    // the end (~2x faster than testing each level as it is read), so consecutive walks overlap
+    // in the CPU. An index past the end of memory reads `undefined`, which every test below
+    // treats as 0 (not present): no clamping needed. Anything unusual goes the full way, which
+    // walks again (this walk changed nothing).
+    const reservedHi = (regs.efer & 0x800) /* EFER.NXE */ !== 0 ? this.reservedHi : this.reservedHi | (0x8000_0000 | 0);
+    const maskHi = this.addrMaskHi;
+    // Word index of each entry: table frame / 4 + index * 2 (SDM 4.5, Figure 4-8).
+    const e4 = (cr3 >>> 2) + ((vaHi >>> 6) & 0x3fe);
+    const lo4 = w[e4]!;
+    const hi4 = w[e4 + 1]!;
+    const e3 = ((lo4 >>> 12) << 10) + ((((vaHi & 0x7f) << 2) | (vaLo >>> 30)) << 1);
+    const lo3 = w[e3]!;
+    const hi3 = w[e3 + 1]!;
+    const e2 = ((lo3 >>> 12) << 10) + ((vaLo >>> 20) & 0x3fe);
+    const lo2 = w[e2]!;
+    const hi2 = w[e2 + 1]!;
+    const e1 = ((lo2 >>> 12) << 10) + ((vaLo >>> 11) & 0x3fe);
+    const lo = w[e1]!;
+    const hi = w[e1 + 1]!;
+    const andLo = lo4 & lo3 & lo2 & lo;
+    if (
+      (((andLo & 0x1) ^ 0x1) | // a level not present (P = 0)
+        ((lo4 | lo3 | lo2) & 0x80) | // PS in a PML4E (reserved) or a huge leaf
+        ((hi4 | hi3 | hi2) & (reservedHi | maskHi)) | // reserved bits, or a table above 4 GiB
+        (hi & reservedHi)) !==
+      0
+    ) {
+      return this.translateFull(vaHi, vaLo, access, mode);
+    }
+    // The leaf's flags with R/W and U/S AND-ed and NX OR-ed over the levels (SDM 4.6).
+    let flags = (lo & 0xff9) | (andLo & 0x6) | (hi & 0x7ff0_0000) | ((hi4 | hi3 | hi2 | hi) & (0x8000_0000 | 0));
+    // Same quick accept as on a TLB hit: a read of a page of the accessing mode's own kind.
+    if (!(access === 0 && ((flags & 0x4) !== 0) === (mode === 3)) && this.rightsError(flags, access, mode) !== 0) {
+      return this.translateFull(vaHi, vaLo, access, mode);
+    }
+    // SDM 4.8: A on every entry used, D on the written leaf (one test when all are set).
+    const set = access === 1 ? 0x60 /* A | D */ : 0x20; /* A */
+    if ((andLo & 0x20) === 0 || (lo & set) !== set) markUsed(w, e4, e3, e2, e1, set);
+    flags |= set;
+    this.walkCount++;
+    const frameHi = hi & maskHi;
+    r.tlbHit = false;
+    r.fault = false;
+    r.errorCode = 0;
+    r.pa = frameHi * 4294967296 + (((lo & 0xffff_f000) | (vaLo & 0xfff)) >>> 0);
+    r.pageSizeBytes = 4096;
+    r.level = 1;
+    r.flags = flags;
+    if (tlbOn) {
+      tlb.misses++;
+      tlb.fill(vaHi, vaLo >>> 12, frameHi, lo & 0xffff_f000, flags, 1, (flags & 0x100) /* G */ !== 0 && (regs.cr4 & 0x80) /* CR4.PGE */ !== 0);
+    }
+    return r;
+  }
+
+  /** Every case of `translateSplit`: TLB lookup under the current PCID, walk, fill, faults. */
+  private translateFull(vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
     const regs = this.registers;
     const r = this.result;
     if ((regs.cr0 & CR0.PG) === 0) return this.identity(vaHi * TWO_32 + (vaLo >>> 0), r);
@@ -316,70 +446,6 @@ export class Mmu {
    * is allowed; D on the leaf for a write). `checkRights` applies SDM 4.6.
    */
   private walkInto(vaHi: number, vaLo: number, access: Access, mode: Mode, sideEffects: boolean, checkRights: boolean, r: TranslationResult): void {
-    const w = this.flat;
-    if (w === null) {
-      this.walkGeneric(vaHi, vaLo, access, mode, sideEffects, checkRights, r);
-      return;
-    }
-    // Fast path over flat memory for the common case — four present levels ending in a 4 KiB
-    // PTE, table frames below 4 GiB, no reserved bits. It reads all four levels without
-    // data-dependent branches (an index that leaves memory is clamped to 0 and the result then
-    // discarded) and checks everything once at the end: measured ~2x faster than testing each
-    // level as it is read. Anything unusual re-walks on the generic path, which is idempotent.
-    const regs = this.registers;
-    const reservedHi = (regs.efer & EFER.NXE) !== 0 ? this.reservedHi : this.reservedHi | (0x8000_0000 | 0);
-    const maskHi = this.addrMaskHi;
-    const limit = w.length - 2;
-    const cr3 = regs.cr3Frame;
-    let e4 = cr3 * 0.25 + ((vaHi >>> 7) & 511) * 2;
-    e4 = e4 <= limit ? e4 : 0;
-    const lo4 = w[e4]!;
-    const hi4 = w[e4 + 1]!;
-    let e3 = ((lo4 >>> 12) << 10) + ((((vaHi & 0x7f) << 2) | (vaLo >>> 30)) << 1);
-    e3 = e3 <= limit ? e3 : 0;
-    const lo3 = w[e3]!;
-    const hi3 = w[e3 + 1]!;
-    let e2 = ((lo3 >>> 12) << 10) + (((vaLo >>> 21) & 511) << 1);
-    e2 = e2 <= limit ? e2 : 0;
-    const lo2 = w[e2]!;
-    const hi2 = w[e2 + 1]!;
-    let e1 = ((lo2 >>> 12) << 10) + (((vaLo >>> 12) & 511) << 1);
-    e1 = e1 <= limit ? e1 : 0;
-    const lo = w[e1]!;
-    const hi = w[e1 + 1]!;
-    const bad =
-      ((lo4 & lo3 & lo2 & lo & P) ^ P) | // a level not present
-      ((lo4 | lo3 | lo2) & PS) | // PS in a PML4E (reserved) or a huge leaf: generic path
-      ((hi4 | hi3 | hi2) & (reservedHi | maskHi)) | // reserved bits, or a table above 4 GiB
-      (hi & reservedHi) |
-      (cr3 >= 4294967296 || e4 === 0 || e3 === 0 || e2 === 0 || e1 === 0 ? 1 : 0); // clamped: re-check
-    if (bad === 0) {
-      const andLo = lo4 & lo3 & lo2 & lo;
-      let flags = (lo & (0xfff & ~(RW | US))) | (andLo & (RW | US)) | (hi & 0x7ff0_0000) | ((hi4 | hi3 | hi2 | hi) & (0x8000_0000 | 0));
-      // Same quick accept as on a TLB hit: a read of a page of the accessing mode's own kind.
-      const denied = !checkRights || (access === Access.Read && (regs.cr4 & CR4.PKE) === 0 && ((flags & US) !== 0) === (mode === Mode.User)) ? 0 : this.rightsError(flags, access, mode);
-      if (denied === 0) {
-        if (sideEffects) {
-          // SDM 4.8: A on every entry used, D on the written leaf (one test when all are set).
-          const set = access === Access.Write ? ACCESSED | DIRTY : ACCESSED;
-          if ((andLo & ACCESSED) === 0 || (lo & set) !== set) {
-            if ((lo4 & ACCESSED) === 0) w[e4] = lo4 | ACCESSED;
-            if ((lo3 & ACCESSED) === 0) w[e3] = lo3 | ACCESSED;
-            if ((lo2 & ACCESSED) === 0) w[e2] = lo2 | ACCESSED;
-            if ((lo & set) !== set) w[e1] = lo | set;
-          }
-          flags |= set;
-        }
-        r.tlbHit = false;
-        r.fault = false;
-        r.errorCode = 0;
-        r.pa = (hi & maskHi) * TWO_32 + (lo - (lo & 0xfff)) + (vaLo & 0xfff);
-        r.pageSizeBytes = PAGE;
-        r.level = 1;
-        r.flags = flags;
-        return;
-      }
-    }
     this.walkGeneric(vaHi, vaLo, access, mode, sideEffects, checkRights, r);
   }
 

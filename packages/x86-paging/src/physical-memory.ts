@@ -23,7 +23,11 @@ export class ArrayBufferPhysicalMemory implements PhysicalMemory {
   readonly bytes: Uint8Array;
   /** Every 32-bit word of memory, live (index = pa / 4). Little-endian words. */
   readonly words: Uint32Array;
-  /** Lazily created per-frame views, so `frameWords` allocates once per frame, not per call. */
+  /**
+   * Lazily created per-frame views, so `frameWords` allocates once per frame, not per call. One
+   * slot per frame, filled densely at construction: an array first written at scattered indices
+   * falls into V8's dictionary mode (measured ~230 ns per `frameWords` call instead of a few).
+   */
   private readonly views: (Uint32Array | undefined)[] = [];
 
   /**
@@ -41,6 +45,7 @@ export class ArrayBufferPhysicalMemory implements PhysicalMemory {
     this.words[0] = 0x04030201;
     if (this.bytes[0] !== 1) throw new Error('ArrayBufferPhysicalMemory needs a little-endian host');
     this.words[0] = 0;
+    for (let n = sizeBytes / FRAME; n > 0; n--) this.views.push(undefined);
   }
 
   /** Number of 4 KiB frames in memory. */

@@ -1,7 +1,7 @@
 // A translation lookaside buffer with the behaviour that bites kernel developers (SDM vol. 3A
 // 4.10): it keeps answering with what the tables said when the translation was cached, until
 // INVLPG, a CR3 write or a CR4 change drops it. Entries live in typed arrays, set-associative by
-// 4 KiB page number; no object per entry.
+// a hash of the 4 KiB page number; no object per entry.
 import { formatPa, formatVa, InvalidOptionError, InvariantViolationError } from './api';
 import { type Access, accessName, type Mode, modeName } from './access-mode';
 
@@ -11,9 +11,16 @@ const DIRTY = 0x40;
 
 /** Geometry of a {@link Tlb}. */
 export interface TlbOptions {
-  /** Number of sets, a power of two in 1..65536; default 256. */
+  /**
+   * Number of sets, a power of two in 1..65536; default 1024. The set of a page is a hash of its
+   * page number (see {@link Tlb.setIndex}), not just its low bits.
+   */
   readonly setCount?: number;
-  /** Entries per set (associativity), 1..32; default 4. 256 × 4 = 1,024 entries, the size of a modern STLB. */
+  /**
+   * Entries per set (associativity), 1..32; default 2. 1024 × 2 = 2,048 entries, the size of a
+   * modern second-level TLB (SDM 4.10 leaves the organisation to the implementation). One and two
+   * ways are answered by an unrolled probe on the Mmu's fast path; more ways by a loop.
+   */
   readonly wayCount?: number;
   /** Maximum stale-use reports kept in `staleUses` (the callback still sees all); default 1,000. */
   readonly maxStaleReports?: number;
@@ -69,6 +76,9 @@ export const InvpcidType = {
 /** One of the `InvpcidType` values. */
 export type InvpcidType = (typeof InvpcidType)[keyof typeof InvpcidType];
 
+/** 32-bit words per slot in {@link Tlb.keys}: tag low, tag high | PCID << 16, flags, level, frame (f64 at words 4-5), global. */
+export const TLB_SLOT_WORDS = 8;
+
 /**
  * Set-associative TLB over 4 KiB page numbers, tagged by PCID, with global entries.
  *
@@ -103,11 +113,27 @@ export class Tlb {
   readonly flags: Int32Array;
   /** Level of the leaf: 1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB. */
   readonly levels: Uint8Array;
+  /**
+   * The same entries packed for the Mmu's fast path, {@link TLB_SLOT_WORDS} words per slot so a
+   * hit touches one cache line instead of six arrays: word 0 = page bits 31:12 (va bits 31:12 as
+   * 0..2^20-1; -1 = empty), word 1 = va bits 47:32 | PCID << 16, word 2 = flags, word 3 = level,
+   * words 4-5 = the frame as a float64 (read through {@link Tlb.keyFrames}), word 6 = global.
+   * Written only by the Tlb; kept equal to the arrays above (checked by `checkInvariants`). One
+   * extra slot at the end stays empty.
+   */
+  readonly keys: Int32Array;
+  /** Float64 view of {@link Tlb.keys}: the frame of slot `s` is `keyFrames[s * 4 + 2]`. */
+  readonly keyFrames: Float64Array;
   /** Round-robin victim pointer per set. */
   private readonly victims: Uint8Array;
   private readonly setMask: number;
   /** Number of valid entries with level > 1 (a shortcut: INVLPG scans for huge pieces only if any). */
   private hugeEntries = 0;
+  /**
+   * Number of valid global entries filled under a PCID other than 0. While it is 0, the Mmu's fast
+   * probe (which sees PCID 0 only) finds every entry `lookup(…, 0)` would, so a miss there is a miss.
+   */
+  foreignGlobals = 0;
 
   /** Lookups answered by the TLB. */
   hits = 0;
@@ -130,8 +156,8 @@ export class Tlb {
 
   /** @throws InvalidOptionError for a geometry outside the documented ranges */
   constructor(options: TlbOptions = {}) {
-    const setCount = options.setCount ?? 256;
-    const wayCount = options.wayCount ?? 4;
+    const setCount = options.setCount ?? 1024;
+    const wayCount = options.wayCount ?? 2;
     const maxStaleReports = options.maxStaleReports ?? 1000;
     if (!Number.isInteger(setCount) || setCount < 1 || setCount > 65536 || (setCount & (setCount - 1)) !== 0) {
       throw new InvalidOptionError('setCount', setCount, 'must be a power of two in 1..65536');
@@ -153,6 +179,11 @@ export class Tlb {
     this.frames = new Float64Array(this.entryCount);
     this.flags = new Int32Array(this.entryCount);
     this.levels = new Uint8Array(this.entryCount);
+    // One spare slot at the end (always empty): the Mmu probes two ways even of a one-way set.
+    const packed = new ArrayBuffer((this.entryCount + 1) * TLB_SLOT_WORDS * 4);
+    this.keys = new Int32Array(packed);
+    this.keyFrames = new Float64Array(packed);
+    for (let i = 0; i <= this.entryCount; i++) this.keys[i * TLB_SLOT_WORDS] = -1;
     this.victims = new Uint8Array(setCount);
   }
 
@@ -167,12 +198,25 @@ export class Tlb {
   lookup(pageHi: number, pageLo: number, pcid: number): number {
     const pageNumber = pageHi * 1048576 + pageLo;
     const ways = this.wayCount;
-    const base = (pageLo & this.setMask) * ways;
+    const base = this.setIndex(pageHi, pageLo) * ways;
     const tags = this.pageNumbers;
     for (let i = base, end = base + ways; i < end; i++) {
       if (tags[i] === pageNumber && (this.pcids[i] === pcid || this.globals[i] === 1)) return i;
     }
     return -1;
+  }
+
+  /**
+   * Set of a 4 KiB page: its page number's low bits XOR-ed with higher ones, so that pages a fixed
+   * power of two apart (the same offset in different 16 MiB regions, or in different address
+   * spaces' identical layouts) do not all fall into one set, while a run of consecutive pages still
+   * lands in distinct sets (any `setCount` consecutive pages inside a block of `setCount` aligned ones). Hardware TLBs hash their index
+   * too; the SDM leaves it unspecified.
+   * @param pageHi bits 47:32 of the linear address
+   * @param pageLo bits 31:12 of the linear address (0 .. 2^20 - 1)
+   */
+  setIndex(pageHi: number, pageLo: number): number {
+    return (pageLo ^ (pageLo >>> 12) ^ (pageHi << 8) ^ (pageHi >>> 4)) & this.setMask;
   }
 
   /**
@@ -197,7 +241,7 @@ export class Tlb {
   insert(pageHi: number, pageLo: number, pcid: number, frameHi: number, frameLo: number, flags: number, level: number, global: boolean): void {
     const pageNumber = pageHi * 1048576 + pageLo;
     const ways = this.wayCount;
-    const base = (pageLo & this.setMask) * ways;
+    const base = this.setIndex(pageHi, pageLo) * ways;
     const tags = this.pageNumbers;
     let slot = -1;
     for (let i = base, end = base + ways; i < end; i++) {
@@ -220,21 +264,78 @@ export class Tlb {
       slot = base + v;
       this.victims[set] = v + 1 === ways ? 0 : v + 1;
     }
-    if (tags[slot] !== -1 && this.levels[slot]! > 1) this.hugeEntries--;
+    if (tags[slot] !== -1) this.forget(slot);
+    const frame = frameHi * 4294967296 + (frameLo >>> 0);
     tags[slot] = pageNumber;
     this.pcids[slot] = pcid;
     this.globals[slot] = global ? 1 : 0;
-    this.frames[slot] = frameHi * 4294967296 + (frameLo >>> 0);
+    this.frames[slot] = frame;
     this.flags[slot] = flags;
     this.levels[slot] = level;
+    const k = slot * TLB_SLOT_WORDS;
+    const keys = this.keys;
+    keys[k] = pageLo;
+    keys[k + 1] = pageHi | (pcid << 16);
+    keys[k + 2] = flags;
+    keys[k + 3] = level;
+    this.keyFrames[slot * 4 + 2] = frame;
+    keys[k + 6] = global ? 1 : 0;
     if (level > 1) this.hugeEntries++;
+    if (global && pcid !== 0) this.foreignGlobals++;
+  }
+
+  /**
+   * The Mmu's fill after a miss under PCID 0 that its probe found absent (and `foreignGlobals`
+   * was 0, so no other entry of the page is usable under PCID 0): takes an empty way of the
+   * page's set, else the set's round-robin victim. Same result as {@link Tlb.insert}.
+   */
+  fill(pageHi: number, pageLo: number, frameHi: number, frameLo: number, flags: number, level: number, global: boolean): void {
+    const ways = this.wayCount;
+    const set = this.setIndex(pageHi, pageLo);
+    const base = set * ways;
+    const keys = this.keys;
+    let slot = -1;
+    for (let i = base, end = base + ways; i < end; i++) {
+      if (keys[i * TLB_SLOT_WORDS] === -1) {
+        slot = i;
+        break;
+      }
+    }
+    if (slot < 0) {
+      const v = this.victims[set]!;
+      slot = base + v;
+      this.victims[set] = v + 1 === ways ? 0 : v + 1;
+      this.forget(slot);
+    }
+    const frame = frameHi * 4294967296 + (frameLo >>> 0);
+    this.pageNumbers[slot] = pageHi * 1048576 + pageLo;
+    this.pcids[slot] = 0;
+    this.globals[slot] = global ? 1 : 0;
+    this.frames[slot] = frame;
+    this.flags[slot] = flags;
+    this.levels[slot] = level;
+    const k = slot * TLB_SLOT_WORDS;
+    keys[k] = pageLo;
+    keys[k + 1] = pageHi;
+    keys[k + 2] = flags;
+    keys[k + 3] = level;
+    this.keyFrames[slot * 4 + 2] = frame;
+    keys[k + 6] = global ? 1 : 0;
+    if (level > 1) this.hugeEntries++;
+  }
+
+  /** Counter upkeep for a valid slot about to be overwritten or emptied. */
+  private forget(slot: number): void {
+    if (this.levels[slot]! > 1) this.hugeEntries--;
+    if (this.globals[slot] === 1 && this.pcids[slot] !== 0) this.foreignGlobals--;
   }
 
   /** Empties one slot. */
   private drop(slot: number): void {
     if (this.pageNumbers[slot] === -1) return;
-    if (this.levels[slot]! > 1) this.hugeEntries--;
+    this.forget(slot);
     this.pageNumbers[slot] = -1;
+    this.keys[slot * TLB_SLOT_WORDS] = -1;
   }
 
   /**
@@ -246,7 +347,8 @@ export class Tlb {
   invalidatePage(va: number, pcid: number, keepGlobal = false): number {
     const pageNumber = Math.floor(va / PAGE);
     let dropped = 0;
-    const base = (pageNumber & this.setMask) * this.wayCount;
+    const pageHi = Math.floor(pageNumber / 1048576);
+    const base = this.setIndex(pageHi, pageNumber - pageHi * 1048576) * this.wayCount;
     for (let i = base, end = base + this.wayCount; i < end; i++) {
       if (this.pageNumbers[i] === pageNumber && this.matches(i, pcid, keepGlobal)) {
         this.drop(i);
@@ -367,14 +469,33 @@ export class Tlb {
   /** @throws InvariantViolationError on inconsistent internal state */
   checkInvariants(): void {
     let huge = 0;
+    let foreign = 0;
     for (let i = 0; i < this.entryCount; i++) {
       const tag = this.pageNumbers[i]!;
-      if (tag === -1) continue;
+      if (tag === -1) {
+        if (this.keys[i * TLB_SLOT_WORDS] !== -1) throw new InvariantViolationError(`TLB slot ${i}: empty but its packed copy is not`);
+        continue;
+      }
       if (!Number.isInteger(tag) || tag < 0 || tag >= 2 ** 36) throw new InvariantViolationError(`TLB slot ${i}: bad page number ${tag}`);
-      if ((tag & this.setMask) !== Math.floor(i / this.wayCount)) throw new InvariantViolationError(`TLB slot ${i}: page ${formatVa(tag * PAGE)} in the wrong set`);
+      const tagHi = Math.floor(tag / 1048576);
+      if (this.setIndex(tagHi, tag - tagHi * 1048576) !== Math.floor(i / this.wayCount)) {
+        throw new InvariantViolationError(`TLB slot ${i}: page ${formatVa(tag * PAGE)} in the wrong set`);
+      }
+      const k = i * TLB_SLOT_WORDS;
+      if (
+        this.keys[k] !== tag - tagHi * 1048576 ||
+        this.keys[k + 1] !== (tagHi | (this.pcids[i]! << 16)) ||
+        this.keys[k + 2] !== this.flags[i] ||
+        this.keys[k + 3] !== this.levels[i] ||
+        this.keyFrames[i * 4 + 2] !== this.frames[i] ||
+        this.keys[k + 6] !== this.globals[i]
+      ) {
+        throw new InvariantViolationError(`TLB slot ${i}: packed copy differs from the entry`);
+      }
       const level = this.levels[i]!;
       if (level < 1 || level > 3) throw new InvariantViolationError(`TLB slot ${i}: bad level ${level}`);
       if (level > 1) huge++;
+      if (this.globals[i] === 1 && this.pcids[i] !== 0) foreign++;
       const frame = this.frames[i]!;
       if (!Number.isSafeInteger(frame) || frame < 0 || frame % PAGE !== 0) throw new InvariantViolationError(`TLB slot ${i}: bad frame ${formatPa(frame)}`);
       if ((this.flags[i]! & 1) === 0) throw new InvariantViolationError(`TLB slot ${i}: cached a non-present translation`);
@@ -385,6 +506,7 @@ export class Tlb {
       }
     }
     if (huge !== this.hugeEntries) throw new InvariantViolationError(`TLB: huge-entry count ${this.hugeEntries}, found ${huge}`);
+    if (foreign !== this.foreignGlobals) throw new InvariantViolationError(`TLB: foreign-global count ${this.foreignGlobals}, found ${foreign}`);
   }
 }
 
