@@ -22,10 +22,7 @@ beforeAll(() => {
   mkdirSync(packDir);
   for (const p of publicPackages) {
     // `pnpm pack` rewrites `workspace:` ranges to real versions, as publishing does.
-    const out = execFileSync(process.env.npm_execpath?.includes('pnpm') ? process.execPath : 'pnpm', pnpmArgs(['pack', '--pack-destination', packDir]), {
-      cwd: p.dir,
-      encoding: 'utf8',
-    });
+    const out = pnpm(['pack', '--pack-destination', packDir], p.dir);
     const file = out.trim().split('\n').pop()!.trim();
     tarballs.set(p.json.name, file.startsWith('/') ? file : join(packDir, file));
   }
@@ -33,15 +30,18 @@ beforeAll(() => {
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-function pnpmArgs(args: string[]): string[] {
-  // Run pnpm the way this test was started (npx pnpm@10 ...), else from PATH.
+/** Runs pnpm the way this test was started (`npx pnpm@10 test`), else through npx. */
+function pnpm(args: string[], cwd: string): string {
   const exec = process.env.npm_execpath;
-  return exec?.includes('pnpm') ? [exec, ...args] : args;
+  const [cmd, argv] = exec?.includes('pnpm') ? [process.execPath, [exec, ...args]] : ['npx', ['-y', 'pnpm@10', ...args]];
+  return execFileSync(cmd, argv, { cwd, encoding: 'utf8' });
 }
 
 describe.each(publicPackages.map((p) => [p.json.name, p] as const))('%s', (name, p) => {
   it('passes publint with no errors or warnings', async () => {
-    const { messages } = await publint({ pkgDir: p.dir, level: 'warning', strict: true });
+    // Lint the tarball `pnpm pack` made (what users install), not the working folder.
+    const tarball = readFileSync(tarballs.get(name)!);
+    const { messages } = await publint({ pack: { tarball: tarball.buffer.slice(tarball.byteOffset, tarball.byteOffset + tarball.byteLength) }, level: 'warning', strict: true });
     expect(messages.map((m) => `${m.code} ${m.path.join('.')}`)).toEqual([]);
   });
 
