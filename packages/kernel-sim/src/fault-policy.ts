@@ -45,7 +45,7 @@ export type FaultReason =
   /** A user access to a present supervisor page (U/S = 0 somewhere on the walk; SDM 4.6.1). */
   | 'supervisor-page'
   /** A user access to the kernel half or outside the process's user range. */
-  | 'kernel-address'
+  | 'outside-user-range'
   /** A write to a region without PROT_WRITE (SEGV_ACCERR). */
   | 'write-to-read-only'
   /** An instruction fetch from a region without PROT_EXEC (NX, SDM 4.6.2). */
@@ -176,7 +176,7 @@ function pteAllows(q: FaultQuery): boolean {
  *
  * 1. RSVD: a corrupted page table, panic (any mode).
  * 2. No process, or `va` outside the process's user range: user mode → SIGSEGV
- *    (`supervisor-page` when P = 1, else `kernel-address`); supervisor mode → panic.
+ *    (`supervisor-page` when P = 1, else `outside-user-range`); supervisor mode → panic.
  * 3. No region at `va`: if the first region above is a stack (`growsDown`) and `va` is within
  *    `stackLimitBytes` of its end, grow it down to `va`'s page unless that comes within
  *    `guardGapBytes` of the region below (`stack-guard-gap`); up to one guard gap (at least a
@@ -200,7 +200,7 @@ export function decideFault(q: FaultQuery, out: FaultDecision): FaultDecision {
   if ((ec & PageFaultErrorCode.ReservedBit) !== 0) return set(out, 'panic', 'reserved-bit');
   if (!q.hasProcess || q.va < q.userStart || q.va >= q.userEnd) {
     if (!user) return set(out, 'panic', 'kernel-fault');
-    return set(out, 'segv', present ? 'supervisor-page' : 'kernel-address');
+    return set(out, 'segv', present ? 'supervisor-page' : 'outside-user-range');
   }
   const region = q.region;
   if (region === null) {

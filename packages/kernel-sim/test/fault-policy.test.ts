@@ -38,7 +38,7 @@ describe('decideFault', () => {
     expect(decide({ va: 0x2000_0000, errorCode: EC.User, access: Access.Read })).toEqual(['segv', 'not-mapped']);
     // SDM 4.6.1: a user access to a page with U/S = 0 is a protection fault (P = 1).
     expect(decide({ va: 0x8000_0000_0000, errorCode: EC.User | EC.Present, access: Access.Read })).toEqual(['segv', 'supervisor-page']);
-    expect(decide({ va: 0x8000_0000_0000, errorCode: EC.User, access: Access.Read })).toEqual(['segv', 'kernel-address']);
+    expect(decide({ va: 0x8000_0000_0000, errorCode: EC.User, access: Access.Read })).toEqual(['segv', 'outside-user-range']);
     expect(decide({ va: 0x1000, errorCode: EC.User | EC.Present, access: Access.Read })).toEqual(['segv', 'supervisor-page']);
   });
 
