@@ -1,26 +1,17 @@
 // Runs the example of the README's "Loading ELF programs" section and checks it prints what the
 // README says it prints. (The package README's first example is run by the package's own test.)
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readmeExample, runReadmeExample } from '../../../test-support/readme-example';
+
+const section = '## Loading ELF programs';
 
 describe('README: Loading ELF programs', () => {
   it('runs the example and prints the output shown under it', async () => {
-    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Loading ELF programs'));
-    const match = /```ts\n([\s\S]*?)```\n\nprints\n\n```\n([\s\S]*?)```/.exec(section);
-    expect(match).not.toBeNull();
-    const file = join(import.meta.dirname, `.elf-readme-example-${process.pid}.tmp.ts`);
-    writeFileSync(file, match![1]!);
-    const logged: string[] = [];
-    const original = console.log;
-    console.log = (...args: unknown[]) => void logged.push(args.map(String).join(' '));
-    try {
-      await import(/* @vite-ignore */ `${file}?t=${Date.now()}`);
-    } finally {
-      console.log = original;
-      rmSync(file, { force: true });
-    }
-    expect(logged.join('\n') + '\n').toBe(match![2]);
+    const dir = join(import.meta.dirname, '..');
+    const { printed } = readmeExample(dir, { section });
+    expect(printed).not.toBeNull();
+    const logged = await runReadmeExample(dir, { section });
+    expect(logged.join('\n') + '\n').toBe(printed);
   });
 });
