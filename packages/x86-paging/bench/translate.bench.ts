@@ -4,6 +4,8 @@
 // Tables are written straight into emulated memory (8 bytes per mapping + table overhead) so the
 // bench measures translation, not the mapper. The 1M pages are random among 16M pages of a 64 GiB
 // region, so each page table holds ~31 mappings: ~32K tables, ~125 MiB.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Access, ArrayBufferPhysicalMemory, ControlRegisters, Mmu, Mode, Tlb } from '@kmem/x86-paging';
 
 const MAPPINGS = 1_000_000;
@@ -62,7 +64,7 @@ for (let n = 0; n < MAPPINGS; ) {
   words[pt / 4 + i1 * 2 + 1] = Math.floor(pa / TWO_32);
 }
 const tableBytes = nextFrame - 0x1000;
-console.log(`built ${MAPPINGS.toLocaleString()} mappings in ${(performance.now() - t0).toFixed(0)} ms; tables: ${(tableBytes / 2 ** 20).toFixed(1)} MiB (${tableBytes / 4096} frames)`);
+if (process.env.BENCH_CASE === undefined) console.log(`built ${MAPPINGS.toLocaleString()} mappings in ${(performance.now() - t0).toFixed(0)} ms; tables: ${(tableBytes / 2 ** 20).toFixed(1)} MiB (${tableBytes / 4096} frames)`);
 
 // Address streams (1M each, replayed 10 times = 10M translations), with a byte offset inside the page.
 const STREAM = 1 << 20;
@@ -142,7 +144,6 @@ function runRaw(name: string, stream: Float64Array): number {
   return perSecond;
 }
 
-console.log(`TLB ${setCount} sets x ${wayCount} ways = ${setCount * wayCount} entries`);
 // Each figure is the best of REPS runs (default 5): on a shared machine CPU time per process is
 // still noisy, and the JIT keeps improving the loop over the first runs.
 const REPS = Number(process.env.REPS ?? 5);
@@ -151,15 +152,29 @@ const best = (f: () => number) => {
   for (let i = 0; i < REPS; i++) b = Math.max(b, f());
   return b;
 };
-const hotTlb = best(() => run(`hot set ${HOT_PAGES} pages, TLB on`, hotStream, 50));
-tlb.enabled = false;
-const hotWalk = best(() => run(`hot set ${HOT_PAGES} pages, TLB off (cached tables)`, hotStream, 25));
-const rawHot = best(() => runRaw('  raw inline walk, hot set', hotStream));
-const cold = best(() => run('uniform random over 1M mappings (cold), TLB off', coldStream, 3));
-const rawCold = best(() => runRaw('  raw inline walk, cold', coldStream));
-console.log(
-  `ratios to the raw inline walk: hot+TLB ${(hotTlb / rawHot).toFixed(2)}, hot walk ${(hotWalk / rawHot).toFixed(2)}, cold walk ${(cold / rawCold).toFixed(2)}`,
-);
-tlb.enabled = true;
-tlb.flushAll();
-best(() => run('uniform random over 1M mappings (cold), TLB on', coldStream, 3));
+
+// Each case runs in a process of its own (this file re-run with BENCH_CASE set), next to the raw
+// reference on the same stream: the JIT's feedback from one case (TLB on, say) otherwise shapes the
+// code measured for the next one, and the figures depend on the order they ran in.
+const CASES = ['hot-tlb', 'hot-walk', 'cold-walk', 'cold-tlb'] as const;
+const only = process.env.BENCH_CASE;
+if (only === undefined) {
+  console.log(`TLB ${setCount} sets x ${wayCount} ways = ${setCount * wayCount} entries; best of ${REPS} runs per figure; one process per case`);
+  const ratios: string[] = [];
+  for (const c of CASES) {
+    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], { env: { ...process.env, BENCH_CASE: c }, encoding: 'utf8' });
+    if (child.status !== 0) throw new Error(`case ${c} failed: ${child.stderr}`);
+    process.stdout.write(child.stdout);
+    const ratio = /ratio (\S+)/.exec(child.stdout);
+    if (ratio !== null) ratios.push(`${c} ${ratio[1]}`);
+  }
+  console.log(`ratios to the raw inline walk (same process, same stream): ${ratios.join(', ')}`);
+} else {
+  const stream = only.startsWith('hot') ? hotStream : coldStream;
+  tlb.enabled = only.endsWith('tlb');
+  const label = only.startsWith('hot') ? `hot set ${HOT_PAGES} pages` : 'uniform random over 1M mappings (cold)';
+  const floor = only === 'hot-tlb' ? 50 : only === 'hot-walk' ? 25 : 3;
+  const figure = best(() => run(`${label}, TLB ${tlb.enabled ? 'on' : 'off'}`, stream, floor));
+  const raw = best(() => runRaw(`  raw inline walk, ${only.startsWith('hot') ? 'hot set' : 'cold'}`, stream));
+  console.log(`  best ${(figure / 1e6).toFixed(1)} M/s, raw ${(raw / 1e6).toFixed(1)} M/s, ratio ${(figure / raw).toFixed(2)}`);
+}

@@ -158,9 +158,8 @@ export class Mmu {
       const miss0 = (keys[k]! ^ pageLo) | (keys[k + 1]! ^ vaHi);
       k += ((miss0 | -miss0) >>> 31) << 3;
       const flags = keys[k + 2]!;
+      if (keys[k] !== pageLo || keys[k + 1] !== vaHi) return this.translateWalk(vaHi, vaLo, access, mode, true);
       if (
-        keys[k] === pageLo &&
-        keys[k + 1] === vaHi &&
         ((flags & 0x4) /* U/S */ !== 0) === (mode === 3) /* Mode.User */ &&
         (access === 0 /* Access.Read */ || (access === 1 /* Access.Write */ && mode === 3 && (flags & 0x42) /* R/W | D */ === 0x42))
       ) {
@@ -177,20 +176,24 @@ export class Mmu {
         return r;
       }
     }
-    return this.translateWalk(vaHi, vaLo, access, mode);
+    return this.translateWalk(vaHi, vaLo, access, mode, false);
   }
 
-  /** `translateSplit` past a quick TLB hit: the rest of the fast path, else translateFull. */
-  private translateWalk(vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
+  /**
+   * `translateSplit` past a quick TLB hit: the rest of the fast path, else translateFull.
+   * `missed`: translateSplit probed both ways of the page's set under PCID 0 and found nothing.
+   */
+  private translateWalk(vaHi: number, vaLo: number, access: Access, mode: Mode, missed: boolean): TranslationResult {
     // Numbers are written as literals here, not the named constants (CR0.PG, PTE bits...): a
-    // bundler turns module-level consts into vars, which the JIT cannot fold (measured: ~3x on
-    // the walk). Each literal carries the name it stands for; tests pin their values.
+    // bundler turns module-level consts into vars, which the JIT cannot fold (measured: ~2x on
+    // the cold walk). Each literal carries the name it stands for; tests pin their values.
     // The common cases are answered here, in one function with no call on the way (measured: the
-    // walk runs ~3x faster inline than behind a call; V8 does not inline this function, whose
-    // integer arguments it passes unboxed): paging on, no PCIDs or protection keys, and either a
-    // TLB hit with rights of the quick kind, or a plain 4 KiB walk over flat memory (filling the
-    // TLB when it is on). Everything else — faults, huge pages, PCIDs, the stale-use detector,
-    // other rights — goes to translateFull, which decides alone.
+    // walk behind one more non-inlined call ran ~2x slower; V8 does not inline this function,
+    // whose integer arguments it passes unboxed): paging on, no PCIDs or protection keys, a TLB
+    // miss or the TLB off, and a plain 4 KiB walk over flat memory with rights of the quick kind
+    // (or allowed by rightsError), then the TLB fill. Everything else — faults, huge pages, PCIDs,
+    // the stale-use detector, a TLB hit with other rights — goes to translateFull, which decides
+    // alone.
     const regs = this.registers;
     const r = this.result;
     if ((regs.cr0 & 0x8000_0000) === 0 /* CR0.PG */ || (regs.cr4 & 0x42_0000) !== 0 /* CR4.PCIDE | CR4.PKE */) return this.translateFull(vaHi, vaLo, access, mode);
@@ -198,36 +201,8 @@ export class Mmu {
     const tlbOn = tlb !== null && tlb.enabled;
     if (tlbOn) {
       if (tlb.detectStaleUses) return this.translateFull(vaHi, vaLo, access, mode);
-      // The packed copy of the TLB, one cache line per probe (see Tlb.keys). Two ways are probed;
-      // with one way the second probe reads the next set's slot, which never holds this page.
-      const pageLo = vaLo >>> 12;
-      const keys = tlb.keys;
-      let k = tlb.setIndex(vaHi, pageLo) * tlb.wayCount * 8 /* TLB_SLOT_WORDS */;
-      if (keys[k] !== pageLo || keys[k + 1] !== vaHi) {
-        k += 8;
-        if (keys[k] !== pageLo || keys[k + 1] !== vaHi) k = -1;
-      }
-      if (k >= 0) {
-        const flags = keys[k + 2]!;
-        // Reads of a page of the mode's own kind, and user writes to a user, writable, dirty
-        // page, are allowed whatever CR0.WP / SMAP / AC say (SDM 4.6.1); the rest goes the full way.
-        if (
-          ((flags & 0x4) /* U/S */ !== 0) !== (mode === 3) /* Mode.User */ ||
-          (access !== 0 /* Access.Read */ && (access !== 1 /* Access.Write */ || mode !== 3 || (flags & 0x42) /* R/W | D */ !== 0x42))
-        ) {
-          return this.translateFull(vaHi, vaLo, access, mode);
-        }
-        tlb.hits++;
-        const level = keys[k + 3]!;
-        r.fault = false;
-        r.errorCode = 0;
-        r.pa = tlb.keyFrames[(k >> 1) + 2]! + (vaLo & 0xfff);
-        r.flags = flags;
-        r.level = level;
-        r.pageSizeBytes = level === 1 ? 4096 : level === 2 ? 2097152 : 1073741824;
-        r.tlbHit = true;
-        return r;
-      }
+      // Not a miss: translateSplit found the page but its rights are not of the quick kind.
+      if (!missed) return this.translateFull(vaHi, vaLo, access, mode);
       // A miss for sure only when no other way or PCID's global entry could hold the page.
       if (tlb.wayCount > 2 || tlb.foreignGlobals !== 0) return this.translateFull(vaHi, vaLo, access, mode);
     }

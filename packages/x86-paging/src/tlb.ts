@@ -324,10 +324,15 @@ export class Tlb {
     if (level > 1) this.hugeEntries++;
   }
 
-  /** Counter upkeep for a valid slot about to be overwritten or emptied. */
+  /**
+   * Counter upkeep for a valid slot about to be overwritten or emptied. Reads the packed copy: the
+   * fill writes that cache line anyway (three separate arrays otherwise).
+   */
   private forget(slot: number): void {
-    if (this.levels[slot]! > 1) this.hugeEntries--;
-    if (this.globals[slot] === 1 && this.pcids[slot] !== 0) this.foreignGlobals--;
+    const k = slot * TLB_SLOT_WORDS;
+    const keys = this.keys;
+    if (keys[k + 3]! > 1) this.hugeEntries--;
+    if (keys[k + 6] === 1 && keys[k + 1]! >>> 16 !== 0) this.foreignGlobals--;
   }
 
   /** Empties one slot. */
