@@ -127,8 +127,19 @@ export class Tlb {
   /** Round-robin victim pointer per set. */
   private readonly victims: Uint8Array;
   private readonly setMask: number;
-  /** Number of valid entries with level > 1 (a shortcut: INVLPG scans for huge pieces only if any). */
+  /** Number of valid entries with level > 1. */
   private hugeEntries = 0;
+  /**
+   * Which huge pages have cached pieces, so INVLPG scans for pieces only when the huge page
+   * containing its address has some (a kernel's direct map keeps 2 MiB / 1 GiB pieces cached
+   * all the time; an INVLPG of a user page must not pay a full scan for them). An open-addressing
+   * hash table (linear probing, no tombstones) of keys `2 × (va >> 21)` for a 2 MiB page and
+   * `2 × (va >> 30) + 1` for a 1 GiB one, -1 = empty, with the number of cached pieces of each.
+   * Capacity is a power of two ≥ 2 × entryCount, so it never fills.
+   */
+  private readonly hugeKeys: Int32Array;
+  private readonly hugeCounts: Int32Array;
+  private readonly hugeMask: number;
   /**
    * Number of valid global entries filled under a PCID other than 0. While it is 0, the Mmu's fast
    * probe (which sees PCID 0 only) finds every entry `lookup(…, 0)` would, so a miss there is a miss.
@@ -185,6 +196,71 @@ export class Tlb {
     this.keyFrames = new Float64Array(packed);
     for (let i = 0; i <= this.entryCount; i++) this.keys[i * TLB_SLOT_WORDS] = -1;
     this.victims = new Uint8Array(setCount);
+    let capacity = 16;
+    while (capacity < 2 * this.entryCount) capacity *= 2;
+    this.hugeKeys = new Int32Array(capacity).fill(-1);
+    this.hugeCounts = new Int32Array(capacity);
+    this.hugeMask = capacity - 1;
+  }
+
+  /** Key of the huge page holding 4 KiB page `pageHi * 2^20 + pageLo` cached at `level` (2 or 3) in the huge-page table. */
+  private static hugeKey(pageHi: number, pageLo: number, level: number): number {
+    // 2 MiB page number = page >> 9 (< 2^27); 1 GiB page number = page >> 18 (< 2^18).
+    return level === 2 ? ((pageHi << 11) | (pageLo >>> 9)) * 2 : ((pageHi << 2) | (pageLo >>> 18)) * 2 + 1;
+  }
+
+  private hugeHome(key: number): number {
+    return (key ^ (key >>> 11) ^ (key >>> 19)) & this.hugeMask;
+  }
+
+  /** Slot of `key` in the huge-page table, or of the empty slot where it would go. */
+  private hugeFind(key: number): number {
+    const keys = this.hugeKeys;
+    const mask = this.hugeMask;
+    let i = this.hugeHome(key);
+    while (keys[i] !== -1 && keys[i] !== key) i = (i + 1) & mask;
+    return i;
+  }
+
+  /** One more cached piece of a huge page. */
+  private hugeAdd(pageHi: number, pageLo: number, level: number): void {
+    this.hugeEntries++;
+    const key = Tlb.hugeKey(pageHi, pageLo, level);
+    const i = this.hugeFind(key);
+    if (this.hugeKeys[i] === -1) {
+      this.hugeKeys[i] = key;
+      this.hugeCounts[i] = 1;
+    } else {
+      this.hugeCounts[i]!++;
+    }
+  }
+
+  /** One cached piece of a huge page fewer; the key leaves the table with its last piece. */
+  private hugeRemove(pageHi: number, pageLo: number, level: number): void {
+    this.hugeEntries--;
+    const keys = this.hugeKeys;
+    const counts = this.hugeCounts;
+    const mask = this.hugeMask;
+    let hole = this.hugeFind(Tlb.hugeKey(pageHi, pageLo, level));
+    if (--counts[hole]! > 0) return;
+    // Backward-shift deletion: move up every later key of the run that may live in the hole.
+    for (let j = (hole + 1) & mask; keys[j] !== -1; j = (j + 1) & mask) {
+      const home = this.hugeHome(keys[j]!);
+      // keys[j] may move into the hole unless its home lies cyclically in (hole, j].
+      const homeAfterHole = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (!homeAfterHole) {
+        keys[hole] = keys[j]!;
+        counts[hole] = counts[j]!;
+        hole = j;
+      }
+    }
+    keys[hole] = -1;
+    counts[hole] = 0;
+  }
+
+  /** True when some piece of the huge page (level 2 or 3) holding 4 KiB page `pageHi * 2^20 + pageLo` is cached. */
+  private hugeCached(pageHi: number, pageLo: number, level: number): boolean {
+    return this.hugeKeys[this.hugeFind(Tlb.hugeKey(pageHi, pageLo, level))] !== -1;
   }
 
   /**
@@ -280,7 +356,7 @@ export class Tlb {
     keys[k + 3] = level;
     this.keyFrames[slot * 4 + 2] = frame;
     keys[k + 6] = global ? 1 : 0;
-    if (level > 1) this.hugeEntries++;
+    if (level > 1) this.hugeAdd(pageHi, pageLo, level);
     if (global && pcid !== 0) this.foreignGlobals++;
   }
 
@@ -321,7 +397,7 @@ export class Tlb {
     keys[k + 3] = level;
     this.keyFrames[slot * 4 + 2] = frame;
     keys[k + 6] = global ? 1 : 0;
-    if (level > 1) this.hugeEntries++;
+    if (level > 1) this.hugeAdd(pageHi, pageLo, level);
   }
 
   /**
@@ -331,7 +407,8 @@ export class Tlb {
   private forget(slot: number): void {
     const k = slot * TLB_SLOT_WORDS;
     const keys = this.keys;
-    if (keys[k + 3]! > 1) this.hugeEntries--;
+    const level = keys[k + 3]!;
+    if (level > 1) this.hugeRemove(keys[k + 1]! & 0xffff, keys[k]!, level);
     if (keys[k + 6] === 1 && keys[k + 1]! >>> 16 !== 0) this.foreignGlobals--;
   }
 
@@ -353,14 +430,17 @@ export class Tlb {
     const pageNumber = Math.floor(va / PAGE);
     let dropped = 0;
     const pageHi = Math.floor(pageNumber / 1048576);
-    const base = this.setIndex(pageHi, pageNumber - pageHi * 1048576) * this.wayCount;
+    const pageLo = pageNumber - pageHi * 1048576;
+    const base = this.setIndex(pageHi, pageLo) * this.wayCount;
     for (let i = base, end = base + this.wayCount; i < end; i++) {
       if (this.pageNumbers[i] === pageNumber && this.matches(i, pcid, keepGlobal)) {
         this.drop(i);
         dropped++;
       }
     }
-    if (this.hugeEntries > 0) {
+    // Pieces of a huge page sit in the sets of their own 4 KiB page numbers: scan for them only
+    // when the 2 MiB or 1 GiB page containing `va` has pieces cached (any PCID).
+    if (this.hugeEntries > 0 && (this.hugeCached(pageHi, pageLo, 2) || this.hugeCached(pageHi, pageLo, 3))) {
       const pn2 = Math.floor(pageNumber / 512);
       const pn1 = Math.floor(pageNumber / 262144);
       for (let i = 0; i < this.entryCount; i++) {
@@ -511,6 +591,26 @@ export class Tlb {
       }
     }
     if (huge !== this.hugeEntries) throw new InvariantViolationError(`TLB: huge-entry count ${this.hugeEntries}, found ${huge}`);
+    const pieces = new Map<number, number>();
+    for (let i = 0; i < this.entryCount; i++) {
+      const tag = this.pageNumbers[i]!;
+      const level = this.levels[i]!;
+      if (tag === -1 || level === 1) continue;
+      const tagHi = Math.floor(tag / 1048576);
+      const key = Tlb.hugeKey(tagHi, tag - tagHi * 1048576, level);
+      pieces.set(key, (pieces.get(key) ?? 0) + 1);
+    }
+    let keyCount = 0;
+    for (let i = 0; i <= this.hugeMask; i++) {
+      const key = this.hugeKeys[i]!;
+      if (key === -1) continue;
+      keyCount++;
+      if (pieces.get(key) !== this.hugeCounts[i]) {
+        throw new InvariantViolationError(`TLB: huge page key ${key} counts ${this.hugeCounts[i]} pieces, found ${pieces.get(key) ?? 0}`);
+      }
+      if (this.hugeFind(key) !== i) throw new InvariantViolationError(`TLB: huge page key ${key} unreachable from its home slot`);
+    }
+    if (keyCount !== pieces.size) throw new InvariantViolationError(`TLB: ${pieces.size} huge pages cached, table holds ${keyCount}`);
     if (foreign !== this.foreignGlobals) throw new InvariantViolationError(`TLB: foreign-global count ${this.foreignGlobals}, found ${foreign}`);
   }
 }

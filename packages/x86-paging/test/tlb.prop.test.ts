@@ -4,7 +4,7 @@
 // big enough (64 sets x 16 ways) that the 4 pages in play are never evicted, so the model is exact.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Access, Cpu, CR4, Mode, PageFaultErrorCode as E, PTE } from '../src/index';
+import { Access, Cpu, CR4, Mode, PageFaultErrorCode as E, PTE, Tlb } from '../src/index';
 import { RawPaging } from './raw-paging';
 
 const BASE = 0x5555_0000_0000;
@@ -149,6 +149,42 @@ describe('Tlb (model-based: stale entries, INVLPG, CR3, PGE, D-bit walks)', () =
         fc.modelRun(() => ({ model: { tables: new Map(), tlb: new Map(), pge: true }, real: { t, cpu } }), cmds);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+// The huge-page index behind INVLPG (which 2 MiB / 1 GiB pages have pieces cached): a tiny TLB
+// (32 slots, a 64-slot index) so evictions and index collisions are constant, against a brute-force
+// reference of what INVLPG must drop, computed from `entries()` before each call.
+describe('Tlb.invalidatePage with huge pieces (model: a scan of every entry)', () => {
+  const HUGE_BASE = 0x7f00_0000_0000 / 4096; // a 1 GiB-aligned page number
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('fill' as const), page: fc.integer({ min: 0, max: 1023 }), level: fc.constantFrom(1, 2, 2, 3), pcid: fc.integer({ min: 0, max: 1 }), global: fc.boolean() }),
+    fc.record({ kind: fc.constant('invlpg' as const), page: fc.integer({ min: 0, max: 1023 }), pcid: fc.integer({ min: 0, max: 1 }), keepGlobal: fc.boolean() }),
+  );
+  it('drops exactly the entries of the page or of the huge page containing the address, and keeps its index exact', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+        const tlb = new Tlb({ setCount: 16, wayCount: 2 });
+        for (const o of ops) {
+                    // 2 MiB pages 32 apart share an index home (long probe runs), some runs wrap around its end.
+          const page = HUGE_BASE + (o.page % 8) * 262144 + ((Math.floor(o.page / 8) % 16) * 32 + (Math.floor(o.page / 128) % 2) * 31) * 512 + (Math.floor(o.page / 256) % 2);
+          if (o.kind === 'fill') {
+            tlb.insertPage(page, o.pcid, 0x10_0000 + (page % 512) * 4096, PTE.Present, o.level, o.global);
+          } else {
+            const span = (level: number): number => (level === 3 ? 262144 : level === 2 ? 512 : 1);
+            const before = tlb.entries();
+            const expected = before.filter(
+              (e) =>
+                Math.floor(e.va / 4096 / span(e.level)) === Math.floor(page / span(e.level)) && (e.global ? !o.keepGlobal : e.pcid === o.pcid),
+            ).length;
+            expect(tlb.invalidatePage(page * 4096 + 0x123, o.pcid, o.keepGlobal)).toBe(expected);
+            expect(tlb.validCount()).toBe(before.length - expected);
+          }
+          tlb.checkInvariants();
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -97,6 +97,26 @@ describe('Tlb: stale translations (SDM 4.10.4)', () => {
     tlb.checkInvariants();
   });
 
+  it('invlpg of one 4 KiB address inside a 2 MiB page drops all its cached pieces and leaves unrelated huge entries alone (SDM 4.10.4.1)', () => {
+    const tlb = new Tlb();
+    const huge = 0x7f00_0020_0000 / 4096; // page number of a 2 MiB page
+    for (const piece of [0, 1, 0x80, 0x1ff]) tlb.insertPage(huge + piece, 0, 0x4000_0000 + piece * 4096, URW, 2, false);
+    tlb.insertPage(huge + 512, 0, 0x5000_0000, URW, 2, false); // the next 2 MiB page
+    tlb.insertPage(0x8400_4000_0000 / 4096 + 7, 0, 0x4000_7000, URW, 3, true); // a 1 GiB direct-map piece
+    tlb.insertPage(huge - 1, 0, 0x9000, URW, 1, false); // the 4 KiB page just below
+    expect(tlb.invalidatePage((huge + 0x123) * 4096 + 0x45, 0)).toBe(4);
+    const left = tlb.entries().map((e) => [e.va, e.level]);
+    expect(left.sort((a, b) => a[0]! - b[0]!)).toEqual([
+      [(huge - 1) * 4096, 1],
+      [(huge + 512) * 4096, 2],
+      [0x8400_4000_7000, 3],
+    ]);
+    expect(tlb.invalidatePage(0x8400_7fff_f000, 0)).toBe(1); // anywhere in the 1 GiB page
+    expect(tlb.invalidatePage(0x8400_8000_0000, 0)).toBe(0); // the next 1 GiB page holds nothing
+    expect(tlb.validCount()).toBe(2);
+    tlb.checkInvariants();
+  });
+
   it('a page fault drops the faulting page from the TLB (SDM 4.10.4.1)', () => {
     const { t, cpu, tlb } = setup();
     t.map(VA, A, PTE.Present | PTE.User);
