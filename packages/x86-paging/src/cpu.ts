@@ -16,12 +16,25 @@ import {
   UnhandledPageFaultError,
 } from './faults';
 import { Mmu, type TranslationResult } from './mmu';
-import { decodePageFaultErrorCode } from './page-fault-error-code';
+import { decodePageFaultErrorCode, type DecodedPageFaultErrorCode } from './page-fault-error-code';
 import { type InvpcidType, Tlb, type TlbOptions } from './tlb';
 
 const PAGE = 4096;
 const TWO_47 = 140737488355328;
 const LINEAR_LIMIT = 281474976710656;
+
+/**
+ * Decoded error codes, built the first time a code is delivered and shared (frozen) by every later
+ * fault with that code. The Mmu only raises codes below 256 (P, W/R, U/S, RSVD, I/D, PK), so the
+ * table stays tiny; delivering a fault then builds no description string and no decoded object (a
+ * demand-paging kernel takes one #PF per page, and building them was ~5 % of its time in GC).
+ */
+const decodedCodes = new Array<DecodedPageFaultErrorCode | undefined>(256).fill(undefined);
+
+function decodedErrorCode(errorCode: number): DecodedPageFaultErrorCode {
+  if (errorCode >= 256) return decodePageFaultErrorCode(errorCode);
+  return (decodedCodes[errorCode] ??= Object.freeze(decodePageFaultErrorCode(errorCode)));
+}
 
 /** A #PF handler (vector 14). It may change tables, registers and memory, then answer. */
 export type PageFaultHandler = (fault: PageFaultInfo, cpu: Cpu) => FaultAnswer;
@@ -493,7 +506,7 @@ export class Cpu {
     this.cr2 = va;
     this.lastErrorCode = errorCode;
     this.pageFaultCount++;
-    const info: PageFaultInfo = { vector: 14, cr2: va, errorCode, decoded: decodePageFaultErrorCode(errorCode), level, access, mode, attempt };
+    const info: PageFaultInfo = { vector: 14, cr2: va, errorCode, decoded: decodedErrorCode(errorCode), level, access, mode, attempt };
     if (attempt > this.maxRepeatedFaults + 1) throw new RepeatedPageFaultError(info, this.maxRepeatedFaults);
     const handler = this.pageFaultHandler;
     if (handler === null) throw new UnhandledPageFaultError(info);

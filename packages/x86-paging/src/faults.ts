@@ -16,7 +16,10 @@ export interface PageFaultInfo {
   readonly cr2: number;
   /** The page-fault error code (`PageFaultErrorCode` bits). */
   readonly errorCode: number;
-  /** The error code decoded, with a readable `description`. */
+  /**
+   * The error code decoded, with a readable `description`. Built once per distinct error code and
+   * shared, frozen, by every fault with that code (delivering a fault builds no strings).
+   */
   readonly decoded: DecodedPageFaultErrorCode;
   /** Level of the entry that stopped the walk (4 = PML4 .. 1 = PT), see `TranslationResult.level`. */
   readonly level: number;

@@ -14,6 +14,7 @@ import {
   UnhandledPageFaultError,
   FaultNestingError,
   EFER,
+  decodePageFaultErrorCode,
 } from '../src/index';
 import { RawPaging } from './raw-paging';
 
@@ -108,6 +109,25 @@ describe('Cpu page-fault delivery (vector 14)', () => {
     expect(cpu.cr2).toBe(VA + 12);
     expect(cpu.lastErrorCode).toBe(E.Write | E.User);
     expect(cpu.pageFaultCount).toBe(1);
+  });
+
+  it('hands every fault the decoded form of its own error code, one frozen object per distinct code', () => {
+    const { t, cpu } = setup();
+    const seen: PageFaultInfo[] = [];
+    cpu.setHandler(14, (f) => {
+      seen.push(f);
+      if (f.errorCode === (E.Present | E.Write | E.User)) t.map(f.cr2 - (f.cr2 % 4096), A, URW);
+      else t.map(f.cr2 - (f.cr2 % 4096), A, PTE.Present | PTE.User); // read-only: the write faults again
+      return 'retry';
+    });
+    cpu.write32(VA, 1);
+    cpu.write32(VA + 0x1000, 2);
+    expect(seen.map((f) => f.errorCode)).toEqual([E.Write | E.User, E.Present | E.Write | E.User, E.Write | E.User, E.Present | E.Write | E.User]);
+    for (const f of seen) expect(f.decoded).toEqual(decodePageFaultErrorCode(f.errorCode));
+    expect(seen[1]!.decoded.description).toBe('user-mode write to a present page denied: protection violation [P W/R U/S]');
+    expect(seen[2]!.decoded).toBe(seen[0]!.decoded);
+    expect(seen[0]!.decoded).not.toBe(seen[1]!.decoded);
+    expect(Object.isFrozen(seen[0]!.decoded)).toBe(true);
   });
 
   it('reports the second page of a page-crossing access, and writes nothing when it is aborted', () => {
