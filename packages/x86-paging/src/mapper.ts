@@ -228,6 +228,8 @@ export class Mapper {
   /** Tables created by the current call: [frame, level of parent, va, parent frame, parent index]*. */
   private readonly created: number[] = [];
   private readonly splitPool: number[] = [];
+  /** The single run `[va, sizeBytes, leafLevel]` a multi-page `mapPages` hands to `mapRuns` (no array per call). */
+  private readonly oneRun: number[] = [0, 0, 1];
   private readonly result: Translation = { va: 0, pa: 0, pageSizeBytes: 0, level: 0, flags: 0 };
   private readonly leaf: LeafEntry = { va: 0, level: 0, lo: 0, hi: 0, present: false, flags: 0, pa: 0 };
   // findLeaf() results
@@ -396,17 +398,7 @@ export class Mapper {
     this.checkVaRange(va, sizeBytes, pageSize);
     this.checkPa(pa, sizeBytes, pageSize);
     if (pageCount === 1 && leafLevel === 1) return this.mapOne4K(va, pa, f);
-    const end = va + sizeBytes;
-    this.validateFree(4, this.root, va, end, leafLevel);
-    const tableBits = this.tableBitsFor(f);
-    if (!this.ensureTables(4, this.root, va, end, leafLevel, tableBits)) {
-      this.rollbackCreated();
-      return false;
-    }
-    this.created.length = 0;
-    this.writeLeaves(4, this.root, va, end, leafLevel, pa - va, f);
-    if (this.tablePolicy === 'leaf') this.widen(4, this.root, va, end, leafLevel, tableBits);
-    return true;
+    return this.mapRuns(this.single(va, va + sizeBytes, leafLevel), pa - va, f);
   }
 
   /**
@@ -443,20 +435,7 @@ export class Mapper {
       cur += n * size;
       rem -= n * size;
     }
-    for (let k = 0; k < runs.length; k += 3) this.validateFree(4, this.root, runs[k]!, runs[k]! + runs[k + 1]!, runs[k + 2]!);
-    const tableBits = this.tableBitsFor(f);
-    for (let k = 0; k < runs.length; k += 3) {
-      if (!this.ensureTables(4, this.root, runs[k]!, runs[k]! + runs[k + 1]!, runs[k + 2]!, tableBits)) {
-        this.rollbackCreated();
-        return false;
-      }
-    }
-    this.created.length = 0;
-    for (let k = 0; k < runs.length; k += 3) {
-      this.writeLeaves(4, this.root, runs[k]!, runs[k]! + runs[k + 1]!, runs[k + 2]!, pa - va, f);
-      if (this.tablePolicy === 'leaf') this.widen(4, this.root, runs[k]!, runs[k]! + runs[k + 1]!, runs[k + 2]!, tableBits);
-    }
-    return true;
+    return this.mapRuns(runs, pa - va, f);
   }
 
   /**
@@ -469,15 +448,9 @@ export class Mapper {
    */
   mapAllocated(va: number, pageCount: number, flags: number): boolean {
     const f = this.checkFlags(flags);
-    const sizeBytes = this.checkCount(pageCount, PAGE_SIZE_4K);
-    this.checkVaRange(va, sizeBytes, PAGE_SIZE_4K);
-    const end = va + sizeBytes;
-    this.validateFree(4, this.root, va, end, 1);
+    const end = this.checkPages(va, pageCount);
     const tableBits = this.tableBitsFor(f);
-    if (!this.ensureTables(4, this.root, va, end, 1, tableBits)) {
-      this.rollbackCreated();
-      return false;
-    }
+    if (!this.prepareRuns(this.single(va, end, 1), tableBits)) return false;
     const A = this.access;
     const loFlags = (f & 0xfff) | P;
     const hiFlags = f & HIGH_FLAGS_MASK;
@@ -514,9 +487,7 @@ export class Mapper {
    *   ReservedRegionError — before any change
    */
   unmapPages(va: number, pageCount: number, options: UnmapOptions = {}): UnmappedRange[] | null {
-    const sizeBytes = this.checkCount(pageCount, PAGE_SIZE_4K);
-    this.checkVaRange(va, sizeBytes, PAGE_SIZE_4K);
-    const end = va + sizeBytes;
+    const end = this.checkPages(va, pageCount);
     if (!this.splitEdges(va, end)) return null;
     const out: MutableUnmapped[] = [];
     this.clearRange(4, this.root, va, end, out, options.freeTables ?? true);
@@ -534,9 +505,7 @@ export class Mapper {
    */
   updateFlags(va: number, pageCount: number, flags: number): boolean {
     const f = this.checkFlags(flags);
-    const sizeBytes = this.checkCount(pageCount, PAGE_SIZE_4K);
-    this.checkVaRange(va, sizeBytes, PAGE_SIZE_4K);
-    const end = va + sizeBytes;
+    const end = this.checkPages(va, pageCount);
     this.checkAllMapped(4, this.root, va, end);
     if (!this.splitEdges(va, end)) return false;
     this.rewriteFlags(4, this.root, va, end, f);
@@ -605,15 +574,9 @@ export class Mapper {
    */
   markPages(va: number, pageCount: number, flags: number, pa = 0): boolean {
     const f = this.checkFlags(flags) & ~P;
-    const sizeBytes = this.checkCount(pageCount, PAGE_SIZE_4K);
-    this.checkVaRange(va, sizeBytes, PAGE_SIZE_4K);
-    this.checkPa(pa, sizeBytes, PAGE_SIZE_4K);
-    const end = va + sizeBytes;
-    this.validateFree(4, this.root, va, end, 1);
-    if (!this.ensureTables(4, this.root, va, end, 1, this.tableBitsFor(f))) {
-      this.rollbackCreated();
-      return false;
-    }
+    const end = this.checkPages(va, pageCount);
+    this.checkPa(pa, end - va, PAGE_SIZE_4K);
+    if (!this.prepareRuns(this.single(va, end, 1), this.tableBitsFor(f))) return false;
     this.created.length = 0;
     const A = this.access;
     let cur = va;
@@ -770,10 +733,58 @@ export class Mapper {
     }
   }
 
+  /** Checks `pageCount` 4 KiB pages at `va` (count, alignment, canonical half, reserved slots). @returns the end of the range */
+  private checkPages(va: number, pageCount: number): number {
+    const sizeBytes = this.checkCount(pageCount, PAGE_SIZE_4K);
+    this.checkVaRange(va, sizeBytes, PAGE_SIZE_4K);
+    return va + sizeBytes;
+  }
+
   private checkPa(pa: number, sizeBytes: number, alignBytes: number): void {
     if (!Number.isSafeInteger(pa) || pa < 0) throw new InvalidAddressError(String(pa), 'a physical address must be a non-negative safe integer');
     if (pa % alignBytes !== 0) throw new MisalignedAddressError('pa', pa, alignBytes);
     if (pa + sizeBytes > this.paLimit) throw new PhysicalAddressRangeError(pa, sizeBytes, this.paLimit);
+  }
+
+  /**
+   * Maps runs `[va, sizeBytes, leafLevel]*` (checked arguments, va + delta = pa) all or nothing:
+   * validates every run, creates every table (rolled back on out of memory), then writes leaves.
+   */
+  private mapRuns(runs: readonly number[], delta: number, f: number): boolean {
+    const tableBits = this.tableBitsFor(f);
+    if (!this.prepareRuns(runs, tableBits)) return false;
+    this.created.length = 0;
+    for (let k = 0; k < runs.length; k += 3) {
+      this.writeLeaves(4, this.root, runs[k]!, runs[k]! + runs[k + 1]!, runs[k + 2]!, delta, f);
+      if (this.tablePolicy === 'leaf') this.widen(4, this.root, runs[k]!, runs[k]! + runs[k + 1]!, runs[k + 2]!, tableBits);
+    }
+    return true;
+  }
+
+  /**
+   * First phases of every map: throws if a run `[va, sizeBytes, leafLevel]` would overlap a
+   * present page or needs a table where a huge page is, then creates every table the runs need.
+   * @returns true with the new tables still listed in `created` (the caller clears it once it
+   *   cannot fail), or false when the allocator ran out (every table created here rolled back)
+   */
+  private prepareRuns(runs: readonly number[], tableBits: number): boolean {
+    for (let k = 0; k < runs.length; k += 3) this.validateFree(4, this.root, runs[k]!, runs[k]! + runs[k + 1]!, runs[k + 2]!);
+    for (let k = 0; k < runs.length; k += 3) {
+      if (!this.ensureTables(4, this.root, runs[k]!, runs[k]! + runs[k + 1]!, runs[k + 2]!, tableBits)) {
+        this.rollbackCreated();
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** `oneRun` set to `[va, end - va, leafLevel]`. */
+  private single(va: number, end: number, leafLevel: number): readonly number[] {
+    const run = this.oneRun;
+    run[0] = va;
+    run[1] = end - va;
+    run[2] = leafLevel;
+    return run;
   }
 
   /** R/W and U/S bits (plus P) an intermediate entry gets for a leaf with flags `f`. */
@@ -795,6 +806,7 @@ export class Mapper {
       A.readEntry(level, va, table, i);
       const lo = A.lo;
       if ((lo & P) === 0) {
+        // newTable's steps, written out: a call here cost the one-page path ~20 % (bench/mapper).
         const frame = this.allocator.allocFrame();
         if (frame === null) {
           this.rollbackCreated();
@@ -896,15 +908,8 @@ export class Mapper {
       A.readEntry(level, es, table, i);
       let child: number;
       if ((A.lo & P) === 0) {
-        const frame = this.allocator.allocFrame();
-        if (frame === null) return false;
-        // Link first, then zero through the strategy: a recursive mapping reaches the new table
-        // only once its parent entry points at it.
-        A.writeEntry(level, es, table, i, encodeLo(frame, tableBits), encodeHi(frame, 0, this.maskHi));
-        this.created.push(frame, level, es, table, i);
-        this.owned.add(frame);
-        A.zeroTable(level - 1, es, frame);
-        child = frame;
+        child = this.newTable(level, es, table, i, tableBits);
+        if (child < 0) return false;
       } else {
         child = entryAddress(A.lo, A.hi, this.maskHi);
       }
@@ -913,6 +918,23 @@ export class Mapper {
       }
     }
     return true;
+  }
+
+  /**
+   * Allocates a table for entry `i` of the level-`level` table `table` (serving `va`), links it
+   * with `tableBits` and zeroes it, recording it in `created` for rollback.
+   * @returns its frame, or -1 when the allocator is out of frames (nothing written)
+   */
+  private newTable(level: number, va: number, table: number, i: number, tableBits: number): number {
+    const frame = this.allocator.allocFrame();
+    if (frame === null) return -1;
+    // Link first, then zero through the strategy: a recursive mapping reaches the new table only
+    // once its parent entry points at it.
+    this.access.writeEntry(level, va, table, i, encodeLo(frame, tableBits), encodeHi(frame, 0, this.maskHi));
+    this.created.push(frame, level, va, table, i);
+    this.owned.add(frame);
+    this.access.zeroTable(level - 1, va, frame);
+    return frame;
   }
 
   /** Unlinks and frees the tables the current call created, newest first. */
