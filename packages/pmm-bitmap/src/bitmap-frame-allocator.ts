@@ -146,6 +146,15 @@ export class BitmapFrameAllocator {
   private readonly blockCount: number;
   /** Every word below this one is full. */
   private lowWord = 0;
+  /**
+   * When true, word `lowWord` may have free frames that its summary bit (clear) does not show.
+   * Under churn a freed frame is usually below the hint and is the very next one allocated:
+   * `freeFrame` then just moves the hint down and leaves the summary alone, and the `allocFrame`
+   * that refills the word has nothing to undo, instead of setting and clearing a bit at every
+   * summary level (the word's summary word and those above are zero below the hint). Everything
+   * else that reads the summary calls `flushLow` first.
+   */
+  private lowPending = false;
   private freeCount = 0;
   private reservedCount = 0;
   private placedPa = -1;
@@ -237,7 +246,10 @@ export class BitmapFrameAllocator {
     const bits = this.bits;
     let w = this.lowWord;
     let x = bits[w]!;
+    let pending = this.lowPending;
     if (x === -1) {
+      // A pending low word that is full has a clear summary bit already: nothing to flush.
+      this.lowPending = pending = false;
       w = this.freeWords.nextSet(w);
       if (w < 0) return null;
       this.lowWord = w;
@@ -247,7 +259,10 @@ export class BitmapFrameAllocator {
     const nx = x | bit;
     bits[w] = nx;
     this.freeCount--;
-    if (nx === -1) this.freeWords.clear(w);
+    if (nx === -1) {
+      if (pending) this.lowPending = false;
+      else this.freeWords.clear(w);
+    }
     if (x === 0 && w >>> 4 < this.blockCount) this.blocks.clear(w >>> 4);
     return ((w << 5) + ctz32(bit)) * FRAME_BYTES;
   }
@@ -277,9 +292,18 @@ export class BitmapFrameAllocator {
     const nx = x & ~bit;
     bits[w] = nx;
     this.freeCount++;
-    if (x === -1) this.freeWords.set(w);
+    if (x === -1) {
+      // Words below the hint are full, so a word that was full may be below it: it becomes the
+      // new (pending) hint word; the old one's summary bit is brought up to date first.
+      if (w < this.lowWord) {
+        if (this.lowPending) this.flushLow();
+        this.lowWord = w;
+        this.lowPending = true;
+      } else if (w !== this.lowWord || !this.lowPending) {
+        this.freeWords.set(w);
+      }
+    }
     if (nx === 0 && w >>> 4 < this.blockCount) this.maybeSetBlock(w >>> 4);
-    if (w < this.lowWord) this.lowWord = w;
   }
 
   /**
@@ -548,7 +572,8 @@ export class BitmapFrameAllocator {
       if (bad !== 0) fail(`never-usable frame ${hex(((w << 5) + ctz32(bad)) * FRAME_BYTES)} is free`);
       free += 32 - popcount32(x);
       reserved += popcount32(never[w]!);
-      if (this.freeWords.has(w) !== (x !== -1)) fail(`summary bit for word ${w} disagrees with the word`);
+      const pendingWord = this.lowPending && w === this.lowWord;
+      if (this.freeWords.has(w) !== (x !== -1 && !pendingWord)) fail(`summary bit for word ${w} disagrees with the word`);
       if ((((this.neverWords[w >>> 5]! >>> (w & 31)) & 1) === 1) !== (never[w] !== 0)) fail(`never-usable summary bit for word ${w} is wrong`);
       if (w < this.lowWord && x !== -1) fail(`word ${w} below the hint ${this.lowWord} has a free frame`);
     }
@@ -669,6 +694,13 @@ export class BitmapFrameAllocator {
     this.blocks.rebuildSummary();
     const low = this.freeWords.nextSet(0);
     this.lowWord = low < 0 ? 0 : low;
+    this.lowPending = false;
+  }
+
+  /** Gives the pending hint word (see `lowPending`) its summary bit if it has a free frame. */
+  private flushLow(): void {
+    this.lowPending = false;
+    if (this.bits[this.lowWord] !== -1) this.freeWords.set(this.lowWord);
   }
 
   /** Sets block b's index bit if all its words are free (b is a whole block). */
@@ -680,6 +712,7 @@ export class BitmapFrameAllocator {
 
   /** Writes word w and keeps the counter, the summary, the block index and the hint in step. */
   private markWord(w: number, nx: number): void {
+    if (this.lowPending) this.flushLow();
     const bits = this.bits;
     const x = bits[w]!;
     if (x === nx) return;
@@ -735,6 +768,7 @@ export class BitmapFrameAllocator {
     const lastStart = limit - n;
     const wordAlign = a > 32 ? a / 32 : 1;
     const amask = a <= 32 ? ALIGN_MASKS[Math.log2(a)]! : 1;
+    if (this.lowPending) this.flushLow();
     let w = this.freeWords.nextSet(Math.max(from >>> 5, this.lowWord));
     while (w >= 0) {
       if (wordAlign > 1 && w % wordAlign !== 0) {
