@@ -1,4 +1,3 @@
-import { StartIndex } from './start-index';
 import { TagTable } from './tag-table';
 
 /** The null slot: height 0, maxFree 0, never written. */
@@ -50,8 +49,6 @@ const RECORD_BYTES = 64;
 export class BlockList<Tag> {
   private f: Float64Array;
   private i: Int32Array;
-  /** Start address of every in-use block -> its slot. */
-  private usedStarts = new StartIndex();
   /** Tag values by id; records hold the id. */
   private tags = new TagTable<Tag>();
   capacity: number;
@@ -85,7 +82,6 @@ export class BlockList<Tag> {
     c.f = new Float64Array(buf);
     c.i = new Int32Array(buf);
     c.tags = this.tags.clone();
-    c.usedStarts = this.usedStarts.clone();
     c.root = this.root;
     c.head = this.head;
     c.count = this.count;
@@ -115,9 +111,22 @@ export class BlockList<Tag> {
   nextOf(x: number): number {
     return this.i[(x << I_STRIDE_LOG2) + NEXT]!;
   }
-  /** The in-use block starting exactly at `addr`, or NIL: O(1) expected. */
+  /**
+   * The in-use block starting exactly at `addr`, or NIL: one descent. (A hash of in-use starts
+   * would find the slot in O(1), but the climb that follows a free then misses the cache on
+   * every level below the hot top of the tree; a descent leaves the whole path cached, and the
+   * 4 MB hash no longer competes with the tree for the cache.)
+   */
   usedBlockAt(addr: number): number {
-    return this.usedStarts.get(addr);
+    const f = this.f;
+    const i = this.i;
+    let x = this.root;
+    while (x !== NIL) {
+      const s = f[x << F_STRIDE_LOG2]!;
+      if (s === addr) return i[(x << I_STRIDE_LOG2) + USED] !== 0 ? x : NIL;
+      x = i[(x << I_STRIDE_LOG2) + (addr < s ? LEFT : RIGHT)]!;
+    }
+    return NIL;
   }
   /** The size of the largest free block, 0 if none. */
   largestFree(): number {
@@ -167,7 +176,6 @@ export class BlockList<Tag> {
     i[xi + USED] = used;
     i[xi + TAG] = tagId;
     this.count++;
-    if (used) this.usedStarts.set(s, x);
     return x;
   }
 
@@ -370,7 +378,6 @@ export class BlockList<Tag> {
       // x is free (tag 0): hand r's tag reference over to x, so releasing r drops none.
       i[xi + TAG] = i[(r << I_STRIDE_LOG2) + TAG]!;
       i[(r << I_STRIDE_LOG2) + TAG] = 0;
-      if (i[xi + USED]) this.usedStarts.set(f[xf + START]!, x); // the successor's block moved to slot x
     }
     const ri = r << I_STRIDE_LOG2;
     const pv = i[ri + PREV]!;
@@ -412,10 +419,6 @@ export class BlockList<Tag> {
       if (b < e) this.insertAfter(m, b, e, oldUsed, this.tags.retain(oldTagId));
     } else {
       m = x;
-      if (oldUsed !== used) {
-        if (used) this.usedStarts.set(s, x);
-        else this.usedStarts.delete(s);
-      }
       this.i[xi + USED] = used;
       this.i[xi + TAG] = tagId;
       if (b < e) {
@@ -433,13 +436,20 @@ export class BlockList<Tag> {
 
   /** Merges free block `m` with a free successor and a free predecessor. */
   private mergeFree(m: number): void {
-    const nx = this.i[(m << I_STRIDE_LOG2) + NEXT]!;
-    if (nx !== NIL && this.i[(nx << I_STRIDE_LOG2) + USED] === 0) {
+    const i = this.i;
+    const mi = m << I_STRIDE_LOG2;
+    const nx = i[mi + NEXT]!;
+    // Read both neighbours' flags before any change: independent loads whose cache misses the CPU
+    // overlaps, instead of paying the predecessor's miss after remove(nx) has run.
+    const nxFree = nx !== NIL && i[(nx << I_STRIDE_LOG2) + USED] === 0;
+    const pvFree = i[mi + PREV] !== NIL && i[(i[mi + PREV]! << I_STRIDE_LOG2) + USED] === 0;
+    if (nxFree) {
       this.f[(m << F_STRIDE_LOG2) + END] = this.f[(nx << F_STRIDE_LOG2) + END]!;
       this.remove(nx);
     }
+    // remove(nx) never changes m's predecessor (it unlinks nx, or moves nx's successor into nx's slot).
     const pv = this.i[(m << I_STRIDE_LOG2) + PREV]!;
-    if (pv !== NIL && this.i[(pv << I_STRIDE_LOG2) + USED] === 0) {
+    if (pvFree) {
       this.f[(pv << F_STRIDE_LOG2) + END] = this.f[(m << F_STRIDE_LOG2) + END]!;
       this.remove(m);
       m = pv;
@@ -606,16 +616,5 @@ export class BlockList<Tag> {
       if (I(x, TAG) !== 0) tagCounts.set(I(x, TAG), (tagCounts.get(I(x, TAG)) ?? 0) + 1);
     }
     this.tags.check(tagCounts, fail);
-    // Used-start index: exactly the in-use blocks, each mapped to its slot.
-    let usedCount = 0;
-    for (let x = this.head; x !== NIL; x = I(x, NEXT)) {
-      if (I(x, USED) === 0) continue;
-      usedCount++;
-      if (this.usedStarts.get(S(x)) !== x) fail(`used-start index misses block ${S(x)} (slot ${x})`);
-    }
-    if (this.usedStarts.size !== usedCount) fail(`used-start index holds ${this.usedStarts.size} entries for ${usedCount} in-use blocks`);
-    for (const [key, slot] of this.usedStarts.entries()) {
-      if (S(slot) !== key || I(slot, USED) !== 1) fail(`used-start index maps ${key} to slot ${slot}`);
-    }
   }
 }
