@@ -95,6 +95,28 @@ describe('allocFrame', () => {
 });
 
 describe('freeFrame', () => {
+  it('keeps frames freed below the hint visible to run searches, iteration and later frees', () => {
+    const pmm = new BitmapFrameAllocator(2 ** 16);
+    while (pmm.allocFrame() !== null);
+    pmm.freeFrame(5000 * 4096);
+    pmm.freeFrame(5001 * 4096);
+    pmm.checkInvariants();
+    expect([...pmm.freeRuns()]).toEqual([{ start: 5000 * 4096, frameCount: 2 }]);
+    expect(pmm.allocContiguous(2)).toBe(5000 * 4096);
+    pmm.checkInvariants();
+    pmm.freeFrame(5001 * 4096);
+    pmm.freeFrame(100 * 4096);
+    pmm.checkInvariants();
+    expect([...pmm.freeRuns()]).toEqual([
+      { start: 100 * 4096, frameCount: 1 },
+      { start: 5001 * 4096, frameCount: 1 },
+    ]);
+    expect(pmm.allocFrame()).toBe(100 * 4096);
+    expect(pmm.allocFrame()).toBe(5001 * 4096);
+    expect(pmm.allocFrame()).toBeNull();
+    pmm.checkInvariants();
+  });
+
   it('makes the frame allocatable again', () => {
     const pmm = new BitmapFrameAllocator(64);
     const pa = pmm.allocFrame()!;
