@@ -295,11 +295,22 @@ export class BlockList<Tag> {
       const h = this.heightOf(y);
       const hs = i[pi + HEIGHTS]!;
       if (i[pi + LEFT] === y) {
-        if (f[pf + MAXL] === m && (hs & 0xff) === h) return;
+        if ((hs & 0xff) === h) {
+          // Height unchanged: nothing above needs rebalancing; only maxFree may still climb.
+          if (f[pf + MAXL] === m) return;
+          f[pf + MAXL] = m;
+          this.touch(p);
+          return;
+        }
         f[pf + MAXL] = m;
         i[pi + HEIGHTS] = (hs & 0xff00) | h;
       } else {
-        if (f[pf + MAXR] === m && hs >>> 8 === h) return;
+        if (hs >>> 8 === h) {
+          if (f[pf + MAXR] === m) return;
+          f[pf + MAXR] = m;
+          this.touch(p);
+          return;
+        }
         f[pf + MAXR] = m;
         i[pi + HEIGHTS] = (hs & 0xff) | (h << 8);
       }
