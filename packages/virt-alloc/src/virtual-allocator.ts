@@ -212,7 +212,7 @@ export class VirtualAllocator<Tag = string> {
     const list = this.list;
     if (sizeBytes === undefined) {
       this.checkAddr(addr, 0);
-      const x = list.usedBlockAt(addr); // hash lookup: no tree descent for the common case
+      const x = list.usedBlockAt(addr); // one descent; the climb that follows finds the path cached
       if (x === NIL) {
         const y = list.find(addr);
         if (list.usedOf(y) === 0) throw new DoubleFreeError(addr, this.granularityBytes, this.fmt);
