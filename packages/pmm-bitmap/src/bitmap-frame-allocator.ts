@@ -246,10 +246,9 @@ export class BitmapFrameAllocator {
     const bits = this.bits;
     let w = this.lowWord;
     let x = bits[w]!;
-    let pending = this.lowPending;
     if (x === -1) {
       // A pending low word that is full has a clear summary bit already: nothing to flush.
-      this.lowPending = pending = false;
+      this.lowPending = false;
       w = this.freeWords.nextSet(w);
       if (w < 0) return null;
       this.lowWord = w;
@@ -260,7 +259,8 @@ export class BitmapFrameAllocator {
     bits[w] = nx;
     this.freeCount--;
     if (nx === -1) {
-      if (pending) this.lowPending = false;
+      // w is the hint word here, so a pending bit is w's own, and it is clear already.
+      if (this.lowPending) this.lowPending = false;
       else this.freeWords.clear(w);
     }
     if (x === 0 && w >>> 4 < this.blockCount) this.blocks.clear(w >>> 4);
