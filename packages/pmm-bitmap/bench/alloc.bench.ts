@@ -48,13 +48,15 @@ console.log('N = 16,777,216 frames (64 GiB) unless said. Each cell: by CPU time 
 const head = ['workload', 'unit', ...results.map((r) => r.name), ...peers.map((p) => `ours ÷ ${p.name} (cpu)`)];
 const lines = [head];
 for (const [key, label, unit] of rows) {
+  if (results.every((r) => r.figures[key] === undefined)) continue; // not picked by --only
   const cells = results.map((r) => {
-    const v = r.figures[key]!;
-    return `${fmt(v[0], unit)} / ${fmt(v[1], unit)}`;
+    const v = r.figures[key];
+    return v === undefined ? '-' : `${fmt(v[0], unit)} / ${fmt(v[1], unit)}`;
   });
   const ratios = peers.map((p) => {
-    const a = ours.figures[key]![0];
-    const b = p.figures[key]![0];
+    if (ours.figures[key] === undefined || p.figures[key] === undefined) return '-';
+    const a = ours.figures[key][0];
+    const b = p.figures[key][0];
     const ratio = unit === 'ms' ? b / a : a / b;
     return `${ratio.toFixed(2)}x`;
   });
