@@ -58,7 +58,7 @@ rate('read32 of never-touched RAM (reads zero, RAM check)', N / 4, () => {
 
 // Parsing + normalising a real UEFI map (125 descriptors).
 {
-  const dir = join(import.meta.dirname, '../../../../shared/fixtures/memory-maps');
+  const dir = join(import.meta.dirname, '../../../fixtures/memory-maps');
   const bytes = new Uint8Array(readFileSync(join(dir, 'ovmf-q35-pflash-5g.efi-memmap.bin')));
   const R = 20_000;
   rate('parse + normalise ovmf-q35-pflash-5g (125 UEFI descriptors)', R, () => {

@@ -1,5 +1,5 @@
 // Does every real firmware capture parse to exactly what the independent Python decoder
-// (../shared/fixtures/memory-maps/decode-memmaps.py, output in logs/decoded.txt) saw?
+// (fixtures/memory-maps/decode-memmaps.py at the repo root, output in logs/decoded.txt) saw?
 import { describe, expect, it } from 'vitest';
 import {
   detectMemoryMapFormat,

@@ -2,8 +2,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The project's shared firmware captures. */
-export const SHARED_FIXTURES = join(import.meta.dirname, '../../../../shared/fixtures/memory-maps');
+/** The project's firmware captures (repo-root fixtures/, a copy of the team's shared captures). */
+export const SHARED_FIXTURES = join(import.meta.dirname, '../../../fixtures/memory-maps');
 /** This package's own captures (see fixtures/memory-maps/README.md). */
 export const LOCAL_FIXTURES = join(import.meta.dirname, 'fixtures/memory-maps');
 

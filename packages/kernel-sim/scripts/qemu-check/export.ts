@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kernel, Machine, PROT, exportRawImage, formatCanonical, parseE820Log, type LAYOUTS } from '../../src/index';
 
-const FIXTURES = '/work/shared/fixtures/memory-maps';
+const FIXTURES = join(import.meta.dirname, '../../../../fixtures/memory-maps');
 const out = process.argv[2] ?? '/tmp/kmem-qemu-check';
 const PAGE = 4096;
 

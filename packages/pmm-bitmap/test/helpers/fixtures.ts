@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MemoryRegion, RegionKind } from '../../src/index';
 
-export const FIXTURES = join(import.meta.dirname, '..', '..', '..', '..', '..', 'shared', 'fixtures', 'memory-maps');
+export const FIXTURES = join(import.meta.dirname, '..', '..', '..', '..', 'fixtures', 'memory-maps');
 
 /** Linux `BIOS-e820: [mem 0xSTART-0xEND] TYPE` lines, END inclusive (X86-FACTS.md). */
 export function readE820(name: string): MemoryRegion[] {
