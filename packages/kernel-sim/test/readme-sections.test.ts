@@ -1,0 +1,20 @@
+// Runs the examples of the README's sections and checks each prints what the README says it
+// prints. (The README's first example is run by readme.test.ts and boot-readme.test.ts.)
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readmeExample, runReadmeExample } from '../../../test-support/readme-example';
+
+const dir = join(import.meta.dirname, '..');
+
+describe.each([
+  { section: '## Loading ELF programs', mentions: 'rip 401000' },
+  { section: '## Processes and the page-fault policy', mentions: 'cow-copy' },
+])('README: $section', ({ section, mentions }) => {
+  it('runs the example and prints the output shown under it', async () => {
+    const { printed } = readmeExample(dir, { section });
+    expect(printed).not.toBeNull();
+    const logged = await runReadmeExample(dir, { section });
+    expect(logged.join('\n') + '\n').toBe(printed);
+    expect(logged.join('\n')).toContain(mentions);
+  });
+});
