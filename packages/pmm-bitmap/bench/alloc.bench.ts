@@ -2,17 +2,25 @@
 // does not blur them, then prints ops/s side by side with the ratios of @kmem/pmm-bitmap to each peer.
 //   pnpm --filter @kmem/pmm-bitmap bench            (about two minutes)
 //   pnpm --filter @kmem/pmm-bitmap bench -- --quick (shorter budgets)
+//   pnpm --filter @kmem/pmm-bitmap bench -- --full-peers (fast-bitfield on every workload: its
+//     run search goes frame by frame, so its run phases take many minutes)
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Result } from './workloads';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
+const args = process.argv.slice(2).filter((a) => a !== '--full-peers');
+const fullPeers = process.argv.includes('--full-peers');
 const impls = ['impl-pmm-bitmap.ts', 'impl-flat-bitmap.ts', 'impl-fast-bitfield.ts'];
+// fast-bitfield has no usable "next used bit" (see impl-fast-bitfield.ts), so runs are searched
+// frame by frame; by default it runs the single-frame workloads only and its run cells print '-'.
+const FAST_BITFIELD_DEFAULT = '--only=fill,churn95,churn9999,churn95_4g';
 const results: Result[] = [];
 for (const file of impls) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, file), ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const implArgs =
+    file === 'impl-fast-bitfield.ts' && !fullPeers && !args.some((a) => a.startsWith('--only=')) ? [...args, FAST_BITFIELD_DEFAULT] : args;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, file), ...implArgs], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) {
     process.stderr.write(r.stderr);
     process.exit(r.status ?? 1);
