@@ -7,6 +7,27 @@ const buffer = touchedBuffer(BUFFER_BYTES);
 const results: Record<string, { opsPerSec: number; cpuOpsPerSec: number; peakBytesHeld: number; peakLiveBytes: number }> = {};
 const RUNS = 10;
 
+/** Untimed pass measuring the footprint (pages held) after every op. */
+function footprintPass(heap: KernelHeap, backing: ArrayBufferBacking, size: Int32Array, slot: Int32Array, ptrs: Float64Array): number {
+  let peakHeld = backing.pagesHeld;
+  for (let i = 0; i < OPS; i++) {
+    const sz = size[i]!;
+    if (sz !== 0) ptrs[slot[i]!] = heap.kmalloc(sz)!;
+    else heap.kfree(ptrs[slot[i]!]!);
+    if (backing.pagesHeld > peakHeld) peakHeld = backing.pagesHeld;
+  }
+  return peakHeld;
+}
+
+/** The timed loop: replays the trace once. */
+function replay(heap: KernelHeap, size: Int32Array, slot: Int32Array, ptrs: Float64Array): void {
+  for (let i = 0; i < OPS; i++) {
+    const sz = size[i]!;
+    if (sz !== 0) ptrs[slot[i]!] = heap.kmalloc(sz)!;
+    else heap.kfree(ptrs[slot[i]!]!);
+  }
+}
+
 for (const live of LIVE_TARGETS) {
   const t = makeTrace(OPS, live);
   const ptrs = new Float64Array(t.slotCount);
@@ -20,23 +41,12 @@ for (const live of LIVE_TARGETS) {
     const size = t.size;
     const slot = t.slot;
     if (run === 0) {
-      // Untimed pass measuring the footprint after every op.
-      peakHeld = backing.pagesHeld;
-      for (let i = 0; i < OPS; i++) {
-        const sz = size[i]!;
-        if (sz !== 0) ptrs[slot[i]!] = heap.kmalloc(sz)!;
-        else heap.kfree(ptrs[slot[i]!]!);
-        if (backing.pagesHeld > peakHeld) peakHeld = backing.pagesHeld;
-      }
+      peakHeld = footprintPass(heap, backing, size, slot, ptrs);
       continue;
     }
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    for (let i = 0; i < OPS; i++) {
-      const sz = size[i]!;
-      if (sz !== 0) ptrs[slot[i]!] = heap.kmalloc(sz)!;
-      else heap.kfree(ptrs[slot[i]!]!);
-    }
+    replay(heap, size, slot, ptrs);
     const ms = performance.now() - t0;
     const cpu = process.cpuUsage(c0);
     best = Math.max(best, OPS / (ms / 1000));
