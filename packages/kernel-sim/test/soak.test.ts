@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { PROT, type Process, type Region } from '../src/index';
 import { PAGE, bootProcessKernel } from './process-helpers';
+import { mulberry32 as rng } from '../../../test-support/mulberry32';
 
 const PROCESSES = 50;
 const OPERATIONS = 100_000;
@@ -14,18 +15,6 @@ const BATCH = 2_500;
 const WINDOW_BASE = 0x1000_0000;
 const WINDOW_PAGES = 128;
 const PROTS = [PROT.None, PROT.Read, PROT.Read | PROT.Write, PROT.Read | PROT.Exec, PROT.Read | PROT.Write | PROT.Exec];
-
-/** A small deterministic PRNG (mulberry32), seeded by fast-check so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function windowRegions(p: Process): Region[] {
   return p.regions().filter((r) => r.start >= WINDOW_BASE && r.end <= WINDOW_BASE + WINDOW_PAGES * PAGE);

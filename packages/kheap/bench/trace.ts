@@ -1,4 +1,5 @@
 // The fixed, seeded allocation trace both benchmarks replay (one implementation per process).
+import { mulberry32 as rng } from '../../../test-support/mulberry32';
 
 /** A replayable trace: op i allocates `size[i]` bytes into `slot[i]` (size > 0) or frees `slot[i]` (size 0). */
 export interface Trace {
@@ -12,18 +13,6 @@ export interface Trace {
   slotCount: number;
   /** Peak of the sum of live requested bytes over warm-up and timed ops. */
   peakLiveBytes: number;
-}
-
-/** mulberry32: small, fast, seeded. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

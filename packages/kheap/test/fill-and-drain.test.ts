@@ -1,17 +1,7 @@
 // Allocate all memory, free it, allocate it again: does every page go back to the backing?
 import { describe, expect, it } from 'vitest';
 import { makeHeap } from './helpers';
-
-/** A small seeded generator (mulberry32), so every run sees the same sizes. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../../../test-support/mulberry32';
 
 const mixes: [string, number, number][] = [
   ['slab sizes', 1, 512],

@@ -1,5 +1,6 @@
 // The benchmark workload, shared by every implementation so each runs the same operations.
 import { VirtualAllocator } from '@kmem/virt-alloc';
+import { mulberry32 } from '../../../test-support/mulberry32';
 
 export const PAGE = 4096;
 /** Live blocks: 100,000 (the issue's figure); `--live=N` on the command line changes it. */
@@ -7,17 +8,8 @@ export const LIVE_BLOCKS = Number(/^--live=(\d+)$/.exec(process.argv.find((a) =>
 /** A 47-bit space: the lower half of x86_64's 48-bit linear addresses (sizes well above 2^32). */
 export const RANGE_END = 2 ** 47;
 
-/** mulberry32: a small seeded PRNG, so every process sees the same sequence. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The shared mulberry32 PRNG (test-support), re-exported for this bench's other files. */
+export const rng = mulberry32;
 
 /** A size of 1..256 pages: 4 KiB .. 1 MiB. */
 export function randomSize(r: () => number): number {
