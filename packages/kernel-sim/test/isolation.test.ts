@@ -136,10 +136,9 @@ describe('isolation: address spaces', () => {
     for (const f of [...frames, ...tables, root]) expect(kernel.frames.ownerOf(f)).toBeNull();
     // Global entries (the kernel half, G = 1) are shared by every PCID; none of the process's own survive.
     let kernelGlobals = 0;
-    for (let i = 0; i < tlb.entryCount; i++) {
-      if (tlb.pageNumbers[i] === -1) continue;
-      if (tlb.globals[i] === 1) kernelGlobals++;
-      else expect(tlb.pcids[i]).not.toBe(p.pcid);
+    for (const entry of tlb.entries()) {
+      if (entry.global) kernelGlobals++;
+      else expect(entry.pcid).not.toBe(p.pcid);
     }
     expect(kernelGlobals).toBeGreaterThan(0);
     expect(kernel.addressSpaceRoots()).toHaveLength(0);

@@ -40,6 +40,16 @@ function markUsed(w: Uint32Array, e4: number, e3: number, e2: number, e1: number
 }
 
 /**
+ * The accesses a TLB hit answers without the full rights check (SDM 4.6.1): a read of a page of
+ * the accessing mode's own kind (user page in user mode, supervisor page in supervisor mode), or
+ * a user-mode write to a writable user page whose cached D is already 1 (a write through a clean
+ * entry walks to set D, SDM 4.8). Everything else goes through `Mmu.rightsError`.
+ */
+function quickHit(flags: number, access: Access, mode: Mode): boolean {
+  return ((flags & 0x4) /* U/S */ !== 0) === (mode === 3) /* Mode.User */ && (access === 0 /* Access.Read */ || (access === 1 /* Access.Write */ && mode === 3 && (flags & 0x42) /* R/W | D */ === 0x42));
+}
+
+/**
  * What one translation produced. `Mmu.translate` returns the SAME object every call, overwritten
  * each time: copy the fields you need before translating again.
  */
@@ -150,40 +160,38 @@ export class Mmu {
     const tlb = this.tlb;
     const regs = this.registers;
     if (tlb !== null && tlb.enabled && !tlb.detectStaleUses && (regs.cr0 & 0x8000_0000) /* CR0.PG */ !== 0 && (regs.cr4 & 0x42_0000) /* PCIDE | PKE */ === 0) {
+      // The way the TLB's way predictor names for this page in its set (Tlb.hints); a hit only if its tags
+      // are this page's under PCID 0: linear-address bits 43:12 and 47:44 (Tlb.tags, tagsHigh).
       const pageLo = vaLo >>> 12;
-      const keys = tlb.keys;
-      let k = tlb.setIndex(vaHi, pageLo) * tlb.wayCount * 8; /* TLB_SLOT_WORDS */
-      // Way 0, else way 1, chosen without a branch (which way holds a page is random: a branch
-      // here mispredicts often). With one way, "way 1" is the next set's slot: never this page.
-      const miss0 = (keys[k]! ^ pageLo) | (keys[k + 1]! ^ vaHi);
-      k += ((miss0 | -miss0) >>> 31) << 3;
-      const flags = keys[k + 2]!;
-      if (keys[k] !== pageLo || keys[k + 1] !== vaHi) return this.translateWalk(vaHi, vaLo, access, mode, true);
-      if (
-        ((flags & 0x4) /* U/S */ !== 0) === (mode === 3) /* Mode.User */ &&
-        (access === 0 /* Access.Read */ || (access === 1 /* Access.Write */ && mode === 3 && (flags & 0x42) /* R/W | D */ === 0x42))
-      ) {
-        tlb.hits++;
-        const r = this.result;
-        const level = keys[k + 3]!;
-        r.fault = false;
-        r.errorCode = 0;
-        r.pa = tlb.keyFrames[(k >> 1) + 2]! + (vaLo & 0xfff);
-        r.flags = flags;
-        r.level = level;
-        r.pageSizeBytes = level === 1 ? 4096 : level === 2 ? 2097152 : 1073741824;
-        r.tlbHit = true;
-        return r;
+      const hash = pageLo ^ (pageLo >>> 12) ^ (vaHi << 8) ^ (vaHi >>> 4); /* Tlb.hash */
+      const slot = (hash & tlb.setMask) * tlb.wayCount + tlb.hints[hash & tlb.hintMask]!;
+      if (tlb.tags[slot] === ((vaHi << 20) | pageLo) && tlb.tagsHigh[slot] === vaHi >>> 12) {
+        const flags = tlb.flags[slot]!;
+        if (quickHit(flags, access, mode)) return this.tlbHit(tlb, slot, flags, vaLo);
       }
     }
-    return this.translateWalk(vaHi, vaLo, access, mode, false);
+    return this.translateWalk(vaHi, vaLo, access, mode);
+  }
+
+  /** Answers from TLB slot `slot` (rights already checked). */
+  private tlbHit(tlb: Tlb, slot: number, flags: number, vaLo: number): TranslationResult {
+    tlb.hits++;
+    const r = this.result;
+    const level = tlb.levels[slot]!;
+    r.fault = false;
+    r.errorCode = 0;
+    r.pa = tlb.frames[slot]! + (vaLo & 0xfff);
+    r.flags = flags;
+    r.level = level;
+    r.pageSizeBytes = level === 1 ? 4096 : level === 2 ? 2097152 : 1073741824;
+    r.tlbHit = true;
+    return r;
   }
 
   /**
    * `translateSplit` past a quick TLB hit: the rest of the fast path, else translateFull.
-   * `missed`: translateSplit probed both ways of the page's set under PCID 0 and found nothing.
    */
-  private translateWalk(vaHi: number, vaLo: number, access: Access, mode: Mode, missed: boolean): TranslationResult {
+  private translateWalk(vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
     // Numbers are written as literals here, not the named constants (CR0.PG, PTE bits...): a
     // bundler turns module-level consts into vars, which the JIT cannot fold (measured: ~2x on
     // the cold walk). Each literal carries the name it stands for; tests pin their values.
@@ -201,10 +209,15 @@ export class Mmu {
     const tlbOn = tlb !== null && tlb.enabled;
     if (tlbOn) {
       if (tlb.detectStaleUses) return this.translateFull(vaHi, vaLo, access, mode);
-      // Not a miss: translateSplit found the page but its rights are not of the quick kind.
-      if (!missed) return this.translateFull(vaHi, vaLo, access, mode);
-      // A miss for sure only when no other way or PCID's global entry could hold the page.
-      if (tlb.wayCount > 2 || tlb.foreignGlobals !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+      // The hint was wrong or the rights not of the quick kind: scan the page's set.
+      const slot = tlb.findTag(vaHi, vaLo >>> 12);
+      if (slot >= 0) {
+        const flags = tlb.flags[slot]!;
+        if (tlb.tagsHigh[slot] === vaHi >>> 12 && quickHit(flags, access, mode)) return this.tlbHit(tlb, slot, flags, vaLo);
+        // Another PCID's entry, a global one, or rights of another kind: the general path.
+        return this.translateFull(vaHi, vaLo, access, mode);
+      }
+      // No entry of the page under any PCID: a miss for sure.
     }
     const w = this.flat;
     const cr3 = regs.cr3Frame;
@@ -261,7 +274,7 @@ export class Mmu {
     r.flags = flags;
     if (tlbOn) {
       tlb.misses++;
-      tlb.fill(vaHi, vaLo >>> 12, frameHi, lo & 0xffff_f000, flags, 1, (flags & 0x100) /* G */ !== 0 && (regs.cr4 & 0x80) /* CR4.PGE */ !== 0);
+      tlb.fill(vaHi, vaLo >>> 12, 0, frameHi, lo & 0xffff_f000, flags, 1, (flags & 0x100) /* G */ !== 0 && (regs.cr4 & 0x80) /* CR4.PGE */ !== 0);
     }
     return r;
   }
@@ -300,15 +313,7 @@ export class Mmu {
         return r;
       }
       if (access !== Access.Write || (flags & DIRTY) !== 0) {
-        tlb.hits++;
-        const level = tlb.levels[slot]!;
-        r.fault = false;
-        r.errorCode = 0;
-        r.pa = tlb.frames[slot]! + (vaLo & 0xfff);
-        r.flags = flags;
-        r.level = level;
-        r.pageSizeBytes = level === 1 ? PAGE : level === 2 ? 2097152 : 1073741824;
-        r.tlbHit = true;
+        this.tlbHit(tlb, slot, flags, vaLo);
         if (tlb.detectStaleUses) this.checkStale(vaHi * TWO_32 + (vaLo >>> 0), access, mode, pcid, slot);
         return r;
       }

@@ -76,8 +76,8 @@ export const InvpcidType = {
 /** One of the `InvpcidType` values. */
 export type InvpcidType = (typeof InvpcidType)[keyof typeof InvpcidType];
 
-/** 32-bit words per slot in {@link Tlb.keys}: tag low, tag high | PCID << 16, flags, level, frame (f64 at words 4-5), global. */
-export const TLB_SLOT_WORDS = 8;
+/** `Tlb.tagsHigh` of an empty slot (a valid entry's is 0..0xffff). */
+export const TLB_EMPTY = -1;
 
 /**
  * Set-associative TLB over 4 KiB page numbers, tagged by PCID, with global entries.
@@ -92,6 +92,10 @@ export const TLB_SLOT_WORDS = 8;
  * `Cpu.writeCr3`, `Cpu.writeCr4`, page faults (SDM 4.10.4.1: a #PF drops the faulting page's
  * entries), and the methods below.
  *
+ * Storage: one typed array per field, indexed by slot = set × wayCount + way, so the tags of a
+ * set sit side by side (the Mmu's probe reads one short run of `tags`) and an entry is written
+ * once, in place. Replacement: an empty way of the set, else round robin per set.
+ *
  * Counters: `hits` and `misses` count lookups made by `Mmu.translate`.
  */
 export class Tlb {
@@ -101,10 +105,14 @@ export class Tlb {
   readonly wayCount: number;
   /** setCount × wayCount. */
   readonly entryCount: number;
-  /** Tag: 4 KiB page number (va / 4096) of each entry, or -1 when the slot is empty. */
-  readonly pageNumbers: Float64Array;
-  /** PCID each entry was filled under. */
-  readonly pcids: Uint16Array;
+  /**
+   * Tag, low part: bits 43:12 of the cached page's linear address (its page number's low 32
+   * bits, as an int32). -1 in an empty slot (also the tag of the top page of the address space,
+   * so `tagsHigh` decides validity). Read-only outside the Tlb; the Mmu's probe scans it.
+   */
+  readonly tags: Int32Array;
+  /** Tag, high part: bits 47:44 of the linear address | PCID << 4; {@link TLB_EMPTY} in an empty slot. */
+  readonly tagsHigh: Int32Array;
   /** 1 for a global entry (G = 1 in the leaf and CR4.PGE = 1 at fill time): used under any PCID. */
   readonly globals: Uint8Array;
   /** Physical address of the cached 4 KiB piece. */
@@ -114,19 +122,23 @@ export class Tlb {
   /** Level of the leaf: 1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB. */
   readonly levels: Uint8Array;
   /**
-   * The same entries packed for the Mmu's fast path, {@link TLB_SLOT_WORDS} words per slot so a
-   * hit touches one cache line instead of six arrays: word 0 = page bits 31:12 (va bits 31:12 as
-   * 0..2^20-1; -1 = empty), word 1 = va bits 47:32 | PCID << 16, word 2 = flags, word 3 = level,
-   * words 4-5 = the frame as a float64 (read through {@link Tlb.keyFrames}), word 6 = global.
-   * Written only by the Tlb; kept equal to the arrays above (checked by `checkInvariants`). One
-   * extra slot at the end stays empty.
+   * Way predictor: for each value of the page hash (see {@link Tlb.hash}) masked by `hintMask`,
+   * the way that last held or answered a page with that hash, in the page's set. A guess only —
+   * the Mmu checks that slot's tags before using it, and scans the set when the guess is wrong —
+   * so it changes how fast an entry is found, never what the TLB holds or answers (AMD's L1 data
+   * cache picks a way the same way, from a hash of the linear address, before the full tag
+   * compare). With 16 hints per entry a hot page's hint is right ~97 % of the time, so most hits
+   * skip the scan of the set (whose exit the host CPU cannot predict).
    */
-  readonly keys: Int32Array;
-  /** Float64 view of {@link Tlb.keys}: the frame of slot `s` is `keyFrames[s * 4 + 2]`. */
-  readonly keyFrames: Float64Array;
+  readonly hints: Uint8Array;
+  /** hints.length - 1 (a power of two minus one). */
+  readonly hintMask: number;
   /** Round-robin victim pointer per set. */
   private readonly victims: Uint8Array;
-  private readonly setMask: number;
+  /** Valid entries per set: a full set needs no search for an empty way. */
+  private readonly validCounts: Uint8Array;
+  /** setCount - 1: `hash & setMask` is the set of a page. */
+  readonly setMask: number;
   /** Number of valid entries with level > 1. */
   private hugeEntries = 0;
   /**
@@ -142,7 +154,7 @@ export class Tlb {
   private readonly hugeMask: number;
   /**
    * Number of valid global entries filled under a PCID other than 0. While it is 0, the Mmu's fast
-   * probe (which sees PCID 0 only) finds every entry `lookup(…, 0)` would, so a miss there is a miss.
+   * probe (which sees PCID 0 only) finds every entry `lookup(…, 0)` would.
    */
   foreignGlobals = 0;
 
@@ -184,18 +196,18 @@ export class Tlb {
     this.entryCount = setCount * wayCount;
     this.setMask = setCount - 1;
     this.maxStaleReports = maxStaleReports;
-    this.pageNumbers = new Float64Array(this.entryCount).fill(-1);
-    this.pcids = new Uint16Array(this.entryCount);
+    this.tags = new Int32Array(this.entryCount).fill(-1);
+    this.tagsHigh = new Int32Array(this.entryCount).fill(TLB_EMPTY);
     this.globals = new Uint8Array(this.entryCount);
     this.frames = new Float64Array(this.entryCount);
     this.flags = new Int32Array(this.entryCount);
     this.levels = new Uint8Array(this.entryCount);
-    // One spare slot at the end (always empty): the Mmu probes two ways even of a one-way set.
-    const packed = new ArrayBuffer((this.entryCount + 1) * TLB_SLOT_WORDS * 4);
-    this.keys = new Int32Array(packed);
-    this.keyFrames = new Float64Array(packed);
-    for (let i = 0; i <= this.entryCount; i++) this.keys[i * TLB_SLOT_WORDS] = -1;
+    let hintCount = 64;
+    while (hintCount < 16 * this.entryCount && hintCount < 1 << 22) hintCount *= 2;
+    this.hints = new Uint8Array(hintCount);
+    this.hintMask = hintCount - 1;
     this.victims = new Uint8Array(setCount);
+    this.validCounts = new Uint8Array(setCount);
     let capacity = 16;
     while (capacity < 2 * this.entryCount) capacity *= 2;
     this.hugeKeys = new Int32Array(capacity).fill(-1);
@@ -263,6 +275,23 @@ export class Tlb {
     return this.hugeKeys[this.hugeFind(Tlb.hugeKey(pageHi, pageLo, level))] !== -1;
   }
 
+  /** True when `slot` holds an entry. */
+  isValid(slot: number): boolean {
+    return this.tagsHigh[slot] !== TLB_EMPTY;
+  }
+
+  /** 4 KiB page number (va / 4096) cached in `slot`, or -1 when the slot is empty. */
+  pageNumberAt(slot: number): number {
+    const high = this.tagsHigh[slot]!;
+    return high === TLB_EMPTY ? -1 : (high & 0xf) * 4294967296 + (this.tags[slot]! >>> 0);
+  }
+
+  /** PCID `slot` was filled under (0 for an empty slot). */
+  pcidAt(slot: number): number {
+    const high = this.tagsHigh[slot]!;
+    return high === TLB_EMPTY ? 0 : high >>> 4;
+  }
+
   /**
    * Slot holding the translation of the 4 KiB page `pageHi * 2^20 + pageLo` usable under `pcid`
    * (its own PCID, or global), or -1. Counts nothing; the Mmu counts.
@@ -272,12 +301,42 @@ export class Tlb {
    * @param pageLo bits 31:12 of the linear address (0 .. 2^20 - 1)
    */
   lookup(pageHi: number, pageLo: number, pcid: number): number {
-    const pageNumber = pageHi * 1048576 + pageLo;
+    const tag = (pageHi << 20) | pageLo;
+    const high = pageHi >>> 12;
+    const own = high | (pcid << 4);
     const ways = this.wayCount;
-    const base = this.setIndex(pageHi, pageLo) * ways;
-    const tags = this.pageNumbers;
+    const hash = Tlb.hash(pageHi, pageLo);
+    const base = (hash & this.setMask) * ways;
+    const tags = this.tags;
+    const tagsHigh = this.tagsHigh;
     for (let i = base, end = base + ways; i < end; i++) {
-      if (tags[i] === pageNumber && (this.pcids[i] === pcid || this.globals[i] === 1)) return i;
+      // An empty slot has tagsHigh -1 and global 0, so it matches neither test.
+      if (tags[i] === tag && (tagsHigh[i] === own || (this.globals[i] === 1 && (tagsHigh[i]! & 0xf) === high))) {
+        this.hints[hash & this.hintMask] = i - base;
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * The Mmu's probe after a wrong hint: the first slot of the page's set whose tag holds linear-
+   * address bits 43:12 of the page (whatever its bits 47:44 and PCID), or -1 when none does — then
+   * no entry of the page exists under any PCID. Records the slot as the page's hint.
+   * @param pageHi bits 47:32 of the linear address
+   * @param pageLo bits 31:12 of the linear address (0 .. 2^20 - 1)
+   */
+  findTag(pageHi: number, pageLo: number): number {
+    const tag = (pageHi << 20) | pageLo;
+    const hash = Tlb.hash(pageHi, pageLo);
+    const tags = this.tags;
+    const ways = this.wayCount;
+    const base = (hash & this.setMask) * ways;
+    for (let i = base, end = base + ways; i < end; i++) {
+      if (tags[i] === tag) {
+        this.hints[hash & this.hintMask] = i - base;
+        return i;
+      }
     }
     return -1;
   }
@@ -292,7 +351,17 @@ export class Tlb {
    * @param pageLo bits 31:12 of the linear address (0 .. 2^20 - 1)
    */
   setIndex(pageHi: number, pageLo: number): number {
-    return (pageLo ^ (pageLo >>> 12) ^ (pageHi << 8) ^ (pageHi >>> 4)) & this.setMask;
+    return Tlb.hash(pageHi, pageLo) & this.setMask;
+  }
+
+  /**
+   * Hash of a 4 KiB page number, 0 .. 2^24 - 1: its low bits select the set (`& (setCount - 1)`)
+   * and the hint (`& hintMask`).
+   * @param pageHi bits 47:32 of the linear address
+   * @param pageLo bits 31:12 of the linear address (0 .. 2^20 - 1)
+   */
+  static hash(pageHi: number, pageLo: number): number {
+    return pageLo ^ (pageLo >>> 12) ^ (pageHi << 8) ^ (pageHi >>> 4);
   }
 
   /**
@@ -315,109 +384,68 @@ export class Tlb {
    * @param global true to make the entry global (G = 1 and CR4.PGE = 1)
    */
   insert(pageHi: number, pageLo: number, pcid: number, frameHi: number, frameLo: number, flags: number, level: number, global: boolean): void {
-    const pageNumber = pageHi * 1048576 + pageLo;
+    const slot = this.lookup(pageHi, pageLo, pcid);
+    if (slot < 0) {
+      this.fill(pageHi, pageLo, pcid, frameHi, frameLo, flags, level, global);
+      return;
+    }
+    this.forget(slot);
+    this.write(slot, pageHi, pageLo, pcid, frameHi, frameLo, flags, level, global);
+  }
+
+  /**
+   * Caches a translation known to be absent (no entry of the page usable under `pcid`): takes an
+   * empty way of the page's set, else the set's round-robin victim. The Mmu's fill after a miss.
+   */
+  fill(pageHi: number, pageLo: number, pcid: number, frameHi: number, frameLo: number, flags: number, level: number, global: boolean): void {
     const ways = this.wayCount;
-    const base = this.setIndex(pageHi, pageLo) * ways;
-    const tags = this.pageNumbers;
-    let slot = -1;
-    for (let i = base, end = base + ways; i < end; i++) {
-      if (tags[i] === pageNumber && (this.pcids[i] === pcid || this.globals[i] === 1)) {
-        slot = i;
-        break;
-      }
-    }
-    if (slot < 0) {
-      for (let i = base, end = base + ways; i < end; i++) {
-        if (tags[i] === -1) {
-          slot = i;
-          break;
-        }
-      }
-    }
-    if (slot < 0) {
-      const set = base / ways;
+    const hash = Tlb.hash(pageHi, pageLo);
+    const set = hash & this.setMask;
+    let slot = set * ways;
+    if (this.validCounts[set] === ways) {
       const v = this.victims[set]!;
-      slot = base + v;
+      slot += v;
       this.victims[set] = v + 1 === ways ? 0 : v + 1;
+      // Only huge and global entries have counters to keep.
+      if (this.levels[slot] !== 1 || this.globals[slot] !== 0) this.forget(slot);
+    } else {
+      while (this.tagsHigh[slot] !== TLB_EMPTY) slot++;
+      this.validCounts[set]!++;
     }
-    if (tags[slot] !== -1) this.forget(slot);
-    const frame = frameHi * 4294967296 + (frameLo >>> 0);
-    tags[slot] = pageNumber;
-    this.pcids[slot] = pcid;
-    this.globals[slot] = global ? 1 : 0;
-    this.frames[slot] = frame;
+    this.hints[hash & this.hintMask] = slot - set * ways;
+    this.write(slot, pageHi, pageLo, pcid, frameHi, frameLo, flags, level, global);
+  }
+
+  /** Writes an entry into `slot` (whose previous entry, if any, was forgotten). */
+  private write(slot: number, pageHi: number, pageLo: number, pcid: number, frameHi: number, frameLo: number, flags: number, level: number, global: boolean): void {
+    this.tags[slot] = (pageHi << 20) | pageLo;
+    this.tagsHigh[slot] = (pageHi >>> 12) | (pcid << 4);
+    this.frames[slot] = frameHi * 4294967296 + (frameLo >>> 0);
     this.flags[slot] = flags;
     this.levels[slot] = level;
-    const k = slot * TLB_SLOT_WORDS;
-    const keys = this.keys;
-    keys[k] = pageLo;
-    keys[k + 1] = pageHi | (pcid << 16);
-    keys[k + 2] = flags;
-    keys[k + 3] = level;
-    this.keyFrames[slot * 4 + 2] = frame;
-    keys[k + 6] = global ? 1 : 0;
+    this.globals[slot] = global ? 1 : 0;
     if (level > 1) this.hugeAdd(pageHi, pageLo, level);
     if (global && pcid !== 0) this.foreignGlobals++;
   }
 
-  /**
-   * The Mmu's fill after a miss under PCID 0 that its probe found absent (and `foreignGlobals`
-   * was 0, so no other entry of the page is usable under PCID 0): takes an empty way of the
-   * page's set, else the set's round-robin victim. Same result as {@link Tlb.insert}.
-   */
-  fill(pageHi: number, pageLo: number, frameHi: number, frameLo: number, flags: number, level: number, global: boolean): void {
-    const ways = this.wayCount;
-    const set = this.setIndex(pageHi, pageLo);
-    const base = set * ways;
-    const keys = this.keys;
-    let slot = -1;
-    for (let i = base, end = base + ways; i < end; i++) {
-      if (keys[i * TLB_SLOT_WORDS] === -1) {
-        slot = i;
-        break;
-      }
-    }
-    if (slot < 0) {
-      const v = this.victims[set]!;
-      slot = base + v;
-      this.victims[set] = v + 1 === ways ? 0 : v + 1;
-      this.forget(slot);
-    }
-    const frame = frameHi * 4294967296 + (frameLo >>> 0);
-    this.pageNumbers[slot] = pageHi * 1048576 + pageLo;
-    this.pcids[slot] = 0;
-    this.globals[slot] = global ? 1 : 0;
-    this.frames[slot] = frame;
-    this.flags[slot] = flags;
-    this.levels[slot] = level;
-    const k = slot * TLB_SLOT_WORDS;
-    keys[k] = pageLo;
-    keys[k + 1] = pageHi;
-    keys[k + 2] = flags;
-    keys[k + 3] = level;
-    this.keyFrames[slot * 4 + 2] = frame;
-    keys[k + 6] = global ? 1 : 0;
-    if (level > 1) this.hugeAdd(pageHi, pageLo, level);
-  }
-
-  /**
-   * Counter upkeep for a valid slot about to be overwritten or emptied. Reads the packed copy: the
-   * fill writes that cache line anyway (three separate arrays otherwise).
-   */
+  /** Counter upkeep for a valid slot about to be overwritten or emptied. */
   private forget(slot: number): void {
-    const k = slot * TLB_SLOT_WORDS;
-    const keys = this.keys;
-    const level = keys[k + 3]!;
-    if (level > 1) this.hugeRemove(keys[k + 1]! & 0xffff, keys[k]!, level);
-    if (keys[k + 6] === 1 && keys[k + 1]! >>> 16 !== 0) this.foreignGlobals--;
+    const level = this.levels[slot]!;
+    const high = this.tagsHigh[slot]!;
+    const tag = this.tags[slot]!;
+    if (level > 1) this.hugeRemove(((high & 0xf) << 12) | (tag >>> 20), tag & 0xfffff, level);
+    if (this.globals[slot] === 1 && high >>> 4 !== 0) this.foreignGlobals--;
   }
 
   /** Empties one slot. */
   private drop(slot: number): void {
-    if (this.pageNumbers[slot] === -1) return;
+    if (this.tagsHigh[slot] === TLB_EMPTY) return;
     this.forget(slot);
-    this.pageNumbers[slot] = -1;
-    this.keys[slot * TLB_SLOT_WORDS] = -1;
+    this.tags[slot] = -1;
+    this.tagsHigh[slot] = TLB_EMPTY;
+    this.globals[slot] = 0;
+    this.levels[slot] = 0;
+    this.validCounts[(slot / this.wayCount) | 0]!--;
   }
 
   /**
@@ -431,9 +459,11 @@ export class Tlb {
     let dropped = 0;
     const pageHi = Math.floor(pageNumber / 1048576);
     const pageLo = pageNumber - pageHi * 1048576;
+    const tag = (pageHi << 20) | pageLo;
+    const high = pageHi >>> 12;
     const base = this.setIndex(pageHi, pageLo) * this.wayCount;
     for (let i = base, end = base + this.wayCount; i < end; i++) {
-      if (this.pageNumbers[i] === pageNumber && this.matches(i, pcid, keepGlobal)) {
+      if (this.tags[i] === tag && (this.tagsHigh[i]! & 0xf) === high && this.tagsHigh[i] !== TLB_EMPTY && this.matches(i, pcid, keepGlobal)) {
         this.drop(i);
         dropped++;
       }
@@ -445,9 +475,9 @@ export class Tlb {
       const pn1 = Math.floor(pageNumber / 262144);
       for (let i = 0; i < this.entryCount; i++) {
         const level = this.levels[i]!;
-        const tag = this.pageNumbers[i]!;
-        if (tag === -1 || level === 1 || !this.matches(i, pcid, keepGlobal)) continue;
-        if ((level === 2 && Math.floor(tag / 512) === pn2) || (level === 3 && Math.floor(tag / 262144) === pn1)) {
+        if (level === 1 || this.tagsHigh[i] === TLB_EMPTY || !this.matches(i, pcid, keepGlobal)) continue;
+        const cached = this.pageNumberAt(i);
+        if ((level === 2 && Math.floor(cached / 512) === pn2) || (level === 3 && Math.floor(cached / 262144) === pn1)) {
           this.drop(i);
           dropped++;
         }
@@ -458,7 +488,7 @@ export class Tlb {
 
   private matches(slot: number, pcid: number, keepGlobal: boolean): boolean {
     if (this.globals[slot] === 1) return !keepGlobal;
-    return this.pcids[slot] === pcid;
+    return this.tagsHigh[slot]! >>> 4 === pcid;
   }
 
   /**
@@ -469,7 +499,8 @@ export class Tlb {
   flushNonGlobal(pcid = -1): number {
     let dropped = 0;
     for (let i = 0; i < this.entryCount; i++) {
-      if (this.pageNumbers[i] !== -1 && this.globals[i] === 0 && (pcid === -1 || this.pcids[i] === pcid)) {
+      const high = this.tagsHigh[i]!;
+      if (high !== TLB_EMPTY && this.globals[i] === 0 && (pcid === -1 || high >>> 4 === pcid)) {
         this.drop(i);
         dropped++;
       }
@@ -485,7 +516,8 @@ export class Tlb {
   flushAll(pcid = -1): number {
     let dropped = 0;
     for (let i = 0; i < this.entryCount; i++) {
-      if (this.pageNumbers[i] !== -1 && (pcid === -1 || this.pcids[i] === pcid)) {
+      const high = this.tagsHigh[i]!;
+      if (high !== TLB_EMPTY && (pcid === -1 || high >>> 4 === pcid)) {
         this.drop(i);
         dropped++;
       }
@@ -517,7 +549,7 @@ export class Tlb {
   /** Number of valid entries. */
   validCount(): number {
     let n = 0;
-    for (let i = 0; i < this.entryCount; i++) if (this.pageNumbers[i] !== -1) n++;
+    for (let set = 0; set < this.setCount; set++) n += this.validCounts[set]!;
     return n;
   }
 
@@ -540,13 +572,12 @@ export class Tlb {
     this.onStaleUse?.(use);
   }
 
-  /** Valid entries, decoded (for display and tests; allocates). */
-  entries(): Array<{ va: number; pcid: number; global: boolean; pa: number; flags: number; level: number }> {
-    const out: Array<{ va: number; pcid: number; global: boolean; pa: number; flags: number; level: number }> = [];
+  /** Valid entries, decoded, with their slots (for display and tests; allocates). */
+  entries(): TlbEntry[] {
+    const out: TlbEntry[] = [];
     for (let i = 0; i < this.entryCount; i++) {
-      const tag = this.pageNumbers[i]!;
-      if (tag === -1) continue;
-      out.push({ va: tag * PAGE, pcid: this.pcids[i]!, global: this.globals[i] === 1, pa: this.frames[i]!, flags: this.flags[i]!, level: this.levels[i]! });
+      if (this.tagsHigh[i] === TLB_EMPTY) continue;
+      out.push({ slot: i, va: this.pageNumberAt(i) * PAGE, pcid: this.pcidAt(i), global: this.globals[i] === 1, pa: this.frames[i]!, flags: this.flags[i]!, level: this.levels[i]! });
     }
     return out;
   }
@@ -555,49 +586,47 @@ export class Tlb {
   checkInvariants(): void {
     let huge = 0;
     let foreign = 0;
+    for (let set = 0; set < this.setCount; set++) {
+      let valid = 0;
+      for (let i = set * this.wayCount; i < (set + 1) * this.wayCount; i++) if (this.tagsHigh[i] !== TLB_EMPTY) valid++;
+      if (valid !== this.validCounts[set]) throw new InvariantViolationError(`TLB set ${set}: counts ${this.validCounts[set]} valid entries, holds ${valid}`);
+      if (this.victims[set]! >= this.wayCount) throw new InvariantViolationError(`TLB set ${set}: victim pointer ${this.victims[set]} past the last way`);
+    }
     for (let i = 0; i < this.entryCount; i++) {
-      const tag = this.pageNumbers[i]!;
-      if (tag === -1) {
-        if (this.keys[i * TLB_SLOT_WORDS] !== -1) throw new InvariantViolationError(`TLB slot ${i}: empty but its packed copy is not`);
+      const high = this.tagsHigh[i]!;
+      if (high === TLB_EMPTY) {
+        if (this.tags[i] !== -1 || this.globals[i] !== 0) throw new InvariantViolationError(`TLB slot ${i}: empty but not cleared`);
         continue;
       }
-      if (!Number.isInteger(tag) || tag < 0 || tag >= 2 ** 36) throw new InvariantViolationError(`TLB slot ${i}: bad page number ${tag}`);
-      const tagHi = Math.floor(tag / 1048576);
-      if (this.setIndex(tagHi, tag - tagHi * 1048576) !== Math.floor(i / this.wayCount)) {
-        throw new InvariantViolationError(`TLB slot ${i}: page ${formatVa(tag * PAGE)} in the wrong set`);
-      }
-      const k = i * TLB_SLOT_WORDS;
-      if (
-        this.keys[k] !== tag - tagHi * 1048576 ||
-        this.keys[k + 1] !== (tagHi | (this.pcids[i]! << 16)) ||
-        this.keys[k + 2] !== this.flags[i] ||
-        this.keys[k + 3] !== this.levels[i] ||
-        this.keyFrames[i * 4 + 2] !== this.frames[i] ||
-        this.keys[k + 6] !== this.globals[i]
-      ) {
-        throw new InvariantViolationError(`TLB slot ${i}: packed copy differs from the entry`);
+      if (high < 0 || high > 0xffff) throw new InvariantViolationError(`TLB slot ${i}: bad high tag ${high}`);
+      const page = this.pageNumberAt(i);
+      const pageHi = Math.floor(page / 1048576);
+      if (this.setIndex(pageHi, page - pageHi * 1048576) !== Math.floor(i / this.wayCount)) {
+        throw new InvariantViolationError(`TLB slot ${i}: page ${formatVa(page * PAGE)} in the wrong set`);
       }
       const level = this.levels[i]!;
       if (level < 1 || level > 3) throw new InvariantViolationError(`TLB slot ${i}: bad level ${level}`);
       if (level > 1) huge++;
-      if (this.globals[i] === 1 && this.pcids[i] !== 0) foreign++;
+      const global = this.globals[i]!;
+      if (global > 1) throw new InvariantViolationError(`TLB slot ${i}: bad global flag ${global}`);
+      if (global === 1 && high >>> 4 !== 0) foreign++;
       const frame = this.frames[i]!;
       if (!Number.isSafeInteger(frame) || frame < 0 || frame % PAGE !== 0) throw new InvariantViolationError(`TLB slot ${i}: bad frame ${formatPa(frame)}`);
       if ((this.flags[i]! & 1) === 0) throw new InvariantViolationError(`TLB slot ${i}: cached a non-present translation`);
       for (let j = i + 1; j < (Math.floor(i / this.wayCount) + 1) * this.wayCount; j++) {
-        if (this.pageNumbers[j] === tag && this.pcids[j] === this.pcids[i] && this.globals[j] === this.globals[i]) {
-          throw new InvariantViolationError(`TLB: page ${formatVa(tag * PAGE)} cached twice for PCID ${this.pcids[i]}`);
+        if (this.tags[j] === this.tags[i] && this.tagsHigh[j] === high && this.globals[j] === global) {
+          throw new InvariantViolationError(`TLB: page ${formatVa(page * PAGE)} cached twice for PCID ${high >>> 4}`);
         }
       }
     }
     if (huge !== this.hugeEntries) throw new InvariantViolationError(`TLB: huge-entry count ${this.hugeEntries}, found ${huge}`);
     const pieces = new Map<number, number>();
     for (let i = 0; i < this.entryCount; i++) {
-      const tag = this.pageNumbers[i]!;
       const level = this.levels[i]!;
-      if (tag === -1 || level === 1) continue;
-      const tagHi = Math.floor(tag / 1048576);
-      const key = Tlb.hugeKey(tagHi, tag - tagHi * 1048576, level);
+      if (this.tagsHigh[i] === TLB_EMPTY || level === 1) continue;
+      const page = this.pageNumberAt(i);
+      const pageHi = Math.floor(page / 1048576);
+      const key = Tlb.hugeKey(pageHi, page - pageHi * 1048576, level);
       pieces.set(key, (pieces.get(key) ?? 0) + 1);
     }
     let keyCount = 0;
@@ -613,6 +642,24 @@ export class Tlb {
     if (keyCount !== pieces.size) throw new InvariantViolationError(`TLB: ${pieces.size} huge pages cached, table holds ${keyCount}`);
     if (foreign !== this.foreignGlobals) throw new InvariantViolationError(`TLB: foreign-global count ${this.foreignGlobals}, found ${foreign}`);
   }
+}
+
+/** One valid TLB entry, decoded (see `Tlb.entries`). */
+export interface TlbEntry {
+  /** Slot index (set × wayCount + way). */
+  readonly slot: number;
+  /** Linear address of the cached 4 KiB page. */
+  readonly va: number;
+  /** PCID it was filled under. */
+  readonly pcid: number;
+  /** Global entry (usable under any PCID, kept across CR3 writes). */
+  readonly global: boolean;
+  /** Physical address of the cached 4 KiB piece. */
+  readonly pa: number;
+  /** Effective flags word. */
+  readonly flags: number;
+  /** Level of the leaf: 1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB. */
+  readonly level: number;
 }
 
 /** A readable line for a stale use (used by the Mmu when it builds a report). */

@@ -188,3 +188,70 @@ describe('Tlb.invalidatePage with huge pieces (model: a scan of every entry)', (
     );
   });
 });
+
+// Replacement and the way predictor (Tlb.hints): a tiny TLB under many pages, so sets overflow and
+// pages sharing a hint slot (page numbers 128 apart share the hash's low 7 bits) keep overwriting
+// each other's hints. The model is the replacement policy alone — per set, the ways in order, the
+// first empty way else a round-robin victim — and says for every access whether it hits and what
+// it returns. A stale or wrong hint may cost a scan of the set but must never change either.
+describe('Tlb replacement and way prediction (model: per-set ways with a round-robin victim)', () => {
+  const PAGE0 = 0x1234_5600_0000 / 4096;
+  const offsets = [0, 1, 2, 3, 5, 8, 128, 129, 131, 256, 257, 384, 1024, 1152, 4096, 4097];
+  const op = fc.oneof(
+    { weight: 6, arbitrary: fc.record({ kind: fc.constant('read' as const), i: fc.integer({ min: 0, max: offsets.length - 1 }) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('invlpg' as const), i: fc.integer({ min: 0, max: offsets.length - 1 }) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('scramble' as const), seed: fc.nat() }) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'cr3' as const }) },
+  );
+  it.each([
+    [4, 2],
+    [2, 4],
+    [1, 3],
+    [8, 1],
+  ])('%i sets x %i ways: hits, misses and victims as the model says', (setCount, wayCount) => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+        const t = new RawPaging();
+        const cpu = new Cpu({ memory: t.memory, registers: { cr3Frame: t.pml4 }, tlb: { setCount, wayCount } });
+        const tlb = cpu.tlb!;
+        for (const [i, off] of offsets.entries()) t.map((PAGE0 + off) * 4096, (0x400 + i) * 4096, PTE.Present | PTE.User);
+        const sets = Array.from({ length: setCount }, () => new Array<number | null>(wayCount).fill(null));
+        const victims = new Array<number>(setCount).fill(0);
+        const setOf = (page: number): number => tlb.setIndex(Math.floor(page / 1048576), page % 1048576);
+        for (const o of ops) {
+          if (o.kind === 'read') {
+            const page = PAGE0 + offsets[o.i]!;
+            const ways = sets[setOf(page)]!;
+            const cached = ways.includes(page);
+            if (!cached) {
+              const empty = ways.indexOf(null);
+              const s = setOf(page);
+              if (empty >= 0) ways[empty] = page;
+              else {
+                ways[victims[s]!] = page;
+                victims[s] = (victims[s]! + 1) % wayCount;
+              }
+            }
+            const r = cpu.translate(page * 4096 + 0x10, Access.Read, Mode.User);
+            expect({ fault: r.fault, tlbHit: r.tlbHit, pa: r.pa }).toEqual({ fault: false, tlbHit: cached, pa: (0x400 + o.i) * 4096 + 0x10 });
+          } else if (o.kind === 'invlpg') {
+            const page = PAGE0 + offsets[o.i]!;
+            cpu.invlpg(page * 4096);
+            const ways = sets[setOf(page)]!;
+            const w = ways.indexOf(page);
+            if (w >= 0) ways[w] = null;
+          } else if (o.kind === 'scramble') {
+            // Hints are guesses: any value in 0..wayCount-1 must leave every answer unchanged.
+            for (let h = 0; h < tlb.hints.length; h++) tlb.hints[h] = (o.seed + h * 7) % wayCount;
+          } else {
+            cpu.writeCr3(cpu.registers.cr3Frame);
+            for (const ways of sets) ways.fill(null);
+          }
+          expect(tlb.validCount()).toBe(sets.flat().filter((p) => p !== null).length);
+          tlb.checkInvariants();
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+});

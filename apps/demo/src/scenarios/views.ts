@@ -339,12 +339,10 @@ export interface TlbView {
 export function tlbView(kernel: Kernel, limit = 256): TlbView {
   const tlb = kernel.cpu.tlb;
   if (tlb === null) return { hits: 0, misses: 0, entryCount: 0, entries: [] };
-  const entries: TlbView['entries'][number][] = [];
-  for (let i = 0; i < tlb.entryCount && entries.length < limit; i++) {
-    const page = tlb.pageNumbers[i]!;
-    if (page < 0) continue;
-    entries.push({ slot: i, va: page * PAGE, pa: tlb.frames[i]!, pcid: tlb.pcids[i]!, global: tlb.globals[i] === 1, level: tlb.levels[i]!, access: formatAccess(tlb.flags[i]!) });
-  }
+  const entries = tlb
+    .entries()
+    .slice(0, limit)
+    .map(({ slot, va, pa, pcid, global, level, flags }) => ({ slot, va, pa, pcid, global, level, access: formatAccess(flags) }));
   return { hits: tlb.hits, misses: tlb.misses, entryCount: tlb.entryCount, entries };
 }
 
