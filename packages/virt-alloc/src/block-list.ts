@@ -11,20 +11,30 @@ export const NIL = 0;
 // so a tree walk should touch one place per level. That is also why each node caches its
 // children's subtree maxima and heights: first fit prunes, and an update climbs to the root,
 // reading only the records on the path, never a sibling's.
-const F_STRIDE_LOG2 = 3;
-const I_STRIDE_LOG2 = 4;
-const START = 0;
-const END = 1;
-const MAXL = 2;
-const MAXR = 3;
-const LEFT = 8;
-const RIGHT = 9;
-const PARENT = 10;
-const PREV = 11;
-const NEXT = 12;
-const USED = 13;
-const TAG = 14;
-const HEIGHTS = 15;
+// Field offsets and strides as const enums: esbuild inlines their values as literals, where
+// module-level `const`s would become `var`s that V8 loads at run time in the hottest loops.
+const enum Stride {
+  F_LOG2 = 3,
+  I_LOG2 = 4,
+}
+/** Offsets in the f64 view. */
+const enum F {
+  START = 0,
+  END = 1,
+  MAXL = 2,
+  MAXR = 3,
+}
+/** Offsets in the i32 view. */
+const enum I {
+  LEFT = 8,
+  RIGHT = 9,
+  PARENT = 10,
+  PREV = 11,
+  NEXT = 12,
+  USED = 13,
+  TAG = 14,
+  HEIGHTS = 15,
+}
 const RECORD_BYTES = 64;
 
 /**
@@ -93,23 +103,23 @@ export class BlockList<Tag> {
 
   /** First byte of block `x`. */
   startOf(x: number): number {
-    return this.f[x << F_STRIDE_LOG2]!;
+    return this.f[x << Stride.F_LOG2]!;
   }
   /** One past the last byte of block `x`. */
   endOf(x: number): number {
-    return this.f[(x << F_STRIDE_LOG2) + END]!;
+    return this.f[(x << Stride.F_LOG2) + F.END]!;
   }
   /** The tag of block `x`. */
   tagOf(x: number): Tag | undefined {
-    return this.tags.value(this.i[(x << I_STRIDE_LOG2) + TAG]!);
+    return this.tags.value(this.i[(x << Stride.I_LOG2) + I.TAG]!);
   }
   /** 1 if block `x` is in use, else 0. */
   usedOf(x: number): number {
-    return this.i[(x << I_STRIDE_LOG2) + USED]!;
+    return this.i[(x << Stride.I_LOG2) + I.USED]!;
   }
   /** The block after `x` in address order, or NIL. */
   nextOf(x: number): number {
-    return this.i[(x << I_STRIDE_LOG2) + NEXT]!;
+    return this.i[(x << Stride.I_LOG2) + I.NEXT]!;
   }
   /**
    * The in-use block starting exactly at `addr`, or NIL: one descent. (A hash of in-use starts
@@ -122,9 +132,9 @@ export class BlockList<Tag> {
     const i = this.i;
     let x = this.root;
     while (x !== NIL) {
-      const s = f[x << F_STRIDE_LOG2]!;
-      if (s === addr) return i[(x << I_STRIDE_LOG2) + USED] !== 0 ? x : NIL;
-      x = i[(x << I_STRIDE_LOG2) + (addr < s ? LEFT : RIGHT)]!;
+      const s = f[x << Stride.F_LOG2]!;
+      if (s === addr) return i[(x << Stride.I_LOG2) + I.USED] !== 0 ? x : NIL;
+      x = i[(x << Stride.I_LOG2) + (addr < s ? I.LEFT : I.RIGHT)]!;
     }
     return NIL;
   }
@@ -138,7 +148,7 @@ export class BlockList<Tag> {
   private chainFreeSlots(from: number, to: number): void {
     const i = this.i;
     for (let x = to - 1; x >= from; x--) {
-      i[(x << I_STRIDE_LOG2) + NEXT] = this.freeSlot;
+      i[(x << Stride.I_LOG2) + I.NEXT] = this.freeSlot;
       this.freeSlot = x;
     }
   }
@@ -160,28 +170,28 @@ export class BlockList<Tag> {
     const x = this.freeSlot;
     const f = this.f;
     const i = this.i;
-    const xi = x << I_STRIDE_LOG2;
-    const xf = x << F_STRIDE_LOG2;
-    this.freeSlot = i[xi + NEXT]!;
-    f[xf + START] = s;
-    f[xf + END] = e;
-    f[xf + MAXL] = 0;
-    f[xf + MAXR] = 0;
-    i[xi + LEFT] = NIL;
-    i[xi + RIGHT] = NIL;
-    i[xi + PARENT] = NIL;
-    i[xi + PREV] = NIL;
-    i[xi + NEXT] = NIL;
-    i[xi + HEIGHTS] = 0;
-    i[xi + USED] = used;
-    i[xi + TAG] = tagId;
+    const xi = x << Stride.I_LOG2;
+    const xf = x << Stride.F_LOG2;
+    this.freeSlot = i[xi + I.NEXT]!;
+    f[xf + F.START] = s;
+    f[xf + F.END] = e;
+    f[xf + F.MAXL] = 0;
+    f[xf + F.MAXR] = 0;
+    i[xi + I.LEFT] = NIL;
+    i[xi + I.RIGHT] = NIL;
+    i[xi + I.PARENT] = NIL;
+    i[xi + I.PREV] = NIL;
+    i[xi + I.NEXT] = NIL;
+    i[xi + I.HEIGHTS] = 0;
+    i[xi + I.USED] = used;
+    i[xi + I.TAG] = tagId;
     this.count++;
     return x;
   }
 
   private releaseNode(x: number): void {
-    this.tags.release(this.i[(x << I_STRIDE_LOG2) + TAG]!);
-    this.i[(x << I_STRIDE_LOG2) + NEXT] = this.freeSlot;
+    this.tags.release(this.i[(x << Stride.I_LOG2) + I.TAG]!);
+    this.i[(x << Stride.I_LOG2) + I.NEXT] = this.freeSlot;
     this.freeSlot = x;
     this.count--;
   }
@@ -192,10 +202,10 @@ export class BlockList<Tag> {
   private subMax(x: number): number {
     if (x === NIL) return 0;
     const f = this.f;
-    const xf = x << F_STRIDE_LOG2;
-    let m = this.i[(x << I_STRIDE_LOG2) + USED] ? 0 : f[xf + END]! - f[xf + START]!;
-    const ml = f[xf + MAXL]!;
-    const mr = f[xf + MAXR]!;
+    const xf = x << Stride.F_LOG2;
+    let m = this.i[(x << Stride.I_LOG2) + I.USED] ? 0 : f[xf + F.END]! - f[xf + F.START]!;
+    const ml = f[xf + F.MAXL]!;
+    const mr = f[xf + F.MAXR]!;
     if (ml > m) m = ml;
     if (mr > m) m = mr;
     return m;
@@ -204,55 +214,55 @@ export class BlockList<Tag> {
   /** Height of the subtree rooted at `x` (0 for NIL), from x's record alone. */
   private heightOf(x: number): number {
     if (x === NIL) return 0;
-    const h = this.i[(x << I_STRIDE_LOG2) + HEIGHTS]!;
+    const h = this.i[(x << Stride.I_LOG2) + I.HEIGHTS]!;
     const hl = h & 0xff;
     const hr = h >>> 8;
     return (hl > hr ? hl : hr) + 1;
   }
 
-  /** Caches the summary of child `c` in `p`'s record, on side `side` (LEFT or RIGHT). */
-  private setChildSummary(p: number, side: number, c: number): void {
-    const pf = p << F_STRIDE_LOG2;
-    const pi = p << I_STRIDE_LOG2;
+  /** Caches the summary of child `c` in `p`'s record, on side `side` (I.LEFT or I.RIGHT). */
+  private setChildSummary(p: number, side: I, c: number): void {
+    const pf = p << Stride.F_LOG2;
+    const pi = p << Stride.I_LOG2;
     const h = this.heightOf(c);
-    const hs = this.i[pi + HEIGHTS]!;
-    if (side === LEFT) {
-      this.f[pf + MAXL] = this.subMax(c);
-      this.i[pi + HEIGHTS] = (hs & 0xff00) | h;
+    const hs = this.i[pi + I.HEIGHTS]!;
+    if (side === I.LEFT) {
+      this.f[pf + F.MAXL] = this.subMax(c);
+      this.i[pi + I.HEIGHTS] = (hs & 0xff00) | h;
     } else {
-      this.f[pf + MAXR] = this.subMax(c);
-      this.i[pi + HEIGHTS] = (hs & 0xff) | (h << 8);
+      this.f[pf + F.MAXR] = this.subMax(c);
+      this.i[pi + I.HEIGHTS] = (hs & 0xff) | (h << 8);
     }
   }
 
   private replaceChild(p: number, old: number, child: number): void {
     if (p === NIL) this.root = child;
     else {
-      const pi = p << I_STRIDE_LOG2;
-      if (this.i[pi + LEFT] === old) this.i[pi + LEFT] = child;
-      else this.i[pi + RIGHT] = child;
+      const pi = p << Stride.I_LOG2;
+      if (this.i[pi + I.LEFT] === old) this.i[pi + I.LEFT] = child;
+      else this.i[pi + I.RIGHT] = child;
     }
   }
 
   /**
-   * Rotates `x` down to side `down` (LEFT or RIGHT); its child `y` on the other side comes up.
+   * Rotates `x` down to side `down` (I.LEFT or I.RIGHT); its child `y` on the other side comes up.
    * Refreshes the cached summaries inside x and y; x's old parent is left to the caller (fixUp
    * compares its cache with y's new summary to decide whether to go on).
    */
-  private rotate(x: number, down: number): number {
-    const up = LEFT + RIGHT - down;
+  private rotate(x: number, down: I): number {
+    const up = down === I.LEFT ? I.RIGHT : I.LEFT;
     const i = this.i;
-    const xi = x << I_STRIDE_LOG2;
+    const xi = x << Stride.I_LOG2;
     const y = i[xi + up]!;
-    const yi = y << I_STRIDE_LOG2;
+    const yi = y << Stride.I_LOG2;
     const b = i[yi + down]!;
-    const p = i[xi + PARENT]!;
+    const p = i[xi + I.PARENT]!;
     i[xi + up] = b;
-    if (b !== NIL) i[(b << I_STRIDE_LOG2) + PARENT] = x;
+    if (b !== NIL) i[(b << Stride.I_LOG2) + I.PARENT] = x;
     this.setChildSummary(x, up, b);
     i[yi + down] = x;
-    i[xi + PARENT] = y;
-    i[yi + PARENT] = p;
+    i[xi + I.PARENT] = y;
+    i[yi + I.PARENT] = p;
     this.replaceChild(p, x, y);
     this.setChildSummary(y, down, x);
     return y;
@@ -261,18 +271,18 @@ export class BlockList<Tag> {
   /** Restores the AVL balance at `x` (its cached child heights are current); returns the subtree's root. */
   private rebalance(x: number): number {
     const i = this.i;
-    const h = i[(x << I_STRIDE_LOG2) + HEIGHTS]!;
+    const h = i[(x << Stride.I_LOG2) + I.HEIGHTS]!;
     const hl = h & 0xff;
     const hr = h >>> 8;
     if (hl > hr + 1) {
-      const lh = i[(i[(x << I_STRIDE_LOG2) + LEFT]! << I_STRIDE_LOG2) + HEIGHTS]!;
-      if ((lh & 0xff) < lh >>> 8) this.rotate(i[(x << I_STRIDE_LOG2) + LEFT]!, LEFT);
-      return this.rotate(x, RIGHT);
+      const lh = i[(i[(x << Stride.I_LOG2) + I.LEFT]! << Stride.I_LOG2) + I.HEIGHTS]!;
+      if ((lh & 0xff) < lh >>> 8) this.rotate(i[(x << Stride.I_LOG2) + I.LEFT]!, I.LEFT);
+      return this.rotate(x, I.RIGHT);
     }
     if (hr > hl + 1) {
-      const rh = i[(i[(x << I_STRIDE_LOG2) + RIGHT]! << I_STRIDE_LOG2) + HEIGHTS]!;
-      if (rh >>> 8 < (rh & 0xff)) this.rotate(i[(x << I_STRIDE_LOG2) + RIGHT]!, RIGHT);
-      return this.rotate(x, LEFT);
+      const rh = i[(i[(x << Stride.I_LOG2) + I.RIGHT]! << Stride.I_LOG2) + I.HEIGHTS]!;
+      if (rh >>> 8 < (rh & 0xff)) this.rotate(i[(x << Stride.I_LOG2) + I.RIGHT]!, I.RIGHT);
+      return this.rotate(x, I.LEFT);
     }
     return x;
   }
@@ -287,32 +297,32 @@ export class BlockList<Tag> {
     const f = this.f;
     while (x !== NIL) {
       const y = this.rebalance(x);
-      const p = i[(y << I_STRIDE_LOG2) + PARENT]!;
+      const p = i[(y << Stride.I_LOG2) + I.PARENT]!;
       if (p === NIL) return;
-      const pi = p << I_STRIDE_LOG2;
-      const pf = p << F_STRIDE_LOG2;
+      const pi = p << Stride.I_LOG2;
+      const pf = p << Stride.F_LOG2;
       const m = this.subMax(y);
       const h = this.heightOf(y);
-      const hs = i[pi + HEIGHTS]!;
-      if (i[pi + LEFT] === y) {
+      const hs = i[pi + I.HEIGHTS]!;
+      if (i[pi + I.LEFT] === y) {
         if ((hs & 0xff) === h) {
           // Height unchanged: nothing above needs rebalancing; only maxFree may still climb.
-          if (f[pf + MAXL] === m) return;
-          f[pf + MAXL] = m;
+          if (f[pf + F.MAXL] === m) return;
+          f[pf + F.MAXL] = m;
           this.touch(p);
           return;
         }
-        f[pf + MAXL] = m;
-        i[pi + HEIGHTS] = (hs & 0xff00) | h;
+        f[pf + F.MAXL] = m;
+        i[pi + I.HEIGHTS] = (hs & 0xff00) | h;
       } else {
         if (hs >>> 8 === h) {
-          if (f[pf + MAXR] === m) return;
-          f[pf + MAXR] = m;
+          if (f[pf + F.MAXR] === m) return;
+          f[pf + F.MAXR] = m;
           this.touch(p);
           return;
         }
-        f[pf + MAXR] = m;
-        i[pi + HEIGHTS] = (hs & 0xff) | (h << 8);
+        f[pf + F.MAXR] = m;
+        i[pi + I.HEIGHTS] = (hs & 0xff) | (h << 8);
       }
       x = p;
     }
@@ -326,10 +336,10 @@ export class BlockList<Tag> {
     const f = this.f;
     const i = this.i;
     for (;;) {
-      const p = i[(x << I_STRIDE_LOG2) + PARENT]!;
+      const p = i[(x << Stride.I_LOG2) + I.PARENT]!;
       if (p === NIL) return;
       const m = this.subMax(x);
-      const slot = (p << F_STRIDE_LOG2) + (i[(p << I_STRIDE_LOG2) + LEFT] === x ? MAXL : MAXR);
+      const slot = (p << Stride.F_LOG2) + (i[(p << Stride.I_LOG2) + I.LEFT] === x ? F.MAXL : F.MAXR);
       if (f[slot] === m) return;
       f[slot] = m;
       x = p;
@@ -342,27 +352,27 @@ export class BlockList<Tag> {
   private insertAfter(x: number, s: number, e: number, used: number, tagId: number): number {
     const n = this.newNode(s, e, used, tagId); // may grow: read the views after this
     const i = this.i;
-    const xi = x << I_STRIDE_LOG2;
-    const ni = n << I_STRIDE_LOG2;
-    const nx = i[xi + NEXT]!;
+    const xi = x << Stride.I_LOG2;
+    const ni = n << Stride.I_LOG2;
+    const nx = i[xi + I.NEXT]!;
     // In-order successor of x: its right child when x has none, else the leftmost node of x's right
     // subtree, which is x's list successor and has no left child.
     let p: number;
-    let side: number;
-    if (i[xi + RIGHT] === NIL) {
-      i[xi + RIGHT] = n;
+    let side: I;
+    if (i[xi + I.RIGHT] === NIL) {
+      i[xi + I.RIGHT] = n;
       p = x;
-      side = RIGHT;
+      side = I.RIGHT;
     } else {
-      i[(nx << I_STRIDE_LOG2) + LEFT] = n;
+      i[(nx << Stride.I_LOG2) + I.LEFT] = n;
       p = nx;
-      side = LEFT;
+      side = I.LEFT;
     }
-    i[ni + PARENT] = p;
-    i[ni + PREV] = x;
-    i[ni + NEXT] = nx;
-    if (nx !== NIL) i[(nx << I_STRIDE_LOG2) + PREV] = n;
-    i[xi + NEXT] = n;
+    i[ni + I.PARENT] = p;
+    i[ni + I.PREV] = x;
+    i[ni + I.NEXT] = nx;
+    if (nx !== NIL) i[(nx << Stride.I_LOG2) + I.PREV] = n;
+    i[xi + I.NEXT] = n;
     this.setChildSummary(p, side, n);
     this.fixUp(p);
     return n;
@@ -377,32 +387,32 @@ export class BlockList<Tag> {
   remove(x: number): void {
     const f = this.f;
     const i = this.i;
-    const xi = x << I_STRIDE_LOG2;
+    const xi = x << Stride.I_LOG2;
     let r = x;
-    if (i[xi + LEFT] !== NIL && i[xi + RIGHT] !== NIL) {
-      r = i[xi + NEXT]!;
-      const xf = x << F_STRIDE_LOG2;
-      const rf = r << F_STRIDE_LOG2;
-      f[xf + START] = f[rf + START]!;
-      f[xf + END] = f[rf + END]!;
-      i[xi + USED] = i[(r << I_STRIDE_LOG2) + USED]!;
+    if (i[xi + I.LEFT] !== NIL && i[xi + I.RIGHT] !== NIL) {
+      r = i[xi + I.NEXT]!;
+      const xf = x << Stride.F_LOG2;
+      const rf = r << Stride.F_LOG2;
+      f[xf + F.START] = f[rf + F.START]!;
+      f[xf + F.END] = f[rf + F.END]!;
+      i[xi + I.USED] = i[(r << Stride.I_LOG2) + I.USED]!;
       // x is free (tag 0): hand r's tag reference over to x, so releasing r drops none.
-      i[xi + TAG] = i[(r << I_STRIDE_LOG2) + TAG]!;
-      i[(r << I_STRIDE_LOG2) + TAG] = 0;
+      i[xi + I.TAG] = i[(r << Stride.I_LOG2) + I.TAG]!;
+      i[(r << Stride.I_LOG2) + I.TAG] = 0;
     }
-    const ri = r << I_STRIDE_LOG2;
-    const pv = i[ri + PREV]!;
-    const nx = i[ri + NEXT]!;
+    const ri = r << Stride.I_LOG2;
+    const pv = i[ri + I.PREV]!;
+    const nx = i[ri + I.NEXT]!;
     if (pv === NIL) this.head = nx;
-    else i[(pv << I_STRIDE_LOG2) + NEXT] = nx;
-    if (nx !== NIL) i[(nx << I_STRIDE_LOG2) + PREV] = pv;
-    const c = i[ri + LEFT] !== NIL ? i[ri + LEFT]! : i[ri + RIGHT]!;
-    const p = i[ri + PARENT]!;
-    if (c !== NIL) i[(c << I_STRIDE_LOG2) + PARENT] = p;
+    else i[(pv << Stride.I_LOG2) + I.NEXT] = nx;
+    if (nx !== NIL) i[(nx << Stride.I_LOG2) + I.PREV] = pv;
+    const c = i[ri + I.LEFT] !== NIL ? i[ri + I.LEFT]! : i[ri + I.RIGHT]!;
+    const p = i[ri + I.PARENT]!;
+    if (c !== NIL) i[(c << Stride.I_LOG2) + I.PARENT] = p;
     if (p === NIL) this.root = c;
     else {
-      const side = i[(p << I_STRIDE_LOG2) + LEFT] === r ? LEFT : RIGHT;
-      i[(p << I_STRIDE_LOG2) + side] = c;
+      const side = i[(p << Stride.I_LOG2) + I.LEFT] === r ? I.LEFT : I.RIGHT;
+      i[(p << Stride.I_LOG2) + side] = c;
       this.setChildSummary(p, side, c);
     }
     this.releaseNode(r);
@@ -415,25 +425,25 @@ export class BlockList<Tag> {
    * blocks; a range made free merges with free neighbours. Slots may move: re-find afterwards.
    */
   paint(x: number, a: number, b: number, used: number, tag: Tag | undefined): void {
-    const xf = x << F_STRIDE_LOG2;
-    const xi = x << I_STRIDE_LOG2;
-    const s = this.f[xf + START]!;
-    const e = this.f[xf + END]!;
-    const oldUsed = this.i[xi + USED]!;
-    const oldTagId = this.i[xi + TAG]!;
+    const xf = x << Stride.F_LOG2;
+    const xi = x << Stride.I_LOG2;
+    const s = this.f[xf + F.START]!;
+    const e = this.f[xf + F.END]!;
+    const oldUsed = this.i[xi + I.USED]!;
+    const oldTagId = this.i[xi + I.TAG]!;
     const tagId = this.tags.acquire(tag);
     let m: number;
     if (a > s) {
       // x keeps [s, a); the new block follows it.
-      this.f[xf + END] = a;
+      this.f[xf + F.END] = a;
       m = this.insertAfter(x, a, b, used, tagId);
       if (b < e) this.insertAfter(m, b, e, oldUsed, this.tags.retain(oldTagId));
     } else {
       m = x;
-      this.i[xi + USED] = used;
-      this.i[xi + TAG] = tagId;
+      this.i[xi + I.USED] = used;
+      this.i[xi + I.TAG] = tagId;
       if (b < e) {
-        this.f[xf + END] = b;
+        this.f[xf + F.END] = b;
         this.insertAfter(x, b, e, oldUsed, this.tags.retain(oldTagId));
       }
       this.tags.release(oldTagId);
@@ -448,20 +458,20 @@ export class BlockList<Tag> {
   /** Merges free block `m` with a free successor and a free predecessor. */
   private mergeFree(m: number): void {
     const i = this.i;
-    const mi = m << I_STRIDE_LOG2;
-    const nx = i[mi + NEXT]!;
+    const mi = m << Stride.I_LOG2;
+    const nx = i[mi + I.NEXT]!;
     // Read both neighbours' flags before any change: independent loads whose cache misses the CPU
     // overlaps, instead of paying the predecessor's miss after remove(nx) has run.
-    const nxFree = nx !== NIL && i[(nx << I_STRIDE_LOG2) + USED] === 0;
-    const pvFree = i[mi + PREV] !== NIL && i[(i[mi + PREV]! << I_STRIDE_LOG2) + USED] === 0;
+    const nxFree = nx !== NIL && i[(nx << Stride.I_LOG2) + I.USED] === 0;
+    const pvFree = i[mi + I.PREV] !== NIL && i[(i[mi + I.PREV]! << Stride.I_LOG2) + I.USED] === 0;
     if (nxFree) {
-      this.f[(m << F_STRIDE_LOG2) + END] = this.f[(nx << F_STRIDE_LOG2) + END]!;
+      this.f[(m << Stride.F_LOG2) + F.END] = this.f[(nx << Stride.F_LOG2) + F.END]!;
       this.remove(nx);
     }
     // remove(nx) never changes m's predecessor (it unlinks nx, or moves nx's successor into nx's slot).
-    const pv = this.i[(m << I_STRIDE_LOG2) + PREV]!;
+    const pv = this.i[(m << Stride.I_LOG2) + I.PREV]!;
     if (pvFree) {
-      this.f[(pv << F_STRIDE_LOG2) + END] = this.f[(m << F_STRIDE_LOG2) + END]!;
+      this.f[(pv << Stride.F_LOG2) + F.END] = this.f[(m << Stride.F_LOG2) + F.END]!;
       this.remove(m);
       m = pv;
     }
@@ -477,13 +487,13 @@ export class BlockList<Tag> {
     let x = this.root;
     let best = NIL;
     while (x !== NIL) {
-      const xf = x << F_STRIDE_LOG2;
-      if (f[xf + START]! <= addr) {
+      const xf = x << Stride.F_LOG2;
+      if (f[xf + F.START]! <= addr) {
         best = x;
-        if (addr < f[xf + END]!) return x;
-        x = i[(x << I_STRIDE_LOG2) + RIGHT]!;
+        if (addr < f[xf + F.END]!) return x;
+        x = i[(x << Stride.I_LOG2) + I.RIGHT]!;
       } else {
-        x = i[(x << I_STRIDE_LOG2) + LEFT]!;
+        x = i[(x << Stride.I_LOG2) + I.LEFT]!;
       }
     }
     return best;
@@ -521,15 +531,15 @@ export class BlockList<Tag> {
     // The cached maxima guarantee a fit below; the NIL test only turns a broken invariant into a
     // wrong answer that checks catch, instead of a loop that never ends.
     while (x !== NIL) {
-      const xf = x << F_STRIDE_LOG2;
-      const xi = x << I_STRIDE_LOG2;
-      if (f[xf + MAXL]! >= sizeBytes) {
-        x = i[xi + LEFT]!;
-      } else if (i[xi + USED] === 0 && f[xf + END]! - f[xf + START]! >= sizeBytes) {
-        this.foundAddr = f[xf + START]!;
+      const xf = x << Stride.F_LOG2;
+      const xi = x << Stride.I_LOG2;
+      if (f[xf + F.MAXL]! >= sizeBytes) {
+        x = i[xi + I.LEFT]!;
+      } else if (i[xi + I.USED] === 0 && f[xf + F.END]! - f[xf + F.START]! >= sizeBytes) {
+        this.foundAddr = f[xf + F.START]!;
         return x;
       } else {
-        x = i[xi + RIGHT]!; // maxFree(x) >= size, and neither the left nor x fits
+        x = i[xi + I.RIGHT]!; // maxFree(x) >= size, and neither the left nor x fits
       }
     }
     return NIL;
@@ -539,16 +549,16 @@ export class BlockList<Tag> {
     // Caller guarantees x !== NIL and maxFree(x) >= size.
     const f = this.f;
     const i = this.i;
-    const xf = x << F_STRIDE_LOG2;
-    const xi = x << I_STRIDE_LOG2;
-    const s = f[xf + START]!;
-    const e = f[xf + END]!;
+    const xf = x << Stride.F_LOG2;
+    const xi = x << Stride.I_LOG2;
+    const s = f[xf + F.START]!;
+    const e = f[xf + F.END]!;
     // Left subtree blocks end at or before s: they can meet [lo, hi) only if s > lo.
-    if (s > lo && f[xf + MAXL]! >= size) {
-      const found = this.search(i[xi + LEFT]!, size, align, lo, hi);
+    if (s > lo && f[xf + F.MAXL]! >= size) {
+      const found = this.search(i[xi + I.LEFT]!, size, align, lo, hi);
       if (found !== NIL) return found;
     }
-    if (i[xi + USED] === 0 && e - s >= size) {
+    if (i[xi + I.USED] === 0 && e - s >= size) {
       let a = s > lo ? s : lo;
       const rem = a % align; // exact on doubles: no 32-bit truncation of 48-bit addresses
       if (rem !== 0) a += align - rem;
@@ -558,7 +568,7 @@ export class BlockList<Tag> {
       }
     }
     // Right subtree blocks start at or after e: they can meet [lo, hi) only if e < hi.
-    if (e < hi && f[xf + MAXR]! >= size) return this.search(i[xi + RIGHT]!, size, align, lo, hi);
+    if (e < hi && f[xf + F.MAXR]! >= size) return this.search(i[xi + I.RIGHT]!, size, align, lo, hi);
     return NIL;
   }
 
@@ -571,21 +581,21 @@ export class BlockList<Tag> {
     };
     const f = this.f;
     const i = this.i;
-    const S = (x: number) => f[(x << F_STRIDE_LOG2) + START]!;
-    const E = (x: number) => f[(x << F_STRIDE_LOG2) + END]!;
-    const I = (x: number, field: number) => i[(x << I_STRIDE_LOG2) + field]!;
+    const S = (x: number) => f[(x << Stride.F_LOG2) + F.START]!;
+    const E = (x: number) => f[(x << Stride.F_LOG2) + F.END]!;
+    const fld = (x: number, field: I) => i[(x << Stride.I_LOG2) + field]!;
     // List: contiguous tiling of [rangeStart, rangeEnd), no two free neighbours.
     let n = 0;
     let pos = rangeStart;
     let pv = NIL;
-    for (let x = this.head; x !== NIL; x = I(x, NEXT)) {
+    for (let x = this.head; x !== NIL; x = fld(x, I.NEXT)) {
       if (++n > this.count) fail('list longer than block count (cycle?)');
-      if (I(x, PREV) !== pv) fail(`prev of slot ${x} is ${I(x, PREV)}, expected ${pv}`);
+      if (fld(x, I.PREV) !== pv) fail(`prev of slot ${x} is ${fld(x, I.PREV)}, expected ${pv}`);
       if (S(x) !== pos) fail(`block at slot ${x} starts at ${S(x)}, expected ${pos}`);
       if (!(E(x) > S(x))) fail(`empty block at ${pos}`);
-      if (I(x, USED) !== 0 && I(x, USED) !== 1) fail(`slot ${x} used flag is ${I(x, USED)}`);
-      if (pv !== NIL && I(pv, USED) === 0 && I(x, USED) === 0) fail(`adjacent free blocks at ${pos}`);
-      if (I(x, USED) === 0 && I(x, TAG) !== 0) fail(`free block at ${pos} has a tag`);
+      if (fld(x, I.USED) !== 0 && fld(x, I.USED) !== 1) fail(`slot ${x} used flag is ${fld(x, I.USED)}`);
+      if (pv !== NIL && fld(pv, I.USED) === 0 && fld(x, I.USED) === 0) fail(`adjacent free blocks at ${pos}`);
+      if (fld(x, I.USED) === 0 && fld(x, I.TAG) !== 0) fail(`free block at ${pos} has a tag`);
       pos = E(x);
       pv = x;
     }
@@ -593,38 +603,38 @@ export class BlockList<Tag> {
     if (pos !== rangeEnd) fail(`list ends at ${pos}, expected ${rangeEnd}`);
     // Tree: in-order equals list order, parents consistent; every cached child height and
     // maxFree equals the true value of that subtree; AVL balance.
-    if (this.root !== NIL && I(this.root, PARENT) !== NIL) fail('root has a parent');
+    if (this.root !== NIL && fld(this.root, I.PARENT) !== NIL) fail('root has a parent');
     let expect = this.head;
     /** Returns [true height, true largest free size] of the subtree at x. */
     const walk = (x: number, p: number): [number, number] => {
       if (x === NIL) return [0, 0];
-      if (I(x, PARENT) !== p) fail(`slot ${x} has parent ${I(x, PARENT)}, expected ${p}`);
-      const [hl, ml] = walk(I(x, LEFT), x);
+      if (fld(x, I.PARENT) !== p) fail(`slot ${x} has parent ${fld(x, I.PARENT)}, expected ${p}`);
+      const [hl, ml] = walk(fld(x, I.LEFT), x);
       if (x !== expect) fail(`in-order slot ${x} but list has ${expect}`);
-      expect = I(x, NEXT);
-      const [hr, mr] = walk(I(x, RIGHT), x);
+      expect = fld(x, I.NEXT);
+      const [hr, mr] = walk(fld(x, I.RIGHT), x);
       if (Math.abs(hl - hr) > 1) fail(`slot ${x} unbalanced (${hl} vs ${hr})`);
-      const hs = I(x, HEIGHTS);
+      const hs = fld(x, I.HEIGHTS);
       if ((hs & 0xff) !== hl || hs >>> 8 !== hr) fail(`slot ${x} caches heights ${hs & 0xff}/${hs >>> 8}, true ${hl}/${hr}`);
-      const xf = x << F_STRIDE_LOG2;
-      if (f[xf + MAXL] !== ml || f[xf + MAXR] !== mr) {
-        fail(`slot ${x} caches maxFree ${f[xf + MAXL]}/${f[xf + MAXR]}, true ${ml}/${mr}`);
+      const xf = x << Stride.F_LOG2;
+      if (f[xf + F.MAXL] !== ml || f[xf + F.MAXR] !== mr) {
+        fail(`slot ${x} caches maxFree ${f[xf + F.MAXL]}/${f[xf + F.MAXR]}, true ${ml}/${mr}`);
       }
-      const own = I(x, USED) ? 0 : E(x) - S(x);
+      const own = fld(x, I.USED) ? 0 : E(x) - S(x);
       return [Math.max(hl, hr) + 1, Math.max(own, ml, mr)];
     };
     walk(this.root, NIL);
     if (expect !== NIL) fail('list has blocks the tree does not');
-    for (let k = 0; k < 1 << F_STRIDE_LOG2; k++) if (f[k] !== 0) fail('NIL slot was written');
+    for (let k = 0; k < 1 << Stride.F_LOG2; k++) if (f[k] !== 0) fail('NIL slot was written');
     let free = 0;
-    for (let x = this.freeSlot; x !== NIL; x = I(x, NEXT)) {
+    for (let x = this.freeSlot; x !== NIL; x = fld(x, I.NEXT)) {
       if (++free > this.capacity) fail('slot free list cycles');
     }
     if (free + this.count + 1 !== this.capacity) fail(`slots leak: ${free} free + ${this.count} live + NIL != ${this.capacity}`);
     // Tag references: one per block holding a tag.
     const tagCounts = new Map<number, number>();
-    for (let x = this.head; x !== NIL; x = I(x, NEXT)) {
-      if (I(x, TAG) !== 0) tagCounts.set(I(x, TAG), (tagCounts.get(I(x, TAG)) ?? 0) + 1);
+    for (let x = this.head; x !== NIL; x = fld(x, I.NEXT)) {
+      if (fld(x, I.TAG) !== 0) tagCounts.set(fld(x, I.TAG), (tagCounts.get(fld(x, I.TAG)) ?? 0) + 1);
     }
     this.tags.check(tagCounts, fail);
   }
