@@ -329,7 +329,7 @@ export class VirtualAllocator<Tag = string> {
     list.check(this.start, this.end);
     let used = 0;
     let usedBlocks = 0;
-    for (let x = list.head; x !== NIL; x = list.nextOf(x)) {
+    for (let x = list.first(); x !== NIL; x = list.nextOf(x)) {
       if (list.startOf(x) % this.granularityBytes !== 0 || list.endOf(x) % this.granularityBytes !== 0) {
         throw new Error(`VirtualAllocator invariant broken: block ${hex(list.startOf(x))} not granule aligned`);
       }

@@ -175,6 +175,28 @@ class FreeRangeCmd implements Cmd {
   toString = () => `freeRange(${this.i}, ${this.n})`;
 }
 
+/** free(addr) of every in-use block starting in a window of up to 256 granules: drains a region. */
+class FreeSpanCmd implements Cmd {
+  constructor(
+    readonly i: number,
+    readonly n: number,
+  ) {}
+  check = () => true;
+  run(_m: World, w: World): void {
+    const { ref, va } = w;
+    const i = this.i % ref.granuleCount;
+    const stop = Math.min(ref.granuleCount, i + 1 + (this.n % 256));
+    for (const k of ref.usedStarts()) {
+      if (k < i || k >= stop) continue;
+      const n = ref.blockEnd(k) - k;
+      expect(va.free(ref.addrOf(k))).toBe(n * ref.granularityBytes);
+      ref.release(k, n);
+    }
+    expectSame(w);
+  }
+  toString = () => `freeSpan(${this.i}, ${this.n})`;
+}
+
 /** blockAt of any byte agrees with the reference. */
 class BlockAtCmd implements Cmd {
   constructor(readonly i: number) {}
@@ -192,14 +214,23 @@ class BlockAtCmd implements Cmd {
 
 const idx = fc.nat({ max: 1023 });
 const tag = fc.constantFrom(...TAGS);
-const commands = [
-  fc.tuple(idx, fc.integer({ min: 0, max: 4 }), fc.option(fc.tuple(idx, idx), { freq: 3 }), tag).map(([n, s, win, t]) => new AllocCmd(n % 8, s, win, t)),
-  fc.tuple(idx, idx, tag).map(([i, n, t]) => new TakeCmd(i, n % 6, t)),
-  idx.map((k) => new FreeBlockCmd(k)),
-  idx.map((i) => new FreeAtCmd(i)),
-  fc.tuple(idx, idx).map(([i, n]) => new FreeRangeCmd(i, n % 6)),
-  idx.map((i) => new BlockAtCmd(i)),
-];
+
+/** The command mix; `at` picks granule indices and block numbers (taken modulo the range). */
+function commandsOver(at: fc.Arbitrary<number>, allocWeight = 1, drain = false): fc.Arbitrary<Cmd>[] {
+  const alloc = fc
+    .tuple(at, fc.integer({ min: 0, max: 4 }), fc.option(fc.tuple(at, at), { freq: 3 }), tag)
+    .map(([n, s, win, t]) => new AllocCmd(n % 8, s, win, t));
+  return [
+    ...Array.from({ length: allocWeight }, () => alloc),
+    fc.tuple(at, at, tag).map(([i, n, t]) => new TakeCmd(i, n % 6, t)),
+    at.map((k) => new FreeBlockCmd(k)),
+    at.map((i) => new FreeAtCmd(i)),
+    fc.tuple(at, at).map(([i, n]) => new FreeRangeCmd(i, n % 6)),
+    at.map((i) => new BlockAtCmd(i)),
+    ...(drain ? [fc.tuple(at, at).map(([i, n]) => new FreeSpanCmd(i, n))] : []),
+  ];
+}
+const commands = commandsOver(idx);
 
 function setup(cfg: Config): () => { model: World; real: World } {
   return () => {
@@ -230,16 +261,24 @@ describe('VirtualAllocator (model-based, against an array of granules)', () => {
       { numRuns: 15, ...LIMITS },
     );
   });
+
+  it('agrees with the reference over hundreds of blocks (many leaves: splits, merges, rotations)', () => {
+    // Blocks live in leaves of up to 32; ~2,000 granules and an alloc-heavy mix make hundreds of
+    // blocks, so leaves split, drain, merge with neighbours and leave the tree, and the tree of
+    // leaves is several levels deep.
+    const many = fc.constant<Config>({ base: 2 ** 40, granularityBytes: 4096, granuleCount: 2000 });
+    fc.assert(
+      fc.property(many, fc.commands(commandsOver(fc.nat({ max: 4095 }), 8, true), { size: 'max', maxCommands: 1500 }), (cfg, cmds) => {
+        fc.modelRun(setup(cfg), cmds);
+      }),
+      { numRuns: 10, ...LIMITS },
+    );
+  });
 });
 
 describe('VirtualAllocator.alloc (lowest fit)', () => {
-  it('returns the lowest fitting aligned address for every size, alignment and window in random states', () => {
-    // A random state: a fragmented range built by takes and partial frees.
-    const stateArb = fc.record({
-      cfg: configArb.filter((c) => c.granuleCount >= 8),
-      takes: fc.array(fc.tuple(idx, fc.integer({ min: 1, max: 6 })), { maxLength: 40 }),
-      holes: fc.array(fc.tuple(idx, fc.integer({ min: 1, max: 3 })), { maxLength: 20 }),
-    });
+  /** Builds a fragmented state from takes and partial frees, then checks alloc against the reference. */
+  function lowestFitProperty(stateArb: fc.Arbitrary<{ cfg: Config; takes: [number, number][]; holes: [number, number][] }>, numRuns: number): void {
     fc.assert(
       fc.property(stateArb, ({ cfg, takes, holes }) => {
         const { ref, va } = setup(cfg)().real;
@@ -278,7 +317,27 @@ describe('VirtualAllocator.alloc (lowest fit)', () => {
           }
         }
       }),
-      { numRuns: 300, ...LIMITS },
+      { numRuns, ...LIMITS },
     );
+  }
+
+  it('returns the lowest fitting aligned address for every size, alignment and window in random states', () => {
+    // A random state: a fragmented range built by takes and partial frees.
+    const stateArb = fc.record({
+      cfg: configArb.filter((c) => c.granuleCount >= 8),
+      takes: fc.array(fc.tuple(idx, fc.integer({ min: 1, max: 6 })), { maxLength: 40 }),
+      holes: fc.array(fc.tuple(idx, fc.integer({ min: 1, max: 3 })), { maxLength: 20 }),
+    });
+    lowestFitProperty(stateArb, 300);
+  });
+
+  it('returns the lowest fitting aligned address in random states of hundreds of blocks (many leaves)', () => {
+    const at = fc.nat({ max: 4095 });
+    const stateArb = fc.record({
+      cfg: fc.constant<Config>({ base: 2 ** 32 - 512 * 4096, granularityBytes: 4096, granuleCount: 1200 }),
+      takes: fc.array(fc.tuple(at, fc.integer({ min: 1, max: 4 })), { minLength: 100, maxLength: 500 }),
+      holes: fc.array(fc.tuple(at, fc.integer({ min: 1, max: 3 })), { maxLength: 150 }),
+    });
+    lowestFitProperty(stateArb, 25);
   });
 });

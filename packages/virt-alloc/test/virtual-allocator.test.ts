@@ -461,8 +461,16 @@ describe('VirtualAllocator.checkInvariants', () => {
   it('throws when a subtree largest-free value is wrong', () => {
     const va = small();
     va.alloc(K);
-    const list = (va as unknown as { list: { f: Float64Array; root: number } }).list;
-    list.f[list.root * 8 + 2] = 1; // the root's maxFree field
+    const list = (va as unknown as { list: { nf: Float64Array; root: number } }).list;
+    list.nf[list.root * 8 + 2] = 1; // the root's cached maxFree of its left subtree
+    expect(() => va.checkInvariants()).toThrow(/maxFree/);
+  });
+
+  it("throws when a leaf's cached largest free block is wrong", () => {
+    const va = small();
+    va.alloc(K);
+    const list = (va as unknown as { list: { nf: Float64Array; root: number } }).list;
+    list.nf[list.root * 8 + 4] = list.nf[list.root * 8 + 4]! - K; // the leaf's own largest free size
     expect(() => va.checkInvariants()).toThrow(/maxFree/);
   });
 
@@ -470,8 +478,8 @@ describe('VirtualAllocator.checkInvariants', () => {
     const va = small();
     va.alloc(K);
     va.alloc(K);
-    const list = (va as unknown as { list: { f: Float64Array; head: number } }).list;
-    list.f[list.head * 8 + 1] = list.f[list.head * 8 + 1]! + K; // the first block's end
+    const list = (va as unknown as { list: { se: Float64Array; first(): number } }).list;
+    list.se[list.first() * 2 + 1] = list.se[list.first() * 2 + 1]! + K; // the first block's end
     expect(() => va.checkInvariants()).toThrow(/invariant/);
   });
 });
