@@ -43,8 +43,9 @@ export function isPowerOfTwo(n: number): boolean {
  * multiple of `granularityBytes`; sizes are never rounded (round before calling, as mmap rounds
  * its length up to a page).
  *
- * The list is indexed by an augmented AVL tree (largest free size per subtree, as Linux's vmalloc),
- * so `alloc`, `take`, `free` and `blockAt` are O(log n) in the number of blocks.
+ * The list is kept in leaves of up to 32 blocks, indexed by an augmented AVL tree (largest free
+ * size per subtree, as Linux's vmalloc), so `alloc`, `take`, `free` and `blockAt` are O(log n) in
+ * the number of blocks.
  *
  * @typeParam Tag - what in-use blocks are tagged with (default `string`).
  */
@@ -320,9 +321,10 @@ export class VirtualAllocator<Tag = string> {
 
   /**
    * Throws an `Error` describing the first inconsistency: the list tiles the managed range with
-   * granule-aligned blocks and no two adjacent free blocks, the tree's in-order walk is the list,
-   * AVL balance and every subtree's largest-free value are exact, no node slot leaks, and the
-   * byte and block totals match the list.
+   * granule-aligned blocks and no two adjacent free blocks, each leaf's cached bounds and largest
+   * free block are exact, the tree's in-order walk is the sequence of leaves, AVL balance and every
+   * subtree's largest-free value are exact, no leaf slot leaks, and the byte and block totals match
+   * the list.
    */
   checkInvariants(): void {
     const list = this.list;
