@@ -208,7 +208,7 @@ describe('buildInitialStack (properties)', () => {
           const str = (va: number): string => {
             const from = va - s.base;
             const end = s.bytes.indexOf(0, from);
-            return new TextDecoder().decode(s.bytes.subarray(from, end));
+            return new TextDecoder('utf-8', { ignoreBOM: true }).decode(s.bytes.subarray(from, end));
           };
           let va = s.rsp;
           expect(u64(va)).toBe(argv.length);
