@@ -309,12 +309,15 @@ export class Mmu {
         r.pageSizeBytes = 0;
         r.flags = 0;
         r.tlbHit = true;
+        // A stale entry that denies what the tables now allow (rights upgraded without INVLPG)
+        // causes this "spurious" fault (SDM 4.10.4.3): report it before the fault drops it.
+        if (tlb.detectStaleUses) this.checkStale(vaHi * TWO_32 + (vaLo >>> 0), access, mode, pcid, slot, true);
         tlb.invalidatePage(vaHi * TWO_32 + (vaLo >>> 0), pcid);
         return r;
       }
       if (access !== Access.Write || (flags & DIRTY) !== 0) {
         this.tlbHit(tlb, slot, flags, vaLo);
-        if (tlb.detectStaleUses) this.checkStale(vaHi * TWO_32 + (vaLo >>> 0), access, mode, pcid, slot);
+        if (tlb.detectStaleUses) this.checkStale(vaHi * TWO_32 + (vaLo >>> 0), access, mode, pcid, slot, false);
         return r;
       }
       // A write through an entry with D = 0: the CPU walks to set D in memory (SDM 4.8).
@@ -525,8 +528,11 @@ export class Mmu {
     r.flags = 0;
   }
 
-  /** Debugging mode: compares a TLB hit with the tables in memory and reports a difference. */
-  private checkStale(va: number, access: Access, mode: Mode, pcid: number, slot: number): void {
+  /**
+   * Debugging mode: compares a TLB hit with the tables in memory and reports a difference.
+   * `cachedFault`: the cached rights denied the access (the Mmu is about to fault).
+   */
+  private checkStale(va: number, access: Access, mode: Mode, pcid: number, slot: number, cachedFault: boolean): void {
     const tlb = this.tlb!;
     const cachedPa = tlb.frames[slot]! + (va % PAGE);
     const cachedFlags = tlb.flags[slot]!;
@@ -550,12 +556,13 @@ export class Mmu {
       cachedPa,
       cachedFlags,
       cachedPageSizeBytes,
+      cachedFault,
       currentFault: p.fault,
       currentErrorCode: p.errorCode,
       currentPa: p.pa,
       currentFlags: p.flags,
       currentPageSizeBytes: p.pageSizeBytes,
-      description: describeStaleUse(va, access, mode, cachedPa, p.fault, p.pa),
+      description: describeStaleUse(va, access, mode, cachedPa, p.fault, p.pa, cachedFault),
     });
   }
 }

@@ -46,6 +46,12 @@ export interface StaleTlbUse {
   readonly cachedFlags: number;
   /** Page size of the cached translation, in bytes. */
   readonly cachedPageSizeBytes: number;
+  /**
+   * True when the cached rights denied the access, so it faulted although the tables may now
+   * allow it: the "spurious" page fault after a permission upgrade without INVLPG (SDM
+   * 4.10.4.3). The fault drops the entry; a retry walks the current tables.
+   */
+  readonly cachedFault: boolean;
   /** True when a walk of the current tables faults (the page was unmapped). */
   readonly currentFault: boolean;
   /** Error code the current tables would give for a read (valid when `currentFault`). */
@@ -663,9 +669,10 @@ export interface TlbEntry {
 }
 
 /** A readable line for a stale use (used by the Mmu when it builds a report). */
-export function describeStaleUse(va: number, access: Access, mode: Mode, cachedPa: number, currentFault: boolean, currentPa: number): string {
+export function describeStaleUse(va: number, access: Access, mode: Mode, cachedPa: number, currentFault: boolean, currentPa: number, cachedFault = false): string {
   const now = currentFault ? 'the page is no longer mapped' : `the tables now give ${formatPa(currentPa)}`;
-  return `stale TLB entry used: ${modeName(mode)} ${accessName(access)} at ${formatVa(va)} went to ${formatPa(cachedPa)} but ${now} (missing invlpg?)`;
+  const used = cachedFault ? `faulted on the cached rights of ${formatPa(cachedPa)}` : `went to ${formatPa(cachedPa)}`;
+  return `stale TLB entry used: ${modeName(mode)} ${accessName(access)} at ${formatVa(va)} ${used} but ${now} (missing invlpg?)`;
 }
 
 /** Flags-word bit D, exported for the Mmu's write-through-clean-entry rule. */

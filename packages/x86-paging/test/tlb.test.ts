@@ -291,6 +291,35 @@ describe('Tlb: stale-use detector', () => {
     expect((tlb.staleUses[1]!.cachedFlags & PTE.Writable) !== 0 && (tlb.staleUses[1]!.currentFlags & PTE.Writable) === 0).toBe(true);
   });
 
+  it('reports a stale entry whose cached rights deny what the tables now allow: the spurious fault after an upgrade without invlpg (SDM 4.10.4.3)', () => {
+    const { t, cpu, tlb } = setup();
+    tlb.detectStaleUses = true;
+    t.map(VA, A, PTE.Present | PTE.User); // read-only
+    expect(cpu.translate(VA, Access.Read, Mode.User).fault).toBe(false);
+    t.modify(1, VA, PTE.Writable, 0); // upgraded to writable, no invlpg
+    const r = cpu.translate(VA + 4, Access.Write, Mode.User);
+    expect(r.fault).toBe(true); // rights come from the cached entry (SDM 4.10.2.2)
+    expect(r.tlbHit).toBe(true);
+    expect(r.errorCode).toBe(E.Present | E.Write | E.User);
+    expect(tlb.staleUseCount).toBe(1);
+    expect(tlb.staleUses[0]).toMatchObject({ va: VA + 4, access: Access.Write, mode: Mode.User, cachedFault: true, currentFault: false, currentPa: A + 4 });
+    expect((tlb.staleUses[0]!.currentFlags & PTE.Writable) !== 0 && (tlb.staleUses[0]!.cachedFlags & PTE.Writable) === 0).toBe(true);
+    expect(tlb.staleUses[0]!.description).toMatch(/faulted on the cached rights/);
+    // The fault dropped the entry (SDM 4.10.4.1): the retry walks the current tables and succeeds.
+    expect(cpu.translate(VA + 4, Access.Write, Mode.User).fault).toBe(false);
+    expect(tlb.staleUseCount).toBe(1);
+    tlb.checkInvariants();
+  });
+
+  it('reports nothing when a cached entry denies an access the tables deny too', () => {
+    const { t, cpu, tlb } = setup();
+    tlb.detectStaleUses = true;
+    t.map(VA, A, PTE.Present | PTE.User);
+    cpu.translate(VA, Access.Read, Mode.User);
+    expect(cpu.translate(VA, Access.Write, Mode.User).fault).toBe(true);
+    expect(tlb.staleUseCount).toBe(0);
+  });
+
   it('ignores A and OS-available bits: the CPU does not act on them', () => {
     const { t, cpu, tlb } = setup();
     tlb.detectStaleUses = true;
