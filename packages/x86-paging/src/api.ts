@@ -243,6 +243,25 @@ export class ReservedRegionError extends KmemError {
   }
 }
 
+/**
+ * A frame the {@link FrameAllocator} handed out that no entry can hold: not a non-negative safe
+ * integer, not 4 KiB aligned, or at or above 2^MAXPHYADDR (SDM 4.5: an entry's address field
+ * holds bits MAXPHYADDR-1:12; bits 51:MAXPHYADDR are reserved). A misbehaving allocator is misuse;
+ * the call that got the frame undoes everything else it did, but does not free that frame.
+ */
+export class InvalidFrameError extends KmemError {
+  readonly code = 'E_INVALID_FRAME';
+  /** @param frame what `allocFrame()` returned; `limit` is 2^MAXPHYADDR */
+  constructor(
+    readonly frame: number,
+    readonly limit: number,
+  ) {
+    const usable = Number.isSafeInteger(frame) && frame >= 0;
+    const why = !usable ? 'not a non-negative safe integer' : frame % 4096 !== 0 ? 'not 4 KiB aligned' : `at or above 2^MAXPHYADDR (${formatPa(limit)})`;
+    super(`the frame allocator returned ${usable ? formatPa(frame) : String(frame)}, which is ${why}: no page-table entry can point at it`);
+  }
+}
+
 /** Freeing a frame that is already free. */
 export class DoubleFreeError extends KmemError {
   readonly code = 'E_DOUBLE_FREE';

@@ -6,9 +6,19 @@
 //   - the higher-half alias (va = higherHalfBase + pa), where the kernel runs from then on,
 // with 2 MiB pages wherever va and pa are both 2 MiB aligned and 4 KiB pages at unaligned edges.
 // The real tables (built later with a real allocator) take over by a CR3 write.
-import { InvalidAddressError, InvalidOptionError, InvalidSizeError, BootstrapPoolExhaustedError, type PhysicalMemory, MisalignedAddressError } from './api';
-import { PAGE_SIZE_1G, PAGE_SIZE_2M, PAGE_SIZE_4K, PML4_ENTRY_SPAN, alignDown, alignUp, assertLinear, virt } from './address';
-import { PTE } from './entry';
+import {
+  BootstrapPoolExhaustedError,
+  InvalidAddressError,
+  InvalidFlagsError,
+  InvalidOptionError,
+  InvalidSizeError,
+  MisalignedAddressError,
+  PhysicalAddressRangeError,
+  formatVa,
+  type PhysicalMemory,
+} from './api';
+import { PAGE_SIZE_1G, PAGE_SIZE_2M, PAGE_SIZE_4K, PML4_ENTRY_SPAN, alignDown, alignUp, assertLinear, assertRangeInOneHalf, virt } from './address';
+import { DEFAULT_MAX_PHYS_ADDR, PTE, VALID_FLAGS_MASK, addressMaskHi } from './entry';
 import { Mapper } from './mapper';
 import { SimpleFrameAllocator } from './simple-frame-allocator';
 import { PhysicalTableAccess } from './table-access';
@@ -55,8 +65,21 @@ interface Plan {
   end: number;
   base: number;
   identity: boolean;
+  identityFlags: number;
+  higherFlags: number;
 }
 
+/** The flags word `flags` as the Mapper takes it, or InvalidFlagsError (as its `mapRange` would throw). */
+function checkFlags(option: string, flags: number): number {
+  if (!Number.isInteger(flags) || flags < -2147483648 || flags > 0xffff_ffff) throw new InvalidFlagsError(0, `${option} = ${String(flags)} is not a 32-bit flags word`);
+  if ((flags & ~VALID_FLAGS_MASK) !== 0) throw new InvalidFlagsError(flags | 0, `${option}: bits 13-19 of the flags word are not flags`);
+  return flags | 0;
+}
+
+/**
+ * Checks every option and everything the build could trip over later — so that
+ * `buildBootstrapTables` throws before it writes a single word (DESIGN.md "Errors").
+ */
 function plan(options: Omit<BootstrapOptions, 'memory'>): Plan {
   const { kernel, pool } = options;
   if (!Number.isSafeInteger(kernel.pa) || kernel.pa < 0) throw new InvalidAddressError(String(kernel.pa), 'kernel.pa must be a non-negative safe integer');
@@ -68,10 +91,34 @@ function plan(options: Omit<BootstrapOptions, 'memory'>): Plan {
   if (pool.pa < start || pool.pa + pool.frameCount * PAGE_SIZE_4K > end) {
     throw new InvalidOptionError('pool', `${pool.pa}+${pool.frameCount} frames`, 'the table pool must lie inside the kernel image');
   }
+  const maxPhysAddr = options.maxPhysAddr ?? DEFAULT_MAX_PHYS_ADDR;
+  addressMaskHi(maxPhysAddr); // InvalidOptionError outside 32..52
+  const paLimit = 2 ** maxPhysAddr;
+  if (end > paLimit) throw new PhysicalAddressRangeError(start, end - start, paLimit);
   const base = options.higherHalfBase ?? DEFAULT_HIGHER_HALF_BASE;
   assertLinear(base);
   if (base % PAGE_SIZE_4K !== 0) throw new MisalignedAddressError('va', base, PAGE_SIZE_4K);
-  return { start, end, base, identity: options.identityMap ?? true };
+  // The alias [base + start, base + end) must be linear and in one canonical half.
+  if (base + start >= 2 ** 48) throw new InvalidAddressError(String(base + start), 'the higher-half alias of the kernel starts beyond 2^48 (higherHalfBase + kernel.pa)');
+  assertRangeInOneHalf(base + start, end - start);
+  const identity = options.identityMap ?? true;
+  if (identity) {
+    // va = pa: the kernel must lie in the lower canonical half (SDM 3.3.7.1).
+    assertLinear(start);
+    assertRangeInOneHalf(start, end - start);
+    // Two mappings of the same pages at overlapping addresses: the second would find the first
+    // (E_ALREADY_MAPPED / E_PARENT_HUGE_PAGE) after the first had been written.
+    if (base + start < end && start < base + end) {
+      throw new InvalidOptionError(
+        'higherHalfBase',
+        formatVa(base),
+        `the higher-half alias [${formatVa(base + start)}, ${formatVa(base + end)}) overlaps the identity map [${formatVa(start)}, ${formatVa(end)}); choose a base at least the kernel's size away, or identityMap: false`,
+      );
+    }
+  }
+  const identityFlags = checkFlags('identityFlags', options.identityFlags ?? PTE.Present | PTE.Writable);
+  const higherFlags = checkFlags('higherHalfFlags', options.higherHalfFlags ?? PTE.Present | PTE.Writable | PTE.Global);
+  return { start, end, base, identity, identityFlags, higherFlags };
 }
 
 /**
@@ -100,29 +147,32 @@ export function bootstrapFramesNeeded(options: Omit<BootstrapOptions, 'memory'>)
 
 /**
  * Builds the boot page tables in the pool: identity map (optional) and higher-half alias of the
- * kernel image, 2 MiB pages where alignment allows, 4 KiB at the edges.
- * @throws BootstrapPoolExhaustedError if the pool is smaller than {@link bootstrapFramesNeeded} (before writing anything)
- * @throws InvalidOptionError (pool outside the kernel image), InvalidSizeError, InvalidAddressError,
- *   MisalignedAddressError, CanonicalHoleError (an alias that would cross the hole or 2^48)
+ * kernel image, 2 MiB pages where alignment allows, 4 KiB at the edges. Every check comes first:
+ * when it throws, not a byte of memory has been written.
+ * @throws BootstrapPoolExhaustedError if the pool is smaller than {@link bootstrapFramesNeeded}
+ * @throws InvalidOptionError (pool outside the kernel image, an alias overlapping the identity
+ *   map, a bad maxPhysAddr), InvalidSizeError, InvalidAddressError, MisalignedAddressError,
+ *   CanonicalHoleError (a mapping that would cross the hole or 2^48), PhysicalAddressRangeError
+ *   (a kernel reaching 2^MAXPHYADDR), InvalidFlagsError, PhysicalAccessError (a pool `memory`
+ *   does not hold)
  */
 export function buildBootstrapTables(options: BootstrapOptions): BootstrapTables {
   const p = plan(options);
   const needed = bootstrapFramesNeeded(options);
   if (needed > options.pool.frameCount) throw new BootstrapPoolExhaustedError(options.pool.frameCount, needed);
+  // Reads, not writes: a pool that memory does not hold throws PhysicalAccessError here.
+  options.memory.read8(options.pool.pa);
+  options.memory.read8(options.pool.pa + options.pool.frameCount * PAGE_SIZE_4K - 1);
   const allocator = new SimpleFrameAllocator({ start: options.pool.pa, frameCount: options.pool.frameCount });
   const access = new PhysicalTableAccess(options.memory);
   const mapperOptions = options.maxPhysAddr === undefined ? { access, allocator } : { access, allocator, maxPhysAddr: options.maxPhysAddr };
   const mapper = Mapper.create(mapperOptions)!; // the pool holds at least `needed` ≥ 1 frames
   const sizeBytes = p.end - p.start;
-  const identityFlags = options.identityFlags ?? PTE.Present | PTE.Writable;
-  const higherFlags = options.higherHalfFlags ?? PTE.Present | PTE.Writable | PTE.Global;
-  // Checked up front so a bad alias throws before the identity map is written.
-  mapper.assertMappable(p.base + p.start, sizeBytes);
-  if (p.identity) mapper.assertMappable(p.start, sizeBytes);
-  if (p.identity && !mapper.mapRange(p.start, p.start, sizeBytes, identityFlags, { maxPageSize: PAGE_SIZE_2M })) {
+  // `plan` ruled out everything these calls could throw for, and the pool holds `needed` frames.
+  if (p.identity && !mapper.mapRange(p.start, p.start, sizeBytes, p.identityFlags, { maxPageSize: PAGE_SIZE_2M })) {
     throw new BootstrapPoolExhaustedError(options.pool.frameCount, needed);
   }
-  if (!mapper.mapRange(p.base + p.start, p.start, sizeBytes, higherFlags, { maxPageSize: PAGE_SIZE_2M })) {
+  if (!mapper.mapRange(p.base + p.start, p.start, sizeBytes, p.higherFlags, { maxPageSize: PAGE_SIZE_2M })) {
     throw new BootstrapPoolExhaustedError(options.pool.frameCount, needed);
   }
   return {

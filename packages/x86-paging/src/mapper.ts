@@ -5,7 +5,12 @@
 //   1. validate arguments and the existing tree (typed errors, no state touched);
 //   2. obtain every frame the call can need (new tables, split tables, data frames); on running
 //      out, undo what this call created and return false / null — the tree is as before;
-//   3. write entries (cannot fail), invalidating the TLB for every present entry changed.
+//   3. write entries, invalidating the TLB for every present entry changed.
+// Phases 2 and 3 can still be interrupted by an exception: a TableAccess that reaches tables
+// through the MMU throws when its access faults, and a frame from the allocator may be unusable
+// (InvalidFrameError). So they keep an undo log — tables created (with the entry each replaced),
+// old values of the entries overwritten, tables to free only once the call has succeeded — and on
+// any exception the call undoes itself, newest first, and rethrows (see `abort`).
 //
 // Intermediate-entry policy (SDM 4.6: rights combine across levels — writable only if R/W = 1 at
 // every level, user only if U/S = 1 at every level, no-execute if NX = 1 at any level):
@@ -17,6 +22,7 @@
 import {
   InvalidAddressError,
   InvalidFlagsError,
+  InvalidFrameError,
   InvalidOptionError,
   InvalidSizeError,
   InvariantViolationError,
@@ -66,6 +72,12 @@ const PS = PTE.HugePage;
 const RW_US = PTE.Writable | PTE.User;
 const AD = PTE.Accessed | PTE.Dirty;
 const NX_BIT = 0x8000_0000 | 0;
+/** Numbers per undo-log record, and the two record kinds that are not a plain entry. */
+const UNDO_RECORD = 6;
+const ZERO_RUN = -1;
+const SAVED_RUN = -2;
+/** Scratch buffers grown beyond this many elements are dropped after the call. */
+const SCRATCH_KEEP = 1 << 16;
 
 /** Page sizes of 4-level paging, in bytes. */
 export const PageSize = {
@@ -98,7 +110,11 @@ export interface MapperOptions {
   readonly tablePolicy?: TablePolicy;
   /** PML4 slots the mapper must never map in, walk or free (e.g. a recursive slot). */
   readonly reservedPml4Slots?: readonly number[];
-  /** If given, `mapAllocated` zeroes each data frame it maps (no stale data leaks to a new owner). */
+  /**
+   * If given, `mapAllocated` zeroes each data frame it maps (no stale data leaks to a new owner),
+   * and a call undoing itself after a TableAccess exception writes an entry back here, physically,
+   * when the TableAccess faults on the undo too.
+   */
   readonly memory?: PhysicalMemory;
 }
 
@@ -189,6 +205,19 @@ function leafLevelOf(pageSize: number): number {
   throw new InvalidOptionError('pageSize', pageSize, 'must be 4096, 2097152 (2 MiB) or 1073741824 (1 GiB)');
 }
 
+/**
+ * Throws for a bad `maxPhysAddr`, `tablePolicy` or reserved slot — what `Mapper.create` checks
+ * before it takes a frame for the root.
+ */
+function checkOptions(options: MapperCreateOptions): void {
+  addressMaskHi(options.maxPhysAddr ?? DEFAULT_MAX_PHYS_ADDR);
+  const policy = options.tablePolicy ?? 'permissive';
+  if (policy !== 'permissive' && policy !== 'leaf') throw new InvalidOptionError('tablePolicy', policy, "must be 'permissive' or 'leaf'");
+  for (const slot of options.reservedPml4Slots ?? []) {
+    if (!Number.isInteger(slot) || slot < 0 || slot > 511) throw new InvalidOptionError('reservedPml4Slots', slot, 'slots are integers 0..511');
+  }
+}
+
 /** Address bits of a leaf's low half at `level` (bit 12 of a huge leaf is PAT). */
 function leafLoAddrMask(level: number): number {
   return level === 1 ? 0xffff_f000 : level === 2 ? 0xffe0_0000 : 0xc000_0000;
@@ -197,8 +226,12 @@ function leafLoAddrMask(level: number): number {
 /**
  * Maps, unmaps, re-protects and reads virtual memory in one 4-level page-table tree.
  * All addresses are linear (`virt()` converts canonical ones); counts are in pages.
+ * Every mutating call is all or nothing: misuse throws before any change; running out of frames
+ * returns false / null with nothing changed; and an exception part-way — the TableAccess throwing
+ * (strategies (b)-(d): `TableAccessFaultError`) or an unusable frame from the allocator
+ * (`InvalidFrameError`) — is rethrown after the call has undone everything it did.
  * Host memory: tables live in emulated memory only; the mapper keeps one Set entry per table it
- * allocated, never anything per mapping.
+ * allocated, never anything per mapping (a call's undo log lives only while the call runs).
  */
 export class Mapper {
   /** Physical frame of the PML4 (what CR3 points at). */
@@ -225,9 +258,29 @@ export class Mapper {
   /** Owned PDPTs made by `preallocatePml4Slots`: never freed when they become empty. */
   private readonly pinned = new Set<number>();
   private destroyed = false;
-  /** Tables created by the current call: [frame, level of parent, va, parent frame, parent index]*. */
+  /**
+   * Tables created by the current call (new or split): [frame, level of parent, va, parent frame,
+   * parent index, parent entry's old lo, old hi]*.
+   */
   private readonly created: number[] = [];
   private readonly splitPool: number[] = [];
+  /**
+   * Undo log of the current call, UNDO_RECORD numbers a record, replayed newest first by `abort`:
+   * [level, va, table, index, lo, hi] puts an entry back (lo ≥ 0); lo = ZERO_RUN zeroes `hi`
+   * entries from `index` on; lo = SAVED_RUN puts back the entries whose old values `saved` holds
+   * from offset `hi` (up to the next newer run's offset).
+   */
+  private undo = new Float64Array(UNDO_RECORD * 32);
+  private undoLen = 0;
+  /** Records below this index (markers noted while validating) are replayed only once leaves are written. */
+  private undoFloor = 0;
+  /** Old [lo, hi] of the level-1 entries a SAVED_RUN covers. */
+  private saved = new Uint32Array(2 * 512);
+  private savedLen = 0;
+  /** Table frames to give back once the current call cannot fail any more. */
+  private readonly toFree: number[] = [];
+  /** Data frames `mapAllocated` took in the current call. */
+  private readonly dataFrames: number[] = [];
   /** The single run `[va, sizeBytes, leafLevel]` a multi-page `mapPages` hands to `mapRuns` (no array per call). */
   private readonly oneRun: number[] = [0, 0, 1];
   private readonly result: Translation = { va: 0, pa: 0, pageSizeBytes: 0, level: 0, flags: 0 };
@@ -244,14 +297,13 @@ export class Mapper {
    * @throws MisalignedAddressError if `root` is not 4 KiB aligned
    */
   constructor(options: MapperOptions) {
+    checkOptions(options);
     this.access = options.access;
     this.allocator = options.allocator;
     this.maxPhysAddr = options.maxPhysAddr ?? DEFAULT_MAX_PHYS_ADDR;
     this.maskHi = addressMaskHi(this.maxPhysAddr);
     this.paLimit = 2 ** this.maxPhysAddr;
-    const policy = options.tablePolicy ?? 'permissive';
-    if (policy !== 'permissive' && policy !== 'leaf') throw new InvalidOptionError('tablePolicy', policy, "must be 'permissive' or 'leaf'");
-    this.tablePolicy = policy;
+    this.tablePolicy = options.tablePolicy ?? 'permissive';
     if (!Number.isSafeInteger(options.root) || options.root < 0 || options.root >= this.paLimit) {
       throw new InvalidAddressError(String(options.root), 'root must be a physical frame address below 2^MAXPHYADDR');
     }
@@ -259,23 +311,31 @@ export class Mapper {
     this.root = options.root;
     this.tlb = options.tlb ?? null;
     this.memory = options.memory ?? null;
-    for (const slot of options.reservedPml4Slots ?? []) {
-      if (!Number.isInteger(slot) || slot < 0 || slot > 511) throw new InvalidOptionError('reservedPml4Slots', slot, 'slots are integers 0..511');
-      this.reserved[slot] = 1;
-    }
+    for (const slot of options.reservedPml4Slots ?? []) this.reserved[slot] = 1;
     this.hasReserved = (options.reservedPml4Slots ?? []).length > 0;
   }
 
   /**
    * A mapper over a fresh, zeroed PML4 taken from `options.allocator` (the mapper owns it).
+   * Options are checked before the frame is taken; if zeroing the PML4 throws (a faulting
+   * TableAccess), the frame is given back and the error rethrown.
    * @returns the mapper, or `null` if the allocator had no frame for the PML4
+   * @throws InvalidOptionError for bad options; InvalidFrameError for an unusable frame (not freed)
    */
   static create(options: MapperCreateOptions): Mapper | null {
+    checkOptions(options);
     const root = options.allocator.allocFrame();
     if (root === null) return null;
+    const paLimit = 2 ** (options.maxPhysAddr ?? DEFAULT_MAX_PHYS_ADDR);
+    if (root % PAGE_SIZE_4K !== 0 || !(root >= 0 && root < paLimit)) throw new InvalidFrameError(root, paLimit);
     const m = new Mapper({ ...options, root });
+    try {
+      m.access.zeroTable(4, 0, root);
+    } catch (e) {
+      options.allocator.freeFrame(root);
+      throw e;
+    }
     m.ownsRoot = true;
-    m.access.zeroTable(4, 0, root);
     return m;
   }
 
@@ -295,34 +355,41 @@ export class Mapper {
    * among address spaces (Linux preallocates the kernel's top-level entries): copied PML4 entries
    * stay valid because the PDPTs they point at never go away.
    * @returns true, or false when the allocator ran out (nothing changed)
-   * @throws InvalidSizeError for a slot range outside 0..511, ReservedRegionError for a reserved slot
+   * @throws InvalidSizeError for a slot range outside 0..511, ReservedRegionError for a reserved slot;
+   *   InvalidFrameError / a TableAccess exception — after undoing the call
    */
   preallocatePml4Slots(firstSlot: number, slotCount: number): boolean {
     this.checkSlots(firstSlot, slotCount);
     const A = this.access;
     const bits = P | RW_US;
-    for (let i = firstSlot; i < firstSlot + slotCount; i++) {
-      const va = i * PML4_ENTRY_SPAN;
-      A.readEntry(4, va, this.root, i);
-      if ((A.lo & P) !== 0) continue;
-      const frame = this.allocator.allocFrame();
-      if (frame === null) {
-        for (let k = 0; k < this.created.length; k += 5) this.pinned.delete(this.created[k]!);
-        this.rollbackCreated();
-        return false;
+    const existing: number[] = []; // owned PDPTs already there: pinned once nothing can fail
+    try {
+      for (let i = firstSlot; i < firstSlot + slotCount; i++) {
+        const va = i * PML4_ENTRY_SPAN;
+        A.readEntry(4, va, this.root, i);
+        if ((A.lo & P) !== 0) {
+          const child = entryAddress(A.lo, A.hi, this.maskHi);
+          if (this.owned.has(child)) existing.push(child);
+          continue;
+        }
+        const frame = this.allocator.allocFrame();
+        if (frame === null) {
+          this.abort();
+          return false;
+        }
+        this.checkFrame(frame);
+        this.created.push(frame, 4, va, this.root, i, A.lo, A.hi);
+        this.owned.add(frame);
+        this.pinned.add(frame);
+        A.writeEntry(4, va, this.root, i, encodeLo(frame, bits), encodeHi(frame, 0, this.maskHi));
+        A.zeroTable(3, va, frame);
       }
-      A.writeEntry(4, va, this.root, i, encodeLo(frame, bits), encodeHi(frame, 0, this.maskHi));
-      this.created.push(frame, 4, va, this.root, i);
-      this.owned.add(frame);
-      this.pinned.add(frame);
-      A.zeroTable(3, va, frame);
+    } catch (e) {
+      this.abort();
+      throw e;
     }
     this.created.length = 0;
-    for (let i = firstSlot; i < firstSlot + slotCount; i++) {
-      A.readEntry(4, i * PML4_ENTRY_SPAN, this.root, i);
-      const child = entryAddress(A.lo, A.hi, this.maskHi);
-      if (this.owned.has(child)) this.pinned.add(child);
-    }
+    for (const child of existing) this.pinned.add(child);
     return true;
   }
 
@@ -332,7 +399,8 @@ export class Mapper {
    * tables stay owned by `source`; this mapper never frees them. Pin them in `source` first
    * ({@link Mapper.preallocatePml4Slots}) so they outlive any unmapping there.
    * @throws NotMappedError if a source slot is empty; PageAlreadyMappedError if a slot here is
-   *   in use; InvalidSizeError / ReservedRegionError for bad slots — before any change
+   *   in use; InvalidSizeError / ReservedRegionError for bad slots — before any change; a
+   *   TableAccess exception — after undoing the call
    */
   sharePml4Slots(source: Mapper, firstSlot: number, slotCount: number): void {
     this.checkSlots(firstSlot, slotCount);
@@ -345,11 +413,18 @@ export class Mapper {
       A.readEntry(4, va, this.root, i);
       if ((A.lo | A.hi) !== 0) throw new PageAlreadyMappedError(va, entryAddress(A.lo, A.hi, this.maskHi));
     }
-    for (let i = firstSlot; i < firstSlot + slotCount; i++) {
-      const va = i * PML4_ENTRY_SPAN;
-      S.readEntry(4, va, source.root, i);
-      A.writeEntry(4, va, this.root, i, S.lo, S.hi);
+    try {
+      for (let i = firstSlot; i < firstSlot + slotCount; i++) {
+        const va = i * PML4_ENTRY_SPAN;
+        S.readEntry(4, va, source.root, i);
+        this.journal(4, va, this.root, i, 0, 0); // checked above: the slot was all zero
+        A.writeEntry(4, va, this.root, i, S.lo, S.hi);
+      }
+    } catch (e) {
+      this.abort();
+      throw e;
     }
+    this.undoLen = 0;
   }
 
   /**
@@ -388,7 +463,9 @@ export class Mapper {
    * @throws InvalidOptionError (page size), InvalidSizeError (pageCount), InvalidFlagsError (bits 13-19),
    *   InvalidAddressError, MisalignedAddressError, CanonicalHoleError, PhysicalAddressRangeError,
    *   ReservedRegionError, PageAlreadyMappedError (a present page in the range),
-   *   ParentEntryHugePageError (a huge page where a table is needed) — all before any change
+   *   ParentEntryHugePageError (a huge page where a table is needed) — all before any change;
+   *   InvalidFrameError (the allocator handed out an unusable frame) and whatever the TableAccess
+   *   throws (e.g. TableAccessFaultError) — after undoing everything the call did
    */
   mapPages(va: number, pa: number, pageCount: number, flags: number, options: MapOptions = {}): boolean {
     const pageSize = options.pageSize ?? PAGE_SIZE_4K;
@@ -444,34 +521,43 @@ export class Mapper {
    * `mem_map_pages_at`.
    * @returns true, or false when the allocator ran out — then every frame and table this call
    *   took is given back and nothing is mapped
-   * @throws as {@link Mapper.mapPages}, before any change
+   * @throws as {@link Mapper.mapPages}; an unusable data frame (InvalidFrameError) is not given
+   *   back to the allocator, everything else the call took is
    */
   mapAllocated(va: number, pageCount: number, flags: number): boolean {
     const f = this.checkFlags(flags);
     const end = this.checkPages(va, pageCount);
     const tableBits = this.tableBitsFor(f);
-    if (!this.prepareRuns(this.single(va, end, 1), tableBits)) return false;
     const A = this.access;
     const loFlags = (f & 0xfff) | P;
     const hiFlags = f & HIGH_FLAGS_MASK;
-    let cur = va;
-    while (cur < end) {
-      const pt = this.tableFor(cur, 1);
-      const chunkEnd = Math.min(end, cur - (cur % PAGE_SIZE_2M) + PAGE_SIZE_2M);
-      let i = (cur >>> 12) & 511;
-      for (; cur < chunkEnd; cur += PAGE_SIZE_4K, i++) {
-        const frame = this.allocator.allocFrame();
-        if (frame === null) {
-          this.undoAllocated(va, cur);
-          this.rollbackCreated();
-          return false;
+    try {
+      if (!this.prepareRuns(this.single(va, end, 1), tableBits)) return false;
+      this.undoFloor = 0; // leaves are written from here on: markers noted while validating count
+      let cur = va;
+      while (cur < end) {
+        const pt = this.tableFor(cur, 1);
+        const chunkEnd = Math.min(end, cur - (cur % PAGE_SIZE_2M) + PAGE_SIZE_2M);
+        let i = (cur >>> 12) & 511;
+        this.journal(1, cur, pt, i, ZERO_RUN, (chunkEnd - cur) / PAGE_SIZE_4K);
+        for (; cur < chunkEnd; cur += PAGE_SIZE_4K, i++) {
+          const frame = this.allocator.allocFrame();
+          if (frame === null) {
+            this.abort();
+            return false;
+          }
+          this.checkFrame(frame);
+          this.dataFrames.push(frame);
+          if (this.memory !== null) this.memory.zeroFrame(frame);
+          A.writeEntry(1, cur, pt, i, encodeLo(frame, loFlags), encodeHi(frame, hiFlags, this.maskHi));
         }
-        if (this.memory !== null) this.memory.zeroFrame(frame);
-        A.writeEntry(1, cur, pt, i, encodeLo(frame, loFlags), encodeHi(frame, hiFlags, this.maskHi));
       }
+      if (this.tablePolicy === 'leaf') this.widen(4, this.root, va, end, 1, tableBits);
+    } catch (e) {
+      this.abort();
+      throw e;
     }
-    this.created.length = 0;
-    if (this.tablePolicy === 'leaf') this.widen(4, this.root, va, end, 1, tableBits);
+    this.finish();
     return true;
   }
 
@@ -484,13 +570,19 @@ export class Mapper {
    *   size (callers free the frames they own), or `null` when a needed split table could not be
    *   allocated (nothing changed)
    * @throws InvalidSizeError, InvalidAddressError, MisalignedAddressError, CanonicalHoleError,
-   *   ReservedRegionError — before any change
+   *   ReservedRegionError — before any change; InvalidFrameError / a TableAccess exception — after undoing the call
    */
   unmapPages(va: number, pageCount: number, options: UnmapOptions = {}): UnmappedRange[] | null {
     const end = this.checkPages(va, pageCount);
-    if (!this.splitEdges(va, end)) return null;
     const out: MutableUnmapped[] = [];
-    this.clearRange(4, this.root, va, end, out, options.freeTables ?? true);
+    try {
+      if (!this.splitEdges(va, end)) return null;
+      this.clearRange(4, this.root, va, end, out, options.freeTables ?? true);
+    } catch (e) {
+      this.abort();
+      throw e;
+    }
+    this.finish();
     return out;
   }
 
@@ -501,15 +593,21 @@ export class Mapper {
    * @returns true, or false when a needed split table could not be allocated (nothing changed)
    * @throws NotMappedError if any page in the range is not mapped; InvalidFlagsError,
    *   InvalidSizeError, InvalidAddressError, MisalignedAddressError, CanonicalHoleError,
-   *   ReservedRegionError — before any change
+   *   ReservedRegionError — before any change; InvalidFrameError / a TableAccess exception — after undoing the call
    */
   updateFlags(va: number, pageCount: number, flags: number): boolean {
     const f = this.checkFlags(flags);
     const end = this.checkPages(va, pageCount);
     this.checkAllMapped(4, this.root, va, end);
-    if (!this.splitEdges(va, end)) return false;
-    this.rewriteFlags(4, this.root, va, end, f);
-    if (this.tablePolicy === 'leaf') this.widen(4, this.root, va, end, 1, this.tableBitsFor(f));
+    try {
+      if (!this.splitEdges(va, end)) return false;
+      this.rewriteFlags(4, this.root, va, end, f);
+      if (this.tablePolicy === 'leaf') this.widen(4, this.root, va, end, 1, this.tableBitsFor(f));
+    } catch (e) {
+      this.abort();
+      throw e;
+    }
+    this.finish();
     return true;
   }
 
@@ -560,7 +658,12 @@ export class Mapper {
       throw new InvalidSizeError('sizeBytes', sizeBytes, 'must be a positive multiple of 4096');
     }
     this.checkVaRange(va, sizeBytes, PAGE_SIZE_4K);
-    this.validateFree(4, this.root, va, va + sizeBytes, 1);
+    try {
+      this.validateFree(4, this.root, va, va + sizeBytes, 1);
+    } finally {
+      this.undoLen = 0; // markers validation noted: nothing follows to undo
+      this.undoFloor = 0;
+    }
   }
 
   /**
@@ -576,18 +679,26 @@ export class Mapper {
     const f = this.checkFlags(flags) & ~P;
     const end = this.checkPages(va, pageCount);
     this.checkPa(pa, end - va, PAGE_SIZE_4K);
-    if (!this.prepareRuns(this.single(va, end, 1), this.tableBitsFor(f))) return false;
-    this.created.length = 0;
     const A = this.access;
-    let cur = va;
-    while (cur < end) {
-      const pt = this.tableFor(cur, 1);
-      const chunkEnd = Math.min(end, cur - (cur % PAGE_SIZE_2M) + PAGE_SIZE_2M);
-      for (let i = (cur >>> 12) & 511; cur < chunkEnd; cur += PAGE_SIZE_4K, i++) {
-        const p = pa + (cur - va);
-        A.writeEntry(1, cur, pt, i, encodeLo(p, f & 0xfff), encodeHi(p, f & HIGH_FLAGS_MASK, this.maskHi));
+    try {
+      if (!this.prepareRuns(this.single(va, end, 1), this.tableBitsFor(f))) return false;
+      this.undoFloor = 0;
+      let cur = va;
+      while (cur < end) {
+        const pt = this.tableFor(cur, 1);
+        const chunkEnd = Math.min(end, cur - (cur % PAGE_SIZE_2M) + PAGE_SIZE_2M);
+        let i = (cur >>> 12) & 511;
+        this.journal(1, cur, pt, i, ZERO_RUN, (chunkEnd - cur) / PAGE_SIZE_4K);
+        for (; cur < chunkEnd; cur += PAGE_SIZE_4K, i++) {
+          const p = pa + (cur - va);
+          A.writeEntry(1, cur, pt, i, encodeLo(p, f & 0xfff), encodeHi(p, f & HIGH_FLAGS_MASK, this.maskHi));
+        }
       }
+    } catch (e) {
+      this.abort();
+      throw e;
     }
+    this.finish();
     return true;
   }
 
@@ -700,7 +811,9 @@ export class Mapper {
       if (!seen.has(f)) throw new InvariantViolationError(`table frame ${formatPa(f)} was allocated by the mapper but is not reachable (leaked)`);
     }
     for (const f of this.pinned) if (!this.owned.has(f)) throw new InvariantViolationError(`pinned table ${formatPa(f)} is not owned`);
-    if (this.created.length !== 0 || this.splitPool.length !== 0) throw new InvariantViolationError('scratch lists not empty between calls');
+    if (this.created.length !== 0 || this.splitPool.length !== 0 || this.undoLen !== 0 || this.savedLen !== 0 || this.toFree.length !== 0 || this.dataFrames.length !== 0) {
+      throw new InvariantViolationError('scratch lists not empty between calls');
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -752,18 +865,26 @@ export class Mapper {
    */
   private mapRuns(runs: readonly number[], delta: number, f: number): boolean {
     const tableBits = this.tableBitsFor(f);
-    if (!this.prepareRuns(runs, tableBits)) return false;
-    this.created.length = 0;
-    for (let k = 0; k < runs.length; k += 3) {
-      this.writeLeaves(4, this.root, runs[k]!, runs[k]! + runs[k + 1]!, runs[k + 2]!, delta, f);
-      if (this.tablePolicy === 'leaf') this.widen(4, this.root, runs[k]!, runs[k]! + runs[k + 1]!, runs[k + 2]!, tableBits);
+    try {
+      if (!this.prepareRuns(runs, tableBits)) return false;
+      this.undoFloor = 0; // leaves are written from here on: markers noted while validating count
+      for (let k = 0; k < runs.length; k += 3) {
+        this.writeLeaves(4, this.root, runs[k]!, runs[k]! + runs[k + 1]!, runs[k + 2]!, delta, f);
+        if (this.tablePolicy === 'leaf') this.widen(4, this.root, runs[k]!, runs[k]! + runs[k + 1]!, runs[k + 2]!, tableBits);
+      }
+    } catch (e) {
+      this.abort();
+      throw e;
     }
+    this.finish();
     return true;
   }
 
   /**
    * First phases of every map: throws if a run `[va, sizeBytes, leafLevel]` would overlap a
-   * present page or needs a table where a huge page is, then creates every table the runs need.
+   * present page or needs a table where a huge page is (noting, in the undo log below
+   * `undoFloor`, the not-present 4 KiB entries with OS bits the runs will overwrite), then
+   * creates every table the runs need. The caller wraps it in its try/catch → `abort`.
    * @returns true with the new tables still listed in `created` (the caller clears it once it
    *   cannot fail), or false when the allocator ran out (every table created here rolled back)
    */
@@ -771,7 +892,7 @@ export class Mapper {
     for (let k = 0; k < runs.length; k += 3) this.validateFree(4, this.root, runs[k]!, runs[k]! + runs[k + 1]!, runs[k + 2]!);
     for (let k = 0; k < runs.length; k += 3) {
       if (!this.ensureTables(4, this.root, runs[k]!, runs[k]! + runs[k + 1]!, runs[k + 2]!, tableBits)) {
-        this.rollbackCreated();
+        this.abort();
         return false;
       }
     }
@@ -795,39 +916,56 @@ export class Mapper {
   /**
    * One 4 KiB page (a page-fault handler's common case) in a single walk. Checks happen on the
    * way down, but only before the first table is created: below a new (zeroed) table nothing can
-   * be present, so once creating, nothing can fail but the allocator (then rolled back).
+   * be present. Once creating, the allocator may run out (then rolled back, false) and the
+   * TableAccess may throw (then rolled back and rethrown); the leaf's old value is kept in locals,
+   * not in the undo log, so the common path writes nothing extra.
    */
   private mapOne4K(va: number, pa: number, f: number): boolean {
     const A = this.access;
     const tableBits = this.tableBitsFor(f);
-    let table = this.root;
-    for (let level = 4; level > 1; level--) {
-      const i = tableIndex(va, level);
-      A.readEntry(level, va, table, i);
-      const lo = A.lo;
-      if ((lo & P) === 0) {
-        // newTable's steps, written out: a call here cost the one-page path ~20 % (bench/mapper).
-        const frame = this.allocator.allocFrame();
-        if (frame === null) {
-          this.rollbackCreated();
-          return false;
-        }
-        A.writeEntry(level, va, table, i, encodeLo(frame, tableBits), encodeHi(frame, 0, this.maskHi));
-        this.created.push(frame, level, va, table, i);
-        this.owned.add(frame);
-        A.zeroTable(level - 1, va, frame);
-        table = frame;
-      } else {
-        if (level !== 4 && (lo & PS) !== 0) throw new ParentEntryHugePageError(va, level);
-        table = entryAddress(lo, A.hi, this.maskHi);
-      }
-    }
     const i = (va >>> 12) & 511;
-    A.readEntry(1, va, table, i);
-    if ((A.lo & P) !== 0) throw new PageAlreadyMappedError(va, entryAddress(A.lo, A.hi, this.maskHi));
+    let table = this.root;
+    let leafTable = -1; // set once the leaf is about to be written
+    let oldLo = 0;
+    let oldHi = 0;
+    try {
+      for (let level = 4; level > 1; level--) {
+        const ti = tableIndex(va, level);
+        A.readEntry(level, va, table, ti);
+        const lo = A.lo;
+        if ((lo & P) === 0) {
+          // newTable's steps, written out: a call here cost the one-page path ~20 % (bench/mapper).
+          const frame = this.allocator.allocFrame();
+          if (frame === null) {
+            this.abort();
+            return false;
+          }
+          if (frame % PAGE_SIZE_4K !== 0 || !(frame >= 0 && frame < this.paLimit)) throw new InvalidFrameError(frame, this.paLimit);
+          this.created.push(frame, level, va, table, ti, lo, A.hi);
+          this.owned.add(frame);
+          A.writeEntry(level, va, table, ti, encodeLo(frame, tableBits), encodeHi(frame, 0, this.maskHi));
+          A.zeroTable(level - 1, va, frame);
+          table = frame;
+        } else {
+          if (level !== 4 && (lo & PS) !== 0) throw new ParentEntryHugePageError(va, level);
+          table = entryAddress(lo, A.hi, this.maskHi);
+        }
+      }
+      A.readEntry(1, va, table, i);
+      if ((A.lo & P) !== 0) throw new PageAlreadyMappedError(va, entryAddress(A.lo, A.hi, this.maskHi));
+      oldLo = A.lo;
+      oldHi = A.hi;
+      leafTable = table;
+      A.writeEntry(1, va, table, i, encodeLo(pa, (f & 0xfff) | P), encodeHi(pa, f & HIGH_FLAGS_MASK, this.maskHi));
+      if (this.tablePolicy === 'leaf') this.widen(4, this.root, va, va + PAGE_SIZE_4K, 1, tableBits);
+    } catch (e) {
+      this.replayUndo(); // widen's writes (newest)
+      if (leafTable >= 0) this.restoreEntry(1, va, leafTable, i, oldLo, oldHi, true);
+      this.abort();
+      throw e;
+    }
     this.created.length = 0;
-    A.writeEntry(1, va, table, i, encodeLo(pa, (f & 0xfff) | P), encodeHi(pa, f & HIGH_FLAGS_MASK, this.maskHi));
-    if (this.tablePolicy === 'leaf') this.widen(4, this.root, va, va + PAGE_SIZE_4K, 1, tableBits);
+    this.undoLen = 0;
     return true;
   }
 
@@ -841,7 +979,15 @@ export class Mapper {
       A.readEntry(level, es, table, i);
       const lo = A.lo;
       const hi = A.hi;
-      if ((lo & P) === 0) continue;
+      if ((lo & P) === 0) {
+        // A marker (OS bits, a swap slot) the 4 KiB leaves will overwrite: note it for the undo
+        // log, kept below `undoFloor` until the caller starts writing leaves.
+        if (level === 1 && (lo | hi) !== 0) {
+          this.journal(1, es, table, i, lo, hi);
+          this.undoFloor = this.undoLen;
+        }
+        continue;
+      }
       const s = es > start ? es : start;
       const e = es + span < end ? es + span : end;
       const huge = (level === 2 || level === 3) && (lo & PS) !== 0;
@@ -908,7 +1054,7 @@ export class Mapper {
       A.readEntry(level, es, table, i);
       let child: number;
       if ((A.lo & P) === 0) {
-        child = this.newTable(level, es, table, i, tableBits);
+        child = this.newTable(level, es, table, i, tableBits, A.lo, A.hi);
         if (child < 0) return false;
       } else {
         child = entryAddress(A.lo, A.hi, this.maskHi);
@@ -922,31 +1068,31 @@ export class Mapper {
 
   /**
    * Allocates a table for entry `i` of the level-`level` table `table` (serving `va`), links it
-   * with `tableBits` and zeroes it, recording it in `created` for rollback.
+   * with `tableBits` and zeroes it, recording it in `created` (with the entry's old value
+   * `oldLo`/`oldHi`) for rollback — before linking, so a throwing access leaves nothing untracked.
    * @returns its frame, or -1 when the allocator is out of frames (nothing written)
+   * @throws InvalidFrameError for an unusable frame; whatever the TableAccess throws
    */
-  private newTable(level: number, va: number, table: number, i: number, tableBits: number): number {
+  private newTable(level: number, va: number, table: number, i: number, tableBits: number, oldLo: number, oldHi: number): number {
     const frame = this.allocator.allocFrame();
     if (frame === null) return -1;
+    this.checkFrame(frame);
+    this.created.push(frame, level, va, table, i, oldLo, oldHi);
+    this.owned.add(frame);
     // Link first, then zero through the strategy: a recursive mapping reaches the new table only
     // once its parent entry points at it.
     this.access.writeEntry(level, va, table, i, encodeLo(frame, tableBits), encodeHi(frame, 0, this.maskHi));
-    this.created.push(frame, level, va, table, i);
-    this.owned.add(frame);
     this.access.zeroTable(level - 1, va, frame);
     return frame;
   }
 
-  /** Unlinks and frees the tables the current call created, newest first. */
-  private rollbackCreated(): void {
-    const c = this.created;
-    for (let k = c.length - 5; k >= 0; k -= 5) {
-      const frame = c[k]!;
-      this.access.writeEntry(c[k + 1]!, c[k + 2]!, c[k + 3]!, c[k + 4]!, 0, 0);
-      this.owned.delete(frame);
-      this.allocator.freeFrame(frame);
-    }
-    c.length = 0;
+  /**
+   * Throws unless `frame`, from the allocator, fits an entry's address field: a 4 KiB-aligned
+   * integer in [0, 2^MAXPHYADDR) (SDM 4.5: bits 51:MAXPHYADDR of an entry are reserved). Two
+   * compares and a remainder; NaN, fractions, negatives and values ≥ 2^53 all fail them.
+   */
+  private checkFrame(frame: number): void {
+    if (frame % PAGE_SIZE_4K !== 0 || !(frame >= 0 && frame < this.paLimit)) throw new InvalidFrameError(frame, this.paLimit);
   }
 
   /** Frame of the table at `level` that serves `va` (all tables above must be present). */
@@ -960,24 +1106,171 @@ export class Mapper {
     return table;
   }
 
-  /** Clears the 4 KiB leaves mapAllocated wrote in [start, end) and frees their frames. */
-  private undoAllocated(start: number, end: number): void {
-    const A = this.access;
-    for (let va = start; va < end; va += PAGE_SIZE_4K) {
-      const pt = this.tableFor(va, 1);
-      const i = (va >>> 12) & 511;
-      A.readEntry(1, va, pt, i);
-      const frame = entryAddress(A.lo, A.hi, this.maskHi);
-      A.writeEntry(1, va, pt, i, 0, 0);
-      this.allocator.freeFrame(frame);
+  // -------------------------------------------------------------------------------------------
+  // Undo: what lets a call interrupted by an exception leave the tree exactly as it was
+  // -------------------------------------------------------------------------------------------
+
+  /** Appends an undo record (see `undo`). */
+  private journal(level: number, va: number, table: number, index: number, lo: number, hi: number): void {
+    let u = this.undo;
+    const n = this.undoLen;
+    if (n + UNDO_RECORD > u.length) {
+      const grown = new Float64Array(u.length * 2);
+      grown.set(u);
+      this.undo = u = grown;
     }
+    u[n] = level;
+    u[n + 1] = va;
+    u[n + 2] = table;
+    u[n + 3] = index;
+    u[n + 4] = lo;
+    u[n + 5] = hi;
+    this.undoLen = n + UNDO_RECORD;
+  }
+
+  /**
+   * Starts a SAVED_RUN for the level-1 entries from `index` of `table` (serving `va` on): the
+   * caller stores each entry's old [lo, hi] in the returned buffer at `savedLen` before writing it,
+   * and advances `savedLen`. Room for `entryCount` entries is made here.
+   */
+  private beginSavedRun(va: number, table: number, index: number, entryCount: number): Uint32Array {
+    let s = this.saved;
+    const need = this.savedLen + 2 * entryCount;
+    if (need > s.length) {
+      let size = s.length * 2;
+      while (size < need) size *= 2;
+      const grown = new Uint32Array(size);
+      grown.set(s.subarray(0, this.savedLen));
+      this.saved = s = grown;
+    }
+    this.journal(1, va, table, index, SAVED_RUN, this.savedLen);
+    return s;
+  }
+
+  /**
+   * Writes an entry back while undoing: through the TableAccess, or, if that throws too, straight
+   * into physical memory when the mapper has it (`memory` option). `invalidate`: INVLPG `va`
+   * afterwards (the entry may have been a present leaf a moment ago).
+   * @returns false when the entry could not be written back (the access faults, no `memory`)
+   */
+  private restoreEntry(level: number, va: number, table: number, index: number, lo: number, hi: number, invalidate: boolean): boolean {
+    let done = true;
+    try {
+      this.access.writeEntry(level, va, table, index, lo, hi);
+    } catch {
+      done = false;
+      const memory = this.memory;
+      if (memory !== null) {
+        try {
+          memory.write32(table + index * 8, lo);
+          memory.write32(table + index * 8 + 4, hi);
+          done = true;
+        } catch {
+          // Memory does not back the table either: the entry keeps its new value.
+        }
+      }
+    }
+    if (invalidate && this.tlb !== null) this.tlb.invlpg(va);
+    return done;
+  }
+
+  /** Replays the undo log from its newest record down to `undoFloor`, then empties it. */
+  private replayUndo(): void {
+    const u = this.undo;
+    const s = this.saved;
+    let savedEnd = this.savedLen;
+    for (let r = this.undoLen - UNDO_RECORD; r >= this.undoFloor; r -= UNDO_RECORD) {
+      const level = u[r]!;
+      const va = u[r + 1]!;
+      const table = u[r + 2]!;
+      const index = u[r + 3]!;
+      const lo = u[r + 4]!;
+      const hi = u[r + 5]!;
+      if (lo >= 0) {
+        this.restoreEntry(level, va, table, index, lo, hi, true);
+      } else if (lo === ZERO_RUN) {
+        const span = levelSpan(level);
+        for (let k = 0; k < hi; k++) this.restoreEntry(level, va + k * span, table, index + k, 0, 0, true);
+      } else {
+        // SAVED_RUN: only entries that held something were written (a zero entry is left alone).
+        for (let w = hi, k = 0; w < savedEnd; w += 2, k++) {
+          if ((s[w]! | s[w + 1]!) !== 0) this.restoreEntry(1, va + k * PAGE_SIZE_4K, table, index + k, s[w]!, s[w + 1]!, true);
+        }
+        savedEnd = hi;
+      }
+    }
+    this.undoLen = 0;
+    this.undoFloor = 0;
+    this.savedLen = 0;
+  }
+
+  /**
+   * Unlinks and frees the tables the current call created, newest first, putting back the entry
+   * each one replaced (not present, or the huge page a split replaced). A table whose parent entry
+   * cannot be written back (the access faults and there is no `memory`) stays linked and owned.
+   */
+  private rollbackCreated(): void {
+    const c = this.created;
+    for (let k = c.length - 7; k >= 0; k -= 7) {
+      const frame = c[k]!;
+      const oldLo = c[k + 5]!;
+      if (this.restoreEntry(c[k + 1]!, c[k + 2]!, c[k + 3]!, c[k + 4]!, oldLo, c[k + 6]!, (oldLo & P) !== 0)) {
+        this.owned.delete(frame);
+        this.pinned.delete(frame);
+        this.allocator.freeFrame(frame);
+      }
+    }
+    c.length = 0;
+  }
+
+  /**
+   * Undoes everything the current call did, newest first: the undo log (leaves, markers, table
+   * pointers, flags), then the tables it created or split; gives back the frames it took (split
+   * tables not used yet, `mapAllocated`'s data frames) and forgets the tables it meant to free.
+   */
+  private abort(): void {
+    this.replayUndo();
+    this.rollbackCreated();
+    const pool = this.splitPool;
+    while (pool.length > 0) this.allocator.freeFrame(pool.pop()!);
+    const data = this.dataFrames;
+    for (let k = 0; k < data.length; k++) this.allocator.freeFrame(data[k]!);
+    data.length = 0;
+    this.toFree.length = 0;
+    this.trimScratch();
+  }
+
+  /** Ends a call that succeeded: frees the tables it emptied, forgets its undo state. */
+  private finish(): void {
+    this.created.length = 0;
+    this.undoLen = 0;
+    this.undoFloor = 0;
+    this.savedLen = 0;
+    this.dataFrames.length = 0;
+    const t = this.toFree;
+    for (let k = 0; k < t.length; k++) {
+      this.owned.delete(t[k]!);
+      this.allocator.freeFrame(t[k]!);
+    }
+    t.length = 0;
+    this.trimScratch();
+  }
+
+  /** Drops scratch buffers a very large call grew, so a mapper does not keep them for good. */
+  private trimScratch(): void {
+    if (this.undo.length > SCRATCH_KEEP) this.undo = new Float64Array(UNDO_RECORD * 32);
+    if (this.saved.length > SCRATCH_KEEP) this.saved = new Uint32Array(2 * 512);
   }
 
   // -------------------------------------------------------------------------------------------
   // Writing
   // -------------------------------------------------------------------------------------------
 
-  /** Writes leaves of `leafLevel` over [start, end) mapping va to va + delta. Tables exist. */
+  /**
+   * Writes leaves of `leafLevel` over [start, end) mapping va to va + delta. Tables exist. Undo:
+   * one ZERO_RUN record per page table (the 4 KiB entries were not present: zero, or markers
+   * noted by validateFree), one record per huge leaf (its old value).
+   */
   private writeLeaves(level: number, table: number, start: number, end: number, leafLevel: number, delta: number, f: number): void {
     const A = this.access;
     const span = levelSpan(level);
@@ -997,6 +1290,7 @@ export class Mapper {
       const pa = start + delta;
       let paLo = pa % TWO_32;
       let paHi = (pa - paLo) / TWO_32;
+      this.journal(1, start, table, i, ZERO_RUN, (end - start) / PAGE_SIZE_4K);
       for (es = start; es < end; es += PAGE_SIZE_4K, i++) {
         A.writeEntry(1, es, table, i, (paLo | loFlags) >>> 0, ((paHi & maskHi) | hiFlags) >>> 0);
         paLo += PAGE_SIZE_4K;
@@ -1010,28 +1304,30 @@ export class Mapper {
     const loFlags = (f & 0x1f7f) | P | PS;
     for (; es < end; es += span, i++) {
       A.readEntry(level, es, table, i);
-      if ((A.lo & P) !== 0) {
-        // An empty table (validated: no present leaf below) gives way to the huge page.
-        this.freeSubtree(level - 1, entryAddress(A.lo, A.hi, this.maskHi), es);
-        if (this.tlb !== null) this.tlb.invlpg(es);
-      }
+      const oldLo = A.lo;
+      const oldHi = A.hi;
+      // An empty table (validated: no present leaf below) gives way to the huge page; its
+      // tables are freed once the call has succeeded (SDM 4.10.4.2: then INVLPG, below).
+      if ((oldLo & P) !== 0) this.collectSubtree(level - 1, entryAddress(oldLo, oldHi, this.maskHi), es);
+      this.journal(level, es, table, i, oldLo, oldHi);
       const pa = es + delta;
       A.writeEntry(level, es, table, i, encodeLo(pa, loFlags, true), encodeHi(pa, hiFlags, maskHi));
+      if ((oldLo & P) !== 0 && this.tlb !== null) this.tlb.invlpg(es);
     }
   }
 
-  /** Frees every owned table in a subtree that holds no present leaf. */
-  private freeSubtree(level: number, table: number, base: number): void {
+  /** Lists in `toFree` every owned table of a subtree that holds no present leaf (freed by `finish`). */
+  private collectSubtree(level: number, table: number, base: number): void {
     if (level > 1) {
       const A = this.access;
       const span = levelSpan(level);
       for (let i = 0; i < 512; i++) {
         const va = base + i * span;
         A.readEntry(level, va, table, i);
-        if ((A.lo & P) !== 0 && (A.lo & PS) === 0) this.freeSubtree(level - 1, entryAddress(A.lo, A.hi, this.maskHi), va);
+        if ((A.lo & P) !== 0 && (A.lo & PS) === 0) this.collectSubtree(level - 1, entryAddress(A.lo, A.hi, this.maskHi), va);
       }
     }
-    if (this.owned.delete(table)) this.allocator.freeFrame(table);
+    if (this.owned.has(table)) this.toFree.push(table);
   }
 
   /** 'leaf' policy: ORs `tableBits` into every table entry above the leaves over [start, end). */
@@ -1045,17 +1341,41 @@ export class Mapper {
       const lo = A.lo;
       const hi = A.hi;
       if ((lo & P) === 0 || ((level === 2 || level === 3) && (lo & PS) !== 0)) continue;
-      if ((lo & tableBits) !== tableBits) A.writeEntry(level, es, table, i, (lo | tableBits) >>> 0, hi);
+      if ((lo & tableBits) !== tableBits) {
+        this.journal(level, es, table, i, lo, hi);
+        A.writeEntry(level, es, table, i, (lo | tableBits) >>> 0, hi);
+      }
       if (level - 1 > leafLevel) this.widen(level - 1, entryAddress(lo, hi, this.maskHi), es > start ? es : start, es + span < end ? es + span : end, leafLevel, tableBits);
     }
   }
 
-  /** Rewrites the flags of every leaf in [start, end) (edges already split). */
+  /** Rewrites the flags of every leaf in [start, end) (edges already split), logging old values. */
   private rewriteFlags(level: number, table: number, start: number, end: number, f: number): void {
     const A = this.access;
     const span = levelSpan(level);
     let es = start - (start % span);
     let i = tableIndex(start, level);
+    if (level === 1) {
+      const loFlags = (f & 0xfff) | P;
+      const hiFlags = f & HIGH_FLAGS_MASK;
+      const s = this.beginSavedRun(es, table, i, (end - es) / PAGE_SIZE_4K);
+      for (; es < end; es += PAGE_SIZE_4K, i++) {
+        A.readEntry(1, es, table, i);
+        const lo = A.lo;
+        const hi = A.hi;
+        const w = this.savedLen;
+        s[w] = lo;
+        s[w + 1] = hi;
+        this.savedLen = w + 2;
+        const nlo = ((lo & 0xffff_f000) | loFlags | (lo & AD)) >>> 0;
+        const nhi = ((hi & this.maskHi) | hiFlags) >>> 0;
+        if (nlo !== lo || nhi !== hi) {
+          A.writeEntry(1, es, table, i, nlo, nhi);
+          if (this.tlb !== null) this.tlb.invlpg(es);
+        }
+      }
+      return;
+    }
     for (; es < end; es += span, i++) {
       A.readEntry(level, es, table, i);
       const lo = A.lo;
@@ -1066,6 +1386,7 @@ export class Mapper {
         const nlo = ((lo & leafLoAddrMask(level)) | loFlags | (lo & AD)) >>> 0;
         const nhi = ((hi & this.maskHi) | (f & HIGH_FLAGS_MASK)) >>> 0;
         if (nlo !== lo || nhi !== hi) {
+          this.journal(level, es, table, i, lo, hi);
           A.writeEntry(level, es, table, i, nlo, nhi);
           if (this.tlb !== null) this.tlb.invlpg(es);
         }
@@ -1136,14 +1457,12 @@ export class Mapper {
         while (pool.length > 0) this.allocator.freeFrame(pool.pop()!);
         return false;
       }
+      this.checkFrame(frame); // a bad frame is not pooled: the caller's abort frees the good ones
       pool.push(frame);
     }
     this.splitAt(start);
     this.splitAt(end);
-    if (pool.length !== 0) {
-      while (pool.length > 0) this.allocator.freeFrame(pool.pop()!);
-      throw new InvariantViolationError('split table count mismatch');
-    }
+    if (pool.length !== 0) throw new InvariantViolationError('split table count mismatch'); // the caller's abort undoes the splits
     return true;
   }
 
@@ -1163,8 +1482,9 @@ export class Mapper {
     const flags = entryFlags(lo, hi, true);
     const base = leafAddress(lo, hi, level, this.maskHi);
     const frame = this.splitPool.pop()!;
-    A.writeEntry(level, es, table, index, encodeLo(frame, this.tableBitsFor(flags)), encodeHi(frame, 0, this.maskHi));
+    this.created.push(frame, level, es, table, index, lo, hi); // undo: the huge leaf comes back
     this.owned.add(frame);
+    A.writeEntry(level, es, table, index, encodeLo(frame, this.tableBitsFor(flags)), encodeHi(frame, 0, this.maskHi));
     const childLevel = level - 1;
     const childSpan = levelSpan(childLevel);
     const childFlags = childLevel === 1 ? (flags & 0xf7f) | ((flags & PTE.PatHuge) !== 0 ? PTE.Pat4K : 0) : flags & 0x1fff;
@@ -1177,24 +1497,52 @@ export class Mapper {
     if (this.tlb !== null) this.tlb.invlpg(es);
   }
 
-  /** Zeroes every leaf in [start, end) (edges already split), recording the present ones. */
+  /**
+   * Zeroes every leaf in [start, end) (edges already split), recording the present ones. Undo: a
+   * SAVED_RUN per page table (old value of every entry visited), a record per other entry
+   * cleared; emptied tables are unlinked now and freed by `finish`.
+   */
   private clearRange(level: number, table: number, start: number, end: number, out: MutableUnmapped[], freeTables: boolean): void {
     const A = this.access;
     const span = levelSpan(level);
     let es = start - (start % span);
     let i = tableIndex(start, level);
+    if (level === 1) {
+      const s = this.beginSavedRun(es, table, i, (end - es) / PAGE_SIZE_4K);
+      for (; es < end; es += PAGE_SIZE_4K, i++) {
+        A.readEntry(1, es, table, i);
+        const lo = A.lo;
+        const hi = A.hi;
+        const w = this.savedLen;
+        s[w] = lo;
+        s[w + 1] = hi;
+        this.savedLen = w + 2;
+        if ((lo & P) === 0) {
+          if ((lo | hi) !== 0) A.writeEntry(1, es, table, i, 0, 0);
+          continue;
+        }
+        this.record(out, es, entryAddress(lo, hi, this.maskHi), PAGE_SIZE_4K, entryFlags(lo, hi, false));
+        A.writeEntry(1, es, table, i, 0, 0);
+        if (this.tlb !== null) this.tlb.invlpg(es);
+      }
+      return;
+    }
     for (; es < end; es += span, i++) {
       A.readEntry(level, es, table, i);
       const lo = A.lo;
       const hi = A.hi;
       const covered = es >= start && es + span <= end;
       if ((lo & P) === 0) {
-        if ((lo | hi) !== 0 && covered) A.writeEntry(level, es, table, i, 0, 0);
+        if ((lo | hi) !== 0 && covered) {
+          this.journal(level, es, table, i, lo, hi);
+          A.writeEntry(level, es, table, i, 0, 0);
+        }
         continue;
       }
-      const huge = (level === 2 || level === 3) && (lo & PS) !== 0;
-      if (level === 1 || huge) {
-        this.record(out, es, leafAddress(lo, hi, level, this.maskHi), span, entryFlags(lo, hi, huge));
+      if ((level === 2 || level === 3) && (lo & PS) !== 0) {
+        // A huge leaf: wholly inside the range once the edges are split.
+        this.record(out, es, leafAddress(lo, hi, level, this.maskHi), span, entryFlags(lo, hi, true));
+        this.journal(level, es, table, i, lo, hi);
         A.writeEntry(level, es, table, i, 0, 0);
         if (this.tlb !== null) this.tlb.invlpg(es);
         continue;
@@ -1202,9 +1550,9 @@ export class Mapper {
       const child = entryAddress(lo, hi, this.maskHi);
       this.clearRange(level - 1, child, es > start ? es : start, es + span < end ? es + span : end, out, freeTables);
       if (freeTables && this.owned.has(child) && !this.pinned.has(child) && this.isEmptyTable(level - 1, child, es)) {
+        this.journal(level, es, table, i, lo, hi);
         A.writeEntry(level, es, table, i, 0, 0);
-        this.owned.delete(child);
-        this.allocator.freeFrame(child);
+        this.toFree.push(child);
         if (this.tlb !== null) this.tlb.invlpg(es);
       }
     }

@@ -31,12 +31,12 @@ describe('virt', () => {
     expect(virt('4096')).toBe(4096);
   });
 
-  it('reads negative numbers and bigints as sign-extended 64-bit values', () => {
+  it('reads negative numbers and bigints as sign-extended 64-bit values (SDM vol. 3A 3.3.7.1)', () => {
     expect(virt(-4096)).toBe(0xffff_ffff_f000);
     expect(virt(-(1n << 47n))).toBe(0x8000_0000_0000);
   });
 
-  it('rejects non-canonical addresses with E_NON_CANONICAL', () => {
+  it('rejects non-canonical addresses with E_NON_CANONICAL (SDM vol. 3A 3.3.7.1)', () => {
     expect(() => virt(0x8000_0000_0000n)).toThrow(NonCanonicalAddressError);
     expect(() => virt('0x0000_8000_0000_0000')).toThrow(NonCanonicalAddressError);
     expect(() => virt('0xfff0_0000_0000_0000')).toThrow(NonCanonicalAddressError);
@@ -57,7 +57,7 @@ describe('virt', () => {
 });
 
 describe('canonical', () => {
-  it('sign-extends bit 47 and round-trips with virt', () => {
+  it('sign-extends bit 47 and round-trips with virt (SDM vol. 3A 3.3.7.1)', () => {
     expect(canonical(0x8000_0000_1000)).toBe(0xffff_8000_0000_1000n);
     expect(canonical(0x1000)).toBe(0x1000n);
     for (const va of [0, 0x7fff_ffff_f000, 0x8000_0000_0000, 0xffff_ffff_ffff]) expect(virt(canonical(va))).toBe(va);
@@ -78,7 +78,7 @@ describe('formatVa', () => {
 });
 
 describe('isCanonical', () => {
-  it('accepts both halves and rejects the hole', () => {
+  it('accepts both halves and rejects the hole (SDM vol. 3A 3.3.7.1)', () => {
     expect(isCanonical(0xffff_8000_0000_0000n)).toBe(true);
     expect(isCanonical('0x0000_7fff_ffff_ffff')).toBe(true);
     expect(isCanonical(0x0000_8000_0000_0000n)).toBe(false);
@@ -102,7 +102,7 @@ describe('index extraction', () => {
 });
 
 describe('assertRangeInOneHalf', () => {
-  it('rejects a range crossing the non-canonical hole or the end of the space', () => {
+  it('rejects a range crossing the non-canonical hole or the end of the space (SDM vol. 3A 3.3.7.1)', () => {
     expect(() => assertRangeInOneHalf(0x7fff_ffff_f000, 0x2000)).toThrow(CanonicalHoleError);
     expect(() => assertRangeInOneHalf(0xffff_ffff_f000, 0x2000)).toThrow(CanonicalHoleError);
     expect(() => assertRangeInOneHalf(0x7fff_ffff_f000, 0x1000)).not.toThrow();

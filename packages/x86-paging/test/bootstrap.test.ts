@@ -3,6 +3,7 @@ import {
   Access,
   ArrayBufferPhysicalMemory,
   BootstrapPoolExhaustedError,
+  type BootstrapOptions,
   ControlRegisters,
   DEFAULT_HIGHER_HALF_BASE,
   InvalidOptionError,
@@ -79,12 +80,56 @@ describe('buildBootstrapTables', () => {
     expect(() => buildBootstrapTables({ memory, kernel, pool: { pa: 0x70_0000, frameCount: 16 } })).toThrow(InvalidOptionError);
   });
 
-  it('uses only 4 KiB pages for an alias whose base disagrees with the kernel modulo 2 MiB', () => {
+  it('uses only 4 KiB pages for an alias whose base disagrees with the kernel modulo 2 MiB (SDM 4.5: a 2 MiB frame is 2 MiB aligned)', () => {
     const memory = new ArrayBufferPhysicalMemory(8 * 1024 * 1024);
     const options = { memory, kernel, pool: { pa: 0x50_0000, frameCount: 32 }, identityMap: false, higherHalfBase: virt('0xffff_8000_0000_1000') };
     const boot = buildBootstrapTables(options);
     expect(boot.identity).toBeNull();
     expect(new Set(boot.mapper.mappings().map((r) => r.pageSizeBytes))).toEqual(new Set([4096]));
     expect(boot.tableFrameCount).toBe(bootstrapFramesNeeded(options));
+  });
+
+  // DESIGN.md "Errors": misuse throws before any state changes. Each case below used to be found
+  // only by the Mapper, after the PML4 (and, for most, the identity map) had been written.
+  describe('rejects, before writing a byte, options the build would trip over later', () => {
+    const small = { pa: 0x10_0000, sizeBytes: 3 * 1024 * 1024 }; // [1 MiB, 4 MiB)
+    const smallPool = { pa: 0x30_0000, frameCount: 16 };
+    const cases: [string, Omit<BootstrapOptions, 'memory'>, string][] = [
+      // Alias [3 MiB, 6 MiB) overlaps identity [1 MiB, 4 MiB): was E_PARENT_HUGE_PAGE after 260 words.
+      ['an alias overlapping the identity map', { kernel: small, pool: smallPool, higherHalfBase: 0x20_0000 }, 'E_INVALID_OPTION'],
+      ['an alias exactly on the identity map', { kernel: small, pool: smallPool, higherHalfBase: 0 }, 'E_INVALID_OPTION'],
+      ['higher-half flags with bits 13-19 set', { kernel: small, pool: smallPool, higherHalfFlags: PTE.Present | 0x4000 }, 'E_INVALID_FLAGS'],
+      ['identity flags with bits 13-19 set', { kernel: small, pool: smallPool, identityFlags: PTE.Present | 0x8_0000 }, 'E_INVALID_FLAGS'],
+      ['an alias running past 2^48', { kernel: small, pool: smallPool, higherHalfBase: 2 ** 48 - 0x20_0000 }, 'E_CROSSES_CANONICAL_HOLE'],
+      ['an alias crossing the canonical hole', { kernel: small, pool: smallPool, higherHalfBase: 2 ** 47 - 0x20_0000 }, 'E_CROSSES_CANONICAL_HOLE'],
+      ['a kernel reaching 2^MAXPHYADDR', { kernel: { pa: 0x10_0000, sizeBytes: 2 ** 32 }, pool: { pa: 0x30_0000, frameCount: 32 }, maxPhysAddr: 32, higherHalfBase: virt('0xffff_8000_0000_0000') }, 'E_PA_OUT_OF_RANGE'],
+      ['a MAXPHYADDR outside 32..52', { kernel: small, pool: smallPool, maxPhysAddr: 20 }, 'E_INVALID_OPTION'],
+      ['a pool memory does not hold', { kernel: { pa: 0x70_0000, sizeBytes: 3 * 1024 * 1024 }, pool: { pa: 0x7f_0000, frameCount: 32 } }, 'E_PHYSICAL_ACCESS'],
+    ];
+    for (const [what, options, code] of cases) {
+      it(`${what}: ${code}`, () => {
+        const memory = new ArrayBufferPhysicalMemory(8 * 1024 * 1024);
+        const garbage = new Uint8Array(8 * 1024 * 1024).map((_, i) => (i * 131 + 7) & 0xff); // a pool is not zeroed memory
+        memory.importBytes(0, garbage);
+        let caught: unknown = null;
+        try {
+          buildBootstrapTables({ memory, ...options });
+        } catch (e) {
+          caught = e;
+        }
+        expect((caught as { code?: string } | null)?.code, String(caught)).toBe(code);
+        expect(Buffer.compare(memory.exportBytes(0, 8 * 1024 * 1024), garbage)).toBe(0); // byte for byte
+      });
+    }
+
+    it('says which ranges overlap, and bootstrapFramesNeeded refuses the same options', () => {
+      const options = { kernel: small, pool: smallPool, higherHalfBase: 0x20_0000 };
+      expect(() => bootstrapFramesNeeded(options)).toThrow(InvalidOptionError);
+      expect(() => bootstrapFramesNeeded(options)).toThrow(/alias \[0x0000_0000_0030_0000, 0x0000_0000_0060_0000\) overlaps the identity map \[0x0000_0000_0010_0000, 0x0000_0000_0040_0000\)/);
+      // Without the identity map the same alias is fine.
+      const memory = new ArrayBufferPhysicalMemory(8 * 1024 * 1024);
+      const boot = buildBootstrapTables({ memory, ...options, identityMap: false });
+      expect(boot.mapper.translate(0x30_0000)!.pa).toBe(0x10_0000);
+    });
   });
 });

@@ -93,7 +93,7 @@ describe('Cpu loads and stores', () => {
 });
 
 describe('Cpu page-fault delivery (vector 14)', () => {
-  it('records CR2 and the error code, calls the handler, and retries the access after the fix', () => {
+  it('records CR2 and the error code, calls the handler, and retries the access after the fix (SDM 4.7; vol. 3A 6.15 #PF)', () => {
     const { t, cpu } = setup();
     const seen: PageFaultInfo[] = [];
     cpu.setHandler(14, (f) => {
@@ -201,7 +201,7 @@ describe('Cpu page-fault delivery (vector 14)', () => {
 });
 
 describe('Cpu #GP for non-canonical addresses', () => {
-  it('raises #GP, not #PF, for a non-canonical bigint address', () => {
+  it('raises #GP, not #PF, for a non-canonical bigint address (SDM vol. 3A 3.3.7.1; 6.15 #GP)', () => {
     const { cpu } = setup();
     let pf = 0;
     cpu.onPageFault(() => {
@@ -215,14 +215,14 @@ describe('Cpu #GP for non-canonical addresses', () => {
     expect(cpu.generalProtectionCount).toBe(3);
   });
 
-  it('raises #GP when an access runs from the lower half into the non-canonical hole', () => {
+  it('raises #GP when an access runs from the lower half into the non-canonical hole (SDM vol. 3A 3.3.7.1; 6.15 #GP)', () => {
     const { t, cpu } = setup();
     t.map(0x7fff_ffff_f000, A, URW);
     expect(cpu.read8(0x7fff_ffff_ffff)).toBe(0);
     expect(() => cpu.read32(0x7fff_ffff_fffe)).toThrow(GeneralProtectionFault);
   });
 
-  it('calls the vector-13 handler with the address and error code 0', () => {
+  it('calls the vector-13 handler with the address and error code 0 (SDM vol. 3A 6.15 #GP: #GP(0) for a non-canonical address)', () => {
     const { cpu } = setup();
     const seen: string[] = [];
     cpu.setHandler(13, (f) => {
@@ -255,7 +255,7 @@ describe('Cpu registers and context switches', () => {
     expect(cpu.translate(VA, Access.Read).pa).toBe(A);
   });
 
-  it('rejects a misaligned CR3, a no-flush write without PCIDE, and PCIDE with CR3[11:0] ≠ 0', () => {
+  it('rejects a misaligned CR3, a no-flush write without PCIDE, and PCIDE with CR3[11:0] ≠ 0 (SDM 4.10.1)', () => {
     const { t, cpu } = setup();
     expect(() => cpu.writeCr3(t.pml4 + 8)).toThrow(InvalidControlRegisterError);
     expect(() => cpu.writeCr3(t.pml4, { noFlush: true })).toThrow(InvalidControlRegisterError);
@@ -264,7 +264,7 @@ describe('Cpu registers and context switches', () => {
     expect(cpu.registers.cr4 & CR4.PCIDE).toBe(0);
   });
 
-  it('decodes a raw 64-bit CR3 operand: frame, PCID and the no-flush bit 63', () => {
+  it('decodes a raw 64-bit CR3 operand: frame, PCID and the no-flush bit 63 (SDM 4.10.1, 4.10.4.1)', () => {
     const { t, cpu } = setup();
     cpu.writeCr4(cpu.registers.cr4 | CR4.PCIDE);
     t.map(VA, A, URW);
@@ -279,7 +279,7 @@ describe('Cpu registers and context switches', () => {
     expect(cpu.registers.cr3Value()).toBe(BigInt(t.pml4) | 3n);
   });
 
-  it('STAC/CLAC toggle RFLAGS.AC, which SMAP consults', () => {
+  it('STAC/CLAC toggle RFLAGS.AC, which SMAP consults (SDM 4.6.1)', () => {
     const { t, cpu } = setup(Mode.Supervisor);
     cpu.writeCr4(cpu.registers.cr4 | CR4.SMAP);
     t.map(VA, A, URW);
@@ -291,7 +291,7 @@ describe('Cpu registers and context switches', () => {
     expect(() => cpu.read8(VA)).toThrow(PageFaultAbortedError);
   });
 
-  it('turning EFER.NXE off makes XD a reserved bit', () => {
+  it('turning EFER.NXE off makes XD a reserved bit (SDM 4.5, 4.7: RSVD)', () => {
     const { t, cpu } = setup();
     t.map(VA, A, URW | PTE.NoExecute);
     cpu.writeEfer(cpu.registers.efer & ~EFER.NXE);

@@ -34,13 +34,13 @@ describe('PTE', () => {
 });
 
 describe('encodeLo/encodeHi', () => {
-  it('places NX at bit 63, i.e. bit 31 of the high half', () => {
+  it('places NX at bit 63, i.e. bit 31 of the high half (SDM Tables 4-14..4-20)', () => {
     const hi = encodeHi(0x1000, PTE.Present | PTE.NoExecute);
     expect(hi).toBe(0x8000_0000);
     expect((entryFlags(encodeLo(0x1000, PTE.Present), hi) & PTE.NoExecute) !== 0).toBe(true);
   });
 
-  it('splits a 52-bit physical address into bits 31:12 and 51:32', () => {
+  it('splits a 52-bit physical address into bits 31:12 and 51:32 (SDM 4.5, Table 4-20)', () => {
     const pa = 0xf_ffff_ffff_f000;
     const flags = PTE.Present | PTE.Writable;
     const lo = encodeLo(pa, flags);
@@ -87,7 +87,7 @@ describe('reservedBits', () => {
 });
 
 describe('OS-available bits', () => {
-  it('packs bits 9-11 and 52-62 into 14 bits and back', () => {
+  it('packs bits 9-11 and 52-62 into 14 bits and back (SDM Tables 4-14..4-20: ignored bits)', () => {
     expect(osBits(PTE.Avail9 | PTE.Avail11)).toBe(0b101);
     expect(osBits(availableBit(52))).toBe(1 << 3);
     expect(osBits(availableBit(62))).toBe(1 << 13);
@@ -99,7 +99,7 @@ describe('OS-available bits', () => {
     expect(() => withOsBits(0, 16384)).toThrow();
     expect(() => availableBit(12)).toThrow();
   });
-  it('lands the available bits of the flags word at hardware bits 52-62', () => {
+  it('lands the available bits of the flags word at hardware bits 52-62 (SDM Tables 4-14..4-20)', () => {
     const hi = encodeHi(0, availableBit(52) | availableBit(62));
     expect(hi).toBe((1 << 20) | (1 << 30));
   });
@@ -111,7 +111,7 @@ describe('OS-available bits', () => {
 });
 
 describe('decodeEntry', () => {
-  it('decodes a 2 MiB leaf', () => {
+  it('decodes a 2 MiB leaf (SDM Table 4-17)', () => {
     const d = decodeEntry(0x20_0000 | 0xe7, 0x8000_0000, 2);
     expect(d.present).toBe(true);
     expect(d.leaf).toBe(true);

@@ -16,9 +16,12 @@ import {
   ParentEntryHugePageError,
   PhysicalTableAccess,
   SimpleFrameAllocator,
+  KmemError,
+  TableAccessFaultError,
   availableBit,
   type TablePolicy,
 } from '../src/index';
+import { FaultyTableAccess, treeDump } from './mapper-fixture';
 
 const K4 = 4096;
 const M2 = 2097152;
@@ -355,5 +358,93 @@ describe('Mapper (model-based)', () => {
   });
   it('matches an interval model under the leaf table policy', () => {
     runModel('leaf', 100);
+  });
+});
+
+// DESIGN.md "Errors": nothing half-done — also when the TableAccess throws part-way through a call
+// (strategies (b)-(d) reach tables through the MMU and throw TableAccessFaultError on a fault).
+type FaultOp =
+  | { kind: 'map'; va: number; pa: number; pageCount: number; pageSize: 4096 | 2097152 | 1073741824; flags: number }
+  | { kind: 'mapRange'; va: number; pa: number; sizeBytes: number; flags: number }
+  | { kind: 'mapAllocated'; va: number; pageCount: number; flags: number }
+  | { kind: 'mark'; va: number; pageCount: number }
+  | { kind: 'unmap'; va: number; pageCount: number; freeTables: boolean }
+  | { kind: 'update'; va: number; pageCount: number; flags: number }
+  | { kind: 'prealloc'; slot: number; slotCount: number };
+
+const faultOpArb: fc.Arbitrary<FaultOp> = fc.oneof(
+  fc.record({ kind: fc.constant('map' as const), va: vaArb(K4), pa: paArb(K4), pageCount: fc.integer({ min: 1, max: 700 }), pageSize: fc.constant(K4 as 4096), flags: flagsArb }),
+  fc.record({ kind: fc.constant('map' as const), va: vaArb(K4), pa: paArb(K4), pageCount: fc.constant(1), pageSize: fc.constant(K4 as 4096), flags: flagsArb }),
+  fc.record({ kind: fc.constant('map' as const), va: vaArb(M2), pa: paArb(M2), pageCount: fc.integer({ min: 1, max: 3 }), pageSize: fc.constant(M2 as 2097152), flags: flagsArb }),
+  fc.record({ kind: fc.constant('map' as const), va: vaArb(G1), pa: paArb(G1), pageCount: fc.constant(1), pageSize: fc.constant(G1 as 1073741824), flags: flagsArb }),
+  fc.record({ kind: fc.constant('mapRange' as const), va: vaArb(K4), pa: paArb(K4), sizeBytes: fc.integer({ min: 1, max: 1100 }).map((n) => n * K4), flags: flagsArb }),
+  fc.record({ kind: fc.constant('mapAllocated' as const), va: vaArb(K4), pageCount: fc.integer({ min: 1, max: 12 }), flags: flagsArb }),
+  fc.record({ kind: fc.constant('mark' as const), va: vaArb(K4), pageCount: fc.integer({ min: 1, max: 600 }) }),
+  fc.record({ kind: fc.constant('unmap' as const), va: vaArb(K4), pageCount: fc.integer({ min: 1, max: 1200 }), freeTables: fc.boolean() }),
+  fc.record({ kind: fc.constant('unmap' as const), va: vaArb(M2), pageCount: fc.integer({ min: 1, max: 300000 }), freeTables: fc.boolean() }),
+  fc.record({ kind: fc.constant('update' as const), va: vaArb(K4), pageCount: fc.integer({ min: 1, max: 1200 }), flags: flagsArb }),
+  fc.record({ kind: fc.constant('prealloc' as const), slot: fc.integer({ min: 256, max: 300 }), slotCount: fc.integer({ min: 1, max: 3 }) }),
+);
+
+function applyFaultOp(mapper: Mapper, op: FaultOp): unknown {
+  switch (op.kind) {
+    case 'map':
+      return mapper.mapPages(op.va, op.pa, op.pageCount, op.flags, { pageSize: op.pageSize });
+    case 'mapRange':
+      return mapper.mapRange(op.va, op.pa, op.sizeBytes, op.flags);
+    case 'mapAllocated':
+      return mapper.mapAllocated(op.va, op.pageCount, op.flags);
+    case 'mark':
+      return mapper.markPages(op.va, op.pageCount, PTE.Avail11 | availableBit(58), 0x7700_0000);
+    case 'unmap':
+      return mapper.unmapPages(op.va, op.pageCount, { freeTables: op.freeTables });
+    case 'update':
+      return mapper.updateFlags(op.va, op.pageCount, op.flags);
+    case 'prealloc':
+      return mapper.preallocatePml4Slots(op.slot, op.slotCount);
+  }
+}
+
+describe('Mapper under a TableAccess that faults at a random access (property)', () => {
+  it('leaves the tree, its table count and the allocator exactly as before every call that threw', () => {
+    let faulted = 0;
+    fc.assert(
+      fc.property(
+        fc.constantFrom<TablePolicy>('permissive', 'leaf'),
+        fc.boolean(),
+        fc.array(fc.tuple(faultOpArb, fc.option(fc.oneof(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 1500 })), { nil: null, freq: 3 })), { minLength: 1, maxLength: 25 }),
+        (policy, persistent, ops) => {
+          const memory = new ArrayBufferPhysicalMemory(4 * 1024 * 1024);
+          const allocator = new SimpleFrameAllocator({ start: 0x10_0000, frameCount: 160 });
+          const access = new FaultyTableAccess(new PhysicalTableAccess(memory));
+          // A persistent fault makes the undo fault too: then it must go through `memory`.
+          const mapper = Mapper.create({ access, allocator, tablePolicy: policy, ...(persistent ? { memory } : {}) })!;
+          for (const [op, failAt] of ops) {
+            const before = failAt === null ? null : treeDump(memory, mapper.root);
+            const counts = [mapper.tableFrameCount, allocator.allocatedCount];
+            if (failAt !== null) access.failAfter(failAt, persistent);
+            let thrown: Error | null = null;
+            try {
+              applyFaultOp(mapper, op);
+            } catch (e) {
+              thrown = e as Error;
+            }
+            access.disarm();
+            if (thrown instanceof TableAccessFaultError) {
+              faulted++;
+              expect(treeDump(memory, mapper.root), JSON.stringify(op)).toEqual(before);
+              expect([mapper.tableFrameCount, allocator.allocatedCount]).toEqual(counts);
+            } else if (thrown !== null && !(thrown instanceof KmemError)) {
+              throw thrown; // only typed misuse errors are expected from random operations
+            }
+            mapper.checkInvariants();
+            allocator.checkInvariants();
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+    // The property is only worth something if calls were really interrupted.
+    expect(faulted).toBeGreaterThan(100);
   });
 });

@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import {
+  Access,
   CanonicalHoleError,
+  Cpu,
+  DIRECT_MAP_BASE,
+  DirectMapTableAccess,
+  Mode,
+  TableAccessFaultError,
+  WINDOW_BASE,
+  WindowTableAccess,
+  type MapperCreateOptions,
+  type TableAccess,
   InvalidFlagsError,
+  InvalidFrameError,
   InvalidOptionError,
   InvalidSizeError,
   Mapper,
@@ -13,6 +24,7 @@ import {
   ParentEntryHugePageError,
   PhysicalAddressRangeError,
   PhysicalTableAccess,
+  RecursiveTableAccess,
   ReservedRegionError,
   SimpleFrameAllocator,
   availableBit,
@@ -25,7 +37,7 @@ import {
   ptIndex,
   virt,
 } from '../src/index';
-import { machine, rawEntry, snapshot } from './mapper-fixture';
+import { FaultyTableAccess, faultyMachine, machine, rawEntry, snapshot, treeDump, type FaultyMachine } from './mapper-fixture';
 
 const RW = PTE.Present | PTE.Writable;
 const KERNEL = virt('0xffff_8000_0000_0000');
@@ -151,12 +163,14 @@ describe('Mapper.mapPages', () => {
     expect(() => m.mapper.mapPages(KERNEL + G1 + M2, 0, 1, RW, { pageSize: M2 })).toThrow(ParentEntryHugePageError);
   });
 
-  it('replaces an empty page table by a huge page and frees the table', () => {
+  it('replaces an empty page table by a huge page, frees the table and invalidates (SDM 4.10.4.2)', () => {
     const m = machine();
     m.mapper.mapPages(0x1000, 0x1000, 1, RW);
     m.mapper.unmapPages(0x1000, 1, { freeTables: false });
     expect(m.mapper.tableFrameCount).toBe(4);
+    m.tlb.invalidated.length = 0;
     expect(m.mapper.mapPages(0, 0x20_0000, 1, RW, { pageSize: M2 })).toBe(true);
+    expect(m.tlb.invalidated).toEqual([0]); // the PDE went from a table pointer to a 2 MiB page
     expect(m.mapper.tableFrameCount).toBe(3);
     expect(m.mapper.translate(0x1000)!.pa).toBe(0x20_1000);
     m.mapper.checkInvariants();
@@ -183,7 +197,7 @@ describe('Mapper.mapPages', () => {
 });
 
 describe('Mapper.mapRange', () => {
-  it('uses 1 GiB, 2 MiB and 4 KiB pages as alignment allows', () => {
+  it('uses 1 GiB, 2 MiB and 4 KiB pages as alignment allows (SDM 4.5: a huge page\'s frame is aligned to its size)', () => {
     const m = machine();
     const va = KERNEL + G1 - M2 - 0x3000;
     expect(m.mapper.mapRange(va, va - KERNEL, G1 + 2 * M2 + 0x5000, RW)).toBe(true);
@@ -197,7 +211,7 @@ describe('Mapper.mapRange', () => {
     ]);
   });
 
-  it('falls back to 4 KiB pages when va and pa disagree modulo 2 MiB', () => {
+  it('falls back to 4 KiB pages when va and pa disagree modulo 2 MiB (SDM 4.5, Table 4-17)', () => {
     const m = machine();
     expect(m.mapper.mapRange(0, 0x1000, M2, RW)).toBe(true);
     expect(m.mapper.mappings()).toHaveLength(1);
@@ -230,7 +244,7 @@ describe('Mapper.mapAllocated', () => {
 });
 
 describe('Mapper.unmapPages', () => {
-  it('returns what was mapped, coalesced, invalidates each page and frees emptied tables', () => {
+  it('returns what was mapped, coalesced, invalidates each page and frees emptied tables (SDM 4.10.4.2)', () => {
     const m = machine();
     m.mapper.mapPages(KERNEL, 0x20_0000, 4, RW);
     m.mapper.mapPages(KERNEL + 0x4000, 0x90_0000, 2, RW | PTE.NoExecute);
@@ -253,7 +267,7 @@ describe('Mapper.unmapPages', () => {
     expect(m.mapper.translate(0)).toBeNull();
   });
 
-  it('splits a 2 MiB page when unmapping part of it, keeping the rest mapped with the same flags and PAT', () => {
+  it('splits a 2 MiB page when unmapping part of it, keeping the rest mapped with the same flags and PAT (SDM Tables 4-17, 4-20; 4.10.4.2)', () => {
     const m = machine();
     m.mapper.mapPages(KERNEL, 0x40_0000, 1, RW | PTE.Global | PTE.PatHuge | PTE.NoExecute, { pageSize: M2 });
     const out = m.mapper.unmapPages(KERNEL + 0x1000, 2)!;
@@ -299,7 +313,7 @@ describe('Mapper.unmapPages', () => {
 });
 
 describe('Mapper.updateFlags', () => {
-  it('replaces flags, keeps A/D set by the CPU, and invalidates every changed page', () => {
+  it('replaces flags, keeps A/D set by the CPU, and invalidates every changed page (SDM 4.8, 4.10.4.2)', () => {
     const m = machine();
     m.mapper.mapPages(0x1000, 0x5000, 2, RW | PTE.Accessed | PTE.Dirty);
     m.tlb.invalidated.length = 0;
@@ -401,7 +415,7 @@ describe('Mapper.walk', () => {
 });
 
 describe('Mapper.mappings', () => {
-  it('coalesces contiguous pages with equal flags and never across the canonical hole', () => {
+  it('coalesces contiguous pages with equal flags and never across the canonical hole (SDM vol. 3A 3.3.7.1)', () => {
     const m = machine();
     m.mapper.mapPages(0x7fff_ffff_e000, 0x1000, 2, RW);
     m.mapper.mapPages(KERNEL, 0x3000, 2, RW);
@@ -413,5 +427,358 @@ describe('Mapper.mappings', () => {
     ]);
     expect(m.mapper.mappings({ protectionOnly: true })).toHaveLength(2);
     expect(m.mapper.formatMappings()).toContain('0xffff_8000_0000_0000-0xffff_8000_0000_2000 0x2000 -rwx 4K -> 0x3000');
+  });
+});
+
+// DESIGN.md "Errors": nothing half-done. Strategies (b)-(d) reach tables through the MMU and throw
+// TableAccessFaultError when that faults; a call interrupted that way must leave the tree as it was.
+describe('Mapper under a faulting TableAccess', () => {
+  it('undoes a mapPages whose new table the direct map cannot reach: no link to an unzeroed frame, nothing owned or taken', () => {
+    const memory = new ArrayBufferPhysicalMemory(16 * 1024 * 1024);
+    const root = 0x10_0000;
+    memory.zeroFrame(root);
+    // Boot tables for a direct map of [0, 0x10_1000) only, in frames it covers.
+    const boot = new Mapper({ access: new PhysicalTableAccess(memory), allocator: new SimpleFrameAllocator({ start: 0x8_0000, frameCount: 64 }), root });
+    boot.mapRange(DIRECT_MAP_BASE, 0, 0x10_1000, RW);
+    const cpu = new Cpu({ memory, registers: { cr3Frame: root } });
+    // The next frame handed out, 0x10_1000, is outside the direct map and full of garbage.
+    for (let pa = 0x10_1000; pa < 0x10_2000; pa += 4) memory.write32(pa, 0xdead_beef);
+    const allocator = new SimpleFrameAllocator({ start: 0x10_1000, frameCount: 16 });
+    const mapper = new Mapper({ access: new DirectMapTableAccess(cpu), allocator, root, tlb: cpu });
+    // Let the MMU set A (reading every table) and D (the root) now, so that only the mapper could
+    // change the tree below (SDM 4.8: the CPU sets them when the kernel touches its tables).
+    mapper.checkInvariants();
+    cpu.mmu.translate(DIRECT_MAP_BASE + root, Access.Write, Mode.Supervisor);
+    const before = treeDump(memory, root);
+    for (const pageCount of [1, 2]) {
+      // 1 page: the single-walk fast path; 2 pages: the general path (newTable).
+      let caught: unknown = null;
+      try {
+        mapper.mapPages(0x10_0000_0000, 0x8000_0000, pageCount, RW | PTE.User);
+      } catch (e) {
+        caught = e;
+      }
+      expect((caught as TableAccessFaultError).code).toBe('E_TABLE_ACCESS_FAULT');
+      expect(rawEntry(memory, root)).toEqual([0, 0]); // was 0x10_1007: PML4[0] -> a garbage "PDPT"
+      expect(treeDump(memory, root)).toEqual(before);
+      expect(mapper.tableFrameCount).toBe(0);
+      expect(allocator.allocatedCount).toBe(0);
+      mapper.checkInvariants();
+      allocator.checkInvariants();
+    }
+  });
+
+  /** One mutating call (`run`) on a tree built by `setup`, with the Mapper's options. */
+  interface Scenario {
+    name: string;
+    options?: Partial<MapperCreateOptions>;
+    setup?: (m: FaultyMachine) => void;
+    run: (m: FaultyMachine) => unknown;
+  }
+  const MARK = PTE.Avail9 | availableBit(55);
+  const scenarios: Scenario[] = [
+    { name: 'mapPages, one page, three new tables (fast path)', run: (m) => m.mapper.mapPages(KERNEL + 0x5000, 0x9000, 1, RW) },
+    {
+      name: 'mapPages, one page over a marker (fast path)',
+      setup: (m) => m.mapper.markPages(0x7000, 3, MARK, 0x55_0000),
+      run: (m) => m.mapper.mapPages(0x8000, 0x9000, 1, RW),
+    },
+    {
+      name: 'mapPages, 520 pages over two PTs, one existing with markers',
+      setup: (m) => {
+        m.mapper.markPages(0x1ff000, 2, MARK, 0x55_0000);
+        m.mapper.mapPages(0x1fe000, 0x1000, 1, RW);
+      },
+      run: (m) => m.mapper.mapPages(0x1ff000, 0x40_0000, 520, RW | PTE.NoExecute),
+    },
+    {
+      name: 'mapPages, 2 MiB pages, one replacing an empty table (SDM 4.10.4.2)',
+      setup: (m) => {
+        m.mapper.mapPages(M2 + 0x1000, 0x1000, 1, RW);
+        m.mapper.unmapPages(M2 + 0x1000, 1, { freeTables: false });
+        m.mapper.markPages(M2 + 0x3000, 1, MARK); // a marker inside the table that gives way
+      },
+      run: (m) => m.mapper.mapPages(0, 0x40_0000, 2, RW, { pageSize: M2 }),
+    },
+    { name: 'mapRange, 4 KiB + 2 MiB + 4 KiB pages', run: (m) => m.mapper.mapRange(M2 - 0x2000, M2 - 0x2000, M2 + 0x5000, RW) },
+    {
+      name: 'mapAllocated over a marker',
+      setup: (m) => m.mapper.markPages(0x40_2000, 1, MARK, 0x66_0000),
+      run: (m) => m.mapper.mapAllocated(0x40_0000, 5, RW),
+    },
+    { name: 'markPages over earlier markers', setup: (m) => m.mapper.markPages(0x40_2000, 2, MARK), run: (m) => m.mapper.markPages(0x40_0000, 6, PTE.Avail10, 0x77_0000) },
+    {
+      name: 'unmapPages splitting a 1 GiB page at both ends (a PD and two PTs)',
+      setup: (m) => m.mapper.mapPages(KERNEL, 0, 1, RW | PTE.Global, { pageSize: G1 }),
+      run: (m) => m.mapper.unmapPages(KERNEL + M2 + 0x1000, 512),
+    },
+    {
+      name: 'unmapPages over pages and a marker, freeing emptied tables',
+      setup: (m) => {
+        m.mapper.mapPages(0x1f_0000, 0x30_0000, 600, RW);
+        m.mapper.markPages(0x1e_f000, 1, MARK);
+      },
+      run: (m) => m.mapper.unmapPages(0x1e_f000, 601),
+    },
+    {
+      name: 'updateFlags splitting a 2 MiB page',
+      setup: (m) => {
+        m.mapper.mapPages(0, 0x40_0000, 1, RW | PTE.Dirty, { pageSize: M2 });
+        m.mapper.mapPages(M2, 0x9000, 3, RW | PTE.Accessed);
+      },
+      run: (m) => m.mapper.updateFlags(M2 - 0x2000, 5, PTE.Present | PTE.NoExecute),
+    },
+    {
+      name: 'mapPages (one page) widening supervisor-only tables under the leaf policy',
+      options: { tablePolicy: 'leaf' },
+      setup: (m) => m.mapper.mapPages(0x1000, 0x1000, 1, PTE.Present),
+      run: (m) => m.mapper.mapPages(0x2000, 0x2000, 1, RW | PTE.User),
+    },
+    {
+      name: 'mapPages (two pages) widening supervisor-only tables under the leaf policy',
+      options: { tablePolicy: 'leaf' },
+      setup: (m) => m.mapper.mapPages(0x1000, 0x1000, 1, PTE.Present),
+      run: (m) => m.mapper.mapPages(0x2000, 0x2000, 2, RW | PTE.User),
+    },
+    {
+      name: 'updateFlags widening under the leaf policy',
+      options: { tablePolicy: 'leaf' },
+      setup: (m) => m.mapper.mapPages(0x1000, 0x1000, 2, PTE.Present),
+      run: (m) => m.mapper.updateFlags(0x1000, 2, RW | PTE.User),
+    },
+    {
+      name: 'preallocatePml4Slots next to an existing PDPT',
+      setup: (m) => m.mapper.mapPages(KERNEL + 2 ** 39, 0, 1, RW),
+      run: (m) => m.mapper.preallocatePml4Slots(256, 3),
+    },
+    {
+      name: 'sharePml4Slots from another mapper',
+      setup: (m) => {
+        const kernel = Mapper.create({ access: new PhysicalTableAccess(m.memory), allocator: m.allocator })!;
+        kernel.preallocatePml4Slots(256, 4);
+        shareSource.set(m, kernel);
+      },
+      run: (m) => m.mapper.sharePml4Slots(shareSource.get(m)!, 256, 4),
+    },
+  ];
+  const shareSource = new WeakMap<FaultyMachine, Mapper>();
+
+  function build(s: Scenario, withMemory: boolean): FaultyMachine {
+    const m = faultyMachine(512, s.options, withMemory);
+    s.setup?.(m);
+    return m;
+  }
+
+  /** What a call did, independent of which frames it got: mapped ranges and counts. */
+  function outcome(m: FaultyMachine): unknown {
+    return [m.mapper.mappings({ protectionOnly: true }).map((r) => [r.start, r.end, r.flags]), m.mapper.tableFrameCount, m.allocator.allocatedCount];
+  }
+
+  /** Faults the call at access n for (a sample of) every n; each time the tree must come back exactly. */
+  function everyFaultPoint(s: Scenario, persistent: boolean): number {
+    const probe = build(s, persistent);
+    const start = probe.access.count;
+    s.run(probe);
+    const total = probe.access.count - start;
+    const done = outcome(probe);
+    let tried = 0;
+    for (let n = 1; n <= total; n++) {
+      if (n > 40 && n < total - 24 && n % 7 !== 0) continue;
+      const m = build(s, persistent);
+      const before = treeDump(m.memory, m.mapper.root);
+      const tables = m.mapper.tableFrameCount;
+      const taken = m.allocator.allocatedCount;
+      m.access.failAfter(n, persistent);
+      let caught: unknown = null;
+      try {
+        s.run(m);
+      } catch (e) {
+        caught = e;
+      }
+      m.access.disarm();
+      const where = `${s.name}: fault at access ${n} of ${total}${persistent ? ' and after' : ''}`;
+      expect(caught, where).toBeInstanceOf(TableAccessFaultError);
+      expect(treeDump(m.memory, m.mapper.root), where).toEqual(before);
+      expect([m.mapper.tableFrameCount, m.allocator.allocatedCount], where).toEqual([tables, taken]);
+      m.mapper.checkInvariants();
+      m.allocator.checkInvariants();
+      // And the same call, retried, does what it does undisturbed.
+      s.run(m);
+      expect(outcome(m), where).toEqual(done);
+      tried++;
+    }
+    return tried;
+  }
+
+  for (const s of scenarios) {
+    it(`rolls back ${s.name} wherever an access faults`, () => {
+      expect(everyFaultPoint(s, false)).toBeGreaterThan(0);
+    });
+  }
+
+  it('restores through physical memory (the memory option) when the undo faults too', () => {
+    for (const s of scenarios) expect(everyFaultPoint(s, true)).toBeGreaterThan(0);
+  });
+
+  it('rolls back through the direct-map, recursive and window strategies, leaving the MMU seeing what it saw (SDM 4.10.4.1)', () => {
+    const USER = 0x10_0000_0000;
+    const otherSlots = Array.from({ length: 512 }, (_, i) => i).filter((i) => i !== pml4Index(USER));
+    for (const strategy of ['direct map', 'recursive', 'window'] as const) {
+      const build = () => {
+        const memory = new ArrayBufferPhysicalMemory(16 * 1024 * 1024);
+        const allocator = new SimpleFrameAllocator({ start: 0x10_0000, frameCount: 1024 });
+        const root = allocator.allocFrame()!;
+        memory.zeroFrame(root);
+        const boot = new PhysicalTableAccess(memory);
+        const cpu = new Cpu({ memory, registers: { cr3Frame: root } });
+        let inner: TableAccess;
+        const reservedPml4Slots: number[] = [];
+        if (strategy === 'direct map') {
+          new Mapper({ access: boot, allocator, root }).mapRange(DIRECT_MAP_BASE, 0, 16 * 1024 * 1024, RW | PTE.Global);
+          inner = new DirectMapTableAccess(cpu);
+        } else if (strategy === 'recursive') {
+          RecursiveTableAccess.install(boot, root, 510);
+          reservedPml4Slots.push(510);
+          inner = new RecursiveTableAccess(cpu, { slot: 510 });
+        } else {
+          WindowTableAccess.install(boot, allocator, root, WINDOW_BASE);
+          inner = new WindowTableAccess(cpu);
+        }
+        const access = new FaultyTableAccess(inner);
+        const mapper = new Mapper({ access, allocator, root, tlb: cpu, reservedPml4Slots });
+        mapper.mapPages(USER, 0x8000_0000, 3, RW | PTE.User);
+        mapper.mapPages(USER + 4 * M2, 0x4000_0000, 1, RW | PTE.User, { pageSize: M2 });
+        return { memory, allocator, cpu, mapper, access, root };
+      };
+      const probes = [USER, USER + 0x2000, USER + 4 * M2 + 0x1000, USER + 4 * M2 + 0x5000, USER + G1, USER + G1 + 0x1000];
+      const seen = (m: ReturnType<typeof build>) => probes.map((va) => m.cpu.translate(va, Access.Read, Mode.Supervisor)).map((r) => (r.fault ? 'fault' : r.pa));
+      // The CPU sets A (and D) in entries it walks to reach a table: those are not the mapper's.
+      const tree = (m: ReturnType<typeof build>) => treeDump(m.memory, m.root, otherSlots).map((e) => e.replace(/:([0-9a-f]+):([0-9a-f]+)$/, (_, lo: string, hi: string) => `:${(parseInt(lo, 16) & ~0x60).toString(16)}:${hi}`));
+      const calls: [string, (m: ReturnType<typeof build>) => unknown][] = [
+        ['mapPages', (m) => m.mapper.mapPages(USER + G1, 0x9000_0000, 600, RW | PTE.User)],
+        ['unmapPages splitting a 2 MiB page', (m) => m.mapper.unmapPages(USER + 4 * M2 + 0x1000, 1)],
+        ['unmapPages freeing tables', (m) => m.mapper.unmapPages(USER, 3)],
+      ];
+      for (const [name, call] of calls) {
+        const probe = build();
+        const start = probe.access.count;
+        call(probe);
+        const total = probe.access.count - start;
+        for (let n = 1; n <= total; n += n < 24 ? 1 : 31) {
+          const m = build();
+          const before = tree(m);
+          const saw = seen(m); // also fills the TLB with what is mapped now
+          const counts = [m.mapper.tableFrameCount, m.allocator.allocatedCount];
+          m.access.failAfter(n);
+          expect(() => call(m), `${strategy}, ${name}, fault at ${n}`).toThrow(TableAccessFaultError);
+          m.access.disarm();
+          expect(tree(m), `${strategy}, ${name}, fault at ${n}`).toEqual(before);
+          expect(seen(m), `${strategy}, ${name}, fault at ${n}`).toEqual(saw);
+          expect([m.mapper.tableFrameCount, m.allocator.allocatedCount]).toEqual(counts);
+          m.mapper.checkInvariants();
+          m.cpu.checkInvariants();
+        }
+      }
+    }
+  });
+
+  it('gives the root back when Mapper.create cannot zero it', () => {
+    const memory = new ArrayBufferPhysicalMemory(1 << 20);
+    const allocator = new SimpleFrameAllocator({ start: 0x1_0000, frameCount: 4 });
+    const access = new FaultyTableAccess(new PhysicalTableAccess(memory));
+    access.failAfter(1);
+    expect(() => Mapper.create({ access, allocator })).toThrow(TableAccessFaultError);
+    expect(allocator.allocatedCount).toBe(0);
+  });
+});
+
+// A FrameAllocator is a port anyone can implement; a frame no entry can hold is misuse, found
+// before it is linked (SDM 4.5: an entry holds address bits MAXPHYADDR-1:12; bits 51:M are reserved).
+describe('Mapper with a FrameAllocator that hands out an unusable frame', () => {
+  /** Hands out `bad` as the `nth` frame (1-based), the inner allocator's frames otherwise. */
+  function badAllocator(inner: SimpleFrameAllocator, nth: number, bad: number) {
+    let n = 0;
+    const freed: number[] = [];
+    return {
+      freed,
+      allocFrame: (): number | null => (++n === nth ? bad : inner.allocFrame()),
+      freeFrame: (pa: number): void => {
+        freed.push(pa);
+        inner.freeFrame(pa);
+      },
+    };
+  }
+
+  function expectInvalidFrame(fn: () => unknown, frame: number): void {
+    let caught: unknown = null;
+    try {
+      fn();
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(InvalidFrameError);
+    expect((caught as InvalidFrameError).code).toBe('E_INVALID_FRAME');
+    expect((caught as InvalidFrameError).frame).toBe(frame);
+  }
+
+  it('rejects a data frame at or above 2^MAXPHYADDR instead of mapping it truncated (MAXPHYADDR 32: 0x1_0000_5000 is not 0x5000)', () => {
+    const memory = new ArrayBufferPhysicalMemory(8 * 1024 * 1024);
+    const inner = new SimpleFrameAllocator({ start: 0x10_0000, frameCount: 64 });
+    const allocator = badAllocator(inner, 6, 0x1_0000_5000); // root, PDPT, PD, PT, one data frame, then the bad one
+    const mapper = Mapper.create({ access: new PhysicalTableAccess(memory), allocator, maxPhysAddr: 32, memory })!;
+    mapper.markPages(0x40_1000, 1, PTE.Avail9);
+    const before = treeDump(memory, mapper.root);
+    const taken = inner.allocatedCount;
+    expectInvalidFrame(() => mapper.mapAllocated(0x40_0000, 3, RW), 0x1_0000_5000);
+    expect(treeDump(memory, mapper.root)).toEqual(before);
+    expect(inner.allocatedCount).toBe(taken);
+    expect(allocator.freed).not.toContain(0x1_0000_5000); // a frame it cannot trust is not given back
+    expect(mapper.translate(0x40_0000)).toBeNull();
+    mapper.checkInvariants();
+    inner.checkInvariants();
+  });
+
+  const cases: [string, number][] = [
+    ['misaligned', 0x10_0800],
+    ['at 2^52', 2 ** 52],
+    ['fractional', 4096.5],
+    ['negative', -4096],
+    ['NaN', Number.NaN],
+  ];
+  for (const [what, bad] of cases) {
+    it(`rejects a table frame that is ${what} wherever a table is made, changing nothing`, () => {
+      const calls: [string, (m: Mapper) => unknown][] = [
+        ['mapPages (one page)', (m) => m.mapPages(KERNEL + G1, 0x9000, 1, RW)],
+        ['mapPages (general path)', (m) => m.mapPages(KERNEL + G1, 0x9000, 2, RW)],
+        ['markPages', (m) => m.markPages(KERNEL + G1, 2, PTE.Avail9)],
+        ['unmapPages splitting a 1 GiB page', (m) => m.unmapPages(KERNEL + 0x1000, 1)],
+        ['updateFlags splitting a 1 GiB page', (m) => m.updateFlags(KERNEL + 0x1000, 1, PTE.Present)],
+        ['preallocatePml4Slots', (m) => m.preallocatePml4Slots(300, 2)],
+      ];
+      for (const [name, call] of calls) {
+        const memory = new ArrayBufferPhysicalMemory(8 * 1024 * 1024);
+        const inner = new SimpleFrameAllocator({ start: 0x10_0000, frameCount: 64 });
+        const allocator = badAllocator(inner, 6, bad); // the second table of the call below
+        const mapper = Mapper.create({ access: new PhysicalTableAccess(memory), allocator })!;
+        mapper.mapPages(0, 0, 1, RW, { pageSize: M2 }); // a PDPT and a PD
+        mapper.mapPages(KERNEL, 0, 1, RW, { pageSize: G1 }); // a PDPT
+        const before = treeDump(memory, mapper.root);
+        const taken = inner.allocatedCount;
+        expect(() => call(mapper), name).toThrow(InvalidFrameError);
+        expect(treeDump(memory, mapper.root), name).toEqual(before);
+        expect(inner.allocatedCount, name).toBe(taken);
+        expect(mapper.tableFrameCount, name).toBe(4);
+        mapper.checkInvariants();
+        inner.checkInvariants();
+      }
+    });
+  }
+
+  it('rejects an unusable root frame in Mapper.create and checks options before taking one', () => {
+    const inner = new SimpleFrameAllocator({ start: 0x10_0000, frameCount: 4 });
+    const access = new PhysicalTableAccess(new ArrayBufferPhysicalMemory(1 << 20));
+    expectInvalidFrame(() => Mapper.create({ access, allocator: badAllocator(inner, 1, 0x10_0010) }), 0x10_0010);
+    expect(() => Mapper.create({ access, allocator: inner, maxPhysAddr: 60 })).toThrow(InvalidOptionError);
+    expect(inner.allocatedCount).toBe(0);
   });
 });

@@ -7,7 +7,7 @@ describe('PageFaultErrorCode', () => {
   });
 });
 
-describe('decodePageFaultErrorCode', () => {
+describe('decodePageFaultErrorCode (SDM 4.7, Figure 4-12)', () => {
   it('splits a user write protection violation (0x7) into booleans', () => {
     const d = decodePageFaultErrorCode(0x7);
     expect(d).toMatchObject({ errorCode: 7, present: true, write: true, user: true, reservedBit: false, instructionFetch: false, protectionKey: false, shadowStack: false });

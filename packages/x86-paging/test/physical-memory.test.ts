@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ArrayBufferPhysicalMemory, DoubleFreeError, FrameNotOwnedError, PhysicalAccessError, SimpleFrameAllocator } from '../src/index';
 
 describe('ArrayBufferPhysicalMemory', () => {
-  it('stores words little-endian, as x86 does', () => {
+  it('stores words little-endian, as x86 does (SDM vol. 1 1.3.1)', () => {
     const m = new ArrayBufferPhysicalMemory(8192);
     m.write32(0x1000, 0x1122_3344);
     expect(m.read8(0x1000)).toBe(0x44);

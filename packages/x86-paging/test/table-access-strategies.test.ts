@@ -151,7 +151,7 @@ describe('RecursiveTableAccess', () => {
     expect(m.cpu.cr2).toBe((caught as TableAccessFaultError).va);
   });
 
-  it('invalidates the recursive address of a table it replaces, so a freed-then-recreated table is seen', () => {
+  it('invalidates the recursive address of a table it replaces, so a freed-then-recreated table is seen (SDM 4.10.4.1)', () => {
     const m = machine('recursive');
     m.mapper.mapPages(USER_BASE, 0x8000_0000, 1, PTE.Present | PTE.User);
     m.mapper.unmapPages(USER_BASE, 1); // frees PT, PD, PDPT
@@ -174,7 +174,7 @@ describe('DirectMapTableAccess', () => {
 });
 
 describe('WindowTableAccess', () => {
-  it('remaps a window with INVLPG and reuses a window already showing the frame', () => {
+  it('remaps a window with INVLPG and reuses a window already showing the frame (SDM 4.10.4.1)', () => {
     const m = machine('window');
     const w = m.access as WindowTableAccess;
     m.mapper.mapPages(USER_BASE, 0x8000_0000, 8, PTE.Present | PTE.User);
@@ -193,7 +193,7 @@ describe('WindowTableAccess', () => {
     expect(w.remapCount).toBe(0);
   });
 
-  it('without INVLPG on remap, edits the wrong table — and the stale-use detector reports it', () => {
+  it('without INVLPG on remap, edits the wrong table — and the stale-use detector reports it (SDM 4.10.4.1)', () => {
     const m = machine('window', { flushOnRemap: false });
     m.cpu.tlb!.detectStaleUses = true;
     for (let i = 0; i < 6; i++) {
