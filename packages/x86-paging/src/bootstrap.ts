@@ -9,7 +9,6 @@
 import {
   BootstrapPoolExhaustedError,
   InvalidAddressError,
-  InvalidFlagsError,
   InvalidOptionError,
   InvalidSizeError,
   MisalignedAddressError,
@@ -18,7 +17,7 @@ import {
   type PhysicalMemory,
 } from './api';
 import { PAGE_SIZE_1G, PAGE_SIZE_2M, PAGE_SIZE_4K, PML4_ENTRY_SPAN, alignDown, alignUp, assertLinear, assertRangeInOneHalf, virt } from './address';
-import { DEFAULT_MAX_PHYS_ADDR, PTE, VALID_FLAGS_MASK, addressMaskHi } from './entry';
+import { DEFAULT_MAX_PHYS_ADDR, PTE, addressMaskHi, checkFlagsWord } from './entry';
 import { Mapper } from './mapper';
 import { SimpleFrameAllocator } from './simple-frame-allocator';
 import { PhysicalTableAccess } from './table-access';
@@ -69,13 +68,6 @@ interface Plan {
   higherFlags: number;
 }
 
-/** The flags word `flags` as the Mapper takes it, or InvalidFlagsError (as its `mapRange` would throw). */
-function checkFlags(option: string, flags: number): number {
-  if (!Number.isInteger(flags) || flags < -2147483648 || flags > 0xffff_ffff) throw new InvalidFlagsError(0, `${option} = ${String(flags)} is not a 32-bit flags word`);
-  if ((flags & ~VALID_FLAGS_MASK) !== 0) throw new InvalidFlagsError(flags | 0, `${option}: bits 13-19 of the flags word are not flags`);
-  return flags | 0;
-}
-
 /**
  * Checks every option and everything the build could trip over later — so that
  * `buildBootstrapTables` throws before it writes a single word (DESIGN.md "Errors").
@@ -116,8 +108,8 @@ function plan(options: Omit<BootstrapOptions, 'memory'>): Plan {
       );
     }
   }
-  const identityFlags = checkFlags('identityFlags', options.identityFlags ?? PTE.Present | PTE.Writable);
-  const higherFlags = checkFlags('higherHalfFlags', options.higherHalfFlags ?? PTE.Present | PTE.Writable | PTE.Global);
+  const identityFlags = checkFlagsWord(options.identityFlags ?? PTE.Present | PTE.Writable, 'identityFlags');
+  const higherFlags = checkFlagsWord(options.higherHalfFlags ?? PTE.Present | PTE.Writable | PTE.Global, 'higherHalfFlags');
   return { start, end, base, identity, identityFlags, higherFlags };
 }
 

@@ -157,6 +157,19 @@ export function withOsBits(flags: number, bits: number): number {
 }
 
 /**
+ * `flags` as an int32 flags word, checked: an integer that fits 32 bits (signed or unsigned) with
+ * none of bits 13-19 set (they would land in an entry's address field).
+ * @param what names the flags in the message (an option name, say)
+ * @throws InvalidFlagsError otherwise
+ */
+export function checkFlagsWord(flags: number, what = 'flags'): number {
+  if (!Number.isInteger(flags) || flags < -2147483648 || flags > 0xffff_ffff) throw new InvalidFlagsError(0, `${what} = ${String(flags)} is not a 32-bit flags word`);
+  const f = flags | 0;
+  if ((f & ~VALID_FLAGS_MASK) !== 0) throw new InvalidFlagsError(f, `${what}: bits 13-19 of the flags word are not flags (they would land in the address field)`);
+  return f;
+}
+
+/**
  * Flags-word bit for an OS-available hardware bit: 9, 10, 11 or 52..62.
  * `availableBit(52) === 1 << 20`.
  * @throws InvalidFlagsError for any other bit number

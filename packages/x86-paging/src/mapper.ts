@@ -21,7 +21,6 @@
 //      supervisor-only subtree is supervisor-only at every level.
 import {
   InvalidAddressError,
-  InvalidFlagsError,
   InvalidFrameError,
   InvalidOptionError,
   InvalidSizeError,
@@ -54,7 +53,7 @@ import {
   DEFAULT_MAX_PHYS_ADDR,
   HIGH_FLAGS_MASK,
   PTE,
-  VALID_FLAGS_MASK,
+  checkFlagsWord,
   addressMaskHi,
   encodeHi,
   encodeLo,
@@ -218,6 +217,15 @@ function checkOptions(options: MapperCreateOptions): void {
   }
 }
 
+/**
+ * Throws InvalidFrameError unless `frame` (from a FrameAllocator) is a 4 KiB-aligned address
+ * below `paLimit` = 2^MAXPHYADDR, which an entry's address field can hold (SDM 4.5). A NaN or a
+ * fraction fails the alignment test.
+ */
+function checkFrame(frame: number, paLimit: number): void {
+  if (frame % PAGE_SIZE_4K !== 0 || !(frame >= 0 && frame < paLimit)) throw new InvalidFrameError(frame, paLimit);
+}
+
 /** Address bits of a leaf's low half at `level` (bit 12 of a huge leaf is PAT). */
 function leafLoAddrMask(level: number): number {
   return level === 1 ? 0xffff_f000 : level === 2 ? 0xffe0_0000 : 0xc000_0000;
@@ -326,8 +334,7 @@ export class Mapper {
     checkOptions(options);
     const root = options.allocator.allocFrame();
     if (root === null) return null;
-    const paLimit = 2 ** (options.maxPhysAddr ?? DEFAULT_MAX_PHYS_ADDR);
-    if (root % PAGE_SIZE_4K !== 0 || !(root >= 0 && root < paLimit)) throw new InvalidFrameError(root, paLimit);
+    checkFrame(root, 2 ** (options.maxPhysAddr ?? DEFAULT_MAX_PHYS_ADDR));
     const m = new Mapper({ ...options, root });
     try {
       m.access.zeroTable(4, 0, root);
@@ -377,7 +384,7 @@ export class Mapper {
           this.abort();
           return false;
         }
-        this.checkFrame(frame);
+        checkFrame(frame, this.paLimit);
         this.created.push(frame, 4, va, this.root, i, A.lo, A.hi);
         this.owned.add(frame);
         this.pinned.add(frame);
@@ -470,7 +477,7 @@ export class Mapper {
   mapPages(va: number, pa: number, pageCount: number, flags: number, options: MapOptions = {}): boolean {
     const pageSize = options.pageSize ?? PAGE_SIZE_4K;
     const leafLevel = leafLevelOf(pageSize);
-    const f = this.checkFlags(flags);
+    const f = checkFlagsWord(flags);
     const sizeBytes = this.checkCount(pageCount, pageSize);
     this.checkVaRange(va, sizeBytes, pageSize);
     this.checkPa(pa, sizeBytes, pageSize);
@@ -487,7 +494,7 @@ export class Mapper {
   mapRange(va: number, pa: number, sizeBytes: number, flags: number, options: MapRangeOptions = {}): boolean {
     const maxPage = options.maxPageSize ?? PAGE_SIZE_1G;
     leafLevelOf(maxPage);
-    const f = this.checkFlags(flags);
+    const f = checkFlagsWord(flags);
     if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0 || sizeBytes % PAGE_SIZE_4K !== 0) {
       throw new InvalidSizeError('sizeBytes', sizeBytes, 'must be a positive multiple of 4096');
     }
@@ -525,7 +532,7 @@ export class Mapper {
    *   back to the allocator, everything else the call took is
    */
   mapAllocated(va: number, pageCount: number, flags: number): boolean {
-    const f = this.checkFlags(flags);
+    const f = checkFlagsWord(flags);
     const end = this.checkPages(va, pageCount);
     const tableBits = this.tableBitsFor(f);
     const A = this.access;
@@ -546,7 +553,7 @@ export class Mapper {
             this.abort();
             return false;
           }
-          this.checkFrame(frame);
+          checkFrame(frame, this.paLimit);
           this.dataFrames.push(frame);
           if (this.memory !== null) this.memory.zeroFrame(frame);
           A.writeEntry(1, cur, pt, i, encodeLo(frame, loFlags), encodeHi(frame, hiFlags, this.maskHi));
@@ -596,7 +603,7 @@ export class Mapper {
    *   ReservedRegionError — before any change; InvalidFrameError / a TableAccess exception — after undoing the call
    */
   updateFlags(va: number, pageCount: number, flags: number): boolean {
-    const f = this.checkFlags(flags);
+    const f = checkFlagsWord(flags);
     const end = this.checkPages(va, pageCount);
     this.checkAllMapped(4, this.root, va, end);
     try {
@@ -676,7 +683,7 @@ export class Mapper {
    * @throws as {@link Mapper.mapPages} (a present page in the range is `E_ALREADY_MAPPED`)
    */
   markPages(va: number, pageCount: number, flags: number, pa = 0): boolean {
-    const f = this.checkFlags(flags) & ~P;
+    const f = checkFlagsWord(flags) & ~P;
     const end = this.checkPages(va, pageCount);
     this.checkPa(pa, end - va, PAGE_SIZE_4K);
     const A = this.access;
@@ -820,13 +827,6 @@ export class Mapper {
   // Validation
   // -------------------------------------------------------------------------------------------
 
-  private checkFlags(flags: number): number {
-    if (!Number.isInteger(flags) || flags < -2147483648 || flags > 0xffff_ffff) throw new InvalidFlagsError(0, `${String(flags)} is not a 32-bit flags word`);
-    const f = flags | 0;
-    if ((f & ~VALID_FLAGS_MASK) !== 0) throw new InvalidFlagsError(f, 'bits 13-19 of the flags word are not flags (they would land in the address field)');
-    return f;
-  }
-
   private checkCount(pageCount: number, pageSize: number): number {
     if (!Number.isSafeInteger(pageCount) || pageCount <= 0) throw new InvalidSizeError('pageCount', pageCount);
     const sizeBytes = pageCount * pageSize;
@@ -940,7 +940,7 @@ export class Mapper {
             this.abort();
             return false;
           }
-          if (frame % PAGE_SIZE_4K !== 0 || !(frame >= 0 && frame < this.paLimit)) throw new InvalidFrameError(frame, this.paLimit);
+          checkFrame(frame, this.paLimit);
           this.created.push(frame, level, va, table, ti, lo, A.hi);
           this.owned.add(frame);
           A.writeEntry(level, va, table, ti, encodeLo(frame, tableBits), encodeHi(frame, 0, this.maskHi));
@@ -1076,7 +1076,7 @@ export class Mapper {
   private newTable(level: number, va: number, table: number, i: number, tableBits: number, oldLo: number, oldHi: number): number {
     const frame = this.allocator.allocFrame();
     if (frame === null) return -1;
-    this.checkFrame(frame);
+    checkFrame(frame, this.paLimit);
     this.created.push(frame, level, va, table, i, oldLo, oldHi);
     this.owned.add(frame);
     // Link first, then zero through the strategy: a recursive mapping reaches the new table only
@@ -1084,15 +1084,6 @@ export class Mapper {
     this.access.writeEntry(level, va, table, i, encodeLo(frame, tableBits), encodeHi(frame, 0, this.maskHi));
     this.access.zeroTable(level - 1, va, frame);
     return frame;
-  }
-
-  /**
-   * Throws unless `frame`, from the allocator, fits an entry's address field: a 4 KiB-aligned
-   * integer in [0, 2^MAXPHYADDR) (SDM 4.5: bits 51:MAXPHYADDR of an entry are reserved). Two
-   * compares and a remainder; NaN, fractions, negatives and values ≥ 2^53 all fail them.
-   */
-  private checkFrame(frame: number): void {
-    if (frame % PAGE_SIZE_4K !== 0 || !(frame >= 0 && frame < this.paLimit)) throw new InvalidFrameError(frame, this.paLimit);
   }
 
   /** Frame of the table at `level` that serves `va` (all tables above must be present). */
@@ -1145,6 +1136,14 @@ export class Mapper {
     }
     this.journal(1, va, table, index, SAVED_RUN, this.savedLen);
     return s;
+  }
+
+  /** Stores one entry's old value in the current SAVED_RUN (`s` from `beginSavedRun`). */
+  private save(s: Uint32Array, lo: number, hi: number): void {
+    const w = this.savedLen;
+    s[w] = lo;
+    s[w + 1] = hi;
+    this.savedLen = w + 2;
   }
 
   /**
@@ -1363,10 +1362,7 @@ export class Mapper {
         A.readEntry(1, es, table, i);
         const lo = A.lo;
         const hi = A.hi;
-        const w = this.savedLen;
-        s[w] = lo;
-        s[w + 1] = hi;
-        this.savedLen = w + 2;
+        this.save(s, lo, hi);
         const nlo = ((lo & 0xffff_f000) | loFlags | (lo & AD)) >>> 0;
         const nhi = ((hi & this.maskHi) | hiFlags) >>> 0;
         if (nlo !== lo || nhi !== hi) {
@@ -1457,7 +1453,7 @@ export class Mapper {
         while (pool.length > 0) this.allocator.freeFrame(pool.pop()!);
         return false;
       }
-      this.checkFrame(frame); // a bad frame is not pooled: the caller's abort frees the good ones
+      checkFrame(frame, this.paLimit); // a bad frame is not pooled: the caller's abort frees the good ones
       pool.push(frame);
     }
     this.splitAt(start);
@@ -1513,10 +1509,7 @@ export class Mapper {
         A.readEntry(1, es, table, i);
         const lo = A.lo;
         const hi = A.hi;
-        const w = this.savedLen;
-        s[w] = lo;
-        s[w + 1] = hi;
-        this.savedLen = w + 2;
+        this.save(s, lo, hi);
         if ((lo & P) === 0) {
           if ((lo | hi) !== 0) A.writeEntry(1, es, table, i, 0, 0);
           continue;

@@ -4,6 +4,7 @@ import {
   PTE,
   addressMaskHi,
   availableBit,
+  checkFlagsWord,
   decodeEntry,
   encodeHi,
   encodeLo,
@@ -63,6 +64,21 @@ describe('encodeLo/encodeHi', () => {
     expect(addressMaskHi(36)).toBe(0xf);
     expect(encodeHi(0x1_2345_6000_0000, 0, addressMaskHi(40))).toBe(0x45);
     expect(() => addressMaskHi(53)).toThrow(InvalidOptionError);
+  });
+});
+
+describe('checkFlagsWord', () => {
+  it('takes a signed or unsigned 32-bit flags word and returns it as an int32 (NX = bit 31, SDM 4.5)', () => {
+    expect(checkFlagsWord(PTE.Present | PTE.Writable)).toBe(3);
+    expect(checkFlagsWord(0x8000_0001)).toBe(PTE.NoExecute | PTE.Present);
+    expect(checkFlagsWord(PTE.NoExecute | PTE.PatHuge)).toBe(PTE.NoExecute | PTE.PatHuge);
+  });
+
+  it('rejects bits 13-19 (address bits of every entry, SDM 4.5) and non-32-bit numbers, naming the option', () => {
+    for (const bad of [0x2000, 0x8_0000, 1.5, NaN, 2 ** 32, -(2 ** 31) - 1]) {
+      expect(() => checkFlagsWord(bad)).toThrow(expect.objectContaining({ code: 'E_INVALID_FLAGS' }));
+    }
+    expect(() => checkFlagsWord(0x4000, 'higherHalfFlags')).toThrow(/higherHalfFlags: bits 13-19/);
   });
 });
 
