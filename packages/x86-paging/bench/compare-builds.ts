@@ -12,6 +12,7 @@
 // Not run by `pnpm bench` (its file name does not end in .bench.ts).
 import { mulberry32 } from '../../../test-support/mulberry32';
 import type * as Package from '../src/index';
+import { buildRandomTables } from './random-tables';
 
 type Build = typeof Package;
 const distA = process.env.DIST_A;
@@ -24,46 +25,12 @@ const A = (await import(distA)) as Build;
 const B = (await import(distB)) as Build;
 
 const MAPPINGS = 1_000_000;
-const REGION_PAGES = 16 * 1024 * 1024;
-const REGION_BASE = 0x1000_0000_0000;
-const TWO_32 = 4294967296;
 const STREAM = 1 << 20;
 const rand = mulberry32(0x9e3779b9);
 
-// Tables written straight into memory, as in translate.bench.ts; both builds walk the same ones.
+// Tables built as translate.bench.ts builds them (another random sequence); both builds walk them.
 const memory = new A.ArrayBufferPhysicalMemory(160 * 1024 * 1024);
-const words = memory.words;
-let nextFrame = 0x1000;
-const allocTable = (): number => {
-  const f = nextFrame;
-  nextFrame += 4096;
-  return f;
-};
-const pml4 = allocTable();
-function child(table: number, index: number): number {
-  const w = table / 4 + index * 2;
-  if ((words[w]! & 1) === 0) {
-    const f = allocTable();
-    words[w] = f | 7;
-    words[w + 1] = 0;
-    return f;
-  }
-  return words[w]! & 0xffff_f000;
-}
-const chosen = new Uint8Array(REGION_PAGES);
-const pages = new Float64Array(MAPPINGS);
-for (let n = 0; n < MAPPINGS; ) {
-  const p = Math.floor(rand() * REGION_PAGES);
-  if (chosen[p] === 1) continue;
-  chosen[p] = 1;
-  const va = REGION_BASE + p * 4096;
-  pages[n++] = va;
-  const pt = child(child(child(pml4, Math.floor(va / 2 ** 39) % 512), Math.floor(va / 2 ** 30) % 512), Math.floor(va / 2 ** 21) % 512);
-  const pa = Math.floor(rand() * 2 ** 24) * 4096;
-  const e = pt / 4 + (Math.floor(va / 4096) % 512) * 2;
-  words[e] = ((pa % TWO_32) | 7) >>> 0;
-  words[e + 1] = Math.floor(pa / TWO_32);
-}
+const { pml4, pages } = buildRandomTables(memory.words, MAPPINGS, rand);
 const hotCount = Number(process.env.HOT ?? 1024);
 const hot = new Float64Array(hotCount);
 for (let i = 0; i < hotCount; i++) hot[i] = pages[Math.floor(rand() * MAPPINGS)]!;

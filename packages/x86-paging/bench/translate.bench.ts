@@ -1,18 +1,17 @@
 // Mmu.translate throughput over 1,000,000 random 4 KiB mappings (issue 5 "Performance").
 // Run: pnpm --filter @kmem/x86-paging bench   (after `npx tsup`: benches import the built package)
 //
-// Tables are written straight into emulated memory (8 bytes per mapping + table overhead) so the
-// bench measures translation, not the mapper. The 1M pages are random among 16M pages of a 64 GiB
-// region, so each page table holds ~31 mappings: ~32K tables, ~125 MiB.
+// Tables are written straight into emulated memory (random-tables.ts) so the bench measures
+// translation, not the mapper: 1M pages random among 16M pages of a 64 GiB region, ~32K tables,
+// ~125 MiB.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Access, ArrayBufferPhysicalMemory, ControlRegisters, Mmu, Mode, Tlb } from '@kmem/x86-paging';
+import { buildRandomTables } from './random-tables';
 
 const MAPPINGS = 1_000_000;
 const TRANSLATIONS = 10_000_000;
 const HOT_PAGES = 1024;
-const REGION_PAGES = 16 * 1024 * 1024; // 64 GiB of address space
-const REGION_BASE = 0x1000_0000_0000; // linear
 const TWO_32 = 4294967296;
 
 // Deterministic xorshift32 so runs are comparable.
@@ -26,44 +25,8 @@ function rand(): number {
 
 const memory = new ArrayBufferPhysicalMemory(160 * 1024 * 1024);
 const words = memory.words;
-let nextFrame = 0x1000;
-function allocTable(): number {
-  const f = nextFrame;
-  nextFrame += 4096;
-  return f;
-}
-const pml4 = allocTable();
-const TABLE_FLAGS = 0x7; // P | R/W | U/S
-function child(table: number, index: number): number {
-  const w = table / 4 + index * 2;
-  if ((words[w]! & 1) === 0) {
-    const f = allocTable();
-    words[w] = f | TABLE_FLAGS;
-    words[w + 1] = 0;
-    return f;
-  }
-  return words[w]! & 0xffff_f000;
-}
-
 const t0 = performance.now();
-const chosen = new Uint8Array(REGION_PAGES);
-const pages = new Float64Array(MAPPINGS);
-for (let n = 0; n < MAPPINGS; ) {
-  const p = Math.floor(rand() * REGION_PAGES);
-  if (chosen[p] === 1) continue;
-  chosen[p] = 1;
-  const va = REGION_BASE + p * 4096;
-  pages[n++] = va;
-  const i4 = Math.floor(va / 2 ** 39) % 512;
-  const i3 = Math.floor(va / 2 ** 30) % 512;
-  const i2 = Math.floor(va / 2 ** 21) % 512;
-  const i1 = Math.floor(va / 4096) % 512;
-  const pt = child(child(child(pml4, i4), i3), i2);
-  const pa = Math.floor(rand() * 2 ** 24) * 4096; // data frames are never touched
-  words[pt / 4 + i1 * 2] = ((pa % TWO_32) | 0x7) >>> 0;
-  words[pt / 4 + i1 * 2 + 1] = Math.floor(pa / TWO_32);
-}
-const tableBytes = nextFrame - 0x1000;
+const { pml4, pages, tableBytes } = buildRandomTables(words, MAPPINGS, rand);
 if (process.env.BENCH_CASE === undefined) console.log(`built ${MAPPINGS.toLocaleString()} mappings in ${(performance.now() - t0).toFixed(0)} ms; tables: ${(tableBytes / 2 ** 20).toFixed(1)} MiB (${tableBytes / 4096} frames)`);
 
 // Address streams (1M each, replayed 10 times = 10M translations), with a byte offset inside the page.
