@@ -33,3 +33,5 @@ export * from './process/process';
 export * from './process/user-pages';
 export * from './process/process-manager';
 export * from './fault-policy';
+// Swap and page replacement.
+export * from './swap/index';
