@@ -1,5 +1,6 @@
 export * from './api';
 export * from './elf/elf-errors';
+export * from './elf/elf-class';
 export * from './elf/parse-elf';
 export * from './elf/load-plan';
 export * from './elf/stack-image';
@@ -39,3 +40,5 @@ export * from './process/user-access';
 export * from './process/fault-context';
 export * from './process/process-manager';
 export * from './fault-policy';
+// Swap and page replacement.
+export * from './swap/index';
