@@ -20,3 +20,9 @@ export * from './window-table-access';
 export * from './mapper';
 export * from './walk';
 export * from './bootstrap';
+// Paging modes other than 4-level (32-bit, PAE, 5-level): mode, entries, addresses.
+export * from './paging-mode';
+export * from './entry-32bit';
+export * from './entry-pae';
+export * from './address-32bit';
+export * from './address-57';
