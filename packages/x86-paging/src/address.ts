@@ -136,7 +136,7 @@ export function assertLinear(va: number): void {
  */
 export function assertRangeInOneHalf(va: number, sizeBytes: number): void {
   assertLinear(va);
-  if (!(typeof sizeBytes === 'number' && Number.isSafeInteger(sizeBytes) && sizeBytes >= 0)) throw new InvalidSizeError('sizeBytes', sizeBytes as number, 'must be a non-negative safe integer');
+  if (!(typeof sizeBytes === 'number' && Number.isSafeInteger(sizeBytes) && sizeBytes >= 0)) throw new InvalidSizeError('sizeBytes', sizeBytes, 'must be a non-negative safe integer');
   const end = va + sizeBytes;
   if (end > LINEAR_LIMIT || (va < HIGHER_HALF_START && end > HIGHER_HALF_START)) throw new CanonicalHoleError(va, sizeBytes);
 }
