@@ -4,7 +4,8 @@
 // always had, so the Mapper's 4-level code runs what it ran before.
 import { formatVa } from './api';
 import { HIGHER_HALF_START, LINEAR_LIMIT, assertLinear, assertRangeInOneHalf, levelName, levelSpan, tableIndex } from './address';
-import { encodeHi, encodeLo, entryAddress, entryFlags, leafAddress, reservedBits } from './entry';
+import { VALID_FLAGS_MASK, encodeHi, encodeLo, entryAddress, entryFlags, leafAddress, reservedBits } from './entry';
+import { PagingMode } from './paging-mode';
 import type { PagingGeometry } from './paging-geometry';
 
 /** Address bits of a leaf's low half at `level` (bit 12 of a huge leaf is PAT). */
@@ -14,11 +15,13 @@ export function longModeLeafLoAddressMask(level: number): number {
 
 /** 4-level paging (IA-32e mode with CR4.LA57 = 0): the Mapper's default. */
 export const FOUR_LEVEL_GEOMETRY: PagingGeometry = {
+  mode: PagingMode.FourLevel,
   name: '4-level',
   topLevel: 4,
   entryBytes: 8,
   linearLimit: LINEAR_LIMIT,
   upperHalfStart: HIGHER_HALF_START,
+  flagsMask: VALID_FLAGS_MASK,
   hugeLevels: (1 << 2) | (1 << 3),
   entryCount: () => 512,
   span: levelSpan,

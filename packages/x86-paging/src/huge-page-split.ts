@@ -2,7 +2,8 @@
 // leaf boundaries before an unmap or a flags change that covers only part of one. The exact
 // number of tables is allocated first; each split is recorded in `created`, so undoing the call
 // puts the huge leaf back.
-import { InvariantViolationError } from './api';
+import { InvariantViolationError, formatPa } from './api';
+import { UnencodableEntryError } from './entry-32bit';
 import { HIGH_FLAGS_MASK, PTE } from './entry';
 import { checkFrame } from './mapper-checks';
 import { MapperLeaves } from './mapper-leaves';
@@ -65,9 +66,11 @@ export abstract class MapperHugePageSplit extends MapperLeaves {
     if (this.partialHugeAt(start)) {
       sLevel = this.fLevel;
       sStart = this.fEntryStart;
+      this.checkSplittable();
       need += this.splitsNeeded(start, sLevel);
     }
     if (this.partialHugeAt(end)) {
+      this.checkSplittable();
       if (this.fLevel === sLevel && this.fEntryStart === sStart) {
         // Same huge page: its first split is counted; below it, `end` needs its own table at each
         // level where it is not on a boundary and does not share the piece `start` split.
@@ -96,6 +99,21 @@ export abstract class MapperHugePageSplit extends MapperLeaves {
     this.splitAt(end);
     if (pool.length !== 0) throw new InvariantViolationError('split table count mismatch'); // the caller's abort undoes the splits
     return true;
+  }
+
+  /**
+   * Throws UnencodableEntryError (before anything changes) when the huge leaf `findLeaf` found maps
+   * memory the smaller leaves of this mode cannot reach: a PSE-36 4 MiB page above 4 GiB in 32-bit
+   * paging cannot become 4 KiB pages (a PTE holds 32 address bits, SDM 4.3).
+   */
+  protected checkSplittable(): void {
+    const A = this.access;
+    A.readEntry(this.fLevel, this.fEntryStart, this.fTable, this.fIndex);
+    const base = this.geometry.leafAddress(A.lo, A.hi, this.fLevel, this.maskHi);
+    const limit = this.leafPaLimit[this.fLevel - 1]!;
+    if (base + this.geometry.span(this.fLevel) > limit) {
+      throw new UnencodableEntryError(base, `this ${this.geometry.name} huge page cannot be split: its smaller pages would need entries that hold addresses up to ${formatPa(limit)} only`);
+    }
   }
 
   /**

@@ -1,7 +1,8 @@
 // Argument checks the Mapper runs before it touches anything (DESIGN.md "Errors": misuse throws
 // at once, before any state changes). Mode-dependent limits come from the PagingGeometry.
 import { InvalidFrameError, InvalidOptionError } from './api';
-import { DEFAULT_MAX_PHYS_ADDR, addressMaskHi } from './entry';
+import { DEFAULT_MAX_PHYS_ADDR, PTE, addressMaskHi } from './entry';
+import { PagingModeError } from './paging-mode';
 import type { MapperCreateOptions } from './mapper-types';
 import type { PagingGeometry } from './paging-geometry';
 
@@ -13,10 +14,26 @@ export function checkMapperOptions(options: MapperCreateOptions, g: PagingGeomet
   addressMaskHi(options.maxPhysAddr ?? DEFAULT_MAX_PHYS_ADDR);
   const policy = options.tablePolicy ?? 'permissive';
   if (policy !== 'permissive' && policy !== 'leaf') throw new InvalidOptionError('tablePolicy', policy, "must be 'permissive' or 'leaf'");
+  const accessBytes = options.access.entryBytes ?? 8;
+  if (accessBytes !== g.entryBytes) {
+    throw new InvalidOptionError('access', `${accessBytes}-byte entries`, `${g.name} paging has ${g.entryBytes}-byte entries: give the table access the same mode`);
+  }
   const last = g.entryCount(g.topLevel) - 1;
   for (const slot of options.reservedPml4Slots ?? []) {
     if (!Number.isInteger(slot) || slot < 0 || slot > last) throw new InvalidOptionError('reservedPml4Slots', slot, `slots are integers 0..${last}`);
   }
+}
+
+/**
+ * Throws PagingModeError if the flags word `f` (checked by `checkFlagsWord`) has a bit an entry of
+ * this mode cannot hold: XD in 32-bit paging, bits 52-62 in 32-bit and PAE paging (reserved there,
+ * SDM 4.4.2 Tables 4-8 to 4-11).
+ */
+export function checkModeFlags(f: number, g: PagingGeometry): void {
+  const extra = f & ~g.flagsMask;
+  if (extra === 0) return;
+  if ((extra & ~PTE.NoExecute) === 0) throw new PagingModeError(g.mode, 'the XD (no-execute) bit', 'PAE, 4-level or 5-level paging');
+  throw new PagingModeError(g.mode, `flags-word bits 0x${(extra >>> 0).toString(16)} (entry bits 52-62)`, '4-level or 5-level paging');
 }
 
 /**

@@ -18,11 +18,18 @@ export abstract class MapperTables extends MapperUndoLog {
   protected readonly hugeLevels: number;
   /** Physical address of the leaf `findPresentLeaf` found. */
   protected scratchPa: number;
+  /** Per level: one past the highest physical address a leaf there can map (entries of levels that hold no leaf: 0). */
+  protected readonly leafPaLimit: Float64Array;
 
   constructor(options: MapperOptions, geometry: PagingGeometry) {
     super(options, geometry);
     this.hugeLevels = geometry.hugeLevels;
     this.scratchPa = 0;
+    this.leafPaLimit = new Float64Array(this.top + 1);
+    for (let level = 1; level <= this.top; level++) {
+      const huge = ((geometry.hugeLevels >>> level) & 1) !== 0;
+      if (level === 1 || huge) this.leafPaLimit[level] = geometry.paLimit(level, huge, this.maxPhysAddr);
+    }
   }
 
   /** True when the present level-`level` entry with low half `lo` maps a huge page (PS = 1 where the mode allows it). */

@@ -2,18 +2,21 @@
 // what the constructor takes, and the reusable objects translate / leafEntry fill in.
 import type { FrameAllocator, PhysicalMemory, TlbInvalidator } from './api';
 import { PAGE_SIZE_1G, PAGE_SIZE_2M, PAGE_SIZE_4K } from './address';
+import type { PagingMode } from './paging-mode';
 import type { TableAccess } from './table-access';
 
-/** Page sizes of 4-level paging, in bytes. */
+/** Page sizes, in bytes (which ones a mode has: 4K everywhere, 4M in 32-bit paging, 2M in the others, 1G in the long modes). */
 export const PageSize = {
   /** 4 KiB, mapped by a PTE. */
   Size4K: PAGE_SIZE_4K,
-  /** 2 MiB, mapped by a PDE with PS = 1. */
+  /** 2 MiB, mapped by a PDE with PS = 1 (PAE, 4-level, 5-level). */
   Size2M: PAGE_SIZE_2M,
-  /** 1 GiB, mapped by a PDPTE with PS = 1. */
+  /** 4 MiB, mapped by a PDE with PS = 1 in 32-bit paging (CR4.PSE = 1). */
+  Size4M: 4194304,
+  /** 1 GiB, mapped by a PDPTE with PS = 1 (4-level, 5-level). */
   Size1G: PAGE_SIZE_1G,
 } as const;
-/** 4096 | 2097152 | 1073741824. */
+/** 4096 | 2097152 | 4194304 | 1073741824. */
 export type PageSize = (typeof PageSize)[keyof typeof PageSize];
 
 /** How intermediate (table-pointer) entries get their R/W and U/S bits; see the file header. */
@@ -25,8 +28,16 @@ export interface MapperOptions {
   readonly access: TableAccess;
   /** Where new page-table frames (and `mapAllocated`'s data frames) come from. */
   readonly allocator: FrameAllocator;
-  /** Physical frame of the PML4 (the CR3 address). It must already be a valid table (zeroed or populated). */
+  /**
+   * Physical address of the root table (the CR3 address: PML4, PML5, PAE PDPT or 32-bit page
+   * directory). It must already be a valid table (zeroed or populated).
+   */
   readonly root: number;
+  /**
+   * Paging mode whose tables this mapper builds (default `PagingMode.FourLevel`). The `access`
+   * must reach entries of that mode's size (`TableAccess.entryBytes`).
+   */
+  readonly mode?: PagingMode;
   /** Physical address width in bits, 32..52 (default 52). Addresses beyond it are rejected. */
   readonly maxPhysAddr?: number;
   /** Told about every changed or removed present leaf (`invlpg(va)`), e.g. a TLB or a Cpu. */

@@ -33,9 +33,11 @@ import {
   formatPa,
 } from './api';
 import { DEFAULT_MAX_PHYS_ADDR, HIGH_FLAGS_MASK, PTE, checkFlagsWord } from './entry';
-import { FOUR_LEVEL_GEOMETRY } from './four-level-geometry';
 import { MapperHugePageSplit } from './huge-page-split';
-import { checkFrame, checkMapperOptions } from './mapper-checks';
+import { PAGE_SIZE_4M, UnencodableEntryError } from './entry-32bit';
+import { checkFrame, checkMapperOptions, checkModeFlags } from './mapper-checks';
+import { geometryOf } from './paging-geometries';
+import { PagingMode, PagingModeError } from './paging-mode';
 import type { MutableUnmapped } from './mapper-leaves';
 import type { LeafEntry, MapOptions, MapRangeOptions, MapperCreateOptions, MapperOptions, Translation, UnmapOptions, UnmappedRange } from './mapper-types';
 import { ZERO_RUN } from './mapper-undo';
@@ -66,12 +68,12 @@ export class Mapper extends MapperHugePageSplit {
   private readonly leaf: LeafEntry;
   /** `geometry.linearLimit`. */
   private readonly linearLimit: number;
+  /** Flags-word bits this mode's entries cannot hold. */
+  private readonly invalidFlags: number;
   /** `geometry.upperHalfStart`. */
   private readonly upperHalfStart: number;
   /** Per level: the R/W and U/S bits a table entry there grants whatever it holds (`geometry.impliedRights`). */
   private readonly impliedRights: Int32Array;
-  /** Per level: one past the highest physical address a leaf there can map. */
-  private readonly leafPaLimit: Float64Array;
   /** Largest leaf level of the mode (3 for 1 GiB pages, 2 where 2 MiB / 4 MiB pages are the largest). */
   private readonly largestLeafLevel: number;
 
@@ -80,7 +82,7 @@ export class Mapper extends MapperHugePageSplit {
    * @throws MisalignedAddressError if `root` is not 4 KiB aligned
    */
   constructor(options: MapperOptions) {
-    super(options, FOUR_LEVEL_GEOMETRY);
+    super(options, geometryOf(options.mode ?? PagingMode.FourLevel));
     this.reserved = new Uint8Array(this.geometry.entryCount(this.top));
     for (const slot of options.reservedPml4Slots ?? []) this.reserved[slot] = 1;
     this.hasReserved = (options.reservedPml4Slots ?? []).length > 0;
@@ -91,14 +93,12 @@ export class Mapper extends MapperHugePageSplit {
     const g = this.geometry;
     this.linearLimit = g.linearLimit;
     this.upperHalfStart = g.upperHalfStart;
+    this.invalidFlags = ~g.flagsMask;
     this.impliedRights = new Int32Array(this.top + 1);
-    this.leafPaLimit = new Float64Array(this.top + 1);
     let largest = 1;
     for (let level = 1; level <= this.top; level++) {
       this.impliedRights[level] = g.impliedRights(level);
-      const huge = level > 1 && ((g.hugeLevels >>> level) & 1) !== 0;
-      if (huge) largest = level;
-      this.leafPaLimit[level] = g.paLimit(level, huge, this.maxPhysAddr);
+      if (level > 1 && ((g.hugeLevels >>> level) & 1) !== 0) largest = level;
     }
     this.largestLeafLevel = largest;
   }
@@ -111,7 +111,7 @@ export class Mapper extends MapperHugePageSplit {
    * @throws InvalidOptionError for bad options; InvalidFrameError for an unusable frame (not freed)
    */
   static create(options: MapperCreateOptions): Mapper | null {
-    const g = FOUR_LEVEL_GEOMETRY;
+    const g = geometryOf(options.mode ?? PagingMode.FourLevel);
     checkMapperOptions(options, g);
     const root = options.allocator.allocFrame();
     if (root === null) return null;
@@ -262,7 +262,7 @@ export class Mapper extends MapperHugePageSplit {
   mapPages(va: number, pa: number, pageCount: number, flags: number, options: MapOptions = {}): boolean {
     const pageSize = options.pageSize ?? PAGE_SIZE_4K;
     const leafLevel = pageSize === PAGE_SIZE_4K ? 1 : this.leafLevelOf(pageSize);
-    const f = checkFlagsWord(flags);
+    const f = this.checkFlags(flags);
     const sizeBytes = this.checkCount(pageCount, pageSize);
     this.checkVaRange(va, sizeBytes, pageSize);
     this.checkPa(pa, sizeBytes, pageSize, leafLevel);
@@ -278,7 +278,7 @@ export class Mapper extends MapperHugePageSplit {
    */
   mapRange(va: number, pa: number, sizeBytes: number, flags: number, options: MapRangeOptions = {}): boolean {
     const maxLevel = options.maxPageSize === undefined ? this.largestLeafLevel : this.leafLevelOf(options.maxPageSize);
-    const f = checkFlagsWord(flags);
+    const f = this.checkFlags(flags);
     if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0 || sizeBytes % PAGE_SIZE_4K !== 0) {
       throw new InvalidSizeError('sizeBytes', sizeBytes, 'must be a positive multiple of 4096');
     }
@@ -322,7 +322,7 @@ export class Mapper extends MapperHugePageSplit {
    *   back to the allocator, everything else the call took is
    */
   mapAllocated(va: number, pageCount: number, flags: number): boolean {
-    const f = checkFlagsWord(flags);
+    const f = this.checkFlags(flags);
     const end = this.checkPages(va, pageCount);
     const tableBits = this.tableBitsFor(f);
     const A = this.access;
@@ -394,7 +394,7 @@ export class Mapper extends MapperHugePageSplit {
    *   ReservedRegionError — before any change; InvalidFrameError / a TableAccess exception — after undoing the call
    */
   updateFlags(va: number, pageCount: number, flags: number): boolean {
-    const f = checkFlagsWord(flags);
+    const f = this.checkFlags(flags);
     const end = this.checkPages(va, pageCount);
     this.checkAllMapped(this.top, this.root, va, end);
     try {
@@ -475,7 +475,7 @@ export class Mapper extends MapperHugePageSplit {
    * @throws as {@link Mapper.mapPages} (a present page in the range is `E_ALREADY_MAPPED`)
    */
   markPages(va: number, pageCount: number, flags: number, pa = 0): boolean {
-    const f = checkFlagsWord(flags) & ~P;
+    const f = this.checkFlags(flags) & ~P;
     const end = this.checkPages(va, pageCount);
     this.checkPa(pa, end - va, PAGE_SIZE_4K, 1);
     const A = this.access;
@@ -663,7 +663,12 @@ export class Mapper extends MapperHugePageSplit {
     if (!Number.isSafeInteger(pa) || pa < 0) throw new InvalidAddressError(String(pa), 'a physical address must be a non-negative safe integer');
     if (pa % alignBytes !== 0) throw new MisalignedAddressError('pa', pa, alignBytes);
     const limit = this.leafPaLimit[leafLevel]!;
-    if (pa + sizeBytes > limit) throw new PhysicalAddressRangeError(pa, sizeBytes, limit);
+    if (pa + sizeBytes > limit) {
+      // Below 2^MAXPHYADDR but beyond what this mode's entry can hold (2^32 in a 32-bit PTE,
+      // PSE-36's reach in a 4 MiB PDE): the entry cannot encode it.
+      if (limit < 2 ** this.maxPhysAddr) throw new UnencodableEntryError(pa, `a ${this.geometry.name} ${leafLevel === 1 ? '4 KiB' : 'huge'} leaf holds physical addresses below ${formatPa(limit)} only`);
+      throw new PhysicalAddressRangeError(pa, sizeBytes, limit);
+    }
   }
 
   /**
@@ -674,9 +679,20 @@ export class Mapper extends MapperHugePageSplit {
     if (pageSize === PAGE_SIZE_4K) return 1;
     const g = this.geometry;
     for (let level = 2; level <= this.largestLeafLevel; level++) if (g.span(level) === pageSize) return level;
+    // A page size of another mode: the operation needs that mode.
+    if (pageSize === PAGE_SIZE_4M) throw new PagingModeError(g.mode, 'a 4 MiB page', '32-bit paging (CR4.PSE = 1)');
+    if (pageSize === 2097152) throw new PagingModeError(g.mode, 'a 2 MiB page', 'PAE, 4-level or 5-level paging');
+    if (pageSize === 1073741824) throw new PagingModeError(g.mode, 'a 1 GiB page', '4-level or 5-level paging');
     const sizes: string[] = [];
     for (let level = 1; level <= this.largestLeafLevel; level++) sizes.push(String(g.span(level)));
     throw new InvalidOptionError('pageSize', pageSize, `must be ${sizes.join(', ')} in ${g.name} paging`);
+  }
+
+  /** `flags` checked as a flags word and against what this mode's entries can hold. */
+  private checkFlags(flags: number): number {
+    const f = checkFlagsWord(flags);
+    if ((f & this.invalidFlags) !== 0) checkModeFlags(f, this.geometry);
+    return f;
   }
 
   /**
@@ -711,7 +727,8 @@ export class Mapper extends MapperHugePageSplit {
   private prepareRuns(runs: readonly number[], tableBits: number): boolean {
     for (let k = 0; k < runs.length; k += 3) this.validateFree(this.top, this.root, runs[k]!, runs[k]! + runs[k + 1]!, runs[k + 2]!);
     for (let k = 0; k < runs.length; k += 3) {
-      if (!this.ensureTables(this.top, this.root, runs[k]!, runs[k]! + runs[k + 1]!, runs[k + 2]!, tableBits)) {
+      // Leaves in the root itself (32-bit paging's 4 MiB PDEs) need no table.
+      if (runs[k + 2]! < this.top && !this.ensureTables(this.top, this.root, runs[k]!, runs[k]! + runs[k + 1]!, runs[k + 2]!, tableBits)) {
         this.abort();
         return false;
       }

@@ -9,9 +9,12 @@
 // up to `topLevel` (2 for 32-bit paging, 3 for PAE, 4 and 5 for the long modes). The flags word
 // is the package's usual one (entry.ts): bits 0-12 the low half's flag bits, bits 20-31 the high
 // half's bits 52-63.
+import type { PagingMode } from './paging-mode';
 
 /** One paging mode's table layout and entry encoding; see the file header. */
 export interface PagingGeometry {
+  /** The paging mode this geometry describes. */
+  readonly mode: PagingMode;
   /** Name of the mode, as printed: '32-bit', 'PAE', '4-level' or '5-level'. */
   readonly name: string;
   /** Level of the root table (the one CR3 points at): 2, 3, 4 or 5. */
@@ -25,6 +28,11 @@ export interface PagingGeometry {
    * without a canonical hole. No range crosses it.
    */
   readonly upperHalfStart: number;
+  /**
+   * Bits of the flags word an entry of this mode can hold (32-bit paging: bits 0-12 only, no XD;
+   * PAE: also NX, its bits 62:52 being reserved; the long modes: every flags-word bit).
+   */
+  readonly flagsMask: number;
   /** Bit `l` is set when a present level-`l` entry with PS = 1 maps a page (a huge leaf). */
   readonly hugeLevels: number;
   /** Entries in a table of `level` (1024 in 32-bit paging, 4 in PAE's PDPT, 512 otherwise). */

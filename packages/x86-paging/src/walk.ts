@@ -3,7 +3,7 @@
 // `info mem`). Both allocate their results; neither is a hot path. Both go through a
 // TableAccess, so they work with every way the kernel reaches its tables.
 import { formatPa } from './api';
-import { DEFAULT_MAX_PHYS_ADDR, PTE, addressMaskHi, decodeEntry, formatAccess, type DecodedEntry } from './entry';
+import { DEFAULT_MAX_PHYS_ADDR, PTE, addressMaskHi, flagNames, formatAccess, type DecodedEntry } from './entry';
 import { FOUR_LEVEL_GEOMETRY } from './four-level-geometry';
 import type { PagingGeometry } from './paging-geometry';
 import type { TableAccess } from './table-access';
@@ -38,7 +38,7 @@ export function walkTables(access: TableAccess, root: number, va: number, maxPhy
   for (let level = g.topLevel; level >= 1; level--) {
     const index = g.index(va, level);
     access.readEntry(level, va, table, index);
-    const entry = decodeEntry(access.lo, access.hi, level, maxPhysAddr);
+    const entry = decodeEntryIn(g, access.lo, access.hi, level, maxPhysAddr);
     steps.push({ level, levelName: g.levelName(level), tableFrame: table, index, entryPa: table + index * g.entryBytes, entry });
     if (!entry.present || entry.leaf || level === 1) break;
     table = g.entryAddress(access.lo, access.hi, maskHi);
@@ -47,20 +47,57 @@ export function walkTables(access: TableAccess, root: number, va: number, maxPhy
 }
 
 /**
+ * Decodes an entry of `level` in the paging mode of `geometry`. Pure; allocates the result.
+ * @param maxPhysAddr physical address width (32..52)
+ */
+export function decodeEntryIn(geometry: PagingGeometry, lo: number, hi: number, level: number, maxPhysAddr = DEFAULT_MAX_PHYS_ADDR): DecodedEntry {
+  const g = geometry;
+  const maskHi = addressMaskHi(maxPhysAddr);
+  const present = (lo & PTE.Present) !== 0;
+  const huge = level !== 1 && ((g.hugeLevels >>> level) & 1) !== 0 && (lo & PTE.HugePage) !== 0;
+  const leaf = present && (level === 1 || huge);
+  const flags = g.entryFlags(lo, hi, huge);
+  return {
+    level,
+    lo: lo >>> 0,
+    hi: hi >>> 0,
+    present,
+    leaf,
+    pageSizeBytes: leaf ? g.span(level) : 0,
+    pa: huge ? g.leafAddress(lo, hi, level, maskHi) : g.entryAddress(lo, hi, maskHi),
+    flags,
+    flagNames: flagNames(flags, level, huge),
+    reserved: present ? g.reservedBits(lo, hi, level, maskHi) : 0,
+  };
+}
+
+/**
+ * Decodes a 4-level paging entry of `level` (4 = PML4E, 3 = PDPTE, 2 = PDE, 1 = PTE). Pure;
+ * allocates the result. For other modes see {@link decodeEntryIn}.
+ * @param maxPhysAddr physical address width (32..52)
+ */
+export function decodeEntry(lo: number, hi: number, level: number, maxPhysAddr = DEFAULT_MAX_PHYS_ADDR): DecodedEntry {
+  return decodeEntryIn(FOUR_LEVEL_GEOMETRY, lo, hi, level, maxPhysAddr);
+}
+
+/** Short name of a page size: '4K', '2M', '4M', '1G'. */
+export function pageSizeLabel(pageSizeBytes: number): string {
+  return pageSizeBytes >= 1073741824 ? `${pageSizeBytes / 1073741824}G` : pageSizeBytes >= 1048576 ? `${pageSizeBytes / 1048576}M` : `${pageSizeBytes / 1024}K`;
+}
+
+/**
  * Multi-line text of a walk, one line per level, for teaching:
  * `PML4[256] @0x1000 = 0x0000_0000_0000_2003 -> table 0x2000  P RW`.
  */
 export function formatWalk(va: number, steps: readonly WalkStep[], geometry: PagingGeometry = FOUR_LEVEL_GEOMETRY): string {
-  const lines = [`walk of ${geometry.formatVa(va)}`];
+  // 4-level paging, the default, prints as it always did; other modes say which they are.
+  const lines = [`walk of ${geometry.formatVa(va)}${geometry === FOUR_LEVEL_GEOMETRY ? '' : ` (${geometry.name} paging)`}`];
   for (const s of steps) {
     const h = s.entry.hi.toString(16).padStart(8, '0');
     const l = s.entry.lo.toString(16).padStart(8, '0');
-    const raw = `0x${h.slice(0, 4)}_${h.slice(4)}_${l.slice(0, 4)}_${l.slice(4)}`;
-    const what = !s.entry.present
-      ? 'not present'
-      : s.entry.leaf
-        ? `-> ${s.entry.pageSizeBytes === 4096 ? '4K' : s.entry.pageSizeBytes === 2097152 ? '2M' : '1G'} page ${formatPa(s.entry.pa)}`
-        : `-> table ${formatPa(s.entry.pa)}`;
+    // An entry as the mode stores it: 4 bytes in 32-bit paging, 8 otherwise.
+    const raw = geometry.entryBytes === 4 ? `0x${l.slice(0, 4)}_${l.slice(4)}` : `0x${h.slice(0, 4)}_${h.slice(4)}_${l.slice(0, 4)}_${l.slice(4)}`;
+    const what = !s.entry.present ? 'not present' : s.entry.leaf ? `-> ${pageSizeLabel(s.entry.pageSizeBytes)} page ${formatPa(s.entry.pa)}` : `-> table ${formatPa(s.entry.pa)}`;
     lines.push(`  ${s.levelName.padEnd(4)}[${String(s.index).padStart(3)}] @${formatPa(s.entryPa)} = ${raw} ${what}  ${s.entry.flagNames.join(' ')}${s.entry.reserved !== 0 ? '  RESERVED BITS SET' : ''}`);
   }
   return lines.join('\n');
@@ -179,9 +216,8 @@ export function collectMappings(access: TableAccess, root: number, options: Coll
 export function formatMappings(ranges: readonly MappingRange[], geometry: PagingGeometry = FOUR_LEVEL_GEOMETRY): string {
   return ranges
     .map((r) => {
-      const ps = r.pageSizeBytes === 4096 ? '4K' : r.pageSizeBytes === 2097152 ? '2M' : '1G';
       // The exclusive end of a range ending at a half's top is not itself canonical: spell it out.
-      return `${geometry.formatVa(r.start)}-${geometry.formatEnd(r.end)} ${formatPa(r.end - r.start)} ${formatAccess(r.flags)} ${ps} -> ${formatPa(r.pa)}`;
+      return `${geometry.formatVa(r.start)}-${geometry.formatEnd(r.end)} ${formatPa(r.end - r.start)} ${formatAccess(r.flags)} ${pageSizeLabel(r.pageSizeBytes)} -> ${formatPa(r.pa)}`;
     })
     .join('\n');
 }
