@@ -88,6 +88,8 @@ export class Mmu {
   walkCount = 0;
   private readonly addrMaskHi: number;
   private readonly reservedHi: number;
+  /** PAE: bits 62:MAXPHYADDR of a PDE / PTE's high word (SDM Tables 4-9..4-11). */
+  private readonly paeReservedHi: number;
   /**
    * All of memory as one Uint32Array (index = pa / 4), when the PhysicalMemory exposes it as
    * `words` (ArrayBufferPhysicalMemory does): the walk then costs one typed-array read per level.
@@ -108,6 +110,7 @@ export class Mmu {
     this.addrMaskHi = 2 ** (registers.maxPhysAddrBits - 32) - 1;
     // SDM 4.5: bits 51:MAXPHYADDR of every entry are reserved.
     this.reservedHi = 0xfffff & ~this.addrMaskHi;
+    this.paeReservedHi = 0x7fff_ffff & ~this.addrMaskHi;
     const words = (memory as { words?: unknown }).words;
     this.flat = words instanceof Uint32Array ? words : null;
   }
@@ -127,21 +130,21 @@ export class Mmu {
    *   raises #GP instead)
    */
   translate(va: number, access: Access, mode: Mode): TranslationResult {
-    if (!(va >= 0 && va < 281474976710656)) return this.translateOutside48(va, access, mode); // 2^48
+    if (!(va >= 0 && va < 9007199254740992)) throw badLinear(va, pagingModeOf(this.registers.cr0, this.registers.cr4, this.registers.efer)); // 2^53
     // Kept tiny so V8 inlines it into the caller's loop: from here on the address travels as two
     // small integers (a double passed to a call V8 does not inline is boxed: an allocation per
     // translation).
     const vaHi = Math.floor(va * (1 / 4294967296));
+    if (vaHi > 0xffff) return this.translateAbove48(vaHi, (va - vaHi * 4294967296) | 0, access, mode);
     return this.translateSplit(vaHi, (va - vaHi * 4294967296) | 0, access, mode);
   }
 
-  /** `translate` of a number at or above 2^48: a 5-level address below 2^53, else a caller bug. */
-  private translateOutside48(va: number, access: Access, mode: Mode): TranslationResult {
+  /** `translate` of a number in [2^48, 2^53): a 5-level address, else a caller bug. */
+  private translateAbove48(vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
     const regs = this.registers;
     const pagingMode = pagingModeOf(regs.cr0, regs.cr4, regs.efer);
-    if (pagingMode !== PagingMode.FiveLevel || !Number.isSafeInteger(va)) throw badLinear(va, pagingMode);
-    const vaHi = Math.floor(va * INV_TWO_32);
-    return this.translateSplit(vaHi, (va - vaHi * TWO_32) | 0, access, mode);
+    if (pagingMode !== PagingMode.FiveLevel) throw badLinear(exactLinear(vaHi, vaLo), pagingMode);
+    return this.translateSplit(vaHi, vaLo, access, mode);
   }
 
   /**
@@ -344,30 +347,57 @@ export class Mmu {
   }
 
   /**
-   * A TLB miss outside 4-level paging (or under a mode the 4-level fast path does not take): the
-   * 32-bit fast walk over flat memory for the common case (a present PDE and an allowed present
-   * 4 KiB PTE), everything else through translateFull.
+   * A TLB miss outside 4-level paging: the 32-bit and PAE fast walks over flat memory for the
+   * common case (every level present, an allowed 4 KiB page, no reserved bit), everything else
+   * (huge pages, faults, 5-level, memory without `words`) through translateFull.
    */
   private translateOtherMode(vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
     const regs = this.registers;
     const w = this.flat;
-    const dir = regs.cr3Frame;
-    // 32-bit paging (CR0.PG = 1 was checked by the caller, CR4.PAE = 0) on flat memory.
-    if ((regs.cr4 & 0x20) !== 0 || w === null || vaHi !== 0 || dir > 0xffff_f000) return this.translateFull(vaHi, vaLo, access, mode);
-    // SDM 4.3: PDE at CR3[31:12] + 4 × bits 31:22, PTE at PDE[31:12] + 4 × bits 21:12. An index past
-    // the end of memory reads undefined (not present): the full walk then reports the broken table.
-    const e2 = (dir >>> 2) + (vaLo >>> 22);
-    const pde = w[e2]!;
-    // PS with CR4.PSE = 1 is a 4 MiB page: the full walk.
-    if ((pde & 0x1) === 0 || (pde & 0x80 & (regs.cr4 << 3)) /* PS && CR4.PSE (bit 4 << 3 = bit 7) */ !== 0) return this.translateFull(vaHi, vaLo, access, mode);
-    const e1 = (pde >>> 12 << 10) + ((vaLo >>> 12) & 1023);
-    const pte = w[e1]!;
-    if ((pte & 0x1) === 0) return this.translateFull(vaHi, vaLo, access, mode);
-    let flags = (pte & 0xff9) | (pde & pte & 0x6);
+    const cr4 = regs.cr4;
+    if (w === null) return this.translateFull(vaHi, vaLo, access, mode);
+    if ((cr4 & 0x1000) /* LA57 */ !== 0) return this.translate5Level(w, vaHi, vaLo, access, mode);
+    if (vaHi !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+    let e2: number;
+    let e1: number;
+    let flags: number;
+    let pte: number;
+    let frameHi = 0;
+    if ((cr4 & 0x20) /* PAE */ === 0) {
+      // 32-bit paging (SDM 4.3): PDE at CR3[31:12] + 4 × bits 31:22, PTE at PDE[31:12] + 4 ×
+      // bits 21:12. An index past the end of memory reads undefined (not present): the full walk
+      // then reports the broken table.
+      const dir = regs.cr3Frame;
+      if (dir > 0xffff_f000) return this.translateFull(vaHi, vaLo, access, mode);
+      e2 = (dir >>> 2) + (vaLo >>> 22);
+      const pde = w[e2]!;
+      // PS with CR4.PSE = 1 is a 4 MiB page: the full walk. (CR4.PSE is bit 4; << 3 puts it on PS.)
+      if ((pde & 0x1) === 0 || (pde & 0x80 & (cr4 << 3)) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+      e1 = ((pde >>> 12) << 10) + ((vaLo >>> 12) & 1023);
+      pte = w[e1]!;
+      if ((pte & 0x1) === 0) return this.translateFull(vaHi, vaLo, access, mode);
+      flags = (pte & 0xff9) | (pde & pte & 0x6);
+    } else {
+      // PAE paging (SDM 4.4): PDPTE register bits 31:30, then a PD and a PT of 8-byte entries
+      // below 4 GiB (high words 0), no reserved bit in the leaf (bits 62:M, XD without NXE).
+      const p = (vaLo >>> 30) * 2;
+      const pdpte = regs.pdptes[p]!;
+      if ((pdpte & 0x1) === 0 || regs.pdptes[p + 1] !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+      e2 = ((pdpte >>> 12) << 10) + ((vaLo >>> 20) & 0x3fe);
+      const pde = w[e2]!;
+      if ((pde & 0x81) !== 0x1 || w[e2 + 1] !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+      e1 = ((pde >>> 12) << 10) + ((vaLo >>> 11) & 0x3fe);
+      pte = w[e1]!;
+      const hi = w[e1 + 1]!;
+      const reservedHi = (regs.efer & 0x800) /* NXE */ !== 0 ? this.paeReservedHi : this.paeReservedHi | (0x8000_0000 | 0);
+      if ((pte & 0x1) === 0 || (hi & reservedHi) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+      frameHi = hi & this.addrMaskHi;
+      flags = (pte & 0xff9) | (pde & pte & 0x6) | (hi & (0x8000_0000 | 0));
+    }
     if (!(access === 0 && ((flags & 0x4) !== 0) === (mode === 3)) && this.rightsError(flags, access, mode) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
-    // SDM 4.8: A on the PDE, A (and D for a write) on the PTE — 4-byte updates.
+    // SDM 4.8: A on the PDE, A (and D for a write) on the PTE — 4-byte updates of the low words.
     const set = access === 1 ? 0x60 : 0x20;
-    if ((pde & 0x20) === 0) w[e2] = pde | 0x20;
+    if ((w[e2]! & 0x20) === 0) w[e2]! |= 0x20;
     if ((pte & set) !== set) w[e1] = pte | set;
     flags |= set;
     this.walkCount++;
@@ -375,14 +405,71 @@ export class Mmu {
     r.tlbHit = false;
     r.fault = false;
     r.errorCode = 0;
-    r.pa = ((pte & 0xffff_f000) | (vaLo & 0xfff)) >>> 0;
+    r.pa = frameHi * TWO_32 + (((pte & 0xffff_f000) | (vaLo & 0xfff)) >>> 0);
     r.pageSizeBytes = 4096;
     r.level = 1;
     r.flags = flags;
     const tlb = this.tlb;
     if (tlb !== null && tlb.enabled) {
       tlb.misses++;
-      tlb.fill(0, vaLo >>> 12, 0, 0, pte & 0xffff_f000, flags, 1, (flags & 0x100) !== 0 && (regs.cr4 & 0x80) !== 0);
+      tlb.fill(0, vaLo >>> 12, 0, frameHi, pte & 0xffff_f000, flags, 1, (flags & 0x100) !== 0 && (cr4 & 0x80) !== 0);
+    }
+    return r;
+  }
+
+  /**
+   * The 5-level fast walk (SDM 4.5): as translateWalk's 4-level one with the PML5 on top — five
+   * present levels ending in an allowed 4 KiB PTE, table frames below 4 GiB, no reserved bit, read
+   * without data-dependent branches and checked once; anything else through translateFull.
+   */
+  private translate5Level(w: Uint32Array, vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
+    const regs = this.registers;
+    const cr3 = regs.cr3Frame;
+    if (cr3 > 0xffff_f000 || vaHi > 0x1ff_ffff || (regs.efer & 0x400) /* LMA */ === 0) return this.translateFull(vaHi, vaLo, access, mode);
+    const reservedHi = (regs.efer & 0x800) /* EFER.NXE */ !== 0 ? this.reservedHi : this.reservedHi | (0x8000_0000 | 0);
+    const maskHi = this.addrMaskHi;
+    // Word index of each entry: table frame / 4 + index * 2; PML5 index = bits 56:48.
+    const e5 = (cr3 >>> 2) + ((vaHi >>> 15) & 0x3fe);
+    const lo5 = w[e5]!;
+    const hi5 = w[e5 + 1]!;
+    const e4 = ((lo5 >>> 12) << 10) + ((vaHi >>> 6) & 0x3fe);
+    const lo4 = w[e4]!;
+    const hi4 = w[e4 + 1]!;
+    const e3 = ((lo4 >>> 12) << 10) + ((((vaHi & 0x7f) << 2) | (vaLo >>> 30)) << 1);
+    const lo3 = w[e3]!;
+    const hi3 = w[e3 + 1]!;
+    const e2 = ((lo3 >>> 12) << 10) + ((vaLo >>> 20) & 0x3fe);
+    const lo2 = w[e2]!;
+    const hi2 = w[e2 + 1]!;
+    const e1 = ((lo2 >>> 12) << 10) + ((vaLo >>> 11) & 0x3fe);
+    const lo = w[e1]!;
+    const hi = w[e1 + 1]!;
+    const andLo = lo5 & lo4 & lo3 & lo2 & lo;
+    if ((((andLo & 0x1) ^ 0x1) | ((lo5 | lo4 | lo3 | lo2) & 0x80) | ((hi5 | hi4 | hi3 | hi2) & (reservedHi | maskHi)) | (hi & reservedHi)) !== 0) {
+      return this.translateFull(vaHi, vaLo, access, mode);
+    }
+    let flags = (lo & 0xff9) | (andLo & 0x6) | (hi & 0x7ff0_0000) | ((hi5 | hi4 | hi3 | hi2 | hi) & (0x8000_0000 | 0));
+    if (!(access === 0 && ((flags & 0x4) !== 0) === (mode === 3)) && this.rightsError(flags, access, mode) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+    const set = access === 1 ? 0x60 /* A | D */ : 0x20; /* A */
+    if ((andLo & 0x20) === 0 || (lo & set) !== set) {
+      w[e5]! |= 0x20;
+      markUsed(w, e4, e3, e2, e1, set);
+    }
+    flags |= set;
+    this.walkCount++;
+    const frameHi = hi & maskHi;
+    const r = this.result;
+    r.tlbHit = false;
+    r.fault = false;
+    r.errorCode = 0;
+    r.pa = frameHi * TWO_32 + (((lo & 0xffff_f000) | (vaLo & 0xfff)) >>> 0);
+    r.pageSizeBytes = 4096;
+    r.level = 1;
+    r.flags = flags;
+    const tlb = this.tlb;
+    if (tlb !== null && tlb.enabled) {
+      tlb.misses++;
+      tlb.fill(vaHi, vaLo >>> 12, 0, frameHi, lo & 0xffff_f000, flags, 1, (flags & 0x100) !== 0 && (regs.cr4 & 0x80) !== 0);
     }
     return r;
   }
