@@ -5,8 +5,15 @@ import { KmemError } from './api';
 
 /** Names of the boot steps, in the order `Kernel.bootSteps()` runs them. */
 export const BOOT_STEPS = ['memory-map', 'frame-allocator', 'bootstrap-tables', 'table-access', 'kernel-vas', 'remap-kernel', 'kernel-heap', 'kernel-stack'] as const;
+/**
+ * Names of the 32-bit kernel's boot steps (seed 002), in order: the 4 MiB boot tables, then the
+ * seed's six sysinit steps.
+ */
+export const BOOT_STEPS_32 = ['boot-tables-4mib', 'pmm-from-multiboot', 'lock-kernel-frames', 'lock-module-frames', 'vmm-init', 'remap-higher-half', 'relocate-stack'] as const;
 /** One boot step's name. */
 export type BootStepName = (typeof BOOT_STEPS)[number];
+/** One boot step's name of the 32-bit kernel. */
+export type BootStepName32 = (typeof BOOT_STEPS_32)[number];
 
 /** Who owns a physical frame (see `FrameOwners`). */
 export type FrameOwnerKind =
@@ -33,7 +40,7 @@ export interface FrameOwner {
  */
 export interface KernelEventMap {
   /** A boot step finished. `detail` holds numbers a person wants to see (frames used, tables...). */
-  'boot-step': { readonly step: BootStepName; readonly index: number; readonly summary: string; readonly detail: Readonly<Record<string, number | string | boolean>> };
+  'boot-step': { readonly step: BootStepName | BootStepName32; readonly index: number; readonly summary: string; readonly detail: Readonly<Record<string, number | string | boolean>> };
   /** A frame was handed to an owner (zeroed). */
   'frame-alloc': { readonly frame: number; readonly owner: FrameOwnerKind; readonly pid?: number };
   /** A frame went back to the allocator (`refCount` left is 0), or one sharer let go (`refCount` > 0). */

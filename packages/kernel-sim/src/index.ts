@@ -43,3 +43,7 @@ export * from './process/process-manager';
 export * from './fault-policy';
 // Swap and page replacement.
 export * from './swap/index';
+// Seed 002's 32-bit higher-half kernel.
+export * from './i386/kernel-image-32';
+export * from './i386/kernel32';
+export * from './i386/sysinit-32';

@@ -19,6 +19,12 @@ export interface MachineOptions {
   readonly ramKinds?: readonly MemoryKind[];
   /** TLB geometry, or false for a CPU without a TLB (default: x86-paging's default TLB). */
   readonly tlb?: TlbOptions | false;
+  /**
+   * The state the boot loader leaves the CPU in: `long` (default: long mode, paging on, as a
+   * 64-bit kernel is entered) or `protected` (32-bit protected mode with paging off, CR0.PG = 0:
+   * how a multiboot1 loader enters a 32-bit kernel, multiboot spec 3.2).
+   */
+  readonly cpuMode?: 'long' | 'protected';
 }
 
 /**
@@ -58,7 +64,10 @@ export class Machine {
     this.maxPhysAddrBits = bits;
     this.cpu = new Cpu({
       memory,
-      registers: { cr0: CR0.PE | CR0.PG, cr4: CR4.PAE, efer: EFER.LME | EFER.LMA, cr3Frame: 0, maxPhysAddrBits: bits },
+      registers:
+        options.cpuMode === 'protected'
+          ? { cr0: CR0.PE, cr4: 0, efer: 0, cr3Frame: 0, maxPhysAddrBits: bits }
+          : { cr0: CR0.PE | CR0.PG, cr4: CR4.PAE, efer: EFER.LME | EFER.LMA, cr3Frame: 0, maxPhysAddrBits: bits },
       ...(options.tlb === undefined ? {} : { tlb: options.tlb }),
     });
   }

@@ -55,15 +55,15 @@ describe('readMultiboot1Boot', () => {
       const capture = loadCapture(`qemu-mb1-modules-${mem}.serial.txt`);
       const boot = readMultiboot1Boot(capture.info, capture.read);
       expect(boot.info.flags & MB1_INFO_FLAG.Mods).not.toBe(0);
-      expect(boot.info.modsAddr).toBe(0x10_2000);
+      expect(boot.info.modsAddr).toBe(0x17_2000); // right after the kernel image [0x10_0000, 0x17_1420)
       expect(boot.modules).toEqual([
-        { index: 0, startPa: 0x10_3000, endPa: 0x10_3028, sizeBytes: 40, stringPa: 0x10_2020, cmdline: 'mod-one.bin root=/dev/ram0 quiet' },
-        { index: 1, startPa: 0x10_4000, endPa: 0x10_4000 + 20000, sizeBytes: 20000, stringPa: 0x10_2041, cmdline: 'mod-two.bin' },
+        { index: 0, startPa: 0x17_3000, endPa: 0x17_3028, sizeBytes: 40, stringPa: 0x17_2020, cmdline: 'mod-one.bin root=/dev/ram0 quiet' },
+        { index: 1, startPa: 0x17_4000, endPa: 0x17_4000 + 20000, sizeBytes: 20000, stringPa: 0x17_2041, cmdline: 'mod-two.bin' },
       ]);
       // mod_start really is where the module's bytes are (MODDATA was read there by the kernel).
       const data = capture.lines.get('MODDATA')!;
       expect(new TextDecoder().decode(data[0]![1].subarray(0, 15))).toBe('KMEM-MODULE-ONE');
-      expect(data.map(([pa]) => pa)).toEqual([0x10_3000, 0x10_4000]);
+      expect(data.map(([pa]) => pa)).toEqual([0x17_3000, 0x17_4000]);
       // The map is the buffer at mmap_addr, parsed as parseMultiboot1Mmap does.
       expect(boot.regions).toEqual(parseMultiboot1Mmap(capture.lines.get('MMAP')![0]![1]));
       const aboveFourGiB = boot.regions!.filter((r) => r.kind === 'usable' && r.base >= 2 ** 32);
