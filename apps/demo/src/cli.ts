@@ -2,12 +2,13 @@
 // printing each step, then tables and pictures of what the kernel's memory manager did.
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { LayoutName } from '@kmem/kernel-sim';
+import { parseElf32, type LayoutName } from '@kmem/kernel-sim';
 import { virt } from '@kmem/x86-paging';
-import { DEFAULT_MEMMAP, DEFAULT_PROGRAM, DemoInputError, loadMemoryMap, loadProgram } from './load';
+import { DEFAULT_MEMMAP, DEFAULT_PROGRAM, DemoInputError, SEED002_MEMMAP, SEED002_PROGRAM, loadMemoryMap, loadProgram } from './load';
 import { runWithReport } from './render/report';
 import { makeStyle } from './render/style';
 import { DemoSession, LAYOUT_NAMES, SCENARIOS, SCENARIO_NAMES, type DemoResult, type ScenarioName, type WalkView } from './scenarios/index';
+import { formatSeed002, runSeed002 } from './scenarios/seed002';
 
 function parseAddress(value: string): number {
   try {
@@ -31,7 +32,7 @@ function parsePid(value: string): number {
 
 interface CliOptions {
   memmap: string;
-  layout: LayoutName;
+  layout: LayoutName | 'higher-half-3g';
   scenario: ScenarioName;
   program: string;
   json: boolean;
@@ -49,7 +50,7 @@ export function makeProgram(): Command {
   return new Command('kmem-demo')
     .description('Boot a simulated x86_64 machine on a real firmware memory map and watch its kernel manage memory: the frame allocator, page tables and walks, the kernel heap, processes with demand paging, copy-on-write fork, segfaults, the TLB, and a kernel panic.')
     .addOption(new Option('--memmap <file>', 'firmware memory map to boot on: a Linux e820 boot log, /sys/firmware/memmap dump, multiboot1/2 buffer, UEFI memory map (.bin with a .json giving DescriptorSize) or Limine memmap; format detected').default(DEFAULT_MEMMAP, 'fixtures/qemu-q35-linux-5g.e820.txt, QEMU q35 with 5 GiB'))
-    .addOption(new Option('--layout <name>', 'virtual memory layout of the kernel').choices(LAYOUT_NAMES).default('higher-half'))
+    .addOption(new Option('--layout <name>', 'virtual memory layout of the kernel').choices([...LAYOUT_NAMES, 'higher-half-3g']).default('higher-half'))
     .addOption(new Option('--scenario <name>', 'what to run after the boot (see below)').choices(SCENARIO_NAMES).default('tour'))
     .addOption(new Option('--program <file>', 'static x86_64 ELF executable the scenario execs').default(DEFAULT_PROGRAM, 'fixtures/hello-static-pie'))
     .option('--walk <address...>', 'virtual address(es) to walk level by level after the scenario (canonical hex, _ allowed, e.g. 0x5555_5555_5000 or 0xffff_8400_0000_1000)', (v: string, prev: number[] | undefined) => [...(prev ?? []), parseAddress(v)])
@@ -58,7 +59,7 @@ export function makeProgram(): Command {
     .option('--json', 'print one JSON document (every section as data) instead of the report', false)
     .option('--no-color', 'plain text, no ANSI colours (also when NO_COLOR is set or output is not a terminal)')
     .option('--no-progress', 'no progress bar on long runs')
-    .addHelpText('after', `\nScenarios:\n${scenarioHelp}\n\nExamples:\n  pnpm demo\n  pnpm demo --scenario cow-fork --layout identity-low\n  pnpm demo --memmap fixtures/ovmf-5g.efi-memmap.bin --walk 0xffff_8400_0000_1000\n  pnpm demo --scenario trace --trace-accesses 2000000\n  pnpm demo --json | jq .walks`)
+    .addHelpText('after', `\nScenarios:\n${scenarioHelp}\n\nExamples:\n  pnpm demo\n  pnpm demo --scenario cow-fork --layout identity-low\n  pnpm demo --layout higher-half-3g   (seed 002's 32-bit kernel: multiboot1 map, i386 program)\n  pnpm demo --memmap fixtures/ovmf-5g.efi-memmap.bin --walk 0xffff_8400_0000_1000\n  pnpm demo --scenario trace --trace-accesses 2000000\n  pnpm demo --json | jq .walks`)
     .showSuggestionAfterError(true);
 }
 
@@ -70,7 +71,20 @@ function jsonResult(r: DemoResult, maxEventsPerStep = 400): unknown {
   };
 }
 
+/** `--layout higher-half-3g`: seed 002's 32-bit kernel on a multiboot1 map, an i386 program. */
+function runSeed002Report(opts: CliOptions): void {
+  const memoryMap = loadMemoryMap(opts.memmap === DEFAULT_MEMMAP ? SEED002_MEMMAP : opts.memmap);
+  const program = loadProgram(opts.program === DEFAULT_PROGRAM ? SEED002_PROGRAM : opts.program, parseElf32);
+  const result = runSeed002(memoryMap.regions, program);
+  if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 1)}\n`);
+  else for (const line of [`memory map: ${memoryMap.name} (${memoryMap.format})`, ...formatSeed002(result)]) process.stdout.write(`${line}\n`);
+}
+
 function run(opts: CliOptions): void {
+  if (opts.layout === 'higher-half-3g') {
+    runSeed002Report(opts);
+    return;
+  }
   const memoryMap = loadMemoryMap(opts.memmap);
   const program = loadProgram(opts.program);
   const json = opts.json;
@@ -78,7 +92,8 @@ function run(opts: CliOptions): void {
   const color = opts.color && !json && ((env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') || (process.stdout.isTTY === true && env.NO_COLOR === undefined));
   const style = makeStyle(color);
   let bar: SingleBar | null = null;
-  const session = new DemoSession({ memoryMap, layout: opts.layout, program, traceAccesses: opts.traceAccesses }, opts.scenario, {
+  const layout = opts.layout;
+  const session = new DemoSession({ memoryMap, layout, program, traceAccesses: opts.traceAccesses }, opts.scenario, {
     onProgress: (done, total) => {
       if (json || !opts.progress || process.stderr.isTTY !== true) return;
       if (bar === null) {

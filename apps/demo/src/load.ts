@@ -11,6 +11,11 @@ export const DEFAULT_MEMMAP = join(FIXTURES_DIR, 'qemu-q35-linux-5g.e820.txt');
 /** The program exec'd without --program: a static position-independent hello world (loads under every layout). */
 export const DEFAULT_PROGRAM = join(FIXTURES_DIR, 'hello-static-pie');
 
+/** The memory map of `--layout higher-half-3g` without --memmap: GRUB's multiboot1 map, SeaBIOS, 5 GiB. */
+export const SEED002_MEMMAP = join(FIXTURES_DIR, 'seabios-grub-5g.mb1.bin');
+/** The program of `--layout higher-half-3g` without --program: an i386 static executable at 0x0804_8000. */
+export const SEED002_PROGRAM = join(FIXTURES_DIR, 'i386-hello-static');
+
 /** Bad input from the user: printed as one line, exit code 2. */
 export class DemoInputError extends Error {}
 
@@ -52,13 +57,13 @@ export function loadMemoryMap(file: string = DEFAULT_MEMMAP): { name: string; fo
 }
 
 /**
- * Reads a static x86_64 ELF executable.
- * @throws DemoInputError for an unreadable file or one that is not a 64-bit ELF
+ * Reads a static ELF executable (x86_64 unless `parse` says otherwise).
+ * @throws DemoInputError for an unreadable file or one `parse` refuses (default: not an x86_64 ELF64; the 32-bit kernel passes parseElf32)
  */
-export function loadProgram(file: string = DEFAULT_PROGRAM): { name: string; bytes: Uint8Array } {
+export function loadProgram(file: string = DEFAULT_PROGRAM, parse: (bytes: Uint8Array) => unknown = parseElf64): { name: string; bytes: Uint8Array } {
   const bytes = read(file, 'program');
   try {
-    parseElf64(bytes);
+    parse(bytes);
   } catch (e) {
     throw new DemoInputError(`program ${file}: ${(e as Error).message}`);
   }

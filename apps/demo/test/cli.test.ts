@@ -148,6 +148,24 @@ describe('pnpm demo (terminal)', () => {
     expect(kernel.walks[0]!.pa).toBe(0x1000); // the direct map: pa = va - its base
   });
 
+  it("--layout higher-half-3g shows seed 002's 32-bit kernel: boot steps, recursive window, an i386 program, 2-level walks", () => {
+    const { stdout, status } = demo('--layout', 'higher-half-3g');
+    expect(status).toBe(0);
+    for (const step of ['boot-tables-4mib', 'pmm-from-multiboot', 'lock-kernel-frames', 'lock-module-frames', 'vmm-init', 'remap-higher-half', 'relocate-stack']) expect(stdout).toContain(step);
+    expect(stdout).toMatch(/0xffff_f000 \| 0xffff_ffff +\| +4 KiB \| page-directory/);
+    expect(stdout).toContain('program i386-hello-static: entry 0x0804_9000');
+    expect(stdout).toContain('walk of 0x0804_9000 (32-bit paging)');
+    expect(stdout).toContain('2 GiB of RAM above 4 GiB ignored');
+    expect(stdout).toContain('same bytes everywhere');
+    const json = JSON.parse(demo('--layout', 'higher-half-3g', '--json').stdout) as { bootSteps: { step: string }[]; program: { entry: number } };
+    expect(json.bootSteps).toHaveLength(7);
+    expect(json.program.entry).toBe(0x0804_9000);
+    // An x86_64 program is refused by the 32-bit kernel: one line, exit code 2.
+    const bad = demo('--layout', 'higher-half-3g', '--program', 'fixtures/hello-static');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/ELFCLASS64/);
+  });
+
   it('--help explains every option and lists the scenarios', () => {
     const { stdout, status } = demo('--help');
     expect(status).toBe(0);

@@ -5,24 +5,11 @@
 // (rss and arrayBuffers from process.memoryUsage, after a GC when --expose-gc is available).
 // Imports the BUILT package: run `npx tsup` first.
 import { EventLog, Kernel, Machine, type LayoutName, type MemoryRegion } from '@kmem/kernel-sim';
+import { pcMap } from './pc-map';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 
-function pcMap(ramBytes: number): MemoryRegion[] {
-  const low = Math.min(ramBytes, 3 * GiB);
-  const map: MemoryRegion[] = [
-    { base: 0, lengthBytes: 0x9fc00, kind: 'usable' },
-    { base: 0x9fc00, lengthBytes: 0x400, kind: 'reserved' },
-    { base: 0xf0000, lengthBytes: 0x10000, kind: 'reserved' },
-    { base: 0x100000, lengthBytes: low - 0x100000, kind: 'usable' },
-  ];
-  if (ramBytes > 3 * GiB) {
-    map.push({ base: 3 * GiB, lengthBytes: GiB, kind: 'reserved' });
-    map.push({ base: 4 * GiB, lengthBytes: ramBytes - 3 * GiB, kind: 'usable' });
-  }
-  return map;
-}
 
 function boot(map: MemoryRegion[], layout: LayoutName): Kernel {
   const kernel = new Kernel(new Machine({ memoryMap: map }), { layout, events: new EventLog({ capacity: 10_000 }) });

@@ -17,7 +17,7 @@ import type { KernelServices, KernelState, PanicDetails } from './kernel-service
 import type { Layout } from './layout';
 import type { Machine } from './machine';
 import { exportSparseImage, type ControlRegisterState } from './memory-image';
-import type { Elf64 } from './elf/parse-elf';
+import type { ElfExecutable } from './elf/parse-elf';
 import { AddressSpaceRoots } from './kernel/address-space-roots';
 import { BootSteps } from './kernel/boot-steps';
 import { checkKernelMappings, checkKernelTables } from './kernel/kernel-invariants';
@@ -376,7 +376,7 @@ export class Kernel implements KernelServices {
   }
 
   /** Loads an ELF program into process `target` or a new one (see `ProcessManager.exec`). */
-  exec(target: number | ExecOptions | undefined, file: Uint8Array | Elf64, argv?: readonly string[], envp?: readonly string[], options?: ExecOptions): Process | null {
+  exec(target: number | ExecOptions | undefined, file: Uint8Array | ElfExecutable, argv?: readonly string[], envp?: readonly string[], options?: ExecOptions): Process | null {
     return this.processes.exec(target, file, argv, envp, options);
   }
 

@@ -27,6 +27,7 @@ import { KernelAddressError, KernelConfigError, KernelInvariantError, KernelPani
 import type { KernelServices, KernelState, PanicDetails } from '../kernel-services';
 import { findLayoutRegion, type Layout } from '../layout';
 import { HIGHER_HALF_3G } from '../layouts';
+import { ProcessManager } from '../process/process-manager';
 import type { Machine } from '../machine';
 import { MultibootModuleError, type Multiboot1Module } from '../memory-map/multiboot1-boot';
 import { kernelImage32, type KernelImage32, type KernelImage32Options } from './kernel-image-32';
@@ -102,6 +103,7 @@ export class Kernel32 implements KernelServices {
     esp?: number;
     stack?: StackRelocation;
     ignoredRamBytes?: number;
+    processes?: ProcessManager<Kernel32>;
   } = {};
 
   readonly options: Kernel32Options;
@@ -178,6 +180,15 @@ export class Kernel32 implements KernelServices {
     return this.need(this.parts.heap, 'heap');
   }
 
+  /**
+   * Processes on this kernel: exec of i386 programs, brk / mmap / munmap / mprotect, fork with
+   * copy-on-write, demand paging, stack growth and SIGSEGV, on 2-level tables (the same process
+   * subsystem and fault policy as the 64-bit kernels). Made when boot finishes; it owns vector 14.
+   */
+  get processes(): ProcessManager<Kernel32> {
+    return this.need(this.parts.processes, 'processes');
+  }
+
   /** What sysinit step 6 did to the stack pointer. */
   get stack(): StackRelocation {
     return this.need(this.parts.stack, 'stack');
@@ -216,7 +227,10 @@ export class Kernel32 implements KernelServices {
         if (e instanceof KernelPanic) throw e;
         this.panic(`boot step ${step} failed: ${e instanceof Error ? e.message : String(e)}`, { extra: { step } });
       }
-      if (index === BOOT_STEPS_32.length - 1) this.state = 'running';
+      if (index === BOOT_STEPS_32.length - 1) {
+        this.state = 'running';
+        this.parts.processes = new ProcessManager<Kernel32>(this);
+      }
       const event = this.events.emit({ kind: 'boot-step', step, index, summary, detail });
       yield (event ?? { seq: 0, kind: 'boot-step', step, index, summary, detail }) as KernelEventOf<'boot-step'>;
     }
@@ -354,8 +368,12 @@ export class Kernel32 implements KernelServices {
       const table = (kernelDir[i]! & ~0xfff) >>> 0;
       if (this.frames.kindOf(table) !== 'page-table') throw new KernelInvariantError(`kernel page table of PDE ${i} at ${formatPhysical(table)} is not owned as a page table`);
     }
+    const processes = this.processes;
+    processes.checkInvariants();
+    let userTables = 0;
+    for (const p of processes.list()) userTables += p.pages_.tableCount;
     const tables = this.frames.usageByOwner()['page-table'];
-    const expected = 1 + (RECURSIVE_PDE_32_SLOT - KERNEL_FIRST_PDE_32) + this.roots.size;
-    if (tables !== expected) throw new KernelInvariantError(`${tables} frames are owned as page tables, expected ${expected} (kernel directory, its kernel tables, ${this.roots.size} process directories)`);
+    const expected = 1 + (RECURSIVE_PDE_32_SLOT - KERNEL_FIRST_PDE_32) + this.roots.size + userTables;
+    if (tables !== expected) throw new KernelInvariantError(`${tables} frames are owned as page tables, expected ${expected} (kernel directory, its kernel tables, ${this.roots.size} directories, ${userTables} user page tables)`);
   }
 }

@@ -2,7 +2,8 @@
 // region per PT_LOAD, file pages read on first touch, and the initial stack (argv, envp, auxv)
 // written through the CPU as copy_to_user does.
 import { CR4, Mode, PageFaultAbortedError } from '@kmem/x86-paging';
-import { parseElf64, type Elf64 } from '../elf/parse-elf';
+import { ElfLoadError } from '../elf/elf-errors';
+import { parseElf32, parseElf64, type ElfExecutable } from '../elf/parse-elf';
 import { defaultPieLoadBias, elfLoadPlan } from '../elf/load-plan';
 import { buildInitialStack } from '../elf/stack-image';
 import type { KernelServices } from '../kernel-services';
@@ -13,7 +14,7 @@ import type { ProcessTable } from './process-table';
 import { PROT, type RegionKind } from './regions';
 
 /** See `ProcessManager.exec` for the contract. */
-export function exec<K extends KernelServices>(table: ProcessTable<K>, target: number | ExecOptions | undefined, file: Uint8Array | Elf64, argv: readonly string[] = [], envp: readonly string[] = [], options: ExecOptions = {}): Process | null {
+export function exec<K extends KernelServices>(table: ProcessTable<K>, target: number | ExecOptions | undefined, file: Uint8Array | ElfExecutable, argv: readonly string[] = [], envp: readonly string[] = [], options: ExecOptions = {}): Process | null {
   table.requireRunning('exec');
   const opts: ExecOptions = typeof target === 'object' ? { ...target, ...options } : options;
   const existing = typeof target === 'number' ? table.requireAlive(table.get(target), 'exec') : null;
@@ -22,7 +23,11 @@ export function exec<K extends KernelServices>(table: ProcessTable<K>, target: n
   const mappings = table.mappings;
   const userStart = kernel.layout.userRange.start;
   const stackTop = existing?.stackTop ?? Math.min(kernel.layout.userStackTop, MAX_STACK_TOP, kernel.layout.userRange.end);
-  const elf = file instanceof Uint8Array ? parseElf64(file) : file;
+  // The kernel's paging mode decides the ELF class it runs: i386 programs on the 32-bit kernel,
+  // x86_64 ones on the others; a file of the other class is refused before anything changes.
+  const bits = kernel.layout.pagingMode === '32-bit' ? 32 : 64;
+  const elf = file instanceof Uint8Array ? (bits === 32 ? parseElf32(file) : parseElf64(file)) : file;
+  if (elf.bits !== bits) throw new ElfLoadError(`an ELF${elf.bits} program cannot run on this ${bits === 32 ? '32-bit (i386)' : '64-bit (x86_64)'} kernel, which runs ELF${bits} programs`, 4);
   // A PIE gets Linux's ELF_ET_DYN_BASE for the stack top (0x0000_5555_5555_4000 by default); the
   // image must end below the stack's reach (stack top - RLIMIT_STACK - guard gap).
   const loadBias = opts.loadBias ?? (elf.positionIndependent ? defaultPieLoadBias(elf, stackTop) : undefined);

@@ -3,7 +3,7 @@
 // brk/mmap/munmap/mprotect (memory-calls.ts), user accesses (user-access.ts), the vector-14
 // handler and its policy (fault-handler.ts, fault-actions.ts), invariants (process-invariants.ts).
 import type { FaultAnswer } from '@kmem/x86-paging';
-import type { Elf64 } from '../elf/parse-elf';
+import type { ElfExecutable } from '../elf/parse-elf';
 import type { KernelServices } from '../kernel-services';
 import { AddressSpaceSwitch } from './address-space-switch';
 import { exec } from './exec';
@@ -138,7 +138,7 @@ export class ProcessManager<K extends KernelServices = KernelServices> implement
    * @throws ElfParseError / ElfLoadError / StackImageError for a bad file or arguments, before any change;
    *   NoSuchProcessError, ProcessStateError, KernelStateError
    */
-  exec(target: number | ExecOptions | undefined, file: Uint8Array | Elf64, argv: readonly string[] = [], envp: readonly string[] = [], options: ExecOptions = {}): Process | null {
+  exec(target: number | ExecOptions | undefined, file: Uint8Array | ElfExecutable, argv: readonly string[] = [], envp: readonly string[] = [], options: ExecOptions = {}): Process | null {
     return exec(this.table, target, file, argv, envp, options);
   }
 

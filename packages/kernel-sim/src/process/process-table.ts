@@ -99,7 +99,7 @@ export class ProcessTable<K extends KernelServices = KernelServices> {
       else return; // not loaded: the CR3 write that switched away flushed its (non-global) entries
       if (events.wants('tlb-flush')) events.emit({ kind: 'tlb-flush', reason: 'invlpg', va });
     };
-    const pages = new UserPageTables(root, kernel.tableAccess, kernel.frames, pid, this.mappings.maskHi(), invalidate, userStart, userEnd);
+    const pages = new UserPageTables(root, kernel.tableAccess, kernel.frames, pid, this.mappings.maskHi(), invalidate, userStart, userEnd, kernel.layout.pagingMode === '32-bit');
     const vas = from !== undefined ? from.vas_.clone() : new VirtualAllocator<string>({ start: userStart, end: userEnd, formatAddress: formatCanonical });
     const regions = from !== undefined ? from.regions_.clone() : new RegionList();
     const mmapBase = Math.max(userStart, Math.floor(userEnd / 3 / PAGE) * PAGE);

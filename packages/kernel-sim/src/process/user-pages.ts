@@ -18,19 +18,41 @@ const PAGE = 4096;
 const TWO_MIB = 2 * 1024 * 1024;
 const ONE_GIB = 1024 * 1024 * 1024;
 const PML4_SPAN = 2 ** 39;
+const FOUR_MIB = 4 * 1024 * 1024;
 const P = PTE.Present;
 /** Table entries above user leaves: P | R/W | U/S, never NX, so the leaf alone decides (as Linux's _PAGE_TABLE). */
 const TABLE_ENTRY = PTE.Present | PTE.Writable | PTE.User;
 /** The flag bits of an entry's high half (bits 52-63 of the entry: OS bits, protection key, NX). */
 const HI_FLAGS = 0xfff0_0000 | 0;
 
-function span(level: number): number {
-  return level === 1 ? PAGE : level === 2 ? TWO_MIB : level === 3 ? ONE_GIB : PML4_SPAN;
+/**
+ * The shape of the tables: 4-level paging (4 levels of 512 8-byte entries, a PT covering 2 MiB)
+ * or 32-bit paging (a directory and page tables of 1024 4-byte entries, a PT covering 4 MiB;
+ * SDM 4.3). Entries are written as `lo`/`hi` halves either way: in 32-bit paging `hi` is 0
+ * (frames lie below 4 GiB and there is no XD bit) and the TableAccess writes `lo` alone.
+ */
+interface TableShape {
+  readonly topLevel: number;
+  readonly entries: number;
+  /** Bytes one entry of `level` covers. */
+  readonly span: (level: number) => number;
+  /** Index of `va` in its table of `level`. */
+  readonly index: (va: number, level: number) => number;
 }
 
-function index(va: number, level: number): number {
-  return level === 1 ? (va >>> 12) & 511 : level === 2 ? (va >>> 21) & 511 : level === 3 ? Math.floor(va / ONE_GIB) & 511 : Math.floor(va / PML4_SPAN) & 511;
-}
+const FOUR_LEVEL_SHAPE: TableShape = {
+  topLevel: 4,
+  entries: 512,
+  span: (level) => (level === 1 ? PAGE : level === 2 ? TWO_MIB : level === 3 ? ONE_GIB : PML4_SPAN),
+  index: (va, level) => (level === 1 ? (va >>> 12) & 511 : level === 2 ? (va >>> 21) & 511 : level === 3 ? Math.floor(va / ONE_GIB) & 511 : Math.floor(va / PML4_SPAN) & 511),
+};
+
+const THIRTY_TWO_BIT_SHAPE: TableShape = {
+  topLevel: 2,
+  entries: 1024,
+  span: (level) => (level === 1 ? PAGE : FOUR_MIB),
+  index: (va, level) => (level === 1 ? (va >>> 12) & 1023 : va >>> 22),
+};
 
 /** A leaf entry holds a frame: present, or a PROT_NONE marker (not present, frame kept). */
 export function leafHoldsFrame(lo: number): boolean {
@@ -46,8 +68,8 @@ export function leafFlags(lo: number, hi: number): number {
 export type LeafVisitor = (va: number, frame: number, flags: number) => void;
 
 /**
- * Page tables of the user range `[userStart, userEnd)` of one address space (root = its PML4).
- * Host cost: a Set entry per table created, nothing per page.
+ * Page tables of the user range `[userStart, userEnd)` of one address space (root = its PML4, or
+ * its page directory in 32-bit paging). Host cost: a Set entry per table created, nothing per page.
  */
 export class UserPageTables {
   /** PML4 frame. */
@@ -67,9 +89,13 @@ export class UserPageTables {
   /** After {@link lookup}: frame of the page table holding the leaf, or -1. */
   ptFrame = -1;
   private readonly owner: FrameOwner;
-  // One cached page table: the fault path and sequential touches hit the same 2 MiB block.
+  // One cached page table: the fault path and sequential touches hit the same 2 MiB (4 MiB) block.
   private cacheBase = -1;
   private cachePt = -1;
+  private readonly shape: TableShape;
+  /** Bytes one page table covers: 2 MiB, or 4 MiB in 32-bit paging. */
+  private readonly ptSpan: number;
+  private readonly ptMask: number;
 
   constructor(
     root: number,
@@ -81,9 +107,14 @@ export class UserPageTables {
     private readonly invalidate: (va: number) => void,
     readonly userStart: number,
     readonly userEnd: number,
+    /** True for 32-bit paging's 2-level tables (default: 4-level). */
+    thirtyTwoBit = false,
   ) {
     this.root = root;
     this.owner = { kind: 'page-table', pid };
+    this.shape = thirtyTwoBit ? THIRTY_TWO_BIT_SHAPE : FOUR_LEVEL_SHAPE;
+    this.ptSpan = this.shape.span(2);
+    this.ptMask = this.shape.entries - 1;
   }
 
   /**
@@ -91,7 +122,7 @@ export class UserPageTables {
    * @returns true when a page table covers `va`
    */
   lookup(va: number): boolean {
-    const base = va - (va % TWO_MIB);
+    const base = va - (va % this.ptSpan);
     let pt = base === this.cacheBase ? this.cachePt : -1;
     if (pt < 0) {
       pt = this.walkToPt(va, false);
@@ -106,7 +137,7 @@ export class UserPageTables {
     }
     this.ptFrame = pt;
     const A = this.access;
-    A.readEntry(1, va, pt, (va >>> 12) & 511);
+    A.readEntry(1, va, pt, (va >>> 12) & this.ptMask);
     this.lo = A.lo;
     this.hi = A.hi;
     return true;
@@ -118,7 +149,7 @@ export class UserPageTables {
    * @returns false when a table frame could not be allocated (tables made so far stay, empty)
    */
   mapNew(va: number, frame: number, flags: number): boolean {
-    const base = va - (va % TWO_MIB);
+    const base = va - (va % this.ptSpan);
     let pt = base === this.cacheBase ? this.cachePt : -1;
     if (pt < 0) {
       pt = this.walkToPt(va, true);
@@ -126,7 +157,7 @@ export class UserPageTables {
       this.cacheBase = base;
       this.cachePt = pt;
     }
-    this.access.writeEntry(1, va, pt, (va >>> 12) & 511, encodeLo(frame, flags & 0xfff), encodeHi(frame, flags & HI_FLAGS, this.maskHi));
+    this.access.writeEntry(1, va, pt, (va >>> 12) & this.ptMask, encodeLo(frame, flags & 0xfff), encodeHi(frame, flags & HI_FLAGS, this.maskHi));
     return true;
   }
 
@@ -136,9 +167,9 @@ export class UserPageTables {
    */
   rewrite(va: number, frame: number, flags: number): void {
     const A = this.access;
-    const pt = this.ptFrame >= 0 && this.cacheBase === va - (va % TWO_MIB) ? this.ptFrame : this.walkToPt(va, false);
+    const pt = this.ptFrame >= 0 && this.cacheBase === va - (va % this.ptSpan) ? this.ptFrame : this.walkToPt(va, false);
     if (pt < 0) throw new KernelInvariantError(`rewrite of ${formatCanonical(va)}: no page table`);
-    const i = (va >>> 12) & 511;
+    const i = (va >>> 12) & this.ptMask;
     A.readEntry(1, va, pt, i);
     const wasPresent = (A.lo & P) !== 0;
     A.writeEntry(1, va, pt, i, encodeLo(frame, flags & 0xfff), encodeHi(frame, flags & HI_FLAGS, this.maskHi));
@@ -150,7 +181,7 @@ export class UserPageTables {
    * order. The visitor may call {@link rewrite} / {@link clear} for that va.
    */
   forEachLeaf(start: number, end: number, visit: LeafVisitor): void {
-    this.visit(4, this.root, 0, start, end, visit);
+    this.visit(this.shape.topLevel, this.root, 0, start, end, visit);
   }
 
   /**
@@ -161,7 +192,7 @@ export class UserPageTables {
     const pt = this.walkToPt(va, false);
     if (pt < 0) return;
     const A = this.access;
-    const i = (va >>> 12) & 511;
+    const i = (va >>> 12) & this.ptMask;
     A.readEntry(1, va, pt, i);
     const wasPresent = (A.lo & P) !== 0;
     A.writeEntry(1, va, pt, i, 0, 0);
@@ -176,7 +207,7 @@ export class UserPageTables {
   freeEmptyTables(start: number, end: number): number {
     this.cacheBase = -1;
     this.cachePt = -1;
-    return this.prune(4, this.root, 0, start, end);
+    return this.prune(this.shape.topLevel, this.root, 0, start, end);
   }
 
   /**
@@ -188,7 +219,7 @@ export class UserPageTables {
    * @returns the number of table frames freed
    */
   destroy(ranges: readonly { readonly start: number; readonly end: number }[], release: LeafVisitor): number {
-    for (const r of ranges) this.visit(4, this.root, 0, r.start, r.end, release);
+    for (const r of ranges) this.visit(this.shape.topLevel, this.root, 0, r.start, r.end, release);
     this.cacheBase = -1;
     this.cachePt = -1;
     this.ptFrame = -1;
@@ -217,9 +248,10 @@ export class UserPageTables {
   checkInvariants(): void {
     const seen = new Set<number>();
     const A = this.access;
+    const { span, topLevel } = this.shape;
     const walk = (level: number, table: number, base: number): void => {
       const first = Math.max(0, Math.floor((this.userStart - base) / span(level)));
-      const last = Math.min(511, Math.floor((this.userEnd - 1 - base) / span(level)));
+      const last = Math.min(this.ptMask, Math.floor((this.userEnd - 1 - base) / span(level)));
       for (let i = first; i <= last; i++) {
         const va = base + i * span(level);
         A.readEntry(level, va, table, i);
@@ -227,7 +259,7 @@ export class UserPageTables {
         const hi = A.hi;
         if (level === 1) continue;
         if ((lo & P) === 0) continue;
-        if ((lo & PTE.HugePage) !== 0 && level !== 4) throw new KernelInvariantError(`user page tables of pid ${this.pid}: huge page at ${formatCanonical(va)}`);
+        if ((lo & PTE.HugePage) !== 0 && level !== topLevel) throw new KernelInvariantError(`user page tables of pid ${this.pid}: huge page at ${formatCanonical(va)}`);
         const child = entryAddress(lo, hi, this.maskHi);
         if (!this.tables.has(child)) {
           // A table the kernel shares (identity-low's first GiB): it must not reach into the user range.
@@ -244,7 +276,7 @@ export class UserPageTables {
         walk(level - 1, child, va);
       }
     };
-    walk(4, this.root, 0);
+    walk(topLevel, this.root, 0);
     for (const t of this.tables) if (!seen.has(t)) throw new KernelInvariantError(`user page table ${formatPhysical(t)} of pid ${this.pid} is not reachable (leaked)`);
   }
 
@@ -254,7 +286,8 @@ export class UserPageTables {
   private walkToPt(va: number, create: boolean): number {
     const A = this.access;
     let table = this.root;
-    for (let level = 4; level > 1; level--) {
+    const { index, span } = this.shape;
+    for (let level = this.shape.topLevel; level > 1; level--) {
       const i = index(va, level);
       A.readEntry(level, va, table, i);
       if ((A.lo & P) !== 0) {
@@ -274,9 +307,9 @@ export class UserPageTables {
   }
 
   private visit(level: number, table: number, base: number, start: number, end: number, fn: LeafVisitor): void {
-    const s = span(level);
+    const s = this.shape.span(level);
     const first = Math.max(0, Math.floor((start - base) / s));
-    const last = Math.min(511, Math.floor((end - 1 - base) / s));
+    const last = Math.min(this.ptMask, Math.floor((end - 1 - base) / s));
     const A = this.access;
     for (let i = first; i <= last; i++) {
       const va = base + i * s;
@@ -287,7 +320,7 @@ export class UserPageTables {
         if (!leafHoldsFrame(lo)) continue;
         const frame = entryAddress(lo, hi, this.maskHi);
         this.ptFrame = table;
-        this.cacheBase = va - (va % TWO_MIB);
+        this.cacheBase = va - (va % this.ptSpan);
         this.cachePt = table;
         fn(va, frame, leafFlags(lo, hi));
         continue;
@@ -302,9 +335,9 @@ export class UserPageTables {
 
   /** Frees empty tables of ours under `table` over [start, end); returns how many. */
   private prune(level: number, table: number, base: number, start: number, end: number): number {
-    const s = span(level);
+    const s = this.shape.span(level);
     const first = Math.max(0, Math.floor((start - base) / s));
-    const last = Math.min(511, Math.floor((end - 1 - base) / s));
+    const last = Math.min(this.ptMask, Math.floor((end - 1 - base) / s));
     const A = this.access;
     let freed = 0;
     for (let i = first; i <= last; i++) {
@@ -330,8 +363,8 @@ export class UserPageTables {
 
   private isEmpty(level: number, table: number, base: number): boolean {
     const A = this.access;
-    const s = span(level);
-    for (let i = 0; i < 512; i++) {
+    const s = this.shape.span(level);
+    for (let i = 0; i < this.shape.entries; i++) {
       A.readEntry(level, base + i * s, table, i);
       if (A.lo !== 0 || A.hi !== 0) return false;
     }
