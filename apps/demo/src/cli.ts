@@ -4,6 +4,7 @@ import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { LayoutName } from '@kmem/kernel-sim';
 import { virt } from '@kmem/x86-paging';
+import { makeInspectCommand } from './inspect/inspect-command';
 import { DEFAULT_MEMMAP, DEFAULT_PROGRAM, DemoInputError, loadMemoryMap, loadProgram } from './load';
 import { runWithReport } from './render/report';
 import { makeStyle } from './render/style';
@@ -45,7 +46,7 @@ interface CliOptions {
 const scenarioHelp = SCENARIO_NAMES.map((n) => `  ${n.padEnd(14)} ${SCENARIOS[n].description}`).join('\n');
 
 /** The command line, without running it (tests read its help). */
-export function makeProgram(): Command {
+export function makeProgram(onInspectExit: (code: number) => void = () => {}): Command {
   return new Command('kmem-demo')
     .description('Boot a simulated x86_64 machine on a real firmware memory map and watch its kernel manage memory: the frame allocator, page tables and walks, the kernel heap, processes with demand paging, copy-on-write fork, segfaults, the TLB, and a kernel panic.')
     .addOption(new Option('--memmap <file>', 'firmware memory map to boot on: a Linux e820 boot log, /sys/firmware/memmap dump, multiboot1/2 buffer, UEFI memory map (.bin with a .json giving DescriptorSize) or Limine memmap; format detected').default(DEFAULT_MEMMAP, 'fixtures/qemu-q35-linux-5g.e820.txt, QEMU q35 with 5 GiB'))
@@ -59,7 +60,9 @@ export function makeProgram(): Command {
     .option('--no-color', 'plain text, no ANSI colours (also when NO_COLOR is set or output is not a terminal)')
     .option('--no-progress', 'no progress bar on long runs')
     .addHelpText('after', `\nScenarios:\n${scenarioHelp}\n\nExamples:\n  pnpm demo\n  pnpm demo --scenario cow-fork --layout identity-low\n  pnpm demo --memmap fixtures/ovmf-5g.efi-memmap.bin --walk 0xffff_8400_0000_1000\n  pnpm demo --scenario trace --trace-accesses 2000000\n  pnpm demo --json | jq .walks`)
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    .enablePositionalOptions()
+    .addCommand(makeInspectCommand(onInspectExit));
 }
 
 /** JSON output: the result with each step's events capped (a trace makes tens of thousands). */
@@ -115,7 +118,8 @@ function run(opts: CliOptions): void {
 
 /** Parses `argv` and runs; returns the exit code (errors are one line on stderr). */
 export function main(argv: readonly string[]): number {
-  const program = makeProgram();
+  let inspectExit: number | null = null;
+  const program = makeProgram((code) => (inspectExit = code));
   program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s.split('\n').filter((l) => l.trim() !== '')[0] + '\n') });
   try {
@@ -125,6 +129,7 @@ export function main(argv: readonly string[]): number {
     const c = (e as { code?: string }).code;
     return c === 'commander.helpDisplayed' || c === 'commander.version' ? 0 : code === 0 ? 0 : 2;
   }
+  if (inspectExit !== null) return inspectExit;
   try {
     run(program.opts<CliOptions>());
     return 0;

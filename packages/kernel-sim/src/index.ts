@@ -32,3 +32,5 @@ export * from './process/process';
 export * from './process/user-pages';
 export * from './process/process-manager';
 export * from './fault-policy';
+// Inspecting real kernels' page tables from QEMU memory dumps.
+export * from './inspect/index';
