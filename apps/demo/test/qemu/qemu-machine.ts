@@ -66,7 +66,7 @@ export class QemuMachine {
     const serialFile = join(dir, 'serial.txt');
     const child = spawn(QEMU, ['-display', 'none', '-monitor', 'none', '-serial', `file:${serialFile}`, '-qmp', `unix:${sock},server=on,wait=off`, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const deadline = Date.now() + 10_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`QEMU exited at start: ${stderr}`);

@@ -39,6 +39,12 @@ export interface ElfCore {
   readonly segments: readonly DumpSegment[];
   /** One entry per QEMU CPU note, in file order. */
   readonly cpus: readonly QemuCpuState[];
+  /**
+   * ELF machine: 62 (EM_X86_64) when QEMU found the CPU in long mode, 3 (EM_386) when it did not
+   * (QEMU picks the machine from the CPU's mode, target/i386/arch_dump.c): same physical memory,
+   * but the note's registers then describe no 4-level paging.
+   */
+  readonly elfMachine: number;
 }
 
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
@@ -83,7 +89,7 @@ function hex64(v: DataView, off: number): string {
 
 /**
  * Reads an x86_64 ELF core's segments and CPU notes.
- * @throws DumpArchitectureError for an ELF of another machine or class (i386 cores are ELF32 EM_386), or big-endian
+ * @throws DumpArchitectureError for an ELF of another machine, an ELF32 core (a 32-bit guest), or big-endian
  * @throws DumpFormatError (with the byte offset) for a file that is not a core, bad header sizes,
  *   a segment outside 2^52 or overlapping another, malformed notes
  * @throws DumpTruncatedError when a header, segment or note lies past the end of the file
@@ -103,7 +109,7 @@ export function parseElfCore(source: DumpSource): ElfCore {
   const h = readExact(source, 0, 64, 'the ELF64 header');
   const type = h.getUint16(16, true);
   const machine = h.getUint16(18, true);
-  if (machine !== EM_X86_64) throw new DumpArchitectureError(`ELF machine ${machine} is not x86_64 (${EM_X86_64})`);
+  if (machine !== EM_X86_64 && machine !== EM_386) throw new DumpArchitectureError(`ELF machine ${machine} is not x86 (${EM_X86_64} or, for a CPU outside long mode, ${EM_386})`);
   if (type !== ET_CORE) throw new DumpFormatError(16, `ELF type ${type} is not a core file (${ET_CORE})`);
   const phoff = u64(h, 32, 0, 'e_phoff');
   const shoff = u64(h, 40, 0, 'e_shoff');
@@ -145,7 +151,7 @@ export function parseElfCore(source: DumpSource): ElfCore {
   }
   const cpus: QemuCpuState[] = [];
   for (const n of notes) readNotes(source, n.offset, n.sizeBytes, cpus);
-  return { segments, cpus };
+  return { segments, cpus, elfMachine: machine };
 }
 
 function readNotes(source: DumpSource, offset: number, sizeBytes: number, cpus: QemuCpuState[]): void {
