@@ -2,7 +2,7 @@
 // every typed error (truncated, wrong architecture, CR3 outside, loops, budget), the lint rules
 // on tables built to break them, walks, backing frames and the diff.
 import { describe, expect, it } from 'vitest';
-import { PTE } from '@kmem/x86-paging';
+import { PTE, PageSize } from '@kmem/x86-paging';
 import {
   BytesDumpSource,
   DumpError,
@@ -36,7 +36,7 @@ function code(fn: () => unknown): string {
   return 'no error';
 }
 
-function lint(bytes: Uint8Array, cr3: number, efer = LONG_MODE.efer, textRanges?: { start: number; end: number }[]): LintFinding[] {
+function lint(bytes: Uint8Array, cr3: number, efer: number = LONG_MODE.efer, textRanges?: { start: number; end: number }[]): LintFinding[] {
   const dump = rawDump(bytes);
   const insp = inspectPageTables(dump.memory, resolvePagingState({ ...LONG_MODE, efer, cr3 }, undefined), { loops: 'prune' });
   return lintPageTables(insp, dump.memory, textRanges === undefined ? {} : { textRanges });
@@ -46,7 +46,7 @@ describe('openDump + inspectPageTables', () => {
   it("reads a raw dump's tables exactly as the Mapper that built them lists them (4K, 2M and 1G pages)", () => {
     const { memory, mapper } = tablesInMemory();
     mapper.mapPages(K, 0x1000, 3, RW | NX | PTE.Global);
-    mapper.mapPages(K + (1 << 30), 0x20_0000, 2, RW | NX, { pageSize: 2 << 20 });
+    mapper.mapPages(K + (1 << 30), 0x20_0000, 2, RW | NX, { pageSize: PageSize.Size2M });
     mapper.mapPages(0x40_0000, 0x5000, 1, PTE.Present | PTE.User);
     const dump = rawDump(memory.bytes);
     expect(dump.format).toBe('raw');
@@ -213,7 +213,7 @@ describe('lintPageTables', () => {
 describe('explainWalk, backingFrames, diffMappings', () => {
   it('explains each level and the combined rights; a missing table ends the walk with a reason', () => {
     const { memory, mapper } = tablesInMemory();
-    mapper.mapPages(K + 0x20_0000, 0x20_0000, 1, RW | NX | PTE.Global, { pageSize: 2 << 20 });
+    mapper.mapPages(K + 0x20_0000, 0x20_0000, 1, RW | NX | PTE.Global, { pageSize: PageSize.Size2M });
     const dump = rawDump(memory.bytes);
     const state = resolvePagingState({ cr3: mapper.root }, undefined);
     const w = explainWalk(dump.memory, state, K + 0x20_0123);
