@@ -47,7 +47,8 @@ export function makeInspectCommand(setExitCode: (code: number) => void): Command
         if (process.env.KMEM_DEMO_DEBUG !== undefined) console.error(e);
         const code = typeof err.code === 'string' ? err.code : null;
         const known = code !== null && (code.startsWith('E_') || /^E[A-Z]+$/.test(code));
-        process.stderr.write(`kmem-demo inspect: ${known ? `${code}: ` : 'internal error: '}${err.message.split('\n')[0]}\n`);
+        const message = err.message.split('\n')[0]!;
+        process.stderr.write(`kmem-demo inspect: ${known ? (message.startsWith(`${code}:`) ? '' : `${code}: `) : 'internal error: '}${message}\n`);
         setExitCode(known ? 2 : 1);
       }
     });

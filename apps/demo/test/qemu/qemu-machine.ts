@@ -54,7 +54,9 @@ export class QemuMachine {
       while ((nl = this.buffer.indexOf('\n')) >= 0) {
         const line = this.buffer.slice(0, nl).trim();
         this.buffer = this.buffer.slice(nl + 1);
-        if (line === '' || line.startsWith('{"event"')) continue;
+        if (line === '') continue;
+        // Asynchronous events ({"timestamp": ..., "event": "STOP"}) are not replies.
+        if ((JSON.parse(line) as { event?: unknown }).event !== undefined) continue;
         this.waiters.shift()?.(line);
       }
     });
