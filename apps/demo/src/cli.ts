@@ -62,7 +62,9 @@ export function makeProgram(onInspectExit: (code: number) => void = () => {}): C
     .addHelpText('after', `\nScenarios:\n${scenarioHelp}\n\nExamples:\n  pnpm demo\n  pnpm demo --scenario cow-fork --layout identity-low\n  pnpm demo --memmap fixtures/ovmf-5g.efi-memmap.bin --walk 0xffff_8400_0000_1000\n  pnpm demo --scenario trace --trace-accesses 2000000\n  pnpm demo --json | jq .walks`)
     .showSuggestionAfterError(true)
     .enablePositionalOptions()
-    .addCommand(makeInspectCommand(onInspectExit));
+    .addCommand(makeInspectCommand(onInspectExit))
+    // With a subcommand, commander runs the root only when it has an action; main() runs the demo.
+    .action(() => undefined);
 }
 
 /** JSON output: the result with each step's events capped (a trace makes tens of thousands). */

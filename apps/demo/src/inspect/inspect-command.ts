@@ -33,6 +33,7 @@ export function makeInspectCommand(setExitCode: (code: number) => void): Command
     .option('--info-mem', 'merge ranges on rights alone, as QEMU `info mem` (frames need not continue each other)', false)
     .option('--limit <n>', 'mapping lines printed (0 = all; --json always has all)', parseLimit, 200)
     .option('--json', 'print one JSON document', false)
+    .exitOverride()
     .addHelpText(
       'after',
       '\nExamples:\n  pnpm demo inspect linux.elf --efer 0xd01 --pat linux --walk 0xffff_8880_0010_0000 --lint\n  pnpm demo inspect mem.raw --cr3 0x10_1000 --frames 0xffff_8000_0000_0000+0x20_0000\n  pnpm demo inspect before.elf --diff after.elf --json | jq .diff',
