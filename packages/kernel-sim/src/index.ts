@@ -32,3 +32,5 @@ export * from './process/process';
 export * from './process/user-pages';
 export * from './process/process-manager';
 export * from './fault-policy';
+// Trace-driven simulation (readers, replay, analyses).
+export * from './trace/index';
