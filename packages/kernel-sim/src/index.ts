@@ -1,5 +1,6 @@
 export * from './api';
 export * from './elf/elf-errors';
+export * from './elf/elf-class';
 export * from './elf/parse-elf';
 export * from './elf/load-plan';
 export * from './elf/stack-image';
@@ -32,5 +33,7 @@ export * from './process/process';
 export * from './process/user-pages';
 export * from './process/process-manager';
 export * from './fault-policy';
+// Swap and page replacement.
+export * from './swap/index';
 // Trace-driven simulation (readers, replay, analyses).
 export * from './trace/index';

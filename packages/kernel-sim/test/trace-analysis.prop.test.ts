@@ -3,7 +3,7 @@
 // the working set against counting the window, the TLB hierarchy against a list per set.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LruStackDistance, optFaults, PolicySimulation, TlbHierarchySim, WorkingSetSeries, type SimulatedPolicy } from '../src/index';
+import { createPolicy, LruStackDistance, optFaults, POLICY_NAMES, PolicySimulation, simulateReferenceString, TlbHierarchySim, WorkingSetSeries } from '../src/index';
 
 /** LRU with `frames` frames, as a list (most recent first). */
 function lruModel(refs: readonly number[], frames: number): number {
@@ -59,21 +59,6 @@ function optModel(refs: readonly number[], frames: number): number {
   return faults;
 }
 
-/** A FIFO policy behind the SimulatedPolicy shape (for PolicySimulation). */
-function fifoPolicy(): SimulatedPolicy {
-  const q: number[] = [];
-  return {
-    name: 'fifo',
-    get residentCount() {
-      return q.length;
-    },
-    admit: (p) => void q.push(p),
-    remove: (p) => void q.splice(q.indexOf(p), 1),
-    has: (p) => q.includes(p),
-    selectVictim: () => q[0] ?? -1,
-  };
-}
-
 const refsArb = fc.array(fc.integer({ min: 0, max: 24 }), { minLength: 1, maxLength: 300 });
 
 describe('LruStackDistance', () => {
@@ -87,6 +72,7 @@ describe('LruStackDistance', () => {
         expect(curve.length).toBe(distinct + 1);
         for (let f = 1; f <= distinct + 2; f++) {
           const expected = lruModel(refs, f);
+          expect(simulateReferenceString(createPolicy('lru'), refs, f).faults).toBe(expected);
           expect(lru.missesAt(f)).toBe(expected);
           if (f <= distinct) expect(curve[f]).toBe(expected);
         }
@@ -109,31 +95,58 @@ describe('LruStackDistance', () => {
 });
 
 describe('optFaults', () => {
-  it('equals Belady by brute force and never exceeds LRU or FIFO at any frame count', () => {
+  it('equals Belady by brute force and the swap-layer OPT, and never exceeds any policy at any frame count', () => {
     fc.assert(
       fc.property(refsArb, fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 4 }), (refs, frames) => {
         const seq = Int32Array.from(refs);
         const got = optFaults(seq, 25, frames);
         frames.forEach((f, i) => {
           expect(got[i]).toBe(optModel(refs, f));
+          expect(got[i]).toBe(simulateReferenceString(createPolicy('opt', { sequence: refs }), refs, f).faults);
           expect(got[i]).toBeLessThanOrEqual(lruModel(refs, f));
           expect(got[i]).toBeLessThanOrEqual(fifoModel(refs, f));
+          for (const name of POLICY_NAMES) {
+            if (name === 'opt') continue;
+            expect(got[i]).toBeLessThanOrEqual(simulateReferenceString(createPolicy(name), refs, f, { tickEvery: 3 }).faults);
+          }
         });
       }),
-      { numRuns: 100 },
+      { numRuns: 60 },
     );
   });
 });
 
 describe('PolicySimulation', () => {
-  it('drives a policy with a fixed number of frames (FIFO against the queue model)', () => {
+  it('streams runs of one page and gives every swap-layer policy the faults and write-backs of simulateReferenceString', () => {
+    const names = POLICY_NAMES.filter((n) => n !== 'opt');
     fc.assert(
-      fc.property(refsArb, fc.integer({ min: 1, max: 10 }), (refs, frames) => {
-        const sim = new PolicySimulation(fifoPolicy(), frames);
-        for (const p of refs) sim.reference(p, false);
-        expect(sim.faults).toBe(fifoModel(refs, frames));
-      }),
-      { numRuns: 100 },
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 15 }), fc.integer({ min: 1, max: 4 }), fc.boolean()), { minLength: 1, maxLength: 120 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.constantFrom(0, 1, 3, 7),
+        fc.constantFrom(...names),
+        (runs, frames, tickEvery, name) => {
+          const pages: number[] = [];
+          const writes: boolean[] = [];
+          const sim = new PolicySimulation(createPolicy(name), frames, tickEvery);
+          let prev = -1;
+          for (const [page, length, write] of runs) {
+            for (let k = 0; k < length; k++) {
+              pages.push(page);
+              writes.push(write && k === length - 1);
+            }
+            if (page === prev) sim.repeat(length, write);
+            else {
+              sim.reference(page, write && length === 1);
+              if (length > 1) sim.repeat(length - 1, write);
+            }
+            prev = page;
+          }
+          const expected = simulateReferenceString(createPolicy(name), pages, frames, { writes, tickEvery });
+          expect([sim.faults, sim.writeBacks]).toEqual([expected.faults, expected.writeBacks]);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

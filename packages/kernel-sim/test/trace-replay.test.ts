@@ -77,13 +77,15 @@ describe('TraceReplay onto a bare address space', () => {
   it('makes anonymous regions for a course trace and faults once per page', async () => {
     const lines: string[] = [];
     for (let r = 0; r < 3; r++) for (let p = 0; p < 10; p++) lines.push(`${(0x1000 + p * 0x1000 + r * 8).toString(16)} ${r === 1 ? 'W' : 'R'}`);
-    const { result, replay } = await replayBytes(utf8(lines.join('\n')), { frameCounts: [4, 10] });
+    const { result, replay } = await replayBytes(utf8(lines.join('\n')), { frameCounts: [4, 10], policies: ['opt', 'lru', 'fifo'] });
     expect(result.target).toBe('bare');
     expect(result.faults).toMatchObject({ total: 10, lazyZero: 10, anonymousRegions: 1 });
-    // A cyclic sweep of 10 pages through 4 frames: LRU misses every time, OPT keeps 3.
+    // A cyclic sweep of 10 pages through 4 frames: LRU and FIFO miss every time, OPT keeps 3
+    // of the 10 each round after the first.
     expect(result.policies).toEqual([
       { policy: 'opt', faults: [[4, 10 + 2 * 6], [10, 10]] },
       { policy: 'lru', faults: [[4, 30], [10, 10]] },
+      { policy: 'fifo', faults: [[4, 30], [10, 10]] },
     ]);
     expect(replay.process.regions().some((r) => r.name === 'trace')).toBe(true);
   });

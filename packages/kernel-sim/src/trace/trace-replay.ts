@@ -15,7 +15,9 @@ import { AccessKind } from './access-kind';
 import { LruStackDistance } from './lru-stack-distance';
 import { optFaults, PageSequence } from './opt-bound';
 import { PageIdTable } from './page-id-table';
-import { PolicySimulation, type SimulatedPolicy } from './policy-simulation';
+import { PolicySimulation } from './policy-simulation';
+import type { ReplacementPolicy } from '../swap/replacement-policy';
+import { createPolicy, POLICY_NAMES } from '../swap/policies/create-policy';
 import type { ReplayResult, ReplayTlb } from './replay-result';
 import type { TraceBatch } from './trace-batch';
 import { TraceAddressError, TraceOptionError } from './trace-errors';
@@ -27,7 +29,10 @@ const LINEAR_LIMIT = 2 ** 48;
 const GiB = 2 ** 30;
 
 /** Makes a fresh policy for a simulation with `frames` frames. */
-export type PolicyFactory = (frames: number) => SimulatedPolicy;
+export type PolicyFactory = (frames: number) => ReplacementPolicy;
+
+/** Policies of the table unless asked otherwise (the issue's four). */
+export const DEFAULT_REPLAY_POLICIES: readonly string[] = ['fifo', 'clock', 'lru', 'opt'];
 
 /** Options of {@link TraceReplay}. */
 export interface TraceReplayOptions {
@@ -39,10 +44,17 @@ export interface TraceReplayOptions {
   readonly name?: string;
   /** Frame counts for the policy table (default 64, 128, 256). */
   readonly frameCounts?: readonly number[];
-  /** Policies for the table: `opt` (built in) and any name in `policyFactories` (default: all of them). */
+  /**
+   * Policies for the table (default fifo, clock, lru, opt): `opt` is Belady's bound computed after
+   * the replay (`optFaults`); any other name is a policy of the swap layer (`POLICY_NAMES`:
+   * fifo, clock, enhanced-clock, lru, aging, ws-clock, two-list, random) or of `policyFactories`,
+   * run over the page-reference stream with each frame count (`PolicySimulation`).
+   */
   readonly policies?: readonly string[];
-  /** Replacement policies by name (the swap layer's, or your own). `lru` is answered from the one-pass curve when absent. */
+  /** More policies by name (yours), or replacements for the swap layer's. */
   readonly policyFactories?: Readonly<Record<string, PolicyFactory>>;
+  /** `tick` of the policies every this many page references (default 1,000; aging and ws-clock use it). */
+  readonly tickEvery?: number;
   /** TLB hierarchies to simulate (default: one, 64x4 backed by 1536x12). */
   readonly tlb?: readonly (readonly TlbGeometry[])[];
   /** Working-set window τ in page references (default 10,000). */
@@ -106,7 +118,6 @@ export class TraceReplay {
   private anonymousRegions = 0;
   // The run of references to one page: its page number and id, references after the first, a store seen.
   private runPage = -1;
-  private runId = -1;
   private runRepeats = 0;
   private runStore = false;
   private finished = false;
@@ -115,19 +126,25 @@ export class TraceReplay {
   constructor(options: TraceReplayOptions = {}) {
     this.frameCounts = options.frameCounts ?? [64, 128, 256];
     for (const f of this.frameCounts) if (!Number.isSafeInteger(f) || f < 1) throw new TraceOptionError(`frame count ${f} must be a positive integer`);
-    const factories = options.policyFactories ?? {};
-    const known = ['opt', 'lru', ...Object.keys(factories)];
-    this.policyNames = options.policies ?? [...new Set(known)];
-    for (const name of this.policyNames) if (!known.includes(name)) throw new TraceOptionError(`unknown policy ${JSON.stringify(name)} (known: ${[...new Set(known)].join(', ')})`);
+    const factories: Record<string, PolicyFactory> = {};
+    for (const name of POLICY_NAMES) if (name !== 'opt') factories[name] = () => createPolicy(name);
+    Object.assign(factories, options.policyFactories ?? {});
+    const known = ['opt', ...Object.keys(factories)];
+    this.policyNames = options.policies ?? DEFAULT_REPLAY_POLICIES;
+    if (this.policyNames.length === 0) throw new TraceOptionError('no policy asked for');
+    for (const name of this.policyNames) if (!known.includes(name)) throw new TraceOptionError(`unknown policy ${JSON.stringify(name)} (known: ${known.join(', ')})`);
+    if (new Set(this.policyNames).size !== this.policyNames.length) throw new TraceOptionError('a policy is named twice');
+    if (new Set(this.frameCounts).size !== this.frameCounts.length) throw new TraceOptionError('a frame count is given twice');
+    const tickEvery = options.tickEvery ?? 1000;
     const tlb = options.tlb ?? [DEFAULT_TLB_HIERARCHY];
     this.hierarchies = tlb.map((levels) => new TlbHierarchySim(levels));
     const windowRefs = options.workingSetWindow ?? 10_000;
     this.workingSet = new WorkingSetSeries(windowRefs, { interval: options.workingSetInterval ?? Math.max(1, Math.floor(windowRefs / 4)), maxPoints: options.workingSetPoints ?? 256 });
     this.sequence = this.policyNames.includes('opt') ? new PageSequence() : null;
     for (const name of this.policyNames) {
-      const make = factories[name];
-      if (make === undefined) continue;
-      for (const frames of this.frameCounts) this.sims.push(new PolicySimulation(make(frames), frames));
+      if (name === 'opt') continue;
+      const make = factories[name]!;
+      for (const frames of this.frameCounts) this.sims.push(new PolicySimulation(make(frames), frames, tickEvery));
     }
     this.lenient = options.lenient ?? false;
     const kernel = options.kernel ?? bootReplayKernel(options.ramBytes ?? 16 * GiB, options.elf === undefined);
@@ -195,7 +212,6 @@ export class TraceReplay {
     this.endRun();
     this.runPage = page;
     const id = this.ids.idOf(page);
-    this.runId = id;
     this.runStore = false;
     const hs = this.hierarchies;
     for (let h = 0; h < hs.length; h++) hs[h]!.access(page);
@@ -215,13 +231,13 @@ export class TraceReplay {
       for (let h = 0; h < hs.length; h++) hs[h]!.repeatHits(repeats);
       this.lru.repeat(repeats);
       this.workingSet.extend(repeats);
-      this.runRepeats = 0;
     }
-    if (this.runStore) {
+    if (repeats > 0 || this.runStore) {
       const sims = this.sims;
-      for (let k = 0; k < sims.length; k++) sims[k]!.markDirty(this.runId);
-      this.runStore = false;
+      for (let k = 0; k < sims.length; k++) sims[k]!.repeat(repeats, this.runStore);
     }
+    this.runRepeats = 0;
+    this.runStore = false;
   }
 
   /** The slow path: make sure a region covers `va`, then let the kernel resolve the fault. */
@@ -362,14 +378,8 @@ export class TraceReplay {
       this.optCache ??= optFaults(this.sequence!.view(), this.ids.size, this.frameCounts);
       return this.optCache[this.frameCounts.indexOf(frames)]!;
     }
-    const sim = this.sims.find((x) => x.policy.name === name && x.frames === frames) ?? this.sims.find((x) => x.frames === frames && this.policyOf(x) === name);
-    if (sim !== undefined) return sim.faults;
-    if (name === 'lru') return this.lru.missesAt(frames);
-    throw new TraceOptionError(`no simulation for policy ${name}`);
-  }
-
-  private policyOf(sim: PolicySimulation): string {
-    return sim.policy.name;
+    const index = this.policyNames.filter((p) => p !== 'opt').indexOf(name) * this.frameCounts.length + this.frameCounts.indexOf(frames);
+    return this.sims[index]!.faults;
   }
 }
 

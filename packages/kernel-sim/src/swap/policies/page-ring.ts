@@ -1,0 +1,145 @@
+// A set of pages in a circular doubly-linked order, over typed arrays: the list every policy
+// keeps (FIFO order, the clock's circle, an LRU stack, Linux's active and inactive lists).
+// Page numbers can be anything (frame numbers, virtual page numbers); a Map gives each a dense
+// slot and the links live in Int32Arrays, so moving a page allocates nothing.
+import { KernelInvariantError } from '../../kernel-errors';
+
+/** A circular list of pages with one value (counter, time) and one flag byte per page. */
+export class PageRing {
+  private readonly slotOf = new Map<number, number>();
+  private pageOf = new Float64Array(16);
+  private prev = new Int32Array(16);
+  private next = new Int32Array(16);
+  /** Per-slot value (an aging counter, a last-use time). Index with `slot(page)`. */
+  value = new Float64Array(16);
+  /** Per-slot flags (a referenced bit, a list tag). */
+  flag = new Uint8Array(16);
+  private free: number[] = [];
+  private used = 0;
+  /** Slot of the first page (the oldest), -1 when empty. */
+  head = -1;
+
+  /** Pages in the ring. */
+  get size(): number {
+    return this.slotOf.size;
+  }
+
+  /** Whether the page is in the ring. */
+  has(page: number): boolean {
+    return this.slotOf.has(page);
+  }
+
+  /** The page's slot, or -1. */
+  slot(page: number): number {
+    return this.slotOf.get(page) ?? -1;
+  }
+
+  /** The page in a slot. */
+  pageAt(slot: number): number {
+    return this.pageOf[slot]!;
+  }
+
+  /** Slot after `slot` (circular). */
+  after(slot: number): number {
+    return this.next[slot]!;
+  }
+
+  /** Slot of the last page (the newest), -1 when empty. */
+  get tail(): number {
+    return this.head < 0 ? -1 : this.prev[this.head]!;
+  }
+
+  /** Adds the page at the tail (before `head`); value and flag start at 0. @returns its slot, or -1 if present */
+  push(page: number): number {
+    if (this.slotOf.has(page)) return -1;
+    const s = this.free.pop() ?? this.grow();
+    this.slotOf.set(page, s);
+    this.pageOf[s] = page;
+    this.value[s] = 0;
+    this.flag[s] = 0;
+    if (this.head < 0) {
+      this.head = s;
+      this.prev[s] = s;
+      this.next[s] = s;
+    } else this.linkBeforeHead(s);
+    return s;
+  }
+
+  /** Removes the page. @returns its former slot, or -1 if absent */
+  delete(page: number): number {
+    const s = this.slotOf.get(page);
+    if (s === undefined) return -1;
+    this.unlink(s);
+    this.slotOf.delete(page);
+    this.free.push(s);
+    return s;
+  }
+
+  /** Moves a slot to the tail (most recent). */
+  moveToTail(slot: number): void {
+    if (this.next[slot] === slot) return;
+    this.unlink(slot);
+    this.linkBeforeHead(slot);
+  }
+
+  /** Links are consistent and every page is reachable once. @throws KernelInvariantError */
+  checkInvariants(what: string): void {
+    let n = 0;
+    if (this.head >= 0) {
+      let s = this.head;
+      do {
+        if (this.prev[this.next[s]!] !== s) throw new KernelInvariantError(`${what}: broken link at slot ${s}`);
+        if (this.slotOf.get(this.pageOf[s]!) !== s) throw new KernelInvariantError(`${what}: slot ${s} holds page ${this.pageOf[s]!} indexed elsewhere`);
+        s = this.next[s]!;
+        if (++n > this.slotOf.size) throw new KernelInvariantError(`${what}: cycle longer than its ${this.slotOf.size} pages`);
+      } while (s !== this.head);
+    }
+    if (n !== this.slotOf.size) throw new KernelInvariantError(`${what}: ${n} pages linked, ${this.slotOf.size} indexed`);
+  }
+
+  private linkBeforeHead(s: number): void {
+    const h = this.head;
+    const t = this.prev[h]!;
+    this.prev[s] = t;
+    this.next[s] = h;
+    this.next[t] = s;
+    this.prev[h] = s;
+  }
+
+  private unlink(s: number): void {
+    const p = this.prev[s]!;
+    const n = this.next[s]!;
+    if (n === s) {
+      this.head = -1;
+      return;
+    }
+    this.next[p] = n;
+    this.prev[n] = p;
+    if (this.head === s) this.head = n;
+  }
+
+  private grow(): number {
+    const s = this.used++;
+    if (s >= this.pageOf.length) {
+      const cap = this.pageOf.length * 2;
+      const f64 = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
+        const b = new Float64Array(cap);
+        b.set(a);
+        return b;
+      };
+      const i32 = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+        const b = new Int32Array(cap);
+        b.set(a);
+        return b;
+      };
+      this.pageOf = f64(this.pageOf);
+      this.value = f64(this.value);
+      this.prev = i32(this.prev);
+      this.next = i32(this.next);
+      const f = new Uint8Array(cap);
+      f.set(this.flag);
+      this.flag = f;
+    }
+    return s;
+  }
+}
