@@ -131,7 +131,6 @@ export class TraceReplay {
     Object.assign(factories, options.policyFactories ?? {});
     const known = ['opt', ...Object.keys(factories)];
     this.policyNames = options.policies ?? DEFAULT_REPLAY_POLICIES;
-    if (this.policyNames.length === 0) throw new TraceOptionError('no policy asked for');
     for (const name of this.policyNames) if (!known.includes(name)) throw new TraceOptionError(`unknown policy ${JSON.stringify(name)} (known: ${known.join(', ')})`);
     if (new Set(this.policyNames).size !== this.policyNames.length) throw new TraceOptionError('a policy is named twice');
     if (new Set(this.frameCounts).size !== this.frameCounts.length) throw new TraceOptionError('a frame count is given twice');
