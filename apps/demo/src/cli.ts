@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { LayoutName } from '@kmem/kernel-sim';
 import { virt } from '@kmem/x86-paging';
 import { DEFAULT_MEMMAP, DEFAULT_PROGRAM, DemoInputError, loadMemoryMap, loadProgram } from './load';
+import { reportError } from './cli-errors';
 import { runWithReport } from './render/report';
 import { replayMain } from './replay/replay-command';
 import { makeStyle } from './render/style';
@@ -131,13 +132,7 @@ export function main(argv: readonly string[]): number | Promise<number> {
     run(program.opts<CliOptions>());
     return 0;
   } catch (e) {
-    if (process.env.KMEM_DEMO_DEBUG !== undefined) console.error(e);
-    // kmem's errors (every package's KmemError) carry a stable E_ code: the input was refused.
-    const raw = e instanceof Error ? (e as Error & { code?: unknown }).code : undefined;
-    const code = typeof raw === 'string' && raw.startsWith('E_') ? raw : null;
-    const msg = e instanceof DemoInputError ? e.message : code !== null ? `${code}: ${(e as Error).message}` : `internal error: ${e instanceof Error ? e.message : String(e)}`;
-    process.stderr.write(`kmem-demo: ${msg.split('\n')[0]}\n`);
-    return e instanceof DemoInputError || code !== null ? 2 : 1;
+    return reportError(e, 'kmem-demo');
   }
 }
 

@@ -6,7 +6,8 @@ import { basename, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_REPLAY_POLICIES, parseTlbHierarchy, POLICY_NAMES, readTrace, TraceReplay, type TlbGeometry, type TraceFormat } from '@kmem/kernel-sim';
-import { DemoInputError, loadProgram } from '../load';
+import { reportError } from '../cli-errors';
+import { loadProgram } from '../load';
 import { makeStyle } from '../render/style';
 import { replayReport } from './replay-report';
 import { replaySvg } from './replay-svg';
@@ -128,11 +129,6 @@ export async function replayMain(argv: readonly string[]): Promise<number> {
     await runReplay(command.args[0]!, command.opts<ReplayOptions>());
     return 0;
   } catch (e) {
-    if (process.env.KMEM_DEMO_DEBUG !== undefined) console.error(e);
-    const raw = e instanceof Error ? (e as Error & { code?: unknown }).code : undefined;
-    const code = typeof raw === 'string' && raw.startsWith('E_') ? raw : null;
-    const msg = e instanceof DemoInputError ? e.message : code !== null ? `${code}: ${(e as Error).message}` : `internal error: ${e instanceof Error ? e.message : String(e)}`;
-    process.stderr.write(`kmem-demo replay: ${msg.split('\n')[0]}\n`);
-    return e instanceof DemoInputError || code !== null ? 2 : 1;
+    return reportError(e, 'kmem-demo replay');
   }
 }
