@@ -1,5 +1,6 @@
 export * from './api';
 export * from './elf/elf-errors';
+export * from './elf/elf-class';
 export * from './elf/parse-elf';
 export * from './elf/load-plan';
 export * from './elf/stack-image';
@@ -24,12 +25,19 @@ export * from './machine';
 export * from './heap-backing';
 export * from './boot/table-access';
 export * from './boot/kernel-image';
+export * from './kernel-services';
+export * from './kernel/kernel-options';
+export type { PhysicalMapping } from './kernel/kernel-mappings';
+export type { KernelStack } from './kernel/kernel-stacks';
 export * from './kernel';
 // Processes and the page-fault policy (helper PROC).
 export * from './process/regions';
 export * from './process/process-errors';
 export * from './process/process';
 export * from './process/user-pages';
+export { DEFAULT_PROCESS_LIMITS, type CreateProcessOptions, type ExecOptions } from './process/process-limits';
+export * from './process/user-access';
+export * from './process/fault-context';
 export * from './process/process-manager';
 export * from './fault-policy';
 // Swap and page replacement.

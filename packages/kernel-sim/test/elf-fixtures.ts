@@ -9,6 +9,9 @@ export const ELF_FIXTURE_DIR = join(import.meta.dirname, 'fixtures', 'elf');
 /** Every committed binary; all are valid x86_64 executables. */
 export const ELF_FIXTURES = ['hello-static', 'hello-static-pie', 'big-bss', 'hello-dynamic', 'stack-dump', 'busybox-static'] as const;
 
+/** The committed i386 (ELF32) binaries (build-i386.sh); all are valid i386 executables. */
+export const ELF32_FIXTURES = ['i386-hello-static', 'i386-hello-static-pie', 'i386-big-bss', 'i386-stack-dump', 'i386-libc-static'] as const;
+
 export function loadElfFixture(name: string): Uint8Array {
   return new Uint8Array(readFileSync(join(ELF_FIXTURE_DIR, name)));
 }

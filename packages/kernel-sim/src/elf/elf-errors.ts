@@ -2,7 +2,7 @@ import { KmemError } from '../api';
 import { hexOffset } from './hex';
 
 /**
- * A malformed or unsupported ELF file: thrown by {@link parseElf64} with the byte offset (from the
+ * A malformed or unsupported ELF file: thrown by {@link parseElf64} and {@link parseElf32} with the byte offset (from the
  * start of the file) of the field that is wrong, so a reader can find it with `xxd -s`.
  */
 export class ElfParseError extends KmemError {
@@ -21,13 +21,22 @@ export class ElfParseError extends KmemError {
 
 /**
  * A program that cannot be loaded as asked although its file is well formed: a load bias that is
- * not page aligned or puts the image outside user space, a bias for a non-PIE executable, or a
- * program that needs a dynamic linker (PT_INTERP) the simulator does not load.
+ * not page aligned or puts the image outside user space, a bias for a non-PIE executable, a
+ * program that needs a dynamic linker (PT_INTERP) the simulator does not load, or a file of the
+ * other ELF class than the kernel's (an ELF64 given to the 32-bit kernel, an ELF32 to a 64-bit one).
  */
 export class ElfLoadError extends KmemError {
   readonly code = 'E_ELF_LOAD';
-  constructor(readonly reason: string) {
-    super(reason);
+  /**
+   * @param reason - what is wrong, in a sentence
+   * @param offset - byte offset in the file of the program header (or header field) at fault, or
+   *   null when the problem is in the caller's options alone
+   */
+  constructor(
+    readonly reason: string,
+    readonly offset: number | null = null,
+  ) {
+    super(offset === null ? reason : `ELF at byte offset ${hexOffset(offset)}: ${reason}`);
   }
 }
 

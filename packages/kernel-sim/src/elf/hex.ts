@@ -14,6 +14,12 @@ export function hexVa(va: number): string {
   return hex64(hi, lo);
 }
 
+/** A 32-bit virtual address as `0x0804_8000` (4 GiB and above print as {@link hexVa}). */
+export function hexVa32(va: number): string {
+  if (va >= 0x1_0000_0000 || va < 0) return hexVa(va); // an exclusive end at 4 GiB
+  return '0x' + group4((va >>> 0).toString(16).padStart(8, '0'));
+}
+
 /** A raw 64-bit field given as two u32 halves, as `0xffff_8000_0000_0000`. */
 export function hex64(hi: number, lo: number): string {
   return '0x' + group4((hi >>> 0).toString(16).padStart(8, '0') + (lo >>> 0).toString(16).padStart(8, '0'));

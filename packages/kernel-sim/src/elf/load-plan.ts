@@ -2,9 +2,10 @@
 // permissions, and which pages come from the file and which are zero - so the kernel can map
 // nothing up front and fill each page on its first fault (demand paging), as Linux does through
 // the page cache. Modelled on binfmt_elf.c (load_elf_binary / elf_map / elf_load, Linux 6.x).
+import { elfClassOf } from './elf-class';
 import { ElfLoadError, ElfPageError } from './elf-errors';
 import { hexVa } from './hex';
-import { ELF64_PHDR_SIZE, ELF_PAGE_SIZE, type Elf64 } from './parse-elf';
+import { ELF_PAGE_SIZE, PT, type ElfExecutable } from './parse-elf';
 
 const PAGE_MASK = ELF_PAGE_SIZE - 1;
 
@@ -20,6 +21,18 @@ export const DEFAULT_USER_START_VA = 0x1_0000;
  */
 export const DEFAULT_USER_END_VA = 0x7fff_ffff_f000;
 
+/**
+ * Linux's TASK_SIZE on i386 with the default 3G/1G split (`PAGE_OFFSET` 0xC000_0000): user space
+ * is `[0, 0xC000_0000)` and the kernel owns the top GiB, as in seed 002's layout. Default
+ * `userEndVa` for an ELF32 program.
+ */
+export const I386_USER_END_VA = 0xc000_0000;
+
+/** The default end of user space for a program of `bits`: {@link DEFAULT_USER_END_VA} or {@link I386_USER_END_VA}. */
+export function defaultUserEndVa(bits: 32 | 64): number {
+  return bits === 32 ? I386_USER_END_VA : DEFAULT_USER_END_VA;
+}
+
 /** Options of {@link elfLoadPlan}. */
 export interface ElfLoadOptions {
   /**
@@ -29,7 +42,10 @@ export interface ElfLoadOptions {
   readonly loadBias?: number;
   /** Lowest user virtual address the layout allows (inclusive). Default {@link DEFAULT_USER_START_VA}. */
   readonly userStartVa?: number;
-  /** End of the layout's user space (exclusive, ≤ 2^47). Default {@link DEFAULT_USER_END_VA}. */
+  /**
+   * End of the layout's user space (exclusive, ≤ 2^47 for ELF64, ≤ 2^32 for ELF32). Default
+   * {@link defaultUserEndVa} of the file's class.
+   */
   readonly userEndVa?: number;
   /**
    * Plan a dynamically linked program (one with PT_INTERP) anyway, without its interpreter. The
@@ -84,8 +100,8 @@ export interface ElfSegmentPlan {
 
 /** Everything the kernel needs to create a process image from an ELF file. */
 export interface ElfLoadPlan {
-  /** The parsed file (its bytes are read by {@link pageContents}). */
-  readonly elf: Elf64;
+  /** The parsed file (its bytes are read by {@link pageContents}); `elf.bits` says which class. */
+  readonly elf: ElfExecutable;
   /** Added to every `p_vaddr`: 0 for ET_EXEC. */
   readonly loadBias: number;
   /** Biased entry point: the initial RIP. */
@@ -101,7 +117,7 @@ export interface ElfLoadPlan {
    * PT_LOAD whose file bytes contain `e_phoff`. Null when no segment maps it.
    */
   readonly phdrVa: number | null;
-  /** AT_PHENT: 56. */
+  /** AT_PHENT: 56 for ELF64, 32 for ELF32. */
   readonly phentBytes: number;
   /** AT_PHNUM. */
   readonly phnum: number;
@@ -130,7 +146,8 @@ function isPageAligned(n: number): boolean {
  * (`floor(userEndVa / 3) * 2`), rounded down to the largest power-of-two `p_align` of the PT_LOAD
  * segments (at least a page; Linux ≥ 5.10 honours larger alignments), minus the first segment's
  * `p_vaddr`, rounded down to a page (binfmt_elf's `load_bias = ELF_PAGESTART(load_bias - vaddr)`).
- * With the default `userEndVa` this is 0x0000_5555_5555_4000, the address gdb users know.
+ * With the default `userEndVa` this is 0x0000_5555_5555_4000, the address gdb users know; for an
+ * i386 PIE under the 3G/1G split it is 0x8000_0000 (Linux i386's ELF_ET_DYN_BASE).
  *
  * Linux puts a PIE *without* an interpreter (a static PIE, or ld.so run directly) in the mmap area
  * instead, just below the stack gap; here every PIE gets this bias, which keeps the mmap area free
@@ -138,10 +155,10 @@ function isPageAligned(n: number): boolean {
  * place it elsewhere.
  *
  * @param elf - a parsed ET_DYN file
- * @param userEndVa - end of user space (exclusive), default {@link DEFAULT_USER_END_VA}
+ * @param userEndVa - end of user space (exclusive), default {@link defaultUserEndVa} of its class
  * @returns the bias (bytes, page aligned, never negative)
  */
-export function defaultPieLoadBias(elf: Elf64, userEndVa: number = DEFAULT_USER_END_VA): number {
+export function defaultPieLoadBias(elf: ElfExecutable, userEndVa: number = defaultUserEndVa(elf.bits)): number {
   let alignment = ELF_PAGE_SIZE;
   for (const ph of elf.loadSegments) {
     const a = ph.alignBytes;
@@ -159,29 +176,36 @@ export function defaultPieLoadBias(elf: Elf64, userEndVa: number = DEFAULT_USER_
  * from `p_flags`, NX wherever X is absent), what of each page comes from the file and what is
  * zero, the biased entry point and AT_PHDR. Nothing is read or copied here.
  *
- * @param elf - from {@link parseElf64}
+ * @param elf - from {@link parseElf64} or {@link parseElf32}
  * @param options - load bias for a PIE, the layout's user range, whether to accept PT_INTERP
  * @returns the plan
  * @throws {@link ElfLoadError} (`E_ELF_LOAD`) for a dynamically linked program (unless
  *   `allowInterpreter`), a bias on an ET_EXEC, a bias or user range that is not page aligned, or
- *   an image or entry point that falls outside `[userStartVa, userEndVa)`
+ *   an image or entry point that falls outside `[userStartVa, userEndVa)`; `offset` names the
+ *   file offset of the program header (or header field) at fault where there is one
  */
-export function elfLoadPlan(elf: Elf64, options: ElfLoadOptions = {}): ElfLoadPlan {
+export function elfLoadPlan(elf: ElfExecutable, options: ElfLoadOptions = {}): ElfLoadPlan {
+  const cls = elfClassOf(elf.bits);
+  const hexVa = cls.formatVa;
   const userStartVa = options.userStartVa ?? DEFAULT_USER_START_VA;
-  const userEndVa = options.userEndVa ?? DEFAULT_USER_END_VA;
-  if (!isPageAligned(userStartVa) || !isPageAligned(userEndVa) || userEndVa > 0x8000_0000_0000 || userStartVa >= userEndVa) {
-    throw new ElfLoadError(`user range [${String(userStartVa)}, ${String(userEndVa)}) must be page aligned, ascending and within the user half (below 2^47)`);
+  const userEndVa = options.userEndVa ?? defaultUserEndVa(elf.bits);
+  if (!isPageAligned(userStartVa) || !isPageAligned(userEndVa) || userEndVa > cls.userSpaceEnd || userStartVa >= userEndVa) {
+    throw new ElfLoadError(
+      `user range [${String(userStartVa)}, ${String(userEndVa)}) must be page aligned, ascending and within ${cls.bits === 64 ? 'the user half (below 2^47)' : 'the 32-bit address space (below 2^32)'}`,
+    );
   }
+  const interpHeader = elf.programHeaders.find((ph) => ph.type === PT.Interp);
   if (elf.interpreter !== null && options.allowInterpreter !== true) {
     throw new ElfLoadError(
       `dynamically linked program: it needs the interpreter ${elf.interpreter}, which the simulator does not load (link with -static or -static-pie, or pass allowInterpreter: true to plan the program alone)`,
+      interpHeader?.headerOffset ?? null,
     );
   }
   let loadBias: number;
   if (options.loadBias !== undefined) {
     if (!isPageAligned(options.loadBias)) throw new ElfLoadError(`load bias ${String(options.loadBias)} is not a non-negative multiple of 4096`);
     if (!elf.positionIndependent && options.loadBias !== 0) {
-      throw new ElfLoadError(`load bias ${hexVa(options.loadBias)} given for an ET_EXEC program, which only loads at its link addresses`);
+      throw new ElfLoadError(`load bias ${hexVa(options.loadBias)} given for an ET_EXEC program, which only loads at its link addresses`, 16);
     }
     loadBias = options.loadBias;
   } else {
@@ -198,6 +222,7 @@ export function elfLoadPlan(elf: Elf64, options: ElfLoadOptions = {}): ElfLoadPl
     if (start < userStartVa || end > userEndVa) {
       throw new ElfLoadError(
         `PT_LOAD ${ph.index} would occupy [${hexVa(start)}, ${hexVa(end)}), outside user space [${hexVa(userStartVa)}, ${hexVa(userEndVa)})`,
+        ph.headerOffset,
       );
     }
     const fileEndVa = va + ph.fileSizeBytes;
@@ -215,7 +240,7 @@ export function elfLoadPlan(elf: Elf64, options: ElfLoadOptions = {}): ElfLoadPl
     });
   }
   const entry = elf.entry + loadBias;
-  if (entry >= userEndVa) throw new ElfLoadError(`entry point ${hexVa(entry)} is past the end of user space ${hexVa(userEndVa)}`);
+  if (entry >= userEndVa) throw new ElfLoadError(`entry point ${hexVa(entry)} is past the end of user space ${hexVa(userEndVa)}`, cls.ehdr.entry);
 
   let phdrVa: number | null = null;
   for (const ph of elf.loadSegments) {
@@ -233,7 +258,7 @@ export function elfLoadPlan(elf: Elf64, options: ElfLoadOptions = {}): ElfLoadPl
     imageStart: segments[0]?.start ?? 0,
     imageEnd: segments[segments.length - 1]?.end ?? 0,
     phdrVa,
-    phentBytes: ELF64_PHDR_SIZE,
+    phentBytes: cls.phdrBytes,
     phnum: elf.phnum,
     stackExecutable: elf.stackExecutable,
     interpreter: elf.interpreter,

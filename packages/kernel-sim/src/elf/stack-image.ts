@@ -1,14 +1,15 @@
 // The initial user stack of a new program, byte for byte as Linux builds it on x86_64 (System V
-// x86-64 psABI §3.4.1 "Initial Stack and Register State"; fs/exec.c copy_strings and
-// fs/binfmt_elf.c create_elf_tables, with address randomisation off):
+// x86-64 psABI §3.4.1 "Initial Stack and Register State") and on i386 (i386 psABI §2.3.1: the
+// same table with 4-byte words); fs/exec.c copy_strings and fs/binfmt_elf.c create_elf_tables,
+// with address randomisation off:
 //
 //   top ─────────► ┌────────────────────────────┐  stackTopVa (exclusive)
-//                  │ 8 zero bytes               │  end marker
+//                  │ end marker (pointer-sized) │  8 bytes on x86_64, 4 on an i386 kernel
 //                  │ execfn "\0"                │  AT_EXECFN points here
 //                  │ envp strings "\0"…         │  envp[0] lowest
 //                  │ argv strings "\0"…         │  argv[0] lowest
 //                  ├── round down to 16 ────────┤
-//                  │ platform "x86_64\0"        │  AT_PLATFORM
+//                  │ platform "x86_64\0"/"i686" │  AT_PLATFORM
 //                  │ 16 random bytes            │  AT_RANDOM
 //                  │ padding                    │
 //                  │ auxv pairs …, AT_NULL 0    │
@@ -18,10 +19,12 @@
 //                  │ argv[0..n-1]               │
 //   rsp, base ───► │ argc                       │  16-byte aligned
 //                  └────────────────────────────┘
+//
+// Every pointer and auxv word is 8 bytes for an ELF64 program and 4 bytes for an ELF32 one.
+import { elfClassOf } from './elf-class';
 import { StackImageError } from './elf-errors';
-import { hexVa } from './hex';
 import type { ElfLoadPlan } from './load-plan';
-import { DEFAULT_USER_END_VA } from './load-plan';
+import { defaultUserEndVa } from './load-plan';
 import { ELF_PAGE_SIZE } from './parse-elf';
 
 /** Auxiliary vector entry types (include/uapi/linux/auxvec.h). */
@@ -49,6 +52,7 @@ export const AT = {
   RANDOM: 25,
   HWCAP2: 26,
   EXECFN: 31,
+  SYSINFO: 32,
   SYSINFO_EHDR: 33,
   RSEQ_FEATURE_SIZE: 27,
   RSEQ_ALIGN: 28,
@@ -65,11 +69,21 @@ export interface InitialStackOptions {
   readonly envp?: readonly string[];
   /** The 16 bytes AT_RANDOM points at (libc seeds its stack canary from them). Required: the caller chooses how random the simulation is. */
   readonly random: Uint8Array;
-  /** End (exclusive) of the stack, 16-byte aligned, ≤ 2^47. Default {@link DEFAULT_USER_END_VA} (Linux's STACK_TOP). */
+  /**
+   * End (exclusive) of the stack, 16-byte aligned, ≤ 2^47 (ELF64) or ≤ 2^32 (ELF32). Default
+   * {@link defaultUserEndVa} of the program's class (Linux's STACK_TOP: 0x0000_7fff_ffff_f000 on
+   * x86_64, 0xc000_0000 on i386 with the 3G/1G split).
+   */
   readonly stackTopVa?: number;
+  /**
+   * Size of the zero end marker at the top (fs/exec.c: `sizeof(void *)` of the *kernel*). Default
+   * the program's word size: 8 on x86_64, 4 under a native i386 kernel. An i386 program run by an
+   * x86_64 kernel (compat mode) gets 8.
+   */
+  readonly endMarkerBytes?: 4 | 8;
   /** The path AT_EXECFN names. Default `argv[0]`, or '' when argv is empty. */
   readonly execFn?: string;
-  /** The AT_PLATFORM string. Default 'x86_64'. */
+  /** The AT_PLATFORM string. Default 'x86_64' for ELF64, 'i686' for ELF32 (as Linux says). */
   readonly platform?: string;
   /** AT_UID / AT_EUID. Default 0. */
   readonly uid?: number;
@@ -81,7 +95,8 @@ export interface InitialStackOptions {
   readonly hwcap2?: number;
   /**
    * Architecture entries placed first, where x86's ARCH_DLINFO puts AT_SYSINFO_EHDR (the vDSO)
-   * and AT_MINSIGSTKSZ. Default none (the simulator has no vDSO).
+   * and AT_MINSIGSTKSZ (i386 adds AT_SYSINFO, the vDSO's syscall entry, before them). Default
+   * none (the simulator has no vDSO).
    */
   readonly archAuxv?: readonly (readonly [number, number])[];
   /** AT_CLKTCK. Default 100 (USER_HZ). */
@@ -94,9 +109,9 @@ export interface InitialStackOptions {
   readonly maxBytes?: number;
 }
 
-/** The initial stack image: write `bytes` at virtual address `base`, start the program with RSP = `rsp`. */
+/** The initial stack image: write `bytes` at virtual address `base`, start the program with RSP (ESP) = `rsp`. */
 export interface InitialStack {
-  /** Initial RSP: points at argc, 16-byte aligned. */
+  /** Initial RSP (ESP for i386): points at argc, 16-byte aligned. */
   readonly rsp: number;
   /** Virtual address of `bytes[0]` (equal to `rsp`: the image starts at the stack pointer). */
   readonly base: number;
@@ -126,39 +141,47 @@ function encodeString(text: string, what: string): Uint8Array {
   return encoded;
 }
 
-function checkU64(value: number, what: string): void {
+function checkWord(value: number, wordBytes: 4 | 8, what: string): void {
   if (!Number.isSafeInteger(value) || value < 0) throw new StackImageError(`${what} ${String(value)} is not a non-negative safe integer`);
+  if (wordBytes === 4 && value > 0xffff_ffff) throw new StackImageError(`${what} ${String(value)} does not fit a 4-byte word`);
 }
 
 /**
- * Builds the initial user stack of a program per the x86_64 System V ABI, laid out exactly as
- * Linux does with randomisation off: argc, argv pointers, NULL, envp pointers, NULL, the
+ * Builds the initial user stack of a program per the x86_64 (ELF64) or i386 (ELF32) System V ABI,
+ * laid out exactly as Linux does with randomisation off: argc, argv pointers, NULL, envp pointers, NULL, the
  * auxiliary vector (`archAuxv`, AT_HWCAP, AT_PAGESZ, AT_CLKTCK, AT_PHDR, AT_PHENT, AT_PHNUM, AT_BASE,
  * AT_FLAGS, AT_ENTRY, AT_UID, AT_EUID, AT_GID, AT_EGID, AT_SECURE, AT_RANDOM, AT_HWCAP2 if non-zero,
  * AT_EXECFN, AT_PLATFORM, `extraAuxv`, AT_NULL), then the 16 random bytes and the strings up to the top.
- * Every pointer is a little-endian u64.
+ * Every pointer is a little-endian word of the program's class: u64 for ELF64, u32 for ELF32.
  *
  * @param options - see {@link InitialStackOptions}
  * @returns the image and where it goes
  * @throws {@link StackImageError} (`E_STACK_IMAGE`) for a string with a NUL byte, a stack top that is
- *   not 16-byte aligned or outside `(0, 2^47]`, `random` not 16 bytes, an auxv value that is not a
- *   non-negative safe integer, or an image larger than `maxBytes`
+ *   not 16-byte aligned or outside `(0, 2^47]` (`(0, 2^32]` for ELF32), `random` not 16 bytes, an
+ *   auxv value that is not a non-negative safe integer (or above 2^32 - 1 for ELF32), or an image
+ *   larger than `maxBytes`
  */
 export function buildInitialStack(options: InitialStackOptions): InitialStack {
-  const top = options.stackTopVa ?? DEFAULT_USER_END_VA;
-  if (!Number.isSafeInteger(top) || top <= 0 || top > 0x8000_0000_0000 || top % 16 !== 0) {
-    throw new StackImageError(`stack top ${String(top)} must be 16-byte aligned and within (0, 2^47]`);
+  const plan = options.plan;
+  const cls = elfClassOf(plan.elf.bits);
+  const wordBytes = cls.wordBytes;
+  const top = options.stackTopVa ?? defaultUserEndVa(plan.elf.bits);
+  const limitText = cls.bits === 64 ? '2^47' : '2^32';
+  if (!Number.isSafeInteger(top) || top <= 0 || top > Math.min(cls.userSpaceEnd, 0x8000_0000_0000) || top % 16 !== 0) {
+    throw new StackImageError(`stack top ${String(top)} must be 16-byte aligned and within (0, ${limitText}]`);
   }
+  const endMarkerBytes = options.endMarkerBytes ?? wordBytes;
+  if (endMarkerBytes !== 4 && endMarkerBytes !== 8) throw new StackImageError(`end marker of ${String(endMarkerBytes)} bytes: a pointer is 4 or 8 bytes`);
   if (options.random.length !== 16) throw new StackImageError(`AT_RANDOM needs exactly 16 bytes, got ${options.random.length}`);
   const maxBytes = options.maxBytes ?? 131072;
   const argv = options.argv.map((s, i) => encodeString(s, `argv[${i}]`));
   const envp = (options.envp ?? []).map((s, i) => encodeString(s, `envp[${i}]`));
   const execFn = encodeString(options.execFn ?? options.argv[0] ?? '', 'execFn');
-  const platform = encodeString(options.platform ?? 'x86_64', 'platform');
+  const platform = encodeString(options.platform ?? cls.platform, 'platform');
 
   // fs/exec.c: bprm->p starts one pointer below the top (the end marker), then the file name,
   // then envp and argv strings copied last-first downwards, so argv[0] ends up lowest.
-  let p = top - 8;
+  let p = top - endMarkerBytes;
   p -= execFn.length + 1;
   const execFnVa = p;
   const envpVa = new Array<number>(envp.length);
@@ -179,7 +202,6 @@ export function buildInitialStack(options: InitialStackOptions): InitialStack {
   p -= 16;
   const randomVa = p;
 
-  const plan = options.plan;
   const uid = options.uid ?? 0;
   const gid = options.gid ?? 0;
   const hwcap2 = options.hwcap2 ?? 0;
@@ -207,35 +229,35 @@ export function buildInitialStack(options: InitialStackOptions): InitialStack {
     [AT.NULL, 0],
   ];
   for (const [type, value] of auxv) {
-    checkU64(type, 'auxv type');
-    checkU64(value, `auxv value of type ${type}`);
+    checkWord(type, wordBytes, 'auxv type');
+    checkWord(value, wordBytes, `auxv value of type ${type}`);
   }
   // STACK_ROUND(sp - words): the table's start (argc) is 16-byte aligned.
   const words = auxv.length * 2 + 1 + (argv.length + 1) + (envp.length + 1);
-  let rsp = p - words * 8;
+  let rsp = p - words * wordBytes;
   rsp -= rsp % 16;
   const sizeBytes = top - rsp;
   if (sizeBytes > maxBytes || rsp <= 0) {
-    throw new StackImageError(`initial stack of ${sizeBytes} bytes below ${hexVa(top)} exceeds the ${maxBytes}-byte limit`);
+    throw new StackImageError(`initial stack of ${sizeBytes} bytes below ${cls.formatVa(top)} exceeds the ${maxBytes}-byte limit`);
   }
 
   // Everything validated: build the image.
   const bytes = new Uint8Array(sizeBytes);
   const view = new DataView(bytes.buffer);
   let at = 0;
-  const putU64 = (value: number): void => {
+  const putWord = (value: number): void => {
     view.setUint32(at, value >>> 0, true);
-    view.setUint32(at + 4, Math.floor(value / 0x1_0000_0000), true);
-    at += 8;
+    if (wordBytes === 8) view.setUint32(at + 4, Math.floor(value / 0x1_0000_0000), true);
+    at += wordBytes;
   };
-  putU64(argv.length);
-  for (const va of argvVa) putU64(va);
-  putU64(0);
-  for (const va of envpVa) putU64(va);
-  putU64(0);
+  putWord(argv.length);
+  for (const va of argvVa) putWord(va);
+  putWord(0);
+  for (const va of envpVa) putWord(va);
+  putWord(0);
   for (const [type, value] of auxv) {
-    putU64(type);
-    putU64(value);
+    putWord(type);
+    putWord(value);
   }
   bytes.set(options.random, randomVa - rsp);
   bytes.set(platform, platformVa - rsp); // NUL terminators: the array is zeroed
