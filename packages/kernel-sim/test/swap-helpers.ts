@@ -17,7 +17,7 @@ export function bootSwapKernel(options: SwapOptions & { ramMiB?: number; slotCou
  * sequence of page keys. @returns the process's page faults and the swap manager
  */
 export function runReferenceStringInKernel(policy: PolicyName, refs: readonly number[], frameCount: number, options: { writes?: readonly boolean[]; check?: boolean } = {}): { faults: number; majorFaults: number; swap: SwapManager; kernel: Kernel } {
-  const kernel = bootProcessKernel({ ramMiB: 16 });
+  const kernel = bootProcessKernel({ ramMiB: 32 });
   const p = kernel.createProcess({ name: 'refs' })!;
   const pages = Math.max(...refs) + 1;
   const base = p.mmap({ lengthBytes: pages * PAGE })!;

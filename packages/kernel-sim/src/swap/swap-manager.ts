@@ -320,10 +320,9 @@ export class SwapManager {
     return major ? 'major' : 'minor';
   }
 
-  /** A fault resolved without I/O (lazy page, COW, stack growth): counted as minor. */
-  countMinor(p: Process): void {
+  /** A fault resolved without I/O (lazy page, COW, stack growth, spurious): counted as minor. */
+  countMinor(): void {
     this.counters.minorFaults++;
-    p.stats.minorFaults++;
   }
 
   // --- swap entries in unmap, exit, fork ---------------------------------------------------------
