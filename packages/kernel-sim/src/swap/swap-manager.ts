@@ -19,7 +19,7 @@ import { FRAME_DIRTY, FRAME_FILE, FRAME_PINNED, FRAME_REFERENCED, FRAME_RESIDENT
 import { createPolicy, type CreatePolicyOptions, type PolicyName } from './policies/create-policy';
 import type { PageSignals, ReplacementPolicy } from './replacement-policy';
 import type { SwapDevice } from './swap-device';
-import { handleOffset, handleType, isSwapEntry, swapEntryHi, swapEntryLo, swapEntryOffset, swapEntryType, swapEntryWellFormed, swapHandle } from './swap-entry';
+import { formatSwapEntry, handleOffset, handleType, isSwapEntry, swapEntryHi, swapEntryLo, swapEntryOffset, swapEntryType, swapEntryWellFormed, swapHandle } from './swap-entry';
 import { CorruptSwapEntryError, PolicyVictimError, SwapOptionError } from './swap-errors';
 import { SwapSpace } from './swap-space';
 import { emptySwapCounters, isThrashing, type SwapCounters, type SwapSample } from './swap-stats';
@@ -152,6 +152,7 @@ export class SwapManager {
   private readonly mapProcs: Process[] = [];
   private mapVa = 0;
   private readonly skipped: number[] = [];
+  private accessKeyNow = -1;
 
   /** @throws SwapOptionError, SwapDeviceSizeError for bad options (nothing changed) */
   constructor(
@@ -386,7 +387,10 @@ export class SwapManager {
     if (policy.needsEveryAccess === true) {
       const pageVa = va - (va % PAGE);
       const frame = this.host.withSpace(p, () => (p.pages_.lookup(pageVa) && leafHoldsFrame(p.pages_.lo) ? entryAddress(p.pages_.lo, p.pages_.hi, this.host.maskHi()) : -1));
-      if (frame >= 0 && (this.records.flagsOf(frame / PAGE) & FRAME_RESIDENT) !== 0) policy.onAccess?.(frame / PAGE, this.signals, this.nowNs);
+      if (frame >= 0 && (this.records.flagsOf(frame / PAGE) & FRAME_RESIDENT) !== 0) {
+        this.accessKeyNow = kernelPageKey(p.pid, pageVa);
+        policy.onAccess?.(frame / PAGE, this.signals, this.nowNs);
+      }
     }
     this.runDue();
   }
@@ -511,6 +515,25 @@ export class SwapManager {
     for (let i = 0; i < mappings; i++) host.dropFrame(procs[i]!, frame);
     host.emit({ kind: 'swap-out', frame, va, pid, sharers: mappings, how: cached < 0 || dirty ? 'write' : 'clean', slot: handleOffset(handle), swapType: handleType(handle) });
     return true;
+  }
+
+  /**
+   * The PTE of `p` at `va` in words: `resident in frame 0x...`, `swap entry 0x... (type 0
+   * "nvme0n1p2", slot 12, 2 references)`, or `no page`.
+   */
+  describeEntry(p: Process, va: number): string {
+    const pageVa = va - (va % PAGE);
+    return this.host.withSpace(p, () => {
+      const pages = p.pages_;
+      if (!pages.lookup(pageVa) || (pages.lo === 0 && pages.hi === 0)) return 'no page';
+      const lo = pages.lo;
+      const hi = pages.hi;
+      if (leafHoldsFrame(lo)) return `resident in frame ${formatPhysical(entryAddress(lo, hi, this.host.maskHi()))}`;
+      const h = this.checkEntry(pageVa, lo, hi);
+      const area = this.space.areas[handleType(h)]!;
+      const refs = this.space.count(h);
+      return `swap entry ${formatSwapEntry(lo, hi)} (type ${area.type} "${area.device.name}", slot ${handleOffset(h)}, ${refs} reference${refs === 1 ? '' : 's'})`;
+    });
   }
 
   // --- checks ------------------------------------------------------------------------------------------
@@ -655,6 +678,12 @@ export class SwapManager {
       isDirty: (page) => (rec.flagsOf(page) & FRAME_DIRTY) !== 0 || this.anyMappingHas(this.collectMappings(page), D_BIT),
       isEvictable: (page) => (rec.flagsOf(page) & (FRAME_RESIDENT | FRAME_PINNED | FRAME_SKIP)) === FRAME_RESIDENT,
       pageKey: (page) => kernelPageKey(rec.pid[page]!, rec.va[page]!),
+      pageKeys: (page, out) => {
+        const n = this.collectMappings(page);
+        for (let i = 0; i < n; i++) out.push(kernelPageKey(this.mapProcs[i]!.pid, this.mapVa));
+        return n;
+      },
+      accessKey: () => this.accessKeyNow,
     };
   }
 
