@@ -1,4 +1,4 @@
-import { hex } from './hex';
+import { hex, show } from './hex';
 
 /** Bytes in a page: the unit in which the heap gets memory from, and returns it to, its backing. */
 export const PAGE_SIZE = 4096;
@@ -184,7 +184,7 @@ export abstract class KmemError extends Error {
 export class InvalidSizeError extends KmemError {
   readonly code = 'E_INVALID_SIZE';
   constructor(readonly sizeBytes: number, reason: string) {
-    super(`invalid size ${String(sizeBytes)}: ${reason}`);
+    super(`invalid size ${show(sizeBytes)}: ${reason}`);
   }
 }
 
@@ -192,7 +192,7 @@ export class InvalidSizeError extends KmemError {
 export class InvalidAlignmentError extends KmemError {
   readonly code = 'E_INVALID_ALIGNMENT';
   constructor(readonly alignBytes: number) {
-    super(`invalid alignment ${String(alignBytes)}: must be a power of two between 1 and ${PAGE_SIZE}`);
+    super(`invalid alignment ${show(alignBytes)}: must be a power of two between 1 and ${PAGE_SIZE}`);
   }
 }
 

@@ -1,5 +1,5 @@
 import { BackingError, PAGE_SIZE, type HeapBacking } from './api';
-import { hex } from './hex';
+import { hex, show } from './hex';
 
 /** Options of {@link ArrayBufferBacking}. */
 export interface ArrayBufferBackingOptions {
@@ -30,17 +30,22 @@ export class ArrayBufferBacking implements HeapBacking {
   /** No free page below this index (a search hint). */
   private lowestFree = 0;
 
-  /** @throws {@link BackingError} when base, maxBytes or buffer are unusable. */
+  /** @throws {@link BackingError} `E_BACKING` when options, base, maxBytes or buffer are unusable (not an object, a BigInt or string for a number, a buffer that is not an ArrayBuffer). */
   constructor(options: ArrayBufferBackingOptions = {}) {
-    const base = options.base ?? 0xc900_0000_0000;
-    const maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
-    if (!Number.isSafeInteger(base) || base < 0 || base % PAGE_SIZE !== 0 || base + maxBytes > 2 ** 48) {
-      throw new BackingError(`base ${String(base)} must be a page-aligned 48-bit address`);
-    }
+    if (typeof options !== 'object' || options === null) throw new BackingError('options must be an object');
+    // Only `undefined` means "the default": a null is as wrong as any other non-number.
+    const base = options.base === undefined ? 0xc900_0000_0000 : options.base;
+    const maxBytes = options.maxBytes === undefined ? 16 * 1024 * 1024 : options.maxBytes;
+    // Number.isSafeInteger is false for a BigInt or a string, so nothing below mixes types.
     if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0 || maxBytes % PAGE_SIZE !== 0 || maxBytes > 2 ** 31) {
-      throw new BackingError(`maxBytes ${String(maxBytes)} must be a positive page multiple of at most 2^31`);
+      throw new BackingError(`maxBytes ${show(maxBytes)} must be a positive page multiple of at most 2^31`);
     }
-    const buffer = options.buffer ?? new ArrayBuffer(maxBytes);
+    if (!Number.isSafeInteger(base) || base < 0 || base % PAGE_SIZE !== 0 || base + maxBytes > 2 ** 48) {
+      throw new BackingError(`base ${show(base)} must be a page-aligned 48-bit address`);
+    }
+    const given: unknown = options.buffer;
+    if (given !== undefined && !(given instanceof ArrayBuffer)) throw new BackingError('buffer must be an ArrayBuffer');
+    const buffer = given === undefined ? new ArrayBuffer(maxBytes) : given;
     if (buffer.byteLength < maxBytes) throw new BackingError(`buffer of ${buffer.byteLength} bytes is smaller than maxBytes ${maxBytes}`);
     this.base = base;
     this.limitBytes = maxBytes;
@@ -78,7 +83,7 @@ export class ArrayBufferBacking implements HeapBacking {
   /** Lowest-address first fit over a page bitmap. Returns `null` when no run of that many pages is free. */
   grow(minBytes: number): number | null {
     if (!Number.isSafeInteger(minBytes) || minBytes <= 0 || minBytes % PAGE_SIZE !== 0) {
-      throw new BackingError(`grow(${String(minBytes)}): size must be a positive page multiple`);
+      throw new BackingError(`grow(${show(minBytes)}): size must be a positive page multiple`);
     }
     const want = minBytes / PAGE_SIZE;
     const held = this.held;
@@ -107,9 +112,10 @@ export class ArrayBufferBacking implements HeapBacking {
 
   /** @throws {@link BackingError} when the range is misaligned or not (entirely) held. */
   shrink(va: number, sizeBytes: number): void {
+    if (typeof va !== 'number' || typeof sizeBytes !== 'number') throw new BackingError(`shrink(${show(va)}, ${show(sizeBytes)}): not numbers`);
     const off = va - this.base;
-    if (off < 0 || off % PAGE_SIZE !== 0 || sizeBytes <= 0 || sizeBytes % PAGE_SIZE !== 0 || off + sizeBytes > this.limitBytes) {
-      throw new BackingError(`shrink(${hex(va)}, ${String(sizeBytes)}): not a page range of this backing`);
+    if (!Number.isSafeInteger(off) || off < 0 || off % PAGE_SIZE !== 0 || sizeBytes <= 0 || sizeBytes % PAGE_SIZE !== 0 || off + sizeBytes > this.limitBytes) {
+      throw new BackingError(`shrink(${hex(va)}, ${show(sizeBytes)}): not a page range of this backing`);
     }
     const first = off / PAGE_SIZE;
     const count = sizeBytes / PAGE_SIZE;

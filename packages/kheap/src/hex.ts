@@ -18,7 +18,20 @@ function group4(digits: string): string {
  * Anything that is not an address (NaN, negative, ≥ 2^48, fractional) is shown with `String()`.
  */
 export function hex(va: number): string {
-  if (!Number.isSafeInteger(va) || va < 0 || va >= LINEAR_LIMIT) return String(va);
+  if (!Number.isSafeInteger(va) || va < 0 || va >= LINEAR_LIMIT) return show(va);
   const digits = va.toString(16).padStart(12, '0');
   return `0x${group4((va >= HIGHER_HALF_LINEAR ? 'ffff' : '0000') + digits)}`;
+}
+
+/**
+ * Shows any value in an error message without throwing: `String(v)` can itself throw (an object
+ * whose `toString` is not callable, a Symbol in a template), and a bad argument must still get
+ * its typed error.
+ */
+export function show(v: unknown): string {
+  try {
+    return typeof v === 'bigint' ? `${v}n` : String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
 }

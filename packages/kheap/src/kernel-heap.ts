@@ -20,7 +20,7 @@ import {
   type KmemCacheOptions,
 } from './api';
 import { RED_ACTIVE, firstMismatch } from './debug-patterns';
-import { hex } from './hex';
+import { hex, show } from './hex';
 import { memFor, type Mem } from './mem';
 import { PAGE_LARGE, PAGE_NONE, PAGE_SLAB, PAGE_TLSF, PageMap } from './page-map';
 import { SLAB_DESCRIPTOR, SLAB_FREE, SLAB_OK, SlabAllocator } from './slab';
@@ -34,6 +34,8 @@ export const SLAB_MAX_BYTES = 512;
 export const LARGE_MIN_BYTES = 32 * 1024;
 /** Large allocations remembered after being freed, to tell a double free from a wild pointer. */
 const RECENT_LARGE = 16;
+/** Longest slab cache name (Linux's kmem_cache names are short identifiers, /proc/slabinfo shows them). */
+const MAX_CACHE_NAME = 64;
 
 /** What {@link KernelHeap.resolve} found. */
 const K_SLAB = 1;
@@ -83,27 +85,31 @@ export class KernelHeap {
 
   /**
    * @throws {@link BackingError} when the backing's base (page aligned, not 0) or limit (page multiple, ≤ 2^31) is unusable.
-   * @throws {@link InvalidOptionError} when `tlsfArenaBytes` is not a page multiple of at least 64 KiB.
+   * @throws {@link InvalidOptionError} when `options` is not an object, `debug` not a boolean, or `tlsfArenaBytes` not a page multiple of at least 64 KiB.
    */
   constructor(options: KernelHeapOptions) {
-    const backing = options.backing;
-    const { base, limitBytes } = backing;
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'must be an object');
+    const backing = options.backing as unknown;
+    if (typeof backing !== 'object' || backing === null) throw new BackingError('options.backing must be a HeapBacking object');
+    const { base, limitBytes } = backing as HeapBacking;
     if (!Number.isSafeInteger(base) || base < 0 || base % PAGE_SIZE !== 0) throw new BackingError(`base ${hex(base)} is not page aligned`);
     // A large block at address 0 would be indistinguishable from the null pointer kfree ignores.
     if (base === 0) throw new BackingError('base 0 would make the null pointer a heap address; start the region above page 0');
     if (!Number.isSafeInteger(limitBytes) || limitBytes <= 0 || limitBytes % PAGE_SIZE !== 0 || limitBytes > 2 ** 31) {
-      throw new BackingError(`limitBytes ${String(limitBytes)} must be a positive page multiple of at most 2^31`);
+      throw new BackingError(`limitBytes ${show(limitBytes)} must be a positive page multiple of at most 2^31`);
     }
-    const arenaBytes = options.tlsfArenaBytes ?? 128 * 1024;
+    const arenaBytes = options.tlsfArenaBytes === undefined ? 128 * 1024 : options.tlsfArenaBytes;
     if (!Number.isSafeInteger(arenaBytes) || arenaBytes < 64 * 1024 || arenaBytes % PAGE_SIZE !== 0 || arenaBytes > limitBytes) {
-      throw new InvalidOptionError('tlsfArenaBytes', `${String(arenaBytes)} must be a page multiple between 64 KiB and the region size`);
+      throw new InvalidOptionError('tlsfArenaBytes', `${show(arenaBytes)} must be a page multiple between 64 KiB and the region size`);
     }
-    this.backing = backing;
-    this.debug = options.debug ?? false;
+    const debug = options.debug === undefined ? false : options.debug;
+    if (typeof debug !== 'boolean') throw new InvalidOptionError('debug', `${typeof debug} is not a boolean`);
+    this.backing = backing as HeapBacking;
+    this.debug = debug;
     this.base = base;
     this.limit = limitBytes;
-    this.m = memFor(backing);
-    this.pages = new PageMap(backing, base, limitBytes);
+    this.m = memFor(this.backing);
+    this.pages = new PageMap(this.backing, base, limitBytes);
     this.slab = new SlabAllocator(this.m, this.pages, base, this.debug);
     this.tlsf = new Tlsf(this.m, this.pages, base, this.debug, arenaBytes);
     let c = 0;
@@ -124,7 +130,7 @@ export class KernelHeap {
    * mode) — unlike Linux's shared ZERO_SIZE_PTR, so every non-null result is a real block.
    * Contents are not cleared (in debug mode they hold the poison byte 0x6b).
    * @returns the block's address, or `null` when the backing has no more pages (the heap is unchanged).
-   * @throws {@link InvalidSizeError} for a negative, NaN, fractional, infinite or larger-than-region size.
+   * @throws {@link InvalidSizeError} for a negative, NaN, fractional, infinite or larger-than-region size, or a non-number (BigInt, string).
    * @throws {@link InvalidAlignmentError} for an alignment that is not a power of two up to 4096.
    * @throws {@link HeapCorruptionError} (debug) when the block about to be handed out was written after being freed.
    */
@@ -149,8 +155,11 @@ export class KernelHeap {
   }
 
   private checkSize(sizeBytes: number): void {
-    if ((sizeBytes | 0) !== sizeBytes || sizeBytes < 0 || sizeBytes > this.limit) {
-      const reason = Number.isNaN(sizeBytes)
+    // typeof first: `| 0` on a BigInt or a Symbol throws a TypeError, and a string must not coerce.
+    if (typeof sizeBytes !== 'number' || (sizeBytes | 0) !== sizeBytes || sizeBytes < 0 || sizeBytes > this.limit) {
+      const reason = typeof sizeBytes !== 'number'
+        ? `a ${typeof sizeBytes}, not a number`
+        : Number.isNaN(sizeBytes)
         ? 'NaN'
         : sizeBytes < 0
           ? 'negative'
@@ -162,7 +171,7 @@ export class KernelHeap {
   }
 
   private checkAlign(alignBytes: number): number {
-    if (!Number.isInteger(alignBytes) || alignBytes < 1 || alignBytes > PAGE_SIZE || (alignBytes & (alignBytes - 1)) !== 0) {
+    if (typeof alignBytes !== 'number' || !Number.isInteger(alignBytes) || alignBytes < 1 || alignBytes > PAGE_SIZE || (alignBytes & (alignBytes - 1)) !== 0) {
       throw new InvalidAlignmentError(alignBytes);
     }
     return alignBytes < 8 ? 8 : alignBytes;
@@ -222,7 +231,7 @@ export class KernelHeap {
 
   /**
    * Frees a block returned by kmalloc/kzalloc/krealloc (or a cache's alloc). `null` and 0 are no-ops.
-   * @throws {@link InvalidPointerError} for an address the heap never returned.
+   * @throws {@link InvalidPointerError} for an address the heap never returned, or anything but a number (a BigInt, a string).
    * @throws {@link InteriorPointerError} for an address inside a block.
    * @throws {@link DoubleFreeError} for a block that is already free.
    * @throws {@link HeapCorruptionError} when the block's header or (debug) red zones were overwritten.
@@ -230,8 +239,14 @@ export class KernelHeap {
    */
   kfree(ptr: number | null): void {
     if (ptr === null || ptr === 0) return;
+    this.checkPtr(ptr);
     this.resolve(ptr);
     this.freeResolved(ptr - this.base);
+  }
+
+  /** Rejects anything but a number as a pointer (a BigInt or a Symbol would throw a raw TypeError in the arithmetic, a numeric string would coerce). */
+  private checkPtr(ptr: unknown): void {
+    if (typeof ptr !== 'number') throw new InvalidPointerError(ptr as number, `a ${typeof ptr} is not an address`);
   }
 
   /**
@@ -355,6 +370,7 @@ export class KernelHeap {
    * @throws as {@link kfree} for a pointer that is not a live block.
    */
   ksize(ptr: number): number {
+    this.checkPtr(ptr);
     this.resolve(ptr);
     return this.usableOf(ptr - this.base);
   }
@@ -368,6 +384,7 @@ export class KernelHeap {
    */
   krealloc(ptr: number | null, sizeBytes: number, options?: KmallocOptions): number | null {
     if (ptr === null || ptr === 0) return this.kmalloc(sizeBytes, options);
+    this.checkPtr(ptr);
     this.checkSize(sizeBytes);
     const align = options?.alignBytes === undefined ? 8 : this.checkAlign(options.alignBytes);
     this.resolve(ptr);
@@ -416,11 +433,15 @@ export class KernelHeap {
   /**
    * Creates a slab cache of `objectSizeBytes`-byte objects (1..8192), as kmem_cache_create.
    * Objects are aligned to `alignBytes` (default 8).
+   * @throws {@link InvalidOptionError} `E_INVALID_OPTION` when `name` is not a string of 1..64 characters.
    * @throws {@link InvalidSizeError} for an object size outside 1..8192.
    * @throws {@link InvalidAlignmentError} for a bad alignment.
    */
   kmemCacheCreate(name: string, objectSizeBytes: number, options?: KmemCacheOptions): KmemCache {
-    if (!Number.isInteger(objectSizeBytes) || objectSizeBytes < 1 || objectSizeBytes > SlabAllocator.MAX_OBJECT_BYTES) {
+    if (typeof name !== 'string' || name.length === 0 || name.length > MAX_CACHE_NAME) {
+      throw new InvalidOptionError('name', `a cache name must be a string of 1..${MAX_CACHE_NAME} characters, not ${typeof name === 'string' ? `${name.length} characters` : `a ${typeof name}`}`);
+    }
+    if (typeof objectSizeBytes !== 'number' || !Number.isInteger(objectSizeBytes) || objectSizeBytes < 1 || objectSizeBytes > SlabAllocator.MAX_OBJECT_BYTES) {
       throw new InvalidSizeError(objectSizeBytes, `a cache object must be 1..${SlabAllocator.MAX_OBJECT_BYTES} bytes`);
     }
     const align = options?.alignBytes === undefined ? 8 : this.checkAlign(options.alignBytes);
@@ -446,6 +467,7 @@ export class KernelHeap {
     const slab = this.slab;
     if (!slab.alive[id]) throw new CacheStateError(slab.names[id]!, 'used after kmemCacheDestroy');
     if (ptr === null || ptr === 0) return;
+    this.checkPtr(ptr);
     this.resolve(ptr);
     if (this.rKind !== K_SLAB || this.rCache !== id) {
       const owner = this.rKind === K_SLAB ? slab.names[this.rCache]! : this.rKind === K_TLSF ? 'the TLSF allocator' : 'a large allocation';

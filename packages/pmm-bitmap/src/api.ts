@@ -1,4 +1,4 @@
-import { hex } from './hex';
+import { hex, show } from './hex';
 
 /** Bytes in one physical frame (x86_64 base page, SDM 4.5). */
 export const FRAME_BYTES = 4096;
@@ -154,7 +154,7 @@ export abstract class KmemError extends Error {
 export class InvalidAddressError extends KmemError {
   readonly code = 'E_BAD_ADDRESS';
   constructor(readonly pa: number, what = 'physical address') {
-    super(`${what} ${String(pa)} is not an integer in [0, 2^52)`);
+    super(`${what} ${show(pa)} is not an integer in [0, 2^52)`);
   }
 }
 
@@ -194,7 +194,7 @@ export class FreeReservedFrameError extends KmemError {
 export class InvalidFrameCountError extends KmemError {
   readonly code = 'E_BAD_COUNT';
   constructor(readonly frameCount: number, limit: number) {
-    super(`frame count ${String(frameCount)} is not an integer in [1, ${limit}]`);
+    super(`frame count ${show(frameCount)} is not an integer in [1, ${limit}]`);
   }
 }
 
@@ -202,7 +202,7 @@ export class InvalidFrameCountError extends KmemError {
 export class InvalidAlignmentError extends KmemError {
   readonly code = 'E_BAD_ALIGNMENT';
   constructor(readonly alignBytes: number) {
-    super(`alignment ${String(alignBytes)} bytes is not a power of two >= 4096`);
+    super(`alignment ${show(alignBytes)} bytes is not a power of two >= 4096`);
   }
 }
 

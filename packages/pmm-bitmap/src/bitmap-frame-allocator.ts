@@ -22,7 +22,7 @@ import type {
   MemoryRegion,
   ZoneName,
 } from './api';
-import { hex } from './hex';
+import { hex, show } from './hex';
 import { MAX_FRAME_COUNT, MAX_PHYS_LIMIT, mapOptions, planMemoryMap, validateRegions } from './memory-map';
 import { ctz32, popcount32, SummaryBitmap } from './summary-bitmap';
 import { Zone, ZONE_LIMITS } from './zone';
@@ -277,8 +277,9 @@ export class BitmapFrameAllocator {
   freeFrame(pa: number): void {
     // Fast path: in range and a whole frame number (frames < 2^31, so `| 0` is exact). Anything
     // else (NaN, negative, fractional, misaligned, huge) takes frameOf for the precise error.
-    let f = pa / FRAME_BYTES;
-    if (typeof pa !== 'number' || !(f >= 0 && f < this.totalFrames) || (f | 0) !== f) f = this.frameOf(pa);
+    // typeof before any arithmetic: dividing a BigInt by a number throws a raw TypeError.
+    let f = typeof pa === 'number' ? pa / FRAME_BYTES : -1;
+    if (!(f >= 0 && f < this.totalFrames) || (f | 0) !== f) f = this.frameOf(pa);
     const w = f >>> 5;
     const bit = 1 << (f & 31);
     // The per-word summary of never-usable bits is 1/32 of the map and stays in cache, so a free
@@ -337,13 +338,16 @@ export class BitmapFrameAllocator {
    * @throws InvalidFrameCountError (`E_BAD_COUNT`) unless 1 <= frameCount <= totalFrames
    * @throws InvalidAlignmentError (`E_BAD_ALIGNMENT`) unless alignBytes is a power of two >= 4096
    * @throws InvalidRangeError (`E_BAD_RANGE`) for minAddr/maxAddr that are not addresses or cross
+   * @throws InvalidOptionError (`E_BAD_OPTION`) when `options` is given but not an object
    */
   allocContiguous(frameCount: number, options?: ContiguousOptions): number | null {
     const n = frameCount;
     if (!Number.isInteger(n) || n < 1 || n > this.totalFrames) throw new InvalidFrameCountError(n, this.totalFrames);
-    const alignBytes = options?.alignBytes ?? FRAME_BYTES;
-    const minAddr = options?.minAddr ?? 0;
-    const maxAddr = options?.maxAddr ?? this.endPa;
+    // Only `undefined` means "the default": null, like any other non-number, is refused below.
+    if (options !== undefined && (typeof options !== 'object' || options === null)) throw new InvalidOptionError('options', 'not an object');
+    const alignBytes = options?.alignBytes === undefined ? FRAME_BYTES : options.alignBytes;
+    const minAddr = options?.minAddr === undefined ? 0 : options.minAddr;
+    const maxAddr = options?.maxAddr === undefined ? this.endPa : options.maxAddr;
     if (
       !Number.isSafeInteger(alignBytes) ||
       alignBytes < FRAME_BYTES ||
@@ -487,7 +491,7 @@ export class BitmapFrameAllocator {
   /** The zone `name` (DMA below 16 MiB, DMA32 below 4 GiB, Normal above), clipped to the managed range. */
   zone(name: ZoneName): Zone {
     const z = this.zones().find((v) => v.name === name);
-    if (z === undefined) throw new InvalidOptionError('zone', `unknown zone ${String(name)}`);
+    if (z === undefined) throw new InvalidOptionError('zone', `unknown zone ${show(name)}`);
     return z;
   }
 
@@ -623,9 +627,9 @@ export class BitmapFrameAllocator {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'not an object');
     const low = options.reserveLowBytes;
     if (low !== undefined && (!Number.isSafeInteger(low) || low < 0)) {
-      throw new InvalidOptionError('reserveLowBytes', `${String(low)} is not a non-negative safe integer`);
+      throw new InvalidOptionError('reserveLowBytes', `${show(low)} is not a non-negative safe integer`);
     }
-    const reserved = options.reserved ?? [];
+    const reserved = options.reserved === undefined ? [] : options.reserved;
     if (!Array.isArray(reserved)) throw new InvalidOptionError('reserved', 'not an array');
     reserved.forEach((r: Partial<{ base: number; lengthBytes: number }> | null, i) => {
       if (typeof r !== 'object' || r === null || !isAddress(r.base!) || !Number.isSafeInteger(r.lengthBytes) || r.lengthBytes! < 0) {

@@ -1,4 +1,5 @@
 import { FRAME_BYTES, InvalidOptionError, MemoryMapError, REGION_KINDS, RECLAIMABLE_KINDS } from './api';
+import { show } from './hex';
 import type { MemoryMapOptions, MemoryRegion, RegionKind } from './api';
 
 /** 2^52: the architectural ceiling of MAXPHYADDR (SDM 4.1.4). */
@@ -34,12 +35,12 @@ export function validateRegions(regions: readonly MemoryRegion[]): void {
     const r = regions[i] as Partial<MemoryRegion> | null | undefined;
     if (typeof r !== 'object' || r === null) throw new MemoryMapError(i, 'not an object');
     if (!Number.isSafeInteger(r.base) || (r.base as number) < 0) {
-      throw new MemoryMapError(i, `base ${String(r.base)} is not a non-negative safe integer`);
+      throw new MemoryMapError(i, `base ${show(r.base)} is not a non-negative safe integer`);
     }
     if (!Number.isSafeInteger(r.lengthBytes) || (r.lengthBytes as number) < 0) {
-      throw new MemoryMapError(i, `lengthBytes ${String(r.lengthBytes)} is not a non-negative safe integer`);
+      throw new MemoryMapError(i, `lengthBytes ${show(r.lengthBytes)} is not a non-negative safe integer`);
     }
-    if (!REGION_KINDS.includes(r.kind as RegionKind)) throw new MemoryMapError(i, `unknown kind ${String(r.kind)}`);
+    if (!REGION_KINDS.includes(r.kind as RegionKind)) throw new MemoryMapError(i, `unknown kind ${show(r.kind)}`);
   }
 }
 
@@ -49,20 +50,21 @@ export function mapOptions(options: MemoryMapOptions): {
   usableKinds: readonly RegionKind[];
   maxFrameCount: number;
 } {
-  const bits = options.maxPhysAddrBits ?? 52;
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'not an object');
+  const bits = options.maxPhysAddrBits === undefined ? 52 : options.maxPhysAddrBits;
   if (!Number.isInteger(bits) || bits < 32 || bits > 52) {
-    throw new InvalidOptionError('maxPhysAddrBits', `${String(bits)} is not an integer in [32, 52]`);
+    throw new InvalidOptionError('maxPhysAddrBits', `${show(bits)} is not an integer in [32, 52]`);
   }
-  const usableKinds = options.usableKinds ?? ['usable'];
+  const usableKinds = options.usableKinds === undefined ? ['usable' as const] : options.usableKinds;
   if (!Array.isArray(usableKinds)) throw new InvalidOptionError('usableKinds', 'not an array');
   for (const k of usableKinds as readonly unknown[]) {
     if (!FREEABLE_KINDS.includes(k as RegionKind)) {
-      throw new InvalidOptionError('usableKinds', `${String(k)} cannot start free (allowed: ${FREEABLE_KINDS.join(', ')})`);
+      throw new InvalidOptionError('usableKinds', `${show(k)} cannot start free (allowed: ${FREEABLE_KINDS.join(', ')})`);
     }
   }
-  const maxFrameCount = options.maxFrameCount ?? DEFAULT_MAX_FRAME_COUNT;
+  const maxFrameCount = options.maxFrameCount === undefined ? DEFAULT_MAX_FRAME_COUNT : options.maxFrameCount;
   if (!Number.isInteger(maxFrameCount) || maxFrameCount < 1 || maxFrameCount > MAX_FRAME_COUNT) {
-    throw new InvalidOptionError('maxFrameCount', `${String(maxFrameCount)} is not an integer in [1, 2^31]`);
+    throw new InvalidOptionError('maxFrameCount', `${show(maxFrameCount)} is not an integer in [1, 2^31]`);
   }
   return { maxPhys: 2 ** bits, usableKinds, maxFrameCount };
 }

@@ -58,8 +58,8 @@ export class Zone {
     return this.host.allocContiguous(frameCount, { alignBytes, minAddr: this.startPa, maxAddr: this.endPa });
   }
 
-  /** Whether `pa` lies in the zone. */
+  /** Whether `pa` lies in the zone: false for anything that is not an integer address (NaN, 0.5, a BigInt, a string). */
   contains(pa: number): boolean {
-    return pa >= this.startPa && pa < this.endPa;
+    return Number.isSafeInteger(pa) && pa >= this.startPa && pa < this.endPa;
   }
 }

@@ -1,4 +1,4 @@
-import { hex } from './hex';
+import { hex, show } from './hex';
 
 /**
  * Base class of every misuse error this package throws: a stable `code` a caller can switch on.
@@ -96,7 +96,7 @@ export interface VirtualAllocatorStats {
 export class InvalidSizeError extends KmemError {
   readonly code = 'E_INVALID_SIZE';
   constructor(readonly sizeBytes: number) {
-    super(`size ${String(sizeBytes)} bytes is not a positive safe integer no larger than the managed range`);
+    super(`size ${show(sizeBytes)} bytes is not a positive safe integer no larger than the managed range`);
   }
 }
 
@@ -132,7 +132,7 @@ export class AddressOutOfRangeError extends KmemError {
     readonly range: AddressRange,
     format: AddressFormatter = hex,
   ) {
-    const what = Number.isSafeInteger(addr) ? format(addr) : String(addr);
+    const what = Number.isSafeInteger(addr) ? format(addr) : show(addr);
     const span = sizeBytes > 0 && Number.isSafeInteger(addr) ? `..${format(addr + sizeBytes)}` : '';
     super(`address ${what}${span} is outside the managed range ${format(range.start)}..${format(range.end)}`);
   }
@@ -142,7 +142,7 @@ export class AddressOutOfRangeError extends KmemError {
 export class InvalidAlignmentError extends KmemError {
   readonly code = 'E_INVALID_ALIGNMENT';
   constructor(readonly alignBytes: number) {
-    super(`alignment ${String(alignBytes)} bytes is not a power of two`);
+    super(`alignment ${show(alignBytes)} bytes is not a power of two`);
   }
 }
 
@@ -154,8 +154,8 @@ export class InvalidRangeError extends KmemError {
     reason: string,
     format: AddressFormatter = hex,
   ) {
-    const show = (n: number) => (Number.isSafeInteger(n) && n >= 0 ? format(n) : String(n));
-    super(`range ${show(range.start)}..${show(range.end)} is invalid: ${reason}`);
+    const shown = (n: number) => (Number.isSafeInteger(n) && n >= 0 ? format(n) : show(n));
+    super(`range ${shown(range.start)}..${shown(range.end)} is invalid: ${reason}`);
   }
 }
 
@@ -182,5 +182,16 @@ export class NotBlockStartError extends KmemError {
     super(
       `address ${format(addr)} is inside the in-use block at ${format(blockStart)}, not its start: pass a size to free part of a block`,
     );
+  }
+}
+
+/** An options argument that is not an object, or an option of the wrong type (e.g. a `formatAddress` that is not a function). */
+export class InvalidOptionError extends KmemError {
+  readonly code = 'E_INVALID_OPTION';
+  constructor(
+    readonly option: string,
+    reason: string,
+  ) {
+    super(`option ${option}: ${reason}`);
   }
 }

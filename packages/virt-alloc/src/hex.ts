@@ -4,7 +4,7 @@
  * plain number; pass `formatAddress` to the allocator for canonical x86 addresses.
  */
 export function hex(n: number): string {
-  if (!Number.isSafeInteger(n) || n < 0) return String(n);
+  if (!Number.isSafeInteger(n) || n < 0) return show(n);
   const digits = n.toString(16);
   let out = '';
   for (let i = digits.length; i > 0; i -= 4) {
@@ -12,4 +12,17 @@ export function hex(n: number): string {
     out = out === '' ? group : `${group}_${out}`;
   }
   return `0x${out}`;
+}
+
+/**
+ * Shows any value in an error message without throwing: `String(v)` can itself throw (an object
+ * whose `toString` is not callable, a Symbol in a template), and a bad argument must still get
+ * its typed error.
+ */
+export function show(v: unknown): string {
+  try {
+    return typeof v === 'bigint' ? `${v}n` : String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
 }

@@ -2,6 +2,7 @@ import {
   AddressOutOfRangeError,
   DoubleFreeError,
   InvalidAlignmentError,
+  InvalidOptionError,
   InvalidRangeError,
   InvalidSizeError,
   MisalignedAddressError,
@@ -29,6 +30,11 @@ export function isPowerOfTwo(n: number): boolean {
     n /= 0x4000_0000;
   }
   return (n & (n - 1)) === 0;
+}
+
+/** Options must be a (non-null) object: destructuring null throws a raw TypeError. */
+function checkOptions(options: unknown, what: string): void {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError(what, `a ${options === null ? 'null' : typeof options} is not an object`);
 }
 
 /**
@@ -63,12 +69,15 @@ export class VirtualAllocator<Tag = string> {
 
   /**
    * @param options - `{ start, end, granularityBytes = 4096, formatAddress }`.
+   * @throws {@link InvalidOptionError} `E_INVALID_OPTION` if `options` is not an object or `formatAddress` not a function.
    * @throws {@link InvalidAlignmentError} `E_INVALID_ALIGNMENT` if `granularityBytes` is not a power of two.
    * @throws {@link InvalidRangeError} `E_INVALID_RANGE` unless `0 <= start < end <= Number.MAX_SAFE_INTEGER`
    *   with both multiples of `granularityBytes`.
    */
   constructor(options: VirtualAllocatorOptions) {
+    checkOptions(options, 'options');
     const { start, end, granularityBytes = 4096, formatAddress = hex } = options;
+    if (typeof formatAddress !== 'function') throw new InvalidOptionError('formatAddress', `a ${typeof formatAddress} is not a function`);
     if (!isPowerOfTwo(granularityBytes)) throw new InvalidAlignmentError(granularityBytes);
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end <= start) {
       throw new InvalidRangeError({ start, end }, 'need safe integers with 0 <= start < end', formatAddress);
@@ -106,6 +115,7 @@ export class VirtualAllocator<Tag = string> {
   }
 
   private checkWithin(w: AddressRange): void {
+    if (typeof w !== 'object' || w === null) throw new InvalidRangeError({ start: NaN, end: NaN }, `within: a ${w === null ? 'null' : typeof w} is not a range`, this.fmt);
     const { start, end } = w;
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start >= end) {
       throw new InvalidRangeError(w, 'within needs safe integers with start < end', this.fmt);
@@ -135,6 +145,7 @@ export class VirtualAllocator<Tag = string> {
    * @throws {@link UnalignedSizeError} `E_UNALIGNED_SIZE` if `sizeBytes` is not a multiple of `granularityBytes`.
    * @throws {@link InvalidAlignmentError} `E_INVALID_ALIGNMENT` if `alignBytes` is not a power of two.
    * @throws {@link InvalidRangeError} `E_INVALID_RANGE` if `within` is malformed or outside the managed range.
+   * @throws {@link InvalidOptionError} `E_INVALID_OPTION` if `options` or `within` is not an object.
    */
   alloc(sizeBytes: number, options?: AllocOptions<Tag>): number | null {
     this.checkSize(sizeBytes);
@@ -143,6 +154,7 @@ export class VirtualAllocator<Tag = string> {
     let hi = this.end;
     let tag: Tag | undefined;
     if (options !== undefined) {
+      checkOptions(options, 'alloc options');
       const a = options.alignBytes;
       if (a !== undefined) {
         if (!isPowerOfTwo(a)) throw new InvalidAlignmentError(a);
@@ -180,10 +192,12 @@ export class VirtualAllocator<Tag = string> {
    * @throws {@link InvalidSizeError} `E_INVALID_SIZE`, {@link UnalignedSizeError} `E_UNALIGNED_SIZE` for a bad size.
    * @throws {@link AddressOutOfRangeError} `E_ADDRESS_OUT_OF_RANGE` if the range leaves the managed range.
    * @throws {@link MisalignedAddressError} `E_MISALIGNED_ADDRESS` if `addr` is not a granule multiple.
+   * @throws {@link InvalidOptionError} `E_INVALID_OPTION` if `options` is not an object.
    */
   take(addr: number, sizeBytes: number, options?: TakeOptions<Tag>): boolean {
     this.checkSize(sizeBytes);
     this.checkAddr(addr, sizeBytes);
+    if (options !== undefined) checkOptions(options, 'take options');
     const list = this.list;
     const x = list.find(addr);
     const b = addr + sizeBytes;
@@ -271,6 +285,7 @@ export class VirtualAllocator<Tag = string> {
     let lo = this.start;
     let hi = this.end;
     if (range !== undefined) {
+      if (typeof range !== 'object' || range === null) throw new InvalidRangeError({ start: NaN, end: NaN }, `a ${range === null ? 'null' : typeof range} is not a range`, this.fmt);
       if (Number.isNaN(range.start) || Number.isNaN(range.end) || typeof range.start !== 'number' || typeof range.end !== 'number') {
         throw new InvalidRangeError(range, 'not numbers', this.fmt);
       }
