@@ -39,6 +39,8 @@ export interface DemoInputs {
   readonly program: { readonly name: string; readonly bytes: Uint8Array };
   /** Accesses the `trace` scenario replays (default 200 000). */
   readonly traceAccesses?: number;
+  /** Accesses in each phase of the `swap` scenario's workload (default 5 000). */
+  readonly swapPhaseAccesses?: number;
 }
 
 /** One step done: what it said and the kernel events it caused. */

@@ -7,10 +7,12 @@ import type { ScenarioStep } from './catalog';
 import { EventLog, Kernel, Machine, MemorySwapDevice, POLICY_NAMES, PROT, createPolicy, kernelPageKey, type LayoutName, type MemoryRegion, type PolicyName, type Process, type SwapManager, type SwapSample } from '@kmem/kernel-sim';
 
 const PAGE = 4096;
-/** Resident user pages allowed (like a memory cgroup's memory.max): 1 MiB. */
-export const SWAP_DEMO_LIMIT_PAGES = 256;
+/** Resident user pages allowed (like a memory cgroup's memory.max): 640 KiB. */
+export const SWAP_DEMO_LIMIT_PAGES = 160;
+/** Pages of the buffer the child rewrites (every 8th). */
+const CHILD_WRITTEN = 64;
 /** The big process's buffer: three times the allowance. */
-export const SWAP_DEMO_BUFFER_PAGES = 768;
+export const SWAP_DEMO_BUFFER_PAGES = 480;
 
 /** The machine the policy comparison boots for each policy: 128 MiB of RAM. */
 const COMPARE_MACHINE: MemoryRegion[] = [
@@ -82,7 +84,7 @@ function rng(seed: number): () => number {
  * The workload, on a kernel with swap enabled. Returns the page keys accessed (OPT's sequence)
  * and how many values were read back and checked.
  */
-export function runSwapWorkload(kernel: Kernel, program: Uint8Array, programName: string): { keys: number[]; checked: number; processes: Process[] } {
+export function runSwapWorkload(kernel: Kernel, program: Uint8Array, programName: string, phaseAccesses = 5_000): { keys: number[]; checked: number; processes: Process[] } {
   const keys: number[] = [];
   const prog = kernel.exec(undefined, program, [programName], ['HOME=/'], { name: programName });
   if (prog === null) throw new Error('swap scenario: exec ran out of memory');
@@ -100,12 +102,12 @@ export function runSwapWorkload(kernel: Kernel, program: Uint8Array, programName
   const child = kernel.fork(big.pid);
   if (child === null) throw new Error('swap scenario: fork ran out of memory');
   for (let i = 0; i < SWAP_DEMO_BUFFER_PAGES; i += 4) touch(child, base + i * PAGE, 'read', 0, keys);
-  for (let i = 0; i < 64; i += 8) touch(child, base + i * PAGE, 'write', valueOf(i, 1), keys);
-  // Phases: a hot set that fits (200 pages), one that does not (400 pages), then the program again.
+  for (let i = 0; i < CHILD_WRITTEN; i += 8) touch(child, base + i * PAGE, 'write', valueOf(i, 1), keys);
+  // Phases: a hot set that fits (120 pages), one that does not (240 pages), then the program again.
   const r = rng(0x5eed);
   for (const [hot, rounds] of [
-    [200, 12_000],
-    [400, 12_000],
+    [120, phaseAccesses],
+    [240, phaseAccesses],
   ] as const) {
     for (let k = 0; k < rounds; k++) {
       const page = r() < 0.9 ? Math.floor(r() * hot) : Math.floor(r() * SWAP_DEMO_BUFFER_PAGES);
@@ -123,7 +125,7 @@ export function runSwapWorkload(kernel: Kernel, program: Uint8Array, programName
   ] as const) {
     kernel.switchTo(p.pid);
     for (let i = 0; i < SWAP_DEMO_BUFFER_PAGES; i++) {
-      const want = p === child && i < 64 && i % 8 === 0 ? valueOf(i, 1) : valueOf(i, gen);
+      const want = p === child && i < CHILD_WRITTEN && i % 8 === 0 ? valueOf(i, 1) : valueOf(i, gen);
       const got = kernel.user.read8(base + i * PAGE);
       keys.push(kernelPageKey(p.pid, base + i * PAGE));
       if (got !== want) throw new Error(`swap scenario: pid ${p.pid} page ${i} reads ${got}, wrote ${want}: data lost`);
@@ -134,7 +136,7 @@ export function runSwapWorkload(kernel: Kernel, program: Uint8Array, programName
 }
 
 function devices(): MemorySwapDevice[] {
-  return [new MemorySwapDevice({ slotCount: 512, name: 'nvme0n1p2', cost: 'nvme' }), new MemorySwapDevice({ slotCount: 1024, name: 'sda3', cost: 'disk' })];
+  return [new MemorySwapDevice({ slotCount: 320, name: 'nvme0n1p2', cost: 'nvme' }), new MemorySwapDevice({ slotCount: 1024, name: 'sda3', cost: 'disk' })];
 }
 
 function enable(kernel: Kernel, policy: PolicyName, keys: readonly number[] | null): SwapManager {
@@ -146,6 +148,8 @@ function enable(kernel: Kernel, policy: PolicyName, keys: readonly number[] | nu
     ],
     policy: createPolicy(policy, { seed: 17, tauNs: 400_000, sequence: keys ?? [] }),
     maxResidentPages: SWAP_DEMO_LIMIT_PAGES,
+    // One sample per 20 simulated ms: the disk's 8 ms per page would otherwise mean a tick per I/O.
+    tickNs: 20_000_000,
   });
 }
 
@@ -183,9 +187,9 @@ function slotMap(d: MemorySwapDevice, width = 64): string {
  * The scenario's work: Clock on the demo's kernel (already booted, no process yet), then every
  * policy on fresh 128 MiB kernels with `layout`.
  */
-export function runSwapScenario(kernel: Kernel, program: { readonly name: string; readonly bytes: Uint8Array }, layout: LayoutName, onProgress?: (done: number, total: number) => void): SwapDemoResult {
+export function runSwapScenario(kernel: Kernel, program: { readonly name: string; readonly bytes: Uint8Array }, layout: LayoutName, phaseAccesses = 5_000, onProgress?: (done: number, total: number) => void): SwapDemoResult {
   const swap = enable(kernel, 'clock', null);
-  const main = runSwapWorkload(kernel, program.bytes, program.name);
+  const main = runSwapWorkload(kernel, program.bytes, program.name, phaseAccesses);
   const devs = swap.space.areas.map((a) => a.device as MemorySwapDevice);
   const result = {
     devices: devs.map((d, i) => ({ name: d.name, priority: swap.space.areas[i]!.priority, slots: d.slotCount, usedSlots: swap.space.areas[i]!.usedSlots, reads: d.reads, writes: d.writes, slotMap: slotMap(d) })),
@@ -200,7 +204,7 @@ export function runSwapScenario(kernel: Kernel, program: { readonly name: string
     const k = new Kernel(new Machine({ memoryMap: COMPARE_MACHINE }), { layout, events: new EventLog({ capacity: 1000, exclude: ['page-fault', 'frame-alloc', 'frame-free', 'tlb-flush', 'swap-out', 'reclaim', 'context-switch'] }) });
     k.boot();
     const s = enable(k, name, name === 'opt' ? main.keys : null);
-    const run = runSwapWorkload(k, program.bytes, program.name);
+    const run = runSwapWorkload(k, program.bytes, program.name, phaseAccesses);
     k.processes.checkInvariants();
     rows.push(row(s, name, run.processes));
     onProgress?.(i + 1, names.length);
@@ -220,7 +224,7 @@ export const swapStep: ScenarioStep = {
   id: 'swap',
   title: 'a process three times larger than its memory: swap, major faults, every policy compared',
   run(ctx) {
-    const r = runSwapScenario(ctx.kernel, ctx.inputs.program, ctx.inputs.layout, (d, t) => ctx.progress(d, t));
+    const r = runSwapScenario(ctx.kernel, ctx.inputs.program, ctx.inputs.layout, ctx.inputs.swapPhaseAccesses ?? 5_000, (d, t) => ctx.progress(d, t));
     ctx.session.swap = r;
     const clock = ctx.kernel.swap!;
     const c = clock.counters;
