@@ -4,9 +4,11 @@ import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { LayoutName } from '@kmem/kernel-sim';
 import { virt } from '@kmem/x86-paging';
-import { makeInspectCommand } from './inspect/inspect-command';
 import { DEFAULT_MEMMAP, DEFAULT_PROGRAM, DemoInputError, loadMemoryMap, loadProgram } from './load';
+import { reportError } from './cli-errors';
+import { inspectMain } from './inspect/inspect-command';
 import { runWithReport } from './render/report';
+import { replayMain } from './replay/replay-command';
 import { makeStyle } from './render/style';
 import { DemoSession, LAYOUT_NAMES, SCENARIOS, SCENARIO_NAMES, type DemoResult, type ScenarioName, type WalkView } from './scenarios/index';
 
@@ -46,7 +48,7 @@ interface CliOptions {
 const scenarioHelp = SCENARIO_NAMES.map((n) => `  ${n.padEnd(14)} ${SCENARIOS[n].description}`).join('\n');
 
 /** The command line, without running it (tests read its help). */
-export function makeProgram(onInspectExit: (code: number) => void = () => {}): Command {
+export function makeProgram(): Command {
   return new Command('kmem-demo')
     .description('Boot a simulated x86_64 machine on a real firmware memory map and watch its kernel manage memory: the frame allocator, page tables and walks, the kernel heap, processes with demand paging, copy-on-write fork, segfaults, the TLB, and a kernel panic.')
     .addOption(new Option('--memmap <file>', 'firmware memory map to boot on: a Linux e820 boot log, /sys/firmware/memmap dump, multiboot1/2 buffer, UEFI memory map (.bin with a .json giving DescriptorSize) or Limine memmap; format detected').default(DEFAULT_MEMMAP, 'fixtures/qemu-q35-linux-5g.e820.txt, QEMU q35 with 5 GiB'))
@@ -59,12 +61,8 @@ export function makeProgram(onInspectExit: (code: number) => void = () => {}): C
     .option('--json', 'print one JSON document (every section as data) instead of the report', false)
     .option('--no-color', 'plain text, no ANSI colours (also when NO_COLOR is set or output is not a terminal)')
     .option('--no-progress', 'no progress bar on long runs')
-    .addHelpText('after', `\nScenarios:\n${scenarioHelp}\n\nExamples:\n  pnpm demo\n  pnpm demo --scenario cow-fork --layout identity-low\n  pnpm demo --memmap fixtures/ovmf-5g.efi-memmap.bin --walk 0xffff_8400_0000_1000\n  pnpm demo --scenario trace --trace-accesses 2000000\n  pnpm demo --json | jq .walks`)
-    .showSuggestionAfterError(true)
-    .enablePositionalOptions()
-    .addCommand(makeInspectCommand(onInspectExit))
-    // With a subcommand, commander runs the root only when it has an action; main() runs the demo.
-    .action(() => undefined);
+    .addHelpText('after', `\nScenarios:\n${scenarioHelp}\n\nExamples:\n  pnpm demo\n  pnpm demo --scenario cow-fork --layout identity-low\n  pnpm demo --memmap fixtures/ovmf-5g.efi-memmap.bin --walk 0xffff_8400_0000_1000\n  pnpm demo --scenario trace --trace-accesses 2000000\n  pnpm demo --json | jq .walks\n\nReplay a memory trace (Valgrind lackey, plain R/W or kmem binary; see pnpm demo replay --help):\n  pnpm demo replay TRACE [--elf BIN] [--frames 64,128,256] [--policy fifo,clock,lru,opt] [--tlb 64x4+1536x12] [--json] [--svg FILE]\n\nInspect a real kernel's page tables in a QEMU dump (see pnpm demo inspect --help):\n  pnpm demo inspect DUMP [--cr3 0x…] [--walk VA] [--lint] [--diff DUMP2] [--json]`)
+    .showSuggestionAfterError(true);
 }
 
 /** JSON output: the result with each step's events capped (a trace makes tens of thousands). */
@@ -119,9 +117,10 @@ function run(opts: CliOptions): void {
 }
 
 /** Parses `argv` and runs; returns the exit code (errors are one line on stderr). */
-export function main(argv: readonly string[]): number {
-  let inspectExit: number | null = null;
-  const program = makeProgram((code) => (inspectExit = code));
+export function main(argv: readonly string[]): number | Promise<number> {
+  if (argv[0] === 'replay') return replayMain(argv.slice(1));
+  if (argv[0] === 'inspect') return inspectMain(argv.slice(1));
+  const program = makeProgram();
   program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s.split('\n').filter((l) => l.trim() !== '')[0] + '\n') });
   try {
@@ -131,18 +130,11 @@ export function main(argv: readonly string[]): number {
     const c = (e as { code?: string }).code;
     return c === 'commander.helpDisplayed' || c === 'commander.version' ? 0 : code === 0 ? 0 : 2;
   }
-  if (inspectExit !== null) return inspectExit;
   try {
     run(program.opts<CliOptions>());
     return 0;
   } catch (e) {
-    if (process.env.KMEM_DEMO_DEBUG !== undefined) console.error(e);
-    // kmem's errors (every package's KmemError) carry a stable E_ code: the input was refused.
-    const raw = e instanceof Error ? (e as Error & { code?: unknown }).code : undefined;
-    const code = typeof raw === 'string' && raw.startsWith('E_') ? raw : null;
-    const msg = e instanceof DemoInputError ? e.message : code !== null ? `${code}: ${(e as Error).message}` : `internal error: ${e instanceof Error ? e.message : String(e)}`;
-    process.stderr.write(`kmem-demo: ${msg.split('\n')[0]}\n`);
-    return e instanceof DemoInputError || code !== null ? 2 : 1;
+    return reportError(e, 'kmem-demo');
   }
 }
 
@@ -151,4 +143,6 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(0);
   throw e;
 });
-process.exitCode = main(process.argv.slice(2));
+const exit = main(process.argv.slice(2));
+if (typeof exit === 'number') process.exitCode = exit;
+else void exit.then((code) => (process.exitCode = code));

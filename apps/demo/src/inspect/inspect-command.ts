@@ -1,6 +1,7 @@
 // The `inspect` subcommand: `pnpm demo inspect DUMP [--cr3 0x…] [--walk VA] [--lint] [--diff DUMP2] [--json]`.
 import { Command, Option } from 'commander';
 import { SEVERITIES } from '@kmem/kernel-sim';
+import { reportError } from '../cli-errors';
 import { parseLimit, parsePat, parseRegister, parseSeverity, parseVa, parseVaRange } from './inspect-args';
 import { runInspect, type InspectCliOptions } from './run-inspect';
 
@@ -8,12 +9,9 @@ const collect =
   <T>(parse: (v: string) => T) =>
   (v: string, prev: T[] | undefined): T[] => [...(prev ?? []), parse(v)];
 
-/**
- * The subcommand. Its action reports the exit code through `setExitCode` (0 clean, 2 bad input
- * or an unreadable dump, 3 lint findings at or above --fail-on) and prints errors itself.
- */
+/** The subcommand's command line; its action reports the exit code through `setExitCode`. */
 export function makeInspectCommand(setExitCode: (code: number) => void): Command {
-  return new Command('inspect')
+  return new Command('kmem-demo inspect')
     .description("Read a real kernel's page tables from a QEMU memory dump (dump-guest-memory ELF core, or a raw pmemsave 0 SIZE file): mappings like `info mem` with rights, page sizes, memory types and OS bits; walks explained level by level; lint; diff of two dumps.")
     .argument('<dump>', 'the dump file (relative to your directory)')
     .option('--cr3 <value>', 'CR3 (required for a raw dump; overrides the ELF core\'s CPU note)', parseRegister)
@@ -39,18 +37,26 @@ export function makeInspectCommand(setExitCode: (code: number) => void): Command
       '\nExamples:\n  pnpm demo inspect linux.elf --efer 0xd01 --pat linux --walk 0xffff_8880_0010_0000 --lint\n  pnpm demo inspect mem.raw --cr3 0x10_1000 --frames 0xffff_8000_0000_0000+0x20_0000\n  pnpm demo inspect before.elf --diff after.elf --json | jq .diff',
     )
     .action((dump: string, opts: InspectCliOptions) => {
-      try {
-        const { result, text, exitCode } = runInspect(dump, opts, process.env.INIT_CWD ?? process.cwd());
-        process.stdout.write(opts.json ? `${JSON.stringify(result, null, 1)}\n` : `${text}\n`);
-        setExitCode(exitCode);
-      } catch (e) {
-        const err = e as Error & { code?: unknown };
-        if (process.env.KMEM_DEMO_DEBUG !== undefined) console.error(e);
-        const code = typeof err.code === 'string' ? err.code : null;
-        const known = code !== null && (code.startsWith('E_') || /^E[A-Z]+$/.test(code));
-        const message = err.message.split('\n')[0]!;
-        process.stderr.write(`kmem-demo inspect: ${known ? (message.startsWith(`${code}:`) ? '' : `${code}: `) : 'internal error: '}${message}\n`);
-        setExitCode(known ? 2 : 1);
-      }
+      const { result, text, exitCode } = runInspect(dump, opts, process.env.INIT_CWD ?? process.cwd());
+      process.stdout.write(opts.json ? `${JSON.stringify(result, null, 1)}\n` : `${text}\n`);
+      setExitCode(exitCode);
     });
+}
+
+/**
+ * `kmem-demo inspect ARGS`: returns the exit code — 0, 2 for bad input or an unreadable dump (one
+ * line on stderr with the error's code), 3 when lint findings reach --fail-on.
+ */
+export function inspectMain(argv: readonly string[]): number {
+  let exit = 0;
+  const command = makeInspectCommand((code) => (exit = code));
+  command.configureOutput({ writeErr: (s) => process.stderr.write(s.split('\n').filter((l) => l.trim() !== '')[0] + '\n') });
+  try {
+    command.parse([...argv], { from: 'user' });
+  } catch (e) {
+    const c = (e as { code?: string }).code;
+    if (typeof c === 'string' && c.startsWith('commander.')) return c === 'commander.helpDisplayed' ? 0 : 2;
+    return reportError(e, 'kmem-demo inspect');
+  }
+  return exit;
 }

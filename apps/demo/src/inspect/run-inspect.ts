@@ -20,6 +20,7 @@ import {
   type Severity,
 } from '@kmem/kernel-sim';
 import { collectMappings, formatAccess, formatPa, formatVa, type MappingRange } from '@kmem/x86-paging';
+import { DemoInputError } from '../load';
 import { FileDumpSource } from './file-dump-source';
 import { renderInspectReport } from './inspect-report';
 
@@ -73,7 +74,14 @@ interface Opened {
 }
 
 function open(path: string): Opened {
-  const source = new FileDumpSource(path);
+  let source: FileDumpSource;
+  try {
+    source = new FileDumpSource(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new DemoInputError(`cannot read dump ${path}: ${why}`);
+  }
   try {
     return { dump: openDump(source), source };
   } catch (e) {
