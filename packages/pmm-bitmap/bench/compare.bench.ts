@@ -12,13 +12,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const rounds = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) ?? 3);
 const node = (file: string): string[] => [process.execPath, '--import', 'tsx', join(here, 'contenders', file)];
 const contenders: Contender[] = [
-  { name: '@kmem/pmm-bitmap', argv: node('pmm-bitmap.ts') },
+  { name: '@kmem/pmm-bitmap allocPfn', argv: node('pmm-bitmap.ts'), env: { PMM_API: 'pfn' } },
+  { name: '@kmem/pmm-bitmap allocFrame', argv: node('pmm-bitmap.ts') },
   { name: '@thi.ng/bitfield', argv: node('thing-bitfield.ts') },
   { name: 'fast-bitfield', argv: node('fast-bitfield.ts') },
   { name: 'summary sketch', argv: node('summary-sketch.ts') },
 ];
 const baseline = process.env.PMM_BASELINE;
-if (baseline !== undefined) contenders.splice(1, 0, { name: 'pmm-bitmap (baseline)', argv: node('pmm-bitmap.ts'), env: { PMM_MODULE: baseline } });
+if (baseline !== undefined) contenders.splice(2, 0, { name: 'pmm-bitmap (baseline) allocFrame', argv: node('pmm-bitmap.ts'), env: { PMM_MODULE: baseline } });
 
 const { rounds: got, loads } = runAlternating(contenders, rounds);
 const names = contenders.map((c) => c.name);

@@ -1,5 +1,6 @@
 // @kmem/pmm-bitmap (the built package, or PMM_MODULE=<path> for an A/B build) on fill and churn,
-// through allocFrame/freeFrame (physical addresses).
+// through allocFrame/freeFrame (physical addresses), or with PMM_API=pfn through
+// allocPfn/freePfn (frame numbers: no heap number per call above 1 GiB).
 import type * as PmmModule from '@kmem/pmm-bitmap';
 import { report } from '../../../../test-support/alternating-runs';
 import { runWorkloads, type Contender } from '../churn-fill';
@@ -19,4 +20,5 @@ const byAddress: Contender = {
     pmm.freeFrame(f * 4096);
   },
 };
-report(runWorkloads(byAddress));
+const byPfn: Contender = { create, alloc: () => pmm.allocPfn(), free: (f) => pmm.freePfn(f) };
+report(runWorkloads(process.env.PMM_API === 'pfn' ? byPfn : byAddress));
