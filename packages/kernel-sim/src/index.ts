@@ -11,6 +11,7 @@ export * from './memory-map/kinds';
 export * from './memory-map/e820-text';
 export * from './memory-map/sysfs-text';
 export * from './memory-map/multiboot';
+export * from './memory-map/multiboot1-boot';
 export * from './memory-map/uefi';
 export * from './memory-map/limine';
 export * from './memory-map/detect';
@@ -25,12 +26,19 @@ export * from './machine';
 export * from './heap-backing';
 export * from './boot/table-access';
 export * from './boot/kernel-image';
+export * from './kernel-services';
+export * from './kernel/kernel-options';
+export type { PhysicalMapping } from './kernel/kernel-mappings';
+export type { KernelStack } from './kernel/kernel-stacks';
 export * from './kernel';
 // Processes and the page-fault policy (helper PROC).
 export * from './process/regions';
 export * from './process/process-errors';
 export * from './process/process';
 export * from './process/user-pages';
+export { DEFAULT_PROCESS_LIMITS, type CreateProcessOptions, type ExecOptions } from './process/process-limits';
+export * from './process/user-access';
+export * from './process/fault-context';
 export * from './process/process-manager';
 export * from './fault-policy';
 // Swap and page replacement.

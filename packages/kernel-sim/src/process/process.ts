@@ -1,12 +1,12 @@
 // One process: its address space (PML4, user page tables, virtual address allocator, regions),
-// its program image, statistics and fate. The work is done by the ProcessManager; the methods
-// here are the process-level view of it (brk, mmap, touch...).
+// its program image, statistics and fate. The work is done by the process subsystem (reached
+// through ProcessCalls, which the ProcessManager implements); the methods here are the
+// process-level view of it (brk, mmap, touch...).
 import type { VirtualAllocator } from '@kmem/virt-alloc';
 import type { DecodedPageFaultErrorCode } from '@kmem/x86-paging';
 import type { ElfLoadPlan } from '../elf/load-plan';
 import type { InitialStack } from '../elf/stack-image';
 import type { FaultReason } from '../fault-policy';
-import type { ProcessManager } from './process-manager';
 import type { Region, RegionList } from './regions';
 import type { UserPageTables } from './user-pages';
 
@@ -94,6 +94,24 @@ export interface ProcessLimits {
 }
 
 /**
+ * What a process asks of the process subsystem (the ProcessManager implements it). @internal
+ */
+export interface ProcessCalls {
+  brk(p: Process, newBreak: number): number;
+  sbrk(p: Process, incrementBytes: number): number | null;
+  mmap(p: Process, options: MmapOptions): number | null;
+  munmap(p: Process, va: number, lengthBytes: number): number;
+  mprotect(p: Process, va: number, lengthBytes: number, prot: number): void;
+  touch(p: Process, va: number, access: TouchAccess, value: number): TouchOutcome;
+  touchRange(p: Process, va: number, lengthBytes: number, access: TouchAccess, value: number): TouchOutcome;
+  fork(pid: number): Process | null;
+  exit(pid: number, code?: number): void;
+  translate(p: Process, va: number): number;
+  pageInfo(p: Process, va: number): PageInfo | null;
+  formatMaps(p: Process): string;
+}
+
+/**
  * A process. Create one with `kernel.createProcess()` or `kernel.exec()`. Methods throw
  * ProcessStateError once the process is gone (`state !== 'running'`).
  */
@@ -139,11 +157,11 @@ export class Process {
   /** @internal */
   pages_: UserPageTables;
   /** @internal */
-  private readonly manager: ProcessManager;
+  private readonly manager: ProcessCalls;
 
   /** @internal — use kernel.createProcess */
   constructor(
-    manager: ProcessManager,
+    manager: ProcessCalls,
     init: {
       pid: number;
       parentPid: number | null;

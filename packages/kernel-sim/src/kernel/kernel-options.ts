@@ -1,0 +1,47 @@
+// What a kernel is created with: the layout (shipped by name or your own), where the boot loader
+// put the image and modules, and the switches (stack and heap sizes, SMEP/SMAP, PCIDs).
+import type { KernelImageSpec } from '../boot/kernel-image';
+import type { EventLog } from '../events';
+import type { Layout } from '../layout';
+import type { LAYOUTS } from '../layouts';
+
+/** The names of the shipped layouts. */
+export type LayoutName = keyof typeof LAYOUTS;
+
+/** A boot module (initrd, ramdisk) the boot loader placed in RAM. */
+export interface BootModule {
+  /** A name for people. */
+  readonly name: string;
+  /** Physical address (4 KiB aligned). */
+  readonly pa: number;
+  /** Bytes (rounded up to frames). */
+  readonly sizeBytes: number;
+}
+
+/** Options of `Kernel`. */
+export interface KernelOptions {
+  /** The virtual memory layout: a shipped one by name, or your own (validated). */
+  readonly layout: Layout | LayoutName;
+  /** Where the boot loader put the kernel image and how big its sections are. */
+  readonly kernelImage?: KernelImageSpec;
+  /** Modules the boot loader loaded (reserved, owned 'module'). */
+  readonly modules?: readonly BootModule[];
+  /** The event log to write to (default: a new one with default capacity). */
+  readonly events?: EventLog;
+  /** Bytes of the kernel stack moved to the stack region in the last boot step (default 16 KiB). */
+  readonly kernelStackBytes?: number;
+  /** kheap debug mode (red zones, poisoning). Default false. */
+  readonly heapDebug?: boolean;
+  /** Bytes of the heap region the heap may use (default: the region, at most 2 GiB, kheap's limit). */
+  readonly heapLimitBytes?: number;
+  /** Turn on CR4.SMEP at boot (supervisor may not execute user pages). Default true. */
+  readonly smep?: boolean;
+  /**
+   * Turn on CR4.SMAP at boot (supervisor may not read/write user pages unless RFLAGS.AC, see
+   * `cpu.stac()`). Default false: code that copies to and from user memory must bracket it with
+   * stac/clac when this is on.
+   */
+  readonly smap?: boolean;
+  /** Give each process a PCID (CR4.PCIDE, set when the first process is created) so context switches keep TLB entries. Default false. */
+  readonly pcid?: boolean;
+}

@@ -1,0 +1,175 @@
+// The default mechanisms a fault decision is carried out with: map a zeroed or file-backed page,
+// grow the stack, copy-on-write (copy or reuse), SIGSEGV, the OOM killer, panic. Frames for a
+// fault come from one place (`allocFrameFor`), where a reclaim step can later plug in before the
+// OOM killer runs.
+import { PTE, accessName, entryAddress, Mode, type FaultAnswer, type PageFaultInfo } from '@kmem/x86-paging';
+import { pageContents } from '../elf/load-plan';
+import type { FaultDecision, FaultReason } from '../fault-policy';
+import { formatCanonical } from '../hex';
+import { KernelInvariantError } from '../kernel-errors';
+import type { KernelServices } from '../kernel-services';
+import type { FaultResolution, PageFaultContext } from './fault-context';
+import type { KillRecord, Process } from './process';
+import type { ProcessTable } from './process-table';
+import { describeRegion, type Region } from './regions';
+import { leafFlags } from './user-pages';
+
+const PAGE = 4096;
+const AD = PTE.Accessed | PTE.Dirty;
+
+const RESOLUTION: Record<string, FaultResolution> = {
+  'map-zero': 'lazy-zero',
+  'map-file': 'lazy-file',
+  'grow-stack': 'stack-growth',
+  'cow-copy': 'cow-copy',
+  'cow-reuse': 'cow-reuse',
+  spurious: 'spurious',
+  segv: 'segv',
+  panic: 'panic',
+};
+
+function modeName(mode: Mode): 'user' | 'supervisor' {
+  return mode === Mode.User ? 'user' : 'supervisor';
+}
+
+/** Carries out fault decisions for one kernel's processes. */
+export class FaultActions<K extends KernelServices> {
+  private fileView: Uint8Array | null = null;
+
+  constructor(private readonly table: ProcessTable<K>) {}
+
+  /** Carries out `d` for the fault in `ctx` and returns the CPU's answer. @throws KernelPanic for 'panic' */
+  apply(ctx: PageFaultContext<K>, d: FaultDecision): FaultAnswer {
+    const fault = ctx.fault;
+    const p = ctx.process;
+    const q = ctx.query;
+    const va = fault.cr2;
+    const pageVa = va - (va % PAGE);
+    if (d.action === 'panic' || p === null) {
+      this.emitFault(p, fault, 'panic', -1, d.reason);
+      return this.table.kernel.panic(`page fault: ${d.reason === '' ? 'no process to resolve it in' : d.reason} (${fault.decoded.description})`, {
+        cr2: va,
+        errorCode: fault.errorCode,
+        ...(p === null ? {} : { pid: p.pid }),
+        extra: { access: accessName(fault.access), mode: modeName(fault.mode) },
+      });
+    }
+    const mappings = this.table.mappings;
+    const frames = this.table.kernel.frames;
+    switch (d.action) {
+      case 'map-zero':
+      case 'map-file': {
+        const region = q.region!;
+        return this.mapFresh(ctx, p, pageVa, region, d.action === 'map-file' ? region : null, d.action);
+      }
+      case 'grow-stack': {
+        const stack = q.regionAbove!;
+        const newStart = d.newStackStart;
+        if (!p.vas_.take(newStart, stack.start - newStart, { tag: 'stack' })) throw new KernelInvariantError(`pid ${p.pid}: stack growth to ${formatCanonical(newStart)} found the range in use`);
+        const grown = p.regions_.resize(stack.start, newStart, stack.end);
+        p.stats.stackGrowth += (stack.start - newStart) / PAGE;
+        return this.mapFresh(ctx, p, pageVa, grown, null, 'grow-stack');
+      }
+      case 'cow-copy': {
+        const pages = p.pages_;
+        pages.lookup(pageVa);
+        const old = entryAddress(pages.lo, pages.hi, mappings.maskHi());
+        const frame = this.allocFrameFor(p);
+        if (frame === null) return this.oomKill(ctx, p);
+        const mem = this.table.kernel.machine.memory;
+        mem.frameWords(frame).set(mem.frameWords(old));
+        pages.lookup(pageVa);
+        pages.rewrite(pageVa, frame, mappings.leafFlagsFor(q.region!.prot, false, mappings.nxe()));
+        mappings.dropFrame(p, old);
+        p.stats.cowCopies++;
+        this.emitFault(p, fault, 'cow-copy', frame, '');
+        return 'retry';
+      }
+      case 'cow-reuse': {
+        const pages = p.pages_;
+        pages.lookup(pageVa);
+        const frame = entryAddress(pages.lo, pages.hi, mappings.maskHi());
+        pages.rewrite(pageVa, frame, mappings.leafFlagsFor(q.region!.prot, false, mappings.nxe()) | (leafFlags(pages.lo, pages.hi) & AD));
+        // The frame is now this process's alone: record it so (it may have been a sharer's).
+        if (frames.pidOf(frame) !== p.pid) frames.transfer(frame, mappings.ownerOf(p));
+        p.stats.cowReuses++;
+        this.emitFault(p, fault, 'cow-reuse', frame, '');
+        return 'retry';
+      }
+      case 'spurious':
+        p.stats.spurious++;
+        this.emitFault(p, fault, 'spurious', -1, '');
+        return 'retry';
+      case 'segv':
+        return this.segv(p, fault, d.reason, q.region ?? null);
+      default:
+        throw new KernelInvariantError(`unknown fault action ${String(d.action)}`);
+    }
+  }
+
+  /** A frame for a page of `p`, or null when memory ran out (the caller OOM-kills). */
+  private allocFrameFor(p: Process): number | null {
+    return this.table.kernel.frames.allocFrame(this.table.mappings.ownerOf(p));
+  }
+
+  private mapFresh(ctx: PageFaultContext<K>, p: Process, pageVa: number, region: Region, file: Region | null, action: string): FaultAnswer {
+    const kernel = this.table.kernel;
+    const mappings = this.table.mappings;
+    const frame = this.allocFrameFor(p);
+    if (frame === null) return this.oomKill(ctx, p);
+    if (file !== null) {
+      const b = file.backing!;
+      const words = kernel.machine.memory.frameWords(frame);
+      let view = this.fileView;
+      if (view === null || view.buffer !== words.buffer || view.byteOffset !== words.byteOffset) view = this.fileView = new Uint8Array(words.buffer, words.byteOffset, PAGE);
+      pageContents(b.plan, b.segmentIndex, pageVa, view);
+    }
+    if (!p.pages_.mapNew(pageVa, frame, mappings.leafFlagsFor(region.prot, false, mappings.nxe()))) {
+      kernel.frames.freeFrame(frame);
+      return this.oomKill(ctx, p);
+    }
+    const s = p.stats;
+    s.rssPages++;
+    if (s.rssPages > s.peakRssPages) s.peakRssPages = s.rssPages;
+    if (action === 'map-file') s.lazyFile++;
+    else s.lazyZero++;
+    this.emitFault(p, ctx.fault, RESOLUTION[action]!, frame, '');
+    return 'retry';
+  }
+
+  private segv(p: Process, fault: PageFaultInfo, reason: FaultReason, region: Region | null): FaultAnswer {
+    const record: KillRecord = { pid: p.pid, signal: 'SIGSEGV', va: fault.cr2, errorCode: fault.errorCode, decoded: fault.decoded, errorCodeText: fault.decoded.description, region, reason };
+    this.emitFault(p, fault, 'segv', -1, reason);
+    p.killed = record;
+    this.table.emit({ kind: 'segfault', pid: p.pid, va: fault.cr2, errorCode: fault.errorCode, errorCodeText: record.errorCodeText, access: accessName(fault.access), region: region === null ? null : describeRegion(region), reason });
+    this.table.teardown(p, 'segv');
+    return 'abort';
+  }
+
+  private oomKill(ctx: PageFaultContext<K>, p: Process): FaultAnswer {
+    const fault = ctx.fault;
+    const region = ctx.query.region ?? null;
+    const record: KillRecord = { pid: p.pid, signal: 'SIGKILL', va: fault.cr2, errorCode: fault.errorCode, decoded: fault.decoded, errorCodeText: fault.decoded.description, region, reason: 'out-of-memory' };
+    this.emitFault(p, fault, 'oom-kill', -1, 'out-of-memory');
+    p.killed = record;
+    this.table.emit({ kind: 'oom-kill', pid: p.pid, va: fault.cr2, rssPages: p.stats.rssPages, freeFrames: this.table.kernel.pmm.freeFrames });
+    this.table.teardown(p, 'oom');
+    return 'abort';
+  }
+
+  private emitFault(p: Process | null, fault: PageFaultInfo, resolution: FaultResolution, frame: number, reason: string): void {
+    const events = this.table.kernel.events;
+    if (!events.wants('page-fault')) return;
+    events.emit({
+      kind: 'page-fault',
+      pid: p === null ? -1 : p.pid,
+      va: fault.cr2,
+      errorCode: fault.errorCode,
+      access: accessName(fault.access),
+      mode: modeName(fault.mode),
+      resolution,
+      frame,
+      reason,
+    });
+  }
+}

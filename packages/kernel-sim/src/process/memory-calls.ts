@@ -1,0 +1,120 @@
+// The memory system calls of a process: brk / sbrk (the heap), mmap / munmap (anonymous mappings,
+// MAP_FIXED and MAP_FIXED_NOREPLACE), mprotect. Regions change at once; frames come on first touch.
+import { PTE } from '@kmem/x86-paging';
+import { PTE_COW } from '../fault-policy';
+import { formatCanonical } from '../hex';
+import { KernelInvariantError } from '../kernel-errors';
+import type { KernelServices } from '../kernel-services';
+import type { MmapOptions, Process } from './process';
+import { UserMemoryArgumentError } from './process-errors';
+import { pageUp } from './process-limits';
+import type { ProcessTable } from './process-table';
+import { PROT, checkProt } from './regions';
+
+const PAGE = 4096;
+const AD = PTE.Accessed | PTE.Dirty;
+
+/** brk(2); see `Process.brk`. */
+export function brk<K extends KernelServices>(table: ProcessTable<K>, p: Process, newBreak: number): number {
+  table.requireAlive(p, 'brk');
+  if (!Number.isSafeInteger(newBreak)) throw new UserMemoryArgumentError(0, `brk ${String(newBreak)} is not an integer`);
+  const old = p.brkEnd;
+  if (newBreak < p.brkStart || newBreak > p.userEnd) return old;
+  const oldEnd = pageUp(old);
+  const newEnd = pageUp(newBreak);
+  if (newEnd > oldEnd) {
+    if (!p.vas_.take(oldEnd, newEnd - oldEnd, { tag: 'heap' })) return old;
+    p.regions_.insert({ start: oldEnd, end: newEnd, prot: PROT.Read | PROT.Write, kind: 'heap', backing: null, growsDown: false, name: '[heap]' });
+  } else if (newEnd < oldEnd) {
+    table.mappings.unmapRange(p, newEnd, oldEnd);
+  }
+  p.brkEnd = newBreak;
+  table.emit({ kind: 'brk', pid: p.pid, oldBreak: old, newBreak });
+  return newBreak;
+}
+
+/** sbrk(3); see `Process.sbrk`. */
+export function sbrk<K extends KernelServices>(table: ProcessTable<K>, p: Process, incrementBytes: number): number | null {
+  table.requireAlive(p, 'sbrk');
+  if (!Number.isSafeInteger(incrementBytes)) throw new UserMemoryArgumentError(0, `sbrk increment ${String(incrementBytes)} is not an integer`);
+  const old = p.brkEnd;
+  if (incrementBytes === 0) return old;
+  const target = old + incrementBytes;
+  return brk(table, p, target) === target ? old : null;
+}
+
+/** mmap(2); see `Process.mmap`. */
+export function mmap<K extends KernelServices>(table: ProcessTable<K>, p: Process, options: MmapOptions): number | null {
+  table.requireAlive(p, 'mmap');
+  const len = options.lengthBytes;
+  if (!Number.isSafeInteger(len) || len <= 0) throw new UserMemoryArgumentError(options.va ?? 0, `mmap length ${String(len)} is not a positive integer`);
+  const prot = options.prot ?? PROT.Read | PROT.Write;
+  checkProt(prot);
+  const size = pageUp(len);
+  const va = options.va;
+  if (va !== undefined && (!Number.isSafeInteger(va) || va < 0 || va % PAGE !== 0)) throw new UserMemoryArgumentError(va, 'mmap address is not page aligned');
+  if (options.fixed === true) {
+    if (va === undefined) throw new UserMemoryArgumentError(0, 'MAP_FIXED needs an address');
+    if (va < p.userStart || va + size > p.userEnd) throw new UserMemoryArgumentError(va, `fixed range of ${size} bytes is outside the user range`);
+  }
+  if (size > p.userEnd - p.userStart) return null;
+  let at: number | null = null;
+  if (options.fixed === true) {
+    const start = va!;
+    if (p.regions_.firstOverlap(start, start + size) !== null) {
+      if (options.noReplace === true) return null;
+      table.mappings.unmapRange(p, start, start + size);
+    }
+    if (!p.vas_.take(start, size, { tag: 'mmap' })) throw new KernelInvariantError(`pid ${p.pid}: virtual range at ${formatCanonical(start)} is in use with no region`);
+    at = start;
+  } else {
+    if (va !== undefined && va >= p.userStart && va + size <= p.userEnd && p.vas_.take(va, size, { tag: 'mmap' })) at = va;
+    const areaEnd = p.stackTop - p.limits.stackLimitBytes - p.limits.guardGapBytes;
+    if (at === null && p.mmapBase + size <= areaEnd) at = p.vas_.alloc(size, { tag: 'mmap', within: { start: p.mmapBase, end: areaEnd } });
+    at ??= p.vas_.alloc(size, { tag: 'mmap' });
+    if (at === null) return null;
+  }
+  p.regions_.insert({ start: at, end: at + size, prot, kind: 'mmap', backing: null, growsDown: false, name: options.name ?? '' });
+  table.emit({ kind: 'mmap', pid: p.pid, va: at, lengthBytes: size, prot, fixed: options.fixed === true });
+  return at;
+}
+
+/** munmap(2); see `Process.munmap`. */
+export function munmap<K extends KernelServices>(table: ProcessTable<K>, p: Process, va: number, lengthBytes: number): number {
+  table.requireAlive(p, 'munmap');
+  const end = checkUserRange(p, va, lengthBytes, 'munmap');
+  const pages = table.mappings.unmapRange(p, va, end);
+  table.emit({ kind: 'munmap', pid: p.pid, va, lengthBytes: end - va, pagesFreed: pages });
+  return pages;
+}
+
+/** mprotect(2); see `Process.mprotect`. */
+export function mprotect<K extends KernelServices>(table: ProcessTable<K>, p: Process, va: number, lengthBytes: number, prot: number): void {
+  table.requireAlive(p, 'mprotect');
+  checkProt(prot);
+  const end = checkUserRange(p, va, lengthBytes, 'mprotect');
+  p.regions_.protect(va, end, prot);
+  const mappings = table.mappings;
+  const nxe = mappings.nxe();
+  let changed = 0;
+  table.spaces.withSpace(p, () =>
+    p.pages_.forEachLeaf(va, end, (pageVa, frame, flags) => {
+      const cow = (flags & PTE_COW) !== 0;
+      const next = mappings.leafFlagsFor(prot, cow, nxe) | (flags & AD);
+      if (next !== flags) {
+        p.pages_.rewrite(pageVa, frame, next);
+        changed++;
+      }
+    }),
+  );
+  table.emit({ kind: 'mprotect', pid: p.pid, va, pageCount: (end - va) / PAGE, prot, pagesChanged: changed });
+}
+
+/** The end of `[va, va + lengthBytes)` rounded up to pages. @throws UserMemoryArgumentError unless it is an aligned range inside the user range */
+function checkUserRange(p: Process, va: number, lengthBytes: number, what: string): number {
+  if (!Number.isSafeInteger(va) || va < 0 || va % PAGE !== 0) throw new UserMemoryArgumentError(va, `${what}: address is not page aligned`);
+  if (!Number.isSafeInteger(lengthBytes) || lengthBytes <= 0) throw new UserMemoryArgumentError(va, `${what}: length ${String(lengthBytes)} is not a positive integer`);
+  const end = va + pageUp(lengthBytes);
+  if (va < p.userStart || end > p.userEnd) throw new UserMemoryArgumentError(va, `${what}: range of ${lengthBytes} bytes is outside the user range ${formatCanonical(p.userStart)}..${formatCanonical(p.userEnd)}`);
+  return end;
+}

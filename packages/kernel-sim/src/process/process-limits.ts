@@ -1,0 +1,57 @@
+// Options a process is created or exec'd with, and the stack limits they come to (Linux's
+// defaults: 128 KiB initial stack, 8 MiB RLIMIT_STACK, a 256-page stack_guard_gap).
+import { DEFAULT_USER_END_VA } from '../elf/load-plan';
+import type { ProcessLimits } from './process';
+import { ProcessOptionError } from './process-errors';
+
+const PAGE = 4096;
+const MiB = 1024 * 1024;
+/** Linux's STACK_TOP / TASK_SIZE for 4-level paging: the last user page is never mapped. */
+export const MAX_STACK_TOP = DEFAULT_USER_END_VA;
+
+/** Defaults of {@link ProcessLimits}: Linux's 128 KiB initial stack, 8 MiB RLIMIT_STACK, 256-page stack_guard_gap. */
+export const DEFAULT_PROCESS_LIMITS: ProcessLimits = Object.freeze({ stackSizeBytes: 128 * 1024, stackLimitBytes: 8 * MiB, guardGapBytes: 256 * PAGE });
+
+/** Options of `kernel.createProcess`. */
+export interface CreateProcessOptions {
+  /** A name for people (default `proc<pid>`). */
+  readonly name?: string;
+  /** Initial stack region size in bytes (page multiple, default 128 KiB). */
+  readonly stackSizeBytes?: number;
+  /** RLIMIT_STACK in bytes (page multiple, at least the initial size; default 8 MiB). */
+  readonly stackLimitBytes?: number;
+  /** Stack guard gap in bytes (page multiple, default 1 MiB). */
+  readonly guardGapBytes?: number;
+  /** Where the brk heap starts when no program is loaded (page aligned; default the start of the user range). */
+  readonly brkStartVa?: number;
+}
+
+/** Options of `kernel.exec` besides the file, argv and envp. */
+export interface ExecOptions extends CreateProcessOptions {
+  /** Load bias for a PIE (default: Linux's ELF_ET_DYN_BASE, see `defaultPieLoadBias`). */
+  readonly loadBias?: number;
+  /** The 16 AT_RANDOM bytes (default: a fixed pattern derived from the pid, for reproducible runs). */
+  readonly random?: Uint8Array;
+}
+
+/** `n` rounded up to a whole page. */
+export function pageUp(n: number): number {
+  const r = n % PAGE;
+  return r === 0 ? n : n + PAGE - r;
+}
+
+/**
+ * The limits `o` asks for, defaults filled in.
+ * @throws ProcessOptionError for a size that is not a page multiple or a limit below the initial size
+ */
+export function checkLimits(o: CreateProcessOptions): ProcessLimits {
+  const d = DEFAULT_PROCESS_LIMITS;
+  const stackSizeBytes = o.stackSizeBytes ?? d.stackSizeBytes;
+  const stackLimitBytes = o.stackLimitBytes ?? Math.max(d.stackLimitBytes, stackSizeBytes);
+  const guardGapBytes = o.guardGapBytes ?? d.guardGapBytes;
+  const ok = (n: number, min: number): boolean => Number.isSafeInteger(n) && n >= min && n % PAGE === 0;
+  if (!ok(stackSizeBytes, PAGE)) throw new ProcessOptionError(`stackSizeBytes ${String(stackSizeBytes)} is not a positive multiple of 4096`);
+  if (!ok(stackLimitBytes, stackSizeBytes)) throw new ProcessOptionError(`stackLimitBytes ${String(stackLimitBytes)} is not a multiple of 4096 at least the initial stack size`);
+  if (!ok(guardGapBytes, 0)) throw new ProcessOptionError(`guardGapBytes ${String(guardGapBytes)} is not a non-negative multiple of 4096`);
+  return { stackSizeBytes, stackLimitBytes, guardGapBytes };
+}

@@ -1,0 +1,88 @@
+// User-mode accesses through the CPU: what a process's own code does (read, write, fetch), with
+// faults going to the kernel's handler; an access that kills the process throws ProcessKilledError
+// (kernel.user.*) or reports the outcome (Process.touch).
+import { Mode, PageFaultAbortedError } from '@kmem/x86-paging';
+import type { KernelServices } from '../kernel-services';
+import type { Process, TouchAccess, TouchOutcome } from './process';
+import { ProcessKilledError, ProcessStateError } from './process-errors';
+import type { ProcessTable } from './process-table';
+
+const PAGE = 4096;
+
+/** User-mode accesses of the current process through the CPU (they throw when the access kills it). */
+export interface UserAccess {
+  /** @throws ProcessKilledError if the access killed the process; ProcessStateError with no process */
+  read8(va: number): number;
+  /** @throws ProcessKilledError, ProcessStateError */
+  read32(va: number): number;
+  /** @throws ProcessKilledError, ProcessStateError */
+  write8(va: number, value: number): void;
+  /** @throws ProcessKilledError, ProcessStateError */
+  write32(va: number, value: number): void;
+  /** Instruction fetch of one byte. @throws ProcessKilledError, ProcessStateError */
+  fetch8(va: number): number;
+  /** Copies `lengthBytes` from `va`. @throws ProcessKilledError, ProcessStateError */
+  readBytes(va: number, lengthBytes: number): Uint8Array;
+  /** Copies `bytes` to `va`. @throws ProcessKilledError, ProcessStateError */
+  writeBytes(va: number, bytes: Uint8Array): void;
+}
+
+/** Runs `run`; a page fault that killed `p` becomes ProcessKilledError. */
+function guard<T>(p: Process, run: () => T): T {
+  try {
+    return run();
+  } catch (e) {
+    if (e instanceof PageFaultAbortedError && p.killed !== null) throw new ProcessKilledError(p.killed);
+    throw e;
+  }
+}
+
+/** `kernel.user`: accesses of the table's current process. */
+export function makeUserAccess<K extends KernelServices>(table: ProcessTable<K>): UserAccess {
+  const user = (): Process => {
+    const p = table.current;
+    if (p === null) throw new ProcessStateError(0, 'absent', 'user access with no current process');
+    return p;
+  };
+  const cpu = table.kernel.machine.cpu;
+  return {
+    read8: (va) => guard(user(), () => cpu.read8(va, Mode.User)),
+    read32: (va) => guard(user(), () => cpu.read32(va, Mode.User)),
+    write8: (va, value) => guard(user(), () => cpu.write8(va, value, Mode.User)),
+    write32: (va, value) => guard(user(), () => cpu.write32(va, value, Mode.User)),
+    fetch8: (va) => guard(user(), () => cpu.fetch8(va, Mode.User)),
+    readBytes: (va, lengthBytes) =>
+      guard(user(), () => {
+        const out = new Uint8Array(lengthBytes);
+        cpu.readBytes(va, out, Mode.User);
+        return out;
+      }),
+    writeBytes: (va, bytes) => guard(user(), () => cpu.writeBytes(va, bytes, Mode.User)),
+  };
+}
+
+/** See `Process.touch`. */
+export function touch<K extends KernelServices>(table: ProcessTable<K>, p: Process, va: number, access: TouchAccess, value: number): TouchOutcome {
+  table.requireAlive(p, 'touch');
+  const cpu = table.kernel.machine.cpu;
+  if (table.current !== p || cpu.registers.cr3Frame !== p.root) table.switchTo(p.pid);
+  try {
+    if (access === 'read') cpu.read8(va, Mode.User);
+    else if (access === 'write') cpu.write8(va, value, Mode.User);
+    else cpu.fetch8(va, Mode.User);
+    return 'ok';
+  } catch (e) {
+    if (e instanceof PageFaultAbortedError && p.killed !== null) return p.killed.signal === 'SIGSEGV' ? 'segv' : 'oom-kill';
+    throw e;
+  }
+}
+
+/** See `Process.touchRange`. */
+export function touchRange<K extends KernelServices>(table: ProcessTable<K>, p: Process, va: number, lengthBytes: number, access: TouchAccess, value: number): TouchOutcome {
+  const end = va + lengthBytes;
+  for (let a = va; a < end; a += PAGE) {
+    const o = touch(table, p, a, access, value);
+    if (o !== 'ok') return o;
+  }
+  return 'ok';
+}
