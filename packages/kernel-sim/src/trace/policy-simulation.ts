@@ -109,4 +109,11 @@ export class PolicySimulation implements PageSignals {
   pageKey(page: number): number {
     return page;
   }
+  pageKeys(page: number, out: number[]): number {
+    out.push(page);
+    return 1;
+  }
+  accessKey(page: number): number {
+    return page;
+  }
 }
