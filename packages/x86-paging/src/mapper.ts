@@ -104,10 +104,12 @@ export class Mapper extends MapperHugePageSplit {
   }
 
   /**
-   * A mapper over a fresh, zeroed PML4 taken from `options.allocator` (the mapper owns it).
-   * Options are checked before the frame is taken; if zeroing the PML4 throws (a faulting
-   * TableAccess), the frame is given back and the error rethrown.
-   * @returns the mapper, or `null` if the allocator had no frame for the PML4
+   * A mapper over a fresh, zeroed root table (PML4, PML5, PAE PDPT or 32-bit page directory) taken
+   * from `options.allocator` (the mapper owns it). In PAE paging it also makes the four page
+   * directories and pins them (PDPTEs are read only at MOV to CR3, SDM 4.4.1). Options are checked
+   * before the frame is taken; if zeroing the root throws (a faulting TableAccess), the frame is
+   * given back and the error rethrown.
+   * @returns the mapper, or `null` if the allocator had too few frames (nothing kept)
    * @throws InvalidOptionError for bad options; InvalidFrameError for an unusable frame (not freed)
    */
   static create(options: MapperCreateOptions): Mapper | null {
@@ -124,6 +126,17 @@ export class Mapper extends MapperHugePageSplit {
       throw e;
     }
     m.ownsRoot = true;
+    // PAE: the CPU reads the four PDPTEs only at MOV to CR3 (SDM 4.4.1), so a page directory linked
+    // later would stay invisible. Make all four now and keep them for good, as Linux's PAE pgd_alloc does.
+    if (g.mode === PagingMode.Pae) {
+      for (let slot = 0; slot < g.entryCount(g.topLevel); slot++) {
+        if (m.reserved[slot] === 1) continue;
+        if (!m.preallocatePml4Slots(slot, 1)) {
+          m.destroy();
+          return null;
+        }
+      }
+    }
     return m;
   }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readmeExample, runReadmeExample } from '../../../test-support/readme-example';
 
-const SECTION = '## Paging modes in the Mapper: 32-bit paging';
+const SECTION = '## Paging modes in the Mapper: 32-bit, PAE, 5-level';
 
 describe('README paging-modes section', () => {
   it('runs the 32-bit recursive page directory example and prints what the README shows', async () => {
