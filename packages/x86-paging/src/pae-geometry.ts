@@ -14,7 +14,7 @@ import { PDPTE_PAE_FLAGS_MASK, PDPTE_PAE_RESERVED_LO, paeReservedHi, pdptePaeRes
 import { longModeLeafLoAddressMask } from './four-level-geometry';
 import { PagingMode } from './paging-mode';
 import type { PagingGeometry } from './paging-geometry';
-import { assertRange32, formatEnd32, maxPhysAddrOfMask } from './thirty-two-bit-geometry';
+import { assertRange32, formatEnd32, fromBigint32, maxPhysAddrOfMask } from './thirty-two-bit-geometry';
 
 const RW_US = PTE.Writable | PTE.User;
 
@@ -51,6 +51,8 @@ export const PAE_GEOMETRY: PagingGeometry = {
   rootLimit: () => LINEAR_LIMIT_32,
   assertLinear: assertLinear32,
   assertRange: assertRange32,
+  fromBigint: fromBigint32,
+  cpuAddress: (va) => va,
   formatVa: formatVa32,
   formatEnd: formatEnd32,
 };

@@ -1,5 +1,6 @@
 // The geometry of each paging mode, looked up by PagingMode (what Mapper, the table-access
 // strategies and the printing code take as their `mode` option).
+import { FIVE_LEVEL_GEOMETRY } from './five-level-geometry';
 import { FOUR_LEVEL_GEOMETRY } from './four-level-geometry';
 import { PAE_GEOMETRY } from './pae-geometry';
 import { PagingMode, PagingModeError } from './paging-mode';
@@ -14,6 +15,8 @@ export function geometryOf(mode: PagingMode): PagingGeometry {
   switch (mode) {
     case PagingMode.FourLevel:
       return FOUR_LEVEL_GEOMETRY;
+    case PagingMode.FiveLevel:
+      return FIVE_LEVEL_GEOMETRY;
     case PagingMode.ThirtyTwoBit:
       return THIRTY_TWO_BIT_GEOMETRY;
     case PagingMode.Pae:

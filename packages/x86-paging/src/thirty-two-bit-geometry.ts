@@ -39,6 +39,12 @@ export function formatEnd32(end: number): string {
   return end === LINEAR_LIMIT_32 ? '0x1_0000_0000' : formatVa32(end);
 }
 
+/** A 32-bit linear address given as a bigint, as a number. @throws InvalidAddressError outside [0, 2^32) */
+export function fromBigint32(va: bigint): number {
+  if (va < 0n || va >= 0x1_0000_0000n) throw new InvalidAddressError(`0x${va.toString(16)}`, 'a 32-bit linear address must be in [0, 2^32)');
+  return Number(va);
+}
+
 /** MAXPHYADDR from the high-half address mask the Mapper passes around (`2^(M-32) - 1`). */
 export function maxPhysAddrOfMask(maskHi: number): number {
   return 32 + Math.log2(maskHi + 1);
@@ -74,6 +80,8 @@ export const THIRTY_TWO_BIT_GEOMETRY: PagingGeometry = {
   rootLimit: () => LINEAR_LIMIT_32,
   assertLinear: assertLinear32,
   assertRange: assertRange32,
+  fromBigint: fromBigint32,
+  cpuAddress: (va) => va,
   formatVa: formatVa32,
   formatEnd: formatEnd32,
 };

@@ -80,6 +80,18 @@ export const PAE: ModeConfig = {
   recursiveSlot: -1,
 };
 
+export const FIVE_LEVEL: ModeConfig = {
+  name: '5-level',
+  mode: PagingMode.FiveLevel,
+  registers: { cr4: CR4.PAE | CR4.PGE | CR4.LA57 },
+  strategies: ['physical', 'direct map', 'recursive', 'window'],
+  hugeBytes: 2 * 1024 * 1024,
+  userBase: 2 ** 52, // above 4-level's 2^48; the recursive PML5 slot 510 lies above 2^56
+  directMapOffset: 0x8400_0000_0000,
+  flagChoices: FOUR_LEVEL.flagChoices,
+  recursiveSlot: 510,
+};
+
 /** EFER bits of a long mode; exported for configs of other modes. */
 export const LONG_MODE_EFER = EFER.LME | EFER.LMA | EFER.NXE;
 

@@ -13,3 +13,12 @@ describe('README paging-modes section', () => {
     expect(logged.join('\n')).toBe(readmeExample(dir, { section: SECTION }).printed!.trimEnd());
   });
 });
+
+describe('README 5-level subsection', () => {
+  it('runs the 5-level example (a mapping above 2^47 and one in the upper half) and prints what the README shows', async () => {
+    const dir = join(import.meta.dirname, '..');
+    const section = '### 5-level paging: addresses above 2^47';
+    const logged = await runReadmeExample(dir, { section });
+    expect(logged.join('\n')).toBe(readmeExample(dir, { section }).printed!.trimEnd());
+  });
+});
