@@ -43,6 +43,10 @@ export * from './process/process-manager';
 export * from './fault-policy';
 // Swap and page replacement.
 export * from './swap/index';
+// Trace-driven simulation (readers, replay, analyses).
+export * from './trace/index';
+// Inspecting real kernels' page tables from QEMU memory dumps.
+export * from './inspect/index';
 // Seed 002's 32-bit higher-half kernel.
 export * from './i386/kernel-image-32';
 export * from './i386/kernel32';

@@ -63,6 +63,12 @@ export interface ProcessStats {
   spurious: number;
   /** Largest RSS seen, in pages. */
   peakRssPages: number;
+  /** Pages of this process in swap: swap entries in its PTEs (`/proc/PID/status` VmSwap). */
+  swapPages: number;
+  /** Faults that read a page from a swap device (major faults, Linux's maj_flt). */
+  majorFaults: number;
+  /** Faults resolved without I/O: lazy zero and file pages, COW, stack growth, swap-cache hits (min_flt). */
+  minorFaults: number;
 }
 
 /** What exec loaded. */
@@ -149,7 +155,7 @@ export class Process {
   /** The program loaded by exec, or null. */
   image: ProcessImage | null = null;
   /** Counters. */
-  readonly stats: ProcessStats = { rssPages: 0, faults: 0, lazyZero: 0, lazyFile: 0, stackGrowth: 0, cowCopies: 0, cowReuses: 0, spurious: 0, peakRssPages: 0 };
+  readonly stats: ProcessStats = { rssPages: 0, faults: 0, lazyZero: 0, lazyFile: 0, stackGrowth: 0, cowCopies: 0, cowReuses: 0, spurious: 0, peakRssPages: 0, swapPages: 0, majorFaults: 0, minorFaults: 0 };
   /** @internal */
   regions_: RegionList;
   /** @internal */
