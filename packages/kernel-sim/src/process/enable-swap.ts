@@ -29,11 +29,13 @@ export function enableSwap<K extends KernelServices>(table: ProcessTable<K>, opt
       liveProcess: (pid) => table.live.get(pid),
       liveProcesses: () => table.live.values(),
       withSpace: (p, fn) => spaces.withSpace(p, fn),
+      tablesReachable: kernel.layout.tableAccess !== 'recursive',
       dropFrame: (p, frame) => mappings.dropFrame(p, frame),
       ownerOf: (p) => mappings.ownerOf(p),
       leafFlagsFor: (prot, cow) => mappings.leafFlagsFor(prot, cow, mappings.nxe()),
       maskHi: () => mappings.maskHi(),
       emit: (e) => table.emit(e),
+      wants: (kind) => kernel.events.wants(kind),
     },
     options,
   );
