@@ -30,8 +30,6 @@ const A_BIT = PTE.Accessed;
 const D_BIT = PTE.Dirty;
 /** Linux's SWAP_CLUSTER_MAX: pages one direct-reclaim pass tries to free when an allocation failed. */
 const SWAP_CLUSTER = 32;
-/** The working-set harvest scans one resident frame per this many user accesses. */
-const HARVEST_ACCESSES = 8;
 /** Key of a virtual page for OPT and traces: pid * 2^36 + virtual page number. */
 export function kernelPageKey(pid: number, va: number): number {
   return pid * 2 ** 36 + Math.floor(va / PAGE);
@@ -100,6 +98,12 @@ export interface SwapOptions {
   readonly kswapdDelayNs?: number;
   /** Working-set window τ in ticks (default 4). */
   readonly workingSetTicks?: number;
+  /**
+   * The working-set harvest reads and clears the A bit (with INVLPG) of one resident frame per
+   * this many user accesses, from a rotating cursor (default 256: its cost stays a few per cent
+   * of the accesses'; a smaller value follows a large working set more closely).
+   */
+  readonly workingSetScanAccesses?: number;
   /** Thrashing signal: samples that must all show the fault rate (default 4). */
   readonly thrashingWindow?: number;
   /** Thrashing signal: major faults per access (default 0.01). */
@@ -145,6 +149,7 @@ export class SwapManager {
   private readonly tickNs: number;
   private readonly kswapdDelayNs: number;
   private readonly wssTicks: number;
+  private readonly scanAccesses: number;
   private readonly thrashingWindow: number;
   private readonly thrashingRate: number;
   private readonly maxSamples: number;
@@ -179,6 +184,7 @@ export class SwapManager {
     this.tickNs = checkCount('tickNs', options.tickNs, 1_000_000, 0);
     this.kswapdDelayNs = checkCount('kswapdDelayNs', options.kswapdDelayNs, 0, 0);
     this.wssTicks = checkCount('workingSetTicks', options.workingSetTicks, 4, 1);
+    this.scanAccesses = checkCount('workingSetScanAccesses', options.workingSetScanAccesses, 256, 1);
     this.thrashingWindow = checkCount('thrashingWindow', options.thrashingWindow, 4, 1);
     this.thrashingRate = checkCount('thrashingRate', options.thrashingRate, 0.01, 0);
     this.maxSamples = checkCount('maxSamples', options.maxSamples, 4096, 1);
@@ -772,13 +778,13 @@ export class SwapManager {
     this.refsByTick[this.tickCount % this.refsByTick.length] = 0;
     this.policy.tick?.(this.signals, this.nowNs);
     // Working set: harvest A bits into the software referenced flag (policies still see them).
-    // The scan's cost follows the work: one frame per HARVEST_ACCESSES user accesses, from a
+    // The scan's cost follows the work: one frame per `workingSetScanAccesses` user accesses, from a
     // rotating cursor; a resident set larger than a tick's budget is covered over several ticks
     // (its series then lags).
     const rec = this.records;
     const horizon = this.tickCount - this.wssTicks;
     const cap = rec.flags.length;
-    this.harvestCredit += (this.accesses - this.prev.accesses) / HARVEST_ACCESSES;
+    this.harvestCredit += (this.accesses - this.prev.accesses) / this.scanAccesses;
     let budget = Math.floor(this.harvestCredit);
     this.harvestCredit -= budget;
     let n = this.harvestCursor;
