@@ -43,3 +43,7 @@ export * from './process/process-manager';
 export * from './fault-policy';
 // Swap and page replacement.
 export * from './swap/index';
+// Trace-driven simulation (readers, replay, analyses).
+export * from './trace/index';
+// Inspecting real kernels' page tables from QEMU memory dumps.
+export * from './inspect/index';
