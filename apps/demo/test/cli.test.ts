@@ -129,6 +129,8 @@ describe('pnpm demo (terminal)', () => {
       { base: '0x0', length: '0x9f000', type: 'LIMINE_MEMMAP_USABLE' },
       { base: '0x100000', length: '0x7ee0000', type: 'LIMINE_MEMMAP_USABLE' },
       { base: '0x7fe0000', length: '0x20000', type: 'LIMINE_MEMMAP_RESERVED' },
+      // Seed 003: the older name of type 6 (Limine renamed it ..._EXECUTABLE_AND_MODULES).
+      { base: '0x8000000', length: '0x200000', type: 'LIMINE_MEMMAP_KERNEL_AND_MODULES' },
     ]));
     for (const [file, format] of [
       [sysfs, 'sysfs-memmap'],
@@ -139,6 +141,7 @@ describe('pnpm demo (terminal)', () => {
       const j = JSON.parse(stdout) as JsonOut;
       expect(j.memoryMap.format).toBe(format);
       expect(j.memoryMap.rows.filter((r) => r.kind === 'usable').length).toBe(2);
+      if (format === 'limine-json') expect(j.memoryMap.rows.filter((r) => r.kind === 'kernel-and-modules').map((r) => r.start)).toEqual([0x800_0000]);
     }
   });
 
