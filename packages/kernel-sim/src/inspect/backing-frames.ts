@@ -4,11 +4,15 @@ import type { MappingRange } from '@kmem/x86-paging';
 
 /** A piece of a virtual range: mapped to `[pa, pa + (end - start))`, or not mapped (`pa` null). */
 export interface BackingPiece {
+  /** First linear address of the piece. */
   readonly start: number;
+  /** Exclusive end. */
   readonly end: number;
+  /** Physical address of `start`, or null when not mapped. */
   readonly pa: number | null;
   /** Effective flags of the mapping (0 when unmapped). */
   readonly flags: number;
+  /** Page size of the mapping (0 when unmapped). */
   readonly pageSizeBytes: number;
 }
 

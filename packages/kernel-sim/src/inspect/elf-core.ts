@@ -22,10 +22,13 @@ export interface DumpSegment {
 export interface QemuCpuState {
   /** CPU number (order of the notes). */
   readonly index: number;
+  /** CR0 (PG bit 31, WP bit 16, PE bit 0). */
   readonly cr0: number;
   /** CR2 (the last page-fault address, a canonical 64-bit value) as 16 hex digits. */
   readonly cr2Hex: string;
+  /** CR3: the root table's address (and the PCID with CR4.PCIDE). */
   readonly cr3: number;
+  /** CR4 (PAE bit 5, PGE 7, LA57 12, PCIDE 17, SMEP 20, SMAP 21, PKE 22). */
   readonly cr4: number;
   /** RIP (low 53 bits are exact; a kernel-half RIP is shown in canonical form by callers). */
   readonly ripHex: string;

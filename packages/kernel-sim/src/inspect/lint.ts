@@ -31,20 +31,25 @@ export type LintRule =
 
 /** One entry behind a finding. */
 export interface FindingEntry {
+  /** 'PML4', 'PDPT', 'PD' or 'PT'. */
   readonly level: string;
   /** Physical address of the entry. */
   readonly entryPa: string;
   /** The raw 64-bit entry. */
   readonly raw: string;
+  /** Names of its set bits. */
   readonly flags: readonly string[];
 }
 
 /** One finding. */
 export interface LintFinding {
+  /** Which check. */
   readonly rule: LintRule;
+  /** How much it matters. */
   readonly severity: Severity;
   /** Virtual range (canonical hex, end exclusive), or null for findings about the tables themselves. */
   readonly start: string | null;
+  /** Exclusive end of the range, or null. */
   readonly end: string | null;
   /** Physical address involved (first page or target table), or null. */
   readonly pa: string | null;

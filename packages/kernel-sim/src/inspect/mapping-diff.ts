@@ -13,9 +13,11 @@ export interface MappingDiffEntry {
   readonly kind: DiffKind;
   /** Linear range (48-bit form, end exclusive). */
   readonly start: number;
+  /** Exclusive end (48-bit form). */
   readonly end: number;
   /** The mapping before (removed, changed) and after (added, changed), restricted to the range. */
   readonly before: MappingRange | null;
+  /** The mapping after (added, changed), restricted to the range. */
   readonly after: MappingRange | null;
   /** For 'changed': what differs, e.g. `rights -rw- -> -r--`, `frames`, `page size 4K -> 2M`. */
   readonly changes: readonly string[];

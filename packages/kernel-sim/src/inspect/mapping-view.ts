@@ -7,6 +7,7 @@ import { PAT_POWER_ON, cacheTypeName, patIndex } from './cache-type';
 export interface MappingView {
   /** Canonical hex of the first address and of the exclusive end. */
   readonly start: string;
+  /** Exclusive end, canonical hex (the top of a half is spelled out). */
   readonly end: string;
   /** Bytes covered. */
   readonly sizeBytes: number;
@@ -18,6 +19,7 @@ export interface MappingView {
   readonly pageSize: string;
   /** PAT index 0..7 (PWT + 2 PCD + 4 PAT) and the memory type it selects. */
   readonly patIndex: number;
+  /** Memory type the PAT index selects ('WB', 'UC-', ...). */
   readonly cacheType: string;
   /** G bit of the leaves. */
   readonly global: boolean;

@@ -10,6 +10,7 @@ export type DumpFormat = 'elf-core' | 'raw';
 
 /** A dump opened for reading. */
 export interface OpenedDump {
+  /** 'elf-core' or 'raw'. */
   readonly format: DumpFormat;
   /** Its physical memory (lazy, read-only). */
   readonly memory: DumpPhysicalMemory;

@@ -9,6 +9,7 @@ export type RegisterSource = 'dump' | 'given' | 'assumed';
 
 /** 4-level paging's control state, checked. */
 export interface PagingState {
+  /** The values in force (given, from the dump, or assumed). */
   readonly registers: ControlRegisterState;
   /** Where each register came from ('assumed': neither the dump nor the caller had it). */
   readonly sources: Readonly<Record<keyof ControlRegisterState, RegisterSource>>;
@@ -24,8 +25,9 @@ export interface PagingState {
   readonly wp: boolean;
   /** CR4.PGE: G entries survive CR3 writes. */
   readonly pge: boolean;
-  /** CR4.SMEP / CR4.SMAP. */
+  /** CR4.SMEP: supervisor fetches from user pages fault. */
   readonly smep: boolean;
+  /** CR4.SMAP: supervisor data accesses to user pages fault (unless RFLAGS.AC). */
   readonly smap: boolean;
   /** CR4.PKE: bits 62:59 of user leaves are protection keys. */
   readonly pke: boolean;

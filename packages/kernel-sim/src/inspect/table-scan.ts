@@ -15,13 +15,15 @@ export interface EntryRef {
   readonly entryPa: number;
   /** First linear address the entry translates (48-bit form). */
   readonly va: number;
-  /** Raw halves (u32). */
+  /** Low half (bits 31:0) of the raw entry, u32. */
   readonly lo: number;
+  /** High half (bits 63:32) of the raw entry, u32. */
   readonly hi: number;
 }
 
 /** A table found in the tree. */
 export interface TableRef {
+  /** Physical address of the table. */
   readonly frame: number;
   /** Level it is used at. */
   readonly level: number;
@@ -31,7 +33,9 @@ export interface TableRef {
 
 /** A table reached from more than one entry. */
 export interface SharedTable {
+  /** Physical address of the table. */
   readonly frame: number;
+  /** Level it is used at. */
   readonly level: number;
   /** Every entry pointing at it. */
   readonly refs: readonly EntryRef[];
@@ -39,7 +43,9 @@ export interface SharedTable {
 
 /** An entry pointing at a table used at its own or a higher level. */
 export interface TableLoop {
+  /** The entry pointing back up. */
   readonly entry: EntryRef;
+  /** The table it points at. */
   readonly targetPa: number;
   /** A PML4 entry pointing at the PML4: the recursive-mapping design (legitimate). */
   readonly recursive: boolean;
@@ -47,6 +53,7 @@ export interface TableLoop {
 
 /** What {@link scanTables} finds. */
 export interface TableScan {
+  /** Physical address of the root (PML4). */
   readonly rootPa: number;
   /** Every table once, root first, then level by level. */
   readonly tables: readonly TableRef[];

@@ -4,7 +4,7 @@
 import { CR4, Mode, PageFaultAbortedError } from '@kmem/x86-paging';
 import { ElfLoadError } from '../elf/elf-errors';
 import { parseElf32, parseElf64, type ElfExecutable } from '../elf/parse-elf';
-import { defaultPieLoadBias, elfLoadPlan } from '../elf/load-plan';
+import { defaultPieLoadBias, elfLoadPlan, pieLoadBiasAt } from '../elf/load-plan';
 import { buildInitialStack } from '../elf/stack-image';
 import type { KernelServices } from '../kernel-services';
 import type { Process } from './process';
@@ -28,9 +28,11 @@ export function exec<K extends KernelServices>(table: ProcessTable<K>, target: n
   const bits = kernel.layout.pagingMode === '32-bit' ? 32 : 64;
   const elf = file instanceof Uint8Array ? (bits === 32 ? parseElf32(file) : parseElf64(file)) : file;
   if (elf.bits !== bits) throw new ElfLoadError(`an ELF${elf.bits} program cannot run on this ${bits === 32 ? '32-bit (i386)' : '64-bit (x86_64)'} kernel, which runs ELF${bits} programs`, 4);
-  // A PIE gets Linux's ELF_ET_DYN_BASE for the stack top (0x0000_5555_5555_4000 by default); the
-  // image must end below the stack's reach (stack top - RLIMIT_STACK - guard gap).
-  const loadBias = opts.loadBias ?? (elf.positionIndependent ? defaultPieLoadBias(elf, stackTop) : undefined);
+  // A PIE goes to the layout's pieBase, else Linux's ELF_ET_DYN_BASE for the stack top
+  // (0x0000_5555_5555_4000 by default); the image must end below the stack's reach (stack top -
+  // RLIMIT_STACK - guard gap).
+  const pieBase = kernel.layout.pieBase;
+  const loadBias = opts.loadBias ?? (elf.positionIndependent ? (pieBase === undefined ? defaultPieLoadBias(elf, stackTop) : pieLoadBiasAt(elf, pieBase)) : undefined);
   const plan = elfLoadPlan(elf, { userStartVa: userStart, userEndVa: stackTop - limits.stackLimitBytes - limits.guardGapBytes, ...(loadBias === undefined ? {} : { loadBias }) });
   const name = opts.name ?? argv[0] ?? 'a.out';
   const pidGuess = existing?.pid ?? table.nextPid;
