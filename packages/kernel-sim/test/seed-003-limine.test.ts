@@ -2,11 +2,12 @@
 // Limine renamed memmap type 6 from LIMINE_MEMMAP_KERNEL_AND_MODULES to
 // LIMINE_MEMMAP_EXECUTABLE_AND_MODULES without changing its value (Limine PROTOCOL.md,
 // "Memory Map Feature"); a dump written by an older Limine or kernel must read the same.
+// And BoredOS's user programs start at 0x4000_0000: the layout's default PIE base.
 import { describe, expect, it } from 'vitest';
-import { LIMINE_TYPE_ALIASES, MemoryMapParseError, limineEntriesToRegions, limineTypeNumber, parseMemoryMap } from '../src/index';
+import { HIGHER_HALF, InvalidLayoutError, LIMINE_HIGHER_HALF, LIMINE_TYPE_ALIASES, MemoryMapParseError, formatLayoutTable, limineEntriesToRegions, limineTypeNumber, parseElf64, parseMemoryMap, validateLayout } from '../src/index';
 import { bootKernel } from './boot-helpers';
+import { MiB, bootProcessKernel, elfFixture } from './process-helpers';
 
-const MiB = 1024 * 1024;
 
 /** A 256 MiB Limine map as BoredOS would receive it, the kernel's entry under `typeName`. */
 function boredOsMap(typeName: string): unknown[] {
@@ -60,5 +61,41 @@ describe('seed 003: Limine type 6 under its older name', () => {
     expect(kernel.image.pa).toBe(2 * MiB);
     expect(kernel.image.pa + kernel.image.sizeBytes).toBeLessThanOrEqual(6 * MiB);
     kernel.checkInvariants();
+  });
+});
+
+describe('seed 003: user programs start at 0x4000_0000', () => {
+  const pie = elfFixture('hello-static-pie');
+
+  it('limine-higher-half puts a PIE at 0x4000_0000 unless loadBias is given', () => {
+    expect(LIMINE_HIGHER_HALF.pieBase).toBe(0x4000_0000);
+    const kernel = bootProcessKernel({ layout: 'limine-higher-half' });
+    const elf = parseElf64(pie);
+    const p = kernel.exec(undefined, pie, ['hello'])!;
+    expect(p.image!.plan.loadBias).toBe(0x4000_0000);
+    expect(p.image!.plan.imageStart).toBe(0x4000_0000);
+    expect(p.image!.plan.entry).toBe(elf.entry + 0x4000_0000);
+    // The program's first page reads back as the file's first page, through the user's tables.
+    kernel.switchTo(p.pid);
+    expect(kernel.user.readBytes(0x4000_0000, 4096)).toEqual(pie.subarray(0, 4096));
+    kernel.checkInvariants();
+
+    const biased = kernel.exec(undefined, pie, ['hello'], [], { loadBias: 0x1_0000_0000 })!;
+    expect(biased.image!.plan.imageStart).toBe(0x1_0000_0000);
+    kernel.checkInvariants();
+  });
+
+  it('layouts without a pieBase keep Linux ELF_ET_DYN_BASE (0x0000_5555_5555_4000)', () => {
+    expect(HIGHER_HALF.pieBase).toBeUndefined();
+    const p = bootProcessKernel({ layout: 'higher-half' }).exec(undefined, pie, ['hello'])!;
+    expect(p.image!.plan.imageStart).toBe(0x5555_5555_4000);
+  });
+
+  it('the layout table names the PIE base; a pieBase outside the user range is refused', () => {
+    expect(formatLayoutTable(LIMINE_HIGHER_HALF)).toContain('user: programs (PIEs at 0x0000_0000_4000_0000), heap, mmap');
+    for (const pieBase of [0x1000, 0x4000_0800, 2 ** 47]) {
+      expect(() => validateLayout({ ...LIMINE_HIGHER_HALF, pieBase })).toThrow(InvalidLayoutError);
+    }
+    expect(validateLayout({ ...LIMINE_HIGHER_HALF, pieBase: 0x8000_0000 }).pieBase).toBe(0x8000_0000);
   });
 });
