@@ -135,10 +135,12 @@ export class ProcessManager<K extends KernelServices = KernelServices> implement
    * @returns the process, or null when memory ran out (no process was created, or the process
    *   was OOM-killed while its new image was being set up — Linux kills past exec's point of no
    *   return too)
-   * @throws ElfParseError / ElfLoadError / StackImageError for a bad file or arguments, before any change;
-   *   NoSuchProcessError, ProcessStateError, KernelStateError
+   * @throws ExecArgumentError (argv / envp not arrays of strings, a file that is not bytes or a
+   *   parsed ELF, options not an object), ElfParseError / ElfLoadError / StackImageError for a bad
+   *   file or arguments, NoSuchProcessError, ProcessStateError, KernelStateError — all before any
+   *   change: the target process keeps its old image
    */
-  exec(target: number | ExecOptions | undefined, file: Uint8Array | Elf64, argv: readonly string[] = [], envp: readonly string[] = [], options: ExecOptions = {}): Process | null {
+  exec(target: number | ExecOptions | undefined, file: Uint8Array | Elf64, argv?: readonly string[], envp?: readonly string[], options?: ExecOptions): Process | null {
     return exec(this.table, target, file, argv, envp, options);
   }
 
