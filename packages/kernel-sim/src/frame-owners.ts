@@ -303,13 +303,14 @@ export class FrameOwners {
 
   /**
    * A frame allocator (x86-paging's FrameAllocator shape) whose frames all get `owner`: give it
-   * to a Mapper so its page tables are owned ('page-table', pid). Cached per owner.
+   * to a Mapper so its page tables are owned ('page-table', pid). Cached per pid-less owner (one per process would outlive it).
    */
   allocatorFor(owner: FrameOwner): OwnedFrameAllocator {
     kindCode(owner.kind);
     checkPid(owner.pid);
-    const key = `${owner.kind}/${owner.pid ?? ''}`;
-    let a = this.allocators.get(key);
+    // Cached for pid-less owners only: a cache entry per pid would outlive the process.
+    const key = owner.pid === undefined ? owner.kind : null;
+    let a = key === null ? undefined : this.allocators.get(key);
     if (a === undefined) {
       const fixed: FrameOwner = owner.pid === undefined ? { kind: owner.kind } : { kind: owner.kind, pid: owner.pid };
       a = {
@@ -317,7 +318,7 @@ export class FrameOwners {
         allocFrame: () => this.allocFrame(fixed),
         freeFrame: (pa: number) => this.freeFrame(pa),
       };
-      this.allocators.set(key, a);
+      if (key !== null) this.allocators.set(key, a);
     }
     return a;
   }

@@ -16,7 +16,7 @@ import type { MmapOptions, PageInfo, Process, ProcessCalls, TouchAccess, TouchOu
 import { UserMemoryArgumentError } from './process-errors';
 import { checkProcessInvariants } from './process-invariants';
 import type { CreateProcessOptions, ExecOptions } from './process-limits';
-import { ProcessTable } from './process-table';
+import { DEFAULT_EXIT_HISTORY, ProcessTable } from './process-table';
 import { formatMaps, pageInfo, translate } from './process-view';
 import { makeUserAccess, touch, touchRange, type UserAccess } from './user-access';
 import { UserMappings } from './user-mappings';
@@ -39,6 +39,8 @@ export interface ProcessManagerOptions<K extends KernelServices> {
   readonly pcid?: boolean;
   /** The policy `setFaultPolicy(null)` restores (default: decide, then apply). */
   readonly defaultPolicy?: PageFaultPolicy<K>;
+  /** Exit records `gone()` keeps, the most recent ones (default 1,000; 0 keeps none). */
+  readonly exitHistory?: number;
 }
 
 /**
@@ -57,7 +59,7 @@ export class ProcessManager<K extends KernelServices = KernelServices> implement
   constructor(kernel: K, options: ProcessManagerOptions<K> = {}) {
     this.kernel = kernel;
     const spaces = new AddressSpaceSwitch(kernel, options.pcid ?? false);
-    this.table = new ProcessTable(kernel, spaces, new UserMappings(kernel, spaces), this);
+    this.table = new ProcessTable(kernel, spaces, new UserMappings(kernel, spaces), this, options.exitHistory ?? DEFAULT_EXIT_HISTORY);
     this.faults = new PageFaultHandler(this.table, new FaultActions(this.table), options.defaultPolicy ?? ((ctx) => ctx.apply(ctx.decide())));
     kernel.machine.cpu.setHandler(14, (fault): FaultAnswer => this.faults.handle(fault));
     this.user = makeUserAccess(this.table);
@@ -80,12 +82,16 @@ export class ProcessManager<K extends KernelServices = KernelServices> implement
     return this.table.live.size;
   }
 
-  /** A process by pid, live or gone. @throws NoSuchProcessError if no process ever had it */
+  /** A process by pid, live or gone (while its exit record is kept). @throws NoSuchProcessError if no process had it, or its record was dropped */
   get(pid: number): Process {
     return this.table.get(pid);
   }
 
-  /** Processes that exited or were killed, oldest first. */
+  /**
+   * Processes that exited or were killed, oldest first: the most recent `exitHistory` of them
+   * (default 1,000). Each is a small record (pid, name, state, exit code or kill record,
+   * counters); its address space and image are gone.
+   */
   gone(): Process[] {
     return [...this.table.dead.values()];
   }
