@@ -164,6 +164,11 @@ export class NonCanonicalLayoutError extends LayoutError {
   readonly code = 'E_LAYOUT_NON_CANONICAL';
 }
 
+/** An address of a 32-bit layout lies outside the 4 GiB a 32-bit linear address can name. */
+export class LayoutAddressSpaceError extends LayoutError {
+  readonly code = 'E_LAYOUT_ADDRESS_SPACE';
+}
+
 /** A region of a layout spans the canonical hole between the user and the kernel half. */
 export class LayoutCrossesHoleError extends LayoutError {
   readonly code = 'E_LAYOUT_CROSSES_HOLE';

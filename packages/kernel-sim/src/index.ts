@@ -11,6 +11,7 @@ export * from './memory-map/kinds';
 export * from './memory-map/e820-text';
 export * from './memory-map/sysfs-text';
 export * from './memory-map/multiboot';
+export * from './memory-map/multiboot1-boot';
 export * from './memory-map/uefi';
 export * from './memory-map/limine';
 export * from './memory-map/detect';

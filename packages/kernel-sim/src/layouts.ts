@@ -80,3 +80,44 @@ export const LAYOUTS: Readonly<Record<'identity-low' | 'higher-half' | 'limine-h
   'higher-half': HIGHER_HALF,
   'limine-higher-half': LIMINE_HIGHER_HALF,
 });
+
+/**
+ * `higher-half-3g`: seed 002's 32-bit kernel, its virtual address space exactly as the seed's
+ * table gives it. The kernel owns the top GiB from 0xc000_0000 (PDEs 768-1023, the same in every
+ * page directory); the recursive PDE 1023 shows the page directory at 0xffff_f000 and every page
+ * table at 0xffc0_0000-0xffff_efff, the kernel's only way to edit its tables. The kernel image is
+ * loaded at 1 MiB physical by a multiboot1 loader and reached at 0xc010_0000 (0xc000_0000 maps the
+ * first 4 MiB of physical memory). User space is the low 3 GiB: program text where the ELF says
+ * (0x0804_8000 is the i386 default) and the brk heap below 0x4000_0000, shared libraries and mmap
+ * from 0x4000_0000 up (Linux's legacy i386 layout), the stack's 8 MiB below 0xc000_0000.
+ */
+export const HIGHER_HALF_3G: Layout = validateLayout({
+  name: 'higher-half-3g',
+  description: "Seed 002's 32-bit higher-half kernel: kernel at 0xc000_0000 (first 4 MiB), heap 0xc040_0000-0xff3f_ffff, stacks 0xff40_0000-0xffbf_ffff, page tables and directory through the recursive PDE 1023; user space below 0xc000_0000.",
+  pagingMode: '32-bit',
+  regions: [
+    { name: 'kernel-image', role: 'kernel-image', start: 0xc000_0000, end: 0xc040_0000, purpose: 'kernel: the first 4 MiB of physical memory, image at 1 MiB (0xc010_0000)' },
+    { name: 'kernel-heap', role: 'kernel-heap', start: 0xc040_0000, end: 0xff40_0000, purpose: 'kernel heap (~1 GiB, kmalloc)' },
+    { name: 'kernel-stack', role: 'kernel-stack', start: 0xff40_0000, end: 0xffc0_0000, purpose: 'kernel stack (8 MiB)' },
+    { name: 'page-tables', role: 'table-window', start: 0xffc0_0000, end: 0xffff_f000, purpose: 'page tables, through the recursive PDE 1023 (4 MiB less the directory page)' },
+    { name: 'page-directory', role: 'table-window', start: 0xffff_f000, end: 0x1_0000_0000, purpose: 'page directory, through the recursive PDE 1023 (4 KiB)' },
+  ],
+  userRange: { start: 0x1_0000, end: 0xc000_0000 },
+  userRegions: [
+    { name: 'user-image-and-heap', role: 'user-heap', start: 0x1_0000, end: 0x4000_0000, purpose: 'program text where the ELF says (0x0804_8000 by default), brk heap above it, below 0x3fff_ffff' },
+    { name: 'user-mmap', role: 'user-mmap', start: 0x4000_0000, end: 0xbf80_0000, purpose: 'shared libraries and mmap, placed upwards from 0x4000_0000' },
+    { name: 'user-stack', role: 'user-stack', start: 0xbf80_0000, end: 0xc000_0000, purpose: 'user stack (8 MiB), grows down from 0xbfff_ffff, guard gap below' },
+  ],
+  userStackTop: 0xc000_0000,
+  kernelPhysicalBase: 1 * MiB,
+  tableAccess: 'recursive',
+  recursiveSlot: 1023,
+});
+
+/**
+ * The shipped 32-bit layouts by name: run by the 32-bit kernel, not by the 4-level `Kernel`
+ * (whose {@link LAYOUTS} they are not part of).
+ */
+export const LAYOUTS_32: Readonly<Record<'higher-half-3g', Layout>> = Object.freeze({
+  'higher-half-3g': HIGHER_HALF_3G,
+});

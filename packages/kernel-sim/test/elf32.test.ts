@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { thrown } from '../../../test-support/thrown';
 import {
   AT,
   ElfLoadError,
@@ -19,14 +20,6 @@ import {
 } from '../src/index';
 import { ELF32_FIXTURES, ELF_FIXTURE_DIR, loadElfFixture, loadReadelf } from './elf-fixtures';
 
-function errorOf(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an error');
-}
 
 /** A copy of a fixture with little-endian u32 fields changed: [offset, value]. */
 function mutated(name: string, ...edits: [number, number][]): Uint8Array {
@@ -65,11 +58,11 @@ describe('parseElf32', () => {
   });
 
   it('refuses an ELF64 file at EI_CLASS (offset 4), and parseElf64 refuses an ELF32 one there too', () => {
-    const e32 = errorOf(() => parseElf32(loadElfFixture('hello-static')));
+    const e32 = thrown(() => parseElf32(loadElfFixture('hello-static')));
     expect(e32).toBeInstanceOf(ElfParseError);
     expect(e32).toMatchObject({ code: 'E_ELF_PARSE', offset: 4 });
     expect((e32 as Error).message).toMatch(/ELFCLASS64: a 64-bit \(x86_64\) file, this loader reads ELF32 \(i386\) only/);
-    const e64 = errorOf(() => parseElf64(loadElfFixture('i386-hello-static')));
+    const e64 = thrown(() => parseElf64(loadElfFixture('i386-hello-static')));
     expect(e64).toMatchObject({ code: 'E_ELF_PARSE', offset: 4 });
     expect((e64 as Error).message).toMatch(/ELFCLASS32: a 32-bit \(i386\) file, this loader reads ELF64 \(x86_64\) only/);
   });
@@ -77,7 +70,7 @@ describe('parseElf32', () => {
   it('refuses an ELFCLASS32 file whose e_machine is x86_64 (an x32 object) at offset 18', () => {
     const bytes = loadElfFixture('i386-hello-static').slice();
     bytes[18] = 62;
-    expect(errorOf(() => parseElf32(bytes))).toMatchObject({ code: 'E_ELF_PARSE', offset: 18 });
+    expect(thrown(() => parseElf32(bytes))).toMatchObject({ code: 'E_ELF_PARSE', offset: 18 });
   });
 
   const cases: [string, Uint8Array, number, RegExp][] = [
@@ -91,7 +84,7 @@ describe('parseElf32', () => {
   ];
   for (const [what, bytes, offset, message] of cases) {
     it(`rejects ${what} with E_ELF_PARSE at byte offset ${offset}`, () => {
-      const e = errorOf(() => parseElf32(bytes));
+      const e = thrown(() => parseElf32(bytes));
       expect(e).toBeInstanceOf(ElfParseError);
       expect((e as ElfParseError).offset).toBe(offset);
       expect((e as Error).message).toMatch(message);
@@ -143,7 +136,7 @@ describe('elfLoadPlan (i386)', () => {
   it('refuses a segment above the 3 GiB split with E_ELF_LOAD naming its program header offset', () => {
     // Move i386-hello-static's last segment (rodata) to 0xc000_2000 (p_offset 0x2000 keeps the mod-4096 rule).
     const elf = parseElf32(mutated('i386-hello-static', [ph(2) + 8, 0xc000_2000], [ph(2) + 12, 0xc000_2000]));
-    const e = errorOf(() => elfLoadPlan(elf));
+    const e = thrown(() => elfLoadPlan(elf));
     expect(e).toBeInstanceOf(ElfLoadError);
     expect(e).toMatchObject({ code: 'E_ELF_LOAD', offset: ph(2) });
     expect((e as Error).message).toMatch(/outside user space \[0x0001_0000, 0xc000_0000\)/);

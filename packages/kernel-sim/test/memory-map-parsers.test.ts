@@ -229,7 +229,9 @@ describe('parseMultiboot1Mmap', () => {
   });
 
   it('reads the multiboot_info memory fields only when their flags are set', () => {
-    expect(parseMultiboot1Info(new Bytes().u32(0).build())).toEqual({ flags: 0, memLowerKiB: null, memUpperKiB: null, mmapLengthBytes: null, mmapAddr: null });
+    expect(parseMultiboot1Info(new Bytes().u32(0).build())).toEqual({
+      flags: 0, memLowerKiB: null, memUpperKiB: null, mmapLengthBytes: null, mmapAddr: null, modsCount: null, modsAddr: null, cmdlinePa: null, bootLoaderNamePa: null,
+    });
     expect(parseError(() => parseMultiboot1Info(new Bytes().u32(0x40).zeros(20).build())).message).toContain('truncated');
   });
 });

@@ -1,7 +1,7 @@
 // Virtual addresses: the 48-bit linear form used everywhere inside (a number in [0, 2^48)) and
 // conversions from and to the canonical 64-bit form people write (SDM vol. 3A 3.3.7.1, 4.5).
 // BigInt appears only in the conversion helpers below, never in a walk.
-import { CanonicalHoleError, InvalidAddressError, NonCanonicalAddressError, formatVa } from './api';
+import { CanonicalHoleError, InvalidAddressError, InvalidSizeError, NonCanonicalAddressError, formatVa } from './api';
 
 export { formatVa, formatPa } from './api';
 
@@ -27,17 +27,19 @@ const BIG_TWO_64 = 1n << 64n;
 const BIG_SIGN_EXT = 0xffff_0000_0000_0000n;
 const TWO_53 = 9007199254740992;
 
-function describe(input: bigint | string | number): string {
-  return typeof input === 'bigint' ? `0x${input.toString(16)}` : String(input);
+function describe(input: unknown): string {
+  if (typeof input === 'bigint') return `0x${input.toString(16)}`;
+  if (typeof input === 'string' || typeof input === 'number') return String(input);
+  return `<${input === null ? 'null' : typeof input}>`;
 }
 
 /**
- * Parses the canonical 64-bit form into a bigint in [0, 2^64), or throws. Hex strings may carry
+ * Parses a 64-bit address into a bigint in [0, 2^64), or throws InvalidAddressError. Hex strings may carry
  * `_` separators (`0xffff_8000_0000_1000`); a number must be a safe integer (numbers at or
  * above 2^53 are rejected, never rounded); a negative number or bigint is read as the
  * sign-extended two's complement value (−4096 is 0xffff_ffff_ffff_f000).
  */
-function toU64(input: bigint | string | number): bigint {
+export function parseAddress64(input: bigint | string | number): bigint {
   let v: bigint;
   if (typeof input === 'bigint') {
     v = input;
@@ -46,10 +48,12 @@ function toU64(input: bigint | string | number): bigint {
       throw new InvalidAddressError(describe(input), Math.abs(input) >= TWO_53 ? 'numbers at or above 2^53 cannot hold an exact address; pass a bigint or a hex string' : 'not an integer');
     }
     v = BigInt(input);
-  } else {
+  } else if (typeof input === 'string') {
     const text = input.trim().replace(/_/g, '');
     if (!/^-?(0x[0-9a-fA-F]+|[0-9]+)$/.test(text)) throw new InvalidAddressError(JSON.stringify(input), 'not a hex (0x…) or decimal integer');
     v = text.startsWith('-') ? -BigInt(text.slice(1)) : BigInt(text);
+  } else {
+    throw new InvalidAddressError(describe(input), 'an address is a bigint, a hex or decimal string, or a safe integer');
   }
   if (v < 0n) {
     if (v < -(1n << 63n)) throw new InvalidAddressError(describe(input), 'below -2^63');
@@ -73,7 +77,7 @@ function isCanonicalU64(v: bigint): boolean {
  * @throws InvalidAddressError if the input is not an integer, is ≥ 2^53 as a number, or does not fit in 64 bits
  */
 export function virt(input: bigint | string | number): number {
-  const v = toU64(input);
+  const v = parseAddress64(input);
   if (!isCanonicalU64(v)) throw new NonCanonicalAddressError(describe(input));
   return Number(v & (BIG_TWO_48 - 1n));
 }
@@ -105,7 +109,7 @@ export function canonicalHex(va: number): string {
  */
 export function isCanonical(input: bigint | string | number): boolean {
   try {
-    return isCanonicalU64(toU64(input));
+    return isCanonicalU64(parseAddress64(input));
   } catch {
     return false;
   }
@@ -113,7 +117,7 @@ export function isCanonical(input: bigint | string | number): boolean {
 
 /** True when `va` is a valid linear address: an integer in [0, 2^48). */
 export function isLinear(va: number): boolean {
-  return Number.isSafeInteger(va) && va >= 0 && va < LINEAR_LIMIT;
+  return typeof va === 'number' && Number.isSafeInteger(va) && va >= 0 && va < LINEAR_LIMIT;
 }
 
 /**
@@ -128,8 +132,11 @@ export function assertLinear(va: number): void {
  * Throws unless `[va, va + sizeBytes)` lies inside one canonical half: it may not cross linear
  * 0x8000_0000_0000 (the non-canonical hole) nor run past 2^48.
  * @throws CanonicalHoleError
+ * @throws InvalidAddressError if `va` is not a linear address; InvalidSizeError if `sizeBytes` is not a non-negative safe integer
  */
 export function assertRangeInOneHalf(va: number, sizeBytes: number): void {
+  assertLinear(va);
+  if (!(typeof sizeBytes === 'number' && Number.isSafeInteger(sizeBytes) && sizeBytes >= 0)) throw new InvalidSizeError('sizeBytes', sizeBytes, 'must be a non-negative safe integer');
   const end = va + sizeBytes;
   if (end > LINEAR_LIMIT || (va < HIGHER_HALF_START && end > HIGHER_HALF_START)) throw new CanonicalHoleError(va, sizeBytes);
 }

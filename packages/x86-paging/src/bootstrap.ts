@@ -10,14 +10,14 @@ import {
   BootstrapPoolExhaustedError,
   InvalidAddressError,
   InvalidOptionError,
-  InvalidSizeError,
   MisalignedAddressError,
   PhysicalAddressRangeError,
   formatVa,
   type PhysicalMemory,
 } from './api';
-import { PAGE_SIZE_1G, PAGE_SIZE_2M, PAGE_SIZE_4K, PML4_ENTRY_SPAN, alignDown, alignUp, assertLinear, assertRangeInOneHalf, virt } from './address';
+import { PAGE_SIZE_1G, PAGE_SIZE_2M, PAGE_SIZE_4K, PML4_ENTRY_SPAN, alignDown, assertLinear, assertRangeInOneHalf, virt } from './address';
 import { DEFAULT_MAX_PHYS_ADDR, PTE, addressMaskHi, checkFlagsWord } from './entry';
+import { assertPoolInMemory, checkKernelAndPool } from './bootstrap-checks';
 import { Mapper } from './mapper';
 import { SimpleFrameAllocator } from './simple-frame-allocator';
 import { PhysicalTableAccess } from './table-access';
@@ -73,16 +73,7 @@ interface Plan {
  * `buildBootstrapTables` throws before it writes a single word (DESIGN.md "Errors").
  */
 function plan(options: Omit<BootstrapOptions, 'memory'>): Plan {
-  const { kernel, pool } = options;
-  if (!Number.isSafeInteger(kernel.pa) || kernel.pa < 0) throw new InvalidAddressError(String(kernel.pa), 'kernel.pa must be a non-negative safe integer');
-  if (!Number.isSafeInteger(kernel.sizeBytes) || kernel.sizeBytes <= 0) throw new InvalidSizeError('kernel.sizeBytes', kernel.sizeBytes);
-  const start = alignDown(kernel.pa, PAGE_SIZE_4K);
-  const end = alignUp(kernel.pa + kernel.sizeBytes, PAGE_SIZE_4K);
-  if (!Number.isSafeInteger(pool.frameCount) || pool.frameCount <= 0) throw new InvalidSizeError('pool.frameCount', pool.frameCount);
-  if (!Number.isSafeInteger(pool.pa) || pool.pa % PAGE_SIZE_4K !== 0) throw new MisalignedAddressError('pa', pool.pa, PAGE_SIZE_4K);
-  if (pool.pa < start || pool.pa + pool.frameCount * PAGE_SIZE_4K > end) {
-    throw new InvalidOptionError('pool', `${pool.pa}+${pool.frameCount} frames`, 'the table pool must lie inside the kernel image');
-  }
+  const { start, end } = checkKernelAndPool(options);
   const maxPhysAddr = options.maxPhysAddr ?? DEFAULT_MAX_PHYS_ADDR;
   addressMaskHi(maxPhysAddr); // InvalidOptionError outside 32..52
   const paLimit = 2 ** maxPhysAddr;
@@ -152,9 +143,7 @@ export function buildBootstrapTables(options: BootstrapOptions): BootstrapTables
   const p = plan(options);
   const needed = bootstrapFramesNeeded(options);
   if (needed > options.pool.frameCount) throw new BootstrapPoolExhaustedError(options.pool.frameCount, needed);
-  // Reads, not writes: a pool that memory does not hold throws PhysicalAccessError here.
-  options.memory.read8(options.pool.pa);
-  options.memory.read8(options.pool.pa + options.pool.frameCount * PAGE_SIZE_4K - 1);
+  assertPoolInMemory(options.memory, options.pool); // reads, not writes
   const allocator = new SimpleFrameAllocator({ start: options.pool.pa, frameCount: options.pool.frameCount });
   const access = new PhysicalTableAccess(options.memory);
   const mapperOptions = options.maxPhysAddr === undefined ? { access, allocator } : { access, allocator, maxPhysAddr: options.maxPhysAddr };

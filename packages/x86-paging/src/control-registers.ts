@@ -1,6 +1,8 @@
 // The architectural registers paging depends on (SDM vol. 3A 2.5 "Control Registers", 4.1.1),
 // as named bit constants plus a small state holder the Mmu reads on every translation.
-import { formatPa, KmemError } from './api';
+import { formatPa, KmemError, type PhysicalMemory } from './api';
+import { PDPTE_PAE_RESERVED_LO, pdptePaeReservedHi } from './entry-pae';
+import { type PagingMode, pagingModeOf } from './paging-mode';
 
 /** CR0 bits that matter to paging (SDM 2.5). `PG` is bit 31: a negative int32, test with `!== 0`. */
 export const CR0 = {
@@ -14,11 +16,13 @@ export const CR0 = {
 
 /** CR4 bits that matter to paging (SDM 2.5). */
 export const CR4 = {
-  /** Physical address extension (bit 5): required for 4-level paging. */
+  /** Physical address extension (bit 5): PAE paging, or 4-/5-level paging with EFER.LMA (SDM 4.1.1). */
   PAE: 1 << 5,
   /** Page global enable (bit 7): honour G in leaf entries, so they survive CR3 writes (SDM 4.10.2.4). */
   PGE: 1 << 7,
-  /** 57-bit linear addresses (bit 12). Not modelled: this package does 4-level paging only. */
+  /** Page size extensions (bit 4): in 32-bit paging a PDE with PS = 1 maps a 4 MiB page (SDM 4.3). */
+  PSE: 1 << 4,
+  /** 57-bit linear addresses (bit 12): 5-level paging when IA-32e mode is active (SDM 4.5). */
   LA57: 1 << 12,
   /** Process-context identifiers (bit 17): CR3 bits 11:0 are a 12-bit PCID tagging TLB entries (SDM 4.10.1). */
   PCIDE: 1 << 17,
@@ -64,7 +68,13 @@ export const CR3 = {
   PCID_MASK: 0xfff,
 } as const;
 
-/** Initial register values; anything omitted takes the value a running 64-bit kernel typically has. */
+/**
+ * Initial register values; anything omitted takes the value a running 64-bit kernel typically has.
+ * EFER.LMA is the processor's own bit (SDM 10.8.5): whatever `efer` says, it is set to
+ * EFER.LME AND CR0.PG. For PAE paging, CR3 holds the 32-byte aligned PDPT address: give it as
+ * `cr3Frame` (bits 31:12) plus `cr3Low` (bits 11:5, with PWT/PCD in 3, 4), or just call
+ * `Cpu.writeCr3(pdptPa)`; a `Cpu` loads the four PDPTE registers from it at construction.
+ */
 export interface ControlRegistersInit {
   /** CR0; default `PE | WP | PG`. */
   cr0?: number;
@@ -84,7 +94,7 @@ export interface ControlRegistersInit {
   maxPhysAddrBits?: number;
 }
 
-/** A register value or a CR3 frame that the register cannot hold. */
+/** A register value or a CR3 frame that the register cannot hold, or an illegal combination of register values. */
 export class InvalidControlRegisterError extends KmemError {
   readonly code = 'E_INVALID_CONTROL_REGISTER';
   constructor(
@@ -125,6 +135,13 @@ export class ControlRegisters {
   cr3Low: number;
   /** MAXPHYADDR, in bits (32..52). */
   readonly maxPhysAddrBits: number;
+  /**
+   * The four PAE PDPTE registers (SDM 4.4.1): PDPTE i is words 2i (bits 31:0) and 2i + 1 (bits
+   * 63:32). Loaded from memory by `loadPdptes` (the Cpu calls it on MOV to CR3 and on the CR0 / CR4
+   * writes that SDM 4.4.1 names, while PAE paging is in force); the PAE walk reads these, never the
+   * PDPT in memory. Zero (not present) until loaded.
+   */
+  readonly pdptes = new Uint32Array(8);
 
   /** @throws InvalidControlRegisterError if a value does not fit its register */
   constructor(init: ControlRegistersInit = {}) {
@@ -144,13 +161,47 @@ export class ControlRegisters {
     const cr3Low = init.cr3Low ?? 0;
     checkCr3(cr3Frame, cr3Low, maxPhysAddrBits);
     this.maxPhysAddrBits = maxPhysAddrBits;
-    this.cr0 = values[0]![1] | 0;
-    this.cr4 = values[1]![1] | 0;
-    this.efer = values[2]![1] | 0;
+    const cr0 = values[0]![1] | 0;
+    const cr4 = values[1]![1] | 0;
+    checkModeBits(cr0, cr4, values[2]![1] | 0);
+    this.cr0 = cr0;
+    this.cr4 = cr4;
+    this.efer = withLma(cr0, values[2]![1] | 0);
     this.rflags = values[3]![1] | 0;
     this.pkru = values[4]![1] | 0;
     this.cr3Frame = cr3Frame;
     this.cr3Low = cr3Low;
+  }
+
+  /** The paging mode these registers select (SDM 4.1.1), recomputed on every read. */
+  get pagingMode(): PagingMode {
+    return pagingModeOf(this.cr0, this.cr4, this.efer);
+  }
+  /**
+   * Physical address of the PAE page-directory-pointer table: CR3 bits 31:5 (SDM 4.4.1). Only
+   * meaningful in PAE paging.
+   */
+  get pdptAddress(): number {
+    return (this.cr3Frame % 4294967296) + (this.cr3Low & 0xfe0);
+  }
+
+  /**
+   * Loads the four PDPTE registers from the PDPT at CR3 bits 31:5 (SDM 4.4.1), as MOV to CR3 does
+   * in PAE paging. All-or-nothing: a present PDPTE with a reserved bit set (bits 2:1, 8:5,
+   * 63:MAXPHYADDR) leaves the registers unchanged and throws (on hardware the MOV raises #GP(0)).
+   * @throws InvalidPdpteError for a present PDPTE with a reserved bit
+   */
+  loadPdptes(memory: PhysicalMemory): void {
+    const base = this.pdptAddress;
+    const loaded = new Uint32Array(8);
+    for (let i = 0; i < 8; i++) loaded[i] = memory.read32(base + i * 4);
+    const reservedHi = pdptePaeReservedHi(this.maxPhysAddrBits);
+    for (let i = 0; i < 4; i++) {
+      const lo = loaded[2 * i]!;
+      const hi = loaded[2 * i + 1]!;
+      if ((lo & 1) !== 0 && ((lo & PDPTE_PAE_RESERVED_LO) !== 0 || (hi & reservedHi) !== 0)) throw new InvalidPdpteError(i, base + i * 8, lo, hi);
+    }
+    this.pdptes.set(loaded);
   }
 
   /** CR0.PG: paging is on. */
@@ -214,7 +265,50 @@ export class ControlRegisters {
     if ((this.cr4 & CR4.PCIDE) !== 0 && (this.efer & EFER.LMA) === 0) {
       throw new InvalidControlRegisterError('CR4', this.cr4, 'PCIDE requires IA-32e mode (EFER.LMA = 1)');
     }
+    checkModeBits(this.cr0, this.cr4, this.efer);
+    if ((this.cr0 & CR0.PG) !== 0 && ((this.efer & EFER.LMA) !== 0) !== ((this.efer & EFER.LME) !== 0)) {
+      throw new InvalidControlRegisterError('EFER', this.efer, 'EFER.LMA must equal EFER.LME while CR0.PG = 1 (the processor sets it)');
+    }
   }
+}
+
+/** A present PAE PDPTE with a reserved bit set, found when loading the PDPTE registers (SDM 4.4.1: #GP(0) at the MOV). */
+export class InvalidPdpteError extends KmemError {
+  readonly code = 'E_INVALID_PDPTE';
+  /**
+   * @param index PDPTE number (0..3)
+   * @param pa physical address of the entry
+   * @param lo bits 31:0 of the entry
+   * @param hi bits 63:32 of the entry
+   */
+  constructor(
+    readonly index: number,
+    readonly pa: number,
+    readonly lo: number,
+    readonly hi: number,
+  ) {
+    super(`PDPTE ${index} at ${formatPa(pa)} = 0x${hi.toString(16).padStart(8, '0')}_${lo.toString(16).padStart(8, '0')}: present with a reserved bit set (bits 2:1, 8:5 or above MAXPHYADDR)`);
+  }
+}
+
+/**
+ * EFER with LMA recomputed as the processor keeps it: LMA = LME AND CR0.PG (SDM 10.8.5).
+ * @param cr0 CR0 as a 32-bit value
+ * @param efer IA32_EFER (low 32 bits)
+ */
+export function withLma(cr0: number, efer: number): number {
+  return (cr0 & CR0.PG) !== 0 && (efer & EFER.LME) !== 0 ? efer | EFER.LMA : efer & ~EFER.LMA;
+}
+
+/**
+ * Register combinations no processor can be in (SDM 2.5, 10.8.5): CR0.PG = 1 with CR0.PE = 0;
+ * CR0.PG = 1 with EFER.LME = 1 and CR4.PAE = 0 (MOV to CR0 raises #GP).
+ * @throws InvalidControlRegisterError
+ */
+export function checkModeBits(cr0: number, cr4: number, efer: number): void {
+  if ((cr0 & CR0.PG) === 0) return;
+  if ((cr0 & CR0.PE) === 0) throw new InvalidControlRegisterError('CR0', cr0, 'CR0.PG = 1 requires CR0.PE = 1 (SDM 2.5)');
+  if ((efer & EFER.LME) !== 0 && (cr4 & CR4.PAE) === 0) throw new InvalidControlRegisterError('CR0', cr0, 'CR0.PG = 1 with EFER.LME = 1 requires CR4.PAE = 1 (SDM 10.8.5)');
 }
 
 /** Validates a CR3 frame and low bits. @throws InvalidControlRegisterError */

@@ -1,10 +1,12 @@
 // One logical processor, as far as memory is concerned: the register file, an MMU with its TLB,
-// loads/stores/fetches through them, and exception delivery for #PF (vector 14) and #GP
-// (vector 13). A handler answers 'retry' (re-execute the access, as IRETQ returns to the
-// faulting instruction) or 'abort'.
+// loads/stores/fetches through them in every paging mode, and exception delivery for #PF
+// (vector 14) and #GP (vector 13). A handler answers 'retry' (re-execute the access, as IRETQ
+// returns to the faulting instruction) or 'abort'. Mode changes through writeCr0 / writeCr4 /
+// writeEfer follow the hardware's rules (SDM vol. 3A 2.5, 4.1.2, 4.4.1, 10.8.5); an illegal one
+// is a #GP and changes nothing.
 import { InvalidAddressError, InvalidOptionError, type PhysicalMemory } from './api';
 import { Access, Mode } from './access-mode';
-import { CR0, CR3, CR4, checkCr3, ControlRegisters, type ControlRegistersInit, InvalidControlRegisterError, RFLAGS } from './control-registers';
+import { CR0, CR3, CR4, checkCr3, ControlRegisters, type ControlRegistersInit, EFER, InvalidControlRegisterError, InvalidPdpteError, RFLAGS, withLma } from './control-registers';
 import {
   type FaultAnswer,
   FaultNestingError,
@@ -17,11 +19,11 @@ import {
 } from './faults';
 import { Mmu, type TranslationResult } from './mmu';
 import { decodePageFaultErrorCode, type DecodedPageFaultErrorCode } from './page-fault-error-code';
+import { PagingMode, pagingModeName, pagingModeOf } from './paging-mode';
 import { type InvpcidType, Tlb, type TlbOptions } from './tlb';
 
 const PAGE = 4096;
-const TWO_47 = 140737488355328;
-const LINEAR_LIMIT = 281474976710656;
+const TWO_32 = 4294967296;
 
 /**
  * Decoded error codes, built the first time a code is delivered and shared (frozen) by every later
@@ -42,9 +44,16 @@ export type PageFaultHandler = (fault: PageFaultInfo, cpu: Cpu) => FaultAnswer;
 export type GeneralProtectionHandler = (fault: GeneralProtectionInfo, cpu: Cpu) => FaultAnswer;
 
 /**
- * An address as the Cpu accepts it: a number is the 48-bit linear form in [0, 2^48) (an integer
- * at or above 2^48 is a 64-bit value whose high bits are not a sign extension: #GP); a bigint is
- * the 64-bit form (canonical or not: a non-canonical one raises #GP).
+ * An address as the Cpu accepts it, by paging mode:
+ * - 4-level: a number is the 48-bit linear form in [0, 2^48) (an integer at or above 2^48 is a
+ *   64-bit value whose high bits are not a sign extension: #GP); a bigint is the 64-bit form
+ *   (canonical or not: a non-canonical one raises #GP);
+ * - 5-level: a number is the 57-bit linear form, exact below 2^53 (the lower half); a bigint is
+ *   the 64-bit form, canonical when bits 63:57 equal bit 56 (else #GP);
+ * - 32-bit, PAE, no paging: an offset in a flat 4 GiB segment, number or bigint; an access whose
+ *   last byte lies at or above 2^32 is beyond the segment limit: #GP (SDM vol. 3A 5.3), never a wrap.
+ * Anything else (a string, null, an object, a fraction, a negative number) is a caller bug:
+ * InvalidAddressError.
  */
 export type CpuAddress = number | bigint;
 
@@ -107,8 +116,12 @@ export class Cpu {
   readonly mmu: Mmu;
   /** Current privilege: accesses that do not name a mode use it. */
   mode: Mode;
-  /** CR2: linear address of the last page fault. */
+  /** CR2: linear address of the last page fault (NaN for a 5-level address at or above 2^53: see `cr2Hi` / `cr2Lo`). */
   cr2 = 0;
+  /** CR2 bits 56:32 (47:32 in 4-level paging, 0 in 32-bit and PAE paging). */
+  cr2Hi = 0;
+  /** CR2 bits 31:0 (unsigned). */
+  cr2Lo = 0;
   /** Error code of the last page fault. */
   lastErrorCode = 0;
   /** Page faults raised so far (each delivery counts, retries included). */
@@ -126,6 +139,9 @@ export class Cpu {
   private pa1 = 0;
   private len1 = 0;
   private pa2 = 0;
+  // Result of `toLinear`: the access's linear address, bits 56:32 and 31:0 (unsigned).
+  private linHi = 0;
+  private linLo = 0;
 
   /** @throws InvalidOptionError / InvalidControlRegisterError for bad options */
   constructor(options: CpuOptions) {
@@ -144,6 +160,14 @@ export class Cpu {
     this.mode = mode;
     this.maxRepeatedFaults = maxRepeatedFaults;
     this.maxNestedFaults = maxNestedFaults;
+    // A CPU that starts in PAE paging has loaded its PDPTE registers from CR3 (SDM 4.4.1).
+    if (registers.pagingMode === PagingMode.Pae) registers.loadPdptes(options.memory);
+  }
+
+  /** The paging mode in force (SDM 4.1.1), from CR0.PG, CR4.PAE, EFER.LMA and CR4.LA57. */
+  get pagingMode(): PagingMode {
+    const r = this.registers;
+    return pagingModeOf(r.cr0, r.cr4, r.efer);
   }
 
   // --- exception vectors ---------------------------------------------------------------------
@@ -174,10 +198,14 @@ export class Cpu {
 
   /**
    * Translates without delivering anything (no handler, CR2 untouched): the MMU's shared result.
-   * @throws InvalidAddressError if `va` is not in [0, 2^48)
+   * Takes a {@link CpuAddress} like the loads and stores.
+   * @throws InvalidAddressError if `va` is not an address of the mode (non-canonical, past 4 GiB,
+   *   not a number or bigint), or `access` / `mode` are not Access / Mode values
    */
-  translate(va: number, access: Access, mode: Mode = this.mode): TranslationResult {
-    return this.mmu.translate(va, access, mode);
+  translate(va: CpuAddress, access: Access, mode: Mode = this.mode): TranslationResult {
+    checkAccessMode(access, mode);
+    if (!this.toLinear(va, 1)) throw new InvalidAddressError(describeAddress(va), `not a linear address in ${pagingModeName(this.pagingMode)} paging`);
+    return this.mmu.translateSplit(this.linHi, this.linLo | 0, access, mode);
   }
 
   // --- loads, stores, fetches ----------------------------------------------------------------
@@ -230,6 +258,7 @@ export class Cpu {
   }
   /** Writes the low 64 bits of `value` at `va`, little-endian. @throws see {@link Cpu.read32} */
   write64(va: CpuAddress, value: bigint, mode: Mode = this.mode): void {
+    if (typeof value !== 'bigint') throw new InvalidOptionError('value', value, 'write64 takes a bigint');
     this.resolve(va, 8, Access.Write, mode);
     const v = BigInt.asUintN(64, value);
     this.storeResolved(0, 4, Number(v & 0xffff_ffffn));
@@ -242,14 +271,21 @@ export class Cpu {
    * @throws see {@link Cpu.read32}
    */
   readBytes(va: CpuAddress, dst: Uint8Array, mode: Mode = this.mode): void {
-    let lin = this.linear(va, Math.max(1, dst.length), Access.Read, mode);
+    if (!(dst instanceof Uint8Array)) throw new InvalidOptionError('dst', dst, 'must be a Uint8Array');
+    this.linear(va, Math.max(1, dst.length), Access.Read, mode);
+    let hi = this.linHi;
+    let lo = this.linLo;
     let done = 0;
     while (done < dst.length) {
-      const chunk = Math.min(dst.length - done, PAGE - (lin % PAGE));
-      this.resolve(lin, chunk, Access.Read, mode);
+      const chunk = Math.min(dst.length - done, PAGE - (lo % PAGE));
+      this.resolveLinear(hi, lo, chunk, Access.Read, mode);
       for (let i = 0; i < chunk; i++) dst[done + i] = this.memory.read8(this.pa1 + i);
       done += chunk;
-      lin = (lin + chunk) % LINEAR_LIMIT;
+      lo += chunk;
+      if (lo >= TWO_32) {
+        lo -= TWO_32;
+        hi = this.nextHi(hi);
+      }
     }
   }
 
@@ -259,37 +295,69 @@ export class Cpu {
    * @throws see {@link Cpu.read32}
    */
   writeBytes(va: CpuAddress, src: Uint8Array, mode: Mode = this.mode): void {
-    let lin = this.linear(va, Math.max(1, src.length), Access.Write, mode);
+    if (!(src instanceof Uint8Array)) throw new InvalidOptionError('src', src, 'must be a Uint8Array');
+    this.linear(va, Math.max(1, src.length), Access.Write, mode);
+    let hi = this.linHi;
+    let lo = this.linLo;
     let done = 0;
     while (done < src.length) {
-      const chunk = Math.min(src.length - done, PAGE - (lin % PAGE));
-      this.resolve(lin, chunk, Access.Write, mode);
+      const chunk = Math.min(src.length - done, PAGE - (lo % PAGE));
+      this.resolveLinear(hi, lo, chunk, Access.Write, mode);
       for (let i = 0; i < chunk; i++) this.memory.write8(this.pa1 + i, src[done + i]!);
       done += chunk;
-      lin = (lin + chunk) % LINEAR_LIMIT;
+      lo += chunk;
+      if (lo >= TWO_32) {
+        lo -= TWO_32;
+        hi = this.nextHi(hi);
+      }
     }
   }
 
   // --- registers and TLB control -------------------------------------------------------------
 
   /**
-   * MOV to CR3 (SDM 4.10.4.1). With CR4.PCIDE = 0: loads the PML4 frame and flushes every
-   * non-global TLB entry. With CR4.PCIDE = 1: switches to PCID `pcid`; unless `noFlush`
-   * (bit 63 of the operand), the new PCID's non-global entries are flushed; entries of other
-   * PCIDs stay either way, so a kernel reusing a PCID for another address space must not pass
-   * `noFlush`.
+   * MOV to CR3 (SDM 4.10.4.1). With CR4.PCIDE = 0: loads the top-level table and flushes every
+   * non-global TLB entry. With CR4.PCIDE = 1: switches to PCID `pcid`; unless `noFlush` (bit 63
+   * of the operand), the new PCID's non-global entries are flushed; entries of other PCIDs stay
+   * either way, so a kernel reusing a PCID for another address space must not pass `noFlush`.
+   *
+   * By mode: 4-/5-level — `frame` is the PML4 / PML5 frame. 32-bit — the page directory, below
+   * 4 GiB. PAE — the page-directory-pointer table: a 32-byte aligned address below 4 GiB (CR3
+   * bits 31:5), whose four PDPTEs are loaded into the PDPTE registers now (SDM 4.4.1); a present
+   * PDPTE with a reserved bit is a #GP and leaves CR3, the registers and the TLB unchanged.
    * @throws InvalidControlRegisterError for a misaligned / too-high frame, a PCID outside 0..4095,
-   *   or `noFlush` while CR4.PCIDE = 0 (#GP on hardware)
+   *   or `noFlush` while CR4.PCIDE = 0; ControlRegisterFault (#GP) for a bad PDPTE
    */
-  writeCr3(pml4Frame: number, options: WriteCr3Options = {}): void {
+  writeCr3(frame: number, options: WriteCr3Options = {}): void {
+    const regs = this.registers;
+    const pagingMode = this.pagingMode;
+    if (pagingMode === PagingMode.Pae && typeof frame === 'number' && frame % 4096 !== 0) {
+      // PAE: CR3 bits 31:5 hold the PDPT address; bits 11:5 travel in cr3Low.
+      if (!(Number.isInteger(frame) && frame >= 0 && frame < TWO_32 && frame % 32 === 0)) throw new InvalidControlRegisterError('CR3', frame, 'in PAE paging CR3 holds a 32-byte aligned PDPT address below 2^32');
+      this.writeCr3(frame - (frame % 4096), { ...options, pcid: (options.pcid ?? 0) | (frame % 4096) });
+      return;
+    }
     const low = options.pcid ?? 0;
     const noFlush = options.noFlush ?? false;
-    const regs = this.registers;
-    checkCr3(pml4Frame, low, regs.maxPhysAddrBits);
+    checkCr3(frame, low, regs.maxPhysAddrBits);
     const pcide = (regs.cr4 & CR4.PCIDE) !== 0;
-    if (noFlush && !pcide) throw new InvalidControlRegisterError('CR3', pml4Frame, 'bit 63 (no flush) requires CR4.PCIDE = 1');
-    regs.cr3Frame = pml4Frame;
+    if (noFlush && !pcide) throw new InvalidControlRegisterError('CR3', frame, 'bit 63 (no flush) requires CR4.PCIDE = 1');
+    if ((pagingMode === PagingMode.ThirtyTwoBit || pagingMode === PagingMode.Pae) && frame >= TWO_32) {
+      throw new InvalidControlRegisterError('CR3', frame, `${pagingModeName(pagingMode)} paging: CR3 is a 32-bit register`);
+    }
+    const oldFrame = regs.cr3Frame;
+    const oldLow = regs.cr3Low;
+    regs.cr3Frame = frame;
     regs.cr3Low = low;
+    if (pagingMode === PagingMode.Pae) {
+      const loaded = this.tryLoadPdptes();
+      if (loaded !== null) {
+        regs.cr3Frame = oldFrame;
+        regs.cr3Low = oldLow;
+        this.registerGp('CR3', frame, loaded.message);
+        return;
+      }
+    }
     const tlb = this.tlb;
     if (tlb === null) return;
     if (!pcide) tlb.flushNonGlobal();
@@ -301,6 +369,7 @@ export class Cpu {
    * @throws InvalidControlRegisterError for reserved bits 62:MAXPHYADDR set, or as `writeCr3`
    */
   writeCr3Raw(value: bigint): void {
+    if (typeof value !== 'bigint') throw new InvalidControlRegisterError('CR3', Number.NaN, 'writeCr3Raw takes the 64-bit operand as a bigint');
     const v = BigInt.asUintN(64, value);
     const noFlush = (v >> 63n) === 1n;
     const frame = Number((v >> 12n) & ((1n << BigInt(this.registers.maxPhysAddrBits - 12)) - 1n)) * PAGE;
@@ -311,45 +380,82 @@ export class Cpu {
   }
 
   /**
-   * MOV to CR4 (SDM 4.10.4.1): changing PGE, or clearing PCIDE, flushes the whole TLB (global
-   * entries too); setting SMEP flushes the current PCID's entries.
-   * @throws InvalidControlRegisterError for a non-32-bit value, or setting PCIDE while CR3[11:0] ≠ 0
-   *   or outside IA-32e mode (#GP on hardware)
+   * MOV to CR4 (SDM 4.10.4.1): changing PGE, PAE, PSE or LA57, or clearing PCIDE, flushes the whole
+   * TLB (global entries too); setting SMEP flushes the current PCID's entries. In PAE paging a
+   * change of PAE, PGE, PSE or SMEP reloads the PDPTE registers (SDM 4.4.1).
+   * #GP, nothing changed (SDM 4.1.2, 4.10.1, MOV to CR4): clearing PAE or changing LA57 while
+   * EFER.LMA = 1; setting PCIDE while CR3[11:0] ≠ 0 or outside IA-32e mode; a bad PDPTE.
+   * @throws InvalidControlRegisterError for a non-32-bit value; ControlRegisterFault for a #GP
    */
   writeCr4(value: number): void {
     if (!Number.isInteger(value) || value < -0x8000_0000 || value > 0xffff_ffff) throw new InvalidControlRegisterError('CR4', value, 'must be a 32-bit integer');
     const regs = this.registers;
     const old = regs.cr4;
     const next = value | 0;
+    const changed = old ^ next;
     const settingPcide = (old & CR4.PCIDE) === 0 && (next & CR4.PCIDE) !== 0;
-    if (settingPcide && (regs.cr3Low & 0xfff) !== 0) throw new InvalidControlRegisterError('CR4', value, 'PCIDE may be set only while CR3[11:0] = 0');
-    if (settingPcide && !this.longModeActive()) throw new InvalidControlRegisterError('CR4', value, 'PCIDE requires IA-32e mode (EFER.LMA = 1)');
+    const lma = (regs.efer & EFER.LMA) !== 0;
+    if (settingPcide && (regs.cr3Low & 0xfff) !== 0) return this.registerGp('CR4', value, 'PCIDE may be set only while CR3[11:0] = 0');
+    if (settingPcide && !lma) return this.registerGp('CR4', value, 'PCIDE requires IA-32e mode (EFER.LMA = 1)');
+    if (lma && (next & CR4.PAE) === 0) return this.registerGp('CR4', value, 'CR4.PAE cannot be cleared while IA-32e paging is active (SDM 4.1.2)');
+    if (lma && (changed & CR4.LA57) !== 0) return this.registerGp('CR4', value, 'CR4.LA57 cannot change while EFER.LMA = 1: leave IA-32e mode first (SDM 4.1.2)');
     const pcidBefore = regs.pcid;
     regs.cr4 = next;
+    if ((changed & (CR4.PAE | CR4.PGE | CR4.PSE | CR4.SMEP)) !== 0 && this.pagingMode === PagingMode.Pae) {
+      const failed = this.tryLoadPdptes();
+      if (failed !== null) {
+        regs.cr4 = old;
+        return this.registerGp('CR4', value, failed.message);
+      }
+    }
     const tlb = this.tlb;
     if (tlb === null) return;
-    if (((old ^ next) & CR4.PGE) !== 0 || ((old & CR4.PCIDE) !== 0 && (next & CR4.PCIDE) === 0)) tlb.flushAll();
+    if ((changed & (CR4.PGE | CR4.PAE | CR4.PSE | CR4.LA57)) !== 0 || ((old & CR4.PCIDE) !== 0 && (next & CR4.PCIDE) === 0)) tlb.flushAll();
     else if ((old & CR4.SMEP) === 0 && (next & CR4.SMEP) !== 0) tlb.flushAll(pcidBefore);
   }
 
   /**
-   * MOV to CR0. Changing PG flushes the TLB (paging on/off changes every translation).
-   * @throws InvalidControlRegisterError for a non-32-bit value
+   * MOV to CR0. Changing PG flushes the TLB (paging on/off changes every translation); EFER.LMA
+   * becomes EFER.LME AND CR0.PG (SDM 10.8.5). Entering PAE paging loads the PDPTE registers.
+   * #GP, nothing changed (SDM 2.5, 4.1.2): PG = 1 with PE = 0; setting PG while EFER.LME = 1 and
+   * CR4.PAE = 0; a bad PDPTE. (Clearing PG is allowed in every mode, as from compatibility mode:
+   * the Cpu does not model code segments.)
+   * @throws InvalidControlRegisterError for a non-32-bit value; ControlRegisterFault for a #GP
    */
   writeCr0(value: number): void {
     if (!Number.isInteger(value) || value < -0x8000_0000 || value > 0xffff_ffff) throw new InvalidControlRegisterError('CR0', value, 'must be a 32-bit integer');
-    const old = this.registers.cr0;
-    this.registers.cr0 = value | 0;
-    if (((old ^ value) & CR0.PG) !== 0) this.tlb?.flushAll();
+    const regs = this.registers;
+    const old = regs.cr0;
+    const next = value | 0;
+    if ((next & CR0.PG) !== 0 && (next & CR0.PE) === 0) return this.registerGp('CR0', value, 'CR0.PG = 1 requires CR0.PE = 1');
+    if ((next & CR0.PG) !== 0 && (old & CR0.PG) === 0 && (regs.efer & EFER.LME) !== 0 && (regs.cr4 & CR4.PAE) === 0) {
+      return this.registerGp('CR0', value, 'paging cannot be enabled while EFER.LME = 1 and CR4.PAE = 0 (SDM 4.1.2)');
+    }
+    const oldEfer = regs.efer;
+    regs.cr0 = next;
+    regs.efer = withLma(next, regs.efer);
+    // SDM 4.4.1: the PDPTEs are loaded when MOV to CR0 changes PG (or CD / NW) into PAE paging.
+    if (((old ^ next) & (CR0.PG | (1 << 30) | (1 << 29))) !== 0 && this.pagingMode === PagingMode.Pae) {
+      const failed = this.tryLoadPdptes();
+      if (failed !== null) {
+        regs.cr0 = old;
+        regs.efer = oldEfer;
+        return this.registerGp('CR0', value, failed.message);
+      }
+    }
+    if (((old ^ next) & CR0.PG) !== 0) this.tlb?.flushAll();
   }
 
   /**
-   * WRMSR IA32_EFER (low 32 bits). No TLB effect; NXE takes effect on the next translation.
-   * @throws InvalidControlRegisterError for a non-32-bit value
+   * WRMSR IA32_EFER (low 32 bits). LMA is read-only (kept as the processor has it). NXE takes
+   * effect on the next translation. #GP, nothing changed: changing LME while CR0.PG = 1 (SDM 4.1.2).
+   * @throws InvalidControlRegisterError for a non-32-bit value; ControlRegisterFault for a #GP
    */
   writeEfer(value: number): void {
     if (!Number.isInteger(value) || value < -0x8000_0000 || value > 0xffff_ffff) throw new InvalidControlRegisterError('EFER', value, 'must be a 32-bit integer');
-    this.registers.efer = value | 0;
+    const regs = this.registers;
+    if ((regs.cr0 & CR0.PG) !== 0 && ((regs.efer ^ value) & EFER.LME) !== 0) return this.registerGp('EFER', value, 'EFER.LME cannot change while paging is enabled (SDM 4.1.2)');
+    regs.efer = ((value | 0) & ~EFER.LMA) | (regs.efer & EFER.LMA);
   }
 
   /** STAC: sets RFLAGS.AC, letting the kernel touch user pages under SMAP. */
@@ -373,21 +479,30 @@ export class Cpu {
 
   /**
    * INVLPG (SDM 4.10.4.1): drops the TLB entries of the page containing `va` for the current
-   * PCID, and global ones for it. A non-canonical address is a no-op, as on hardware.
-   * @throws InvalidAddressError for a negative or fractional number
+   * PCID, and global ones for it. A non-canonical address (or one past 4 GiB in the 32-bit modes)
+   * is a no-op, as on hardware.
+   * @throws InvalidAddressError if `va` is not a number or bigint, or is a negative or fractional number
    */
   invlpg(va: CpuAddress): void {
-    const lin = this.toLinear(va);
-    if (lin < 0) return;
-    this.tlb?.invalidatePage(lin, this.registers.pcid);
+    if (!this.toLinear(va, 1)) return;
+    this.tlb?.invalidatePageSplit(this.linHi, this.linLo | 0, this.registers.pcid);
   }
 
   /**
-   * INVPCID (types 0-3, see `InvpcidType`).
-   * @throws InvalidOptionError for a bad type or PCID
+   * INVPCID (types 0-3, see `InvpcidType`). `va` (type 0) is a {@link CpuAddress}; a
+   * non-canonical one raises #GP(0), as on hardware (SDM vol. 2 INVPCID).
+   * @throws InvalidOptionError for a bad type or PCID; InvalidAddressError for a `va` that is
+   *   not an address; GeneralProtectionFault for a non-canonical `va` of type 0
    */
-  invpcid(type: InvpcidType, pcid: number, va = 0): void {
-    this.tlb?.invpcid(type, pcid, va);
+  invpcid(type: InvpcidType, pcid: number, va: CpuAddress = 0): void {
+    if (type !== 0 && type !== 1 && type !== 2 && type !== 3) throw new InvalidOptionError('type', type, 'INVPCID type must be 0..3');
+    if (!Number.isInteger(pcid) || pcid < 0 || pcid > 0xfff) throw new InvalidOptionError('pcid', pcid, 'a PCID is an integer in 0..4095');
+    if (type === 0) {
+      this.linear(va, 1, Access.Read, this.mode);
+      if (this.tlb !== null) this.tlb.invalidatePageSplit(this.linHi, this.linLo | 0, pcid, true);
+      return;
+    }
+    this.tlb?.invpcid(type, pcid, 0);
   }
 
   // --- context switch ------------------------------------------------------------------------
@@ -430,39 +545,101 @@ export class Cpu {
 
   // --- internals -----------------------------------------------------------------------------
 
-  private longModeActive(): boolean {
-    return (this.registers.efer & (1 << 10)) !== 0;
-  }
-
-  /** Linear form of an address, or -1 when it is not canonical. @throws InvalidAddressError */
-  private toLinear(va: CpuAddress): number {
-    if (typeof va === 'number') {
-      if (va >= 0 && va < LINEAR_LIMIT && Number.isInteger(va)) return va;
-      if (!Number.isSafeInteger(va) || va < 0) throw new InvalidAddressError(String(va), 'an address number must be a non-negative safe integer (use a bigint for the 64-bit form)');
-      return -1;
+  /**
+   * Loads the PDPTE registers from the PDPT CR3 names (PAE paging, SDM 4.4.1): null when done,
+   * else the error (registers unchanged).
+   */
+  private tryLoadPdptes(): InvalidPdpteError | null {
+    try {
+      this.registers.loadPdptes(this.memory);
+      return null;
+    } catch (e) {
+      if (e instanceof InvalidPdpteError) return e;
+      throw e;
     }
-    const v = BigInt.asUintN(64, va);
-    if (v !== va) return -1;
-    const top = v >> 47n;
-    if (top === 0n) return Number(v);
-    if (top === 0x1ffffn) return Number(v - 0xffff_0000_0000_0000n);
-    return -1;
   }
 
-  /** Linear address of an access of `byteCount` bytes, raising #GP if any byte is non-canonical. */
-  private linear(va: CpuAddress, byteCount: number, access: Access, mode: Mode): number {
+  /**
+   * A #GP(0) raised by MOV to a control register or WRMSR: counted and delivered to the vector-13
+   * handler (which cannot make the same MOV succeed: whatever it answers, the write is abandoned),
+   * then thrown as a ControlRegisterFault. The registers are as before the write.
+   */
+  private registerGp(register: string, value: number, reason: string): never {
+    this.generalProtectionCount++;
+    const info: GeneralProtectionInfo = { vector: 13, errorCode: 0, address: `0x${(value >>> 0).toString(16)}`, access: Access.Write, mode: this.mode, attempt: 1, register, reason };
+    const handler = this.gpHandler;
+    if (handler !== null) this.callHandler(() => handler(info, this), null);
+    throw new ControlRegisterFault(info);
+  }
+
+  /**
+   * Sets linHi / linLo to the linear address of an access of `byteCount` bytes at `va` in the
+   * current paging mode. False when the access must raise #GP: a non-canonical address or one
+   * that crosses into the non-canonical range (long modes), or bytes beyond 0xffff_ffff (the
+   * 4 GiB limit of the flat segment in the 32-bit modes, SDM 5.3).
+   * @throws InvalidAddressError for anything that is not an address at all
+   */
+  private toLinear(va: CpuAddress, byteCount: number): boolean {
+    const regs = this.registers;
+    const pagingMode = pagingModeOf(regs.cr0, regs.cr4, regs.efer);
+    let hi: number;
+    let lo: number;
+    if (typeof va === 'number') {
+      if (!(Number.isSafeInteger(va) && va >= 0)) throw new InvalidAddressError(String(va), 'an address number must be a non-negative safe integer (use a bigint for the 64-bit form)');
+      hi = Math.floor(va / TWO_32);
+      lo = va - hi * TWO_32;
+      if (pagingMode === PagingMode.FourLevel) {
+        // Linear 2^47..2^48 is the canonical upper half (its 64-bit form sign-extends bit 47);
+        // a number at or above 2^48 is a 64-bit value that is not.
+        if (hi >= 0x1_0000 || (hi < 0x8000 && va + byteCount > 0x8000_0000_0000)) return false;
+      } else if (pagingMode !== PagingMode.FiveLevel && va + byteCount > TWO_32) {
+        return false;
+      }
+    } else if (typeof va === 'bigint') {
+      const v = BigInt.asUintN(64, va);
+      if (v !== va) return false;
+      if (pagingMode === PagingMode.FourLevel || pagingMode === PagingMode.FiveLevel) {
+        const bits = pagingMode === PagingMode.FourLevel ? 47n : 56n;
+        const top = v >> bits;
+        const ones = (1n << (64n - bits)) - 1n;
+        if (top !== 0n && top !== ones) return false;
+        const linear = v & ((1n << (bits + 1n)) - 1n);
+        // The last byte must be canonical too: crossing 2^47 (2^56) leaves the lower half.
+        if (top === 0n && linear + BigInt(byteCount) > 1n << bits) return false;
+        hi = Number(linear >> 32n);
+        lo = Number(linear & 0xffff_ffffn);
+      } else {
+        if (v + BigInt(byteCount) > 0x1_0000_0000n) return false;
+        hi = 0;
+        lo = Number(v);
+      }
+    } else {
+      throw new InvalidAddressError(describeAddress(va), 'an address is a number or a bigint');
+    }
+    this.linHi = hi;
+    this.linLo = lo;
+    return true;
+  }
+
+  /** Sets linHi / linLo for an access of `byteCount` bytes, raising #GP while the address is not usable. */
+  private linear(va: CpuAddress, byteCount: number, access: Access, mode: Mode): void {
     for (let attempt = 1; ; attempt++) {
-      const lin = this.toLinear(va);
-      // The last byte must be canonical too: crossing linear 2^47 leaves the lower half (#GP).
-      if (lin >= 0 && !(lin < TWO_47 && lin + byteCount > TWO_47)) return lin;
+      if (this.toLinear(va, byteCount)) return;
       this.raiseGp(va, access, mode, attempt);
     }
+  }
+
+  /** vaHi of the page after the top of a 2^32 block: wraps at the top of the linear space (2^48, 2^57). */
+  private nextHi(hi: number): number {
+    const limit = this.pagingMode === PagingMode.FiveLevel ? 0x200_0000 : 0x1_0000;
+    return hi + 1 === limit ? 0 : hi + 1;
   }
 
   private raiseGp(va: CpuAddress, access: Access, mode: Mode, attempt: number): void {
     this.generalProtectionCount++;
     const address = typeof va === 'bigint' ? `0x${BigInt.asUintN(64, va).toString(16)}` : `0x${va.toString(16)}`;
-    const info: GeneralProtectionInfo = { vector: 13, errorCode: 0, address, access, mode, attempt };
+    const longMode = (this.registers.efer & EFER.LMA) !== 0 && (this.registers.cr0 & CR0.PG) !== 0;
+    const info: GeneralProtectionInfo = { vector: 13, errorCode: 0, address, access, mode, attempt, reason: longMode ? 'non-canonical address' : 'an offset beyond the 4 GiB segment limit' };
     const handler = this.gpHandler;
     if (handler === null || attempt > this.maxRepeatedFaults) throw new GeneralProtectionFault(info);
     const answer = this.callHandler(() => handler(info, this), null);
@@ -475,38 +652,55 @@ export class Cpu {
    * written before both pages are known good.
    */
   private resolve(va: CpuAddress, byteCount: number, access: Access, mode: Mode): void {
-    const lin = this.linear(va, byteCount, access, mode);
+    checkAccessMode(access, mode);
+    this.linear(va, byteCount, access, mode);
+    this.resolveLinear(this.linHi, this.linLo, byteCount, access, mode);
+  }
+
+  /** `resolve` for the linear address `hi:lo` (lo unsigned). */
+  private resolveLinear(hi: number, lo: number, byteCount: number, access: Access, mode: Mode): void {
     let attempt = 0;
-    let lastFault = -1;
+    let lastHi = -1;
+    let lastLo = -1;
+    const mmu = this.mmu;
     for (;;) {
-      const inPage = PAGE - (lin % PAGE);
-      let r = this.mmu.translate(lin, access, mode);
-      let faultVa = lin;
+      const inPage = PAGE - (lo & 0xfff);
+      let r = mmu.translateSplit(hi, lo | 0, access, mode);
+      let faultHi = hi;
+      let faultLo = lo;
       if (!r.fault) {
         this.pa1 = r.pa;
         if (byteCount <= inPage) {
           this.len1 = byteCount;
           return;
         }
-        faultVa = (lin + inPage) % LINEAR_LIMIT;
-        r = this.mmu.translate(faultVa, access, mode);
+        faultLo = lo + inPage;
+        if (faultLo >= TWO_32) {
+          faultLo -= TWO_32;
+          faultHi = this.nextHi(hi);
+        }
+        r = mmu.translateSplit(faultHi, faultLo | 0, access, mode);
         if (!r.fault) {
           this.len1 = inPage;
           this.pa2 = r.pa;
           return;
         }
       }
-      attempt = faultVa === lastFault ? attempt + 1 : 1;
-      lastFault = faultVa;
-      this.deliverPageFault(faultVa, r.errorCode, r.level, access, mode, attempt);
+      attempt = faultHi === lastHi && faultLo === lastLo ? attempt + 1 : 1;
+      lastHi = faultHi;
+      lastLo = faultLo;
+      this.deliverPageFault(faultHi, faultLo, r.errorCode, r.level, access, mode, attempt);
     }
   }
 
-  private deliverPageFault(va: number, errorCode: number, level: number, access: Access, mode: Mode, attempt: number): void {
+  private deliverPageFault(hi: number, lo: number, errorCode: number, level: number, access: Access, mode: Mode, attempt: number): void {
+    const va = hi < 0x20_0000 ? hi * TWO_32 + lo : Number.NaN;
     this.cr2 = va;
+    this.cr2Hi = hi;
+    this.cr2Lo = lo;
     this.lastErrorCode = errorCode;
     this.pageFaultCount++;
-    const info: PageFaultInfo = { vector: 14, cr2: va, errorCode, decoded: decodedErrorCode(errorCode), level, access, mode, attempt };
+    const info: PageFaultInfo = { vector: 14, cr2: va, cr2Hi: hi, cr2Lo: lo, pagingMode: this.pagingMode, errorCode, decoded: decodedErrorCode(errorCode), level, access, mode, attempt };
     if (attempt > this.maxRepeatedFaults + 1) throw new RepeatedPageFaultError(info, this.maxRepeatedFaults);
     const handler = this.pageFaultHandler;
     if (handler === null) throw new UnhandledPageFaultError(info);
@@ -568,5 +762,28 @@ export class Cpu {
     if (typeof value !== 'number' || !Number.isFinite(value)) throw new InvalidOptionError('value', value, 'must be a finite number');
     this.resolve(va, n, Access.Write, mode);
     this.storeResolved(0, n, value);
+  }
+}
+
+/** A value as a caller wrote it, for an error message (never throws, whatever the value). */
+function describeAddress(va: unknown): string {
+  if (typeof va === 'bigint') return `0x${BigInt.asUintN(64, va).toString(16)}`;
+  if (typeof va === 'number' || typeof va === 'string') return JSON.stringify(va) ?? String(va);
+  return `<${va === null ? 'null' : typeof va}>`;
+}
+
+/** @throws InvalidOptionError unless `access` is an Access value and `mode` a Mode value */
+function checkAccessMode(access: Access, mode: Mode): void {
+  if (access !== 0 && access !== 1 && access !== 2) throw new InvalidOptionError('access', access, 'must be Access.Read, Access.Write or Access.Execute');
+  if (mode !== 0 && mode !== 3) throw new InvalidOptionError('mode', mode, 'must be Mode.Supervisor or Mode.User');
+}
+
+/**
+ * A #GP(0) raised by an illegal MOV to CR0 / CR3 / CR4 or WRMSR IA32_EFER (SDM 2.5, 4.1.2, 4.4.1):
+ * the write did not happen. An InvalidControlRegisterError, carrying the #GP as delivered.
+ */
+export class ControlRegisterFault extends InvalidControlRegisterError {
+  constructor(readonly fault: GeneralProtectionInfo) {
+    super(fault.register ?? 'register', Number.parseInt(fault.address, 16), `#GP(0): ${fault.reason ?? 'illegal value'}`);
   }
 }

@@ -219,30 +219,6 @@ export interface DecodedEntry {
 }
 
 /**
- * Decodes an entry of `level`. Pure; allocates the result.
- * @param maxPhysAddr physical address width (32..52)
- */
-export function decodeEntry(lo: number, hi: number, level: number, maxPhysAddr = DEFAULT_MAX_PHYS_ADDR): DecodedEntry {
-  const maskHi = addressMaskHi(maxPhysAddr);
-  const present = (lo & PTE.Present) !== 0;
-  const huge = level !== 1 && level !== 4 && (lo & PTE.HugePage) !== 0;
-  const leaf = present && (level === 1 || huge);
-  const flags = entryFlags(lo, hi, huge);
-  return {
-    level,
-    lo: lo >>> 0,
-    hi: hi >>> 0,
-    present,
-    leaf,
-    pageSizeBytes: leaf ? (level === 1 ? 4096 : level === 2 ? 2097152 : 1073741824) : 0,
-    pa: huge ? leafAddress(lo, hi, level, maskHi) : entryAddress(lo, hi, maskHi),
-    flags,
-    flagNames: flagNames(flags, level, huge),
-    reserved: present ? reservedBits(lo, hi, level, maskHi) : 0,
-  };
-}
-
-/**
  * Names of the set bits of a flags word, in bit order ('P', 'RW', 'US', 'PWT', 'PCD', 'A', 'D',
  * 'PS' or 'PAT', 'G', 'AVL9'.., 'PAT' (bit 12 of a huge leaf), 'AVL52'.., 'NX').
  * @param level entry level, so bit 7 reads as PAT in a PTE and PS elsewhere

@@ -2,8 +2,10 @@
 // out to JS code when nobody handles it (or the handler gives up). The Mmu itself never throws
 // for a fault: it returns a result (DESIGN.md "Errors").
 import { formatVa, KmemError } from './api';
+import { formatLinear } from './format-linear';
 import { type Access, accessName, type Mode, modeName } from './access-mode';
 import type { DecodedPageFaultErrorCode } from './page-fault-error-code';
+import { PagingMode } from './paging-mode';
 
 /** What a fault handler answers: re-execute the access (as IRETQ would), or give it up. */
 export type FaultAnswer = 'retry' | 'abort';
@@ -12,8 +14,18 @@ export type FaultAnswer = 'retry' | 'abort';
 export interface PageFaultInfo {
   /** Always 14. */
   readonly vector: 14;
-  /** Faulting linear address (what CR2 now holds), in the 48-bit linear form. */
+  /**
+   * Faulting linear address (what CR2 now holds) as a number: the 48-bit linear form in 4-level
+   * paging, the 32-bit address in 32-bit / PAE paging, the 57-bit linear form in 5-level paging —
+   * there NaN at or above 2^53 (never rounded): use `cr2Hi` / `cr2Lo`.
+   */
   readonly cr2: number;
+  /** Linear bits 56:32 of the faulting address (0 in 32-bit and PAE paging). */
+  readonly cr2Hi: number;
+  /** Linear bits 31:0 of the faulting address (unsigned). */
+  readonly cr2Lo: number;
+  /** The paging mode the fault happened in (it decides how `cr2` is printed). */
+  readonly pagingMode: PagingMode;
   /** The page-fault error code (`PageFaultErrorCode` bits). */
   readonly errorCode: number;
   /**
@@ -31,7 +43,11 @@ export interface PageFaultInfo {
   readonly attempt: number;
 }
 
-/** Everything a #GP handler gets (vector 13) for a non-canonical address. */
+/**
+ * Everything a #GP handler gets (vector 13): for a non-canonical address (long modes), an access
+ * past the 4 GiB segment limit (32-bit modes), or an illegal control-register write (`register`
+ * and `reason` set).
+ */
 export interface GeneralProtectionInfo {
   /** Always 13. */
   readonly vector: 13;
@@ -45,6 +61,10 @@ export interface GeneralProtectionInfo {
   readonly mode: Mode;
   /** 1 for the first #GP of this access, 2 after the first retry, and so on. */
   readonly attempt: number;
+  /** For a #GP raised by MOV to CR0/CR3/CR4 or WRMSR EFER: the register (`'CR4'` …). */
+  readonly register?: string;
+  /** Why the processor raised #GP, in words. */
+  readonly reason?: string;
 }
 
 /** Base of the errors that carry an undelivered or abandoned page fault out of the Cpu. */
@@ -53,7 +73,7 @@ export abstract class PageFaultError extends KmemError {
     readonly fault: PageFaultInfo,
     what: string,
   ) {
-    super(`#PF at ${formatVa(fault.cr2)} (error code 0x${fault.errorCode.toString(16)}, level ${fault.level}): ${fault.decoded.description}; ${what}`);
+    super(`#PF at ${formatLinear(fault.pagingMode ?? PagingMode.FourLevel, fault.cr2Hi ?? Math.floor(fault.cr2 / 4294967296), fault.cr2Lo ?? fault.cr2 % 4294967296)} (error code 0x${fault.errorCode.toString(16)}, level ${fault.level}): ${fault.decoded.description}; ${what}`);
   }
 }
 
@@ -94,19 +114,20 @@ export class FaultNestingError extends KmemError {
     readonly fault: PageFaultInfo,
     readonly depth: number,
   ) {
-    super(`#PF at ${formatVa(fault.cr2)} while ${depth} fault handlers were already running: runaway nested faults`);
+    super(`#PF at ${formatLinear(fault.pagingMode ?? PagingMode.FourLevel, fault.cr2Hi ?? Math.floor(fault.cr2 / 4294967296), fault.cr2Lo ?? fault.cr2 % 4294967296)} while ${depth} fault handlers were already running: runaway nested faults`);
   }
 }
 
 /**
- * #GP: a non-canonical address (bits 63:48 not all equal to bit 47), which raises a
- * general-protection exception, never a page fault (SDM vol. 3A 3.3.7.1, 6.15). Thrown when no
+ * #GP: a non-canonical address (bits 63:48 not all equal to bit 47; 63:57 and bit 56 in 5-level
+ * paging), which raises a general-protection exception, never a page fault (SDM vol. 3A 3.3.7.1,
+ * 6.15), or an access past the 4 GiB limit of a flat 32-bit segment (SDM 5.3). Thrown when no
  * vector-13 handler is registered, or the handler aborts.
  */
 export class GeneralProtectionFault extends KmemError {
   readonly code = 'E_GENERAL_PROTECTION';
   constructor(readonly fault: GeneralProtectionInfo) {
-    super(`#GP(0): ${modeName(fault.mode)} ${accessName(fault.access)} at non-canonical address ${fault.address}`);
+    super(`#GP(0): ${modeName(fault.mode)} ${accessName(fault.access)} at ${fault.reason ?? 'non-canonical address'} ${fault.address}`);
   }
 }
 

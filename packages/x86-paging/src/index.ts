@@ -17,6 +17,18 @@ export * from './mmu-table-access';
 export * from './direct-map-table-access';
 export * from './recursive-table-access';
 export * from './window-table-access';
+export * from './paging-geometry';
+export * from './four-level-geometry';
+export * from './thirty-two-bit-geometry';
+export * from './paging-geometries';
+export * from './mapper-types';
 export * from './mapper';
 export * from './walk';
 export * from './bootstrap';
+export * from './bootstrap-32bit';
+// Paging modes other than 4-level (32-bit, PAE, 5-level): mode, entries, addresses.
+export * from './paging-mode';
+export * from './entry-32bit';
+export * from './entry-pae';
+export * from './address-32bit';
+export * from './address-57';

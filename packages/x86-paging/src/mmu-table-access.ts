@@ -6,6 +6,9 @@
 import { Access, Mode } from './access-mode';
 import type { Cpu } from './cpu';
 import { TableAccessFaultError } from './faults';
+import { geometryOf } from './paging-geometries';
+import type { PagingGeometry } from './paging-geometry';
+import { PagingMode } from './paging-mode';
 import type { TableAccess } from './table-access';
 
 /**
@@ -20,15 +23,25 @@ export abstract class MmuTableAccess implements TableAccess {
   hi = 0;
   /** Table-entry accesses made (reads + writes + zeroings), for teaching and benches. */
   accessCount = 0;
+  /** Table layout of the paging mode the tables belong to. */
+  readonly geometry: PagingGeometry;
+  /** 8, or 4 in 32-bit paging (then `hi` reads as 0 and is never written). */
+  readonly entryBytes: number;
 
   /**
    * @param cpu the processor whose MMU/TLB and CR3 the accesses use
    * @param strategy name shown in error messages
+   * @param mode paging mode of the tables (default 4-level); `cpu` must be running in it
+   * @throws PagingModeError for `PagingMode.None`
    */
   constructor(
     readonly cpu: Cpu,
     readonly strategy: string,
-  ) {}
+    mode: PagingMode = PagingMode.FourLevel,
+  ) {
+    this.geometry = geometryOf(mode);
+    this.entryBytes = this.geometry.entryBytes;
+  }
 
   /**
    * Linear address (page aligned) at which the table of `level` serving `va`, held in frame
@@ -56,17 +69,19 @@ export abstract class MmuTableAccess implements TableAccess {
   /** @throws TableAccessFaultError if the table is not reachable */
   readEntry(level: number, va: number, tableFrame: number, index: number): void {
     this.accessCount++;
-    const pa = this.physical(this.tableVa(level, va, tableFrame) + index * 8, Access.Read);
+    const bytes = this.entryBytes;
+    const pa = this.physical(this.tableVa(level, va, tableFrame) + index * bytes, Access.Read);
     this.lo = this.cpu.memory.read32(pa);
-    this.hi = this.cpu.memory.read32(pa + 4);
+    this.hi = bytes === 8 ? this.cpu.memory.read32(pa + 4) : 0;
   }
 
   /** @throws TableAccessFaultError if the table is not reachable (nothing is written then) */
   writeEntry(level: number, va: number, tableFrame: number, index: number, lo: number, hi: number): void {
     this.accessCount++;
-    const pa = this.physical(this.tableVa(level, va, tableFrame) + index * 8, Access.Write);
+    const bytes = this.entryBytes;
+    const pa = this.physical(this.tableVa(level, va, tableFrame) + index * bytes, Access.Write);
     this.cpu.memory.write32(pa, lo >>> 0);
-    this.cpu.memory.write32(pa + 4, hi >>> 0);
+    if (bytes === 8) this.cpu.memory.write32(pa + 4, hi >>> 0);
     this.afterWrite(level, va, index, lo);
   }
 

@@ -1,41 +1,54 @@
-// The memory-management unit: translates a linear address the way an x86_64 CPU does with
-// 4-level paging (SDM vol. 3A 4.5), checks access rights (4.6), sets accessed/dirty flags (4.8),
-// reports faults as page-fault error codes (4.7) and caches translations in a TLB (4.10).
+// The memory-management unit: translates a linear address the way an x86 CPU does in the paging
+// mode the registers select (SDM vol. 3A 4.1.1): 32-bit (4.3), PAE (4.4), 4-level or 5-level (4.5),
+// checks access rights (4.6), sets accessed/dirty flags (4.8), reports faults as page-fault error
+// codes (4.7) and caches translations in a TLB (4.10). One walker per mode (mmu-walk-*.ts); this
+// file holds the TLB logic, the 4-level and 32-bit fast paths, and the dispatch.
 //
 // Hot path rules (DESIGN.md): numbers and typed arrays only, no allocation, no exceptions for
 // faults — every call overwrites ONE preallocated TranslationResult.
-import { InvalidAddressError, PhysicalAccessError, type PhysicalMemory } from './api';
+import { InvalidAddressError, type PhysicalMemory } from './api';
 import { Access, Mode } from './access-mode';
 import { CR0, CR4, EFER, RFLAGS, type ControlRegisters } from './control-registers';
+import { walk32Bit } from './mmu-walk-32bit';
+import { walkLongMode } from './mmu-walk-long-mode';
+import { walkPae } from './mmu-walk-pae';
 import { PageFaultErrorCode } from './page-fault-error-code';
-import { describeStaleUse, type Tlb } from './tlb';
+import { PagingMode, pagingModeOf } from './paging-mode';
+import { formatLinear } from './format-linear';
+import { describeStaleUse, type Tlb, TlbPageSize, tlbPageSizeBytes } from './tlb';
+import { TranslationResult } from './translation-result';
+
+export { TranslationResult } from './translation-result';
 
 const TWO_32 = 4294967296;
 const INV_TWO_32 = 1 / 4294967296;
-const LINEAR_LIMIT = 281474976710656;
 const PAGE = 4096;
 
 // Flags-word bits (same positions as entry bits; see entry.ts).
 const P = 0x1;
 const RW = 0x2;
 const US = 0x4;
-const ACCESSED = 0x20;
 const DIRTY = 0x40;
-const PS = 0x80;
 const GLOBAL = 0x100;
 /** Bits of the flags word the hardware acts on (for the stale-entry comparison). */
 const HARDWARE_FLAGS = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x80 | 0x100 | 0x1000 | (0x8000_0000 | 0);
 const PKEY_FLAGS = 0x7800_0000;
 
-function badLinear(va: number): InvalidAddressError {
-  return new InvalidAddressError(String(va), 'a linear address must be in [0, 2^48)');
+function badLinear(va: number, mode: PagingMode = PagingMode.FourLevel): InvalidAddressError {
+  const range = mode === PagingMode.FiveLevel ? '[0, 2^53) as a number (use translateSplit for the rest of the 57-bit space)' : mode === PagingMode.FourLevel ? '[0, 2^48)' : '[0, 2^32)';
+  return new InvalidAddressError(String(va), `a linear address must be in ${range}`);
+}
+
+/** The linear address of `vaHi:vaLo` as a number when exact (below 2^53), else NaN (never rounded). */
+function exactLinear(vaHi: number, vaLo: number): number {
+  return vaHi < 0x20_0000 ? vaHi * TWO_32 + (vaLo >>> 0) : Number.NaN;
 }
 
 /** Sets A in the three table entries and `set` (A, or A and D) in the leaf at these word indices of flat memory. */
 function markUsed(w: Uint32Array, e4: number, e3: number, e2: number, e1: number, set: number): void {
-  w[e4]! |= ACCESSED;
-  w[e3]! |= ACCESSED;
-  w[e2]! |= ACCESSED;
+  w[e4]! |= 0x20;
+  w[e3]! |= 0x20;
+  w[e2]! |= 0x20;
   w[e1]! |= set;
 }
 
@@ -47,35 +60,6 @@ function markUsed(w: Uint32Array, e4: number, e3: number, e2: number, e1: number
  */
 function quickHit(flags: number, access: Access, mode: Mode): boolean {
   return ((flags & 0x4) /* U/S */ !== 0) === (mode === 3) /* Mode.User */ && (access === 0 /* Access.Read */ || (access === 1 /* Access.Write */ && mode === 3 && (flags & 0x42) /* R/W | D */ === 0x42));
-}
-
-/**
- * What one translation produced. `Mmu.translate` returns the SAME object every call, overwritten
- * each time: copy the fields you need before translating again.
- */
-export class TranslationResult {
-  /** True when the access faults (#PF); then `errorCode` and `level` say why and where. */
-  fault = false;
-  /** Physical address (valid when `fault` is false). */
-  pa = 0;
-  /** Size of the page mapping `va`: 4096, 2 MiB or 1 GiB (valid when `fault` is false). */
-  pageSizeBytes = 0;
-  /** Page-fault error code (`PageFaultErrorCode` bits), 0 when no fault. */
-  errorCode = 0;
-  /**
-   * Level of the leaf that mapped the page (1 = PT, 2 = PD, 3 = PDPT), or, for a fault, the level
-   * of the entry that stopped the walk (not present / reserved bit) or of the leaf whose rights
-   * denied the access. 0 when paging is off.
-   */
-  level = 0;
-  /**
-   * Effective flags word (see `PTE`): the leaf's flags with R/W and U/S replaced by their AND over
-   * all four levels and NX by its OR (SDM 4.6), A/D as they are after this access.
-   * Valid when `fault` is false.
-   */
-  flags = 0;
-  /** True when the TLB answered (no page walk was done). */
-  tlbHit = false;
 }
 
 /** Options of {@link Mmu}. */
@@ -104,12 +88,14 @@ export class Mmu {
   walkCount = 0;
   private readonly addrMaskHi: number;
   private readonly reservedHi: number;
+  /** PAE: bits 62:MAXPHYADDR of a PDE / PTE's high word (SDM Tables 4-9..4-11). */
+  private readonly paeReservedHi: number;
   /**
    * All of memory as one Uint32Array (index = pa / 4), when the PhysicalMemory exposes it as
    * `words` (ArrayBufferPhysicalMemory does): the walk then costs one typed-array read per level.
-   * Otherwise the walk uses `frameWords(frame)`.
+   * Otherwise (null) the walk uses `frameWords(frame)`. Read by the per-mode walkers.
    */
-  private readonly flat: Uint32Array | null;
+  readonly flat: Uint32Array | null;
 
   /**
    * @param memory physical memory holding the paging structures
@@ -124,6 +110,7 @@ export class Mmu {
     this.addrMaskHi = 2 ** (registers.maxPhysAddrBits - 32) - 1;
     // SDM 4.5: bits 51:MAXPHYADDR of every entry are reserved.
     this.reservedHi = 0xfffff & ~this.addrMaskHi;
+    this.paeReservedHi = 0x7fff_ffff & ~this.addrMaskHi;
     const words = (memory as { words?: unknown }).words;
     this.flat = words instanceof Uint32Array ? words : null;
   }
@@ -136,22 +123,36 @@ export class Mmu {
    * skipped INVLPG); a write through a cached entry with D = 0 walks again to set D (SDM 4.8).
    * Every fault drops the page's TLB entries (SDM 4.10.4.1).
    *
-   * @param va linear address in [0, 2^48)
+   * @param va linear address: in [0, 2^48) in 4-level paging, [0, 2^32) in 32-bit and PAE paging,
+   *   [0, 2^53) in 5-level paging (the rest of the 57-bit space through `translateSplit`)
    * @returns the shared {@link TranslationResult}, overwritten by the next call
-   * @throws InvalidAddressError if `va` is not in [0, 2^48) (a caller bug; the Cpu raises #GP instead)
+   * @throws InvalidAddressError if `va` is not a linear address of the mode (a caller bug; the Cpu
+   *   raises #GP instead)
    */
   translate(va: number, access: Access, mode: Mode): TranslationResult {
-    if (!(va >= 0 && va < 281474976710656)) throw badLinear(va); // 2^48
+    if (!(va >= 0 && va < 9007199254740992)) throw badLinear(va, pagingModeOf(this.registers.cr0, this.registers.cr4, this.registers.efer)); // 2^53
     // Kept tiny so V8 inlines it into the caller's loop: from here on the address travels as two
     // small integers (a double passed to a call V8 does not inline is boxed: an allocation per
     // translation).
     const vaHi = Math.floor(va * (1 / 4294967296));
+    if (vaHi > 0xffff) return this.translateAbove48(vaHi, (va - vaHi * 4294967296) | 0, access, mode);
     return this.translateSplit(vaHi, (va - vaHi * 4294967296) | 0, access, mode);
   }
 
+  /** `translate` of a number in [2^48, 2^53): a 5-level address, else a caller bug. */
+  private translateAbove48(vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
+    const regs = this.registers;
+    const pagingMode = pagingModeOf(regs.cr0, regs.cr4, regs.efer);
+    if (pagingMode !== PagingMode.FiveLevel) throw badLinear(exactLinear(vaHi, vaLo), pagingMode);
+    return this.translateSplit(vaHi, vaLo, access, mode);
+  }
+
   /**
-   * `translate` for a linear address given as bits 47:32 (`vaHi`) and bits 31:0 (`vaLo`, signed
-   * or unsigned 32-bit). Hot-path callers holding split addresses can call it directly.
+   * `translate` for a linear address given as bits 47:32 (`vaHi`; bits 56:32 in 5-level paging,
+   * 0 in 32-bit and PAE paging) and bits 31:0 (`vaLo`, signed or unsigned 32-bit). Hot-path
+   * callers holding split addresses can call it directly; it is the only way to translate a
+   * 5-level address at or above 2^53.
+   * @throws InvalidAddressError if `vaHi` is outside the mode's linear space (checked on a TLB miss)
    */
   translateSplit(vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
     // Small enough for V8 to inline into the caller (with `translate`): a TLB hit with rights of
@@ -177,13 +178,18 @@ export class Mmu {
   private tlbHit(tlb: Tlb, slot: number, flags: number, vaLo: number): TranslationResult {
     tlb.hits++;
     const r = this.result;
-    const level = tlb.levels[slot]!;
+    const size = tlb.levels[slot]!; // a TlbPageSize: 1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB, 4 = 4 MiB
     r.fault = false;
     r.errorCode = 0;
     r.pa = tlb.frames[slot]! + (vaLo & 0xfff);
     r.flags = flags;
-    r.level = level;
-    r.pageSizeBytes = level === 1 ? 4096 : level === 2 ? 2097152 : 1073741824;
+    if (size === 1) {
+      r.level = 1;
+      r.pageSizeBytes = 4096;
+    } else {
+      r.level = size === 4 ? 2 : size;
+      r.pageSizeBytes = size === 2 ? 2097152 : size === 3 ? 1073741824 : 4194304;
+    }
     r.tlbHit = true;
     return r;
   }
@@ -219,6 +225,8 @@ export class Mmu {
       }
       // No entry of the page under any PCID: a miss for sure.
     }
+    // Not 4-level paging (CR4.PAE = 1, CR4.LA57 = 0, EFER.LMA = 1): the other modes' walks.
+    if ((regs.cr4 & 0x1020) /* LA57 | PAE */ !== 0x20 || (regs.efer & 0x400) /* EFER.LMA */ === 0) return this.translateOtherMode(vaHi, vaLo, access, mode);
     const w = this.flat;
     const cr3 = regs.cr3Frame;
     if (w === null || cr3 > 0xffff_f000) return this.translateFull(vaHi, vaLo, access, mode);
@@ -283,11 +291,13 @@ export class Mmu {
   private translateFull(vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
     const regs = this.registers;
     const r = this.result;
-    if ((regs.cr0 & CR0.PG) === 0) return this.identity(vaHi * TWO_32 + (vaLo >>> 0), r);
+    const pagingMode = pagingModeOf(regs.cr0, regs.cr4, regs.efer);
+    if (vaHi !== 0 && (pagingMode === PagingMode.ThirtyTwoBit || pagingMode === PagingMode.Pae || (pagingMode === PagingMode.FourLevel && vaHi > 0xffff))) throw badLinear(exactLinear(vaHi, vaLo), pagingMode);
+    if (pagingMode === PagingMode.None) return this.identity(exactLinear(vaHi, vaLo), r);
     const tlb = this.tlb;
     if (tlb === null || !tlb.enabled) {
       this.walkCount++;
-      this.walkInto(vaHi, vaLo, access, mode, true, true, r);
+      this.walkInto(pagingMode, vaHi, vaLo, access, mode, true, true, r);
       return r;
     }
     const pageLo = vaLo >>> 12;
@@ -311,27 +321,155 @@ export class Mmu {
         r.tlbHit = true;
         // A stale entry that denies what the tables now allow (rights upgraded without INVLPG)
         // causes this "spurious" fault (SDM 4.10.4.3): report it before the fault drops it.
-        if (tlb.detectStaleUses) this.checkStale(vaHi * TWO_32 + (vaLo >>> 0), access, mode, pcid, slot, true);
-        tlb.invalidatePage(vaHi * TWO_32 + (vaLo >>> 0), pcid);
+        if (tlb.detectStaleUses) this.checkStale(vaHi, vaLo, access, mode, pcid, slot, true);
+        tlb.invalidatePageSplit(vaHi, vaLo, pcid);
         return r;
       }
       if (access !== Access.Write || (flags & DIRTY) !== 0) {
         this.tlbHit(tlb, slot, flags, vaLo);
-        if (tlb.detectStaleUses) this.checkStale(vaHi * TWO_32 + (vaLo >>> 0), access, mode, pcid, slot, false);
+        if (tlb.detectStaleUses) this.checkStale(vaHi, vaLo, access, mode, pcid, slot, false);
         return r;
       }
       // A write through an entry with D = 0: the CPU walks to set D in memory (SDM 4.8).
     }
     tlb.misses++;
     this.walkCount++;
-    this.walkInto(vaHi, vaLo, access, mode, true, true, r);
+    this.walkInto(pagingMode, vaHi, vaLo, access, mode, true, true, r);
     if (r.fault) {
-      tlb.invalidatePage(vaHi * TWO_32 + (vaLo >>> 0), pcid);
+      tlb.invalidatePageSplit(vaHi, vaLo, pcid);
     } else {
       const global = (r.flags & GLOBAL) !== 0 && (regs.cr4 & CR4.PGE) !== 0;
       const piece = r.pa - (vaLo & 0xfff);
       const frameHi = Math.floor(piece * INV_TWO_32);
-      tlb.insert(vaHi, pageLo, pcid, frameHi, (piece - frameHi * TWO_32) | 0, r.flags, r.level, global);
+      tlb.insert(vaHi, pageLo, pcid, frameHi, (piece - frameHi * TWO_32) | 0, r.flags, r.pageSizeBytes === 4194304 ? TlbPageSize.Size4M : r.level, global);
+    }
+    return r;
+  }
+
+  /**
+   * A TLB miss outside 4-level paging: the 32-bit and PAE fast walks over flat memory for the
+   * common case (every level present, an allowed 4 KiB page, no reserved bit), everything else
+   * (huge pages, faults, 5-level, memory without `words`) through translateFull.
+   */
+  private translateOtherMode(vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
+    const regs = this.registers;
+    const w = this.flat;
+    const cr4 = regs.cr4;
+    if (w === null) return this.translateFull(vaHi, vaLo, access, mode);
+    if ((cr4 & 0x1000) /* LA57 */ !== 0) return this.translate5Level(w, vaHi, vaLo, access, mode);
+    if (vaHi !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+    let e2: number;
+    let e1: number;
+    let flags: number;
+    let pte: number;
+    let frameHi = 0;
+    if ((cr4 & 0x20) /* PAE */ === 0) {
+      // 32-bit paging (SDM 4.3): PDE at CR3[31:12] + 4 × bits 31:22, PTE at PDE[31:12] + 4 ×
+      // bits 21:12. An index past the end of memory reads undefined (not present): the full walk
+      // then reports the broken table.
+      const dir = regs.cr3Frame;
+      if (dir > 0xffff_f000) return this.translateFull(vaHi, vaLo, access, mode);
+      e2 = (dir >>> 2) + (vaLo >>> 22);
+      const pde = w[e2]!;
+      // PS with CR4.PSE = 1 is a 4 MiB page: the full walk. (CR4.PSE is bit 4; << 3 puts it on PS.)
+      if ((pde & 0x1) === 0 || (pde & 0x80 & (cr4 << 3)) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+      e1 = ((pde >>> 12) << 10) + ((vaLo >>> 12) & 1023);
+      pte = w[e1]!;
+      if ((pte & 0x1) === 0) return this.translateFull(vaHi, vaLo, access, mode);
+      flags = (pte & 0xff9) | (pde & pte & 0x6);
+    } else {
+      // PAE paging (SDM 4.4): PDPTE register bits 31:30, then a PD and a PT of 8-byte entries
+      // below 4 GiB (high words 0), no reserved bit in the leaf (bits 62:M, XD without NXE).
+      const p = (vaLo >>> 30) * 2;
+      const pdpte = regs.pdptes[p]!;
+      if ((pdpte & 0x1) === 0 || regs.pdptes[p + 1] !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+      e2 = ((pdpte >>> 12) << 10) + ((vaLo >>> 20) & 0x3fe);
+      const pde = w[e2]!;
+      if ((pde & 0x81) !== 0x1 || w[e2 + 1] !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+      e1 = ((pde >>> 12) << 10) + ((vaLo >>> 11) & 0x3fe);
+      pte = w[e1]!;
+      const hi = w[e1 + 1]!;
+      const reservedHi = (regs.efer & 0x800) /* NXE */ !== 0 ? this.paeReservedHi : this.paeReservedHi | (0x8000_0000 | 0);
+      if ((pte & 0x1) === 0 || (hi & reservedHi) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+      frameHi = hi & this.addrMaskHi;
+      flags = (pte & 0xff9) | (pde & pte & 0x6) | (hi & (0x8000_0000 | 0));
+    }
+    if (!(access === 0 && ((flags & 0x4) !== 0) === (mode === 3)) && this.rightsError(flags, access, mode) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+    // SDM 4.8: A on the PDE, A (and D for a write) on the PTE — 4-byte updates of the low words.
+    const set = access === 1 ? 0x60 : 0x20;
+    if ((w[e2]! & 0x20) === 0) w[e2]! |= 0x20;
+    if ((pte & set) !== set) w[e1] = pte | set;
+    flags |= set;
+    this.walkCount++;
+    const r = this.result;
+    r.tlbHit = false;
+    r.fault = false;
+    r.errorCode = 0;
+    r.pa = frameHi * TWO_32 + (((pte & 0xffff_f000) | (vaLo & 0xfff)) >>> 0);
+    r.pageSizeBytes = 4096;
+    r.level = 1;
+    r.flags = flags;
+    const tlb = this.tlb;
+    if (tlb !== null && tlb.enabled) {
+      tlb.misses++;
+      tlb.fill(0, vaLo >>> 12, 0, frameHi, pte & 0xffff_f000, flags, 1, (flags & 0x100) !== 0 && (cr4 & 0x80) !== 0);
+    }
+    return r;
+  }
+
+  /**
+   * The 5-level fast walk (SDM 4.5): as translateWalk's 4-level one with the PML5 on top — five
+   * present levels ending in an allowed 4 KiB PTE, table frames below 4 GiB, no reserved bit, read
+   * without data-dependent branches and checked once; anything else through translateFull.
+   */
+  private translate5Level(w: Uint32Array, vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
+    const regs = this.registers;
+    const cr3 = regs.cr3Frame;
+    if (cr3 > 0xffff_f000 || vaHi > 0x1ff_ffff || (regs.efer & 0x400) /* LMA */ === 0) return this.translateFull(vaHi, vaLo, access, mode);
+    const reservedHi = (regs.efer & 0x800) /* EFER.NXE */ !== 0 ? this.reservedHi : this.reservedHi | (0x8000_0000 | 0);
+    const maskHi = this.addrMaskHi;
+    // Word index of each entry: table frame / 4 + index * 2; PML5 index = bits 56:48.
+    const e5 = (cr3 >>> 2) + ((vaHi >>> 15) & 0x3fe);
+    const lo5 = w[e5]!;
+    const hi5 = w[e5 + 1]!;
+    const e4 = ((lo5 >>> 12) << 10) + ((vaHi >>> 6) & 0x3fe);
+    const lo4 = w[e4]!;
+    const hi4 = w[e4 + 1]!;
+    const e3 = ((lo4 >>> 12) << 10) + ((((vaHi & 0x7f) << 2) | (vaLo >>> 30)) << 1);
+    const lo3 = w[e3]!;
+    const hi3 = w[e3 + 1]!;
+    const e2 = ((lo3 >>> 12) << 10) + ((vaLo >>> 20) & 0x3fe);
+    const lo2 = w[e2]!;
+    const hi2 = w[e2 + 1]!;
+    const e1 = ((lo2 >>> 12) << 10) + ((vaLo >>> 11) & 0x3fe);
+    const lo = w[e1]!;
+    const hi = w[e1 + 1]!;
+    const andLo = lo5 & lo4 & lo3 & lo2 & lo;
+    if ((((andLo & 0x1) ^ 0x1) | ((lo5 | lo4 | lo3 | lo2) & 0x80) | ((hi5 | hi4 | hi3 | hi2) & (reservedHi | maskHi)) | (hi & reservedHi)) !== 0) {
+      return this.translateFull(vaHi, vaLo, access, mode);
+    }
+    let flags = (lo & 0xff9) | (andLo & 0x6) | (hi & 0x7ff0_0000) | ((hi5 | hi4 | hi3 | hi2 | hi) & (0x8000_0000 | 0));
+    if (!(access === 0 && ((flags & 0x4) !== 0) === (mode === 3)) && this.rightsError(flags, access, mode) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+    const set = access === 1 ? 0x60 /* A | D */ : 0x20; /* A */
+    if ((andLo & 0x20) === 0 || (lo & set) !== set) {
+      w[e5]! |= 0x20;
+      markUsed(w, e4, e3, e2, e1, set);
+    }
+    flags |= set;
+    this.walkCount++;
+    const frameHi = hi & maskHi;
+    const r = this.result;
+    r.tlbHit = false;
+    r.fault = false;
+    r.errorCode = 0;
+    r.pa = frameHi * TWO_32 + (((lo & 0xffff_f000) | (vaLo & 0xfff)) >>> 0);
+    r.pageSizeBytes = 4096;
+    r.level = 1;
+    r.flags = flags;
+    const tlb = this.tlb;
+    if (tlb !== null && tlb.enabled) {
+      tlb.misses++;
+      tlb.fill(vaHi, vaLo >>> 12, 0, frameHi, lo & 0xffff_f000, flags, 1, (flags & 0x100) !== 0 && (regs.cr4 & 0x80) !== 0);
     }
     return r;
   }
@@ -340,14 +478,19 @@ export class Mmu {
    * A page walk that bypasses the TLB (neither consulted nor filled) but otherwise behaves like
    * `translate`: rights checked, A/D set.
    * @returns the shared {@link TranslationResult}
-   * @throws InvalidAddressError if `va` is not in [0, 2^48)
+   * @throws InvalidAddressError if `va` is not a linear address of the mode (see `translate`)
    */
   walk(va: number, access: Access, mode: Mode): TranslationResult {
-    if (!(va >= 0 && va < LINEAR_LIMIT)) throw badLinear(va);
-    if ((this.registers.cr0 & CR0.PG) === 0) return this.identity(va, this.result);
+    const vaHi = this.splitHi(va);
+    return this.walkSplit(vaHi, (va - vaHi * TWO_32) | 0, access, mode);
+  }
+
+  /** `walk` for a split linear address (see `translateSplit`). @throws InvalidAddressError */
+  walkSplit(vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
+    const pagingMode = this.checkSplit(vaHi, vaLo);
+    if (pagingMode === PagingMode.None) return this.identity(exactLinear(vaHi, vaLo), this.result);
     this.walkCount++;
-    const vaHi = Math.floor(va * INV_TWO_32);
-    this.walkInto(vaHi, (va - vaHi * TWO_32) | 0, access, mode, true, true, this.result);
+    this.walkInto(pagingMode, vaHi, vaLo, access, mode, true, true, this.result);
     return this.result;
   }
 
@@ -356,14 +499,37 @@ export class Mmu {
    * updates, no rights check (faults only for a non-present entry or a reserved bit, reported as
    * for a supervisor read). Used by the stale-entry detector and by debuggers.
    * @returns `probeResult`, overwritten by the next probe
-   * @throws InvalidAddressError if `va` is not in [0, 2^48)
+   * @throws InvalidAddressError if `va` is not a linear address of the mode (see `translate`)
    */
   probe(va: number): TranslationResult {
-    if (!(va >= 0 && va < LINEAR_LIMIT)) throw badLinear(va);
-    if ((this.registers.cr0 & CR0.PG) === 0) return this.identity(va, this.probeResult);
-    const vaHi = Math.floor(va * INV_TWO_32);
-    this.walkInto(vaHi, (va - vaHi * TWO_32) | 0, Access.Read, Mode.Supervisor, false, false, this.probeResult);
+    const vaHi = this.splitHi(va);
+    return this.probeSplit(vaHi, (va - vaHi * TWO_32) | 0);
+  }
+
+  /** `probe` for a split linear address (see `translateSplit`). @throws InvalidAddressError */
+  probeSplit(vaHi: number, vaLo: number): TranslationResult {
+    const pagingMode = this.checkSplit(vaHi, vaLo);
+    if (pagingMode === PagingMode.None) return this.identity(exactLinear(vaHi, vaLo), this.probeResult);
+    this.walkInto(pagingMode, vaHi, vaLo, Access.Read, Mode.Supervisor, false, false, this.probeResult);
     return this.probeResult;
+  }
+
+  /** Bits 56:32 of a number address, after checking it is a linear address of some mode. */
+  private splitHi(va: number): number {
+    if (!(typeof va === 'number' && Number.isSafeInteger(va) && va >= 0)) throw badLinear(va, pagingModeOf(this.registers.cr0, this.registers.cr4, this.registers.efer));
+    return Math.floor(va * INV_TWO_32);
+  }
+
+  /** The paging mode, after checking that `vaHi:vaLo` is one of its linear addresses. @throws InvalidAddressError */
+  private checkSplit(vaHi: number, vaLo: number): PagingMode {
+    const regs = this.registers;
+    const pagingMode = pagingModeOf(regs.cr0, regs.cr4, regs.efer);
+    // Without paging any number below 2^48 is taken as it is (linear = physical), as before modes existed.
+    const hiLimit = pagingMode === PagingMode.FiveLevel ? 0x200_0000 : pagingMode === PagingMode.FourLevel || pagingMode === PagingMode.None ? 0x1_0000 : 1;
+    if (!(Number.isInteger(vaHi) && vaHi >= 0 && vaHi < hiLimit && Number.isInteger(vaLo) && vaLo >= -0x8000_0000 && vaLo <= 0xffff_ffff)) {
+      throw badLinear(Number.isInteger(vaHi) && Number.isInteger(vaLo) ? exactLinear(vaHi, vaLo) : Number.NaN, pagingMode);
+    }
+    return pagingMode;
   }
 
   /**
@@ -391,7 +557,8 @@ export class Mmu {
       deny = access === Access.Write && (regs.cr0 & CR0.WP) !== 0 && (flags & RW) === 0;
     }
     let pk = 0;
-    if (user && access !== Access.Execute && (regs.cr4 & CR4.PKE) !== 0) {
+    // Protection keys exist in 4-level and 5-level paging only (SDM 4.6.2): EFER.LMA = 1.
+    if (user && access !== Access.Execute && (regs.cr4 & CR4.PKE) !== 0 && (regs.efer & EFER.LMA) !== 0) {
       // SDM 4.6.2: PKRU governs data accesses to user-mode pages (from either mode).
       const bits = regs.pkru >>> (((flags >>> 27) & 0xf) * 2);
       if ((bits & 1) !== 0 || ((bits & 2) !== 0 && access === Access.Write && (mode === Mode.User || (regs.cr0 & CR0.WP) !== 0))) {
@@ -406,8 +573,9 @@ export class Mmu {
     const regs = this.registers;
     let e = mode === Mode.User ? PageFaultErrorCode.User : 0;
     if (access === Access.Write) e |= PageFaultErrorCode.Write;
-    // I/D is reported only when EFER.NXE = 1 or CR4.SMEP = 1 (SDM 4.7).
-    else if (access === Access.Execute && ((regs.efer & EFER.NXE) !== 0 || (regs.cr4 & CR4.SMEP) !== 0)) e |= PageFaultErrorCode.InstructionFetch;
+    // I/D is reported only when CR4.SMEP = 1, or CR4.PAE = 1 and EFER.NXE = 1 (SDM 4.7): in
+    // 32-bit paging (PAE = 0) NXE does not count.
+    else if (access === Access.Execute && (((regs.efer & EFER.NXE) !== 0 && (regs.cr4 & CR4.PAE) !== 0) || (regs.cr4 & CR4.SMEP) !== 0)) e |= PageFaultErrorCode.InstructionFetch;
     return e;
   }
 
@@ -423,122 +591,24 @@ export class Mmu {
     return r;
   }
 
-  /**
-   * The 4-level walk (SDM 4.5, Figure 4-8..4-10). `sideEffects` sets A/D (SDM 4.8: A on every
-   * entry used — here on table pointers as the walk passes them and on the leaf once the access
-   * is allowed; D on the leaf for a write). `checkRights` applies SDM 4.6.
-   */
-  private walkInto(vaHi: number, vaLo: number, access: Access, mode: Mode, sideEffects: boolean, checkRights: boolean, r: TranslationResult): void {
-    this.walkGeneric(vaHi, vaLo, access, mode, sideEffects, checkRights, r);
-  }
-
-  /** The walk for every case (any memory, any page size, every fault), one level per iteration. */
-  private walkGeneric(vaHi: number, vaLo: number, access: Access, mode: Mode, sideEffects: boolean, checkRights: boolean, r: TranslationResult): void {
-    const regs = this.registers;
-    const memory = this.memory;
-    const maskHi = this.addrMaskHi;
-    // Bit 63 (XD) is reserved at every level while EFER.NXE = 0 (SDM 4.5, Tables 4-14..4-20).
-    const reservedHi = (regs.efer & EFER.NXE) !== 0 ? this.reservedHi : this.reservedHi | (0x8000_0000 | 0);
-    // Indices by integer shifts on the halves: PML4 = bits 47:39, PDPT = 38:30, PD = 29:21,
-    // PT = 20:12 (SDM 4.5, Figure 4-8).
-    const i4 = (vaHi >>> 7) & 511;
-    const i3 = ((vaHi & 0x7f) << 2) | (vaLo >>> 30);
-    const i2 = (vaLo >>> 21) & 511;
-    const i1 = (vaLo >>> 12) & 511;
-    let frame = regs.cr3Frame;
-    let andLo = RW | US;
-    let orHi = 0;
-    r.tlbHit = false;
-    const flat = this.flat;
-    for (let level = 4; level >= 1; level--) {
-      const index = level === 4 ? i4 : level === 3 ? i3 : level === 2 ? i2 : i1;
-      // Entry `index` of the table: two u32 words in the flat array or in the frame's view.
-      let table: Uint32Array;
-      let i: number;
-      if (flat !== null) {
-        table = flat;
-        i = frame * 0.25 + index * 2;
-        if (i >= flat.length) {
-          this.outside(level);
-          return;
-        }
-      } else {
-        table = memory.frameWords(frame);
-        i = index * 2;
-      }
-      const lo = table[i]!;
-      const hi = table[i + 1]!;
-      if ((lo & P) === 0) {
-        this.fault(r, this.errorBase(access, mode), level);
-        return;
-      }
-      if ((hi & reservedHi) !== 0 || (level === 4 && (lo & PS) !== 0)) {
-        // Address bits above MAXPHYADDR, NX without NXE, or PS in a PML4E (SDM 4.5, 4.7 RSVD).
-        this.fault(r, this.errorBase(access, mode) | PageFaultErrorCode.Present | PageFaultErrorCode.ReservedBit, level);
-        return;
-      }
-      andLo &= lo;
-      orHi |= hi;
-      if (level === 1 || (lo & PS) !== 0) {
-        // A leaf: 4 KiB PTE, 2 MiB PDE or 1 GiB PDPTE. A huge page's frame field must be aligned:
-        // bits 20:13 (2 MiB) or 29:13 (1 GiB) are reserved (SDM Tables 4-17, 4-15).
-        if ((level === 2 && (lo & 0x001f_e000) !== 0) || (level === 3 && (lo & 0x3fff_e000) !== 0)) {
-          this.fault(r, this.errorBase(access, mode) | PageFaultErrorCode.Present | PageFaultErrorCode.ReservedBit, level);
-          return;
-        }
-        let flags = (lo & (level === 1 ? 0xfff & ~(RW | US) : 0x1fff & ~(RW | US))) | (andLo & (RW | US)) | (hi & 0x7ff0_0000) | (orHi & (0x8000_0000 | 0));
-        if (checkRights) {
-          const denied = this.rightsError(flags, access, mode);
-          if (denied !== 0) {
-            this.fault(r, this.errorBase(access, mode) | denied, level);
-            return;
-          }
-        }
-        if (sideEffects) {
-          const set = access === Access.Write ? ACCESSED | DIRTY : ACCESSED;
-          if ((lo & set) !== set) table[i] = lo | set;
-          flags |= set;
-        }
-        // Page base from the entry, offset from va: bits 11:0, 20:0 or 29:0.
-        const offsetMask = level === 1 ? 0xfff : level === 2 ? 0x1f_ffff : 0x3fff_ffff;
-        r.fault = false;
-        r.errorCode = 0;
-        r.pa = (hi & maskHi) * TWO_32 + ((lo & ~offsetMask) >>> 0) + (vaLo & offsetMask);
-        r.pageSizeBytes = offsetMask + 1;
-        r.level = level;
-        r.flags = flags;
-        return;
-      }
-      if (sideEffects && (lo & ACCESSED) === 0) table[i] = lo | ACCESSED;
-      frame = (hi & maskHi) * TWO_32 + (lo - (lo & 0xfff));
-    }
-  }
-
-  /** A table pointer led outside the flat memory: the caller's tables are broken (misuse). */
-  private outside(level: number): never {
-    throw new PhysicalAccessError(-1, PAGE * level);
-  }
-
-  private fault(r: TranslationResult, errorCode: number, level: number): void {
-    r.fault = true;
-    r.errorCode = errorCode;
-    r.level = level;
-    r.pa = 0;
-    r.pageSizeBytes = 0;
-    r.flags = 0;
+  /** The walk of `pagingMode` (not None): one walker per mode (SDM 4.3, 4.4, 4.5). */
+  private walkInto(pagingMode: PagingMode, vaHi: number, vaLo: number, access: Access, mode: Mode, sideEffects: boolean, checkRights: boolean, r: TranslationResult): void {
+    if (pagingMode === PagingMode.FourLevel) walkLongMode(this, 4, vaHi, vaLo, access, mode, sideEffects, checkRights, r);
+    else if (pagingMode === PagingMode.ThirtyTwoBit) walk32Bit(this, vaLo >>> 0, access, mode, sideEffects, checkRights, r);
+    else if (pagingMode === PagingMode.Pae) walkPae(this, vaLo >>> 0, access, mode, sideEffects, checkRights, r);
+    else walkLongMode(this, 5, vaHi, vaLo, access, mode, sideEffects, checkRights, r);
   }
 
   /**
    * Debugging mode: compares a TLB hit with the tables in memory and reports a difference.
    * `cachedFault`: the cached rights denied the access (the Mmu is about to fault).
    */
-  private checkStale(va: number, access: Access, mode: Mode, pcid: number, slot: number, cachedFault: boolean): void {
+  private checkStale(vaHi: number, vaLo: number, access: Access, mode: Mode, pcid: number, slot: number, cachedFault: boolean): void {
     const tlb = this.tlb!;
-    const cachedPa = tlb.frames[slot]! + (va % PAGE);
+    const cachedPa = tlb.frames[slot]! + (vaLo & 0xfff);
     const cachedFlags = tlb.flags[slot]!;
-    const level = tlb.levels[slot]!;
-    const cachedPageSizeBytes = level === 1 ? PAGE : level === 2 ? 2097152 : 1073741824;
-    const p = this.probe(va);
+    const cachedPageSizeBytes = tlbPageSizeBytes(tlb.levels[slot]!);
+    const p = this.probeSplit(vaHi, vaLo);
     const mask = (this.registers.cr4 & CR4.PKE) !== 0 ? HARDWARE_FLAGS | PKEY_FLAGS : HARDWARE_FLAGS;
     const stale =
       p.fault ||
@@ -548,8 +618,11 @@ export class Mmu {
       // Software cleared D without INVLPG: later writes through this entry will not set it again.
       ((cachedFlags & DIRTY) !== 0 && (p.flags & DIRTY) === 0);
     if (!stale) return;
+    const pagingMode = pagingModeOf(this.registers.cr0, this.registers.cr4, this.registers.efer);
+    const va = exactLinear(vaHi, vaLo);
     tlb.reportStaleUse({
       va,
+      vaText: formatLinear(pagingMode, vaHi, vaLo),
       pcid,
       access,
       mode,
@@ -562,7 +635,7 @@ export class Mmu {
       currentPa: p.pa,
       currentFlags: p.flags,
       currentPageSizeBytes: p.pageSizeBytes,
-      description: describeStaleUse(va, access, mode, cachedPa, p.fault, p.pa, cachedFault),
+      description: describeStaleUse(va, access, mode, cachedPa, p.fault, p.pa, cachedFault, formatLinear(pagingMode, vaHi, vaLo)),
     });
   }
 }

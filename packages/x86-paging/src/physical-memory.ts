@@ -2,7 +2,7 @@
 // Its bytes ARE the machine's physical memory image: page tables built in it can be dumped and
 // loaded by an emulator unchanged (x86 is little-endian; so are all JS engines we run on, and
 // Uint32Array uses the platform's byte order — checked at construction).
-import { InvalidSizeError, PhysicalAccessError, type PhysicalMemory } from './api';
+import { InvalidOptionError, InvalidSizeError, PhysicalAccessError, type PhysicalMemory } from './api';
 
 const FRAME = 4096;
 
@@ -57,7 +57,7 @@ export class ArrayBufferPhysicalMemory implements PhysicalMemory {
    * @throws PhysicalAccessError if `pa` is misaligned or outside memory
    */
   read32(pa: number): number {
-    if (!(pa >= 0 && pa < this.sizeBytes) || (pa & 3) !== 0) throw new PhysicalAccessError(pa, 4);
+    if (typeof pa !== 'number' || !(pa >= 0 && pa < this.sizeBytes) || (pa & 3) !== 0) throw new PhysicalAccessError(pa, 4);
     return this.words[pa / 4]!;
   }
 
@@ -65,7 +65,7 @@ export class ArrayBufferPhysicalMemory implements PhysicalMemory {
    * @throws PhysicalAccessError if `pa` is misaligned or outside memory
    */
   write32(pa: number, value: number): void {
-    if (!(pa >= 0 && pa < this.sizeBytes) || (pa & 3) !== 0) throw new PhysicalAccessError(pa, 4);
+    if (typeof pa !== 'number' || !(pa >= 0 && pa < this.sizeBytes) || (pa & 3) !== 0) throw new PhysicalAccessError(pa, 4);
     this.words[pa / 4] = value;
   }
 
@@ -90,6 +90,7 @@ export class ArrayBufferPhysicalMemory implements PhysicalMemory {
    * @throws PhysicalAccessError if `frame` is misaligned or outside memory
    */
   frameWords(frame: number): Uint32Array {
+    if (typeof frame !== 'number') throw new PhysicalAccessError(frame, FRAME);
     const n = frame / FRAME;
     const v = this.views[n];
     if (v !== undefined) return v;
@@ -103,7 +104,7 @@ export class ArrayBufferPhysicalMemory implements PhysicalMemory {
    * @throws PhysicalAccessError if `frame` is misaligned or outside memory
    */
   zeroFrame(frame: number): void {
-    if (!(frame >= 0 && frame < this.sizeBytes) || (frame & 0xfff) !== 0) throw new PhysicalAccessError(frame, FRAME);
+    if (typeof frame !== 'number' || !(frame >= 0 && frame < this.sizeBytes) || (frame & 0xfff) !== 0) throw new PhysicalAccessError(frame, FRAME);
     this.words.fill(0, frame / 4, frame / 4 + 1024);
   }
 
@@ -121,8 +122,10 @@ export class ArrayBufferPhysicalMemory implements PhysicalMemory {
   /**
    * Copies `data` into memory at `pa` (e.g. to load an image saved with `exportBytes`).
    * @throws PhysicalAccessError if the range is outside memory
+   * @throws InvalidOptionError if `data` is not a Uint8Array
    */
   importBytes(pa: number, data: Uint8Array): void {
+    if (!(data instanceof Uint8Array)) throw new InvalidOptionError('data', data, 'must be a Uint8Array');
     if (!Number.isSafeInteger(pa) || pa < 0 || pa + data.length > this.sizeBytes) throw new PhysicalAccessError(pa, data.length);
     this.bytes.set(data, pa);
   }

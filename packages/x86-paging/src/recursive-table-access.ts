@@ -1,28 +1,50 @@
-// Strategy (c): one PML4 slot points back at the PML4 itself (the "recursive" or "self-map"
-// trick of Windows and early x86_64 hobby kernels). Walking through that slot k times makes the
-// MMU stop one level early, so every table is visible at an address built from the slot and the
+// Strategy (c): one slot of the root table (PML4, PML5, or a 32-bit page directory) points back
+// at the root itself (the "recursive" or "self-map" trick of Windows, 32-bit Unix kernels and early
+// x86_64 hobby kernels). Each walk through that slot makes the MMU stop one level early, so every table is visible at an address built from the slot and the
 // indices of the addresses it serves (SDM 4.10.3.1 discusses exactly this self-referencing case).
 import { InvalidOptionError } from './api';
 import type { Cpu } from './cpu';
-import { PTE, encodeHi, encodeLo } from './entry';
-import { linearFromIndices, MmuTableAccess } from './mmu-table-access';
+import { PTE } from './entry';
+import { MmuTableAccess } from './mmu-table-access';
+import { geometryOf } from './paging-geometries';
+import type { PagingGeometry } from './paging-geometry';
+import { PagingMode, PagingModeError } from './paging-mode';
 import type { TableAccess } from './table-access';
 
 /** Options of {@link RecursiveTableAccess}. */
 export interface RecursiveTableAccessOptions {
-  /** The recursive PML4 slot, 0..511; default 510 (linear 0xff00_0000_0000, canonical 0xffff_ff00_0000_0000). */
+  /**
+   * The recursive slot in the root table. Default 510 in the long modes (4-level: linear
+   * 0xff00_0000_0000, canonical 0xffff_ff00_0000_0000) and 1023 in 32-bit paging (the classic
+   * layout: the directory at 0xffff_f000, every page table in 0xffc0_0000-0xffff_ffff).
+   */
   readonly slot?: number;
+  /** Paging mode of the tables (default 4-level). PAE has no recursive slot (its PDPT is 4 entries of another format). */
+  readonly mode?: PagingMode;
 }
 
-function idx(va: number, level: number): number {
-  return Math.floor(va / 2 ** (12 + 9 * (level - 1))) % 512;
+/** The geometry of `mode`, refusing PAE (a PDPTE pointing back at the PDPT does not make it a page directory). */
+function recursiveGeometry(mode: PagingMode): PagingGeometry {
+  if (mode === PagingMode.Pae) throw new PagingModeError(mode, 'a recursive slot in the root table', '32-bit, 4-level or 5-level paging (PAE\'s 4-entry PDPT cannot map itself)');
+  return geometryOf(mode);
+}
+
+function checkSlot(g: PagingGeometry, slot: number): void {
+  const n = g.entryCount(g.topLevel);
+  if (!Number.isInteger(slot) || slot < 0 || slot >= n) throw new InvalidOptionError('slot', slot, `a ${g.levelName(g.topLevel)} slot is an integer in 0..${n - 1}`);
 }
 
 /**
- * Reaches tables through a recursive PML4 slot `s`, in supervisor mode through the MMU:
- * PML4 at (s,s,s,s), the PDPT serving va at (s,s,s,i4), the PD at (s,s,i4,i3), the PT at
- * (s,i4,i3,i2). Install the slot with {@link RecursiveTableAccess.install} and give the Mapper
- * `reservedPml4Slots: [slot]`; a missing or broken recursive entry faults ({@link TableAccessFaultError}).
+ * Reaches tables through a recursive slot `s` of the root table, in supervisor mode through the
+ * MMU. Walking through the slot k times makes the MMU stop k levels early, so the table of level
+ * L serving va appears at the linear address whose indices are s repeated (top - L + 1) times,
+ * then va's own indices for the levels above L. In 4-level paging: PML4 at (s,s,s,s), the PDPT
+ * serving va at (s,s,s,i4), the PD at (s,s,i4,i3), the PT at (s,i4,i3,i2); in 32-bit paging with
+ * s = 1023: the directory at 0xffff_f000 and the PT serving va at 0xffc0_0000 + (va >>> 22) * 4096;
+ * in 5-level paging five indices, the PML5 at (s,s,s,s,s). Install the slot with
+ * {@link RecursiveTableAccess.install} and give the Mapper `reservedPml4Slots: [slot]` (the slot's
+ * whole region holds tables, not pages); a missing or broken recursive entry faults
+ * ({@link TableAccessFaultError}).
  *
  * TLB: the recursive address of a table is cached like any other page. Whenever this strategy
  * writes a table pointer (or clears one), it INVLPGs the recursive address of the child table,
@@ -32,37 +54,46 @@ function idx(va: number, level: number): number {
  * reload, which this strategy cannot know about.
  */
 export class RecursiveTableAccess extends MmuTableAccess {
-  /** The recursive PML4 slot. */
+  /** The recursive slot of the root table. */
   readonly slot: number;
 
-  /** @throws InvalidOptionError for a slot outside 0..511 */
+  /** @throws InvalidOptionError for a slot outside the root table; PagingModeError for PAE or no paging */
   constructor(cpu: Cpu, options: RecursiveTableAccessOptions = {}) {
-    super(cpu, 'recursive slot');
-    const slot = options.slot ?? 510;
-    if (!Number.isInteger(slot) || slot < 0 || slot > 511) throw new InvalidOptionError('slot', slot, 'a PML4 slot is an integer in 0..511');
+    const mode = options.mode ?? PagingMode.FourLevel;
+    const g = recursiveGeometry(mode);
+    super(cpu, 'recursive slot', mode);
+    const slot = options.slot ?? (g.entryCount(g.topLevel) === 1024 ? 1023 : 510);
+    checkSlot(g, slot);
     this.slot = slot;
   }
 
   /**
-   * Writes the recursive entry: PML4[slot] = the PML4's own frame, present, writable,
+   * Writes the recursive entry: root[slot] = the root's own frame, present, writable,
    * supervisor-only (through `access`, e.g. a PhysicalTableAccess while booting).
-   * @throws InvalidOptionError for a slot outside 0..511
+   * @param slot default 510 (1023 in 32-bit paging)
+   * @param mode paging mode of the tables (default 4-level)
+   * @throws InvalidOptionError for a slot outside the root table; PagingModeError for PAE or no paging
    */
-  static install(access: TableAccess, pml4Frame: number, slot = 510): void {
-    if (!Number.isInteger(slot) || slot < 0 || slot > 511) throw new InvalidOptionError('slot', slot, 'a PML4 slot is an integer in 0..511');
+  static install(access: TableAccess, rootFrame: number, slot?: number, mode: PagingMode = PagingMode.FourLevel): void {
+    const g = recursiveGeometry(mode);
+    const s = slot ?? (g.entryCount(g.topLevel) === 1024 ? 1023 : 510);
+    checkSlot(g, s);
     const flags = PTE.Present | PTE.Writable;
-    access.writeEntry(4, 0, pml4Frame, slot, encodeLo(pml4Frame, flags), encodeHi(pml4Frame, flags));
+    access.writeEntry(g.topLevel, 0, rootFrame, s, g.encodeLo(rootFrame, flags, false), g.encodeHi(rootFrame, flags, 0xfffff));
   }
 
   /**
-   * Linear address at which the table of `level` (4 = PML4 .. 1 = PT) serving `va` is visible.
+   * Linear address at which the table of `level` (the root's level down to 1 = PT) serving `va`
+   * is visible.
    */
   recursiveAddress(level: number, va: number): number {
+    const g = this.geometry;
+    const top = g.topLevel;
     const s = this.slot;
-    if (level === 4) return linearFromIndices(s, s, s, s);
-    if (level === 3) return linearFromIndices(s, s, s, idx(va, 4));
-    if (level === 2) return linearFromIndices(s, s, idx(va, 4), idx(va, 3));
-    return linearFromIndices(s, idx(va, 4), idx(va, 3), idx(va, 2));
+    let address = 0;
+    // The first `level` indices (from the top) are the slot; the rest are va's indices `level` levels up.
+    for (let l = top; l >= 1; l--) address += (l > top - level ? s : g.index(va, l + level)) * g.span(l);
+    return address;
   }
 
   protected tableVa(level: number, va: number): number {
@@ -71,12 +102,13 @@ export class RecursiveTableAccess extends MmuTableAccess {
 
   protected override afterWrite(level: number, va: number, index: number, lo: number): void {
     if (level === 1) return;
-    if ((lo & PTE.Present) !== 0 && (lo & PTE.HugePage) !== 0) return; // a huge leaf: no child table
-    if (level === 4 && index === this.slot) return;
+    const g = this.geometry;
+    if ((lo & PTE.Present) !== 0 && (lo & PTE.HugePage) !== 0 && ((g.hugeLevels >>> level) & 1) !== 0) return; // a huge leaf: no child table
+    if (level === g.topLevel && index === this.slot) return;
     // The child table (level - 1) sits at entry `index` of this table: the va range it serves
     // starts at this table's base plus index × the span of one entry.
-    const entrySpan = 2 ** (12 + 9 * (level - 1));
-    const tableSpan = entrySpan * 512;
+    const entrySpan = g.span(level);
+    const tableSpan = entrySpan * g.entryCount(level);
     const childVa = Math.floor(va / tableSpan) * tableSpan + index * entrySpan;
     this.cpu.invlpg(this.recursiveAddress(level - 1, childVa));
   }

@@ -4,6 +4,7 @@
 import { DoubleFreeError, FrameNotOwnedError, InvalidAddressError, InvalidSizeError, InvariantViolationError, MisalignedAddressError, type FrameAllocator } from './api';
 
 const FRAME = 4096;
+const MAX_FRAME_COUNT = 2 ** 28;
 
 /** Options of {@link SimpleFrameAllocator}. */
 export interface SimpleFrameAllocatorOptions {
@@ -29,13 +30,16 @@ export class SimpleFrameAllocator implements FrameAllocator {
 
   /**
    * @throws MisalignedAddressError if `start` is not 4 KiB aligned
-   * @throws InvalidSizeError if `frameCount` is not a positive safe integer
+   * @throws InvalidSizeError if `frameCount` is not a positive safe integer, exceeds 2^28, or the frames reach 2^52
    */
   constructor(options: SimpleFrameAllocatorOptions) {
     const { start, frameCount } = options;
     if (!Number.isSafeInteger(start) || start < 0) throw new InvalidAddressError(String(start), 'start must be a non-negative safe integer');
     if (start % FRAME !== 0) throw new MisalignedAddressError('pa', start, FRAME);
     if (!Number.isSafeInteger(frameCount) || frameCount <= 0) throw new InvalidSizeError('frameCount', frameCount);
+    // One byte of state per frame: cap it where that array stays allocatable (2^28 frames = 1 TiB).
+    if (frameCount > MAX_FRAME_COUNT) throw new InvalidSizeError('frameCount', frameCount, `at most ${MAX_FRAME_COUNT} (2^28) frames: the allocator keeps one byte per frame`);
+    if (start + frameCount * FRAME > 2 ** 52) throw new InvalidSizeError('frameCount', frameCount, 'the frames must lie below 2^52');
     this.start = start;
     this.frameCount = frameCount;
     this.state = new Uint8Array(frameCount);

@@ -4,6 +4,14 @@
 // interface, so each of those designs plugs in; strategy (a) below is the simulator's shortcut
 // (straight to physical memory). The MMU's own walk never uses this: hardware reads physical memory.
 import type { PhysicalMemory } from './api';
+import { geometryOf } from './paging-geometries';
+import { PagingMode } from './paging-mode';
+
+/** Options every table-access strategy takes. */
+export interface TableAccessOptions {
+  /** Paging mode of the tables reached (default `PagingMode.FourLevel`); decides the entry size. */
+  readonly mode?: PagingMode;
+}
 
 /**
  * Access to paging-structure entries, given enough context for any strategy:
@@ -17,6 +25,11 @@ import type { PhysicalMemory } from './api';
  * carrying the page fault when its access faults (a broken recursive entry, a missing window).
  */
 export interface TableAccess {
+  /**
+   * Bytes per entry this access reads and writes: 8 (PAE, 4-level, 5-level; the default when
+   * absent) or 4 (32-bit paging, where an entry is `lo` alone and `hi` reads as 0).
+   */
+  readonly entryBytes?: number;
   /** Low half (bits 31:0) of the entry read last, as a u32. */
   lo: number;
   /** High half (bits 63:32) of the entry read last, as a u32. */
@@ -39,18 +52,39 @@ export interface TableAccess {
 export class PhysicalTableAccess implements TableAccess {
   lo = 0;
   hi = 0;
-  constructor(readonly memory: PhysicalMemory) {}
+  /** 8, or 4 for 32-bit paging. */
+  readonly entryBytes: number;
+
+  /**
+   * @param options.mode paging mode of the tables (default 4-level): 32-bit paging has 4-byte entries
+   * @throws PagingModeError for `PagingMode.None`
+   */
+  constructor(
+    readonly memory: PhysicalMemory,
+    options: TableAccessOptions = {},
+  ) {
+    this.entryBytes = geometryOf(options.mode ?? PagingMode.FourLevel).entryBytes;
+  }
 
   readEntry(_level: number, _va: number, tableFrame: number, index: number): void {
-    const pa = tableFrame + index * 8;
-    this.lo = this.memory.read32(pa);
-    this.hi = this.memory.read32(pa + 4);
+    if (this.entryBytes === 8) {
+      const pa = tableFrame + index * 8;
+      this.lo = this.memory.read32(pa);
+      this.hi = this.memory.read32(pa + 4);
+    } else {
+      this.lo = this.memory.read32(tableFrame + index * 4);
+      this.hi = 0;
+    }
   }
 
   writeEntry(_level: number, _va: number, tableFrame: number, index: number, lo: number, hi: number): void {
-    const pa = tableFrame + index * 8;
-    this.memory.write32(pa, lo);
-    this.memory.write32(pa + 4, hi);
+    if (this.entryBytes === 8) {
+      const pa = tableFrame + index * 8;
+      this.memory.write32(pa, lo);
+      this.memory.write32(pa + 4, hi);
+    } else {
+      this.memory.write32(tableFrame + index * 4, lo);
+    }
   }
 
   zeroTable(_level: number, _va: number, tableFrame: number): void {

@@ -8,6 +8,37 @@ import { type Access, accessName, type Mode, modeName } from './access-mode';
 const PAGE = 4096;
 /** Flags-word bit D (entry bit 6). */
 const DIRTY = 0x40;
+/** PCID shift in `Tlb.tagsHigh` (below it: linear bits 56:44 of the page). */
+const PCID_SHIFT = 13;
+const HIGH_PAGE_MASK = 0x1fff;
+
+/**
+ * Size class of a cached translation, stored in `Tlb.levels`: the level of the leaf (1 = PT,
+ * 2 = PD, 3 = PDPT) except for a 4 MiB page of 32-bit paging (a PDE, level 2), which has its own
+ * class so the TLB knows its pieces span 4 MiB.
+ */
+export const TlbPageSize = {
+  /** A 4 KiB page (PTE). */
+  Size4K: 1,
+  /** A 2 MiB page (PDE with PS = 1 in PAE, 4-level or 5-level paging). */
+  Size2M: 2,
+  /** A 1 GiB page (PDPTE with PS = 1). */
+  Size1G: 3,
+  /** A 4 MiB page (PDE with PS = 1 in 32-bit paging, CR4.PSE = 1). */
+  Size4M: 4,
+} as const;
+/** One of the `TlbPageSize` values. */
+export type TlbPageSize = (typeof TlbPageSize)[keyof typeof TlbPageSize];
+
+/** Bytes of a page of size class `size` (a {@link TlbPageSize}). */
+export function tlbPageSizeBytes(size: number): number {
+  return size === 1 ? 4096 : size === 2 ? 2097152 : size === 3 ? 1073741824 : 4194304;
+}
+
+/** 4 KiB pages in a page of size class `size` (1, 512, 262,144 or 1,024). */
+function piecesPerPage(size: number): number {
+  return size === 1 ? 1 : size === 2 ? 512 : size === 3 ? 262144 : 1024;
+}
 
 /** Geometry of a {@link Tlb}. */
 export interface TlbOptions {
@@ -32,8 +63,10 @@ export interface TlbOptions {
  * `invlpg` after changing or removing a present entry (SDM 4.10.4.2, 4.10.4.3).
  */
 export interface StaleTlbUse {
-  /** Linear address translated. */
+  /** Linear address translated (exact; NaN for a 5-level address at or above 2^53: see `vaText`). */
   readonly va: number;
+  /** The address in the paging mode's printed form (`0xc000_0000`, canonical 48- or 57-bit hex). */
+  readonly vaText: string;
   /** PCID the access ran under. */
   readonly pcid: number;
   /** The access that used the entry. */
@@ -82,7 +115,7 @@ export const InvpcidType = {
 /** One of the `InvpcidType` values. */
 export type InvpcidType = (typeof InvpcidType)[keyof typeof InvpcidType];
 
-/** `Tlb.tagsHigh` of an empty slot (a valid entry's is 0..0xffff). */
+/** `Tlb.tagsHigh` of an empty slot (a valid entry's is 0..2^25 − 1). */
 export const TLB_EMPTY = -1;
 
 /**
@@ -117,7 +150,10 @@ export class Tlb {
    * so `tagsHigh` decides validity). Read-only outside the Tlb; the Mmu's probe scans it.
    */
   readonly tags: Int32Array;
-  /** Tag, high part: bits 47:44 of the linear address | PCID << 4; {@link TLB_EMPTY} in an empty slot. */
+  /**
+   * Tag, high part: bits 56:44 of the linear address (47:44 in 4-level paging, 0 in 32-bit and
+   * PAE paging) | PCID << 13; {@link TLB_EMPTY} in an empty slot.
+   */
   readonly tagsHigh: Int32Array;
   /** 1 for a global entry (G = 1 in the leaf and CR4.PGE = 1 at fill time): used under any PCID. */
   readonly globals: Uint8Array;
@@ -125,7 +161,7 @@ export class Tlb {
   readonly frames: Float64Array;
   /** Effective flags word of each entry (see `TranslationResult.flags`). */
   readonly flags: Int32Array;
-  /** Level of the leaf: 1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB. */
+  /** Size class of each entry (see {@link TlbPageSize}): 1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB, 4 = 4 MiB. */
   readonly levels: Uint8Array;
   /**
    * Way predictor: for each value of the page hash (see {@link Tlb.hash}) masked by `hintMask`,
@@ -221,10 +257,17 @@ export class Tlb {
     this.hugeMask = capacity - 1;
   }
 
-  /** Key of the huge page holding 4 KiB page `pageHi * 2^20 + pageLo` cached at `level` (2 or 3) in the huge-page table. */
+  /**
+   * Key of the huge page holding 4 KiB page `pageHi * 2^20 + pageLo` cached with size class
+   * `level` (2, 3 or 4) in the huge-page table: the huge page number's low bits, times 4, plus the
+   * class, in 31 bits. Exact for every 4-level, PAE and 32-bit address; for 5-level addresses high
+   * bits fold away, so two huge pages may share a key — the table is only a filter (a shared key
+   * costs a scan in `invalidatePage`, which compares exact page numbers).
+   */
   private static hugeKey(pageHi: number, pageLo: number, level: number): number {
-    // 2 MiB page number = page >> 9 (< 2^27); 1 GiB page number = page >> 18 (< 2^18).
-    return level === 2 ? ((pageHi << 11) | (pageLo >>> 9)) * 2 : ((pageHi << 2) | (pageLo >>> 18)) * 2 + 1;
+    // 2 MiB page number = page >> 9; 1 GiB = page >> 18; 4 MiB = page >> 10 (pageHi = 0).
+    const n = level === 2 ? (pageHi << 11) | (pageLo >>> 9) : level === 3 ? (pageHi << 2) | (pageLo >>> 18) : (pageHi << 10) | (pageLo >>> 10);
+    return ((n << 2) | level) & 0x7fff_ffff;
   }
 
   private hugeHome(key: number): number {
@@ -286,16 +329,16 @@ export class Tlb {
     return this.tagsHigh[slot] !== TLB_EMPTY;
   }
 
-  /** 4 KiB page number (va / 4096) cached in `slot`, or -1 when the slot is empty. */
+  /** 4 KiB page number (linear address / 4096, below 2^45) cached in `slot`, or -1 when the slot is empty. */
   pageNumberAt(slot: number): number {
     const high = this.tagsHigh[slot]!;
-    return high === TLB_EMPTY ? -1 : (high & 0xf) * 4294967296 + (this.tags[slot]! >>> 0);
+    return high === TLB_EMPTY ? -1 : (high & HIGH_PAGE_MASK) * 4294967296 + (this.tags[slot]! >>> 0);
   }
 
   /** PCID `slot` was filled under (0 for an empty slot). */
   pcidAt(slot: number): number {
     const high = this.tagsHigh[slot]!;
-    return high === TLB_EMPTY ? 0 : high >>> 4;
+    return high === TLB_EMPTY ? 0 : high >>> PCID_SHIFT;
   }
 
   /**
@@ -303,13 +346,13 @@ export class Tlb {
    * (its own PCID, or global), or -1. Counts nothing; the Mmu counts.
    * The page number comes split so the Mmu passes small integers (V8 boxes a double argument of a
    * call it does not inline; see README "Design decisions").
-   * @param pageHi bits 47:32 of the linear address
+   * @param pageHi bits 47:32 of the linear address (56:32 in 5-level paging)
    * @param pageLo bits 31:12 of the linear address (0 .. 2^20 - 1)
    */
   lookup(pageHi: number, pageLo: number, pcid: number): number {
     const tag = (pageHi << 20) | pageLo;
     const high = pageHi >>> 12;
-    const own = high | (pcid << 4);
+    const own = high | (pcid << PCID_SHIFT);
     const ways = this.wayCount;
     const hash = Tlb.hash(pageHi, pageLo);
     const base = (hash & this.setMask) * ways;
@@ -317,7 +360,7 @@ export class Tlb {
     const tagsHigh = this.tagsHigh;
     for (let i = base, end = base + ways; i < end; i++) {
       // An empty slot has tagsHigh -1 and global 0, so it matches neither test.
-      if (tags[i] === tag && (tagsHigh[i] === own || (this.globals[i] === 1 && (tagsHigh[i]! & 0xf) === high))) {
+      if (tags[i] === tag && (tagsHigh[i] === own || (this.globals[i] === 1 && (tagsHigh[i]! & HIGH_PAGE_MASK) === high))) {
         this.hints[hash & this.hintMask] = i - base;
         return i;
       }
@@ -386,7 +429,7 @@ export class Tlb {
    * @param frameHi bits 51:32 of the physical address of the 4 KiB piece containing the page
    * @param frameLo bits 31:0 of it (as a signed or unsigned 32-bit integer)
    * @param flags effective flags word
-   * @param level level of the leaf (1, 2, 3)
+   * @param level size class of the page (a TlbPageSize: 1, 2, 3, or 4 for a 32-bit 4 MiB page)
    * @param global true to make the entry global (G = 1 and CR4.PGE = 1)
    */
   insert(pageHi: number, pageLo: number, pcid: number, frameHi: number, frameLo: number, flags: number, level: number, global: boolean): void {
@@ -425,7 +468,7 @@ export class Tlb {
   /** Writes an entry into `slot` (whose previous entry, if any, was forgotten). */
   private write(slot: number, pageHi: number, pageLo: number, pcid: number, frameHi: number, frameLo: number, flags: number, level: number, global: boolean): void {
     this.tags[slot] = (pageHi << 20) | pageLo;
-    this.tagsHigh[slot] = (pageHi >>> 12) | (pcid << 4);
+    this.tagsHigh[slot] = (pageHi >>> 12) | (pcid << PCID_SHIFT);
     this.frames[slot] = frameHi * 4294967296 + (frameLo >>> 0);
     this.flags[slot] = flags;
     this.levels[slot] = level;
@@ -439,8 +482,8 @@ export class Tlb {
     const level = this.levels[slot]!;
     const high = this.tagsHigh[slot]!;
     const tag = this.tags[slot]!;
-    if (level > 1) this.hugeRemove(((high & 0xf) << 12) | (tag >>> 20), tag & 0xfffff, level);
-    if (this.globals[slot] === 1 && high >>> 4 !== 0) this.foreignGlobals--;
+    if (level > 1) this.hugeRemove(((high & HIGH_PAGE_MASK) << 12) | (tag >>> 20), tag & 0xfffff, level);
+    if (this.globals[slot] === 1 && high >>> PCID_SHIFT !== 0) this.foreignGlobals--;
   }
 
   /** Empties one slot. */
@@ -457,33 +500,41 @@ export class Tlb {
   /**
    * INVLPG semantics (SDM 4.10.4.1): drops the entries for the page containing `va` that belong
    * to `pcid`, and global entries for it under any PCID. When the page was cached as part of a
-   * 2 MiB / 1 GiB page, every cached piece of that huge page goes too.
+   * 2 MiB / 4 MiB / 1 GiB page, every cached piece of that page goes too.
+   * @param va linear address below 2^53 (a 5-level address above: `invalidatePageSplit`)
    * @returns number of entries dropped
    */
   invalidatePage(va: number, pcid: number, keepGlobal = false): number {
-    const pageNumber = Math.floor(va / PAGE);
+    const vaHi = Math.floor(va / 4294967296);
+    return this.invalidatePageSplit(vaHi, (va - vaHi * 4294967296) | 0, pcid, keepGlobal);
+  }
+
+  /**
+   * `invalidatePage` for a linear address given as bits 56:32 (`vaHi`) and 31:0 (`vaLo`).
+   * @returns number of entries dropped
+   */
+  invalidatePageSplit(vaHi: number, vaLo: number, pcid: number, keepGlobal = false): number {
     let dropped = 0;
-    const pageHi = Math.floor(pageNumber / 1048576);
-    const pageLo = pageNumber - pageHi * 1048576;
+    const pageHi = vaHi;
+    const pageLo = vaLo >>> 12;
+    const pageNumber = pageHi * 1048576 + pageLo;
     const tag = (pageHi << 20) | pageLo;
     const high = pageHi >>> 12;
     const base = this.setIndex(pageHi, pageLo) * this.wayCount;
     for (let i = base, end = base + this.wayCount; i < end; i++) {
-      if (this.tags[i] === tag && (this.tagsHigh[i]! & 0xf) === high && this.tagsHigh[i] !== TLB_EMPTY && this.matches(i, pcid, keepGlobal)) {
+      if (this.tags[i] === tag && (this.tagsHigh[i]! & HIGH_PAGE_MASK) === high && this.tagsHigh[i] !== TLB_EMPTY && this.matches(i, pcid, keepGlobal)) {
         this.drop(i);
         dropped++;
       }
     }
     // Pieces of a huge page sit in the sets of their own 4 KiB page numbers: scan for them only
-    // when the 2 MiB or 1 GiB page containing `va` has pieces cached (any PCID).
-    if (this.hugeEntries > 0 && (this.hugeCached(pageHi, pageLo, 2) || this.hugeCached(pageHi, pageLo, 3))) {
-      const pn2 = Math.floor(pageNumber / 512);
-      const pn1 = Math.floor(pageNumber / 262144);
+    // when the 2 MiB, 4 MiB or 1 GiB page containing `va` has pieces cached (any PCID).
+    if (this.hugeEntries > 0 && (this.hugeCached(pageHi, pageLo, 2) || this.hugeCached(pageHi, pageLo, 3) || this.hugeCached(pageHi, pageLo, 4))) {
       for (let i = 0; i < this.entryCount; i++) {
         const level = this.levels[i]!;
         if (level === 1 || this.tagsHigh[i] === TLB_EMPTY || !this.matches(i, pcid, keepGlobal)) continue;
-        const cached = this.pageNumberAt(i);
-        if ((level === 2 && Math.floor(cached / 512) === pn2) || (level === 3 && Math.floor(cached / 262144) === pn1)) {
+        const pieces = piecesPerPage(level);
+        if (Math.floor(this.pageNumberAt(i) / pieces) === Math.floor(pageNumber / pieces)) {
           this.drop(i);
           dropped++;
         }
@@ -494,7 +545,7 @@ export class Tlb {
 
   private matches(slot: number, pcid: number, keepGlobal: boolean): boolean {
     if (this.globals[slot] === 1) return !keepGlobal;
-    return this.tagsHigh[slot]! >>> 4 === pcid;
+    return this.tagsHigh[slot]! >>> PCID_SHIFT === pcid;
   }
 
   /**
@@ -506,7 +557,7 @@ export class Tlb {
     let dropped = 0;
     for (let i = 0; i < this.entryCount; i++) {
       const high = this.tagsHigh[i]!;
-      if (high !== TLB_EMPTY && this.globals[i] === 0 && (pcid === -1 || high >>> 4 === pcid)) {
+      if (high !== TLB_EMPTY && this.globals[i] === 0 && (pcid === -1 || high >>> PCID_SHIFT === pcid)) {
         this.drop(i);
         dropped++;
       }
@@ -523,7 +574,7 @@ export class Tlb {
     let dropped = 0;
     for (let i = 0; i < this.entryCount; i++) {
       const high = this.tagsHigh[i]!;
-      if (high !== TLB_EMPTY && (pcid === -1 || high >>> 4 === pcid)) {
+      if (high !== TLB_EMPTY && (pcid === -1 || high >>> PCID_SHIFT === pcid)) {
         this.drop(i);
         dropped++;
       }
@@ -583,7 +634,8 @@ export class Tlb {
     const out: TlbEntry[] = [];
     for (let i = 0; i < this.entryCount; i++) {
       if (this.tagsHigh[i] === TLB_EMPTY) continue;
-      out.push({ slot: i, va: this.pageNumberAt(i) * PAGE, pcid: this.pcidAt(i), global: this.globals[i] === 1, pa: this.frames[i]!, flags: this.flags[i]!, level: this.levels[i]! });
+      const pageNumber = this.pageNumberAt(i);
+      out.push({ slot: i, pageNumber, va: pageNumber < 2 ** 41 ? pageNumber * PAGE : Number.NaN, pcid: this.pcidAt(i), global: this.globals[i] === 1, pa: this.frames[i]!, flags: this.flags[i]!, level: this.levels[i]! });
     }
     return out;
   }
@@ -604,24 +656,25 @@ export class Tlb {
         if (this.tags[i] !== -1 || this.globals[i] !== 0) throw new InvariantViolationError(`TLB slot ${i}: empty but not cleared`);
         continue;
       }
-      if (high < 0 || high > 0xffff) throw new InvariantViolationError(`TLB slot ${i}: bad high tag ${high}`);
+      if (high < 0 || high > 0x1ff_ffff) throw new InvariantViolationError(`TLB slot ${i}: bad high tag ${high}`);
       const page = this.pageNumberAt(i);
       const pageHi = Math.floor(page / 1048576);
       if (this.setIndex(pageHi, page - pageHi * 1048576) !== Math.floor(i / this.wayCount)) {
-        throw new InvariantViolationError(`TLB slot ${i}: page ${formatVa(page * PAGE)} in the wrong set`);
+        throw new InvariantViolationError(`TLB slot ${i}: page number 0x${page.toString(16)} in the wrong set`);
       }
       const level = this.levels[i]!;
-      if (level < 1 || level > 3) throw new InvariantViolationError(`TLB slot ${i}: bad level ${level}`);
+      if (level < 1 || level > 4) throw new InvariantViolationError(`TLB slot ${i}: bad size class ${level}`);
+      if (level === 4 && page >= 1048576) throw new InvariantViolationError(`TLB slot ${i}: a 4 MiB piece above 4 GiB`);
       if (level > 1) huge++;
       const global = this.globals[i]!;
       if (global > 1) throw new InvariantViolationError(`TLB slot ${i}: bad global flag ${global}`);
-      if (global === 1 && high >>> 4 !== 0) foreign++;
+      if (global === 1 && high >>> PCID_SHIFT !== 0) foreign++;
       const frame = this.frames[i]!;
       if (!Number.isSafeInteger(frame) || frame < 0 || frame % PAGE !== 0) throw new InvariantViolationError(`TLB slot ${i}: bad frame ${formatPa(frame)}`);
       if ((this.flags[i]! & 1) === 0) throw new InvariantViolationError(`TLB slot ${i}: cached a non-present translation`);
       for (let j = i + 1; j < (Math.floor(i / this.wayCount) + 1) * this.wayCount; j++) {
         if (this.tags[j] === this.tags[i] && this.tagsHigh[j] === high && this.globals[j] === global) {
-          throw new InvariantViolationError(`TLB: page ${formatVa(page * PAGE)} cached twice for PCID ${high >>> 4}`);
+          throw new InvariantViolationError(`TLB: page number 0x${page.toString(16)} cached twice for PCID ${high >>> PCID_SHIFT}`);
         }
       }
     }
@@ -654,7 +707,9 @@ export class Tlb {
 export interface TlbEntry {
   /** Slot index (set × wayCount + way). */
   readonly slot: number;
-  /** Linear address of the cached 4 KiB page. */
+  /** 4 KiB page number of the cached page (linear address / 4096; exact in every mode). */
+  readonly pageNumber: number;
+  /** Linear address of the cached 4 KiB page (NaN for a 5-level page at or above 2^53: use `pageNumber`). */
   readonly va: number;
   /** PCID it was filled under. */
   readonly pcid: number;
@@ -664,15 +719,15 @@ export interface TlbEntry {
   readonly pa: number;
   /** Effective flags word. */
   readonly flags: number;
-  /** Level of the leaf: 1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB. */
+  /** Size class (see {@link TlbPageSize}): 1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB, 4 = 4 MiB. */
   readonly level: number;
 }
 
 /** A readable line for a stale use (used by the Mmu when it builds a report). */
-export function describeStaleUse(va: number, access: Access, mode: Mode, cachedPa: number, currentFault: boolean, currentPa: number, cachedFault = false): string {
+export function describeStaleUse(va: number, access: Access, mode: Mode, cachedPa: number, currentFault: boolean, currentPa: number, cachedFault = false, vaText = formatVa(va)): string {
   const now = currentFault ? 'the page is no longer mapped' : `the tables now give ${formatPa(currentPa)}`;
   const used = cachedFault ? `faulted on the cached rights of ${formatPa(cachedPa)}` : `went to ${formatPa(cachedPa)}`;
-  return `stale TLB entry used: ${modeName(mode)} ${accessName(access)} at ${formatVa(va)} ${used} but ${now} (missing invlpg?)`;
+  return `stale TLB entry used: ${modeName(mode)} ${accessName(access)} at ${vaText} ${used} but ${now} (missing invlpg?)`;
 }
 
 /** Flags-word bit D, exported for the Mmu's write-through-clean-entry rule. */

@@ -2,9 +2,10 @@
 // SDM 4.5, Figure 4-8), and the whole tree coalesced into ranges (Linux's ptdump, QEMU's
 // `info mem`). Both allocate their results; neither is a hot path. Both go through a
 // TableAccess, so they work with every way the kernel reaches its tables.
-import { formatPa, formatVa } from './api';
-import { HIGHER_HALF_START, LINEAR_LIMIT, levelName, levelSpan, tableIndex } from './address';
-import { DEFAULT_MAX_PHYS_ADDR, PTE, addressMaskHi, decodeEntry, entryAddress, entryFlags, formatAccess, leafAddress, type DecodedEntry } from './entry';
+import { formatPa } from './api';
+import { DEFAULT_MAX_PHYS_ADDR, PTE, addressMaskHi, flagNames, formatAccess, type DecodedEntry } from './entry';
+import { FOUR_LEVEL_GEOMETRY } from './four-level-geometry';
+import type { PagingGeometry } from './paging-geometry';
 import type { TableAccess } from './table-access';
 
 /** One level of a walk: which table, which entry, and the entry decoded. */
@@ -29,36 +30,74 @@ export interface WalkStep {
  * @param root physical frame of the PML4 (CR3's address field)
  * @param va linear address (any byte; only bits 47:12 matter)
  */
-export function walkTables(access: TableAccess, root: number, va: number, maxPhysAddr = DEFAULT_MAX_PHYS_ADDR): WalkStep[] {
+export function walkTables(access: TableAccess, root: number, va: number, maxPhysAddr = DEFAULT_MAX_PHYS_ADDR, geometry: PagingGeometry = FOUR_LEVEL_GEOMETRY): WalkStep[] {
+  const g = geometry;
   const maskHi = addressMaskHi(maxPhysAddr);
   const steps: WalkStep[] = [];
   let table = root;
-  for (let level = 4; level >= 1; level--) {
-    const index = tableIndex(va, level);
+  for (let level = g.topLevel; level >= 1; level--) {
+    const index = g.index(va, level);
     access.readEntry(level, va, table, index);
-    const entry = decodeEntry(access.lo, access.hi, level, maxPhysAddr);
-    steps.push({ level, levelName: levelName(level), tableFrame: table, index, entryPa: table + index * 8, entry });
+    const entry = decodeEntryIn(g, access.lo, access.hi, level, maxPhysAddr);
+    steps.push({ level, levelName: g.levelName(level), tableFrame: table, index, entryPa: table + index * g.entryBytes, entry });
     if (!entry.present || entry.leaf || level === 1) break;
-    table = entryAddress(access.lo, access.hi, maskHi);
+    table = g.entryAddress(access.lo, access.hi, maskHi);
   }
   return steps;
+}
+
+/**
+ * Decodes an entry of `level` in the paging mode of `geometry`. Pure; allocates the result.
+ * @param maxPhysAddr physical address width (32..52)
+ */
+export function decodeEntryIn(geometry: PagingGeometry, lo: number, hi: number, level: number, maxPhysAddr = DEFAULT_MAX_PHYS_ADDR): DecodedEntry {
+  const g = geometry;
+  const maskHi = addressMaskHi(maxPhysAddr);
+  const present = (lo & PTE.Present) !== 0;
+  const huge = level !== 1 && ((g.hugeLevels >>> level) & 1) !== 0 && (lo & PTE.HugePage) !== 0;
+  const leaf = present && (level === 1 || huge);
+  const flags = g.entryFlags(lo, hi, huge);
+  return {
+    level,
+    lo: lo >>> 0,
+    hi: hi >>> 0,
+    present,
+    leaf,
+    pageSizeBytes: leaf ? g.span(level) : 0,
+    pa: huge ? g.leafAddress(lo, hi, level, maskHi) : g.entryAddress(lo, hi, maskHi),
+    flags,
+    flagNames: flagNames(flags, level, huge),
+    reserved: present ? g.reservedBits(lo, hi, level, maskHi) : 0,
+  };
+}
+
+/**
+ * Decodes a 4-level paging entry of `level` (4 = PML4E, 3 = PDPTE, 2 = PDE, 1 = PTE). Pure;
+ * allocates the result. For other modes see {@link decodeEntryIn}.
+ * @param maxPhysAddr physical address width (32..52)
+ */
+export function decodeEntry(lo: number, hi: number, level: number, maxPhysAddr = DEFAULT_MAX_PHYS_ADDR): DecodedEntry {
+  return decodeEntryIn(FOUR_LEVEL_GEOMETRY, lo, hi, level, maxPhysAddr);
+}
+
+/** Short name of a page size: '4K', '2M', '4M', '1G'. */
+export function pageSizeLabel(pageSizeBytes: number): string {
+  return pageSizeBytes >= 1073741824 ? `${pageSizeBytes / 1073741824}G` : pageSizeBytes >= 1048576 ? `${pageSizeBytes / 1048576}M` : `${pageSizeBytes / 1024}K`;
 }
 
 /**
  * Multi-line text of a walk, one line per level, for teaching:
  * `PML4[256] @0x1000 = 0x0000_0000_0000_2003 -> table 0x2000  P RW`.
  */
-export function formatWalk(va: number, steps: readonly WalkStep[]): string {
-  const lines = [`walk of ${formatVa(va)}`];
+export function formatWalk(va: number, steps: readonly WalkStep[], geometry: PagingGeometry = FOUR_LEVEL_GEOMETRY): string {
+  // 4-level paging, the default, prints as it always did; other modes say which they are.
+  const lines = [`walk of ${geometry.formatVa(va)}${geometry === FOUR_LEVEL_GEOMETRY ? '' : ` (${geometry.name} paging)`}`];
   for (const s of steps) {
     const h = s.entry.hi.toString(16).padStart(8, '0');
     const l = s.entry.lo.toString(16).padStart(8, '0');
-    const raw = `0x${h.slice(0, 4)}_${h.slice(4)}_${l.slice(0, 4)}_${l.slice(4)}`;
-    const what = !s.entry.present
-      ? 'not present'
-      : s.entry.leaf
-        ? `-> ${s.entry.pageSizeBytes === 4096 ? '4K' : s.entry.pageSizeBytes === 2097152 ? '2M' : '1G'} page ${formatPa(s.entry.pa)}`
-        : `-> table ${formatPa(s.entry.pa)}`;
+    // An entry as the mode stores it: 4 bytes in 32-bit paging, 8 otherwise.
+    const raw = geometry.entryBytes === 4 ? `0x${l.slice(0, 4)}_${l.slice(4)}` : `0x${h.slice(0, 4)}_${h.slice(4)}_${l.slice(0, 4)}_${l.slice(4)}`;
+    const what = !s.entry.present ? 'not present' : s.entry.leaf ? `-> ${pageSizeLabel(s.entry.pageSizeBytes)} page ${formatPa(s.entry.pa)}` : `-> table ${formatPa(s.entry.pa)}`;
     lines.push(`  ${s.levelName.padEnd(4)}[${String(s.index).padStart(3)}] @${formatPa(s.entryPa)} = ${raw} ${what}  ${s.entry.flagNames.join(' ')}${s.entry.reserved !== 0 ? '  RESERVED BITS SET' : ''}`);
   }
   return lines.join('\n');
@@ -85,6 +124,8 @@ export interface MappingRange {
 export interface CollectMappingsOptions {
   /** Physical address width (32..52). Default 52. */
   readonly maxPhysAddr?: number;
+  /** Table layout of the paging mode (default 4-level). */
+  readonly geometry?: PagingGeometry;
   /** PML4 slots to skip (a recursive slot would otherwise list every table as a page). */
   readonly skipPml4Slots?: readonly number[];
   /**
@@ -104,6 +145,8 @@ const RW_US = PTE.Writable | PTE.User;
  */
 export function collectMappings(access: TableAccess, root: number, options: CollectMappingsOptions = {}): MappingRange[] {
   const maskHi = addressMaskHi(options.maxPhysAddr ?? DEFAULT_MAX_PHYS_ADDR);
+  const g = options.geometry ?? FOUR_LEVEL_GEOMETRY;
+  const top = g.topLevel;
   const skip = new Set(options.skipPml4Slots ?? []);
   const protectionOnly = options.protectionOnly === true;
   const out: MappingRange[] = [];
@@ -122,7 +165,7 @@ export function collectMappings(access: TableAccess, root: number, options: Coll
     if (
       curStart >= 0 &&
       curEnd === va &&
-      va !== HIGHER_HALF_START &&
+      va !== g.upperHalfStart &&
       curFlags === flags &&
       (protectionOnly || (curNextPa === pa && curSize === sizeBytes))
     ) {
@@ -140,27 +183,27 @@ export function collectMappings(access: TableAccess, root: number, options: Coll
   };
 
   const visit = (level: number, table: number, base: number, andRwUs: number, orNx: number): void => {
-    const span = levelSpan(level);
-    for (let i = 0; i < 512; i++) {
-      if (level === 4 && skip.has(i)) continue;
+    const span = g.span(level);
+    for (let i = 0, n = g.entryCount(level); i < n; i++) {
+      if (level === top && skip.has(i)) continue;
       const va = base + i * span;
-      if (va >= LINEAR_LIMIT) break;
+      if (va >= g.linearLimit) break;
       access.readEntry(level, va, table, i);
       const lo = access.lo;
       const hi = access.hi;
       if ((lo & PTE.Present) === 0) continue;
-      const rwUs = andRwUs & lo;
+      const rwUs = andRwUs & (lo | g.impliedRights(level));
       const nx = orNx | (hi & 0x8000_0000);
-      const huge = level !== 1 && level !== 4 && (lo & PTE.HugePage) !== 0;
+      const huge = ((g.hugeLevels >>> level) & 1) !== 0 && (lo & PTE.HugePage) !== 0;
       if (level === 1 || huge) {
-        const f = (entryFlags(lo, hi, huge) & ~(RW_US | PTE.Accessed | PTE.Dirty | PTE.NoExecute)) | (rwUs & RW_US) | nx;
-        emit(va, leafAddress(lo, hi, level, maskHi), span, f);
+        const f = (g.entryFlags(lo, hi, huge) & ~(RW_US | PTE.Accessed | PTE.Dirty | PTE.NoExecute)) | (rwUs & RW_US) | nx;
+        emit(va, g.leafAddress(lo, hi, level, maskHi), span, f);
       } else if (level > 1) {
-        visit(level - 1, entryAddress(lo, hi, maskHi), va, rwUs, nx);
+        visit(level - 1, g.entryAddress(lo, hi, maskHi), va, rwUs, nx);
       }
     }
   };
-  visit(4, root, 0, RW_US, 0);
+  visit(top, root, 0, RW_US, 0);
   flush();
   return out;
 }
@@ -170,13 +213,11 @@ export function collectMappings(access: TableAccess, root: number, options: Coll
  * `0xffff_8000_0000_0000-0xffff_8000_0020_0000 0x20_0000 -rw- 2M -> 0x20_0000`
  * (start-end, size, u/- r w/- x/-, page size, first physical address).
  */
-export function formatMappings(ranges: readonly MappingRange[]): string {
+export function formatMappings(ranges: readonly MappingRange[], geometry: PagingGeometry = FOUR_LEVEL_GEOMETRY): string {
   return ranges
     .map((r) => {
-      const ps = r.pageSizeBytes === 4096 ? '4K' : r.pageSizeBytes === 2097152 ? '2M' : '1G';
       // The exclusive end of a range ending at a half's top is not itself canonical: spell it out.
-      const end = r.end === HIGHER_HALF_START ? '0x0000_8000_0000_0000' : r.end === LINEAR_LIMIT ? '0x1_0000_0000_0000_0000' : formatVa(r.end);
-      return `${formatVa(r.start)}-${end} ${formatPa(r.end - r.start)} ${formatAccess(r.flags)} ${ps} -> ${formatPa(r.pa)}`;
+      return `${geometry.formatVa(r.start)}-${geometry.formatEnd(r.end)} ${formatPa(r.end - r.start)} ${formatAccess(r.flags)} ${pageSizeLabel(r.pageSizeBytes)} -> ${formatPa(r.pa)}`;
     })
     .join('\n');
 }

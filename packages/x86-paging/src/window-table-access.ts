@@ -4,32 +4,47 @@
 // windows maps itself too (its first page), so remapping a window is itself an access through
 // the MMU, followed by INVLPG of the window (SDM 4.10.4.1: a changed present entry is not seen
 // until then).
-import { formatVa, InvalidOptionError, type FrameAllocator } from './api';
+import { InvalidOptionError, type FrameAllocator } from './api';
 import type { Cpu } from './cpu';
-import { PTE, encodeHi, encodeLo } from './entry';
+import { PTE } from './entry';
 import { Access } from './access-mode';
 import { MmuTableAccess } from './mmu-table-access';
+import { geometryOf } from './paging-geometries';
+import type { PagingGeometry } from './paging-geometry';
+import { PagingMode } from './paging-mode';
 import type { TableAccess } from './table-access';
 
 /** Default window base: linear form of canonical 0xffff_feff_ffe0_0000 (PML4 slot 509, the last 2 MiB below the default recursive slot 510). */
 export const WINDOW_BASE = 0xfeff_ffe0_0000;
+/** Default window base in 32-bit and PAE paging: 0xff80_0000, the 4 MiB below the classic recursive page tables at 0xffc0_0000. */
+export const WINDOW_BASE_32 = 0xff80_0000;
+
+/** The default window base of a mode. */
+function defaultBase(g: PagingGeometry): number {
+  return g.linearLimit === 2 ** 32 ? WINDOW_BASE_32 : WINDOW_BASE;
+}
 
 /** Options of {@link WindowTableAccess}. */
 export interface WindowTableAccessOptions {
   /** Linear, 2 MiB-aligned base of the window area (installed with `install`); default `WINDOW_BASE`. */
   readonly base?: number;
-  /** Number of windows, 1..511; default 4 (a walk needs at most one at a time). */
+  /** Number of windows, 1..511 (1..1023 in 32-bit paging); default 4 (a walk needs at most one at a time). */
   readonly windowCount?: number;
   /**
    * INVLPG a window after remapping it (default true). Turning it off reproduces the classic bug
    * — the window still shows the previous table — which the TLB's stale-use detector reports.
    */
   readonly flushOnRemap?: boolean;
+  /** Paging mode of the tables (default 4-level). */
+  readonly mode?: PagingMode;
 }
 
-function assertBase(base: number): void {
-  if (!Number.isSafeInteger(base) || base < 0 || base >= 2 ** 48 || base % 2097152 !== 0) {
-    throw new InvalidOptionError('base', Number.isSafeInteger(base) && base >= 0 && base < 2 ** 48 ? formatVa(base) : base, 'must be a 2 MiB-aligned linear address');
+/** Throws unless `base` is a linear address of the mode aligned to what one page table maps (2 MiB, or 4 MiB in 32-bit paging). */
+function assertBase(g: PagingGeometry, base: number): void {
+  const align = g.span(2);
+  if (!Number.isSafeInteger(base) || base < 0 || base + align > g.linearLimit || base % align !== 0) {
+    const shown = Number.isSafeInteger(base) && base >= 0 && base < g.linearLimit ? g.formatVa(base) : base;
+    throw new InvalidOptionError('base', shown, `must be a ${align / 1048576} MiB-aligned linear address of ${g.name} paging`);
   }
 }
 
@@ -54,11 +69,13 @@ export class WindowTableAccess extends MmuTableAccess {
 
   /** @throws InvalidOptionError for a bad base or window count */
   constructor(cpu: Cpu, options: WindowTableAccessOptions = {}) {
-    super(cpu, 'window');
-    const base = options.base ?? WINDOW_BASE;
+    super(cpu, 'window', options.mode ?? PagingMode.FourLevel);
+    const g = this.geometry;
+    const base = options.base ?? defaultBase(g);
     const windowCount = options.windowCount ?? 4;
-    assertBase(base);
-    if (!Number.isInteger(windowCount) || windowCount < 1 || windowCount > 511) throw new InvalidOptionError('windowCount', windowCount, 'must be an integer in 1..511');
+    assertBase(g, base);
+    const most = g.entryCount(1) - 1;
+    if (!Number.isInteger(windowCount) || windowCount < 1 || windowCount > most) throw new InvalidOptionError('windowCount', windowCount, `must be an integer in 1..${most}`);
     this.base = base;
     this.windowCount = windowCount;
     this.flushOnRemap = options.flushOnRemap ?? true;
@@ -66,33 +83,38 @@ export class WindowTableAccess extends MmuTableAccess {
   }
 
   /**
-   * Builds the window area in the tree rooted at `pml4Frame`, through `access` (e.g. a
-   * PhysicalTableAccess while booting): creates missing PDPT/PD tables and the window page
-   * table from `allocator` (supervisor, writable) and maps the window page table at `base`.
+   * Builds the window area in the tree rooted at `rootFrame`, through `access` (e.g. a
+   * PhysicalTableAccess while booting): creates missing tables down to the window page table
+   * from `allocator` (supervisor, writable) and maps the window page table at `base` (default
+   * `WINDOW_BASE`, or `WINDOW_BASE_32` in 32-bit and PAE paging).
    * @returns the window page table's frame, or null if the allocator ran out (tables created so
    *   far stay linked and zeroed)
-   * @throws InvalidOptionError for a base that is not 2 MiB aligned
+   * @param mode paging mode of the tables (default 4-level)
+   * @throws InvalidOptionError for a base that is not aligned to a page table's span (2 MiB, 4 MiB in 32-bit paging)
    */
-  static install(access: TableAccess, allocator: FrameAllocator, pml4Frame: number, base = WINDOW_BASE): number | null {
-    assertBase(base);
+  static install(access: TableAccess, allocator: FrameAllocator, rootFrame: number, base?: number, mode: PagingMode = PagingMode.FourLevel): number | null {
+    const g = geometryOf(mode);
+    const at = base ?? defaultBase(g);
+    assertBase(g, at);
     const flags = PTE.Present | PTE.Writable;
-    let table = pml4Frame;
-    for (let level = 4; level >= 2; level--) {
-      const index = Math.floor(base / 2 ** (12 + 9 * (level - 1))) % 512;
-      access.readEntry(level, base, table, index);
+    let table = rootFrame;
+    for (let level = g.topLevel; level >= 2; level--) {
+      const index = g.index(at, level);
+      access.readEntry(level, at, table, index);
       if ((access.lo & PTE.Present) !== 0) {
-        if ((access.lo & PTE.HugePage) !== 0) throw new InvalidOptionError('base', formatVa(base), `a huge page at level ${level} covers the window area`);
-        table = (access.hi & 0xfffff) * 4294967296 + ((access.lo & 0xffff_f000) >>> 0);
+        if ((access.lo & PTE.HugePage) !== 0 && ((g.hugeLevels >>> level) & 1) !== 0) throw new InvalidOptionError('base', g.formatVa(at), `a huge page at level ${level} covers the window area`);
+        table = g.entryAddress(access.lo, access.hi, 0xfffff);
         continue;
       }
       const frame = allocator.allocFrame();
       if (frame === null) return null;
-      access.writeEntry(level, base, table, index, encodeLo(frame, flags), encodeHi(frame, flags));
-      access.zeroTable(level - 1, base, frame);
+      // PAE's PDPTEs hold no R/W (SDM 4.4.1): the mode's mask keeps only the bits a level has.
+      access.writeEntry(level, at, table, index, g.encodeLo(frame, flags & g.tableFlagsMask(level), false), g.encodeHi(frame, 0, 0xfffff));
+      access.zeroTable(level - 1, at, frame);
       table = frame;
     }
     // `table` is the window page table; entry 0 maps it at `base`.
-    access.writeEntry(1, base, table, 0, encodeLo(table, flags), encodeHi(table, flags));
+    access.writeEntry(1, at, table, 0, g.encodeLo(table, flags, false), g.encodeHi(table, 0, 0xfffff));
     return table;
   }
 
@@ -107,9 +129,10 @@ export class WindowTableAccess extends MmuTableAccess {
     this.next = w + 1 === this.windowCount ? 0 : w + 1;
     // Edit the window's PTE through the self-mapped window page table at `base`.
     const flags = PTE.Present | PTE.Writable;
-    const pa = this.physical(this.base + (w + 1) * 8, Access.Write);
-    this.cpu.memory.write32(pa, encodeLo(tableFrame, flags) >>> 0);
-    this.cpu.memory.write32(pa + 4, encodeHi(tableFrame, flags) >>> 0);
+    const g = this.geometry;
+    const pa = this.physical(this.base + (w + 1) * this.entryBytes, Access.Write);
+    this.cpu.memory.write32(pa, g.encodeLo(tableFrame, flags, false));
+    if (this.entryBytes === 8) this.cpu.memory.write32(pa + 4, g.encodeHi(tableFrame, 0, 0xfffff));
     this.shown[w] = tableFrame;
     this.remapCount++;
     const va = this.windowVa(w);

@@ -1,5 +1,5 @@
 // Test helper: a small machine (flat memory, a frame allocator for tables, a Mapper over strategy (a)).
-import { ArrayBufferPhysicalMemory, Mapper, PhysicalTableAccess, SimpleFrameAllocator, TableAccessFaultError, type MapperCreateOptions, type TableAccess, type TlbInvalidator } from '../src/index';
+import { ArrayBufferPhysicalMemory, FOUR_LEVEL_GEOMETRY, Mapper, PhysicalTableAccess, SimpleFrameAllocator, TableAccessFaultError, type MapperCreateOptions, type PagingGeometry, type TableAccess, type TlbInvalidator } from '../src/index';
 
 /** Records every invlpg the mapper issues. */
 export class RecordingTlb implements TlbInvalidator {
@@ -51,18 +51,22 @@ export function snapshot(memory: ArrayBufferPhysicalMemory): string {
  * Every non-zero entry of the tree under `root`, read physically, as `level:table:index:lo:hi`
  * (tables followed through present non-huge entries; `skipPml4Slots` left out, e.g. a window area).
  */
-export function treeDump(memory: ArrayBufferPhysicalMemory, root: number, skipPml4Slots: readonly number[] = []): string[] {
+export function treeDump(memory: ArrayBufferPhysicalMemory, root: number, skipPml4Slots: readonly number[] = [], geometry: PagingGeometry = FOUR_LEVEL_GEOMETRY): string[] {
+  const g = geometry;
   const out: string[] = [];
   const visit = (level: number, table: number): void => {
-    for (let i = 0; i < 512; i++) {
-      if (level === 4 && skipPml4Slots.includes(i)) continue;
-      const [lo, hi] = rawEntry(memory, table + i * 8);
+    for (let i = 0; i < g.entryCount(level); i++) {
+      if (level === g.topLevel && skipPml4Slots.includes(i)) continue;
+      const at = table + i * g.entryBytes;
+      const lo = memory.read32(at);
+      const hi = g.entryBytes === 8 ? memory.read32(at + 4) : 0;
       if ((lo | hi) === 0) continue;
       out.push(`${level}:${table.toString(16)}:${i}:${lo.toString(16)}:${hi.toString(16)}`);
-      if ((lo & 1) !== 0 && level > 1 && !(level < 4 && (lo & 0x80) !== 0)) visit(level - 1, (hi & 0xfffff) * 2 ** 32 + ((lo & 0xffff_f000) >>> 0));
+      const huge = ((g.hugeLevels >>> level) & 1) !== 0 && (lo & 0x80) !== 0;
+      if ((lo & 1) !== 0 && level > 1 && !huge) visit(level - 1, (hi & 0xfffff) * 2 ** 32 + ((lo & 0xffff_f000) >>> 0));
     }
   };
-  visit(4, root);
+  visit(g.topLevel, root);
   return out;
 }
 
@@ -72,6 +76,10 @@ export function treeDump(memory: ArrayBufferPhysicalMemory, root: number, skipPm
  * `persistent` — as strategies (b)-(d) do when their access faults.
  */
 export class FaultyTableAccess implements TableAccess {
+  /** The inner access's entry size. */
+  get entryBytes(): number {
+    return this.inner.entryBytes ?? 8;
+  }
   lo = 0;
   hi = 0;
   count = 0;

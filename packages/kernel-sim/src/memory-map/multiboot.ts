@@ -131,7 +131,23 @@ export function parseMultiboot1Mmap(bytes: Uint8Array): MemoryRegion[] {
   return regions;
 }
 
-/** The memory fields of a multiboot1 `multiboot_info` structure (multiboot spec 3.3). */
+/** Bits of the multiboot1 `multiboot_info.flags` word (multiboot spec 0.6.96, 3.3). */
+export const MB1_INFO_FLAG = Object.freeze({
+  /** mem_lower / mem_upper valid. */
+  Mem: 1 << 0,
+  /** boot_device valid. */
+  BootDevice: 1 << 1,
+  /** cmdline valid. */
+  Cmdline: 1 << 2,
+  /** mods_count / mods_addr valid. */
+  Mods: 1 << 3,
+  /** mmap_length / mmap_addr valid. */
+  Mmap: 1 << 6,
+  /** boot_loader_name valid. */
+  BootLoaderName: 1 << 9,
+});
+
+/** The fields of a multiboot1 `multiboot_info` structure a memory manager needs (multiboot spec 3.3). */
 export interface Multiboot1Info {
   /** The flags word. */
   readonly flags: number;
@@ -141,23 +157,42 @@ export interface Multiboot1Info {
   /** mmap_length / mmap_addr (guest-physical), when flags bit 6 is set. */
   readonly mmapLengthBytes: number | null;
   readonly mmapAddr: number | null;
+  /** mods_count / mods_addr (guest-physical address of the module list), when flags bit 3 is set. */
+  readonly modsCount: number | null;
+  readonly modsAddr: number | null;
+  /** Guest-physical address of the kernel command line (NUL-terminated), when flags bit 2 is set. */
+  readonly cmdlinePa: number | null;
+  /** Guest-physical address of the boot loader's name (NUL-terminated), when flags bit 9 is set. */
+  readonly bootLoaderNamePa: number | null;
 }
 
 /**
- * Reads the memory fields of a multiboot1 `multiboot_info` structure. The mmap buffer itself
- * lives at the guest-physical `mmapAddr`; parse it with {@link parseMultiboot1Mmap}.
- * @throws MemoryMapParseError when the input is too short for the fields its flags announce.
+ * Reads the fields of a multiboot1 `multiboot_info` structure that a memory manager needs: memory
+ * sizes, the memory map buffer, the module list, the command line and boot loader name pointers.
+ * Pointers are guest-physical and 32-bit; follow them with {@link parseMultiboot1Mmap} and
+ * `parseMultiboot1Modules` / `readMultiboot1Boot`.
+ * @throws MemoryMapParseError when the input is too short for the fields its flags announce, or
+ *   when the memory map buffer `[mmap_addr, mmap_addr + mmap_length)` reaches beyond 4 GiB
+ *   (multiboot1 addresses are 32-bit: such a block is corrupt).
  */
 export function parseMultiboot1Info(bytes: Uint8Array): Multiboot1Info {
   const r = new ByteReader(bytes);
   const flags = r.u32(0, 'flags');
-  const hasMem = (flags & 1) !== 0;
-  const hasMmap = (flags & (1 << 6)) !== 0;
+  const has = (bit: number): boolean => (flags & bit) !== 0;
+  const mmapLengthBytes = has(MB1_INFO_FLAG.Mmap) ? r.u32(44, 'mmap_length') : null;
+  const mmapAddr = has(MB1_INFO_FLAG.Mmap) ? r.u32(48, 'mmap_addr') : null;
+  if (mmapAddr !== null && mmapLengthBytes !== null && mmapAddr + mmapLengthBytes > 0x1_0000_0000) {
+    r.fail(44, `memory map buffer [0x${mmapAddr.toString(16)}, +0x${mmapLengthBytes.toString(16)}) reaches beyond 4 GiB, which a multiboot1 pointer cannot`);
+  }
   return {
     flags,
-    memLowerKiB: hasMem ? r.u32(4, 'mem_lower') : null,
-    memUpperKiB: hasMem ? r.u32(8, 'mem_upper') : null,
-    mmapLengthBytes: hasMmap ? r.u32(44, 'mmap_length') : null,
-    mmapAddr: hasMmap ? r.u32(48, 'mmap_addr') : null,
+    memLowerKiB: has(MB1_INFO_FLAG.Mem) ? r.u32(4, 'mem_lower') : null,
+    memUpperKiB: has(MB1_INFO_FLAG.Mem) ? r.u32(8, 'mem_upper') : null,
+    mmapLengthBytes,
+    mmapAddr,
+    modsCount: has(MB1_INFO_FLAG.Mods) ? r.u32(20, 'mods_count') : null,
+    modsAddr: has(MB1_INFO_FLAG.Mods) ? r.u32(24, 'mods_addr') : null,
+    cmdlinePa: has(MB1_INFO_FLAG.Cmdline) ? r.u32(16, 'cmdline') : null,
+    bootLoaderNamePa: has(MB1_INFO_FLAG.BootLoaderName) ? r.u32(64, 'boot_loader_name') : null,
   };
 }
