@@ -5,7 +5,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { LayoutName } from '@kmem/kernel-sim';
 import { virt } from '@kmem/x86-paging';
 import { DEFAULT_MEMMAP, DEFAULT_PROGRAM, DemoInputError, loadMemoryMap, loadProgram } from './load';
+import { reportError } from './cli-errors';
 import { runWithReport } from './render/report';
+import { replayMain } from './replay/replay-command';
 import { makeStyle } from './render/style';
 import { DemoSession, LAYOUT_NAMES, SCENARIOS, SCENARIO_NAMES, type DemoResult, type ScenarioName, type WalkView } from './scenarios/index';
 
@@ -58,7 +60,7 @@ export function makeProgram(): Command {
     .option('--json', 'print one JSON document (every section as data) instead of the report', false)
     .option('--no-color', 'plain text, no ANSI colours (also when NO_COLOR is set or output is not a terminal)')
     .option('--no-progress', 'no progress bar on long runs')
-    .addHelpText('after', `\nScenarios:\n${scenarioHelp}\n\nExamples:\n  pnpm demo\n  pnpm demo --scenario cow-fork --layout identity-low\n  pnpm demo --memmap fixtures/ovmf-5g.efi-memmap.bin --walk 0xffff_8400_0000_1000\n  pnpm demo --scenario trace --trace-accesses 2000000\n  pnpm demo --json | jq .walks`)
+    .addHelpText('after', `\nScenarios:\n${scenarioHelp}\n\nExamples:\n  pnpm demo\n  pnpm demo --scenario cow-fork --layout identity-low\n  pnpm demo --memmap fixtures/ovmf-5g.efi-memmap.bin --walk 0xffff_8400_0000_1000\n  pnpm demo --scenario trace --trace-accesses 2000000\n  pnpm demo --json | jq .walks\n\nReplay a memory trace (Valgrind lackey, plain R/W or kmem binary; see pnpm demo replay --help):\n  pnpm demo replay TRACE [--elf BIN] [--frames 64,128,256] [--policy fifo,clock,lru,opt] [--tlb 64x4+1536x12] [--json] [--svg FILE]`)
     .showSuggestionAfterError(true);
 }
 
@@ -114,7 +116,8 @@ function run(opts: CliOptions): void {
 }
 
 /** Parses `argv` and runs; returns the exit code (errors are one line on stderr). */
-export function main(argv: readonly string[]): number {
+export function main(argv: readonly string[]): number | Promise<number> {
+  if (argv[0] === 'replay') return replayMain(argv.slice(1));
   const program = makeProgram();
   program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s.split('\n').filter((l) => l.trim() !== '')[0] + '\n') });
@@ -129,13 +132,7 @@ export function main(argv: readonly string[]): number {
     run(program.opts<CliOptions>());
     return 0;
   } catch (e) {
-    if (process.env.KMEM_DEMO_DEBUG !== undefined) console.error(e);
-    // kmem's errors (every package's KmemError) carry a stable E_ code: the input was refused.
-    const raw = e instanceof Error ? (e as Error & { code?: unknown }).code : undefined;
-    const code = typeof raw === 'string' && raw.startsWith('E_') ? raw : null;
-    const msg = e instanceof DemoInputError ? e.message : code !== null ? `${code}: ${(e as Error).message}` : `internal error: ${e instanceof Error ? e.message : String(e)}`;
-    process.stderr.write(`kmem-demo: ${msg.split('\n')[0]}\n`);
-    return e instanceof DemoInputError || code !== null ? 2 : 1;
+    return reportError(e, 'kmem-demo');
   }
 }
 
@@ -144,4 +141,6 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(0);
   throw e;
 });
-process.exitCode = main(process.argv.slice(2));
+const exit = main(process.argv.slice(2));
+if (typeof exit === 'number') process.exitCode = exit;
+else void exit.then((code) => (process.exitCode = code));

@@ -18,6 +18,7 @@ function inputs(layout: LayoutName, map = 'qemu-q35-linux-128m.e820.txt'): DemoI
     layout,
     program: { name: 'hello-static-pie', bytes: new Uint8Array(readFileSync(join(fixtures, 'hello-static-pie'))) },
     traceAccesses: 6000,
+    swapPhaseAccesses: 800,
   };
 }
 

@@ -279,7 +279,20 @@ export class EventLog {
 // Declared as a second block of the same interface (TypeScript merges them).
 
 /** How the kernel resolved a page fault (the 'page-fault' event). */
-export type PageFaultResolution = 'lazy-zero' | 'lazy-file' | 'stack-growth' | 'cow-copy' | 'cow-reuse' | 'spurious' | 'segv' | 'oom-kill' | 'panic';
+export type PageFaultResolution =
+  | 'lazy-zero'
+  | 'lazy-file'
+  | 'stack-growth'
+  | 'cow-copy'
+  | 'cow-reuse'
+  | 'spurious'
+  | 'segv'
+  | 'oom-kill'
+  | 'panic'
+  /** A major fault: the page was read back from a swap device. */
+  | 'swap-in'
+  /** A swap entry whose page was still in the swap cache (another sharer read it): no I/O. */
+  | 'swap-cache';
 
 export interface KernelEventMap {
   /**
@@ -325,6 +338,14 @@ export interface KernelEventMap {
   'mmap': { readonly pid: number; readonly va: number; readonly lengthBytes: number; readonly prot: number; readonly fixed: boolean };
   /** munmap(2) removed `[va, va + lengthBytes)`; `pagesFreed` pages held frames. */
   'munmap': { readonly pid: number; readonly va: number; readonly lengthBytes: number; readonly pagesFreed: number };
+  /**
+   * Reclaim evicted a user page: written to swap slot `slot` of device `swapType` (`how`
+   * 'write'), left in its still-valid slot ('clean'), or a clean file page dropped ('drop', slot
+   * -1). `sharers` PTEs (copy-on-write sharers) now hold the swap entry (or nothing, for a drop).
+   */
+  'swap-out': { readonly frame: number; readonly va: number; readonly pid: number; readonly sharers: number; readonly how: 'write' | 'clean' | 'drop'; readonly slot: number; readonly swapType: number };
+  /** A reclaim run: kswapd (background) or direct (an allocation below the min watermark or the limit). */
+  'reclaim': { readonly mode: 'kswapd' | 'direct'; readonly requested: number; readonly reclaimed: number; readonly freeFrames: number; readonly timeNs: number };
   /** mprotect(2) changed rights; `pagesChanged` present PTEs were rewritten (and invalidated). */
   'mprotect': { readonly pid: number; readonly va: number; readonly pageCount: number; readonly prot: number; readonly pagesChanged: number };
 }

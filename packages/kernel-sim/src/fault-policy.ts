@@ -8,6 +8,7 @@
 // reserved bit). The error code describes the access, not the page.
 import { Access, Mode, PageFaultErrorCode, PTE } from '@kmem/x86-paging';
 import { PROT, type Region } from './process/regions';
+import { PTE_SWAP } from './swap/swap-entry';
 
 /** The OS-available PTE bit (9) marking a private page write-protected because its frame may be shared (copy-on-write). */
 export const PTE_COW = PTE.Avail9;
@@ -30,6 +31,8 @@ export type FaultAction =
   | 'cow-copy'
   /** Write to a copy-on-write page whose frame has no other sharer: make it writable, retry. */
   | 'cow-reuse'
+  /** The PTE holds a swap entry: read the page back (or take it from the swap cache), map it, retry. */
+  | 'swap-in'
   /** The PTE already allows the access (a stale TLB entry, which the #PF itself dropped): retry. */
   | 'spurious'
   /** Kill the faulting process with SIGSEGV. */
@@ -184,7 +187,8 @@ function pteAllows(q: FaultQuery): boolean {
  *    otherwise `not-mapped` (user: SIGSEGV, a present supervisor PTE there gives `supervisor-page`).
  * 4. The region forbids the access: SIGSEGV (`write-to-read-only`, `execute-non-executable`,
  *    `no-access`); a protection-key fault is `protection-key`.
- * 5. P = 0: `map-file` inside an ELF segment's file pages, else `map-zero` (lazy allocation).
+ * 5. P = 0: `swap-in` when the PTE holds a swap entry; `map-file` inside an ELF segment's file
+ *    pages, else `map-zero` (lazy allocation).
  * 6. P = 1: a write to a COW-marked PTE copies (`cow-copy`) or, with no other sharer, just makes
  *    it writable (`cow-reuse`); a PTE that already allows the access is `spurious` (user mode);
  *    anything else is `pte-mismatch` (panic).
@@ -226,6 +230,8 @@ export function decideFault(q: FaultQuery, out: FaultDecision): FaultDecision {
     if (q.ptePresent) return set(out, user ? 'spurious' : 'panic', user ? '' : 'kernel-fault');
     // A PROT_NONE marker in a region that now allows access: mprotect should have restored it.
     if ((q.pteFlags & PTE_PROT_NONE) !== 0) return set(out, 'panic', 'pte-mismatch');
+    // A swap entry (P = 0, bit 11): the page is on a swap device or in the swap cache.
+    if ((q.pteFlags & (PTE.Present | PTE_SWAP)) === PTE_SWAP) return set(out, 'swap-in', '');
     const b = region.backing;
     if (b !== null && q.va < b.plan.segments[b.segmentIndex]!.filePages.end) return set(out, 'map-file', '');
     return set(out, 'map-zero', '');

@@ -43,3 +43,5 @@ export * from './process/process-manager';
 export * from './fault-policy';
 // Swap and page replacement.
 export * from './swap/index';
+// Trace-driven simulation (readers, replay, analyses).
+export * from './trace/index';

@@ -31,6 +31,7 @@ import type { Process } from './process/process';
 import type { CreateProcessOptions, ExecOptions } from './process/process-limits';
 import { ProcessManager } from './process/process-manager';
 import type { UserAccess } from './process/user-access';
+import type { SwapManager, SwapOptions } from './swap/swap-manager';
 
 /**
  * What a fault policy gets: the fault, the current process, the facts gathered for the default
@@ -403,6 +404,21 @@ export class Kernel implements KernelServices {
   /** Replaces the page-fault policy (null: the default). */
   setFaultPolicy(policy: FaultPolicy | null): void {
     this.processes.setFaultPolicy(policy);
+  }
+
+  /**
+   * Turns on swap and page replacement (src/swap/): reclaim by the chosen policy when free
+   * frames fall below the watermarks or resident user pages reach `maxResidentPages`, swap
+   * entries in PTEs, major faults. Call before any process holds memory.
+   * @throws KernelStateError unless running; SwapOptionError (already on, processes hold memory, bad options); SwapDeviceSizeError
+   */
+  enableSwap(options: SwapOptions = {}): SwapManager {
+    return this.processes.enableSwap(options);
+  }
+
+  /** Swap and reclaim, or null until `enableSwap`. */
+  get swap(): SwapManager | null {
+    return this.processes.swap;
   }
 
   // --- panics ------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ const dir = join(import.meta.dirname, '..');
 describe.each([
   { section: '## Loading ELF programs', mentions: 'rip 401000' },
   { section: '## Processes and the page-fault policy', mentions: 'cow-copy' },
+  { section: '## Swap and page replacement', mentions: 'swap entry' },
 ])('README: $section', ({ section, mentions }) => {
   it('runs the example and prints the output shown under it', async () => {
     const { printed } = readmeExample(dir, { section });

@@ -35,6 +35,8 @@ describe('replacement policies (standalone)', () => {
       isDirty: () => false,
       isEvictable: () => true,
       pageKey: (p) => p,
+      pageKeys: (p, out) => out.push(p) && 1,
+      accessKey: (p) => p,
     };
     for (const p of [1, 2, 3]) c.admit(p, 0);
     expect(c.selectVictim(signals, 0)).toBe(2);
@@ -48,7 +50,7 @@ describe('replacement policies (standalone)', () => {
   it('Aging evicts the page with the smallest counter', () => {
     const g = new AgingPolicy(4);
     const used = new Set([1]);
-    const signals: PageSignals = { testAndClearAccessed: (p) => used.delete(p), isAccessed: (p) => used.has(p), isDirty: () => false, isEvictable: () => true, pageKey: (p) => p };
+    const signals: PageSignals = { testAndClearAccessed: (p) => used.delete(p), isAccessed: (p) => used.has(p), isDirty: () => false, isEvictable: () => true, pageKey: (p) => p, pageKeys: (p, out) => out.push(p) && 1, accessKey: (p) => p };
     g.admit(1, 0);
     g.admit(2, 0);
     g.tick(signals, 1);

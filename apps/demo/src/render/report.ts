@@ -20,6 +20,7 @@ import {
   renderZones,
 } from './sections';
 import type { Style } from './style';
+import { renderSwap } from './swap-section';
 
 /** Where the report goes, and the extra walks asked for. */
 export interface ReportOptions {
@@ -68,7 +69,8 @@ export function runWithReport(session: DemoSession, s: Style, options: ReportOpt
   out(renderHeap(s, result.heap));
   out(renderTlb(s, result.tlb));
   if (result.trace !== null) out(renderTrace(s, result.trace));
+  if (result.swap !== null) out(renderSwap(s, result.swap));
   if (result.panic !== null) out(renderPanic(s, result.panic.report, result.panic.walk));
-  out(`\n${s.c.dim(`${total} steps; kernel #1 is ${result.kernelState}. Try --scenario ${['tour', 'demand-paging', 'cow-fork', 'segfault', 'panic', 'trace'].join('|')}, --layout, --memmap FILE, --walk ADDR, --json.`)}`);
+  out(`\n${s.c.dim(`${total} steps; kernel #1 is ${result.kernelState}. Try --scenario ${['tour', 'demand-paging', 'cow-fork', 'segfault', 'panic', 'trace', 'swap'].join('|')}, --layout, --memmap FILE, --walk ADDR, --json.`)}`);
   return result;
 }

@@ -33,6 +33,7 @@ export const SECTIONS = {
   tlb: 'TLB',
   panic: 'Kernel panic report',
   trace: 'Trace replay',
+  swap: 'Swap and page replacement',
 } as const;
 
 /** Makes the palette. */

@@ -3,12 +3,13 @@
 import { PROT, formatCanonical, formatPhysical, formatSize, type Kernel, type Process, type TouchAccess } from '@kmem/kernel-sim';
 import { Mode } from '@kmem/x86-paging';
 import type { StepContext } from './session';
+import { swapStep } from './swap';
 import { replayTrace } from './trace';
 
 const PAGE = 4096;
 
 /** Names of the scenarios. */
-export type ScenarioName = 'tour' | 'demand-paging' | 'cow-fork' | 'segfault' | 'panic' | 'trace';
+export type ScenarioName = 'tour' | 'demand-paging' | 'cow-fork' | 'segfault' | 'panic' | 'trace' | 'swap';
 
 /** One step of a scenario. */
 export interface ScenarioStep {
@@ -275,6 +276,12 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioDefinition>> = {
     title: 'a long trace replay',
     description: 'three processes replay a generated access trace with a hot working set; TLB hit rate and page-fault counts',
     steps: [kernelObjects, traceStep(), invariants],
+  },
+  swap: {
+    name: 'swap',
+    title: 'swap and page replacement',
+    description: 'processes need three times the memory they may keep: pages go to two swap devices and come back on major faults; every policy compared on the same accesses',
+    steps: [swapStep, invariants],
   },
 };
 

@@ -2,4 +2,5 @@
 export * from './catalog';
 export * from './session';
 export * from './trace';
+export * from './swap';
 export * from './views';

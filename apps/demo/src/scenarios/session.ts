@@ -3,6 +3,7 @@
 // step). No Node built-ins here: inputs come in as bytes and regions.
 import { DEFAULT_PROCESS_LIMITS, EventLog, Kernel, KernelPanic, LAYOUTS, Machine, elfLoadPlan, formatPhysical, parseElf64, type KernelEvent, type LayoutName, type MemoryRegion, type PanicReportData } from '@kmem/kernel-sim';
 import { SCENARIOS, type ScenarioDefinition, type ScenarioName } from './catalog';
+import type { SwapDemoResult } from './swap';
 import type { TraceResult } from './trace';
 import {
   framePicture,
@@ -38,6 +39,8 @@ export interface DemoInputs {
   readonly program: { readonly name: string; readonly bytes: Uint8Array };
   /** Accesses the `trace` scenario replays (default 200 000). */
   readonly traceAccesses?: number;
+  /** Accesses in each phase of the `swap` scenario's workload (default 5 000). */
+  readonly swapPhaseAccesses?: number;
 }
 
 /** One step done: what it said and the kernel events it caused. */
@@ -103,6 +106,7 @@ export interface DemoResult {
   readonly eventCounts: Readonly<Record<string, number>>;
   readonly panic: { readonly report: PanicReportData; readonly walk: WalkView | null } | null;
   readonly trace: TraceResult | null;
+  readonly swap: SwapDemoResult | null;
   readonly kernelState: string;
 }
 
@@ -134,6 +138,7 @@ export class DemoSession {
   panicKernel: Kernel | null = null;
   panicReport: PanicReportData | null = null;
   trace: TraceResult | null = null;
+  swap: SwapDemoResult | null = null;
   private readonly plan: PlannedStep[];
   private readonly hooks: SessionHooks;
   private capture: KernelEvent[] | null = null;
@@ -304,6 +309,7 @@ export class DemoSession {
           ? null
           : { report: panic, walk: panic.cr2 === undefined ? null : walkViewPhysical(this.panicKernel, panic.cr3, panic.cr2, 'kernel (panicked)') },
       trace: this.trace,
+      swap: this.swap,
       kernelState: k.state,
     };
   }

@@ -70,18 +70,23 @@ export class FaultActions<K extends KernelServices> {
         p.stats.stackGrowth += (stack.start - newStart) / PAGE;
         return this.mapFresh(ctx, p, pageVa, grown, null, 'grow-stack');
       }
+      case 'swap-in':
+        return this.swapIn(ctx, p, pageVa);
       case 'cow-copy': {
         const pages = p.pages_;
         pages.lookup(pageVa);
         const old = entryAddress(pages.lo, pages.hi, mappings.maskHi());
-        const frame = this.allocFrameFor(p);
+        // The source frame stays pinned while reclaim may run for the copy's frame.
+        const frame = this.allocFrameFor(p, old);
         if (frame === null) return this.oomKill(ctx, p);
         const mem = this.table.kernel.machine.memory;
         mem.frameWords(frame).set(mem.frameWords(old));
         pages.lookup(pageVa);
         pages.rewrite(pageVa, frame, mappings.leafFlagsFor(q.region!.prot, false, mappings.nxe()));
         mappings.dropFrame(p, old);
+        this.table.swap?.admit(frame, p, pageVa, false);
         p.stats.cowCopies++;
+        this.minor(p);
         this.emitFault(p, fault, 'cow-copy', frame, '');
         return 'retry';
       }
@@ -89,15 +94,19 @@ export class FaultActions<K extends KernelServices> {
         const pages = p.pages_;
         pages.lookup(pageVa);
         const frame = entryAddress(pages.lo, pages.hi, mappings.maskHi());
+        // A swap-cache copy of the frame would go stale once it is written: drop it.
+        this.table.swap?.writeReuse(frame);
         pages.rewrite(pageVa, frame, mappings.leafFlagsFor(q.region!.prot, false, mappings.nxe()) | (leafFlags(pages.lo, pages.hi) & AD));
         // The frame is now this process's alone: record it so (it may have been a sharer's).
         if (frames.pidOf(frame) !== p.pid) frames.transfer(frame, mappings.ownerOf(p));
         p.stats.cowReuses++;
+        this.minor(p);
         this.emitFault(p, fault, 'cow-reuse', frame, '');
         return 'retry';
       }
       case 'spurious':
         p.stats.spurious++;
+        this.minor(p);
         this.emitFault(p, fault, 'spurious', -1, '');
         return 'retry';
       case 'segv':
@@ -107,9 +116,33 @@ export class FaultActions<K extends KernelServices> {
     }
   }
 
-  /** A frame for a page of `p`, or null when memory ran out (the caller OOM-kills). */
-  private allocFrameFor(p: Process): number | null {
+  /**
+   * A frame for a page of `p`, or null when memory ran out even after reclaim (the caller
+   * OOM-kills). With swap on, reclaim runs first when needed; `pinned` is not evicted meanwhile.
+   */
+  private allocFrameFor(p: Process, pinned = -1): number | null {
+    const swap = this.table.swap;
+    if (swap !== null) return swap.allocFrame(p, pinned);
     return this.table.kernel.frames.allocFrame(this.table.mappings.ownerOf(p));
+  }
+
+  /** A fault resolved without I/O (min_flt). */
+  private minor(p: Process): void {
+    p.stats.minorFaults++;
+    this.table.swap?.countMinor();
+  }
+
+  /** A major (or swap-cache) fault: the PTE holds a swap entry. */
+  private swapIn(ctx: PageFaultContext<K>, p: Process, pageVa: number): FaultAnswer {
+    const swap = this.table.swap;
+    const pages = p.pages_;
+    pages.lookup(pageVa);
+    if (swap === null) throw new KernelInvariantError(`pid ${p.pid}: swap entry at ${formatCanonical(pageVa)} with swap off`);
+    const outcome = swap.swapIn(p, pageVa, ctx.query.region!.prot, pages.lo, pages.hi);
+    if (outcome === 'oom') return this.oomKill(ctx, p);
+    pages.lookup(pageVa);
+    this.emitFault(p, ctx.fault, outcome === 'major' ? 'swap-in' : 'swap-cache', entryAddress(pages.lo, pages.hi, this.table.mappings.maskHi()), '');
+    return 'retry';
   }
 
   private mapFresh(ctx: PageFaultContext<K>, p: Process, pageVa: number, region: Region, file: Region | null, action: string): FaultAnswer {
@@ -128,8 +161,10 @@ export class FaultActions<K extends KernelServices> {
       kernel.frames.freeFrame(frame);
       return this.oomKill(ctx, p);
     }
+    this.table.swap?.admit(frame, p, pageVa, file !== null);
     const s = p.stats;
     s.rssPages++;
+    this.minor(p);
     if (s.rssPages > s.peakRssPages) s.peakRssPages = s.rssPages;
     if (action === 'map-file') s.lazyFile++;
     else s.lazyZero++;

@@ -3,6 +3,7 @@
 // decision).
 import type { FaultAnswer, PageFaultInfo } from '@kmem/x86-paging';
 import type { FaultDecision, FaultQuery } from '../fault-policy';
+import type { PageFaultResolution } from '../events';
 import type { KernelServices } from '../kernel-services';
 import type { Process } from './process';
 
@@ -34,4 +35,4 @@ export interface PageFaultContext<K extends KernelServices = KernelServices> {
 export type PageFaultPolicy<K extends KernelServices = KernelServices> = (ctx: PageFaultContext<K>) => FaultAnswer;
 
 /** What a fault became, as the 'page-fault' event reports it. */
-export type FaultResolution = 'lazy-zero' | 'lazy-file' | 'stack-growth' | 'cow-copy' | 'cow-reuse' | 'spurious' | 'segv' | 'oom-kill' | 'panic';
+export type FaultResolution = PageFaultResolution;

@@ -9,6 +9,7 @@ import { PTE_COW, decideFault, emptyFaultDecision, emptyFaultQuery, type FaultDe
 import { formatCanonical } from '../hex';
 import { FrameOwnershipError, KernelInvariantError, KernelStateError } from '../kernel-errors';
 import type { KernelServices } from '../kernel-services';
+import { CorruptSwapEntryError } from '../swap/swap-errors';
 import type { FaultActions } from './fault-actions';
 import type { PageFaultContext, PageFaultPolicy } from './fault-context';
 import type { Process } from './process';
@@ -59,7 +60,7 @@ export class PageFaultHandler<K extends KernelServices> {
     } catch (e) {
       // The kernel's own machinery failing inside the handler (a table it cannot reach, broken
       // ownership records) is a kernel bug: an oops, reported as a panic, never a host crash.
-      if (e instanceof TableAccessFaultError || e instanceof KernelInvariantError || e instanceof FrameOwnershipError) {
+      if (e instanceof TableAccessFaultError || e instanceof KernelInvariantError || e instanceof FrameOwnershipError || e instanceof CorruptSwapEntryError) {
         return kernel.panic(`page-fault handler failed: ${e.message}`, { cr2: fault.cr2, errorCode: fault.errorCode, ...(p === null ? {} : { pid: p.pid }) });
       }
       throw e;
@@ -111,7 +112,12 @@ export class PageFaultHandler<K extends KernelServices> {
         q.ptePresent = (lo & PTE.Present) !== 0;
         q.pteFlags = leafFlags(lo, pages.hi);
         q.pteUserPath = (lo & PTE.User) !== 0;
-        if ((lo & PTE_COW) !== 0) q.frameRefCount = kernel.frames.refCount(entryAddress(lo, pages.hi, this.table.mappings.maskHi()));
+        if ((lo & PTE_COW) !== 0) {
+          const frame = entryAddress(lo, pages.hi, this.table.mappings.maskHi());
+          // With swap, sharers still holding the frame's swap-cache slot count too.
+          const swap = this.table.swap;
+          q.frameRefCount = swap === null ? kernel.frames.refCount(frame) : swap.sharers(frame);
+        }
       }
     }
     return p;

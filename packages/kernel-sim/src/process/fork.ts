@@ -27,6 +27,8 @@ export function fork<K extends KernelServices>(table: ProcessTable<K>, pid: numb
   const vas: number[] = [];
   const shared: number[] = [];
   const flagsOf: number[] = [];
+  const swap = table.swap;
+  const swapEntries: number[] = [];
   spaces.withSpace(parent, () => {
     // Region by region, as Linux's copy_page_range walks each VMA: leaves exist nowhere else.
     for (const r of parent.regions_.all()) {
@@ -37,6 +39,8 @@ export function fork<K extends KernelServices>(table: ProcessTable<K>, pid: numb
         shared.push(frame);
         flagsOf.push(cowFlags);
       });
+      // Swapped-out pages: the child's PTE gets the same swap entry, the slot one more reference.
+      swap?.collectSwapEntries(parent, r.start, r.end, swapEntries);
     }
   });
   let oom = false;
@@ -49,6 +53,7 @@ export function fork<K extends KernelServices>(table: ProcessTable<K>, pid: numb
       frames.share(shared[i]!);
       child.stats.rssPages++;
     }
+    if (swap !== null && !swap.installSwapEntries(child, swapEntries)) oom = true;
   });
   child.stats.peakRssPages = child.stats.rssPages;
   table.live.set(childPid, child);

@@ -36,6 +36,7 @@ export function checkProcessInvariants<K extends KernelServices>(table: ProcessT
     if (leaves !== p.stats.rssPages) throw new KernelInvariantError(`pid ${p.pid}: RSS counter ${p.stats.rssPages} but ${leaves} pages hold frames`);
   }
   checkSystem(table, refs);
+  table.swap?.checkInvariants();
 }
 
 function checkLeaf<K extends KernelServices>(table: ProcessTable<K>, p: Process, va: number, frame: number, flags: number, refs: Map<number, number>, nxe: boolean): void {

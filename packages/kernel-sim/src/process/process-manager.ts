@@ -20,6 +20,8 @@ import { DEFAULT_EXIT_HISTORY, ProcessTable } from './process-table';
 import { formatMaps, pageInfo, translate } from './process-view';
 import { makeUserAccess, touch, touchRange, type UserAccess } from './user-access';
 import { UserMappings } from './user-mappings';
+import { enableSwap } from './enable-swap';
+import type { SwapManager, SwapOptions } from '../swap/swap-manager';
 
 /** Frame usage of the whole system. */
 export interface FrameUsage {
@@ -117,6 +119,16 @@ export class ProcessManager<K extends KernelServices = KernelServices> implement
   /** The policy in force. */
   get faultPolicy(): PageFaultPolicy<K> {
     return this.faults.policy;
+  }
+
+  /** See `Kernel.enableSwap`. */
+  enableSwap(options: SwapOptions): SwapManager {
+    return enableSwap(this.table, options);
+  }
+
+  /** Swap and reclaim, or null until enabled. */
+  get swap(): SwapManager | null {
+    return this.table.swap;
   }
 
   // --- lifecycle ---------------------------------------------------------------------------------

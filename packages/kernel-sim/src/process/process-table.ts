@@ -6,6 +6,7 @@ import type { KernelEventInput } from '../events';
 import { formatCanonical } from '../hex';
 import { KernelStateError } from '../kernel-errors';
 import type { KernelServices } from '../kernel-services';
+import type { SwapManager } from '../swap/swap-manager';
 import type { AddressSpaceSwitch } from './address-space-switch';
 import { Process, type ProcessCalls, type ProcessLimits } from './process';
 import { NoSuchProcessError, ProcessOptionError, ProcessStateError } from './process-errors';
@@ -30,6 +31,8 @@ export class ProcessTable<K extends KernelServices = KernelServices> {
   current: Process | null = null;
   /** Processes killed so far (SIGSEGV and OOM). */
   killCount = 0;
+  /** Swap and reclaim, once enabled (`kernel.enableSwap`). */
+  swap: SwapManager | null = null;
 
   constructor(
     readonly kernel: K,
@@ -146,12 +149,15 @@ export class ProcessTable<K extends KernelServices = KernelServices> {
     let framesReleased = 0;
     // Torn down while its tables are reachable (a recursive slot needs them in CR3); no INVLPG:
     // leaving the address space below flushes its TLB entries (CR3 write, or INVPCID with PCIDs).
-    const tablesFreed = this.spaces.withSpace(p, () =>
-      p.pages_.destroy(p.regions_.all(), (_va, frame) => {
+    const swap = this.swap;
+    const tablesFreed = this.spaces.withSpace(p, () => {
+      // Swap entries first (each slot loses a reference; the tables go below anyway).
+      if (swap !== null) for (const r of p.regions_.all()) swap.releaseSwapEntries(p, r.start, r.end, true);
+      return p.pages_.destroy(p.regions_.all(), (_va, frame) => {
         mappings.dropFrame(p, frame);
         framesReleased++;
-      }),
-    );
+      });
+    });
     if (cpu.registers.cr3Frame === p.root) this.loadKernelTables();
     if (this.current === p) this.current = null;
     kernel.freeAddressSpaceRoot(p.root);

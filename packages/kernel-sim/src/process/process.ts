@@ -64,6 +64,12 @@ export interface ProcessStats {
   spurious: number;
   /** Largest RSS seen, in pages. */
   peakRssPages: number;
+  /** Pages of this process in swap: swap entries in its PTEs (`/proc/PID/status` VmSwap). */
+  swapPages: number;
+  /** Faults that read a page from a swap device (major faults, Linux's maj_flt). */
+  majorFaults: number;
+  /** Faults resolved without I/O: lazy zero and file pages, COW, stack growth, swap-cache hits (min_flt). */
+  minorFaults: number;
 }
 
 /** What exec loaded. */
@@ -150,7 +156,7 @@ export class Process {
   /** The program loaded by exec, or null (dropped when the process is gone). */
   image: ProcessImage | null = null;
   /** Counters. */
-  readonly stats: ProcessStats = { rssPages: 0, faults: 0, lazyZero: 0, lazyFile: 0, stackGrowth: 0, cowCopies: 0, cowReuses: 0, spurious: 0, peakRssPages: 0 };
+  readonly stats: ProcessStats = { rssPages: 0, faults: 0, lazyZero: 0, lazyFile: 0, stackGrowth: 0, cowCopies: 0, cowReuses: 0, spurious: 0, peakRssPages: 0, swapPages: 0, majorFaults: 0, minorFaults: 0 };
   /** The address space while the process runs; null once it is gone (nothing of it is kept). */
   private space: { regions: RegionList; vas: VirtualAllocator<string>; pages: UserPageTables } | null;
   /** @internal */

@@ -45,19 +45,28 @@ export function makeUserAccess<K extends KernelServices>(table: ProcessTable<K>)
     return p;
   };
   const cpu = table.kernel.machine.cpu;
+  // With swap on, each completed access advances the simulation clock (and feeds exact LRU / OPT).
+  const noted = <T>(p: Process, va: number, value: T): T => {
+    table.swap?.noteAccess(p, va);
+    return value;
+  };
+  const access = <T>(va: number, run: () => T): T => {
+    const p = user();
+    return noted(p, va, guard(p, run));
+  };
   return {
-    read8: (va) => guard(user(), () => cpu.read8(va, Mode.User)),
-    read32: (va) => guard(user(), () => cpu.read32(va, Mode.User)),
-    write8: (va, value) => guard(user(), () => cpu.write8(va, value, Mode.User)),
-    write32: (va, value) => guard(user(), () => cpu.write32(va, value, Mode.User)),
-    fetch8: (va) => guard(user(), () => cpu.fetch8(va, Mode.User)),
+    read8: (va) => access(va, () => cpu.read8(va, Mode.User)),
+    read32: (va) => access(va, () => cpu.read32(va, Mode.User)),
+    write8: (va, value) => access(va, () => cpu.write8(va, value, Mode.User)),
+    write32: (va, value) => access(va, () => cpu.write32(va, value, Mode.User)),
+    fetch8: (va) => access(va, () => cpu.fetch8(va, Mode.User)),
     readBytes: (va, lengthBytes) =>
-      guard(user(), () => {
+      access(va, () => {
         const out = new Uint8Array(lengthBytes);
         cpu.readBytes(va, out, Mode.User);
         return out;
       }),
-    writeBytes: (va, bytes) => guard(user(), () => cpu.writeBytes(va, bytes, Mode.User)),
+    writeBytes: (va, bytes) => access(va, () => cpu.writeBytes(va, bytes, Mode.User)),
   };
 }
 
@@ -70,6 +79,7 @@ export function touch<K extends KernelServices>(table: ProcessTable<K>, p: Proce
     if (access === 'read') cpu.read8(va, Mode.User);
     else if (access === 'write') cpu.write8(va, value, Mode.User);
     else cpu.fetch8(va, Mode.User);
+    table.swap?.noteAccess(p, va);
     return 'ok';
   } catch (e) {
     if (e instanceof PageFaultAbortedError && p.killed !== null) return p.killed.signal === 'SIGSEGV' ? 'segv' : 'oom-kill';

@@ -6,6 +6,7 @@ import type { FrameOwner } from '../events';
 import { PTE_COW, PTE_PROT_NONE } from '../fault-policy';
 import { KernelInvariantError } from '../kernel-errors';
 import type { KernelServices } from '../kernel-services';
+import type { SwapManager } from '../swap/swap-manager';
 import type { AddressSpaceSwitch } from './address-space-switch';
 import type { Process } from './process';
 import { PROT, describeRegion, type Region } from './regions';
@@ -18,6 +19,8 @@ const NX = PTE.NoExecute;
 /** Region and page bookkeeping of user address spaces. */
 export class UserMappings {
   private readonly owners = new Map<number, FrameOwner>();
+  /** Swap and reclaim, once enabled: told about freed frames and dropped swap entries. */
+  swap: SwapManager | null = null;
 
   constructor(
     private readonly kernel: KernelServices,
@@ -68,6 +71,7 @@ export class UserMappings {
     let pages = 0;
     this.spaces.withSpace(p, () => {
       for (const piece of removed) {
+        this.swap?.releaseSwapEntries(p, piece.start, piece.end);
         p.pages_.forEachLeaf(piece.start, piece.end, (va, frame) => {
           p.pages_.clear(va);
           this.dropFrame(p, frame);
@@ -91,5 +95,6 @@ export class UserMappings {
     const shared = frames.refCount(frame) > 1;
     frames.freeFrame(frame);
     if (shared && frames.pidOf(frame) === p.pid) frames.transfer(frame, { kind: 'user' });
+    else if (!shared) this.swap?.frameFreed(frame);
   }
 }

@@ -45,6 +45,9 @@ export function leafFlags(lo: number, hi: number): number {
 /** Called with every leaf that holds a frame; may rewrite it with `UserPageTables.rewrite`. */
 export type LeafVisitor = (va: number, frame: number, flags: number) => void;
 
+/** Called with every non-empty leaf that holds no frame (a swap entry, or garbage): its raw halves. */
+export type RawLeafVisitor = (va: number, lo: number, hi: number) => void;
+
 /**
  * Page tables of the user range `[userStart, userEnd)` of one address space (root = its PML4).
  * Host cost: a Set entry per table created, nothing per page.
@@ -135,14 +138,7 @@ export class UserPageTables {
    * `flags`, and invalidates the TLB for it if the old entry was present (SDM 4.10.4.2).
    */
   rewrite(va: number, frame: number, flags: number): void {
-    const A = this.access;
-    const pt = this.ptFrame >= 0 && this.cacheBase === va - (va % TWO_MIB) ? this.ptFrame : this.walkToPt(va, false);
-    if (pt < 0) throw new KernelInvariantError(`rewrite of ${formatCanonical(va)}: no page table`);
-    const i = (va >>> 12) & 511;
-    A.readEntry(1, va, pt, i);
-    const wasPresent = (A.lo & P) !== 0;
-    A.writeEntry(1, va, pt, i, encodeLo(frame, flags & 0xfff), encodeHi(frame, flags & HI_FLAGS, this.maskHi));
-    if (wasPresent) this.invalidate(va);
+    this.writeLeaf(va, encodeLo(frame, flags & 0xfff), encodeHi(frame, flags & HI_FLAGS, this.maskHi));
   }
 
   /**
@@ -150,7 +146,44 @@ export class UserPageTables {
    * order. The visitor may call {@link rewrite} / {@link clear} for that va.
    */
   forEachLeaf(start: number, end: number, visit: LeafVisitor): void {
-    this.visit(4, this.root, 0, start, end, visit);
+    const maskHi = this.maskHi;
+    this.visit(4, this.root, 0, start, end, true, (va, lo, hi) => visit(va, entryAddress(lo, hi, maskHi), leafFlags(lo, hi)));
+  }
+
+  /**
+   * Calls `visit` for every leaf in `[start, end)` that is not empty and holds no frame (swap
+   * entries; anything else there is corruption the caller reports), in address order. The
+   * visitor may call {@link writeLeaf} / {@link clear} for that va.
+   */
+  forEachNonFrameLeaf(start: number, end: number, visit: RawLeafVisitor): void {
+    this.visit(4, this.root, 0, start, end, false, visit);
+  }
+
+  /**
+   * Writes raw halves into the existing leaf of `va` (a swap entry, or a present entry with A
+   * cleared), invalidating the TLB if the old entry was present (SDM 4.10.4.2).
+   * @throws KernelInvariantError when no page table covers `va`
+   */
+  writeLeaf(va: number, lo: number, hi: number): void {
+    const A = this.access;
+    const pt = this.ptFrame >= 0 && this.cacheBase === va - (va % TWO_MIB) ? this.ptFrame : this.walkToPt(va, false);
+    if (pt < 0) throw new KernelInvariantError(`write of the leaf of ${formatCanonical(va)}: no page table`);
+    const i = (va >>> 12) & 511;
+    A.readEntry(1, va, pt, i);
+    const wasPresent = (A.lo & P) !== 0;
+    A.writeEntry(1, va, pt, i, lo >>> 0, hi >>> 0);
+    if (wasPresent) this.invalidate(va);
+  }
+
+  /**
+   * Writes raw halves for `va` where there was no leaf, creating tables (a not-present entry:
+   * no TLB work). @returns false when a table frame could not be allocated
+   */
+  mapNewRaw(va: number, lo: number, hi: number): boolean {
+    const pt = this.walkToPt(va, true);
+    if (pt < 0) return false;
+    this.access.writeEntry(1, va, pt, (va >>> 12) & 511, lo >>> 0, hi >>> 0);
+    return true;
   }
 
   /**
@@ -188,7 +221,7 @@ export class UserPageTables {
    * @returns the number of table frames freed
    */
   destroy(ranges: readonly { readonly start: number; readonly end: number }[], release: LeafVisitor): number {
-    for (const r of ranges) this.visit(4, this.root, 0, r.start, r.end, release);
+    for (const r of ranges) this.forEachLeaf(r.start, r.end, release);
     this.cacheBase = -1;
     this.cachePt = -1;
     this.ptFrame = -1;
@@ -273,7 +306,8 @@ export class UserPageTables {
     return table;
   }
 
-  private visit(level: number, table: number, base: number, start: number, end: number, fn: LeafVisitor): void {
+  /** Calls `fn` with the raw halves of each leaf in [start, end) that holds a frame (`frames`) or that is non-empty without one. */
+  private visit(level: number, table: number, base: number, start: number, end: number, frames: boolean, fn: RawLeafVisitor): void {
     const s = span(level);
     const first = Math.max(0, Math.floor((start - base) / s));
     const last = Math.min(511, Math.floor((end - 1 - base) / s));
@@ -284,19 +318,17 @@ export class UserPageTables {
       const lo = A.lo;
       const hi = A.hi;
       if (level === 1) {
-        if (!leafHoldsFrame(lo)) continue;
-        const frame = entryAddress(lo, hi, this.maskHi);
+        if (frames ? !leafHoldsFrame(lo) : leafHoldsFrame(lo) || (lo === 0 && hi === 0)) continue;
         this.ptFrame = table;
         this.cacheBase = va - (va % TWO_MIB);
         this.cachePt = table;
-        fn(va, frame, leafFlags(lo, hi));
+        fn(va, lo, hi);
         continue;
       }
       if ((lo & P) === 0) continue;
-      const child = entryAddress(lo, hi, this.maskHi);
       // Tables the kernel shares (identity-low's first PD entries) serve addresses below the
       // user range, so the clipping to [start, end) never enters them.
-      this.visit(level - 1, child, va, start, end, fn);
+      this.visit(level - 1, entryAddress(lo, hi, this.maskHi), va, start, end, frames, fn);
     }
   }
 

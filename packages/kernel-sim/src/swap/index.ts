@@ -18,3 +18,7 @@ export * from './policies/two-list';
 export * from './policies/random';
 export * from './policies/opt';
 export * from './policies/create-policy';
+export * from './watermarks';
+export * from './swap-stats';
+export * from './frame-records';
+export * from './swap-manager';

@@ -53,6 +53,8 @@ export function simulateReferenceString(policy: ReplacementPolicy, pages: ArrayL
     isDirty: (page) => ((bits.get(page) ?? 0) & D) !== 0,
     isEvictable: (page) => bits.has(page),
     pageKey: (page) => page,
+    pageKeys: (page, out) => out.push(page) && 1,
+    accessKey: (page) => page,
   };
   const faulted = new Uint8Array(pages.length);
   let faults = 0;

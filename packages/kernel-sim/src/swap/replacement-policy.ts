@@ -25,9 +25,17 @@ export interface PageSignals {
   isEvictable(page: number): boolean;
   /**
    * A stable name of the page's contents across evictions (for OPT, which follows a recorded
-   * sequence of such keys): standalone the page number itself; in the kernel pid and virtual page.
+   * sequence of such keys): standalone the page number itself; in the kernel `kernelPageKey(pid,
+   * va)` of the process that faulted it in.
    */
   pageKey(page: number): number;
+  /**
+   * Every key under which the page is used: standalone one (the page); in the kernel one per
+   * process mapping the frame (copy-on-write sharers). Appends to `out`, returns how many.
+   */
+  pageKeys(page: number, out: number[]): number;
+  /** During `onAccess`: the key of the access being reported (standalone the page; in the kernel the accessing process's pid and va). */
+  accessKey(page: number): number;
 }
 
 /**

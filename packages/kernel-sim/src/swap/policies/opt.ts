@@ -19,6 +19,7 @@ export class OptPolicy extends RingPolicy {
   private readonly firstUse = new Map<number, number>();
   /** Accesses followed so far. */
   cursor = 0;
+  private readonly keys: number[] = [];
 
   /** @param sequence the recorded page keys, in access order */
   constructor(sequence: ArrayLike<number>) {
@@ -38,7 +39,7 @@ export class OptPolicy extends RingPolicy {
   /** Follows the sequence. @throws OptSequenceError when the access is not the recorded one */
   onAccess(page: number, signals: PageSignals, _nowNs: number): void {
     const i = this.cursor;
-    const key = signals.pageKey(page);
+    const key = signals.accessKey(page);
     if (i >= this.sequence.length) throw new OptSequenceError(`OPT: access ${i} (key ${key}) is beyond the recorded sequence of ${this.sequence.length}`);
     if (this.sequence[i] !== key) throw new OptSequenceError(`OPT: access ${i} is key ${key}, the recorded sequence says ${this.sequence[i]!}`);
     this.nextUse.set(key, this.nextSame[i]!);
@@ -54,7 +55,12 @@ export class OptPolicy extends RingPolicy {
     for (let n = ring.size; n > 0; n--, s = ring.after(s)) {
       const page = ring.pageAt(s);
       if (!signals.isEvictable(page)) continue;
-      const next = this.nextUseOf(signals.pageKey(page));
+      // A frame shared copy-on-write is needed at the first next use under any of its keys.
+      const keys = this.keys;
+      keys.length = 0;
+      signals.pageKeys(page, keys);
+      let next = Infinity;
+      for (const k of keys) next = Math.min(next, this.nextUseOf(k));
       if (next > bestNext) {
         best = page;
         bestNext = next;

@@ -1,0 +1,62 @@
+// One measurement in its own process, for bench/swap.bench.ts (A/B runs alternate processes).
+//   node bench/swap-run.mjs <path to a built kernel-sim index.js> <variant> <pageCount>
+// variants: demand (swap off), demand-swap-on (swap enabled, no memory pressure),
+//           pressure-clock (Clock evicting and swapping in on every access).
+// Prints one JSON line: { variant, faults, cpuSeconds, wallSeconds, ... }.
+const [entry, variant, countArg] = process.argv.slice(2);
+const k = await import(entry);
+const GiB = 1024 ** 3;
+const PAGE = 4096;
+const count = Number(countArg);
+
+function boot(ramGiB) {
+  const map = [
+    { base: 0, lengthBytes: 0x9fc00, kind: 'usable' },
+    { base: 0x100000, lengthBytes: ramGiB * GiB - 0x100000, kind: 'usable' },
+  ];
+  const kernel = new k.Kernel(new k.Machine({ memoryMap: map }), { layout: 'higher-half', events: new k.EventLog({ exclude: ['page-fault', 'frame-alloc', 'frame-free', 'tlb-flush', 'swap-out', 'reclaim'], capacity: 10_000 }) });
+  kernel.boot();
+  return kernel;
+}
+
+function timed(fn) {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  fn();
+  const u = process.cpuUsage(c0);
+  return { cpuSeconds: (u.user + u.system) / 1e6, wallSeconds: (performance.now() - t0) / 1000 };
+}
+
+if (variant === 'demand' || variant === 'demand-swap-on') {
+  // Warm-up (JIT) on a small run, then the measured one.
+  for (const n of [20_000, count]) {
+    const kernel = boot(3);
+    if (variant === 'demand-swap-on') kernel.enableSwap({ devices: [new k.MemorySwapDevice({ slotCount: 1 << 20, cost: 'nvme' })], policy: 'clock' });
+    const p = kernel.createProcess({ name: 'bench' });
+    const va = p.mmap({ lengthBytes: n * PAGE });
+    const t = timed(() => {
+      for (let i = 0; i < n; i++) p.touch(va + i * PAGE, 'read');
+    });
+    if (p.stats.lazyZero !== n) throw new Error(`expected ${n} lazy faults, got ${p.stats.lazyZero}`);
+    if (n === count) console.log(JSON.stringify({ variant, faults: n, ...t, faultsPerCpuSecond: n / t.cpuSeconds }));
+  }
+} else if (variant === 'pressure-clock') {
+  const resident = 2048;
+  const pages = 4 * resident;
+  for (const n of [20_000, count]) {
+    const kernel = boot(1);
+    const swap = kernel.enableSwap({ devices: [new k.MemorySwapDevice({ slotCount: 4 * pages, cost: 'nvme' })], policy: 'clock', maxResidentPages: resident });
+    const p = kernel.createProcess({ name: 'bench' });
+    const va = p.mmap({ lengthBytes: pages * PAGE });
+    for (let i = 0; i < pages; i++) p.touch(va + i * PAGE, 'write', i & 0xff);
+    const in0 = swap.counters.swappedIn;
+    const out0 = swap.counters.swappedOut + swap.counters.cleanSwapEvictions;
+    // Cycling over 4x the resident limit: every access evicts one page and swaps one in.
+    const t = timed(() => {
+      for (let i = 0; i < n; i++) p.touch(va + (i % pages) * PAGE, 'read');
+    });
+    const swappedIn = swap.counters.swappedIn - in0;
+    const evicted = swap.counters.swappedOut + swap.counters.cleanSwapEvictions - out0;
+    if (n === count) console.log(JSON.stringify({ variant, accesses: n, swappedIn, evicted, ...t, pagesMovedPerCpuSecond: (swappedIn + evicted) / t.cpuSeconds, swapInsPerCpuSecond: swappedIn / t.cpuSeconds }));
+  }
+} else throw new Error(`unknown variant ${variant}`);
