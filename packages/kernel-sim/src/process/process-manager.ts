@@ -13,7 +13,7 @@ import { PageFaultHandler } from './fault-handler';
 import { fork } from './fork';
 import { brk, mmap, mprotect, munmap, sbrk } from './memory-calls';
 import type { MmapOptions, PageInfo, Process, ProcessCalls, TouchAccess, TouchOutcome } from './process';
-import { UserMemoryArgumentError } from './process-errors';
+import { ProcessOptionError, UserMemoryArgumentError } from './process-errors';
 import { checkProcessInvariants } from './process-invariants';
 import type { CreateProcessOptions, ExecOptions } from './process-limits';
 import { DEFAULT_EXIT_HISTORY, ProcessTable } from './process-table';
@@ -111,8 +111,10 @@ export class ProcessManager<K extends KernelServices = KernelServices> implement
   /**
    * Replaces the page-fault policy (null restores the default). The kernel's handler stays
    * registered on the CPU; it gathers the facts and calls the policy.
+   * @throws ProcessOptionError unless `policy` is a function or null
    */
   setFaultPolicy(policy: PageFaultPolicy<K> | null): void {
+    if (policy !== null && typeof policy !== 'function') throw new ProcessOptionError(`a fault policy is a function or null, not ${typeof policy}`);
     this.faults.policy = policy ?? this.faults.defaultPolicy;
   }
 

@@ -237,9 +237,10 @@ export class Process {
     return this.space === null ? [] : this.space.regions.all();
   }
 
-  /** The region containing `va`, or null. */
+  /** The region containing `va`, or null (also for anything that is not an address). */
   regionAt(va: number): Region | null {
-    return this.space === null ? null : this.space.regions.find(va);
+    if (this.space === null || !Number.isSafeInteger(va)) return null;
+    return this.space.regions.find(va);
   }
 
   /** Page tables created for this process (PDPTs, PDs, PTs; the PML4 not counted). */
