@@ -31,6 +31,7 @@ export * from './kernel/kernel-options';
 export type { PhysicalMapping } from './kernel/kernel-mappings';
 export type { KernelStack } from './kernel/kernel-stacks';
 export * from './kernel';
+export * from './comus';
 // Processes and the page-fault policy (helper PROC).
 export * from './process/regions';
 export * from './process/process-errors';
@@ -45,3 +46,5 @@ export * from './fault-policy';
 export * from './swap/index';
 // Trace-driven simulation (readers, replay, analyses).
 export * from './trace/index';
+// Inspecting real kernels' page tables from QEMU memory dumps.
+export * from './inspect/index';

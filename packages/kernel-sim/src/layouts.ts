@@ -66,13 +66,14 @@ export const HIGHER_HALF: Layout = validateLayout({
 /**
  * `limine-higher-half`: the layout a Limine-booted kernel gets. The higher-half direct map
  * (HHDM) of physical memory at 0xffff_8000_0000_0000, the kernel in the top 2 GiB
- * (0xffff_ffff_8000_0000, the `-mcmodel=kernel` range), userland from 0x4000_0000. Heap and
+ * (0xffff_ffff_8000_0000, the `-mcmodel=kernel` range), userland from 0x4000_0000, where a PIE is
+ * placed unless exec is given a `loadBias` (BoredOS's user programs start there). Heap and
  * stacks are this layout's choice (Limine does not place them). User space ends at Linux's
  * TASK_SIZE_MAX, 0x0000_7fff_ffff_f000: the last page below the canonical hole is never mapped.
  */
 export const LIMINE_HIGHER_HALF: Layout = validateLayout({
   name: 'limine-higher-half',
-  description: 'Limine-style: HHDM at 0xffff_8000_0000_0000, kernel in the top 2 GiB, userland from 0x4000_0000.',
+  description: 'Limine-style: HHDM at 0xffff_8000_0000_0000, kernel in the top 2 GiB, userland (and the default PIE base) from 0x4000_0000.',
   regions: [
     { name: 'hhdm', role: 'direct-map', start: c('0xffff_8000_0000_0000'), end: c('0xffff_c000_0000_0000'), purpose: 'higher-half direct map of physical memory (Limine HHDM)' },
     { name: 'kernel-heap', role: 'kernel-heap', start: c('0xffff_c000_0000_0000'), end: c('0xffff_c008_0000_0000'), purpose: 'kernel heap (pages mapped on demand)' },
@@ -81,6 +82,8 @@ export const LIMINE_HIGHER_HALF: Layout = validateLayout({
   ],
   userRange: { start: 0x4000_0000, end: TASK_SIZE_MAX },
   userStackTop: TASK_SIZE_MAX,
+  // Seed 003 (BoredOS): user programs start at 0x4000_0000, PIEs included.
+  pieBase: 0x4000_0000,
   kernelPhysicalBase: 2 * MiB,
   tableAccess: 'direct-map',
 });
