@@ -6,6 +6,7 @@ import type { LayoutName } from '@kmem/kernel-sim';
 import { virt } from '@kmem/x86-paging';
 import { DEFAULT_MEMMAP, DEFAULT_PROGRAM, DemoInputError, loadMemoryMap, loadProgram } from './load';
 import { reportError } from './cli-errors';
+import { inspectMain } from './inspect/inspect-command';
 import { runWithReport } from './render/report';
 import { replayMain } from './replay/replay-command';
 import { makeStyle } from './render/style';
@@ -60,7 +61,7 @@ export function makeProgram(): Command {
     .option('--json', 'print one JSON document (every section as data) instead of the report', false)
     .option('--no-color', 'plain text, no ANSI colours (also when NO_COLOR is set or output is not a terminal)')
     .option('--no-progress', 'no progress bar on long runs')
-    .addHelpText('after', `\nScenarios:\n${scenarioHelp}\n\nExamples:\n  pnpm demo\n  pnpm demo --scenario cow-fork --layout identity-low\n  pnpm demo --memmap fixtures/ovmf-5g.efi-memmap.bin --walk 0xffff_8400_0000_1000\n  pnpm demo --scenario trace --trace-accesses 2000000\n  pnpm demo --json | jq .walks\n\nReplay a memory trace (Valgrind lackey, plain R/W or kmem binary; see pnpm demo replay --help):\n  pnpm demo replay TRACE [--elf BIN] [--frames 64,128,256] [--policy fifo,clock,lru,opt] [--tlb 64x4+1536x12] [--json] [--svg FILE]`)
+    .addHelpText('after', `\nScenarios:\n${scenarioHelp}\n\nExamples:\n  pnpm demo\n  pnpm demo --scenario cow-fork --layout identity-low\n  pnpm demo --memmap fixtures/ovmf-5g.efi-memmap.bin --walk 0xffff_8400_0000_1000\n  pnpm demo --scenario trace --trace-accesses 2000000\n  pnpm demo --json | jq .walks\n\nReplay a memory trace (Valgrind lackey, plain R/W or kmem binary; see pnpm demo replay --help):\n  pnpm demo replay TRACE [--elf BIN] [--frames 64,128,256] [--policy fifo,clock,lru,opt] [--tlb 64x4+1536x12] [--json] [--svg FILE]\n\nInspect a real kernel's page tables in a QEMU dump (see pnpm demo inspect --help):\n  pnpm demo inspect DUMP [--cr3 0x…] [--walk VA] [--lint] [--diff DUMP2] [--json]`)
     .showSuggestionAfterError(true);
 }
 
@@ -118,6 +119,7 @@ function run(opts: CliOptions): void {
 /** Parses `argv` and runs; returns the exit code (errors are one line on stderr). */
 export function main(argv: readonly string[]): number | Promise<number> {
   if (argv[0] === 'replay') return replayMain(argv.slice(1));
+  if (argv[0] === 'inspect') return inspectMain(argv.slice(1));
   const program = makeProgram();
   program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s.split('\n').filter((l) => l.trim() !== '')[0] + '\n') });

@@ -45,3 +45,5 @@ export * from './fault-policy';
 export * from './swap/index';
 // Trace-driven simulation (readers, replay, analyses).
 export * from './trace/index';
+// Inspecting real kernels' page tables from QEMU memory dumps.
+export * from './inspect/index';

@@ -565,6 +565,7 @@ export class KernelHeap {
     let bytesInUse = 0;
     this.tlsf.checkedRequested = 0;
     this.tlsf.checkedBytes = 0;
+    this.tlsf.checkedSpare = 0;
     this.pages.forEachRun((off, kind, pageCount) => {
       if (kind === PAGE_SLAB) {
         const used = this.slab.checkSlab(off, pageCount);
@@ -595,6 +596,7 @@ export class KernelHeap {
     }
     requested += this.tlsf.checkedRequested;
     bytesInUse += this.tlsf.checkedBytes;
+    if (this.tlsf.checkedSpare !== this.tlsf.spareArenas) throw new Error(`TLSF: ${this.tlsf.checkedSpare} entirely free arenas, counted ${this.tlsf.spareArenas} spares`);
     if (tlsfUsed !== this.tlsf.blocksInUse || arenas !== this.tlsf.arenaCount) throw new Error(`TLSF: ${tlsfUsed} used blocks in ${arenas} arenas, counted ${this.tlsf.blocksInUse} in ${this.tlsf.arenaCount}`);
     if (large !== this.largeCount || largePages !== this.largePages) throw new Error(`large: ${large} blocks of ${largePages} pages, counted ${this.largeCount} of ${this.largePages}`);
     const total = inUse.reduce((a, b) => a + b, 0) + tlsfUsed + large;

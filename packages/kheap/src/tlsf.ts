@@ -41,6 +41,11 @@ const SL_COUNT = 1 << SL_LOG2;
 /** Sizes below 2^FL_SHIFT (512) share first-level list 0, split linearly by 16. */
 const FL_SHIFT = SL_LOG2 + 4;
 const FL_COUNT = 32 - FL_SHIFT + 1;
+/**
+ * From this many arenas on, one entirely free arena is kept as a spare (at most 1/4 of the held
+ * arenas, so the footprint stays within the issue's floors); with one arena, that one is kept.
+ */
+export const SPARE_FROM_ARENAS = 4;
 
 function fls(x: number): number {
   return 31 - Math.clz32(x);
@@ -62,6 +67,13 @@ export class Tlsf {
   private fl = 0;
   private sl = 0;
   arenaCount = 0;
+  /**
+   * Arenas held entirely free (their one free block spans the arena). Hysteresis: an arena that
+   * becomes free is kept as a spare rather than returned at once when the heap holds one arena or
+   * at least {@link SPARE_FROM_ARENAS}, so a live count hovering at an arena boundary does not
+   * grow and shrink the backing on every crossing (each one maps or unmaps 32 pages in kernel-sim).
+   */
+  spareArenas = 0;
   blocksInUse = 0;
   /** Block bytes and request of the block last allocated or freed (out-parameters). */
   lastBytes = 0;
@@ -184,6 +196,8 @@ export class Tlsf {
     let size = m.rd(b + H_SIZE) & ~15;
     if (this.debug) this.checkFreeBlock(b, size, Math.min(size, need + (align <= 16 ? 0 : align + MIN_BLOCK) + TLSF_HEADER));
     this.removeHead(b);
+    // A block spanning its arena (first block, sentinel next) is a spare arena being taken.
+    if (m.rd(b + H_PREV) === -1 && m.rd(b + size + H_SIZE) === 0) this.spareArenas--;
     if (align > 16) {
       // Move the block start forward until its caller pointer is aligned, leaving a free block
       // of at least MIN_BLOCK bytes in front (alignment is of the absolute address; base is page aligned).
@@ -256,6 +270,7 @@ export class Tlsf {
     m.wr(sent + H_CHECK, checkOf(sent, 0));
     this.insert(a, usable);
     this.arenaCount++;
+    this.spareArenas++;
     return true;
   }
 
@@ -303,8 +318,8 @@ export class Tlsf {
 
   /**
    * Frees the allocated block at `user` (validated by {@link classify}); sets lastBytes and
-   * lastRequested to the block's size and request. Returns an arena that
-   * became entirely free to the backing unless it is the last one.
+   * lastRequested to the block's size and request. An arena that became entirely free is kept as
+   * the spare (see {@link spareArenas}) or returned to the backing.
    * @throws {@link HeapCorruptionError} (debug) when a red zone was overwritten; nothing changes then.
    */
   free(user: number): void {
@@ -340,10 +355,14 @@ export class Tlsf {
     const after = b + size;
     m.wr(after + H_PREV, b);
     this.writeFree(b, prev, size);
-    if (prev === -1 && m.rd(after + H_SIZE) === 0 && this.arenaCount > 1) {
-      this.arenaCount--;
-      this.pages.release(b);
-      return;
+    if (prev === -1 && m.rd(after + H_SIZE) === 0) {
+      if (this.spareArenas === 0 && (this.arenaCount === 1 || this.arenaCount >= SPARE_FROM_ARENAS)) {
+        this.spareArenas++;
+      } else {
+        this.arenaCount--;
+        this.pages.release(b);
+        return;
+      }
     }
     this.insert(b, size);
   }
@@ -361,6 +380,7 @@ export class Tlsf {
     for (const a of whole) {
       this.remove(a, m.rd(a + H_SIZE) & ~15);
       this.arenaCount--;
+      this.spareArenas--;
       pages += this.pages.runPages[a / PAGE_SIZE]!;
       this.pages.release(a);
     }
@@ -442,9 +462,10 @@ export class Tlsf {
     }
   }
 
-  /** Accumulated by {@link checkArena} over used blocks (reset them before a check). */
+  /** Accumulated by {@link checkArena} over used blocks, and entirely free arenas (reset them before a check). */
   checkedRequested = 0;
   checkedBytes = 0;
+  checkedSpare = 0;
 
   /**
    * Checks arena `a` (of `pageCount` pages): headers, boundary tags, coalescing, sentinel, debug
@@ -487,6 +508,7 @@ export class Tlsf {
       b += size;
     }
     if (b !== end) fail(b, 'blocks run past the arena end');
+    if (used === 0) this.checkedSpare++;
     if (m.rd(end + H_SIZE) !== 0 || m.rd(end + H_CHECK) !== checkOf(end, 0) || m.rd(end + H_PREV) !== prev) fail(end, 'arena sentinel damaged');
     return used;
   }

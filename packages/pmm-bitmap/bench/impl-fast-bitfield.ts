@@ -21,7 +21,7 @@ function make(n: number, free: boolean): void {
   size = n;
 }
 
-const impl: Impl = {
+export const impl: Impl = {
   name: 'fast-bitfield',
   create: (n) => make(n, true),
   alloc() {
@@ -69,4 +69,5 @@ const impl: Impl = {
     return -1; // no cheap count: walking 16M bits with its iterator would dwarf the build
   },
 };
-console.log(JSON.stringify(runAll(impl, process.argv.slice(2))));
+// Run by alloc.bench.ts; contenders/fast-bitfield.ts imports `impl` for compare.bench.ts.
+if (process.argv[1]?.endsWith('impl-fast-bitfield.ts') === true) console.log(JSON.stringify(runAll(impl, process.argv.slice(2))));

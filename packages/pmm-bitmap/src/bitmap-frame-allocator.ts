@@ -243,6 +243,18 @@ export class BitmapFrameAllocator {
    * @returns the frame's physical address, or null when no frame is free
    */
   allocFrame(): number | null {
+    const pfn = this.allocPfn();
+    return pfn < 0 ? null : pfn * FRAME_BYTES;
+  }
+
+  /**
+   * {@link allocFrame} by page frame number (`pa / 4096`, Linux's pfn): the same lowest free
+   * frame, as a small integer. Above 1 GiB a physical address is not a small integer in V8 and
+   * every `number | null` result is a heap allocation; a pfn never is, so this is the call for hot
+   * loops (kernel-sim's page-fault path, benchmarks).
+   * @returns the frame's number, or -1 when no frame is free
+   */
+  allocPfn(): number {
     const bits = this.bits;
     let w = this.lowWord;
     let x = bits[w]!;
@@ -250,7 +262,7 @@ export class BitmapFrameAllocator {
       // A pending low word that is full has a clear summary bit already: nothing to flush.
       this.lowPending = false;
       w = this.freeWords.nextSet(w);
-      if (w < 0) return null;
+      if (w < 0) return -1;
       this.lowWord = w;
       x = bits[w]!;
     }
@@ -264,7 +276,7 @@ export class BitmapFrameAllocator {
       else this.freeWords.clear(w);
     }
     if (x === 0 && w >>> 4 < this.blockCount) this.blocks.clear(w >>> 4);
-    return ((w << 5) + ctz32(bit)) * FRAME_BYTES;
+    return (w << 5) + ctz32(bit);
   }
 
   /**
@@ -280,16 +292,33 @@ export class BitmapFrameAllocator {
     // typeof before any arithmetic: dividing a BigInt by a number throws a raw TypeError.
     let f = typeof pa === 'number' ? pa / FRAME_BYTES : -1;
     if (!(f >= 0 && f < this.totalFrames) || (f | 0) !== f) f = this.frameOf(pa);
+    this.freeValid(f);
+  }
+
+  /**
+   * {@link freeFrame} by page frame number (`pa / 4096`), the counterpart of {@link allocPfn}.
+   * @param pfn the frame's number, an integer in `[0, totalFrames)`
+   * @throws InvalidAddressError (`E_BAD_ADDRESS`) for anything but such an integer,
+   *   AddressOutOfRangeError, FreeReservedFrameError, DoubleFreeError (messages show the
+   *   frame's address); state unchanged
+   */
+  freePfn(pfn: number): void {
+    if (typeof pfn !== 'number' || !(pfn >= 0 && pfn < this.totalFrames) || (pfn | 0) !== pfn) this.pfnOf(pfn);
+    this.freeValid(pfn);
+  }
+
+  /** Frees frame `f`, a valid frame number. @throws FreeReservedFrameError, DoubleFreeError */
+  private freeValid(f: number): void {
     const w = f >>> 5;
     const bit = 1 << (f & 31);
     // The per-word summary of never-usable bits is 1/32 of the map and stays in cache, so a free
     // reads the never-usable map itself only in words that hold such a frame.
     if (((this.neverWords[w >>> 5]! >>> (w & 31)) & 1) !== 0 && (this.never[w]! & bit) !== 0) {
-      throw new FreeReservedFrameError(pa);
+      throw new FreeReservedFrameError(f * FRAME_BYTES);
     }
     const bits = this.bits;
     const x = bits[w]!;
-    if ((x & bit) === 0) throw new DoubleFreeError(pa);
+    if ((x & bit) === 0) throw new DoubleFreeError(f * FRAME_BYTES);
     const nx = x & ~bit;
     bits[w] = nx;
     this.freeCount++;
@@ -608,6 +637,12 @@ export class BitmapFrameAllocator {
     if (pa % FRAME_BYTES !== 0) throw new MisalignedAddressError(pa);
     if (pa >= this.endPa) throw new AddressOutOfRangeError(pa, this.endPa);
     return pa / FRAME_BYTES;
+  }
+
+  /** Throws the error for a pfn argument that is not an integer in `[0, totalFrames)`. */
+  private pfnOf(pfn: number): never {
+    if (!Number.isSafeInteger(pfn) || pfn < 0) throw new InvalidAddressError(pfn, 'page frame number');
+    throw new AddressOutOfRangeError(pfn * FRAME_BYTES, this.endPa);
   }
 
   /** Validates a run `[pa, pa + frameCount * 4096)` inside the managed range; returns its first frame. */

@@ -54,14 +54,17 @@ function modelRun(m: Model, n: number, a: number, from: number, limit: number): 
 type Cmd = fc.Command<Model, BitmapFrameAllocator>;
 
 class AllocFrame implements Cmd {
+  /** `pfn`: through allocPfn (the frame number, -1 when full) rather than allocFrame. */
+  constructor(readonly pfn = false) {}
   check = (): boolean => true;
   run(m: Model, real: BitmapFrameAllocator): void {
     const s = modelRun(m, 1, 1, 0, m.n);
-    expect(real.allocFrame()).toBe(s < 0 ? null : s * F);
+    if (this.pfn) expect(real.allocPfn()).toBe(s);
+    else expect(real.allocFrame()).toBe(s < 0 ? null : s * F);
     if (s >= 0) m.used.add(s);
     agree(m, real);
   }
-  toString = (): string => 'allocFrame()';
+  toString = (): string => (this.pfn ? 'allocPfn()' : 'allocFrame()');
 }
 
 /** Several allocFrame calls in a row, so sequences reach dense, nearly full states. */
@@ -106,16 +109,21 @@ class AllocContiguous implements Cmd {
 
 /** Frees a frame the model says is allocated (not never-usable), chosen by `pick`. */
 class FreeUsed implements Cmd {
-  constructor(readonly pick: number) {}
+  /** `pfn`: through freePfn(frame number) rather than freeFrame(address). */
+  constructor(
+    readonly pick: number,
+    readonly pfn = false,
+  ) {}
   check = (m: Readonly<Model>): boolean => m.used.size > m.never.size;
   run(m: Model, real: BitmapFrameAllocator): void {
     const candidates = [...m.used].filter((f) => !m.never.has(f)).sort((x, y) => x - y);
     const f = candidates[this.pick % candidates.length]!;
-    real.freeFrame(f * F);
+    if (this.pfn) real.freePfn(f);
+    else real.freeFrame(f * F);
     m.used.delete(f);
     agree(m, real);
   }
-  toString = (): string => `freeUsed(#${this.pick})`;
+  toString = (): string => `freeUsed(#${this.pick}${this.pfn ? ', pfn' : ''})`;
 }
 
 /** Frees any address: free frames, never-usable frames, out of range, misaligned. */
@@ -202,6 +210,7 @@ class ExportImport implements Cmd {
 function commands(maxFrame: number): fc.Arbitrary<Cmd>[] {
   return [
     fc.constant(new AllocFrame()),
+    fc.constant(new AllocFrame(true)),
     fc.integer({ min: 2, max: 150 }).map((k) => new AllocMany(k)),
     fc
       .tuple(
@@ -212,7 +221,7 @@ function commands(maxFrame: number): fc.Arbitrary<Cmd>[] {
       )
       .map(([n, a, lo, span]) => new AllocContiguous(n, a, lo, span)),
     fc.nat().map((p) => new FreeUsed(p)),
-    fc.nat().map((p) => new FreeUsed(p)),
+    fc.nat().map((p) => new FreeUsed(p, true)),
     fc.oneof(fc.integer({ min: 0, max: maxFrame + 40 }).map((f) => f * F), fc.integer({ min: 0, max: (maxFrame + 40) * F })).map((pa) => new FreeAny(pa)),
     fc.tuple(fc.nat(), fc.integer({ min: 1, max: 40 })).map(([p, n]) => new FreeContiguous(p, n)),
     fc.tuple(fc.integer({ min: 0, max: maxFrame }), fc.integer({ min: 1, max: 70 }), fc.boolean()).map(

@@ -35,6 +35,7 @@ type H = ReturnType<typeof populated>;
 /** [name, call, argument, returns allowed instead of a throw]. */
 const CALLS: [string, (h: H, g: unknown) => unknown, 'address' | 'number' | 'object', unknown[]][] = [
   ['freeFrame(pa)', (h, g) => h.pmm.freeFrame(g as number), 'address', []],
+  ['freePfn(pfn)', (h, g) => h.pmm.freePfn(g as number), 'number', []],
   ['isFree(pa)', (h, g) => h.pmm.isFree(g as number), 'address', []],
   ['isReserved(pa)', (h, g) => h.pmm.isReserved(g as number), 'address', []],
   ['zoneOf(pa)', (h, g) => h.pmm.zoneOf(g as number), 'number', []],
@@ -76,7 +77,7 @@ describe('pmm-bitmap garbage arguments', () => {
           expectRejected(KmemError, h.snapshot, () => call(h, g), allowed);
         },
       ),
-      { numRuns: 400, examples: [[[0, 4096n]], [[0, 0n]], [[0, '4096']], [[17, Symbol('s')]]] },
+      { numRuns: 400, examples: [[[0, 4096n]], [[0, 0n]], [[0, '4096']], [[1, 4096n]], [[18, Symbol('s')]]] },
     );
   });
 });

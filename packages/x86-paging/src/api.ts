@@ -61,8 +61,12 @@ export interface FrameAllocator {
  * or a Cpu fits; the Mapper calls `invlpg(va)` once per leaf page it changes or removes.
  */
 export interface TlbInvalidator {
-  /** Drops any cached translation of the page containing linear address `va`. */
-  invlpg(va: number): void;
+  /**
+   * Drops any cached translation of the page containing linear address `va`: a number, or (only
+   * for a 5-level address at or above 2^53, which no number holds exactly) its canonical 64-bit
+   * form as a bigint, as `Cpu.invlpg` takes it.
+   */
+  invlpg(va: number | bigint): void;
 }
 
 // ---------------------------------------------------------------------------------------------

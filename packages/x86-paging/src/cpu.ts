@@ -759,7 +759,7 @@ export class Cpu {
   }
 
   private store(va: CpuAddress, n: number, value: number, mode: Mode): void {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new InvalidOptionError('value', value, 'must be a finite number');
+    if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new InvalidOptionError('value', value, 'must be a safe integer (its low bits are written)');
     this.resolve(va, n, Access.Write, mode);
     this.storeResolved(0, n, value);
   }

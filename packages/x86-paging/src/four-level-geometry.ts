@@ -3,9 +3,10 @@
 // in PDEs. The package's original mode: every helper here is the one address.ts / entry.ts
 // always had, so the Mapper's 4-level code runs what it ran before.
 import { formatVa } from './api';
-import { HIGHER_HALF_START, LINEAR_LIMIT, assertLinear, assertRangeInOneHalf, levelName, levelSpan, tableIndex } from './address';
+import { HIGHER_HALF_START, LINEAR_LIMIT, assertLinear, assertRangeInOneHalf, isCanonical, levelName, levelSpan, tableIndex, virt } from './address';
+import { isCanonical57 } from './address-57';
 import { VALID_FLAGS_MASK, encodeHi, encodeLo, entryAddress, entryFlags, leafAddress, reservedBits } from './entry';
-import { PagingMode } from './paging-mode';
+import { PagingMode, PagingModeError } from './paging-mode';
 import type { PagingGeometry } from './paging-geometry';
 
 /** Address bits of a leaf's low half at `level` (bit 12 of a huge leaf is PAT). */
@@ -41,6 +42,12 @@ export const FOUR_LEVEL_GEOMETRY: PagingGeometry = {
   rootLimit: (maxPhysAddr) => 2 ** maxPhysAddr,
   assertLinear,
   assertRange: assertRangeInOneHalf,
+  fromBigint: (va) => {
+    // Canonical only with 57 bits: the address needs 5-level paging (SDM 4.5, 3.3.7.1).
+    if (!isCanonical(va) && isCanonical57(va)) throw new PagingModeError(PagingMode.FourLevel, `the 57-bit address 0x${BigInt.asUintN(64, va).toString(16)}`, '5-level paging (CR4.LA57 = 1)');
+    return virt(va);
+  },
+  cpuAddress: (va) => va,
   formatVa,
   formatEnd: (end) => (end === HIGHER_HALF_START ? '0x0000_8000_0000_0000' : end === LINEAR_LIMIT ? '0x1_0000_0000_0000_0000' : formatVa(end)),
 };

@@ -154,6 +154,6 @@ export abstract class MapperHugePageSplit extends MapperLeaves {
       A.writeEntry(childLevel, es + k * childSpan, frame, k, this.geometry.encodeLo(p, childFlags, childLevel !== 1), this.geometry.encodeHi(p, hiFlags, this.maskHi));
     }
     // SDM 4.10.4.2: a page-size change must be invalidated.
-    if (this.tlb !== null) this.tlb.invlpg(es);
+    if (this.tlb !== null) this.invlpg(es);
   }
 }

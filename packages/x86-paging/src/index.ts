@@ -20,6 +20,8 @@ export * from './window-table-access';
 export * from './paging-geometry';
 export * from './four-level-geometry';
 export * from './thirty-two-bit-geometry';
+export * from './pae-geometry';
+export * from './five-level-geometry';
 export * from './paging-geometries';
 export * from './mapper-types';
 export * from './mapper';

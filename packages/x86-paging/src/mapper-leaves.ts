@@ -68,7 +68,7 @@ export abstract class MapperLeaves extends MapperTables {
       this.journal(level, es, table, i, oldLo, oldHi);
       const pa = es + delta;
       A.writeEntry(level, es, table, i, this.geometry.encodeLo(pa, loFlags, true), this.geometry.encodeHi(pa, hiFlags, maskHi));
-      if ((oldLo & P) !== 0 && this.tlb !== null) this.tlb.invlpg(es);
+      if ((oldLo & P) !== 0 && this.tlb !== null) this.invlpg(es);
     }
   }
 
@@ -125,7 +125,7 @@ export abstract class MapperLeaves extends MapperTables {
         const nhi = ((hi & this.maskHi) | hiFlags) >>> 0;
         if (nlo !== lo || nhi !== hi) {
           A.writeEntry(1, es, table, i, nlo, nhi);
-          if (this.tlb !== null) this.tlb.invlpg(es);
+          if (this.tlb !== null) this.invlpg(es);
         }
       }
       return;
@@ -142,7 +142,7 @@ export abstract class MapperLeaves extends MapperTables {
         if (nlo !== lo || nhi !== hi) {
           this.journal(level, es, table, i, lo, hi);
           A.writeEntry(level, es, table, i, nlo, nhi);
-          if (this.tlb !== null) this.tlb.invlpg(es);
+          if (this.tlb !== null) this.invlpg(es);
         }
       } else {
         this.rewriteFlags(level - 1, this.geometry.entryAddress(lo, hi, this.maskHi), es > start ? es : start, es + span < end ? es + span : end, f);
@@ -173,7 +173,7 @@ export abstract class MapperLeaves extends MapperTables {
         }
         this.record(out, es, this.geometry.entryAddress(lo, hi, this.maskHi), PAGE_SIZE_4K, this.geometry.entryFlags(lo, hi, false));
         A.writeEntry(1, es, table, i, 0, 0);
-        if (this.tlb !== null) this.tlb.invlpg(es);
+        if (this.tlb !== null) this.invlpg(es);
       }
       return;
     }
@@ -194,7 +194,7 @@ export abstract class MapperLeaves extends MapperTables {
         this.record(out, es, this.geometry.leafAddress(lo, hi, level, this.maskHi), span, this.geometry.entryFlags(lo, hi, true));
         this.journal(level, es, table, i, lo, hi);
         A.writeEntry(level, es, table, i, 0, 0);
-        if (this.tlb !== null) this.tlb.invlpg(es);
+        if (this.tlb !== null) this.invlpg(es);
         continue;
       }
       const child = this.geometry.entryAddress(lo, hi, this.maskHi);
@@ -203,7 +203,7 @@ export abstract class MapperLeaves extends MapperTables {
         this.journal(level, es, table, i, lo, hi);
         A.writeEntry(level, es, table, i, 0, 0);
         this.toFree.push(child);
-        if (this.tlb !== null) this.tlb.invlpg(es);
+        if (this.tlb !== null) this.invlpg(es);
       }
     }
   }

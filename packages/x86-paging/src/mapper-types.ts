@@ -19,6 +19,14 @@ export const PageSize = {
 /** 4096 | 2097152 | 4194304 | 1073741824. */
 export type PageSize = (typeof PageSize)[keyof typeof PageSize];
 
+/**
+ * A linear address as the Mapper's methods take it: a number (a safe integer, the linear form) or a
+ * bigint (the canonical 64-bit form in the long modes, a 32-bit value in the 32-bit modes). 5-level
+ * addresses at or above 2^53 exist only as bigints at the API; results report them as numbers that
+ * are exact because they are page aligned (convert with `BigInt(x)`; a byte address there reads NaN).
+ */
+export type LinearAddress = number | bigint;
+
 /** How intermediate (table-pointer) entries get their R/W and U/S bits; see the file header. */
 export type TablePolicy = 'permissive' | 'leaf';
 

@@ -112,6 +112,14 @@ export abstract class MapperUndoLog {
     this.dataFrames = [];
   }
 
+  /**
+   * Tells the TLB invalidator about `va` (the caller checked `tlb !== null`): as a number below
+   * 2^53, above it (5-level paging) as the canonical bigint a Cpu takes, so nothing is rounded.
+   */
+  protected invlpg(va: number): void {
+    this.tlb!.invlpg(va < 9007199254740992 ? va : this.geometry.cpuAddress(va));
+  }
+
   /** Appends an undo record (see `undo`). */
   protected journal(level: number, va: number, table: number, index: number, lo: number, hi: number): void {
     let u = this.undo;
@@ -181,7 +189,7 @@ export abstract class MapperUndoLog {
         }
       }
     }
-    if (invalidate && this.tlb !== null) this.tlb.invlpg(va);
+    if (invalidate && this.tlb !== null) this.invlpg(va);
     return done;
   }
 

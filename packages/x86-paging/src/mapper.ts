@@ -39,7 +39,8 @@ import { checkFrame, checkMapperOptions, checkModeFlags } from './mapper-checks'
 import { geometryOf } from './paging-geometries';
 import { PagingMode, PagingModeError } from './paging-mode';
 import type { MutableUnmapped } from './mapper-leaves';
-import type { LeafEntry, MapOptions, MapRangeOptions, MapperCreateOptions, MapperOptions, Translation, UnmapOptions, UnmappedRange } from './mapper-types';
+import { formatVa57 } from './address-57';
+import type { LeafEntry, LinearAddress, MapOptions, MapRangeOptions, MapperCreateOptions, MapperOptions, Translation, UnmapOptions, UnmappedRange } from './mapper-types';
 import { ZERO_RUN } from './mapper-undo';
 import { collectMappings, formatMappings, formatWalk, walkTables, type CollectMappingsOptions, type MappingRange, type WalkStep } from './walk';
 
@@ -47,6 +48,7 @@ const P = PTE.Present;
 const RW_US = PTE.Writable | PTE.User;
 const NX_BIT = 0x8000_0000 | 0;
 const PAGE_SIZE_4K = 4096;
+const TWO_53 = 9007199254740992;
 
 /**
  * Maps, unmaps, re-protects and reads virtual memory in one page-table tree (4-level paging by default).
@@ -68,6 +70,10 @@ export class Mapper extends MapperHugePageSplit {
   private readonly leaf: LeafEntry;
   /** `geometry.linearLimit`. */
   private readonly linearLimit: number;
+  /** Byte offset of the address `pageOf` split last. */
+  private addressOffset: number;
+  /** Numbers below this are linear addresses the fast checks accept: min(linearLimit, 2^53). */
+  private readonly numberLimit: number;
   /** Flags-word bits this mode's entries cannot hold. */
   private readonly invalidFlags: number;
   /** `geometry.upperHalfStart`. */
@@ -94,6 +100,8 @@ export class Mapper extends MapperHugePageSplit {
     this.linearLimit = g.linearLimit;
     this.upperHalfStart = g.upperHalfStart;
     this.invalidFlags = ~g.flagsMask;
+    this.addressOffset = 0;
+    this.numberLimit = Math.min(g.linearLimit, TWO_53);
     this.impliedRights = new Int32Array(this.top + 1);
     let largest = 1;
     for (let level = 1; level <= this.top; level++) {
@@ -104,10 +112,12 @@ export class Mapper extends MapperHugePageSplit {
   }
 
   /**
-   * A mapper over a fresh, zeroed PML4 taken from `options.allocator` (the mapper owns it).
-   * Options are checked before the frame is taken; if zeroing the PML4 throws (a faulting
-   * TableAccess), the frame is given back and the error rethrown.
-   * @returns the mapper, or `null` if the allocator had no frame for the PML4
+   * A mapper over a fresh, zeroed root table (PML4, PML5, PAE PDPT or 32-bit page directory) taken
+   * from `options.allocator` (the mapper owns it). In PAE paging it also makes the four page
+   * directories and pins them (PDPTEs are read only at MOV to CR3, SDM 4.4.1). Options are checked
+   * before the frame is taken; if zeroing the root throws (a faulting TableAccess), the frame is
+   * given back and the error rethrown.
+   * @returns the mapper, or `null` if the allocator had too few frames (nothing kept)
    * @throws InvalidOptionError for bad options; InvalidFrameError for an unusable frame (not freed)
    */
   static create(options: MapperCreateOptions): Mapper | null {
@@ -124,6 +134,17 @@ export class Mapper extends MapperHugePageSplit {
       throw e;
     }
     m.ownsRoot = true;
+    // PAE: the CPU reads the four PDPTEs only at MOV to CR3 (SDM 4.4.1), so a page directory linked
+    // later would stay invisible. Make all four now and keep them for good, as Linux's PAE pgd_alloc does.
+    if (g.mode === PagingMode.Pae) {
+      for (let slot = 0; slot < g.entryCount(g.topLevel); slot++) {
+        if (m.reserved[slot] === 1) continue;
+        if (!m.preallocatePml4Slots(slot, 1)) {
+          m.destroy();
+          return null;
+        }
+      }
+    }
     return m;
   }
 
@@ -259,11 +280,12 @@ export class Mapper extends MapperHugePageSplit {
    *   InvalidFrameError (the allocator handed out an unusable frame) and whatever the TableAccess
    *   throws (e.g. TableAccessFaultError) — after undoing everything the call did
    */
-  mapPages(va: number, pa: number, pageCount: number, flags: number, options: MapOptions = {}): boolean {
+  mapPages(address: LinearAddress, pa: number, pageCount: number, flags: number, options: MapOptions = {}): boolean {
     const pageSize = options.pageSize ?? PAGE_SIZE_4K;
     const leafLevel = pageSize === PAGE_SIZE_4K ? 1 : this.leafLevelOf(pageSize);
     const f = this.checkFlags(flags);
     const sizeBytes = this.checkCount(pageCount, pageSize);
+    const va = typeof address === 'number' && address < TWO_53 ? address : this.toVa(address);
     this.checkVaRange(va, sizeBytes, pageSize);
     this.checkPa(pa, sizeBytes, pageSize, leafLevel);
     if (pageCount === 1 && leafLevel === 1) return this.mapOne4K(va, pa, f);
@@ -276,12 +298,13 @@ export class Mapper extends MapperHugePageSplit {
    * @returns true, or false when the allocator ran out (nothing changed)
    * @throws as {@link Mapper.mapPages}; InvalidSizeError unless `sizeBytes` is a positive multiple of 4096
    */
-  mapRange(va: number, pa: number, sizeBytes: number, flags: number, options: MapRangeOptions = {}): boolean {
+  mapRange(address: LinearAddress, pa: number, sizeBytes: number, flags: number, options: MapRangeOptions = {}): boolean {
     const maxLevel = options.maxPageSize === undefined ? this.largestLeafLevel : this.leafLevelOf(options.maxPageSize);
     const f = this.checkFlags(flags);
     if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0 || sizeBytes % PAGE_SIZE_4K !== 0) {
       throw new InvalidSizeError('sizeBytes', sizeBytes, 'must be a positive multiple of 4096');
     }
+    const va = this.toVa(address);
     this.checkVaRange(va, sizeBytes, PAGE_SIZE_4K);
     this.checkPa(pa, sizeBytes, PAGE_SIZE_4K, 1);
     // Decompose into runs of one page size: [va, sizeBytes, leafLevel]*. Leaf levels are 1 up to
@@ -321,8 +344,9 @@ export class Mapper extends MapperHugePageSplit {
    * @throws as {@link Mapper.mapPages}; an unusable data frame (InvalidFrameError) is not given
    *   back to the allocator, everything else the call took is
    */
-  mapAllocated(va: number, pageCount: number, flags: number): boolean {
+  mapAllocated(address: LinearAddress, pageCount: number, flags: number): boolean {
     const f = this.checkFlags(flags);
+    const va = this.toVa(address);
     const end = this.checkPages(va, pageCount);
     const tableBits = this.tableBitsFor(f);
     const A = this.access;
@@ -370,7 +394,8 @@ export class Mapper extends MapperHugePageSplit {
    * @throws InvalidSizeError, InvalidAddressError, MisalignedAddressError, CanonicalHoleError,
    *   ReservedRegionError — before any change; InvalidFrameError / a TableAccess exception — after undoing the call
    */
-  unmapPages(va: number, pageCount: number, options: UnmapOptions = {}): UnmappedRange[] | null {
+  unmapPages(address: LinearAddress, pageCount: number, options: UnmapOptions = {}): UnmappedRange[] | null {
+    const va = this.toVa(address);
     const end = this.checkPages(va, pageCount);
     const out: MutableUnmapped[] = [];
     try {
@@ -393,8 +418,9 @@ export class Mapper extends MapperHugePageSplit {
    *   InvalidSizeError, InvalidAddressError, MisalignedAddressError, CanonicalHoleError,
    *   ReservedRegionError — before any change; InvalidFrameError / a TableAccess exception — after undoing the call
    */
-  updateFlags(va: number, pageCount: number, flags: number): boolean {
+  updateFlags(address: LinearAddress, pageCount: number, flags: number): boolean {
     const f = this.checkFlags(flags);
+    const va = this.toVa(address);
     const end = this.checkPages(va, pageCount);
     this.checkAllMapped(this.top, this.root, va, end);
     try {
@@ -415,8 +441,16 @@ export class Mapper extends MapperHugePageSplit {
    *   `null` if `va` is not mapped or lies in a reserved PML4 slot
    * @throws InvalidAddressError if `va` is not an integer in [0, 2^48)
    */
-  translate(va: number): Translation | null {
-    if (!(va >= 0 && va < this.linearLimit) || va !== Math.floor(va)) this.geometry.assertLinear(va);
+  translate(address: LinearAddress): Translation | null {
+    let va: number;
+    let offset = 0;
+    if (typeof address === 'number') {
+      va = address;
+      if (!(va >= 0 && va < this.numberLimit) || va !== Math.floor(va)) this.assertNumberVa(va);
+    } else {
+      va = this.pageOf(address);
+      offset = this.addressOffset;
+    }
     const A = this.access;
     const top = this.top;
     let table = this.root;
@@ -434,8 +468,8 @@ export class Mapper extends MapperHugePageSplit {
       if (level === 1 || huge) {
         const span = this.geometry.span(level);
         const r = this.result;
-        r.va = va;
-        r.pa = this.geometry.leafAddress(lo, hi, level, this.maskHi) + (va % span);
+        r.va = offset === 0 ? va : va < TWO_53 ? va + offset : NaN;
+        r.pa = this.geometry.leafAddress(lo, hi, level, this.maskHi) + (va % span) + offset;
         r.pageSizeBytes = span;
         r.level = level;
         r.flags = (this.geometry.entryFlags(lo, hi, huge) & ~(RW_US | NX_BIT)) | andRwUs | orNx;
@@ -452,10 +486,11 @@ export class Mapper extends MapperHugePageSplit {
    * @throws InvalidSizeError, InvalidAddressError, MisalignedAddressError, CanonicalHoleError,
    *   ReservedRegionError, PageAlreadyMappedError, ParentEntryHugePageError
    */
-  assertMappable(va: number, sizeBytes: number): void {
+  assertMappable(address: LinearAddress, sizeBytes: number): void {
     if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0 || sizeBytes % PAGE_SIZE_4K !== 0) {
       throw new InvalidSizeError('sizeBytes', sizeBytes, 'must be a positive multiple of 4096');
     }
+    const va = this.toVa(address);
     this.checkVaRange(va, sizeBytes, PAGE_SIZE_4K);
     try {
       this.validateFree(this.top, this.root, va, va + sizeBytes, 1);
@@ -474,8 +509,9 @@ export class Mapper extends MapperHugePageSplit {
    * @returns true, or false when the allocator ran out (nothing changed)
    * @throws as {@link Mapper.mapPages} (a present page in the range is `E_ALREADY_MAPPED`)
    */
-  markPages(va: number, pageCount: number, flags: number, pa = 0): boolean {
+  markPages(address: LinearAddress, pageCount: number, flags: number, pa = 0): boolean {
     const f = this.checkFlags(flags) & ~P;
+    const va = this.toVa(address);
     const end = this.checkPages(va, pageCount);
     this.checkPa(pa, end - va, PAGE_SIZE_4K, 1);
     const A = this.access;
@@ -509,8 +545,9 @@ export class Mapper extends MapperHugePageSplit {
    *   reaches down to `va` (a table entry above the leaf is not present)
    * @throws InvalidAddressError if `va` is not an integer in [0, 2^48)
    */
-  leafEntry(va: number): LeafEntry | null {
-    this.geometry.assertLinear(va);
+  leafEntry(address: LinearAddress): LeafEntry | null {
+    const va = this.pageOf(address);
+    const offset = this.addressOffset;
     const A = this.access;
     const top = this.top;
     let table = this.root;
@@ -523,7 +560,7 @@ export class Mapper extends MapperHugePageSplit {
       const huge = present && this.isHuge(level, lo);
       if (level === 1 || huge) {
         const e = this.leaf;
-        e.va = va;
+        e.va = offset === 0 ? va : va < TWO_53 ? va + offset : NaN;
         e.level = level;
         e.lo = lo;
         e.hi = hi;
@@ -539,22 +576,26 @@ export class Mapper extends MapperHugePageSplit {
   }
 
   /** True when `va` (linear) is mapped. @throws InvalidAddressError for a non-linear `va` */
-  isMapped(va: number): boolean {
-    return this.translate(va) !== null;
+  isMapped(address: LinearAddress): boolean {
+    return this.translate(address) !== null;
   }
 
   /**
    * Every entry the MMU would read for `va`, decoded (for teaching); see {@link walkTables}.
    * @throws InvalidAddressError for a non-linear `va`
    */
-  walk(va: number): WalkStep[] {
-    this.geometry.assertLinear(va);
-    return walkTables(this.access, this.root, va, this.maxPhysAddr, this.geometry);
+  walk(address: LinearAddress): WalkStep[] {
+    return walkTables(this.access, this.root, this.pageOf(address), this.maxPhysAddr, this.geometry);
   }
 
-  /** Text of {@link Mapper.walk}, one line per level. */
-  formatWalk(va: number): string {
-    return formatWalk(va, this.walk(va), this.geometry);
+  /** Text of {@link Mapper.walk}, one line per level, the address in the mode's own form. */
+  formatWalk(address: LinearAddress): string {
+    const steps = this.walk(address);
+    const page = this.pageOf(address);
+    const offset = this.addressOffset;
+    // A byte above 2^53 (5-level): print it exactly from the page's halves.
+    const text = offset === 0 || page + offset < TWO_53 ? this.geometry.formatVa(page + offset) : formatVa57(Math.floor(page / 4294967296), (page % 4294967296) + offset);
+    return formatWalk(page + (page < TWO_53 ? offset : 0), steps, this.geometry, text);
   }
 
   /**
@@ -686,6 +727,42 @@ export class Mapper extends MapperHugePageSplit {
     const sizes: string[] = [];
     for (let level = 1; level <= this.largestLeafLevel; level++) sizes.push(String(g.span(level)));
     throw new InvalidOptionError('pageSize', pageSize, `must be ${sizes.join(', ')} in ${g.name} paging`);
+  }
+
+  /**
+   * The internal linear number of an API address: a number (a safe integer, checked later) as it
+   * is; a bigint through the geometry (canonical 64-bit form in the long modes).
+   * @throws InvalidAddressError for a number at or above 2^53 (it cannot hold an exact address) or
+   *   a value that is no address; what `geometry.fromBigint` throws
+   */
+  private toVa(address: LinearAddress): number {
+    if (typeof address === 'bigint') return this.geometry.fromBigint(address);
+    if (typeof address !== 'number') throw new InvalidAddressError(String(address), 'an address is a number or a bigint');
+    if (address >= TWO_53) throw new InvalidAddressError(String(address), 'numbers at or above 2^53 cannot hold an exact address; pass a bigint (the canonical 64-bit form)');
+    return address;
+  }
+
+  /** Throws for a number that is no linear address of the mode (or is at or above 2^53). */
+  private assertNumberVa(va: number): void {
+    this.toVa(va);
+    this.geometry.assertLinear(va);
+  }
+
+  /**
+   * The page (4 KiB aligned, exact) of an API address, its byte offset left in `addressOffset`:
+   * how translate / leafEntry / walk take any byte, even a 5-level one above 2^53.
+   */
+  private pageOf(address: LinearAddress): number {
+    if (typeof address === 'number') {
+      this.assertNumberVa(address);
+      const offset = address % PAGE_SIZE_4K;
+      this.addressOffset = offset;
+      return address - offset;
+    }
+    if (typeof address !== 'bigint') throw new InvalidAddressError(String(address), 'an address is a number or a bigint');
+    const offset = Number(address & 0xfffn);
+    this.addressOffset = offset;
+    return this.geometry.fromBigint(address - BigInt(offset));
   }
 
   /** `flags` checked as a flags word and against what this mode's entries can hold. */

@@ -6,6 +6,8 @@
 import { Access, Mode } from './access-mode';
 import type { Cpu } from './cpu';
 import { TableAccessFaultError } from './faults';
+
+const TWO_53 = 9007199254740992;
 import { geometryOf } from './paging-geometries';
 import type { PagingGeometry } from './paging-geometry';
 import { PagingMode } from './paging-mode';
@@ -53,15 +55,20 @@ export abstract class MmuTableAccess implements TableAccess {
   protected afterWrite(_level: number, _va: number, _index: number, _lo: number): void {}
 
   /**
-   * Physical address behind `va` for a supervisor access, or a thrown fault.
+   * Physical address behind `va + byteOffset` for a supervisor access, or a thrown fault. `va` is a
+   * page address; above 2^53 (5-level paging) the Cpu gets the exact canonical bigint, since
+   * `va + byteOffset` would round.
    * @throws TableAccessFaultError when the MMU faults
    */
-  protected physical(va: number, access: Access): number {
-    const r = this.cpu.translate(va, access, Mode.Supervisor);
+  protected physical(va: number, access: Access, byteOffset = 0): number {
+    const linear = va + byteOffset;
+    const exact = linear < TWO_53;
+    const address = exact ? linear : BigInt(this.geometry.cpuAddress(va)) + BigInt(byteOffset);
+    const r = this.cpu.translate(address, access, Mode.Supervisor);
     if (r.fault) {
-      this.cpu.cr2 = va;
+      this.cpu.cr2 = exact ? linear : NaN; // as the Cpu records a 5-level CR2 above 2^53
       this.cpu.lastErrorCode = r.errorCode;
-      throw new TableAccessFaultError(va, r.errorCode, r.level, this.strategy);
+      throw new TableAccessFaultError(exact ? linear : va, r.errorCode, r.level, this.strategy);
     }
     return r.pa;
   }
@@ -70,7 +77,7 @@ export abstract class MmuTableAccess implements TableAccess {
   readEntry(level: number, va: number, tableFrame: number, index: number): void {
     this.accessCount++;
     const bytes = this.entryBytes;
-    const pa = this.physical(this.tableVa(level, va, tableFrame) + index * bytes, Access.Read);
+    const pa = this.physical(this.tableVa(level, va, tableFrame), Access.Read, index * bytes);
     this.lo = this.cpu.memory.read32(pa);
     this.hi = bytes === 8 ? this.cpu.memory.read32(pa + 4) : 0;
   }
@@ -79,7 +86,7 @@ export abstract class MmuTableAccess implements TableAccess {
   writeEntry(level: number, va: number, tableFrame: number, index: number, lo: number, hi: number): void {
     this.accessCount++;
     const bytes = this.entryBytes;
-    const pa = this.physical(this.tableVa(level, va, tableFrame) + index * bytes, Access.Write);
+    const pa = this.physical(this.tableVa(level, va, tableFrame), Access.Write, index * bytes);
     this.cpu.memory.write32(pa, lo >>> 0);
     if (bytes === 8) this.cpu.memory.write32(pa + 4, hi >>> 0);
     this.afterWrite(level, va, index, lo);

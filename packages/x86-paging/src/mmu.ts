@@ -6,7 +6,7 @@
 //
 // Hot path rules (DESIGN.md): numbers and typed arrays only, no allocation, no exceptions for
 // faults — every call overwrites ONE preallocated TranslationResult.
-import { InvalidAddressError, type PhysicalMemory } from './api';
+import { InvalidAddressError, InvalidOptionError, type PhysicalMemory } from './api';
 import { Access, Mode } from './access-mode';
 import { CR0, CR4, EFER, RFLAGS, type ControlRegisters } from './control-registers';
 import { walk32Bit } from './mmu-walk-32bit';
@@ -34,9 +34,9 @@ const GLOBAL = 0x100;
 const HARDWARE_FLAGS = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x80 | 0x100 | 0x1000 | (0x8000_0000 | 0);
 const PKEY_FLAGS = 0x7800_0000;
 
-function badLinear(va: number, mode: PagingMode = PagingMode.FourLevel): InvalidAddressError {
+function badLinear(va: unknown, mode: PagingMode = PagingMode.FourLevel): InvalidAddressError {
   const range = mode === PagingMode.FiveLevel ? '[0, 2^53) as a number (use translateSplit for the rest of the 57-bit space)' : mode === PagingMode.FourLevel ? '[0, 2^48)' : '[0, 2^32)';
-  return new InvalidAddressError(String(va), `a linear address must be in ${range}`);
+  return new InvalidAddressError(typeof va === 'symbol' ? 'a symbol' : typeof va === 'bigint' ? `${va}n` : String(va), `a linear address must be in ${range}`);
 }
 
 /** The linear address of `vaHi:vaLo` as a number when exact (below 2^53), else NaN (never rounded). */
@@ -130,7 +130,7 @@ export class Mmu {
    *   raises #GP instead)
    */
   translate(va: number, access: Access, mode: Mode): TranslationResult {
-    if (!(va >= 0 && va < 9007199254740992)) throw badLinear(va, pagingModeOf(this.registers.cr0, this.registers.cr4, this.registers.efer)); // 2^53
+    if (!(typeof va === 'number' && va >= 0 && va < 9007199254740992)) throw badLinear(va, pagingModeOf(this.registers.cr0, this.registers.cr4, this.registers.efer)); // 2^53
     // Kept tiny so V8 inlines it into the caller's loop: from here on the address travels as two
     // small integers (a double passed to a call V8 does not inline is boxed: an allocation per
     // translation).
@@ -487,6 +487,7 @@ export class Mmu {
 
   /** `walk` for a split linear address (see `translateSplit`). @throws InvalidAddressError */
   walkSplit(vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
+    if ((access !== 0 && access !== 1 && access !== 2) || (mode !== 0 && mode !== 3)) throw new InvalidOptionError('access / mode', `${String(access)} / ${String(mode)}`, 'must be Access and Mode values');
     const pagingMode = this.checkSplit(vaHi, vaLo);
     if (pagingMode === PagingMode.None) return this.identity(exactLinear(vaHi, vaLo), this.result);
     this.walkCount++;

@@ -80,6 +80,15 @@ export interface PagingGeometry {
   assertLinear(va: number): void;
   /** Throws unless `[va, va + sizeBytes)` is one contiguous piece of the linear space (no hole). */
   assertRange(va: number, sizeBytes: number): void;
+  /**
+   * The internal linear number of an address given as a bigint at the API edge: the canonical
+   * 64-bit form in the long modes (a 5-level address above 2^53 becomes an exact number only when it
+   * is a multiple of 16, as every page address is), a 32-bit value in the 32-bit modes.
+   * @throws NonCanonicalAddressError, InvalidAddressError, or PagingModeError (a 57-bit address in 4-level paging)
+   */
+  fromBigint(va: bigint): number;
+  /** `va` (an internal linear number) as a `Cpu` takes it: the number itself, or a canonical bigint above 2^53. */
+  cpuAddress(va: number): number | bigint;
   /** `va` as printed in this mode (canonical hex for the long modes, 8 digits for 32-bit). */
   formatVa(va: number): string;
   /**

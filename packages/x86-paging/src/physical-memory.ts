@@ -57,7 +57,7 @@ export class ArrayBufferPhysicalMemory implements PhysicalMemory {
    * @throws PhysicalAccessError if `pa` is misaligned or outside memory
    */
   read32(pa: number): number {
-    if (typeof pa !== 'number' || !(pa >= 0 && pa < this.sizeBytes) || (pa & 3) !== 0) throw new PhysicalAccessError(pa, 4);
+    if (typeof pa !== 'number' || !(pa >= 0 && pa < this.sizeBytes) || pa % 4 !== 0) throw new PhysicalAccessError(pa, 4);
     return this.words[pa / 4]!;
   }
 
@@ -65,7 +65,7 @@ export class ArrayBufferPhysicalMemory implements PhysicalMemory {
    * @throws PhysicalAccessError if `pa` is misaligned or outside memory
    */
   write32(pa: number, value: number): void {
-    if (typeof pa !== 'number' || !(pa >= 0 && pa < this.sizeBytes) || (pa & 3) !== 0) throw new PhysicalAccessError(pa, 4);
+    if (typeof pa !== 'number' || !(pa >= 0 && pa < this.sizeBytes) || pa % 4 !== 0) throw new PhysicalAccessError(pa, 4);
     this.words[pa / 4] = value;
   }
 
@@ -73,7 +73,7 @@ export class ArrayBufferPhysicalMemory implements PhysicalMemory {
    * @throws PhysicalAccessError if `pa` is outside memory
    */
   read8(pa: number): number {
-    if (!(pa >= 0 && pa < this.sizeBytes) || !Number.isInteger(pa)) throw new PhysicalAccessError(pa, 1);
+    if (typeof pa !== 'number' || !(pa >= 0 && pa < this.sizeBytes) || !Number.isInteger(pa)) throw new PhysicalAccessError(pa, 1);
     return this.bytes[pa]!;
   }
 
@@ -81,7 +81,7 @@ export class ArrayBufferPhysicalMemory implements PhysicalMemory {
    * @throws PhysicalAccessError if `pa` is outside memory
    */
   write8(pa: number, value: number): void {
-    if (!(pa >= 0 && pa < this.sizeBytes) || !Number.isInteger(pa)) throw new PhysicalAccessError(pa, 1);
+    if (typeof pa !== 'number' || !(pa >= 0 && pa < this.sizeBytes) || !Number.isInteger(pa)) throw new PhysicalAccessError(pa, 1);
     this.bytes[pa] = value;
   }
 
@@ -94,7 +94,7 @@ export class ArrayBufferPhysicalMemory implements PhysicalMemory {
     const n = frame / FRAME;
     const v = this.views[n];
     if (v !== undefined) return v;
-    if (!(frame >= 0 && frame < this.sizeBytes) || (frame & 0xfff) !== 0) throw new PhysicalAccessError(frame, FRAME);
+    if (!(frame >= 0 && frame < this.sizeBytes) || frame % FRAME !== 0) throw new PhysicalAccessError(frame, FRAME);
     const view = this.words.subarray(frame / 4, frame / 4 + 1024);
     this.views[n] = view;
     return view;
@@ -104,7 +104,7 @@ export class ArrayBufferPhysicalMemory implements PhysicalMemory {
    * @throws PhysicalAccessError if `frame` is misaligned or outside memory
    */
   zeroFrame(frame: number): void {
-    if (typeof frame !== 'number' || !(frame >= 0 && frame < this.sizeBytes) || (frame & 0xfff) !== 0) throw new PhysicalAccessError(frame, FRAME);
+    if (typeof frame !== 'number' || !(frame >= 0 && frame < this.sizeBytes) || frame % FRAME !== 0) throw new PhysicalAccessError(frame, FRAME);
     this.words.fill(0, frame / 4, frame / 4 + 1024);
   }
 

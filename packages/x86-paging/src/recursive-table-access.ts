@@ -110,6 +110,6 @@ export class RecursiveTableAccess extends MmuTableAccess {
     const entrySpan = g.span(level);
     const tableSpan = entrySpan * g.entryCount(level);
     const childVa = Math.floor(va / tableSpan) * tableSpan + index * entrySpan;
-    this.cpu.invlpg(this.recursiveAddress(level - 1, childVa));
+    this.cpu.invlpg(g.cpuAddress(this.recursiveAddress(level - 1, childVa)));
   }
 }

@@ -23,8 +23,30 @@ import type { PagingGeometry } from './paging-geometry';
 
 const PS = 0x80;
 
+/**
+ * Throws InvalidAddressError unless `[va, va + sizeBytes)` lies in the 4 GiB linear space of
+ * 32-bit and PAE paging (a flat segment's accesses may not run past 0xffff_ffff).
+ */
+export function assertRange32(va: number, sizeBytes: number): void {
+  assertLinear32(va);
+  if (!(Number.isSafeInteger(sizeBytes) && sizeBytes >= 0 && va + sizeBytes <= LINEAR_LIMIT_32)) {
+    throw new InvalidAddressError(formatVa32(va), `a range of ${sizeBytes} bytes from here runs past 0xffff_ffff, the end of 32-bit linear space`);
+  }
+}
+
+/** The exclusive end of a range in 4 GiB linear space as printed (`0x1_0000_0000` at the top). */
+export function formatEnd32(end: number): string {
+  return end === LINEAR_LIMIT_32 ? '0x1_0000_0000' : formatVa32(end);
+}
+
+/** A 32-bit linear address given as a bigint, as a number. @throws InvalidAddressError outside [0, 2^32) */
+export function fromBigint32(va: bigint): number {
+  if (va < 0n || va >= 0x1_0000_0000n) throw new InvalidAddressError(`0x${va.toString(16)}`, 'a 32-bit linear address must be in [0, 2^32)');
+  return Number(va);
+}
+
 /** MAXPHYADDR from the high-half address mask the Mapper passes around (`2^(M-32) - 1`). */
-function maxPhysAddrOf(maskHi: number): number {
+export function maxPhysAddrOfMask(maskHi: number): number {
   return 32 + Math.log2(maskHi + 1);
 }
 
@@ -45,24 +67,21 @@ export const THIRTY_TWO_BIT_GEOMETRY: PagingGeometry = {
   encodeLo: (pa, flags, hugeLeaf) => (hugeLeaf ? encodePde4M(pa, flags) : encodeEntry32(pa, flags)),
   encodeHi: () => 0,
   entryAddress: (lo) => entry32Address(lo),
-  leafAddress: (lo, _hi, level, maskHi) => (level === 1 ? entry32Address(lo) : pde4MAddress(lo, maxPhysAddrOf(maskHi))),
+  leafAddress: (lo, _hi, level, maskHi) => (level === 1 ? entry32Address(lo) : pde4MAddress(lo, maxPhysAddrOfMask(maskHi))),
   // PDE bits 31:22 and the PSE-36 bits 20:13 (bit 21 is reserved, never set here).
   leafLoAddressMask: (level) => (level === 1 ? 0xffff_f000 : 0xffc0_0000 | 0x001f_e000),
   entryFlags: (lo, _hi, hugeLeaf) => entry32Flags(lo, hugeLeaf),
   // SDM 4.3 Table 4-5: only a 4 MiB PDE has reserved bits (21, and 20:(M-19) with M = min(MAXPHYADDR, 40)).
-  reservedBits: (lo, _hi, level, maskHi) => (level === 2 && (lo & PS) !== 0 ? lo & pde4MReservedMask(maxPhysAddrOf(maskHi)) : 0),
+  reservedBits: (lo, _hi, level, maskHi) => (level === 2 && (lo & PS) !== 0 ? lo & pde4MReservedMask(maxPhysAddrOfMask(maskHi)) : 0),
   tableFlagsMask: () => -1,
   impliedRights: () => 0,
   paLimit: (_level, hugeLeaf, maxPhysAddr) => (hugeLeaf ? 2 ** pse36Bits(maxPhysAddr) : LINEAR_LIMIT_32),
   rootAlignBytes: 4096,
   rootLimit: () => LINEAR_LIMIT_32,
   assertLinear: assertLinear32,
-  assertRange: (va, sizeBytes) => {
-    assertLinear32(va);
-    if (!(Number.isSafeInteger(sizeBytes) && sizeBytes >= 0 && va + sizeBytes <= LINEAR_LIMIT_32)) {
-      throw new InvalidAddressError(formatVa32(va), `a range of ${sizeBytes} bytes from here runs past 0xffff_ffff, the end of 32-bit linear space`);
-    }
-  },
+  assertRange: assertRange32,
+  fromBigint: fromBigint32,
+  cpuAddress: (va) => va,
   formatVa: formatVa32,
-  formatEnd: (end) => (end === LINEAR_LIMIT_32 ? '0x1_0000_0000' : formatVa32(end)),
+  formatEnd: formatEnd32,
 };

@@ -86,12 +86,13 @@ export function pageSizeLabel(pageSizeBytes: number): string {
 }
 
 /**
- * Multi-line text of a walk, one line per level, for teaching:
+ * Multi-line text of a walk, one line per level, for teaching (`vaText`: the address as printed,
+ * when `va` cannot hold it exactly — a 5-level byte above 2^53):
  * `PML4[256] @0x1000 = 0x0000_0000_0000_2003 -> table 0x2000  P RW`.
  */
-export function formatWalk(va: number, steps: readonly WalkStep[], geometry: PagingGeometry = FOUR_LEVEL_GEOMETRY): string {
+export function formatWalk(va: number, steps: readonly WalkStep[], geometry: PagingGeometry = FOUR_LEVEL_GEOMETRY, vaText: string = geometry.formatVa(va)): string {
   // 4-level paging, the default, prints as it always did; other modes say which they are.
-  const lines = [`walk of ${geometry.formatVa(va)}${geometry === FOUR_LEVEL_GEOMETRY ? '' : ` (${geometry.name} paging)`}`];
+  const lines = [`walk of ${vaText}${geometry === FOUR_LEVEL_GEOMETRY ? '' : ` (${geometry.name} paging)`}`];
   for (const s of steps) {
     const h = s.entry.hi.toString(16).padStart(8, '0');
     const l = s.entry.lo.toString(16).padStart(8, '0');

@@ -130,13 +130,13 @@ export class WindowTableAccess extends MmuTableAccess {
     // Edit the window's PTE through the self-mapped window page table at `base`.
     const flags = PTE.Present | PTE.Writable;
     const g = this.geometry;
-    const pa = this.physical(this.base + (w + 1) * this.entryBytes, Access.Write);
+    const pa = this.physical(this.base, Access.Write, (w + 1) * this.entryBytes);
     this.cpu.memory.write32(pa, g.encodeLo(tableFrame, flags, false));
     if (this.entryBytes === 8) this.cpu.memory.write32(pa + 4, g.encodeHi(tableFrame, 0, 0xfffff));
     this.shown[w] = tableFrame;
     this.remapCount++;
     const va = this.windowVa(w);
-    if (this.flushOnRemap) this.cpu.invlpg(va);
+    if (this.flushOnRemap) this.cpu.invlpg(g.cpuAddress(va));
     return va;
   }
 }

@@ -12,28 +12,14 @@ import {
   SimpleFrameAllocator,
   availableBit,
 } from '../src/index';
-import { RecordingTlb, snapshot } from './mapper-fixture';
-import { THIRTY_TWO_BIT, modeMachine } from './mode-machines';
+import { snapshot } from './mapper-fixture';
+import { THIRTY_TWO_BIT, codeOf, modeMachine, modeMapper } from './mode-machines';
 
 const M4 = 4 * 1024 * 1024;
 const RW = PTE.Present | PTE.Writable;
 
 function machine32(frameCount = 64) {
-  const memory = new ArrayBufferPhysicalMemory(8 * 1024 * 1024);
-  const allocator = new SimpleFrameAllocator({ start: 0x10_0000, frameCount });
-  const access = new PhysicalTableAccess(memory, { mode: PagingMode.ThirtyTwoBit });
-  const tlb = new RecordingTlb();
-  const mapper = Mapper.create({ access, allocator, tlb, mode: PagingMode.ThirtyTwoBit, memory })!;
-  return { memory, allocator, access, mapper, tlb };
-}
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    return (e as { code?: string }).code ?? String(e);
-  }
-  return 'no error';
+  return modeMapper(PagingMode.ThirtyTwoBit, frameCount);
 }
 
 describe('Mapper in 32-bit paging', () => {

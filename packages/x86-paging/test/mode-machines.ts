@@ -18,6 +18,7 @@ import {
   type ControlRegistersInit,
   type TableAccess,
 } from '../src/index';
+import { RecordingTlb } from './mapper-fixture';
 
 /** A strategy name. */
 export type Strategy = 'physical' | 'direct map' | 'recursive' | 'window';
@@ -66,6 +67,31 @@ export const FOUR_LEVEL: ModeConfig = {
   recursiveSlot: 510,
 };
 
+export const PAE: ModeConfig = {
+  name: 'PAE',
+  mode: PagingMode.Pae,
+  registers: { cr0: CR0.PE | CR0.WP | CR0.PG, cr4: CR4.PAE | CR4.PGE, efer: EFER.NXE },
+  // No recursive slot: a PDPTE pointing back at the 4-entry PDPT does not make it a page directory.
+  strategies: ['physical', 'direct map', 'window'],
+  hugeBytes: 2 * 1024 * 1024,
+  userBase: 0x0800_0000,
+  directMapOffset: 0xc000_0000,
+  flagChoices: [PTE.Present, PTE.Present | PTE.Writable, PTE.Present | PTE.User | PTE.NoExecute, PTE.Present | PTE.Writable | PTE.User | PTE.Global],
+  recursiveSlot: -1,
+};
+
+export const FIVE_LEVEL: ModeConfig = {
+  name: '5-level',
+  mode: PagingMode.FiveLevel,
+  registers: { cr4: CR4.PAE | CR4.PGE | CR4.LA57 },
+  strategies: ['physical', 'direct map', 'recursive', 'window'],
+  hugeBytes: 2 * 1024 * 1024,
+  userBase: 2 ** 52, // above 4-level's 2^48; the recursive PML5 slot 510 lies above 2^56
+  directMapOffset: 0x8400_0000_0000,
+  flagChoices: FOUR_LEVEL.flagChoices,
+  recursiveSlot: 510,
+};
+
 /** EFER bits of a long mode; exported for configs of other modes. */
 export const LONG_MODE_EFER = EFER.LME | EFER.LMA | EFER.NXE;
 
@@ -77,6 +103,8 @@ export function modeMachine(config: ModeConfig, strategy: Strategy, memoryBytes 
   const root = allocator.allocFrame()!;
   memory.zeroFrame(root);
   const boot = new PhysicalTableAccess(memory, { mode });
+  // PAE: the CPU loads the four PDPTEs at MOV to CR3 (SDM 4.4.1): all page directories exist first.
+  if (mode === PagingMode.Pae && !new Mapper({ access: boot, allocator, root, mode }).preallocatePml4Slots(0, 4)) throw new Error('out of frames');
   const cpu = new Cpu({ memory, registers: { ...config.registers, cr3Frame: root } });
   let access: TableAccess = boot;
   const reservedPml4Slots: number[] = [];
@@ -99,3 +127,23 @@ export function modeMachine(config: ModeConfig, strategy: Strategy, memoryBytes 
 
 /** The machine type {@link modeMachine} returns. */
 export type ModeMachine = ReturnType<typeof modeMachine>;
+
+/** A Mapper of `mode` made by `Mapper.create` over 8 MiB of RAM, physical access, table frames from 1 MiB, and a recording TLB. */
+export function modeMapper(mode: PagingMode, frameCount = 64) {
+  const memory = new ArrayBufferPhysicalMemory(8 * 1024 * 1024);
+  const allocator = new SimpleFrameAllocator({ start: 0x10_0000, frameCount });
+  const access = new PhysicalTableAccess(memory, { mode });
+  const tlb = new RecordingTlb();
+  const mapper = Mapper.create({ access, allocator, tlb, mode, memory })!;
+  return { memory, allocator, access, mapper, tlb };
+}
+
+/** The `code` of what `fn` throws, or 'no error'. */
+export function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    return (e as { code?: string }).code ?? String(e);
+  }
+  return 'no error';
+}

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PTE, TableAccessFaultError } from '../src/index';
-import { FOUR_LEVEL, THIRTY_TWO_BIT, modeMachine, type ModeConfig, type ModeMachine } from './mode-machines';
+import { FIVE_LEVEL, FOUR_LEVEL, PAE, THIRTY_TWO_BIT, modeMachine, type ModeConfig, type ModeMachine } from './mode-machines';
 
 type Op =
   | { kind: 'map'; page: number; pageCount: number; frame: number; flags: number; huge: boolean }
@@ -64,7 +64,7 @@ function softwareSnapshot(config: ModeConfig, m: ModeMachine): string[] {
   return out;
 }
 
-for (const config of [THIRTY_TWO_BIT, FOUR_LEVEL]) {
+for (const config of [THIRTY_TWO_BIT, PAE, FOUR_LEVEL, FIVE_LEVEL]) {
   describe(`TableAccess strategies in ${config.name} paging`, () => {
     it(`build identical translations (${config.strategies.join(', ')}) that the ${config.name} MMU walker agrees with`, () => {
       let mapped = 0;
