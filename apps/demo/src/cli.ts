@@ -4,8 +4,8 @@ import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { LayoutName } from '@kmem/kernel-sim';
 import { virt } from '@kmem/x86-paging';
-import { DEFAULT_MEMMAP, DEFAULT_PROGRAM, DemoInputError, loadMemoryMap, loadProgram } from './load';
-import { reportError } from './cli-errors';
+import { DEFAULT_MEMMAP, DEFAULT_PROGRAM, DemoInputError, loadMemoryMap, loadProgram, userPath } from './load';
+import { argumentErrorWriter, reportError } from './cli-errors';
 import { inspectMain } from './inspect/inspect-command';
 import { runWithReport } from './render/report';
 import { replayMain } from './replay/replay-command';
@@ -24,6 +24,12 @@ function parseCount(value: string): number {
   const n = Number(value.replace(/_/g, ''));
   if (!Number.isSafeInteger(n) || n < 1 || n > 50_000_000) throw new InvalidArgumentError('expected an integer from 1 to 50000000');
   return n;
+}
+
+/** A file the user named: relative to where they ran the command; the next option is no file name. */
+function parseFile(value: string): string {
+  if (value.startsWith('-')) throw new InvalidArgumentError(`expected a file, got the option ${value}`);
+  return userPath(value);
 }
 
 function parsePid(value: string): number {
@@ -51,17 +57,17 @@ const scenarioHelp = SCENARIO_NAMES.map((n) => `  ${n.padEnd(14)} ${SCENARIOS[n]
 export function makeProgram(): Command {
   return new Command('kmem-demo')
     .description('Boot a simulated x86_64 machine on a real firmware memory map and watch its kernel manage memory: the frame allocator, page tables and walks, the kernel heap, processes with demand paging, copy-on-write fork, segfaults, the TLB, and a kernel panic.')
-    .addOption(new Option('--memmap <file>', 'firmware memory map to boot on: a Linux e820 boot log, /sys/firmware/memmap dump, multiboot1/2 buffer, UEFI memory map (.bin with a .json giving DescriptorSize) or Limine memmap; format detected').default(DEFAULT_MEMMAP, 'fixtures/qemu-q35-linux-5g.e820.txt, QEMU q35 with 5 GiB'))
+    .addOption(new Option('--memmap <file>', 'firmware memory map to boot on (relative to your directory): a Linux e820 boot log, /sys/firmware/memmap dump, multiboot1/2 buffer, UEFI memory map (.bin with a .json giving DescriptorSize) or Limine memmap; format detected').argParser(parseFile).default(DEFAULT_MEMMAP, 'fixtures/qemu-q35-linux-5g.e820.txt, QEMU q35 with 5 GiB'))
     .addOption(new Option('--layout <name>', 'virtual memory layout of the kernel').choices(LAYOUT_NAMES).default('higher-half'))
     .addOption(new Option('--scenario <name>', 'what to run after the boot (see below)').choices(SCENARIO_NAMES).default('tour'))
-    .addOption(new Option('--program <file>', 'static x86_64 ELF executable the scenario execs').default(DEFAULT_PROGRAM, 'fixtures/hello-static-pie'))
+    .addOption(new Option('--program <file>', 'static x86_64 ELF executable the scenario execs (relative to your directory)').argParser(parseFile).default(DEFAULT_PROGRAM, 'fixtures/hello-static-pie'))
     .option('--walk <address...>', 'virtual address(es) to walk level by level after the scenario (canonical hex, _ allowed, e.g. 0x5555_5555_5000 or 0xffff_8400_0000_1000)', (v: string, prev: number[] | undefined) => [...(prev ?? []), parseAddress(v)])
     .option('--pid <n>', 'process whose page tables --walk uses (0 = the kernel; default: the first process, or the kernel for kernel addresses)', parsePid)
     .option('--trace-accesses <n>', 'accesses replayed by the trace scenario', parseCount, 500_000)
     .option('--json', 'print one JSON document (every section as data) instead of the report', false)
     .option('--no-color', 'plain text, no ANSI colours (also when NO_COLOR is set or output is not a terminal)')
     .option('--no-progress', 'no progress bar on long runs')
-    .addHelpText('after', `\nScenarios:\n${scenarioHelp}\n\nExamples:\n  pnpm demo\n  pnpm demo --scenario cow-fork --layout identity-low\n  pnpm demo --memmap fixtures/ovmf-5g.efi-memmap.bin --walk 0xffff_8400_0000_1000\n  pnpm demo --scenario trace --trace-accesses 2000000\n  pnpm demo --json | jq .walks\n\nReplay a memory trace (Valgrind lackey, plain R/W or kmem binary; see pnpm demo replay --help):\n  pnpm demo replay TRACE [--elf BIN] [--frames 64,128,256] [--policy fifo,clock,lru,opt] [--tlb 64x4+1536x12] [--json] [--svg FILE]\n\nInspect a real kernel's page tables in a QEMU dump (see pnpm demo inspect --help):\n  pnpm demo inspect DUMP [--cr3 0x…] [--walk VA] [--lint] [--diff DUMP2] [--json]`)
+    .addHelpText('after', `\nScenarios:\n${scenarioHelp}\n\nErrors: one line on stderr, kmem-demo: E_CODE: message, exit code 2 (E_ARG for a bad argument).\n\nExamples:\n  npx pnpm@10 demo\n  npx pnpm@10 demo --scenario cow-fork --layout identity-low\n  npx pnpm@10 demo --memmap apps/demo/fixtures/ovmf-5g.efi-memmap.bin --walk 0xffff_8400_0000_1000\n  npx pnpm@10 demo --scenario trace --trace-accesses 2000000\n  npx pnpm@10 --silent demo --json | jq .walks     (--silent: no pnpm banner on stdout)\n\nReplay a memory trace (Valgrind lackey, plain R/W or kmem binary; see npx pnpm@10 demo replay --help):\n  npx pnpm@10 demo replay TRACE [--elf BIN] [--frames 64,128,256] [--policy fifo,clock,lru,opt] [--tlb 64x4+1536x12] [--json] [--svg FILE]\n\nInspect a real kernel's page tables in a QEMU dump (see npx pnpm@10 demo inspect --help):\n  npx pnpm@10 demo inspect DUMP [--cr3 0x…] [--walk VA] [--lint] [--diff DUMP2] [--json]`)
     .showSuggestionAfterError(true);
 }
 
@@ -104,7 +110,7 @@ function run(opts: CliOptions): void {
       try {
         return session.walk(va, pid);
       } catch (e) {
-        throw new DemoInputError(`--walk: ${(e as Error).message}`);
+        throw new DemoInputError(`--walk: ${(e as Error).message}`, 'E_WALK');
       }
     });
   };
@@ -113,7 +119,10 @@ function run(opts: CliOptions): void {
     process.stdout.write(`${JSON.stringify(jsonResult(session.result(walks())), null, 1)}\n`);
     return;
   }
-  runWithReport(session, style, { write: (t) => process.stdout.write(`${t}\n`), walks });
+  // With --walk the report is held until the walks succeed: a bad --pid prints no half report.
+  const held: string[] | null = opts.walk === undefined ? null : [];
+  runWithReport(session, style, { write: (t) => (held === null ? process.stdout.write(`${t}\n`) : held.push(t)), walks });
+  if (held !== null) process.stdout.write(`${held.join('\n')}\n`);
 }
 
 /** Parses `argv` and runs; returns the exit code (errors are one line on stderr). */
@@ -122,7 +131,7 @@ export function main(argv: readonly string[]): number | Promise<number> {
   if (argv[0] === 'inspect') return inspectMain(argv.slice(1));
   const program = makeProgram();
   program.exitOverride();
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s.split('\n').filter((l) => l.trim() !== '')[0] + '\n') });
+  program.configureOutput({ writeErr: argumentErrorWriter('kmem-demo') });
   try {
     program.parse([...argv], { from: 'user' });
   } catch (e) {

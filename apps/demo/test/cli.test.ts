@@ -10,14 +10,21 @@ import { SECTIONS } from '../src/render/style';
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-function demo(...args: string[]): { stdout: string; stderr: string; status: number | null } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@kmem/source', 'src/cli.ts', ...args], {
+function demoIn(initCwd: string | undefined, args: string[]): { stdout: string; stderr: string; status: number | null } {
+  const env = Object.fromEntries(Object.entries({ ...process.env, NO_COLOR: '1' }).filter(([k]) => k !== 'FORCE_COLOR' && k !== 'INIT_CWD'));
+  if (initCwd !== undefined) env.INIT_CWD = initCwd;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@kmem/source', join(appDir, 'src/cli.ts'), ...args], {
     cwd: appDir,
     encoding: 'utf8',
-    env: Object.fromEntries(Object.entries({ ...process.env, NO_COLOR: '1' }).filter(([k]) => k !== 'FORCE_COLOR')),
+    env,
     timeout: 120_000,
   });
   return { stdout: r.stdout, stderr: r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('npm warn')).join('\n'), status: r.status };
+}
+
+/** The demo as pnpm runs it from apps/demo, without INIT_CWD (paths relative to apps/demo). */
+function demo(...args: string[]): { stdout: string; stderr: string; status: number | null } {
+  return demoIn(undefined, args);
 }
 
 interface JsonOut {
@@ -122,6 +129,8 @@ describe('pnpm demo (terminal)', () => {
       { base: '0x0', length: '0x9f000', type: 'LIMINE_MEMMAP_USABLE' },
       { base: '0x100000', length: '0x7ee0000', type: 'LIMINE_MEMMAP_USABLE' },
       { base: '0x7fe0000', length: '0x20000', type: 'LIMINE_MEMMAP_RESERVED' },
+      // Seed 003: the older name of type 6 (Limine renamed it ..._EXECUTABLE_AND_MODULES).
+      { base: '0x8000000', length: '0x200000', type: 'LIMINE_MEMMAP_KERNEL_AND_MODULES' },
     ]));
     for (const [file, format] of [
       [sysfs, 'sysfs-memmap'],
@@ -132,6 +141,7 @@ describe('pnpm demo (terminal)', () => {
       const j = JSON.parse(stdout) as JsonOut;
       expect(j.memoryMap.format).toBe(format);
       expect(j.memoryMap.rows.filter((r) => r.kind === 'usable').length).toBe(2);
+      if (format === 'limine-json') expect(j.memoryMap.rows.filter((r) => r.kind === 'kernel-and-modules').map((r) => r.start)).toEqual([0x800_0000]);
     }
   });
 
@@ -155,6 +165,22 @@ describe('pnpm demo (terminal)', () => {
     for (const name of ['tour', 'demand-paging', 'cow-fork', 'segfault', 'panic', 'trace']) expect(stdout).toContain(name);
   });
 
+  it('resolves relative --memmap and --program paths from where the user ran pnpm (INIT_CWD)', () => {
+    const repo = join(appDir, '..', '..');
+    const { stdout, status, stderr } = demoIn(repo, ['--scenario', 'panic', '--json', '--memmap', 'apps/demo/fixtures/ovmf-5g.efi-memmap.bin', '--program', 'apps/demo/fixtures/hello-static-pie']);
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    expect((JSON.parse(stdout) as JsonOut).memoryMap.format).toMatch(/uefi/i);
+    const missing = demoIn(tmpdir(), ['--memmap', 'fixtures/ovmf-5g.efi-memmap.bin']);
+    expect(missing.stderr).toBe(`kmem-demo: E_FILE_UNREADABLE: cannot read memory map ${join(tmpdir(), 'fixtures/ovmf-5g.efi-memmap.bin')}: no such file`);
+  });
+
+  it("--help's examples use npx pnpm@10, and --json through pnpm with --silent", () => {
+    const { stdout } = demo('--help');
+    expect(stdout).toContain('npx pnpm@10 --silent demo --json | jq .walks');
+    expect(stdout).not.toMatch(/^ {2}pnpm demo/m);
+  });
+
   describe('bad input: one line on stderr, non-zero exit, no stack trace', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kmem-demo-'));
     const garbage = join(dir, 'garbage.bin');
@@ -171,9 +197,13 @@ describe('pnpm demo (terminal)', () => {
       ['a program that does not fit the layout', ['--layout', 'identity-low', '--program', 'fixtures/hello-static'], /E_ELF_LOAD: .*outside user space/],
       ['a non-canonical address', ['--walk', '0x0000_8000_0000_0000'], /--walk.*canonical/],
       ['an unknown option', ['--frobnicate'], /unknown option/],
+      ['--memmap followed by another option, not a file', ['--memmap', '--json'], /E_ARG: .*--memmap.*expected a file, got the option --json/],
+      ['--memmap without a value', ['--memmap'], /E_ARG: .*--memmap.*argument missing/],
+      ['--walk with a pid that does not exist: no report printed first', ['--scenario', 'segfault', '--pid', '99', '--walk', '0x5555_5555_5000'], /E_WALK: .*pid 99/],
     ])('%s', (_what, args, message) => {
       const { stdout, stderr, status } = demo(...args);
-      expect(status).not.toBe(0);
+      expect(status).toBe(2);
+      expect(stderr).toMatch(/^kmem-demo: E_[A-Z0-9_]+: /);
       expect(stdout).toBe('');
       expect(stderr.split('\n')).toHaveLength(1);
       expect(stderr).toMatch(message);

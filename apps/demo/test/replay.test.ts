@@ -65,7 +65,7 @@ describe('pnpm demo replay', () => {
     expect((JSON.parse(lenient.stdout) as { skippedRecords: number }).skippedRecords).toBe(1);
     const missing = replay(dir, 'nope.lackey');
     expect(missing.status).toBe(2);
-    expect(missing.stderr.trim()).toBe(`kmem-demo replay: cannot read trace ${join(dir, 'nope.lackey')}: no such file`);
+    expect(missing.stderr.trim()).toBe(`kmem-demo replay: E_FILE_UNREADABLE: cannot read trace ${join(dir, 'nope.lackey')}: no such file`);
     const badTlb = replay(dir, 'bad.lackey', '--tlb', '64x5');
     expect(badTlb.status).toBe(2);
     expect(badTlb.stderr).toMatch(/entries must be a multiple of ways/);

@@ -82,6 +82,12 @@ export interface Layout {
    * kernel's placement choices; each lies inside `userRange`, and they do not overlap.
    */
   readonly userRegions?: readonly LayoutRegion[];
+  /**
+   * Where exec places a position-independent program (its lowest PT_LOAD page) when the caller
+   * gives no `loadBias`; page aligned, inside the user range below the stack top. Absent: Linux's
+   * ELF_ET_DYN_BASE scaled to the user range (0x0000_5555_5555_4000 for a 2^47 stack top).
+   */
+  readonly pieBase?: number;
 }
 
 const PAGE = 4096;
@@ -168,6 +174,10 @@ export function validateLayout(layout: Layout): Layout {
   checkAddress('user stack top', layout.userStackTop, mode);
   if (layout.userStackTop % PAGE !== 0 || layout.userStackTop <= layout.userRange.start || layout.userStackTop > layout.userRange.end) {
     throw new InvalidLayoutError(`user stack top ${fmt(layout.userStackTop)} is not a page boundary inside the user range`);
+  }
+  const pie = layout.pieBase;
+  if (pie !== undefined && (!Number.isSafeInteger(pie) || pie % PAGE !== 0 || pie < layout.userRange.start || pie >= layout.userStackTop)) {
+    throw new InvalidLayoutError(`PIE base ${typeof pie === 'number' ? fmt(pie) : String(pie)} is not a page boundary inside the user range below the stack top`);
   }
   for (const r of userRegions) {
     if (r.start < layout.userRange.start || r.end > layout.userRange.end) throw new InvalidLayoutError(`user region ${r.name} (${fmt(r.start)}..${fmt(r.end)}) lies outside the user range`);
@@ -264,7 +274,7 @@ export function formatLayoutTable(layout: Layout): string {
   const fmt = formatLayoutVa(layout.pagingMode ?? '4-level');
   const userRows = (layout.userRegions ?? []).length > 0
     ? (layout.userRegions ?? []).map((r) => ({ start: r.start, end: r.end, use: `${r.name}: ${r.purpose}` }))
-    : [{ start: layout.userRange.start, end: layout.userRange.end, use: `user: programs, heap, mmap; stack grows down from ${fmt(layout.userStackTop - 1)}` }];
+    : [{ start: layout.userRange.start, end: layout.userRange.end, use: `user: programs${layout.pieBase === undefined ? '' : ` (PIEs at ${fmt(layout.pieBase)})`}, heap, mmap; stack grows down from ${fmt(layout.userStackTop - 1)}` }];
   const rows = [
     ...layout.regions.map((r) => ({ start: r.start, end: r.end, use: `${r.name}: ${r.purpose}${r.identityMapped === true ? ' (identity-mapped)' : ''}` })),
     ...userRows,

@@ -56,12 +56,13 @@ export const HIGHER_HALF: Layout = validateLayout({
 /**
  * `limine-higher-half`: the layout a Limine-booted kernel gets. The higher-half direct map
  * (HHDM) of physical memory at 0xffff_8000_0000_0000, the kernel in the top 2 GiB
- * (0xffff_ffff_8000_0000, the `-mcmodel=kernel` range), userland from 0x4000_0000. Heap and
+ * (0xffff_ffff_8000_0000, the `-mcmodel=kernel` range), userland from 0x4000_0000, where a PIE is
+ * placed unless exec is given a `loadBias` (BoredOS's user programs start there). Heap and
  * stacks are this layout's choice (Limine does not place them).
  */
 export const LIMINE_HIGHER_HALF: Layout = validateLayout({
   name: 'limine-higher-half',
-  description: 'Limine-style: HHDM at 0xffff_8000_0000_0000, kernel in the top 2 GiB, userland from 0x4000_0000.',
+  description: 'Limine-style: HHDM at 0xffff_8000_0000_0000, kernel in the top 2 GiB, userland (and the default PIE base) from 0x4000_0000.',
   regions: [
     { name: 'hhdm', role: 'direct-map', start: c('0xffff_8000_0000_0000'), end: c('0xffff_c000_0000_0000'), purpose: 'higher-half direct map of physical memory (Limine HHDM)' },
     { name: 'kernel-heap', role: 'kernel-heap', start: c('0xffff_c000_0000_0000'), end: c('0xffff_c008_0000_0000'), purpose: 'kernel heap (pages mapped on demand)' },
@@ -70,6 +71,8 @@ export const LIMINE_HIGHER_HALF: Layout = validateLayout({
   ],
   userRange: { start: 0x4000_0000, end: USER_TOP },
   userStackTop: USER_TOP,
+  // Seed 003 (BoredOS): user programs start at 0x4000_0000, PIEs included.
+  pieBase: 0x4000_0000,
   kernelPhysicalBase: 2 * MiB,
   tableAccess: 'direct-map',
 });

@@ -831,15 +831,17 @@ export class Mapper extends MapperHugePageSplit {
    */
   private mapOne4K(va: number, pa: number, f: number): boolean {
     const A = this.access;
+    const g = this.geometry;
+    const maskHi = this.maskHi;
     const tableBits = this.tableBitsFor(f);
-    const i = this.geometry.index(va, 1);
+    const i = g.index(va, 1);
     let table = this.root;
     let leafTable = -1; // set once the leaf is about to be written
     let oldLo = 0;
     let oldHi = 0;
     try {
       for (let level = this.top; level > 1; level--) {
-        const ti = this.geometry.index(va, level);
+        const ti = g.index(va, level);
         A.readEntry(level, va, table, ti);
         const lo = A.lo;
         if ((lo & P) === 0) {
@@ -852,20 +854,20 @@ export class Mapper extends MapperHugePageSplit {
           checkFrame(frame, this.paLimit);
           this.created.push(frame, level, va, table, ti, lo, A.hi);
           this.owned.add(frame);
-          A.writeEntry(level, va, table, ti, this.geometry.encodeLo(frame, tableBits & this.geometry.tableFlagsMask(level), false), this.geometry.encodeHi(frame, 0, this.maskHi));
+          A.writeEntry(level, va, table, ti, g.encodeLo(frame, tableBits & g.tableFlagsMask(level), false), g.encodeHi(frame, 0, maskHi));
           A.zeroTable(level - 1, va, frame);
           table = frame;
         } else {
           if ((lo & PTE.HugePage) !== 0 && ((this.hugeLevels >>> level) & 1) !== 0) throw new ParentEntryHugePageError(va, level);
-          table = this.geometry.entryAddress(lo, A.hi, this.maskHi);
+          table = g.entryAddress(lo, A.hi, maskHi);
         }
       }
       A.readEntry(1, va, table, i);
-      if ((A.lo & P) !== 0) throw new PageAlreadyMappedError(va, this.geometry.entryAddress(A.lo, A.hi, this.maskHi));
+      if ((A.lo & P) !== 0) throw new PageAlreadyMappedError(va, g.entryAddress(A.lo, A.hi, maskHi));
       oldLo = A.lo;
       oldHi = A.hi;
       leafTable = table;
-      A.writeEntry(1, va, table, i, this.geometry.encodeLo(pa, (f & 0xfff) | P, false), this.geometry.encodeHi(pa, f & HIGH_FLAGS_MASK, this.maskHi));
+      A.writeEntry(1, va, table, i, g.encodeLo(pa, (f & 0xfff) | P, false), g.encodeHi(pa, f & HIGH_FLAGS_MASK, maskHi));
       if (this.tablePolicy === 'leaf') this.widen(this.top, this.root, va, va + PAGE_SIZE_4K, 1, tableBits);
     } catch (e) {
       this.replayUndo(); // widen's writes (newest)

@@ -404,7 +404,8 @@ export class Tlb {
   }
 
   /**
-   * Hash of a 4 KiB page number, 0 .. 2^24 - 1: its low bits select the set (`& (setCount - 1)`)
+   * Hash of a 4 KiB page number (an int32; 0 .. 2^24 - 1 for 4-level, PAE and 32-bit pages, any int32
+   * for 5-level ones): its low bits select the set (`& (setCount - 1)`)
    * and the hint (`& hintMask`).
    * @param pageHi bits 47:32 of the linear address
    * @param pageLo bits 31:12 of the linear address (0 .. 2^20 - 1)

@@ -1,7 +1,7 @@
 // The `inspect` subcommand: `pnpm demo inspect DUMP [--cr3 0x…] [--walk VA] [--lint] [--diff DUMP2] [--json]`.
 import { Command, Option } from 'commander';
 import { SEVERITIES } from '@kmem/kernel-sim';
-import { reportError } from '../cli-errors';
+import { argumentErrorWriter, reportError } from '../cli-errors';
 import { parseLimit, parsePat, parseRegister, parseSeverity, parseVa, parseVaRange } from './inspect-args';
 import { runInspect, type InspectCliOptions } from './run-inspect';
 
@@ -50,7 +50,7 @@ export function makeInspectCommand(setExitCode: (code: number) => void): Command
 export function inspectMain(argv: readonly string[]): number {
   let exit = 0;
   const command = makeInspectCommand((code) => (exit = code));
-  command.configureOutput({ writeErr: (s) => process.stderr.write(s.split('\n').filter((l) => l.trim() !== '')[0] + '\n') });
+  command.configureOutput({ writeErr: argumentErrorWriter('kmem-demo inspect') });
   try {
     command.parse([...argv], { from: 'user' });
   } catch (e) {

@@ -80,7 +80,7 @@ function open(path: string): Opened {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    throw new DemoInputError(`cannot read dump ${path}: ${why}`);
+    throw new DemoInputError(`cannot read dump ${path}: ${why}`, 'E_FILE_UNREADABLE');
   }
   try {
     return { dump: openDump(source), source };

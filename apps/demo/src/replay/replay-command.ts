@@ -2,12 +2,12 @@
 // gzip allowed) through the simulated kernel and prints TLB hit rates, faults, faults per policy
 // and frame count, the LRU miss-ratio curve and the working set; --json and --svg too.
 import { writeFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_REPLAY_POLICIES, parseTlbHierarchy, POLICY_NAMES, readTrace, TraceReplay, type TlbGeometry, type TraceFormat } from '@kmem/kernel-sim';
-import { reportError } from '../cli-errors';
-import { loadProgram } from '../load';
+import { argumentErrorWriter, reportError } from '../cli-errors';
+import { loadProgram, userPath } from '../load';
 import { makeStyle } from '../render/style';
 import { replayReport } from './replay-report';
 import { replaySvg } from './replay-svg';
@@ -49,11 +49,6 @@ function tlb(s: string): TlbGeometry[] {
   } catch (e) {
     throw new InvalidArgumentError((e as Error).message);
   }
-}
-
-/** Where the user ran `pnpm demo` (pnpm runs the script in apps/demo and says so in INIT_CWD). */
-export function userPath(path: string): string {
-  return resolve(process.env.INIT_CWD ?? process.cwd(), path);
 }
 
 /** The `replay` command line, without running it. */
@@ -118,7 +113,7 @@ async function runReplay(tracePath: string, opts: ReplayOptions): Promise<void> 
 export async function replayMain(argv: readonly string[]): Promise<number> {
   const command = makeReplayCommand();
   command.exitOverride();
-  command.configureOutput({ writeErr: (s) => process.stderr.write(s.split('\n').filter((l) => l.trim() !== '')[0] + '\n') });
+  command.configureOutput({ writeErr: argumentErrorWriter('kmem-demo replay') });
   try {
     command.parse([...argv], { from: 'user' });
   } catch (e) {

@@ -26,7 +26,7 @@ export async function openTraceFile(path: string): Promise<TraceFile> {
   const head = new Uint8Array(2);
   try {
     const st = statSync(path);
-    if (st.isDirectory()) throw new DemoInputError(`cannot read trace ${path}: is a directory`);
+    if (st.isDirectory()) throw new DemoInputError(`cannot read trace ${path}: is a directory`, 'E_FILE_UNREADABLE');
     fileBytes = st.size;
     const fh = await open(path, 'r');
     try {
@@ -37,7 +37,7 @@ export async function openTraceFile(path: string): Promise<TraceFile> {
   } catch (e) {
     if (e instanceof DemoInputError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    throw new DemoInputError(`cannot read trace ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
+    throw new DemoInputError(`cannot read trace ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`, 'E_FILE_UNREADABLE');
   }
   const gzip = head[0] === 0x1f && head[1] === 0x8b;
   let read = 0;
@@ -51,7 +51,7 @@ export async function openTraceFile(path: string): Promise<TraceFile> {
     try {
       for await (const c of stream as AsyncIterable<Buffer>) yield new Uint8Array(c.buffer, c.byteOffset, c.length);
     } catch (e) {
-      throw new DemoInputError(`cannot read trace ${path}: ${(e as Error).message}`);
+      throw new DemoInputError(`cannot read trace ${path}: ${(e as Error).message}`, 'E_FILE_UNREADABLE');
     }
   }
   return { chunks: chunks(), fileBytes, fileBytesRead: () => read, gzip };

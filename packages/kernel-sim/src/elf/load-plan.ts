@@ -172,6 +172,17 @@ export function defaultPieLoadBias(elf: ElfExecutable, userEndVa: number = defau
 }
 
 /**
+ * The bias that puts a PIE's lowest PT_LOAD page at `baseVa` (a layout's `pieBase`): `baseVa`
+ * minus the page holding the first segment's `p_vaddr`, never negative (a PIE linked above
+ * `baseVa` keeps its link addresses).
+ * @param elf - a parsed ET_DYN file
+ * @param baseVa - page-aligned virtual address for the image's first page
+ */
+export function pieLoadBiasAt(elf: ElfExecutable, baseVa: number): number {
+  return Math.max(baseVa - pageStart(elf.loadSegments[0]!.vaddr), 0);
+}
+
+/**
  * Plans how to load a parsed ELF executable: one page-aligned region per PT_LOAD (permissions
  * from `p_flags`, NX wherever X is absent), what of each page comes from the file and what is
  * zero, the biased entry point and AT_PHDR. Nothing is read or copied here.

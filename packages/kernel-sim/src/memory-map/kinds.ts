@@ -126,6 +126,22 @@ export const LIMINE_TYPE_NAMES: readonly string[] = Object.freeze([
   'LIMINE_MEMMAP_ACPI_TABLES',
 ]);
 
+/**
+ * Older Limine type names that still appear in bootloader dumps and kernels written against
+ * earlier protocol revisions, with the type number each names. Limine renamed type 6
+ * `LIMINE_MEMMAP_KERNEL_AND_MODULES` to `LIMINE_MEMMAP_EXECUTABLE_AND_MODULES`; the value
+ * stayed 6, so both names mean the same entries.
+ */
+export const LIMINE_TYPE_ALIASES: Readonly<Record<string, number>> = Object.freeze({
+  LIMINE_MEMMAP_KERNEL_AND_MODULES: 6,
+});
+
+/** Type number of a `LIMINE_MEMMAP_*` name (current or older, see {@link LIMINE_TYPE_ALIASES}), or -1. */
+export function limineTypeNumber(name: string): number {
+  const current = LIMINE_TYPE_NAMES.indexOf(name);
+  return current >= 0 ? current : Object.hasOwn(LIMINE_TYPE_ALIASES, name) ? LIMINE_TYPE_ALIASES[name]! : -1;
+}
+
 const LIMINE_KINDS: readonly MemoryKind[] = [
   'usable',
   'reserved',

@@ -1,7 +1,7 @@
 // Limine memory map response entries: binary `{u64 base, u64 length, u64 type}` and JSON-like objects.
 import { MemoryMapParseError, type MemoryKind, type MemoryRegion } from '../api';
 import { ByteReader, checkedRegion, hexHalves } from './binary';
-import { LIMINE_TYPE_NAMES, isMemoryKind, limineTypeToKind } from './kinds';
+import { LIMINE_TYPE_NAMES, isMemoryKind, limineTypeNumber, limineTypeToKind } from './kinds';
 
 /** Bytes of one `struct limine_memmap_entry`. */
 export const LIMINE_MEMMAP_ENTRY_BYTES = 24;
@@ -88,7 +88,7 @@ export function limineEntriesToRegions(entries: readonly unknown[]): MemoryRegio
       kind = e.type;
       name = e.type;
     } else {
-      const named = typeof e.type === 'string' ? LIMINE_TYPE_NAMES.indexOf(e.type) : -1;
+      const named = typeof e.type === 'string' ? limineTypeNumber(e.type) : -1;
       if (named < 0) fail(index, `type ${typeof e.type === 'string' ? `"${e.type.slice(0, 40)}"` : typeof e.type} is not a Limine type number, LIMINE_MEMMAP_* name or memory kind`);
       kind = limineTypeToKind(named);
       name = limineName(named);

@@ -3,7 +3,7 @@
 // written through the CPU as copy_to_user does.
 import { CR4, Mode, PageFaultAbortedError } from '@kmem/x86-paging';
 import { parseElf64, type Elf64 } from '../elf/parse-elf';
-import { defaultPieLoadBias, elfLoadPlan } from '../elf/load-plan';
+import { defaultPieLoadBias, elfLoadPlan, pieLoadBiasAt } from '../elf/load-plan';
 import { buildInitialStack } from '../elf/stack-image';
 import type { KernelServices } from '../kernel-services';
 import type { Process } from './process';
@@ -23,9 +23,11 @@ export function exec<K extends KernelServices>(table: ProcessTable<K>, target: n
   const userStart = kernel.layout.userRange.start;
   const stackTop = existing?.stackTop ?? Math.min(kernel.layout.userStackTop, MAX_STACK_TOP, kernel.layout.userRange.end);
   const elf = file instanceof Uint8Array ? parseElf64(file) : file;
-  // A PIE gets Linux's ELF_ET_DYN_BASE for the stack top (0x0000_5555_5555_4000 by default); the
-  // image must end below the stack's reach (stack top - RLIMIT_STACK - guard gap).
-  const loadBias = opts.loadBias ?? (elf.positionIndependent ? defaultPieLoadBias(elf, stackTop) : undefined);
+  // A PIE goes to the layout's pieBase, else Linux's ELF_ET_DYN_BASE for the stack top
+  // (0x0000_5555_5555_4000 by default); the image must end below the stack's reach (stack top -
+  // RLIMIT_STACK - guard gap).
+  const pieBase = kernel.layout.pieBase;
+  const loadBias = opts.loadBias ?? (elf.positionIndependent ? (pieBase === undefined ? defaultPieLoadBias(elf, stackTop) : pieLoadBiasAt(elf, pieBase)) : undefined);
   const plan = elfLoadPlan(elf, { userStartVa: userStart, userEndVa: stackTop - limits.stackLimitBytes - limits.guardGapBytes, ...(loadBias === undefined ? {} : { loadBias }) });
   const name = opts.name ?? argv[0] ?? 'a.out';
   const pidGuess = existing?.pid ?? table.nextPid;
