@@ -51,6 +51,7 @@ for (const [label] of cases) {
   const m = median(results.get(label)!);
   console.log(`demand-paging faults (read first touch, ${N} pages), ${label.padEnd(30)} ${fmt(m)} faults/CPU-s (median; ${(m / ref).toFixed(3)} of ${cases[0]![0]})`);
 }
+if (process.env.SWAP_BENCH_ONLY === 'demand') process.exit(0);
 const pressure: Run[] = [];
 for (let r = 0; r < Math.max(3, Math.ceil(rounds / 2)); r++) pressure.push(run(mine, 'pressure-clock', N));
 const moved = median(pressure.map((x) => x.pagesMovedPerCpuSecond!));

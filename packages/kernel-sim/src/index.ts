@@ -31,6 +31,7 @@ export * from './kernel/kernel-options';
 export type { PhysicalMapping } from './kernel/kernel-mappings';
 export type { KernelStack } from './kernel/kernel-stacks';
 export * from './kernel';
+export * from './comus';
 // Processes and the page-fault policy (helper PROC).
 export * from './process/regions';
 export * from './process/process-errors';

@@ -214,7 +214,7 @@ describe('swap in the kernel', () => {
   });
 
   it('reports VmRSS, VmSwap, faults, a working-set series and a thrashing signal', () => {
-    const { kernel, swap } = bootSwapKernel({ maxResidentPages: 32, policy: 'lru', tickNs: 20_000 });
+    const { kernel, swap } = bootSwapKernel({ maxResidentPages: 32, policy: 'lru', tickNs: 20_000, workingSetTicks: 16, workingSetScanAccesses: 8 });
     const p = kernel.createProcess()!;
     const base = fill(p, 64);
     // Cycling over 64 pages with room for 32 under LRU: every access misses.

@@ -57,7 +57,7 @@ export class ArrayBufferPhysicalMemory implements PhysicalMemory {
    * @throws PhysicalAccessError if `pa` is misaligned or outside memory
    */
   read32(pa: number): number {
-    if (typeof pa !== 'number' || !(pa >= 0 && pa < this.sizeBytes) || pa % 4 !== 0) throw new PhysicalAccessError(pa, 4);
+    if (typeof pa !== 'number' || !(pa >= 0 && pa < this.sizeBytes) || (pa & 3) !== 0 || !Number.isInteger(pa)) throw new PhysicalAccessError(pa, 4);
     return this.words[pa / 4]!;
   }
 
@@ -65,7 +65,7 @@ export class ArrayBufferPhysicalMemory implements PhysicalMemory {
    * @throws PhysicalAccessError if `pa` is misaligned or outside memory
    */
   write32(pa: number, value: number): void {
-    if (typeof pa !== 'number' || !(pa >= 0 && pa < this.sizeBytes) || pa % 4 !== 0) throw new PhysicalAccessError(pa, 4);
+    if (typeof pa !== 'number' || !(pa >= 0 && pa < this.sizeBytes) || (pa & 3) !== 0 || !Number.isInteger(pa)) throw new PhysicalAccessError(pa, 4);
     this.words[pa / 4] = value;
   }
 

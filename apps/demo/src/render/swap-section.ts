@@ -10,7 +10,7 @@ export function renderSwap(s: Style, r: SwapDemoResult): string {
   const procs = s.table(['pid', 'name', 'VmRSS', 'VmSwap', 'major faults', 'minor faults'], { colAligns: ['right', 'left', 'right', 'right', 'right', 'right'] });
   for (const p of r.processes) procs.push([String(p.pid), p.name, `${p.vmRssPages * 4} kB`, `${p.vmSwapPages * 4} kB`, String(p.majorFaults), String(p.minorFaults)]);
   const maxMajor = Math.max(1, ...r.series.map((x) => x.majorFaults));
-  const series = s.table(['time', 'resident', 'working set', 'swap used', 'major faults per ms', ''], { colAligns: ['right', 'right', 'right', 'right', 'left', 'left'] });
+  const series = s.table(['time', 'resident', 'working set', 'swap used', 'major faults per sample', ''], { colAligns: ['right', 'right', 'right', 'right', 'left', 'left'] });
   for (const x of r.series) series.push([`${(x.timeNs / 1e6).toFixed(1)} ms`, String(x.residentPages), String(x.workingSetPages), String(x.swapSlotsUsed), `${s.bar(x.majorFaults, maxMajor, 20, s.c.yellow)} ${x.majorFaults}`, x.thrashing ? s.c.red('thrashing') : '']);
   const rows = s.table(['policy', 'faults', 'major', 'minor', 'swap out', 'swap in', 'file drops', 'clean evictions', 'scanned', 'direct runs', 'thrashing samples', 'simulated time'], { colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'] });
   const fewest = Math.min(...r.rows.map((x) => x.faults));

@@ -20,20 +20,25 @@ export function enableSwap<K extends KernelServices>(table: ProcessTable<K>, opt
   const kernel = table.kernel;
   const mappings = table.mappings;
   const spaces = table.spaces;
+  // Captured once: the hot paths should not go through the kernel's checked getters.
+  const pmm = kernel.pmm;
+  const memory = kernel.machine.memory;
   const swap = new SwapManager(
     {
       frames: kernel.frames,
-      freeFrames: () => kernel.pmm.freeFrames,
-      totalFrames: () => kernel.pmm.totalFrames,
-      frameWords: (frame) => kernel.machine.memory.frameWords(frame),
+      freeFrames: () => pmm.freeFrames,
+      totalFrames: () => pmm.totalFrames,
+      frameWords: (frame) => memory.frameWords(frame),
       liveProcess: (pid) => table.live.get(pid),
       liveProcesses: () => table.live.values(),
       withSpace: (p, fn) => spaces.withSpace(p, fn),
+      tablesReachable: kernel.layout.tableAccess !== 'recursive',
       dropFrame: (p, frame) => mappings.dropFrame(p, frame),
       ownerOf: (p) => mappings.ownerOf(p),
       leafFlagsFor: (prot, cow) => mappings.leafFlagsFor(prot, cow, mappings.nxe()),
       maskHi: () => mappings.maskHi(),
       emit: (e) => table.emit(e),
+      wants: (kind) => kernel.events.wants(kind),
     },
     options,
   );

@@ -68,7 +68,7 @@ export class MemorySwapDevice implements SwapDevice {
       this.store.set(slot, page);
       this.bitmap[slot >>> 5]! |= 1 << (slot & 31);
     }
-    page.set(from.subarray(0, SWAP_PAGE_WORDS));
+    page.set(from.length === SWAP_PAGE_WORDS ? from : from.subarray(0, SWAP_PAGE_WORDS));
     this.writes++;
   }
 

@@ -51,6 +51,8 @@ export interface SwapHost {
   liveProcesses(): Iterable<Process>;
   /** Runs `fn` with `p`'s page tables reachable (a recursive slot needs them in CR3). */
   withSpace<T>(p: Process, fn: () => T): T;
+  /** Every process's tables are reachable without `withSpace` (no recursive slot): hot paths skip it. */
+  readonly tablesReachable: boolean;
   /** Drops one reference of `p` to a user frame (the frame is freed with its last reference). */
   dropFrame(p: Process, frame: number): void;
   /** The ownership record for `p`'s frames. */
@@ -61,6 +63,8 @@ export interface SwapHost {
   maskHi(): number;
   /** Emits an event if someone listens. */
   emit(e: KernelEventInput): void;
+  /** Whether someone listens to events of `kind` (checked before building one). */
+  wants(kind: KernelEventInput['kind']): boolean;
 }
 
 /** A device to add, with its priority. */
@@ -94,6 +98,12 @@ export interface SwapOptions {
   readonly kswapdDelayNs?: number;
   /** Working-set window τ in ticks (default 4). */
   readonly workingSetTicks?: number;
+  /**
+   * The working-set harvest reads and clears the A bit (with INVLPG) of one resident frame per
+   * this many user accesses, from a rotating cursor (default 256: its cost stays a few per cent
+   * of the accesses'; a smaller value follows a large working set more closely).
+   */
+  readonly workingSetScanAccesses?: number;
   /** Thrashing signal: samples that must all show the fault rate (default 4). */
   readonly thrashingWindow?: number;
   /** Thrashing signal: major faults per access (default 0.01). */
@@ -139,6 +149,7 @@ export class SwapManager {
   private readonly tickNs: number;
   private readonly kswapdDelayNs: number;
   private readonly wssTicks: number;
+  private readonly scanAccesses: number;
   private readonly thrashingWindow: number;
   private readonly thrashingRate: number;
   private readonly maxSamples: number;
@@ -153,6 +164,11 @@ export class SwapManager {
   private mapVa = 0;
   private readonly skipped: number[] = [];
   private accessKeyNow = -1;
+  private readonly direct: boolean;
+  private harvestCursor = 0;
+  private harvestCredit = 0;
+  /** Resident frames by the tick they were last referenced (ring of workingSetTicks + 1 ticks). */
+  private refsByTick: Float64Array;
 
   /** @throws SwapOptionError, SwapDeviceSizeError for bad options (nothing changed) */
   constructor(
@@ -168,15 +184,18 @@ export class SwapManager {
     this.tickNs = checkCount('tickNs', options.tickNs, 1_000_000, 0);
     this.kswapdDelayNs = checkCount('kswapdDelayNs', options.kswapdDelayNs, 0, 0);
     this.wssTicks = checkCount('workingSetTicks', options.workingSetTicks, 4, 1);
+    this.scanAccesses = checkCount('workingSetScanAccesses', options.workingSetScanAccesses, 256, 1);
     this.thrashingWindow = checkCount('thrashingWindow', options.thrashingWindow, 4, 1);
     this.thrashingRate = checkCount('thrashingRate', options.thrashingRate, 0.01, 0);
     this.maxSamples = checkCount('maxSamples', options.maxSamples, 4096, 1);
     this.nextTickNs = this.tickNs > 0 ? this.tickNs : Infinity;
+    this.refsByTick = new Float64Array(this.wssTicks + 1);
     for (const d of options.devices ?? []) {
       if ('device' in d) this.space.swapon(d.device, d.priority === undefined ? {} : { priority: d.priority });
       else this.space.swapon(d);
     }
     this.signals = this.makeSignals();
+    this.direct = host.tablesReachable;
   }
 
   /** Adds a swap device (swapon). @returns its swap type */
@@ -234,7 +253,7 @@ export class SwapManager {
     rec.flags[n] = FRAME_RESIDENT | (file ? FRAME_FILE : 0);
     rec.va[n] = va;
     rec.pid[n] = p.pid;
-    rec.lastRefTick[n] = this.tickCount;
+    this.markReferenced(n, false);
     this.residentPages++;
     this.policy.admit(n, this.nowNs);
   }
@@ -244,6 +263,7 @@ export class SwapManager {
     const n = frame / PAGE;
     const rec = this.records;
     if ((rec.flagsOf(n) & FRAME_RESIDENT) === 0) return;
+    this.unmarkReferenced(n);
     rec.flags[n] = 0;
     this.residentPages--;
     this.policy.remove(n);
@@ -291,7 +311,9 @@ export class SwapManager {
       frame = got;
       space.read(handle, this.host.frameWords(frame));
       this.chargeIo();
-      space.addToCache(handle, frame);
+      // Only a slot other PTEs still name needs the swap cache (they will map this frame too).
+      if (space.count(handle) > 1) space.addToCache(handle, frame);
+      else space.dup(handle); // stands for the cache reference the put below drops
       this.admit(frame, p, va, false);
       this.counters.swappedIn++;
       this.counters.majorFaults++;
@@ -305,15 +327,14 @@ export class SwapManager {
     let exclusive = false;
     if (space.put(handle) === 1) {
       // Only the swap cache still names the slot: free it; the frame is now the only copy.
-      space.dropFromCache(handle);
+      if (space.cachedFrame(handle) === frame) space.dropFromCache(handle);
+      else space.put(handle);
       this.records.flags[frame / PAGE]! |= FRAME_DIRTY;
       exclusive = frames.refCount(frame) === 1;
     }
     const flags = this.host.leafFlagsFor(prot, !exclusive);
-    this.host.withSpace(p, () => {
-      p.pages_.lookup(va);
-      p.pages_.rewrite(va, frame, flags);
-    });
+    if (this.direct) this.mapIn(p, va, frame, flags);
+    else this.host.withSpace(p, () => this.mapIn(p, va, frame, flags));
     const s = p.stats;
     s.swapPages--;
     s.rssPages++;
@@ -442,7 +463,7 @@ export class SwapManager {
       c.backgroundRuns++;
       c.reclaimedBackground += got;
     }
-    this.host.emit({ kind: 'reclaim', mode: direct ? 'direct' : 'kswapd', requested: pageCount, reclaimed: got, freeFrames: this.host.freeFrames(), timeNs: this.nowNs });
+    if (this.host.wants('reclaim')) this.host.emit({ kind: 'reclaim', mode: direct ? 'direct' : 'kswapd', requested: pageCount, reclaimed: got, freeFrames: this.host.freeFrames(), timeNs: this.nowNs });
     return got;
   }
 
@@ -472,15 +493,13 @@ export class SwapManager {
       this.forget(n);
       for (let i = 0; i < mappings; i++) {
         const p = procs[i]!;
-        host.withSpace(p, () => {
-          p.pages_.lookup(va);
-          p.pages_.clear(va);
-        });
+        if (this.direct) this.leafIn(p, va, 0, 0);
+        else host.withSpace(p, () => this.leafIn(p, va, 0, 0));
         p.stats.rssPages--;
         host.dropFrame(p, frame);
       }
       c.fileDropped++;
-      host.emit({ kind: 'swap-out', frame, va, pid: rec.pid[n]!, sharers: mappings, how: 'drop', slot: -1, swapType: -1 });
+      if (host.wants('swap-out')) host.emit({ kind: 'swap-out', frame, va, pid: rec.pid[n]!, sharers: mappings, how: 'drop', slot: -1, swapType: -1 });
       return true;
     }
     let handle = cached;
@@ -501,10 +520,8 @@ export class SwapManager {
     const hi = swapEntryHi(handleType(handle), handleOffset(handle));
     for (let i = 0; i < mappings; i++) {
       const p = procs[i]!;
-      host.withSpace(p, () => {
-        p.pages_.lookup(va);
-        p.pages_.writeLeaf(va, lo, hi);
-      });
+      if (this.direct) this.leafIn(p, va, lo, hi);
+      else host.withSpace(p, () => this.leafIn(p, va, lo, hi));
       this.space.dup(handle);
       p.stats.swapPages++;
       p.stats.rssPages--;
@@ -513,7 +530,7 @@ export class SwapManager {
     const pid = rec.pid[n]!;
     this.forget(n);
     for (let i = 0; i < mappings; i++) host.dropFrame(procs[i]!, frame);
-    host.emit({ kind: 'swap-out', frame, va, pid, sharers: mappings, how: cached < 0 || dirty ? 'write' : 'clean', slot: handleOffset(handle), swapType: handleType(handle) });
+    if (host.wants('swap-out')) host.emit({ kind: 'swap-out', frame, va, pid, sharers: mappings, how: cached < 0 || dirty ? 'write' : 'clean', slot: handleOffset(handle), swapType: handleType(handle) });
     return true;
   }
 
@@ -602,6 +619,7 @@ export class SwapManager {
   }
 
   private forget(n: number): void {
+    this.unmarkReferenced(n);
     this.records.flags[n] = 0;
     this.residentPages--;
     this.policy.remove(n);
@@ -614,31 +632,60 @@ export class SwapManager {
     const frame = n * PAGE;
     const va = rec.va[n]!;
     const procs = this.mapProcs;
-    procs.length = 0;
     this.mapVa = va;
     const refs = host.frames.refCount(frame);
     const owner = refs === 1 ? host.liveProcess(host.frames.pidOf(frame)) : undefined;
     if (owner !== undefined) {
-      procs.push(owner);
+      procs[0] = owner;
       return 1;
     }
     const maskHi = host.maskHi();
+    let found = 0;
     for (const p of host.liveProcesses()) {
       if (va < p.userStart || va >= p.userEnd) continue;
       const maps = host.withSpace(p, () => p.pages_.lookup(va) && leafHoldsFrame(p.pages_.lo) && entryAddress(p.pages_.lo, p.pages_.hi, maskHi) === frame);
-      if (maps) procs.push(p);
+      if (maps) procs[found++] = p;
     }
-    if (procs.length !== refs) throw new KernelInvariantError(`frame ${formatPhysical(frame)} has ${refs} reference(s) but ${procs.length} mapping(s) at ${formatCanonical(va)}`);
-    return procs.length;
+    if (found !== refs) throw new KernelInvariantError(`frame ${formatPhysical(frame)} has ${refs} reference(s) but ${found} mapping(s) at ${formatCanonical(va)}`);
+    return found;
   }
 
   private anyMappingHas(mappings: number, bit: number): boolean {
     const va = this.mapVa;
     for (let i = 0; i < mappings; i++) {
       const p = this.mapProcs[i]!;
-      if (this.host.withSpace(p, () => p.pages_.lookup(va) && (p.pages_.lo & bit) !== 0)) return true;
+      if (this.direct ? this.leafHas(p, va, bit) : this.host.withSpace(p, () => this.leafHas(p, va, bit))) return true;
     }
     return false;
+  }
+
+  // The page-table work of the hot paths, as methods (no closure per call) run directly when
+  // every table is reachable, or inside withSpace (recursive slot).
+
+  private leafHas(p: Process, va: number, bit: number): boolean {
+    return p.pages_.lookup(va) && (p.pages_.lo & bit) !== 0;
+  }
+
+  /** Writes the leaf of `va` (0/0: clears it), invalidating it if it was present. */
+  private leafIn(p: Process, va: number, lo: number, hi: number): void {
+    p.pages_.lookup(va);
+    p.pages_.writeLeaf(va, lo, hi);
+  }
+
+  private mapIn(p: Process, va: number, frame: number, flags: number): void {
+    p.pages_.lookup(va);
+    p.pages_.rewrite(va, frame, flags);
+  }
+
+  /** Clears A in `p`'s leaf at `va` (rewrite: INVLPG of a present entry); returns whether it was set. */
+  private clearAIn(p: Process, va: number): boolean {
+    const pages = p.pages_;
+    pages.lookup(va);
+    if ((pages.lo & A_BIT) === 0) return false;
+    // SDM 4.8 / 4.10.4: A is set only by a page walk; without the invalidation writeLeaf does
+    // for a present entry, the TLB would keep serving the page and A would stay clear.
+    pages.writeLeaf(va, pages.lo & ~A_BIT, pages.hi);
+    return true;
   }
 
   /** Reads and clears A in every mapping of frame number `n` (rewrite → INVLPG of a present entry). */
@@ -650,15 +697,7 @@ export class SwapManager {
     const va = this.mapVa;
     for (let i = 0; i < mappings; i++) {
       const p = this.mapProcs[i]!;
-      const pages = p.pages_;
-      this.host.withSpace(p, () => {
-        pages.lookup(va);
-        if ((pages.lo & A_BIT) === 0) return;
-        referenced = true;
-        // SDM 4.8 / 4.10.4: A is set only by a page walk; without the invalidation writeLeaf does
-        // for a present entry, the TLB would keep serving the page and A would stay clear.
-        pages.writeLeaf(va, pages.lo & ~A_BIT, pages.hi);
-      });
+      if (this.direct ? this.clearAIn(p, va) : this.host.withSpace(p, () => this.clearAIn(p, va))) referenced = true;
     }
     return referenced;
   }
@@ -687,6 +726,31 @@ export class SwapManager {
     };
   }
 
+  /** Resident frames last referenced after tick `horizon`: a sum over the per-tick histogram. */
+  private countWorkingSet(horizon: number): number {
+    let wss = 0;
+    const ring = this.refsByTick;
+    for (let t = Math.max(0, horizon + 1); t <= this.tickCount; t++) wss += ring[t % ring.length]!;
+    return wss;
+  }
+
+  /** Frame number `n` was referenced at the current tick (admission or harvest): moves it in the histogram. */
+  private markReferenced(n: number, wasResident: boolean): void {
+    const rec = this.records;
+    const ring = this.refsByTick;
+    if (wasResident) this.unmarkReferenced(n);
+    rec.lastRefTick[n] = this.tickCount;
+    ring[this.tickCount % ring.length]!++;
+  }
+
+  /** Frame number `n` leaves the histogram (it was resident and leaves, or moves). */
+  private unmarkReferenced(n: number): void {
+    const ring = this.refsByTick;
+    const old = this.records.lastRefTick[n]!;
+    // Slots older than the ring were reused: only entries still inside it are counted there.
+    if (this.tickCount - old < ring.length) ring[old % ring.length]!--;
+  }
+
   private chargeIo(): void {
     const io = this.space.ioNs;
     this.nowNs += io - this.lastIoNs;
@@ -709,21 +773,32 @@ export class SwapManager {
   private tick(): void {
     while (this.nextTickNs <= this.nowNs) this.nextTickNs += this.tickNs;
     this.tickCount++;
+    // The histogram slot of the new tick held a tick now outside the window: those frames stay
+    // out of the count (unmarkReferenced skips them) and the slot starts empty.
+    this.refsByTick[this.tickCount % this.refsByTick.length] = 0;
     this.policy.tick?.(this.signals, this.nowNs);
     // Working set: harvest A bits into the software referenced flag (policies still see them).
+    // The scan's cost follows the work: one frame per `workingSetScanAccesses` user accesses, from a
+    // rotating cursor; a resident set larger than a tick's budget is covered over several ticks
+    // (its series then lags).
     const rec = this.records;
-    let wss = 0;
     const horizon = this.tickCount - this.wssTicks;
-    for (let n = 0; n < rec.flags.length; n++) {
-      const f = rec.flags[n]!;
-      if ((f & FRAME_RESIDENT) === 0) continue;
+    const cap = rec.flags.length;
+    this.harvestCredit += (this.accesses - this.prev.accesses) / this.scanAccesses;
+    let budget = Math.floor(this.harvestCredit);
+    this.harvestCredit -= budget;
+    let n = this.harvestCursor;
+    for (let seen = 0; seen < cap && budget > 0; seen++, n = n + 1 === cap ? 0 : n + 1) {
+      if ((rec.flags[n]! & FRAME_RESIDENT) === 0) continue;
+      budget--;
       if (this.anyMappingHas(this.collectMappings(n), A_BIT)) {
         this.testAndClearA(n);
         rec.flags[n]! |= FRAME_REFERENCED;
-        rec.lastRefTick[n] = this.tickCount;
+        this.markReferenced(n, true);
       }
-      if (rec.lastRefTick[n]! > horizon) wss++;
     }
+    this.harvestCursor = n;
+    const wss = this.countWorkingSet(horizon);
     const c = this.counters;
     const prev = this.prev;
     const sample: SwapSample = {

@@ -1,12 +1,20 @@
 // A set of pages in a circular doubly-linked order, over typed arrays: the list every policy
 // keeps (FIFO order, the clock's circle, an LRU stack, Linux's active and inactive lists).
-// Page numbers can be anything (frame numbers, virtual page numbers); a Map gives each a dense
-// slot and the links live in Int32Arrays, so moving a page allocates nothing.
+// Page numbers can be anything (frame numbers, virtual page numbers): small ones (frame numbers
+// of up to 64 GiB of RAM) find their slot in a directly indexed Int32Array, others in a Map; the
+// links live in Int32Arrays, so moving a page allocates nothing.
 import { KernelInvariantError } from '../../kernel-errors';
+
+/** Pages below this are indexed directly (2^24 frames = 64 GiB). */
+const DENSE_LIMIT = 2 ** 24;
 
 /** A circular list of pages with one value (counter, time) and one flag byte per page. */
 export class PageRing {
-  private readonly slotOf = new Map<number, number>();
+  /** page → slot + 1 (0: absent), for pages below DENSE_LIMIT. */
+  private dense = new Int32Array(1024);
+  /** page → slot, for the others. */
+  private readonly sparse = new Map<number, number>();
+  private count = 0;
   private pageOf = new Float64Array(16);
   private prev = new Int32Array(16);
   private next = new Int32Array(16);
@@ -21,17 +29,32 @@ export class PageRing {
 
   /** Pages in the ring. */
   get size(): number {
-    return this.slotOf.size;
+    return this.count;
   }
 
   /** Whether the page is in the ring. */
   has(page: number): boolean {
-    return this.slotOf.has(page);
+    return this.slot(page) >= 0;
   }
 
   /** The page's slot, or -1. */
   slot(page: number): number {
-    return this.slotOf.get(page) ?? -1;
+    if (page >= 0 && page < DENSE_LIMIT && Number.isInteger(page)) return page < this.dense.length ? this.dense[page]! - 1 : -1;
+    return this.sparse.get(page) ?? -1;
+  }
+
+  private setSlot(page: number, slot: number): void {
+    if (page >= 0 && page < DENSE_LIMIT && Number.isInteger(page)) {
+      if (page >= this.dense.length) {
+        let cap = this.dense.length;
+        while (cap <= page) cap *= 2;
+        const d = new Int32Array(cap);
+        d.set(this.dense);
+        this.dense = d;
+      }
+      this.dense[page] = slot + 1;
+    } else if (slot < 0) this.sparse.delete(page);
+    else this.sparse.set(page, slot);
   }
 
   /** The page in a slot. */
@@ -51,9 +74,10 @@ export class PageRing {
 
   /** Adds the page at the tail (before `head`); value and flag start at 0. @returns its slot, or -1 if present */
   push(page: number): number {
-    if (this.slotOf.has(page)) return -1;
+    if (this.slot(page) >= 0) return -1;
     const s = this.free.pop() ?? this.grow();
-    this.slotOf.set(page, s);
+    this.setSlot(page, s);
+    this.count++;
     this.pageOf[s] = page;
     this.value[s] = 0;
     this.flag[s] = 0;
@@ -67,10 +91,11 @@ export class PageRing {
 
   /** Removes the page. @returns its former slot, or -1 if absent */
   delete(page: number): number {
-    const s = this.slotOf.get(page);
-    if (s === undefined) return -1;
+    const s = this.slot(page);
+    if (s < 0) return -1;
     this.unlink(s);
-    this.slotOf.delete(page);
+    this.setSlot(page, -1);
+    this.count--;
     this.free.push(s);
     return s;
   }
@@ -89,12 +114,12 @@ export class PageRing {
       let s = this.head;
       do {
         if (this.prev[this.next[s]!] !== s) throw new KernelInvariantError(`${what}: broken link at slot ${s}`);
-        if (this.slotOf.get(this.pageOf[s]!) !== s) throw new KernelInvariantError(`${what}: slot ${s} holds page ${this.pageOf[s]!} indexed elsewhere`);
+        if (this.slot(this.pageOf[s]!) !== s) throw new KernelInvariantError(`${what}: slot ${s} holds page ${this.pageOf[s]!} indexed elsewhere`);
         s = this.next[s]!;
-        if (++n > this.slotOf.size) throw new KernelInvariantError(`${what}: cycle longer than its ${this.slotOf.size} pages`);
+        if (++n > this.count) throw new KernelInvariantError(`${what}: cycle longer than its ${this.count} pages`);
       } while (s !== this.head);
     }
-    if (n !== this.slotOf.size) throw new KernelInvariantError(`${what}: ${n} pages linked, ${this.slotOf.size} indexed`);
+    if (n !== this.count) throw new KernelInvariantError(`${what}: ${n} pages linked, ${this.count} indexed`);
   }
 
   private linkBeforeHead(s: number): void {

@@ -1,0 +1,82 @@
+// Seed 000 ("Comus"): its memory functions under their own names, driven through the `comus`
+// view over a booted identity-low kernel (the seed's layout); each call must do what the
+// camelCase call it forwards to does, and refuse what that call refuses, changing nothing.
+import { describe, expect, it } from 'vitest';
+import { Mode, PTE } from '@kmem/x86-paging';
+import { EventLog, Kernel, KernelStateError, Machine, comusView } from '../src/index';
+import { bootKernel, smallMap } from './boot-helpers';
+
+const PAGE = 4096;
+const RW_NX = PTE.Writable | PTE.NoExecute;
+
+describe('seed 000: the comus view (map_pages, unmap_pages, mem_map_pages_at, mem_map_addr, virtaddr_alloc, virtaddr_take)', () => {
+  it('virtaddr_alloc + mem_map_pages_at give zeroed, writable kernel memory', () => {
+    const kernel = bootKernel(smallMap(), 'identity-low');
+    const comus = comusView(kernel);
+    const va = comus.virtaddr_alloc(4 * PAGE)!;
+    expect(va).not.toBeNull();
+    expect(comus.mem_map_pages_at(va, 4, RW_NX)).toBe(true);
+    expect(kernel.cpu.read32(va + 3 * PAGE, Mode.Supervisor)).toBe(0);
+    kernel.cpu.write32(va + 3 * PAGE, 0xc0ffee, Mode.Supervisor);
+    expect(kernel.cpu.read32(va + 3 * PAGE, Mode.Supervisor)).toBe(0xc0ffee);
+    // The same range again: already mapped, refused by the call it forwards to.
+    expect(() => comus.mem_map_pages_at(va, 1, RW_NX)).toThrow();
+    kernel.checkInvariants();
+  });
+
+  it('virtaddr_take claims exactly a free range, once', () => {
+    const kernel = bootKernel(smallMap(), 'identity-low');
+    const comus = comusView(kernel);
+    const va = comus.virtaddr_alloc(2 * PAGE)!;
+    kernel.virtaddrFree(va);
+    expect(comus.virtaddr_take(va, 2 * PAGE)).toBe(true);
+    expect(comus.virtaddr_take(va + PAGE, PAGE)).toBe(false);
+    expect(kernel.kernelSpace.blockAt(va)).toMatchObject({ start: va, end: va + 2 * PAGE, used: true });
+    kernel.checkInvariants();
+  });
+
+  it('mem_map_addr maps a physical range that is not free RAM and returns the address of its first byte', () => {
+    const kernel = bootKernel(smallMap(), 'identity-low');
+    const comus = comusView(kernel);
+    // The kernel image's first page is not free RAM: readable through the new mapping.
+    const pa = kernel.image.pa;
+    kernel.memory.write32(pa + 0x124, 0x1234_5678);
+    const va = comus.mem_map_addr(pa + 0x124, 8, PTE.NoExecute)!;
+    expect(va % PAGE).toBe(0x124);
+    expect(kernel.cpu.read32(va, Mode.Supervisor)).toBe(0x1234_5678);
+    kernel.checkInvariants();
+  });
+
+  it('map_pages maps given frames in the kernel tables and unmap_pages returns them', () => {
+    const kernel = bootKernel(smallMap(), 'identity-low');
+    const comus = comusView(kernel);
+    const va = comus.virtaddr_alloc(2 * PAGE)!;
+    const frames = [kernel.frames.allocFrame({ kind: 'kernel-data' })!, kernel.frames.allocFrame({ kind: 'kernel-data' })!];
+    expect(comus.map_pages(va, frames[0]!, 1, RW_NX)).toBe(true);
+    expect(comus.map_pages(va + PAGE, frames[1]!, 1, RW_NX)).toBe(true);
+    expect(kernel.kernelMapper.translate(va + PAGE + 8)?.pa).toBe(frames[1]! + 8);
+    kernel.cpu.write32(va + PAGE + 8, 0xabcd, Mode.Supervisor);
+    expect(kernel.memory.read32(frames[1]! + 8)).toBe(0xabcd);
+    const unmapped = comus.unmap_pages(va, 2)!;
+    expect(unmapped.map((u) => u.pa)).toEqual(frames);
+    expect(kernel.kernelMapper.translate(va)).toBeNull();
+    expect(kernel.kernelMapper.translate(va + PAGE)).toBeNull();
+    for (const f of frames) kernel.frames.freeFrame(f);
+    kernel.virtaddrFree(va);
+    kernel.checkInvariants();
+  });
+
+  it('every call refuses to run on a kernel that has not booted, with KernelStateError', () => {
+    const kernel = new Kernel(new Machine({ memoryMap: smallMap() }), { layout: 'identity-low', events: new EventLog() });
+    const comus = comusView(kernel);
+    const calls = [
+      () => comus.map_pages(0x20_0000, 0x20_0000, 1, RW_NX),
+      () => comus.unmap_pages(0x20_0000, 1),
+      () => comus.mem_map_pages_at(0x20_0000, 1, RW_NX),
+      () => comus.mem_map_addr(0xa0000, PAGE, RW_NX),
+      () => comus.virtaddr_alloc(PAGE),
+      () => comus.virtaddr_take(0x20_0000, PAGE),
+    ];
+    for (const call of calls) expect(call).toThrow(KernelStateError);
+  });
+});
