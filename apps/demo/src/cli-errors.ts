@@ -1,5 +1,6 @@
 // How the demo's commands end on an error: one line on stderr, `PREFIX: E_CODE: message`, and an
 // exit code (2 for bad input, argument errors included; 1 for a bug).
+import type { Command } from 'commander';
 import { DemoInputError } from './load';
 
 /** The code of an argument commander refused (unknown option, missing value, invalid choice). */
@@ -29,4 +30,20 @@ export function argumentErrorWriter(prefix: string): (text: string) => void {
     const first = text.split('\n').find((l) => l.trim() !== '') ?? text;
     process.stderr.write(`${prefix}: ${E_ARG}: ${first.replace(/^error:\s*/, '')}\n`);
   };
+}
+
+/**
+ * Parses `argv` with `command` (errors worded by argumentErrorWriter). Returns null when the
+ * command should run, else its exit code: 0 after --help, 2 for a refused argument.
+ */
+export function parseCommandLine(command: Command, argv: readonly string[], prefix: string): number | null {
+  command.exitOverride();
+  command.configureOutput({ writeErr: argumentErrorWriter(prefix) });
+  try {
+    command.parse([...argv], { from: 'user' });
+    return null;
+  } catch (e) {
+    const c = (e as { code?: string }).code;
+    return c === 'commander.helpDisplayed' || c === 'commander.version' ? 0 : 2;
+  }
 }

@@ -7,6 +7,7 @@ import { virt } from '@kmem/x86-paging';
 import { DEFAULT_MEMMAP, DEFAULT_PROGRAM, DemoInputError, loadMemoryMap, loadProgram, userPath } from './load';
 import { argumentErrorWriter, reportError } from './cli-errors';
 import { inspectMain } from './inspect/inspect-command';
+import { quizMain } from './quiz/quiz-command';
 import { runWithReport } from './render/report';
 import { replayMain } from './replay/replay-command';
 import { makeStyle } from './render/style';
@@ -67,7 +68,7 @@ export function makeProgram(): Command {
     .option('--json', 'print one JSON document (every section as data) instead of the report', false)
     .option('--no-color', 'plain text, no ANSI colours (also when NO_COLOR is set or output is not a terminal)')
     .option('--no-progress', 'no progress bar on long runs')
-    .addHelpText('after', `\nScenarios:\n${scenarioHelp}\n\nErrors: one line on stderr, kmem-demo: E_CODE: message, exit code 2 (E_ARG for a bad argument).\n\nExamples:\n  npx pnpm@10 demo\n  npx pnpm@10 demo --scenario cow-fork --layout identity-low\n  npx pnpm@10 demo --memmap apps/demo/fixtures/ovmf-5g.efi-memmap.bin --walk 0xffff_8400_0000_1000\n  npx pnpm@10 demo --scenario trace --trace-accesses 2000000\n  npx pnpm@10 --silent demo --json | jq .walks     (--silent: no pnpm banner on stdout)\n\nReplay a memory trace (Valgrind lackey, plain R/W or kmem binary; see npx pnpm@10 demo replay --help):\n  npx pnpm@10 demo replay TRACE [--elf BIN] [--frames 64,128,256] [--policy fifo,clock,lru,opt] [--tlb 64x4+1536x12] [--json] [--svg FILE]\n\nInspect a real kernel's page tables in a QEMU dump (see npx pnpm@10 demo inspect --help):\n  npx pnpm@10 demo inspect DUMP [--cr3 0x…] [--walk VA] [--lint] [--diff DUMP2] [--json]`)
+    .addHelpText('after', `\nScenarios:\n${scenarioHelp}\n\nErrors: one line on stderr, kmem-demo: E_CODE: message, exit code 2 (E_ARG for a bad argument).\n\nExamples:\n  npx pnpm@10 demo\n  npx pnpm@10 demo --scenario cow-fork --layout identity-low\n  npx pnpm@10 demo --memmap apps/demo/fixtures/ovmf-5g.efi-memmap.bin --walk 0xffff_8400_0000_1000\n  npx pnpm@10 demo --scenario trace --trace-accesses 2000000\n  npx pnpm@10 --silent demo --json | jq .walks     (--silent: no pnpm banner on stdout)\n\nReplay a memory trace (Valgrind lackey, plain R/W or kmem binary; see npx pnpm@10 demo replay --help):\n  npx pnpm@10 demo replay TRACE [--elf BIN] [--frames 64,128,256] [--policy fifo,clock,lru,opt] [--tlb 64x4+1536x12] [--json] [--svg FILE]\n\nx86 paging exercises from a seed (see npx pnpm@10 demo quiz --help):\n  npx pnpm@10 demo quiz [--seed N] [--kind translate|pte] [--count N] [--difficulty 1-3] [--answers LIST] [--json] [--sheet FILE]\n\nInspect a real kernel's page tables in a QEMU dump (see npx pnpm@10 demo inspect --help):\n  npx pnpm@10 demo inspect DUMP [--cr3 0x…] [--walk VA] [--lint] [--diff DUMP2] [--json]`)
     .showSuggestionAfterError(true);
 }
 
@@ -129,6 +130,7 @@ function run(opts: CliOptions): void {
 export function main(argv: readonly string[]): number | Promise<number> {
   if (argv[0] === 'replay') return replayMain(argv.slice(1));
   if (argv[0] === 'inspect') return inspectMain(argv.slice(1));
+  if (argv[0] === 'quiz') return quizMain(argv.slice(1));
   const program = makeProgram();
   program.exitOverride();
   program.configureOutput({ writeErr: argumentErrorWriter('kmem-demo') });

@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_REPLAY_POLICIES, parseTlbHierarchy, POLICY_NAMES, readTrace, TraceReplay, type TlbGeometry, type TraceFormat } from '@kmem/kernel-sim';
-import { argumentErrorWriter, reportError } from '../cli-errors';
+import { parseCommandLine, reportError } from '../cli-errors';
 import { loadProgram, userPath } from '../load';
 import { makeStyle } from '../render/style';
 import { replayReport } from './replay-report';
@@ -112,14 +112,8 @@ async function runReplay(tracePath: string, opts: ReplayOptions): Promise<void> 
 /** Parses the replay command's `argv` and runs it; resolves to the exit code (errors: one line on stderr). */
 export async function replayMain(argv: readonly string[]): Promise<number> {
   const command = makeReplayCommand();
-  command.exitOverride();
-  command.configureOutput({ writeErr: argumentErrorWriter('kmem-demo replay') });
-  try {
-    command.parse([...argv], { from: 'user' });
-  } catch (e) {
-    const c = (e as { code?: string }).code;
-    return c === 'commander.helpDisplayed' || c === 'commander.version' ? 0 : 2;
-  }
+  const refused = parseCommandLine(command, argv, 'kmem-demo replay');
+  if (refused !== null) return refused;
   try {
     await runReplay(command.args[0]!, command.opts<ReplayOptions>());
     return 0;

@@ -1,0 +1,30 @@
+// What an exercise is, whatever its kind: a question, the expected answer in a checkable form, and
+// the explanation, all plain data (the terminal, the sheet and tests read the same JSON).
+
+/** Exercise kinds generated so far. */
+export const QUIZ_KINDS = ['translate', 'pte'] as const;
+/** One of QUIZ_KINDS. */
+export type QuizKind = (typeof QUIZ_KINDS)[number];
+
+/** One exercise. */
+export interface Exercise {
+  readonly kind: QuizKind;
+  /** 1-based number within its set. */
+  readonly number: number;
+  /** The question, one line. */
+  readonly question: string;
+  /** The expected answer, canonical (`0x12_3456`, `#PF 0x5`, `0x12_3000 P RW US A NX`). */
+  readonly answer: string;
+  /** Why: the library's walk or decode, line by line. */
+  readonly explanation: readonly string[];
+}
+
+/** A set of exercises sharing one machine (translate) or none (pte). */
+export interface ExerciseSet {
+  readonly kind: QuizKind;
+  readonly seed: number;
+  readonly difficulty: number;
+  /** What the student is given: registers and page-table contents, one line each. */
+  readonly given: readonly string[];
+  readonly exercises: readonly Exercise[];
+}

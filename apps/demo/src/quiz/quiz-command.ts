@@ -1,0 +1,111 @@
+// `npx pnpm@10 demo quiz`: x86 paging exercises from a seed, asked and checked in the terminal,
+// checked from --answers, printed as JSON, or written as a printable sheet.
+import { writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseCommandLine, reportError } from '../cli-errors';
+import { userPath } from '../load';
+import { QUIZ_KINDS, type Exercise, type ExerciseSet, type QuizKind } from './exercise';
+import { checkAnswer, generateExercises } from './quiz';
+import { quizSheet } from './quiz-sheet';
+
+interface QuizOptions {
+  seed: number;
+  kind: QuizKind;
+  count: number;
+  difficulty: number;
+  json: boolean;
+  answers?: string;
+  sheet?: string;
+}
+
+function integer(min: number, max: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v.replace(/_/g, ''));
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+/** The quiz command line, without running it. */
+export function makeQuizCommand(): Command {
+  return new Command('kmem-demo quiz')
+    .description('x86 paging exercises generated from a seed and answered by the simulator (x86-paging\'s Mapper, Mmu and decodeEntry): asked and checked one by one, or checked from --answers, or printed as JSON or a sheet.')
+    .option('--seed <n>', 'seed: the same seed gives the same exercises', integer(0, 2 ** 32 - 1), 1)
+    .addOption(new Option('--kind <kind>', 'translate (virtual address → physical address or #PF with error code) or pte (what an entry means)').choices(QUIZ_KINDS).default('translate'))
+    .option('--count <n>', 'number of exercises', integer(1, 100), 10)
+    .option('--difficulty <n>', '1 (user reads, 4 KiB), 2 (R/W/X, user and supervisor, NX), 3 (and a 2 MiB page)', integer(1, 3), 2)
+    .option('--answers <list>', 'check these answers, separated by ";" (e.g. "0x8_1234;#PF 0x7"), print verdicts and explanations, exit 1 if any is wrong')
+    .option('--json', 'print the exercises and answers as one JSON document', false)
+    .option('--sheet <file>', 'write a printable Markdown sheet (answers on a separate page) to FILE')
+    .addHelpText('after', '\nExamples:\n  npx pnpm@10 demo quiz --seed 7 --kind translate --count 10\n  npx pnpm@10 demo quiz --kind pte --seed 3 --sheet pte.md\n  npx pnpm@10 demo quiz --seed 7 --count 2 --answers "0x9_2345;#PF 0x5"\n  npx pnpm@10 --silent demo quiz --seed 7 --json | jq .exercises');
+}
+
+function verdict(ex: Exercise, typed: string): string[] {
+  const ok = checkAnswer(ex, typed);
+  return [`${ex.number}. ${ok ? 'right' : 'wrong'}: you said ${typed.trim() === '' ? '(nothing)' : typed.trim()}${ok ? '' : `, the answer is ${ex.answer}`}`, ...ex.explanation.map((l) => `     ${l}`)];
+}
+
+function given(set: ExerciseSet): string {
+  return `x86 paging exercises: ${set.kind}, seed ${set.seed}, difficulty ${set.difficulty}\n\n${set.given.join('\n')}\n`;
+}
+
+async function ask(set: ExerciseSet): Promise<number> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  let right = 0;
+  try {
+    process.stdout.write(`${given(set)}\n`);
+    for (const ex of set.exercises) {
+      const typed = await rl.question(`${ex.number}. ${ex.question}\n> `);
+      if (checkAnswer(ex, typed)) right++;
+      process.stdout.write(`${verdict(ex, typed).join('\n')}\n\n`);
+    }
+  } finally {
+    rl.close();
+  }
+  process.stdout.write(`${right} of ${set.exercises.length} right\n`);
+  return right === set.exercises.length ? 0 : 1;
+}
+
+async function runQuiz(opts: QuizOptions): Promise<number> {
+  const set = generateExercises(opts.kind, opts.seed, opts.count, opts.difficulty);
+  if (opts.sheet !== undefined) {
+    writeFileSync(userPath(opts.sheet), quizSheet(set));
+    process.stderr.write(`sheet written to ${userPath(opts.sheet)}\n`);
+  }
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(set, null, 1)}\n`);
+    return 0;
+  }
+  if (opts.answers !== undefined) {
+    const typed = opts.answers.split(';');
+    let right = 0;
+    const lines = [given(set)];
+    for (const ex of set.exercises) {
+      const t = typed[ex.number - 1] ?? '';
+      if (checkAnswer(ex, t)) right++;
+      lines.push(`${ex.number}. ${ex.question}`, ...verdict(ex, t), '');
+    }
+    process.stdout.write(`${lines.join('\n')}\n${right} of ${set.exercises.length} right\n`);
+    return right === set.exercises.length ? 0 : 1;
+  }
+  if (opts.sheet !== undefined) return 0;
+  if (process.stdin.isTTY !== true) {
+    // Not a terminal: print the exercises with their answers (like OSTEP's generators with -c).
+    process.stdout.write(`${given(set)}\n${set.exercises.map((e) => `${e.number}. ${e.question}\n   answer: ${e.answer}\n${e.explanation.map((l) => `     ${l}`).join('\n')}`).join('\n\n')}\n`);
+    return 0;
+  }
+  return ask(set);
+}
+
+/** `kmem-demo quiz ARGS`: resolves to the exit code (0; 1 when an answer was wrong; 2 bad input). */
+export async function quizMain(argv: readonly string[]): Promise<number> {
+  const command = makeQuizCommand();
+  const refused = parseCommandLine(command, argv, 'kmem-demo quiz');
+  if (refused !== null) return refused;
+  try {
+    return await runQuiz(command.opts<QuizOptions>());
+  } catch (e) {
+    return reportError(e, 'kmem-demo quiz');
+  }
+}
