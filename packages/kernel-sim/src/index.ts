@@ -32,6 +32,7 @@ export type { PhysicalMapping } from './kernel/kernel-mappings';
 export type { KernelStack } from './kernel/kernel-stacks';
 export * from './kernel';
 export * from './comus';
+export * from './highest-allocation';
 // Processes and the page-fault policy (helper PROC).
 export * from './process/regions';
 export * from './process/process-errors';
