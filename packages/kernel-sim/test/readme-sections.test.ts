@@ -10,6 +10,7 @@ describe.each([
   { section: '## Loading ELF programs', mentions: 'rip 401000' },
   { section: '## Processes and the page-fault policy', mentions: 'cow-copy' },
   { section: '## Swap and page replacement', mentions: 'swap entry' },
+  { section: '## Replaying memory traces', mentions: 'LRU curve' },
   { section: '## Inspecting memory dumps of real kernels', mentions: 'kernel-text-writable' },
 ])('README: $section', ({ section, mentions }) => {
   it('runs the example and prints the output shown under it', async () => {
