@@ -76,6 +76,11 @@ export class InvalidPhysicalAddressError extends MachineError {
   }
 }
 
+/** A memory access given something other than the bytes or value it needs (e.g. `writeBytes(pa, undefined)`, a bigint value). */
+export class MemoryArgumentError extends MachineError {
+  readonly code = 'E_MEMORY_ARGUMENT';
+}
+
 /** A RAM range description (constructor input, options) that cannot describe a machine. */
 export class InvalidMachineConfigError extends MachineError {
   readonly code = 'E_INVALID_MACHINE_CONFIG';

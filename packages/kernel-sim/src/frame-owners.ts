@@ -22,6 +22,12 @@ function kindCode(kind: FrameOwnerKind): number {
   return c;
 }
 
+/** The kind code of `owner`. @throws FrameOwnershipError unless it is an owner object with a known kind */
+function ownerCode(owner: FrameOwner): number {
+  if (typeof owner !== 'object' || owner === null) throw new FrameOwnershipError(0, `owner ${owner === null ? 'null' : typeof owner} is not a { kind, pid? } object`);
+  return kindCode(owner.kind);
+}
+
 /** A frame allocator that tags what it hands out with one owner (the shape x86-paging's Mapper takes). */
 export interface OwnedFrameAllocator {
   /** The owner every frame from this allocator gets. */
@@ -78,7 +84,7 @@ export class FrameOwners {
    * @throws FrameOwnershipError for an unknown owner kind or a pid that is not a non-negative integer
    */
   allocFrame(owner: FrameOwner): number | null {
-    const code = kindCode(owner.kind);
+    const code = ownerCode(owner);
     const pid = checkPid(owner.pid);
     const frame = this.pmm.allocFrame();
     if (frame === null) return null;
@@ -94,7 +100,7 @@ export class FrameOwners {
    * `allocContiguous` for the options), or null.
    */
   allocContiguous(frameCount: number, owner: FrameOwner, options?: ContiguousOptions): number | null {
-    const code = kindCode(owner.kind);
+    const code = ownerCode(owner);
     const pid = checkPid(owner.pid);
     const start = this.pmm.allocContiguous(frameCount, options);
     if (start === null) return null;
@@ -155,7 +161,7 @@ export class FrameOwners {
    * @throws FrameOwnershipError if any of them is outside the allocator's range or not free; nothing changes
    */
   claim(frame: number, frameCount: number, owner: FrameOwner, options: { readonly permanent?: boolean } = {}): void {
-    const code = kindCode(owner.kind);
+    const code = ownerCode(owner);
     const pid = checkPid(owner.pid);
     this.checkRun(frame, frameCount);
     for (let i = 0; i < frameCount; i++) {
@@ -176,7 +182,7 @@ export class FrameOwners {
    * @throws FrameOwnershipError if any of them is free in the allocator or already owned
    */
   adopt(frame: number, frameCount: number, owner: FrameOwner): void {
-    const code = kindCode(owner.kind);
+    const code = ownerCode(owner);
     const pid = checkPid(owner.pid);
     this.checkRun(frame, frameCount);
     for (let i = 0; i < frameCount; i++) {
@@ -194,7 +200,7 @@ export class FrameOwners {
    * @returns the number of frames adopted
    */
   adoptAllUnowned(owner: FrameOwner): number {
-    const code = kindCode(owner.kind);
+    const code = ownerCode(owner);
     const pid = checkPid(owner.pid);
     const used = this.pmm.exportWords();
     const total = this.pmm.totalFrames;
@@ -250,7 +256,7 @@ export class FrameOwners {
    * @throws FrameOwnershipError if the frame has no owner
    */
   transfer(frame: number, owner: FrameOwner): void {
-    const code = kindCode(owner.kind);
+    const code = ownerCode(owner);
     const pid = checkPid(owner.pid);
     const old = this.codeOf(frame);
     if (old === 0) throw new FrameOwnershipError(frame, 'cannot be transferred: it has no owner');
@@ -303,13 +309,14 @@ export class FrameOwners {
 
   /**
    * A frame allocator (x86-paging's FrameAllocator shape) whose frames all get `owner`: give it
-   * to a Mapper so its page tables are owned ('page-table', pid). Cached per owner.
+   * to a Mapper so its page tables are owned ('page-table', pid). Cached per pid-less owner (one per process would outlive it).
    */
   allocatorFor(owner: FrameOwner): OwnedFrameAllocator {
-    kindCode(owner.kind);
+    ownerCode(owner);
     checkPid(owner.pid);
-    const key = `${owner.kind}/${owner.pid ?? ''}`;
-    let a = this.allocators.get(key);
+    // Cached for pid-less owners only: a cache entry per pid would outlive the process.
+    const key = owner.pid === undefined ? owner.kind : null;
+    let a = key === null ? undefined : this.allocators.get(key);
     if (a === undefined) {
       const fixed: FrameOwner = owner.pid === undefined ? { kind: owner.kind } : { kind: owner.kind, pid: owner.pid };
       a = {
@@ -317,7 +324,7 @@ export class FrameOwners {
         allocFrame: () => this.allocFrame(fixed),
         freeFrame: (pa: number) => this.freeFrame(pa),
       };
-      this.allocators.set(key, a);
+      if (key !== null) this.allocators.set(key, a);
     }
     return a;
   }

@@ -9,12 +9,21 @@ const TiB = 1024 * GiB;
 const K = 0x8000_0000_0000;
 /** 2^47: one past the last user address 0x0000_7fff_ffff_ffff. */
 const USER_TOP = 0x8000_0000_0000;
+/**
+ * Linux's TASK_SIZE_MAX for 4-level paging, 0x0000_7fff_ffff_f000: the Linux-like layouts end
+ * user space one page below the canonical hole, so the last page 0x7fff_ffff_f000 is never mapped
+ * (returning with SYSRET to a non-canonical RIP after executing there is a known privilege-escalation
+ * hazard on Intel CPUs, which is why Linux keeps it unmapped).
+ */
+const TASK_SIZE_MAX = USER_TOP - 0x1000;
 
 /**
  * `identity-low`: a small teaching kernel that never leaves the lower half. The kernel is
  * identity-mapped (va = pa) from 1 MiB to 129 MiB (image, boot stack, heap); user programs and
  * their heap live above it, the user stack grows down from 0x0000_7fff_ffff_ffff. Page tables
- * are reached at their physical addresses (identity).
+ * are reached at their physical addresses (identity). Seed 000's choice, kept on purpose: its user
+ * range runs to 2^47, so unlike the Linux-like layouts the last page 0x7fff_ffff_f000 may be
+ * mapped (with mmap; process stacks still start at Linux's STACK_TOP 0x7fff_ffff_f000).
  */
 export const IDENTITY_LOW: Layout = validateLayout({
   name: 'identity-low',
@@ -34,7 +43,8 @@ export const IDENTITY_LOW: Layout = validateLayout({
  * `higher-half`: a kernel in the top half at 0xffff_8000_0000_0000 with 16 MiB of scratch and
  * stacks, its binary at +16 MiB (128 MiB), a 4 KiB slab area at +144 MiB, the heap from +1 GiB
  * to +32 GiB and a direct map of all physical memory at +4 TiB (64 TiB reserved, as Linux's
- * 4-level direct map). Page tables are reached through the direct map.
+ * 4-level direct map). Page tables are reached through the direct map. User space ends at Linux's
+ * TASK_SIZE_MAX, 0x0000_7fff_ffff_f000: the last page below the canonical hole is never mapped.
  */
 export const HIGHER_HALF: Layout = validateLayout({
   name: 'higher-half',
@@ -46,8 +56,8 @@ export const HIGHER_HALF: Layout = validateLayout({
     { name: 'kernel-heap', role: 'kernel-heap', start: K + 1 * GiB, end: K + 32 * GiB, purpose: 'kernel heap (pages mapped on demand)' },
     { name: 'direct-map', role: 'direct-map', start: K + 4 * TiB, end: K + 68 * TiB, purpose: 'direct map of all physical memory (pa + offset)' },
   ],
-  userRange: { start: 0x40_0000, end: USER_TOP },
-  userStackTop: USER_TOP,
+  userRange: { start: 0x40_0000, end: TASK_SIZE_MAX },
+  userStackTop: TASK_SIZE_MAX,
   // Linux's default CONFIG_PHYSICAL_START: virtual - physical = 0xffff_8000_0000_0000, 2 MiB aligned.
   kernelPhysicalBase: 16 * MiB,
   tableAccess: 'direct-map',
@@ -58,7 +68,8 @@ export const HIGHER_HALF: Layout = validateLayout({
  * (HHDM) of physical memory at 0xffff_8000_0000_0000, the kernel in the top 2 GiB
  * (0xffff_ffff_8000_0000, the `-mcmodel=kernel` range), userland from 0x4000_0000, where a PIE is
  * placed unless exec is given a `loadBias` (BoredOS's user programs start there). Heap and
- * stacks are this layout's choice (Limine does not place them).
+ * stacks are this layout's choice (Limine does not place them). User space ends at Linux's
+ * TASK_SIZE_MAX, 0x0000_7fff_ffff_f000: the last page below the canonical hole is never mapped.
  */
 export const LIMINE_HIGHER_HALF: Layout = validateLayout({
   name: 'limine-higher-half',
@@ -69,8 +80,8 @@ export const LIMINE_HIGHER_HALF: Layout = validateLayout({
     { name: 'kernel-stacks', role: 'kernel-stack', start: c('0xffff_ffff_0000_0000'), end: c('0xffff_ffff_0100_0000'), purpose: 'kernel stacks' },
     { name: 'kernel-image', role: 'kernel-image', start: c('0xffff_ffff_8000_0000'), end: c('0x1_0000_0000_0000_0000'), purpose: 'kernel binary, top 2 GiB (-mcmodel=kernel)' },
   ],
-  userRange: { start: 0x4000_0000, end: USER_TOP },
-  userStackTop: USER_TOP,
+  userRange: { start: 0x4000_0000, end: TASK_SIZE_MAX },
+  userStackTop: TASK_SIZE_MAX,
   // Seed 003 (BoredOS): user programs start at 0x4000_0000, PIEs included.
   pieBase: 0x4000_0000,
   kernelPhysicalBase: 2 * MiB,

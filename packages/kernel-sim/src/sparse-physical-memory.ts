@@ -1,5 +1,5 @@
 // Emulated RAM whose host cost grows with the frames a program touches, not with the RAM size.
-import { BusError, InvalidMachineConfigError, InvalidPhysicalAddressError, type MemoryKind, type MemoryRegion, type PhysicalMemoryPort } from './api';
+import { BusError, InvalidMachineConfigError, InvalidPhysicalAddressError, MemoryArgumentError, type MemoryKind, type MemoryRegion, type PhysicalMemoryPort } from './api';
 import { formatPhysical } from './hex';
 
 /** Bytes in a frame (x86 4 KiB page, SDM vol. 3A 4.1). */
@@ -176,10 +176,12 @@ export class SparsePhysicalMemory implements PhysicalMemoryPort {
 
   /**
    * Writes `value` (ToUint32) at `pa`, little-endian.
+   * @throws MemoryArgumentError if `value` is not a number.
    * @throws InvalidPhysicalAddressError if `pa` is not 4-byte aligned or not below 2^MAXPHYADDR.
    * @throws BusError if `pa` is not RAM.
    */
   write32(pa: number, value: number): void {
+    if (typeof value !== 'number') throw new MemoryArgumentError(`write32 value ${typeof value} is not a number`);
     let w = this.lookup(pa);
     if (w === undefined || (pa & 3) !== 0) {
       this.checkAccess(pa, 4, true);
@@ -204,10 +206,12 @@ export class SparsePhysicalMemory implements PhysicalMemoryPort {
 
   /**
    * Writes the low 8 bits of `value` at `pa`.
+   * @throws MemoryArgumentError if `value` is not a number.
    * @throws InvalidPhysicalAddressError if `pa` is not a safe integer below 2^MAXPHYADDR.
    * @throws BusError if `pa` is not RAM.
    */
   write8(pa: number, value: number): void {
+    if (typeof value !== 'number') throw new MemoryArgumentError(`write8 value ${typeof value} is not a number`);
     let w = this.lookup(pa);
     if (w === undefined) {
       this.checkAccess(pa, 1, true);
@@ -299,9 +303,10 @@ export class SparsePhysicalMemory implements PhysicalMemoryPort {
   /**
    * Copies `bytes` into RAM at `pa`. Frames without backing that would only receive zeros stay
    * absent. The whole range is checked before anything is written.
-   * @throws InvalidPhysicalAddressError / BusError if any byte of the range is not RAM.
+   * @throws MemoryArgumentError if `bytes` is not a Uint8Array; InvalidPhysicalAddressError / BusError if any byte of the range is not RAM.
    */
   writeBytes(pa: number, bytes: Uint8Array): void {
+    if (!((bytes as unknown) instanceof Uint8Array)) throw new MemoryArgumentError(`writeBytes needs a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
     this.checkRange(pa, bytes.length, true);
     for (let done = 0; done < bytes.length; ) {
       const at = pa + done;
@@ -375,6 +380,8 @@ export class SparsePhysicalMemory implements PhysicalMemoryPort {
 
   /** Backing of the frame containing `pa`, or undefined (also for any malformed `pa`). */
   private lookup(pa: number): Uint32Array | undefined {
+    // Anything but a number (a bigint, a string) misses, so checkAccess reports it typed.
+    if (typeof pa !== 'number') return undefined;
     // pa & 0xfff is exact for any non-negative safe integer (ToInt32 keeps the low bits). A
     // negative, fractional or non-finite pa yields a non-index key below and misses.
     const frameNo = (pa - (pa & 0xfff)) / FRAME_BYTES;

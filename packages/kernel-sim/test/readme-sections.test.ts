@@ -11,6 +11,7 @@ describe.each([
   { section: '## Processes and the page-fault policy', mentions: 'cow-copy' },
   { section: '## Seed 002: the 32-bit higher-half kernel', mentions: 'relocate-stack' },
   { section: '## Swap and page replacement', mentions: 'swap entry' },
+  { section: '## Replaying memory traces', mentions: 'LRU curve' },
   { section: '## Inspecting memory dumps of real kernels', mentions: 'kernel-text-writable' },
 ])('README: $section', ({ section, mentions }) => {
   it('runs the example and prints the output shown under it', async () => {

@@ -217,7 +217,7 @@ describe('TlbHierarchySim', () => {
           [24, 3],
         ];
         const sim = new TlbHierarchySim(levels.map(([entryCount, wayCount]) => ({ entryCount, wayCount })));
-        for (const p of pages) sim.access(p);
+        for (const p of pages) sim.access(p, p);
         const m = model(pages, levels);
         expect(Array.from(sim.hits)).toEqual(m.hits);
         expect(sim.walks).toBe(m.walks);

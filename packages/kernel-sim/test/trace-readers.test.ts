@@ -43,6 +43,7 @@ describe('LackeyTraceReader', () => {
     ['I  00zz40,4', 'not a hex number'],
     ['I  12345678123456789,4', 'more than 64 bits'],
     ['I  0000800000000000,4', 'not canonical'],
+    ['I  800000000000,4', 'not canonical'],
     ['I  0040,4x', 'bad size'],
     ['I ', 'truncated'],
   ])('rejects %j with its line number', (line, reason) => {

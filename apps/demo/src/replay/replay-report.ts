@@ -37,7 +37,7 @@ export function replayReport(r: ReplayResult, traceName: string, style: Style): 
   out.push(style.heading('Faults per replacement policy and frame count (demand paging, same page references)'));
   const frames = r.policies[0]?.faults.map(([fr]) => fr) ?? [];
   const pol = table(['policy', ...frames.map((fr) => `${n(fr)} frames`)]);
-  for (const p of r.policies) pol.push([p.policy === 'opt' ? 'opt (bound)' : p.policy, ...p.faults.map(([, m]) => `${n(m)} (${pct(a.pageReferences === 0 ? 0 : m / a.pageReferences)})`)]);
+  for (const p of r.policies) pol.push([p.policy === 'opt' ? 'opt (bound)' : p.policy, ...p.faults.map(([, m]) => n(m))]);
   out.push(pol.toString());
 
   out.push(style.heading('LRU miss-ratio curve (one pass, every memory size)'));
@@ -60,8 +60,17 @@ export function replayReport(r: ReplayResult, traceName: string, style: Style): 
   else {
     const bars = ' ▁▂▃▄▅▆▇█';
     const peak = Math.max(1, ...ws.points.map((p) => p.pageCount));
-    out.push(`  ${ws.points.map((p) => bars[Math.round((p.pageCount / peak) * 8)]).join('')}`);
-    out.push(`  peak ${n(ws.peakPages)} pages, last ${n(ws.points.at(-1)!.pageCount)}; a sample every ${n(ws.interval)} references`);
+    // At most 64 cells: each the largest sample of its share of the run.
+    const cells = Math.min(64, ws.points.length);
+    const line: string[] = [];
+    for (let c = 0; c < cells; c++) {
+      const from = Math.floor((c * ws.points.length) / cells);
+      const to = Math.floor(((c + 1) * ws.points.length) / cells);
+      const top = Math.max(...ws.points.slice(from, to).map((p) => p.pageCount));
+      line.push(bars[Math.round((top / peak) * 8)]!);
+    }
+    out.push(`  ${line.join('')}`);
+    out.push(`  peak ${n(ws.peakPages)} pages, last ${n(ws.points.at(-1)!.pageCount)}; ${n(ws.points.length)} samples, one every ${n(ws.interval)} references`);
   }
   return out;
 }

@@ -28,6 +28,7 @@ import { findLayoutRegion, formatSize } from '../layout';
 import type { KernelMappings } from './kernel-mappings';
 import type { KernelParts } from './kernel-parts';
 import type { KernelStacks } from './kernel-stacks';
+import { SPAN_PER_RAM_BYTE, managedRam } from './managed-ram';
 
 const PAGE = 4096;
 const TWO_MIB = 2 * 1024 * 1024;
@@ -86,7 +87,9 @@ export class BootSteps {
   private frameAllocator(): BootStepResult {
     const parts = this.parts;
     const m = parts.machine;
-    const pmm = BitmapFrameAllocator.fromMemoryMap(m.memoryMap, { maxPhysAddrBits: m.maxPhysAddrBits, reserveLowBytes: 1024 * 1024 });
+    // The bitmap covers RAM, not the highest address a map names (see managed-ram.ts).
+    const managed = managedRam(m.memoryMap);
+    const pmm = BitmapFrameAllocator.fromMemoryMap(m.memoryMap, { maxPhysAddrBits: m.maxPhysAddrBits, reserveLowBytes: 1024 * 1024, maxFrameCount: managed.frameCount });
     const frames = new FrameOwners(pmm, m.memory, parts.events);
     parts.pmm = pmm;
     parts.frames = frames;
@@ -101,9 +104,12 @@ export class BootSteps {
     frames.placeBitmap(bitmapPa);
     const reserved = frames.adoptAllUnowned({ kind: 'reserved' });
     this.writeImageSignature();
+    const ignored = managed.ignored;
+    const ignoredNote =
+      ignored.length === 0 ? '' : `; ${formatSize(pmm.ignoredBytes)} of RAM from ${formatPhysical(ignored[0]!.base)} left unmanaged (more than ${SPAN_PER_RAM_BYTE}x the RAM below it away from 0)`;
     return [
-      `bitmap of ${pmm.totalFrames} frames at ${formatPhysical(bitmapPa)} (${bitmapFrames} frames); ${pmm.freeFrames} frames free`,
-      { totalFrames: pmm.totalFrames, freeFrames: pmm.freeFrames, bitmapPa, bitmapFrames, kernelImageFrames: parts.image.sizeBytes / PAGE, reservedFrames: reserved, moduleCount: parts.modules.length },
+      `bitmap of ${pmm.totalFrames} frames at ${formatPhysical(bitmapPa)} (${bitmapFrames} frames); ${pmm.freeFrames} frames free${ignoredNote}`,
+      { totalFrames: pmm.totalFrames, freeFrames: pmm.freeFrames, bitmapPa, bitmapFrames, kernelImageFrames: parts.image.sizeBytes / PAGE, reservedFrames: reserved, moduleCount: parts.modules.length, ignoredRamBytes: pmm.ignoredBytes },
     ];
   }
 

@@ -76,6 +76,9 @@ export function checkKernelMappings(parts: KernelParts, physMappings: readonly P
       if ((m.flags & NX) === 0) bad(m, 'direct map is executable');
       continue;
     }
+    // A run wholly inside a memMapAddr mapping at its offset is right as a whole (one check, not
+    // one per 4 KiB page of a mapping that may be large).
+    if (physMappings.some((p) => m.start >= p.va && m.end <= p.va + p.sizeBytes && m.pa === p.pa + (m.start - p.va))) continue;
     for (let va = m.start; va < m.end; va += PAGE) {
       const pa = m.pa + (va - m.start);
       if (va >= img.va && va < img.va + img.sizeBytes) {

@@ -1,7 +1,7 @@
 // The kernel's own mappings after boot: mem_map_pages_at (fresh zeroed frames), mem_map_addr
 // (a physical range such as ACPI tables or MMIO), and their inverses, all in kernel space through
 // the kernel's Mapper, all or nothing.
-import { PTE } from '@kmem/x86-paging';
+import { PTE, PageSize } from '@kmem/x86-paging';
 import type { FrameOwner } from '../events';
 import { formatCanonical } from '../hex';
 import { KernelAddressError, KernelFlagsError, KernelPhysicalRangeError, KernelSizeError } from '../kernel-errors';
@@ -20,6 +20,12 @@ export interface PhysicalMapping {
   readonly sizeBytes: number;
   /** Flags word used. */
   readonly flags: number;
+}
+
+/** The largest page size (1 GiB, 2 MiB, 4 KiB) that divides `pa` and fits in `sizeBytes`. */
+function largePageAlignment(pa: number, sizeBytes: number): number {
+  for (const size of [PageSize.Size1G, PageSize.Size2M]) if (pa % size === 0 && sizeBytes >= size) return size;
+  return PAGE;
 }
 
 /** The kernel memory API's mapping half (see `Kernel.memMapPagesAt` and friends for the contracts). */
@@ -115,17 +121,14 @@ export class KernelMappings {
     const machine = parts.machine;
     if (end > 2 ** machine.maxPhysAddrBits) throw new KernelPhysicalRangeError(pa, `range of ${sizeBytes} bytes reaches beyond 2^${machine.maxPhysAddrBits} (MAXPHYADDR)`);
     const f = this.checkKernelFlags(flags);
-    const mem = machine.memory;
-    const pmm = parts.need(parts.pmm, 'pmm');
-    for (let frame = first; frame < end; frame += PAGE) {
-      if (mem.isRam(frame) && frame < pmm.endPa && pmm.isFree(frame)) throw new KernelPhysicalRangeError(frame, 'is free RAM: allocate memory with memMapPagesAt instead of mapping it');
-    }
+    this.refuseFreeRam(first, end, sizeBytes);
     const size = end - first;
     const kernelSpace = parts.need(parts.kernelSpace, 'kernelSpace');
     const mapper = parts.need(parts.kernelMapper, 'kernelMapper');
     let at: number;
     if (va === undefined) {
-      const got = kernelSpace.alloc(size, { tag: 'memMapAddr' });
+      // Aligned like the physical range (up to 1 GiB), so the mapping can use large pages.
+      const got = kernelSpace.alloc(size, { tag: 'memMapAddr', alignBytes: largePageAlignment(first, size) });
       if (got === null) return null;
       at = got;
     } else {
@@ -134,13 +137,33 @@ export class KernelMappings {
       if (!kernelSpace.take(va, size, { tag: 'memMapAddr' })) throw new KernelAddressError(va, 'the virtual range is in use in kernel space');
       at = va;
     }
-    if (!mapper.mapPages(at, first, size / PAGE, f)) {
+    // Large pages where the virtual and physical addresses allow them (as Linux's ioremap does
+    // with huge vmap): the tables a mapping needs follow its large-page-aligned runs, not its size.
+    if (!mapper.mapRange(at, first, size, f, { maxPageSize: PageSize.Size1G })) {
       kernelSpace.free(at, size);
       return null;
     }
     this.physMappings.push({ va: at, pa: first, sizeBytes: size, flags: f });
     if (parts.events.wants('map')) parts.events.emit({ kind: 'map', va: at, pa: first, pageCount: size / PAGE, flags: f, what: 'memMapAddr' });
     return at + (pa - first);
+  }
+
+  /**
+   * Throws if `[first, end)` holds a free frame. Work follows the memory map: one range query of
+   * the frame allocator per RAM range overlapping the request (a hole costs nothing), never one
+   * question per 4 KiB frame of the request.
+   */
+  private refuseFreeRam(first: number, end: number, sizeBytes: number): void {
+    const parts = this.parts;
+    const pmm = parts.need(parts.pmm, 'pmm');
+    const managedEnd = Math.min(end, pmm.endPa);
+    for (const r of parts.machine.memory.ramRanges) {
+      const s = Math.max(first, r.base);
+      const e = Math.min(managedEnd, r.base + r.lengthBytes);
+      if (s >= e) continue;
+      const free = pmm.freeFramesBetween(s, e);
+      if (free > 0) throw new KernelPhysicalRangeError(s, `range of ${sizeBytes} bytes holds ${free} free RAM frame(s) from here: allocate memory with memMapPagesAt instead of mapping it`);
+    }
   }
 
   /** Inverse of memMapAddr. */

@@ -42,6 +42,8 @@ export interface KernelOptions {
    * stac/clac when this is on.
    */
   readonly smap?: boolean;
+  /** Exit records `kernel.processes.gone()` keeps, the most recent ones (default 1,000; 0 keeps none). */
+  readonly exitHistory?: number;
   /** Give each process a PCID (CR4.PCIDE, set when the first process is created) so context switches keep TLB entries. Default false. */
   readonly pcid?: boolean;
 }

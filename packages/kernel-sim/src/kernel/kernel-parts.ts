@@ -93,6 +93,8 @@ export class KernelParts {
     this.kernelStackBytes = stackBytes;
     const stackRegion = findLayoutRegion(layout, 'kernel-stack');
     if (stackRegion === undefined || stackRegion.end - stackRegion.start < stackBytes + PAGE) throw new KernelConfigError('the layout needs a kernel-stack region larger than the kernel stack plus its guard page');
+    const exitHistory = options.exitHistory ?? 1000;
+    if (!Number.isSafeInteger(exitHistory) || exitHistory < 0) throw new KernelConfigError(`exitHistory ${String(exitHistory)} is not a non-negative integer`);
     const heapRegion = findLayoutRegion(layout, 'kernel-heap');
     if (heapRegion === undefined) throw new KernelConfigError('the layout needs a kernel-heap region');
 

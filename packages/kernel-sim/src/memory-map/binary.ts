@@ -55,6 +55,19 @@ export class ByteReader {
   }
 }
 
+/**
+ * The promise every parser keeps for each region it returns: `base` and `lengthBytes` are
+ * non-negative safe integers and `base + lengthBytes <= 2^53`. The exclusive end may be 2^53
+ * exactly, but not from base 0: the length would then be 2^53, which is not a safe integer.
+ * @returns why a region breaks it, or null when it does not
+ */
+export function regionLimitProblem(base: number, lengthBytes: number): string | null {
+  if (!Number.isSafeInteger(base) || base < 0) return 'base address is 2^53 or more (beyond any MAXPHYADDR, not a safe integer)';
+  if (!Number.isSafeInteger(lengthBytes) || lengthBytes < 0) return 'length is 2^53 or more (not a safe integer)';
+  if (lengthBytes > 2 ** 53 - base) return 'region ends beyond 2^53 (beyond any MAXPHYADDR, not a safe integer)';
+  return null;
+}
+
 /** Builds a region from u64 halves, rejecting wrap past 2^64 and values beyond 2^53. */
 export function checkedRegion(baseLo: number, baseHi: number, lenLo: number, lenHi: number, reportOffset: number, kind: MemoryKind, firmwareType: string, line?: number, column?: number): MemoryRegion {
   const carry = baseLo + lenLo >= TWO_32 ? 1 : 0;
@@ -66,7 +79,11 @@ export function checkedRegion(baseLo: number, baseHi: number, lenLo: number, len
   if (baseHi >= SAFE_HI_LIMIT) fail('base address is 2^53 or more (beyond any MAXPHYADDR, not a safe integer)');
   // The exclusive end may be 2^53 exactly (the last byte is then 2^53 - 1, a safe integer).
   if (endHi > SAFE_HI_LIMIT || (endHi === SAFE_HI_LIMIT && (baseLo + lenLo) % TWO_32 !== 0)) fail('region ends beyond 2^53 (beyond any MAXPHYADDR, not a safe integer)');
-  return { base: baseHi * TWO_32 + baseLo, lengthBytes: lenHi * TWO_32 + lenLo, kind, firmwareType };
+  const base = baseHi * TWO_32 + baseLo;
+  const lengthBytes = lenHi * TWO_32 + lenLo;
+  const problem = regionLimitProblem(base, lengthBytes);
+  if (problem !== null) fail(problem);
+  return { base, lengthBytes, kind, firmwareType };
 }
 
 /**

@@ -1,6 +1,6 @@
 // Line handling shared by the text memory-map parsers (e820 log lines, sysfs memmap).
 import { MemoryMapParseError, type MemoryKind, type MemoryRegion } from '../api';
-import { hexHalves } from './binary';
+import { hexHalves, regionLimitProblem } from './binary';
 
 const TWO_32 = 0x1_0000_0000;
 
@@ -44,5 +44,8 @@ export function parseHex(line: TextLine, column: number, digits: string, what: s
 /** A region from an inclusive `[start, endInclusive]` pair read from text. */
 export function inclusiveRegion(line: TextLine, column: number, start: number, endInclusive: number, kind: MemoryKind, firmwareType: string): MemoryRegion {
   if (endInclusive < start) failAt(line, column, 'end address is below start address');
-  return { base: start, lengthBytes: endInclusive - start + 1, kind, firmwareType };
+  const lengthBytes = endInclusive - start + 1;
+  const problem = regionLimitProblem(start, lengthBytes);
+  if (problem !== null) failAt(line, column, problem);
+  return { base: start, lengthBytes, kind, firmwareType };
 }

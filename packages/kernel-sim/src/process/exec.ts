@@ -9,15 +9,16 @@ import { buildInitialStack } from '../elf/stack-image';
 import type { KernelServices } from '../kernel-services';
 import type { Process } from './process';
 import { ProcessOptionError } from './process-errors';
+import { checkExecArguments } from './exec-arguments';
 import { MAX_STACK_TOP, checkLimits, pageUp, type ExecOptions } from './process-limits';
 import type { ProcessTable } from './process-table';
 import { PROT, type RegionKind } from './regions';
 
 /** See `ProcessManager.exec` for the contract. */
-export function exec<K extends KernelServices>(table: ProcessTable<K>, target: number | ExecOptions | undefined, file: Uint8Array | ElfExecutable, argv: readonly string[] = [], envp: readonly string[] = [], options: ExecOptions = {}): Process | null {
+export function exec<K extends KernelServices>(table: ProcessTable<K>, target: number | ExecOptions | undefined, fileIn: Uint8Array | ElfExecutable, argvIn?: readonly string[], envpIn?: readonly string[], options?: ExecOptions): Process | null {
   table.requireRunning('exec');
-  const opts: ExecOptions = typeof target === 'object' ? { ...target, ...options } : options;
-  const existing = typeof target === 'number' ? table.requireAlive(table.get(target), 'exec') : null;
+  const { pid, opts, file, argv, envp } = checkExecArguments(target, fileIn, argvIn, envpIn, options);
+  const existing = pid !== null ? table.requireAlive(table.get(pid), 'exec') : null;
   const limits = existing?.limits ?? checkLimits(opts);
   const kernel = table.kernel;
   const mappings = table.mappings;
@@ -69,7 +70,7 @@ export function exec<K extends KernelServices>(table: ProcessTable<K>, target: n
   mappings.addRegion(p, { start: stackTop - stackBytes, end: stackTop, prot: stackProt, kind: 'stack', backing: null, growsDown: true, name: '[stack]' });
   p.brkStart = pageUp(plan.imageEnd);
   p.brkEnd = p.brkStart;
-  p.image = { name, plan, entry: plan.entry, rsp: stack.rsp, stack, argv: [...argv], envp: [...envp] };
+  p.image = { name, plan, entry: plan.entry, rsp: stack.rsp, stack, argv, envp };
   table.emit({ kind: 'process-exec', pid: p.pid, name, entry: plan.entry, rsp: stack.rsp, segments: plan.segments.length, brk: p.brkStart });
   // copy_to_user of the initial stack: supervisor writes into the process's pages, which the
   // fault handler maps on demand (with SMAP on, bracketed by STAC/CLAC as Linux does).

@@ -8,6 +8,7 @@ import type { KernelServices } from '../kernel-services';
 import type { MmapOptions, Process } from './process';
 import { UserMemoryArgumentError } from './process-errors';
 import { pageUp } from './process-limits';
+import { checkMmapOptions } from './user-arguments';
 import type { ProcessTable } from './process-table';
 import { PROT, checkProt } from './regions';
 
@@ -46,6 +47,7 @@ export function sbrk<K extends KernelServices>(table: ProcessTable<K>, p: Proces
 /** mmap(2); see `Process.mmap`. */
 export function mmap<K extends KernelServices>(table: ProcessTable<K>, p: Process, options: MmapOptions): number | null {
   table.requireAlive(p, 'mmap');
+  checkMmapOptions(options);
   const len = options.lengthBytes;
   if (!Number.isSafeInteger(len) || len <= 0) throw new UserMemoryArgumentError(options.va ?? 0, `mmap length ${String(len)} is not a positive integer`);
   const prot = options.prot ?? PROT.Read | PROT.Write;

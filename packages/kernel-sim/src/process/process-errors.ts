@@ -53,3 +53,12 @@ export class ProcessKilledError extends KmemError {
     super(`process ${record.pid} killed by ${record.signal} at ${formatCanonical(record.va)}: ${record.reason} (${record.errorCodeText})`);
   }
 }
+
+/**
+ * `exec` was called with arguments of the wrong shape (argv or envp not an array of strings, a
+ * file that is neither bytes nor a parsed ELF, options that are not an object): thrown before
+ * anything changes, so the target process keeps its old image.
+ */
+export class ExecArgumentError extends KmemError {
+  readonly code = 'E_EXEC_ARGUMENT';
+}

@@ -42,9 +42,12 @@ export function pageUp(n: number): number {
 
 /**
  * The limits `o` asks for, defaults filled in.
- * @throws ProcessOptionError for a size that is not a page multiple or a limit below the initial size
+ * @throws ProcessOptionError for options that are not an object, a name that is not a string, a size
+ *   that is not a page multiple or a limit below the initial size
  */
 export function checkLimits(o: CreateProcessOptions): ProcessLimits {
+  if (typeof o !== 'object' || o === null) throw new ProcessOptionError(`process options are ${o === null ? 'null' : typeof o}, not an object`);
+  if (o.name !== undefined && typeof o.name !== 'string') throw new ProcessOptionError(`name is ${typeof o.name}, not a string`);
   const d = DEFAULT_PROCESS_LIMITS;
   const stackSizeBytes = o.stackSizeBytes ?? d.stackSizeBytes;
   const stackLimitBytes = o.stackLimitBytes ?? Math.max(d.stackLimitBytes, stackSizeBytes);

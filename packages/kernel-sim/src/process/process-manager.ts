@@ -13,10 +13,10 @@ import { PageFaultHandler } from './fault-handler';
 import { fork } from './fork';
 import { brk, mmap, mprotect, munmap, sbrk } from './memory-calls';
 import type { MmapOptions, PageInfo, Process, ProcessCalls, TouchAccess, TouchOutcome } from './process';
-import { UserMemoryArgumentError } from './process-errors';
+import { ProcessOptionError, UserMemoryArgumentError } from './process-errors';
 import { checkProcessInvariants } from './process-invariants';
 import type { CreateProcessOptions, ExecOptions } from './process-limits';
-import { ProcessTable } from './process-table';
+import { DEFAULT_EXIT_HISTORY, ProcessTable } from './process-table';
 import { formatMaps, pageInfo, translate } from './process-view';
 import { makeUserAccess, touch, touchRange, type UserAccess } from './user-access';
 import { UserMappings } from './user-mappings';
@@ -41,6 +41,8 @@ export interface ProcessManagerOptions<K extends KernelServices> {
   readonly pcid?: boolean;
   /** The policy `setFaultPolicy(null)` restores (default: decide, then apply). */
   readonly defaultPolicy?: PageFaultPolicy<K>;
+  /** Exit records `gone()` keeps, the most recent ones (default 1,000; 0 keeps none). */
+  readonly exitHistory?: number;
 }
 
 /**
@@ -59,7 +61,7 @@ export class ProcessManager<K extends KernelServices = KernelServices> implement
   constructor(kernel: K, options: ProcessManagerOptions<K> = {}) {
     this.kernel = kernel;
     const spaces = new AddressSpaceSwitch(kernel, options.pcid ?? false);
-    this.table = new ProcessTable(kernel, spaces, new UserMappings(kernel, spaces), this);
+    this.table = new ProcessTable(kernel, spaces, new UserMappings(kernel, spaces), this, options.exitHistory ?? DEFAULT_EXIT_HISTORY);
     this.faults = new PageFaultHandler(this.table, new FaultActions(this.table), options.defaultPolicy ?? ((ctx) => ctx.apply(ctx.decide())));
     kernel.machine.cpu.setHandler(14, (fault): FaultAnswer => this.faults.handle(fault));
     this.user = makeUserAccess(this.table);
@@ -82,12 +84,16 @@ export class ProcessManager<K extends KernelServices = KernelServices> implement
     return this.table.live.size;
   }
 
-  /** A process by pid, live or gone. @throws NoSuchProcessError if no process ever had it */
+  /** A process by pid, live or gone (while its exit record is kept). @throws NoSuchProcessError if no process had it, or its record was dropped */
   get(pid: number): Process {
     return this.table.get(pid);
   }
 
-  /** Processes that exited or were killed, oldest first. */
+  /**
+   * Processes that exited or were killed, oldest first: the most recent `exitHistory` of them
+   * (default 1,000). Each is a small record (pid, name, state, exit code or kill record,
+   * counters); its address space and image are gone.
+   */
   gone(): Process[] {
     return [...this.table.dead.values()];
   }
@@ -105,8 +111,10 @@ export class ProcessManager<K extends KernelServices = KernelServices> implement
   /**
    * Replaces the page-fault policy (null restores the default). The kernel's handler stays
    * registered on the CPU; it gathers the facts and calls the policy.
+   * @throws ProcessOptionError unless `policy` is a function or null
    */
   setFaultPolicy(policy: PageFaultPolicy<K> | null): void {
+    if (policy !== null && typeof policy !== 'function') throw new ProcessOptionError(`a fault policy is a function or null, not ${typeof policy}`);
     this.faults.policy = policy ?? this.faults.defaultPolicy;
   }
 
@@ -147,10 +155,12 @@ export class ProcessManager<K extends KernelServices = KernelServices> implement
    * @returns the process, or null when memory ran out (no process was created, or the process
    *   was OOM-killed while its new image was being set up — Linux kills past exec's point of no
    *   return too)
-   * @throws ElfParseError / ElfLoadError / StackImageError for a bad file or arguments, before any change;
-   *   NoSuchProcessError, ProcessStateError, KernelStateError
+   * @throws ExecArgumentError (argv / envp not arrays of strings, a file that is not bytes or a
+   *   parsed ELF, options not an object), ElfParseError / ElfLoadError / StackImageError for a bad
+   *   file or arguments, NoSuchProcessError, ProcessStateError, KernelStateError — all before any
+   *   change: the target process keeps its old image
    */
-  exec(target: number | ExecOptions | undefined, file: Uint8Array | ElfExecutable, argv: readonly string[] = [], envp: readonly string[] = [], options: ExecOptions = {}): Process | null {
+  exec(target: number | ExecOptions | undefined, file: Uint8Array | ElfExecutable, argv?: readonly string[], envp?: readonly string[], options?: ExecOptions): Process | null {
     return exec(this.table, target, file, argv, envp, options);
   }
 

@@ -17,6 +17,9 @@ import type { UserMappings } from './user-mappings';
 
 const PAGE = 4096;
 
+/** Exit records `processes.gone()` keeps by default (the most recent ones). */
+export const DEFAULT_EXIT_HISTORY = 1000;
+
 /** Why a process ended. */
 export type TeardownCause = 'exit' | 'segv' | 'oom';
 
@@ -36,9 +39,14 @@ export class ProcessTable<K extends KernelServices = KernelServices> {
     readonly spaces: AddressSpaceSwitch,
     readonly mappings: UserMappings,
     private readonly calls: ProcessCalls,
+    /** Exit records kept in `dead` (the most recent ones). */
+    readonly exitHistory: number = DEFAULT_EXIT_HISTORY,
   ) {}
 
-  /** A process by pid, live or gone. @throws NoSuchProcessError if no process ever had it */
+  /**
+   * A process by pid, live or gone (while its exit record is kept).
+   * @throws NoSuchProcessError if no process had it, or its exit record was dropped
+   */
   get(pid: number): Process {
     const p = this.live.get(pid) ?? this.dead.get(pid);
     if (p === undefined) throw new NoSuchProcessError(pid);
@@ -154,12 +162,16 @@ export class ProcessTable<K extends KernelServices = KernelServices> {
     if (this.current === p) this.current = null;
     kernel.freeAddressSpaceRoot(p.root);
     this.spaces.flushPcid(p.pcid);
-    p.regions_.clear();
     p.stats.rssPages = 0;
     p.state = why === 'exit' ? 'exited' : 'killed';
+    // What stays is a small exit record: pid, name, exit code or kill record, counters. The
+    // region list, virtual allocator, page-table helper and image go (issue 14 defect 4).
+    p.detach_();
     if (why !== 'exit') this.killCount++;
     this.live.delete(p.pid);
     this.dead.set(p.pid, p);
+    // Only the most recent records are kept (a Map iterates in insertion order: oldest first).
+    while (this.dead.size > this.exitHistory) this.dead.delete(this.dead.keys().next().value!);
     mappings.forget(p.pid);
     this.emit({ kind: 'process-exit', pid: p.pid, code: p.exitCode ?? (why === 'segv' ? 139 : 137), cause: why, framesReleased, tablesFreed: tablesFreed + 1 });
   }

@@ -7,6 +7,7 @@ import type { DecodedPageFaultErrorCode } from '@kmem/x86-paging';
 import type { ElfLoadPlan } from '../elf/load-plan';
 import type { InitialStack } from '../elf/stack-image';
 import type { FaultReason } from '../fault-policy';
+import { KernelInvariantError } from '../kernel-errors';
 import type { Region, RegionList } from './regions';
 import type { UserPageTables } from './user-pages';
 
@@ -152,16 +153,12 @@ export class Process {
   brkStart: number;
   /** Current program break (byte address). */
   brkEnd: number;
-  /** The program loaded by exec, or null. */
+  /** The program loaded by exec, or null (dropped when the process is gone). */
   image: ProcessImage | null = null;
   /** Counters. */
   readonly stats: ProcessStats = { rssPages: 0, faults: 0, lazyZero: 0, lazyFile: 0, stackGrowth: 0, cowCopies: 0, cowReuses: 0, spurious: 0, peakRssPages: 0, swapPages: 0, majorFaults: 0, minorFaults: 0 };
-  /** @internal */
-  regions_: RegionList;
-  /** @internal */
-  vas_: VirtualAllocator<string>;
-  /** @internal */
-  pages_: UserPageTables;
+  /** The address space while the process runs; null once it is gone (nothing of it is kept). */
+  private space: { regions: RegionList; vas: VirtualAllocator<string>; pages: UserPageTables } | null;
   /** @internal */
   private readonly manager: ProcessCalls;
 
@@ -198,9 +195,36 @@ export class Process {
     this.limits = init.limits;
     this.brkStart = init.brkStart;
     this.brkEnd = init.brkStart;
-    this.regions_ = init.regions;
-    this.vas_ = init.vas;
-    this.pages_ = init.pages;
+    this.space = { regions: init.regions, vas: init.vas, pages: init.pages };
+  }
+
+  /** @internal The region list. @throws KernelInvariantError once the process is gone */
+  get regions_(): RegionList {
+    return this.liveSpace().regions;
+  }
+
+  /** @internal The virtual address allocator. @throws KernelInvariantError once the process is gone */
+  get vas_(): VirtualAllocator<string> {
+    return this.liveSpace().vas;
+  }
+
+  /** @internal The page tables. @throws KernelInvariantError once the process is gone */
+  get pages_(): UserPageTables {
+    return this.liveSpace().pages;
+  }
+
+  /**
+   * @internal Called by the teardown once every frame and table went back: drops the region
+   * list, allocator, page-table helper and program image, so a gone process is a small record.
+   */
+  detach_(): void {
+    this.space = null;
+    this.image = null;
+  }
+
+  private liveSpace(): { regions: RegionList; vas: VirtualAllocator<string>; pages: UserPageTables } {
+    if (this.space === null) throw new KernelInvariantError(`process ${this.pid} is ${this.state}: its address space is gone`);
+    return this.space;
   }
 
   /** Whether it is still running. */
@@ -208,19 +232,20 @@ export class Process {
     return this.state === 'running';
   }
 
-  /** The regions, ascending (a copy). */
+  /** The regions, ascending (a copy); none once the process is gone. */
   regions(): Region[] {
-    return this.regions_.all();
+    return this.space === null ? [] : this.space.regions.all();
   }
 
-  /** The region containing `va`, or null. */
+  /** The region containing `va`, or null (also for anything that is not an address). */
   regionAt(va: number): Region | null {
-    return this.regions_.find(va);
+    if (this.space === null || !Number.isSafeInteger(va)) return null;
+    return this.space.regions.find(va);
   }
 
   /** Page tables created for this process (PDPTs, PDs, PTs; the PML4 not counted). */
   get pageTableCount(): number {
-    return this.pages_.tableCount;
+    return this.space === null ? 0 : this.space.pages.tableCount;
   }
 
   /**

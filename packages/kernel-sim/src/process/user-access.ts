@@ -6,12 +6,14 @@ import type { KernelServices } from '../kernel-services';
 import type { Process, TouchAccess, TouchOutcome } from './process';
 import { ProcessKilledError, ProcessStateError } from './process-errors';
 import type { ProcessTable } from './process-table';
+import { checkTouchAccess, checkUserBytes, checkUserLength, checkUserValue, checkUserVa } from './user-arguments';
+import { LINEAR_LIMIT } from '../hex';
 
 const PAGE = 4096;
 
 /** User-mode accesses of the current process through the CPU (they throw when the access kills it). */
 export interface UserAccess {
-  /** @throws ProcessKilledError if the access killed the process; ProcessStateError with no process */
+  /** @throws ProcessKilledError if the access killed the process; ProcessStateError with no process; UserMemoryArgumentError unless `va` is a safe integer below 2^48 (values must be integers) */
   read8(va: number): number;
   /** @throws ProcessKilledError, ProcessStateError */
   read32(va: number): number;
@@ -21,9 +23,9 @@ export interface UserAccess {
   write32(va: number, value: number): void;
   /** Instruction fetch of one byte. @throws ProcessKilledError, ProcessStateError */
   fetch8(va: number): number;
-  /** Copies `lengthBytes` from `va`. @throws ProcessKilledError, ProcessStateError */
+  /** Copies `lengthBytes` (at most 2^30) from `va`. @throws ProcessKilledError, ProcessStateError; UserMemoryArgumentError for a bad address or length */
   readBytes(va: number, lengthBytes: number): Uint8Array;
-  /** Copies `bytes` to `va`. @throws ProcessKilledError, ProcessStateError */
+  /** Copies `bytes` (a Uint8Array) to `va`. @throws ProcessKilledError, ProcessStateError; UserMemoryArgumentError for a bad address or buffer */
   writeBytes(va: number, bytes: Uint8Array): void;
 }
 
@@ -55,24 +57,32 @@ export function makeUserAccess<K extends KernelServices>(table: ProcessTable<K>)
     return noted(p, va, guard(p, run));
   };
   return {
-    read8: (va) => access(va, () => cpu.read8(va, Mode.User)),
-    read32: (va) => access(va, () => cpu.read32(va, Mode.User)),
-    write8: (va, value) => access(va, () => cpu.write8(va, value, Mode.User)),
-    write32: (va, value) => access(va, () => cpu.write32(va, value, Mode.User)),
-    fetch8: (va) => access(va, () => cpu.fetch8(va, Mode.User)),
+    read8: (va) => access(va, () => cpu.read8(checkUserVa(va, 'read8'), Mode.User)),
+    read32: (va) => access(va, () => cpu.read32(checkUserVa(va, 'read32'), Mode.User)),
+    write8: (va, value) => access(va, () => cpu.write8(checkUserVa(va, 'write8'), checkUserValue(va, value, 'write8'), Mode.User)),
+    write32: (va, value) => access(va, () => cpu.write32(checkUserVa(va, 'write32'), checkUserValue(va, value, 'write32'), Mode.User)),
+    fetch8: (va) => access(va, () => cpu.fetch8(checkUserVa(va, 'fetch8'), Mode.User)),
     readBytes: (va, lengthBytes) =>
       access(va, () => {
-        const out = new Uint8Array(lengthBytes);
+        const out = new Uint8Array(checkUserLength(checkUserVa(va, 'readBytes'), lengthBytes, 'readBytes'));
         cpu.readBytes(va, out, Mode.User);
         return out;
       }),
-    writeBytes: (va, bytes) => access(va, () => cpu.writeBytes(va, bytes, Mode.User)),
+    writeBytes: (va, bytes) =>
+      access(va, () => {
+        const checked = checkUserBytes(checkUserVa(va, 'writeBytes'), bytes, 'writeBytes');
+        checkUserLength(va, checked.length, 'writeBytes');
+        cpu.writeBytes(va, checked, Mode.User);
+      }),
   };
 }
 
 /** See `Process.touch`. */
 export function touch<K extends KernelServices>(table: ProcessTable<K>, p: Process, va: number, access: TouchAccess, value: number): TouchOutcome {
   table.requireAlive(p, 'touch');
+  checkUserVa(va, 'touch');
+  checkTouchAccess(va, access);
+  checkUserValue(va, value, 'touch');
   const cpu = table.kernel.machine.cpu;
   if (table.current !== p || cpu.registers.cr3Frame !== p.root) table.switchTo(p.pid);
   try {
@@ -89,6 +99,10 @@ export function touch<K extends KernelServices>(table: ProcessTable<K>, p: Proce
 
 /** See `Process.touchRange`. */
 export function touchRange<K extends KernelServices>(table: ProcessTable<K>, p: Process, va: number, lengthBytes: number, access: TouchAccess, value: number): TouchOutcome {
+  table.requireAlive(p, 'touchRange');
+  checkUserLength(checkUserVa(va, 'touchRange'), lengthBytes, 'touchRange', LINEAR_LIMIT);
+  checkTouchAccess(va, access);
+  checkUserValue(va, value, 'touchRange');
   const end = va + lengthBytes;
   for (let a = va; a < end; a += PAGE) {
     const o = touch(table, p, a, access, value);

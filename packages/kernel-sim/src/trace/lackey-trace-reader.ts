@@ -3,6 +3,11 @@ import { AccessKind } from './access-kind';
 import { HEX_BAD_DIGIT, HEX_NON_CANONICAL, HEX_TOO_LONG, parseHexAddress } from './hex-address';
 import { TextTraceReader } from './text-trace-reader';
 
+/** Hex digit values by ASCII code, -1 for other bytes. */
+const HEX = new Int8Array(256).fill(-1);
+for (let c = 0; c < 10; c++) HEX[48 + c] = c;
+for (let c = 0; c < 6; c++) HEX[65 + c] = HEX[97 + c] = 10 + c;
+
 /** Largest access a trace record may name, in bytes (a page; lackey's largest are AVX-512's 64). */
 export const MAX_ACCESS_BYTES = 4096;
 
@@ -14,6 +19,84 @@ export const MAX_ACCESS_BYTES = 4096;
  */
 export class LackeyTraceReader extends TextTraceReader {
   readonly format = 'lackey';
+
+  /**
+   * The hot loop: lines of the exact shape lackey writes (`I  ` / ` L ` / ` S ` / ` M `, 1 to 12
+   * hex digits, `,`, a decimal size 1..4096, LF) parsed byte by byte straight into the batch.
+   * Anything else (Valgrind's own lines, CRLF, long addresses, errors) stops it at that line.
+   */
+  protected override fastLines(b: Uint8Array, start: number): number {
+    const n = b.length;
+    const batch = this.batch;
+    const vas = batch.va;
+    const sizes = batch.sizeBytes;
+    const kinds = batch.kind;
+    const positions = batch.position;
+    const capacity = batch.capacity;
+    let line = this.line;
+    let length = batch.length;
+    let records = this.recordCount;
+    let p = start;
+    for (;;) {
+      const lineStart = p;
+      if (p + 6 > n) break;
+      const c0 = b[p]!;
+      const c1 = b[p + 1]!;
+      let kind: number;
+      if (c0 === 73 && c1 === 32) kind = 0;
+      else if (c0 === 32 && c1 === 76) kind = 1;
+      else if (c0 === 32 && c1 === 83) kind = 2;
+      else if (c0 === 32 && c1 === 77) kind = 3;
+      else break;
+      if (b[p + 2] !== 32) break;
+      p += 3;
+      let va = 0;
+      const hexEnd = Math.min(n, p + 13);
+      const hexStart = p;
+      let d = 0;
+      while (p < hexEnd && (d = HEX[b[p]!]!) >= 0) {
+        va = va * 16 + d;
+        p++;
+      }
+      // 12 digits at most and below 2^47 (a 12-digit address above is not canonical: the slow path says so).
+      if (p === hexStart || p >= n || b[p] !== 44 || p - hexStart > 12 || va >= 140737488355328) {
+        p = lineStart;
+        break;
+      }
+      p++;
+      let sizeBytes = 0;
+      const sizeStart = p;
+      let c = 0;
+      while (p < n && (c = b[p]!) !== 10) {
+        const digit = c - 48;
+        if (digit < 0 || digit > 9 || p - sizeStart > 4) break;
+        sizeBytes = sizeBytes * 10 + digit;
+        p++;
+      }
+      if (p >= n || c !== 10 || sizeBytes < 1 || sizeBytes > MAX_ACCESS_BYTES) {
+        p = lineStart;
+        break;
+      }
+      p++;
+      line++;
+      vas[length] = va;
+      sizes[length] = sizeBytes;
+      kinds[length] = kind;
+      positions[length] = line;
+      records++;
+      if (++length === capacity) {
+        this.line = line;
+        this.recordCount = records;
+        batch.length = length;
+        this.flush();
+        length = 0;
+      }
+    }
+    this.line = line;
+    this.recordCount = records;
+    batch.length = length;
+    return p;
+  }
 
   protected parseLine(b: Uint8Array, start: number, end: number, offset: number): void {
     if (end - start < 4) {

@@ -5,11 +5,16 @@
 import { growToIndex } from './grow-array';
 import { TraceOptionError } from './trace-errors';
 
+/** Pages kept at the top of the stack in a small array, outside the tree. */
+const TOP = 8;
+
 /**
  * Feeds page ids (dense, from `PageIdTable`) one reference at a time; `missesAt(frames)` is
  * then the number of faults LRU makes with `frames` frames. Memory follows the number of
  * distinct pages: reference times are renumbered (compacted) whenever the tree fills, so the
- * trace's length does not matter.
+ * trace's length does not matter. The 8 most recent pages live in an array in stack order, so
+ * the common short distances cost a scan of at most 8 ids and no tree operation; the tree holds
+ * the last-reference times of the pages below them.
  */
 export class LruStackDistance {
   /** References seen. */
@@ -28,6 +33,11 @@ export class LruStackDistance {
   private now = 0;
   private live = 0;
   private lastPage = -1;
+  /** The most recent distinct pages, most recent first. */
+  private readonly top = new Int32Array(TOP);
+  private topLength = 0;
+  /** Marks in the tree. */
+  private treeCount = 0;
 
   constructor(initialSlots = 4096) {
     let cap = 16;
@@ -48,22 +58,47 @@ export class LruStackDistance {
     if (page >= this.lastTime.length) this.lastTime = growToIndex(this.lastTime, page, -1);
     if (this.now === this.pageAt.length) this.compact();
     const t = this.now++;
+    const top = this.top;
+    const n = this.topLength;
+    // In the top array: the distance is its place there.
+    for (let i = 1; i < n; i++) {
+      if (top[i] === page) {
+        for (let k = i; k > 0; k--) top[k] = top[k - 1]!;
+        top[0] = page;
+        this.count(i + 1);
+        this.lastTime[page] = t;
+        return;
+      }
+    }
     const last = this.lastTime[page]!;
     if (last < 0) {
       this.coldMisses++;
       this.live++;
     } else {
-      // Distinct pages referenced after `last`, plus this page itself.
-      const d = this.prefix(t) - this.prefix(last + 1) + 1;
-      if (d >= this.histogram.length) this.histogram = growToIndex(this.histogram, d);
-      this.histogram[d]!++;
-      if (d > this.maxDistance) this.maxDistance = d;
+      // Below the top array (which is then full): the top pages and the tree's marks after `last`
+      // were referenced since, plus the page itself.
+      this.count(n + (this.treeCount - this.prefix(last + 1)) + 1);
       this.add(last, -1);
       this.pageAt[last] = -1;
+      this.treeCount--;
     }
-    this.add(t, 1);
-    this.pageAt[t] = page;
+    if (n === TOP) {
+      // The least recent top page goes down into the tree at its last-reference time.
+      const down = top[TOP - 1]!;
+      const slot = this.lastTime[down]!;
+      this.add(slot, 1);
+      this.pageAt[slot] = down;
+      this.treeCount++;
+    } else this.topLength = n + 1;
+    for (let k = Math.min(n, TOP - 1); k > 0; k--) top[k] = top[k - 1]!;
+    top[0] = page;
     this.lastTime[page] = t;
+  }
+
+  private count(d: number): void {
+    if (d >= this.histogram.length) this.histogram = growToIndex(this.histogram, d);
+    this.histogram[d]!++;
+    if (d > this.maxDistance) this.maxDistance = d;
   }
 
   /** Records `count` more references to the page referenced last (distance 1). */
@@ -118,7 +153,10 @@ export class LruStackDistance {
     for (let i = slot + 1; i < n; i += i & -i) tree[i]! += delta;
   }
 
-  /** Renumbers the live last-reference times 0..live-1 in order (doubling the tree when over half full). */
+  /**
+   * Renumbers the live last-reference times in order (doubling the tree when over half full):
+   * the tree's pages get 0..m-1, the top array's m.. (they are all more recent).
+   */
   private compact(): void {
     let cap = this.pageAt.length;
     if (this.live * 2 > cap) cap *= 2;
@@ -132,11 +170,13 @@ export class LruStackDistance {
       this.lastTime[p] = t;
       t++;
     }
-    // A Fenwick tree of ones over [0, t): node i covers (i - lowbit(i), i].
+    const marks = t;
+    for (let k = this.topLength - 1; k >= 0; k--) this.lastTime[this.top[k]!] = t++;
+    // A Fenwick tree of ones over [0, marks): node i covers (i - lowbit(i), i].
     const tree = new Int32Array(cap + 1);
     for (let i = 1; i <= cap; i++) {
       const lo = i - (i & -i);
-      tree[i] = Math.max(0, Math.min(i, t) - lo);
+      tree[i] = Math.max(0, Math.min(i, marks) - lo);
     }
     this.tree = tree;
     this.pageAt = pageAt;

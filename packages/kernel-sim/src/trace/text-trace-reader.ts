@@ -125,6 +125,7 @@ export abstract class TextTraceReader extends TraceReader {
       start = nl + 1;
     }
     for (;;) {
+      start = this.fastLines(chunk, start, base);
       const nl = chunk.indexOf(10, start);
       if (nl < 0) break;
       this.lineFrom(chunk, start, nl, base + start);
@@ -135,6 +136,15 @@ export abstract class TextTraceReader extends TraceReader {
       this.appendCarry(chunk, start, n);
     }
     this.bytesRead += n;
+  }
+
+  /**
+   * A format's fast path: parses the well-formed complete lines from `start` on and returns the
+   * start of the first line it leaves to `parseLine` (an odd one, or the cut last line). The
+   * default parses none.
+   */
+  protected fastLines(_chunk: Uint8Array, start: number, _base: number): number {
+    return start;
   }
 
   protected finish(): void {

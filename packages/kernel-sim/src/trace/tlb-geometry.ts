@@ -49,7 +49,8 @@ function checkGeometry(g: TlbGeometry): void {
  * goes to L1; on a miss to L2 and so on; an entry found at level k is filled into every level
  * above it, a miss everywhere is a page walk that fills all levels (non-inclusive: evictions are
  * per level, as Intel's STLB does not back-invalidate the L1). Set index = page number mod sets
- * (Intel indexes its TLBs by the low bits of the page number). Typed arrays only; nothing is
+ * (Intel indexes its TLBs by the low bits of the page number; for a set count that is not a power
+ * of two, (page number mod 2^30) mod sets). Typed arrays only; nothing is
  * allocated per lookup.
  */
 export class TlbHierarchySim {
@@ -61,7 +62,7 @@ export class TlbHierarchySim {
   readonly hits: Float64Array;
   /** Lookups that missed every level (page walks). */
   walks = 0;
-  private readonly tags: Float64Array[];
+  private readonly tags: Int32Array[];
   private readonly stamps: Float64Array[];
   private readonly setCounts: Int32Array;
   private readonly wayCounts: Int32Array;
@@ -83,20 +84,24 @@ export class TlbHierarchySim {
       const g = levels[i]!;
       this.setCounts[i] = g.entryCount / g.wayCount;
       this.wayCounts[i] = g.wayCount;
-      this.tags.push(new Float64Array(g.entryCount).fill(-1));
+      this.tags.push(new Int32Array(g.entryCount).fill(-1));
       this.stamps.push(new Float64Array(g.entryCount));
     }
   }
 
-  /** Looks up `page` (a page number) through the levels; returns the level that hit (0-based) or -1 for a walk. */
-  access(page: number): number {
+  /**
+   * Looks up a page through the levels: `setKey` picks the set (`setKey mod sets`: give the page
+   * number mod 2^30, whose low bits are the page number's), `tag` names the page (its page id, or
+   * the page number when below 2^31). Returns the level that hit (0-based) or -1 for a walk.
+   */
+  access(setKey: number, tag: number): number {
     const n = this.setCounts.length;
     const now = ++this.clock;
     let hitLevel = -1;
     let level = 0;
     for (; level < n; level++) {
       this.lookups[level]!++;
-      if (this.probe(level, page, now)) {
+      if (this.probe(level, setKey, tag, now)) {
         this.hits[level]!++;
         hitLevel = level;
         break;
@@ -104,7 +109,7 @@ export class TlbHierarchySim {
     }
     if (hitLevel < 0) this.walks++;
     // Fill every level that missed: those above the hit, or all of them after a walk (level = n).
-    for (let l = 0; l < level; l++) this.fill(l, page, now);
+    for (let l = 0; l < level; l++) this.fill(l, setKey, tag, now);
     return hitLevel;
   }
 
@@ -117,12 +122,12 @@ export class TlbHierarchySim {
     this.hits[0]! += count;
   }
 
-  private probe(level: number, page: number, now: number): boolean {
+  private probe(level: number, setKey: number, tag: number, now: number): boolean {
     const ways = this.wayCounts[level]!;
-    const base = (page % this.setCounts[level]!) * ways;
+    const base = (setKey % this.setCounts[level]!) * ways;
     const tags = this.tags[level]!;
     for (let w = 0; w < ways; w++) {
-      if (tags[base + w] === page) {
+      if (tags[base + w] === tag) {
         this.stamps[level]![base + w] = now;
         return true;
       }
@@ -130,9 +135,9 @@ export class TlbHierarchySim {
     return false;
   }
 
-  private fill(level: number, page: number, now: number): void {
+  private fill(level: number, setKey: number, tag: number, now: number): void {
     const ways = this.wayCounts[level]!;
-    const base = (page % this.setCounts[level]!) * ways;
+    const base = (setKey % this.setCounts[level]!) * ways;
     const tags = this.tags[level]!;
     const stamps = this.stamps[level]!;
     let victim = base;
@@ -148,7 +153,7 @@ export class TlbHierarchySim {
         victim = s;
       }
     }
-    tags[victim] = page;
+    tags[victim] = tag;
     stamps[victim] = now;
   }
 }

@@ -1,7 +1,7 @@
 // Replays a trace's accesses through a simulated process: its Cpu (TLB, page walk, #PF), the
 // kernel's fault policy, and beside it the analyses (TLB geometries, replacement policies, LRU
 // stack distances, working set) over the same page-reference stream.
-import { Access, Mode, type Cpu, type Mmu } from '@kmem/x86-paging';
+import { Access, Mode, PTE, type Cpu, type Mmu } from '@kmem/x86-paging';
 import { EventLog, type KernelEventKind } from '../events';
 import { Kernel } from '../kernel';
 import { HIGHER_HALF } from '../layouts';
@@ -25,8 +25,12 @@ import { DEFAULT_TLB_HIERARCHY, formatTlbHierarchy, TlbHierarchySim, type TlbGeo
 import { WorkingSetSeries } from './working-set';
 
 const PAGE = 4096;
+/** PTE.NoExecute in x86-paging's 32-bit flags word (bit 31). */
+const PTE_NX: number = PTE.NoExecute;
 const LINEAR_LIMIT = 2 ** 48;
 const GiB = 2 ** 30;
+/** Entries of the page-id cache. */
+const ID_CACHE = 1024;
 
 /** Makes a fresh policy for a simulation with `frames` frames. */
 export type PolicyFactory = (frames: number) => ReplacementPolicy;
@@ -121,6 +125,13 @@ export class TraceReplay {
   private runRepeats = 0;
   private runStore = false;
   private finished = false;
+  // The access being replayed (see consume).
+  private batch: TraceBatch | null = null;
+  private index = 0;
+  private curPage = 0;
+  private curVa = 0;
+  private readonly idCachePage = new Float64Array(ID_CACHE).fill(-1);
+  private readonly idCacheId = new Int32Array(ID_CACHE);
 
   /** @throws TraceOptionError for bad options; ElfParseError / ElfLoadError for a bad ELF */
   constructor(options: TraceReplayOptions = {}) {
@@ -188,19 +199,44 @@ export class TraceReplay {
       else if (kind === AccessKind.Store) this.stores++;
       else this.modifies++;
       const access = kind === AccessKind.Fetch ? Access.Execute : kind === AccessKind.Store ? Access.Write : Access.Read;
-      if (!this.reference(page, va, access, batch.position[i]!)) continue;
-      if (crosses && !this.reference(lastPage, lastPage * PAGE, access, batch.position[i]!)) continue;
+      // The access travels in fields, not arguments: a double passed to a call V8 does not
+      // inline is boxed (an allocation per access).
+      this.batch = batch;
+      this.index = i;
+      this.curPage = page;
+      this.curVa = va;
+      if (!this.reference(access)) continue;
+      if (crosses) {
+        this.curPage = lastPage;
+        this.curVa = lastPage * PAGE;
+        if (!this.reference(access)) continue;
+      }
       if (kind === AccessKind.Modify) {
-        if (!this.reference(page, va, Access.Write, batch.position[i]!)) continue;
-        if (crosses) this.reference(lastPage, lastPage * PAGE, Access.Write, batch.position[i]!);
+        this.curPage = page;
+        this.curVa = va;
+        if (!this.reference(Access.Write)) continue;
+        if (crosses) {
+          this.curPage = lastPage;
+          this.curVa = lastPage * PAGE;
+          this.reference(Access.Write);
+        }
       }
     }
   }
 
   /** One page reference: the Cpu, then the analyses. Returns false when skipped (lenient). */
-  private reference(page: number, va: number, access: Access, position: number): boolean {
-    const r = this.mmu.translate(va, access, Mode.User);
-    if (r.fault && !this.resolveFault(va, access, position)) return false;
+  private reference(access: Access): boolean {
+    const page = this.curPage;
+    const va = this.curVa;
+    // An instruction fetch is translated as a read, then checked for NX: in user mode a fetch is
+    // allowed exactly when a read is and the effective XD (the OR over the four levels, SDM 4.6.1)
+    // is clear (SMEP and SMAP concern supervisor accesses only; protection keys do not apply to
+    // fetches, so a read denied by a key is re-asked as a fetch). A/D and the TLB fill are the
+    // same for both. x86-paging answers reads from the TLB on its fastest path, fetches not.
+    const mmu = this.mmu;
+    let r = mmu.translate(va, access === Access.Execute ? Access.Read : access, Mode.User);
+    if (access === Access.Execute && (r.fault || (r.flags & PTE_NX) !== 0)) r = mmu.translate(va, Access.Execute, Mode.User);
+    if (r.fault && !this.resolveFault(va, access, this.batch!.position[this.index]!)) return false;
     this.pageRefs++;
     const write = access === Access.Write;
     if (page === this.runPage) {
@@ -210,10 +246,19 @@ export class TraceReplay {
     }
     this.endRun();
     this.runPage = page;
-    const id = this.ids.idOf(page);
+    // A direct-mapped cache of page ids in front of the hash table.
+    const slot = (page % ID_CACHE) | 0;
+    let id: number;
+    if (this.idCachePage[slot] === page) id = this.idCacheId[slot]!;
+    else {
+      id = this.ids.idOf(page);
+      this.idCachePage[slot] = page;
+      this.idCacheId[slot] = id;
+    }
+    const setKey = (page % 1073741824) | 0;
     this.runStore = false;
     const hs = this.hierarchies;
-    for (let h = 0; h < hs.length; h++) hs[h]!.access(page);
+    for (let h = 0; h < hs.length; h++) hs[h]!.access(setKey, id);
     this.lru.reference(id);
     this.workingSet.reference(id);
     if (this.sequence !== null) this.sequence.push(id);
