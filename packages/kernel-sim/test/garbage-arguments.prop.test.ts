@@ -29,7 +29,7 @@ function setUp(): { kernel: Kernel; p: Process; snapshot: () => string } {
 /** Addresses that are numbers but wrong: misaligned, in the hole's edge, beyond 2^48, negative. */
 const badAddress = (): fc.Arbitrary<unknown> => fc.oneof(notANumber(), fc.constantFrom<unknown>(1, 4095, 0x1001, HOLE_EDGE + 1, 2 ** 48, 2 ** 48 + 4096, -4096));
 const anyArg = (): fc.Arbitrary<unknown> => fc.oneof(garbage(), badAddress());
-/** Not a linear address at all (a user access to any linear address is valid: it may SIGSEGV). */
+/** Not a linear address or pid at all (a user access to any linear address is valid: it may SIGSEGV; pid 1 is the test's process). */
 const notAddress = (): fc.Arbitrary<unknown> => fc.oneof(garbage(), fc.constantFrom<unknown>(2 ** 48, 2 ** 48 + 4096, -4096, 0.5));
 
 describe('kernel-sim public methods given garbage', () => {
@@ -74,9 +74,9 @@ describe('kernel-sim public methods given garbage', () => {
     ['kernel.exec', (a, b, c) => k.exec!(a, b, c), [null]],
     ['kernel.exec into the process', (_a, b, c) => k.exec!(p.pid, elfFixture('hello-static'), b ?? NaN, c), [null]],
     ['kernel.fork', (a) => k.fork!(typeof a === 'number' ? 0.5 : a), [null]],
-    ['kernel.exit', (a) => k.exit!(a), []],
+    ['kernel.exit', (a) => k.exit!(a), [], true],
     ['kernel.exit with a garbage code', (a) => k.exit!(p.pid, typeof a === 'number' || a === undefined ? 0.5 : a), [], true],
-    ['kernel.switchTo', (a) => k.switchTo!(a ?? NaN), []],
+    ['kernel.switchTo', (a) => k.switchTo!(a ?? NaN), [], true],
     ['kernel.setFaultPolicy', (a) => k.setFaultPolicy!(typeof a === 'function' || a === undefined ? NaN : a), [], true],
     ['kernel.user.read8', (a) => user.read8!(a), [], true],
     ['kernel.user.read32', (a) => user.read32!(a), [], true],
