@@ -5,6 +5,7 @@
 // again on fresh kernels with every policy, for a table comparing them on the same accesses.
 import type { ScenarioStep } from './catalog';
 import { EventLog, Kernel, Machine, MemorySwapDevice, POLICY_NAMES, PROT, createPolicy, kernelPageKey, type LayoutName, type MemoryRegion, type PolicyName, type Process, type SwapManager, type SwapSample } from '@kmem/kernel-sim';
+import { xorshift32 } from './xorshift';
 
 const PAGE = 4096;
 /** Resident user pages allowed (like a memory cgroup's memory.max): 640 KiB. */
@@ -69,17 +70,6 @@ function touch(p: Process, va: number, access: 'read' | 'write' | 'execute', val
   keys.push(kernelPageKey(p.pid, va));
 }
 
-/** xorshift32 in [0, 1). */
-function rng(seed: number): () => number {
-  let x = seed | 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
-
 /**
  * The workload, on a kernel with swap enabled. Returns the page keys accessed (OPT's sequence)
  * and how many values were read back and checked.
@@ -104,7 +94,7 @@ export function runSwapWorkload(kernel: Kernel, program: Uint8Array, programName
   for (let i = 0; i < SWAP_DEMO_BUFFER_PAGES; i += 4) touch(child, base + i * PAGE, 'read', 0, keys);
   for (let i = 0; i < CHILD_WRITTEN; i += 8) touch(child, base + i * PAGE, 'write', valueOf(i, 1), keys);
   // Phases: a hot set that fits (120 pages), one that does not (240 pages), then the program again.
-  const r = rng(0x5eed);
+  const r = xorshift32(0x5eed);
   for (const [hot, rounds] of [
     [120, phaseAccesses],
     [240, phaseAccesses],

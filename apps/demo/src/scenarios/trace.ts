@@ -2,6 +2,7 @@
 // replayed through the CPU in user mode: three processes with hot working sets and cold
 // excursions, switching every `burst` accesses, one fork half-way.
 import { PROT, type Kernel, type Process } from '@kmem/kernel-sim';
+import { xorshift32 } from './xorshift';
 
 const PAGE = 4096;
 
@@ -30,17 +31,6 @@ export interface TraceAccess {
   readonly write: boolean;
 }
 
-/** xorshift32: deterministic, fast, good enough to scatter accesses. */
-function rng(seed: number): () => number {
-  let x = seed | 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
-
 /** Pages in each process's buffer, and in its hot set. */
 export const TRACE_BUFFER_PAGES = 2048;
 export const TRACE_HOT_PAGES = 48;
@@ -51,7 +41,7 @@ export const TRACE_BURST = 400;
  * generator the replay pulls from).
  */
 export function* traceAccesses(count: number, slots: number, seed = 0x6b6d656d): Generator<TraceAccess> {
-  const r = rng(seed);
+  const r = xorshift32(seed);
   for (let i = 0; i < count; i++) {
     const slot = Math.floor(i / TRACE_BURST) % slots;
     // 90% of accesses hit the slot's hot set (which drifts slowly), 10% go anywhere in the buffer.
