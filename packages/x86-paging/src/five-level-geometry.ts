@@ -11,8 +11,8 @@
 import { InvalidAddressError, CanonicalHoleError } from './api';
 import { levelName, levelSpan, tableIndex } from './address';
 import { LINEAR_LIMIT_57, PML5_ENTRY_SPAN, formatVa57, joinVa57, splitVa57 } from './address-57';
-import { VALID_FLAGS_MASK, encodeHi, encodeLo, entryAddress, entryFlags, leafAddress, reservedBits } from './entry';
-import { longModeLeafLoAddressMask } from './four-level-geometry';
+import { VALID_FLAGS_MASK, reservedBits } from './entry';
+import { EIGHT_BYTE_ENTRIES } from './four-level-geometry';
 import { PagingMode } from './paging-mode';
 import type { PagingGeometry } from './paging-geometry';
 
@@ -58,12 +58,7 @@ export const FIVE_LEVEL_GEOMETRY: PagingGeometry = {
   span: (level) => (level === 5 ? PML5_ENTRY_SPAN : levelSpan(level)),
   index: (va, level) => (level === 5 ? Math.floor(va / PML5_ENTRY_SPAN) & 511 : tableIndex(va, level)),
   levelName: (level) => (level === 5 ? 'PML5' : levelName(level)),
-  encodeLo,
-  encodeHi,
-  entryAddress,
-  leafAddress,
-  leafLoAddressMask: longModeLeafLoAddressMask,
-  entryFlags,
+  ...EIGHT_BYTE_ENTRIES,
   // A PML5E is checked like a PML4E: PS is reserved there (SDM 4.5, Table 4-13 with LA57).
   reservedBits: (lo, hi, level, maskHi) => reservedBits(lo, hi, level === 5 ? 4 : level, maskHi, true),
   tableFlagsMask: () => -1,

@@ -14,6 +14,19 @@ export function longModeLeafLoAddressMask(level: number): number {
   return level === 1 ? 0xffff_f000 : level === 2 ? 0xffe0_0000 : 0xc000_0000;
 }
 
+/**
+ * The 8-byte entry format PAE, 4-level and 5-level paging share (SDM 4.4.2, 4.5.4): encoding,
+ * decoding and a leaf's address bits. Each of those geometries spreads it in place.
+ */
+export const EIGHT_BYTE_ENTRIES = {
+  encodeLo,
+  encodeHi,
+  entryAddress,
+  leafAddress,
+  leafLoAddressMask: longModeLeafLoAddressMask,
+  entryFlags,
+} satisfies Partial<PagingGeometry>;
+
 /** 4-level paging (IA-32e mode with CR4.LA57 = 0): the Mapper's default. */
 export const FOUR_LEVEL_GEOMETRY: PagingGeometry = {
   mode: PagingMode.FourLevel,
@@ -28,12 +41,7 @@ export const FOUR_LEVEL_GEOMETRY: PagingGeometry = {
   span: levelSpan,
   index: tableIndex,
   levelName,
-  encodeLo,
-  encodeHi,
-  entryAddress,
-  leafAddress,
-  leafLoAddressMask: longModeLeafLoAddressMask,
-  entryFlags,
+  ...EIGHT_BYTE_ENTRIES,
   reservedBits: (lo, hi, level, maskHi) => reservedBits(lo, hi, level, maskHi, true),
   tableFlagsMask: () => -1,
   impliedRights: () => 0,

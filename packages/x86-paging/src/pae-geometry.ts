@@ -8,13 +8,13 @@
 // created in this mode therefore allocates all four page directories at once and never frees them
 // (as Linux's PAE pgd_alloc does). Entry helpers are the hardware side's (entry-pae.ts) and entry.ts's.
 import { PAGE_SIZE_1G, PAGE_SIZE_2M, pdIndex, ptIndex } from './address';
-import { LINEAR_LIMIT_32, assertLinear32, formatVa32, pdptPaeIndex } from './address-32bit';
-import { LOW_FLAGS_MASK_HUGE, PTE, encodeHi, encodeLo, entryAddress, entryFlags, leafAddress, reservedBits } from './entry';
+import { LINEAR_LIMIT_32, pdptPaeIndex } from './address-32bit';
+import { LOW_FLAGS_MASK_HUGE, PTE, reservedBits } from './entry';
 import { PDPTE_PAE_FLAGS_MASK, PDPTE_PAE_RESERVED_LO, paeReservedHi, pdptePaeReservedHi } from './entry-pae';
-import { longModeLeafLoAddressMask } from './four-level-geometry';
+import { EIGHT_BYTE_ENTRIES } from './four-level-geometry';
 import { PagingMode } from './paging-mode';
 import type { PagingGeometry } from './paging-geometry';
-import { assertRange32, formatEnd32, fromBigint32, maxPhysAddrOfMask } from './thirty-two-bit-geometry';
+import { THIRTY_TWO_BIT_ADDRESSES, maxPhysAddrOfMask } from './thirty-two-bit-geometry';
 
 const RW_US = PTE.Writable | PTE.User;
 
@@ -32,12 +32,7 @@ export const PAE_GEOMETRY: PagingGeometry = {
   span: (level) => (level === 1 ? 4096 : level === 2 ? PAGE_SIZE_2M : PAGE_SIZE_1G),
   index: (va, level) => (level === 1 ? ptIndex(va) : level === 2 ? pdIndex(va) : pdptPaeIndex(va)),
   levelName: (level) => (level === 3 ? 'PDPT' : level === 2 ? 'PD' : level === 1 ? 'PT' : `level ${level}`),
-  encodeLo,
-  encodeHi,
-  entryAddress,
-  leafAddress,
-  leafLoAddressMask: longModeLeafLoAddressMask,
-  entryFlags,
+  ...EIGHT_BYTE_ENTRIES,
   // SDM 4.4.1 Table 4-8 (PDPTE) and 4.4.2 Tables 4-9 to 4-11 (bits 62:M of every other entry).
   reservedBits: (lo, hi, level, maskHi) => {
     const m = maxPhysAddrOfMask(maskHi);
@@ -49,10 +44,5 @@ export const PAE_GEOMETRY: PagingGeometry = {
   paLimit: (_level, _huge, maxPhysAddr) => 2 ** maxPhysAddr,
   rootAlignBytes: 32,
   rootLimit: () => LINEAR_LIMIT_32,
-  assertLinear: assertLinear32,
-  assertRange: assertRange32,
-  fromBigint: fromBigint32,
-  cpuAddress: (va) => va,
-  formatVa: formatVa32,
-  formatEnd: formatEnd32,
+  ...THIRTY_TWO_BIT_ADDRESSES,
 };

@@ -50,6 +50,19 @@ export function maxPhysAddrOfMask(maskHi: number): number {
   return 32 + Math.log2(maskHi + 1);
 }
 
+/**
+ * Linear addresses as 32-bit and PAE paging share them (SDM 4.3, 4.4): 32 bits, no canonical
+ * rule, printed as `0xc000_0000`. Both geometries spread it in place.
+ */
+export const THIRTY_TWO_BIT_ADDRESSES = {
+  assertLinear: assertLinear32,
+  assertRange: assertRange32,
+  fromBigint: fromBigint32,
+  cpuAddress: (va: number) => va,
+  formatVa: formatVa32,
+  formatEnd: formatEnd32,
+} satisfies Partial<PagingGeometry>;
+
 /** 32-bit paging (CR0.PG = 1, CR4.PAE = 0), 4 MiB pages through CR4.PSE = 1 with PSE-36. */
 export const THIRTY_TWO_BIT_GEOMETRY: PagingGeometry = {
   mode: PagingMode.ThirtyTwoBit,
@@ -78,10 +91,5 @@ export const THIRTY_TWO_BIT_GEOMETRY: PagingGeometry = {
   paLimit: (_level, hugeLeaf, maxPhysAddr) => (hugeLeaf ? 2 ** pse36Bits(maxPhysAddr) : LINEAR_LIMIT_32),
   rootAlignBytes: 4096,
   rootLimit: () => LINEAR_LIMIT_32,
-  assertLinear: assertLinear32,
-  assertRange: assertRange32,
-  fromBigint: fromBigint32,
-  cpuAddress: (va) => va,
-  formatVa: formatVa32,
-  formatEnd: formatEnd32,
+  ...THIRTY_TWO_BIT_ADDRESSES,
 };
