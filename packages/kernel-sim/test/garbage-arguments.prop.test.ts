@@ -77,7 +77,7 @@ describe('kernel-sim public methods given garbage', () => {
     ['kernel.exit', (a) => k.exit!(a), [], true],
     ['kernel.exit with a garbage code', (a) => k.exit!(p.pid, typeof a === 'number' || a === undefined ? 0.5 : a), [], true],
     ['kernel.switchTo', (a) => k.switchTo!(a ?? NaN), [], true],
-    ['kernel.setFaultPolicy', (a) => k.setFaultPolicy!(typeof a === 'function' || a === undefined ? NaN : a), [], true],
+    ['kernel.setFaultPolicy', (a) => k.setFaultPolicy!(typeof a === 'function' || a === undefined || a === null ? NaN : a), [], true],
     ['kernel.user.read8', (a) => user.read8!(a), [], true],
     ['kernel.user.read32', (a) => user.read32!(a), [], true],
     ['kernel.user.fetch8', (a) => user.fetch8!(a), [], true],
