@@ -52,4 +52,5 @@ export * from './inspect/index';
 // Seed 002's 32-bit higher-half kernel.
 export * from './i386/kernel-image-32';
 export * from './i386/kernel32';
+export * from './i386/layout-paging-mode';
 export * from './i386/sysinit-32';

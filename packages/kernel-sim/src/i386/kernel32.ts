@@ -25,7 +25,8 @@ import type { KernelHeapBacking } from '../heap-backing';
 import { formatPhysical } from '../hex';
 import { KernelAddressError, KernelConfigError, KernelInvariantError, KernelPanic, KernelStateError } from '../kernel-errors';
 import type { KernelServices, KernelState, PanicDetails } from '../kernel-services';
-import { findLayoutRegion, type Layout } from '../layout';
+import { findLayoutRegion, validateLayout, type Layout } from '../layout';
+import { requireLayoutPagingMode } from './layout-paging-mode';
 import { HIGHER_HALF_3G } from '../layouts';
 import { ProcessManager } from '../process/process-manager';
 import type { Machine } from '../machine';
@@ -113,7 +114,9 @@ export class Kernel32 implements KernelServices {
    * Checks everything boot will need before anything changes: the machine's CPU has paging off
    * (a multiboot1 hand-over), the layout is 32-bit, the image fits the kernel region's first
    * 4 MiB page and lies in RAM, and every module lies in RAM below 4 GiB clear of the image.
-   * @throws KernelConfigError for a machine in long mode, a 4-level layout or an image that does not fit
+   * @throws LayoutPagingModeError for a 4-level layout (the 64-bit `Kernel` runs those)
+   * @throws LayoutError (from validateLayout) for an invalid layout
+   * @throws KernelConfigError for a machine in long mode, a layout without the recursive PDE 1023 or an image that does not fit
    * @throws MultibootModuleError for a module outside RAM or overlapping the kernel image
    */
   constructor(options: Kernel32Options) {
@@ -121,7 +124,9 @@ export class Kernel32 implements KernelServices {
     this.machine = options.machine;
     this.layout = options.layout ?? HIGHER_HALF_3G;
     this.events = options.events ?? new EventLog();
-    if (this.layout.pagingMode !== '32-bit') throw new KernelConfigError(`layout "${this.layout.name}" is not a 32-bit layout: the 32-bit kernel needs pagingMode '32-bit'`);
+    requireLayoutPagingMode(this.layout, '32-bit');
+    validateLayout(this.layout);
+    if (this.layout.tableAccess !== 'recursive' || this.layout.recursiveSlot !== RECURSIVE_PDE_32_SLOT) throw new KernelConfigError(`layout "${this.layout.name}" must reach its tables through the recursive PDE ${RECURSIVE_PDE_32_SLOT}, as seed 002's kernel does`);
     if (this.machine.cpu.pagingMode !== PagingMode.None) throw new KernelConfigError('the CPU already has paging on: a multiboot1 loader enters a 32-bit kernel with CR0.PG = 0 (build the Machine with cpuMode: "protected")');
     const kernelRegion = findLayoutRegion(this.layout, 'kernel-image')!;
     const pa = this.layout.kernelPhysicalBase;
