@@ -113,7 +113,7 @@ describe('Kernel32 per-process kernel stacks', () => {
     const report = (e as KernelPanic).report;
     expect(report.cr2).toBe(s.bottom - 4);
     expect(report.errorCode! & (EC.Present | EC.Write | EC.User)).toBe(EC.Write);
-    expect(report.walk).toMatch(/PD  \[1022\].*\n  PT  \[1016\].*not present/);
+    expect(report.walk).toMatch(/PD {2}\[1022\].*\n {2}PT {2}\[1016\].*not present/);
   });
 
   it('process creation returns null with nothing allocated when stack slots or frames run out', () => {
