@@ -78,6 +78,7 @@ export class Kernel implements KernelServices {
    * @throws KernelConfigError for an unknown layout name, an image that does not fit or is not in
    *   usable RAM, a table-access mechanism this kernel does not implement, bad stack/heap sizes
    * @throws LayoutError (from validateLayout) for an invalid custom layout
+   * @throws LayoutPagingModeError for a 32-bit layout, by object or by name (`Kernel32` runs those)
    */
   constructor(machine: Machine, options: KernelOptions) {
     const parts = new KernelParts(machine, options);

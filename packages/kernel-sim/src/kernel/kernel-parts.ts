@@ -16,6 +16,7 @@ import { KernelConfigError, KernelStateError } from '../kernel-errors';
 import type { KernelState } from '../kernel-services';
 import { findLayoutRegion, validateLayout, type Layout } from '../layout';
 import { LAYOUTS } from '../layouts';
+import { requireLayoutPagingMode } from '../i386/layout-paging-mode';
 import type { Machine } from '../machine';
 import type { BootModule, KernelOptions } from './kernel-options';
 
@@ -71,10 +72,12 @@ export class KernelParts {
    * @throws KernelConfigError for an unknown layout name, an image that does not fit or is not in
    *   usable RAM, a table-access mechanism this kernel does not implement, bad stack/heap sizes
    * @throws LayoutError (from validateLayout) for an invalid custom layout
+   * @throws LayoutPagingModeError for a 32-bit layout (Kernel32 runs those)
    */
   constructor(machine: Machine, options: KernelOptions) {
     this.machine = machine;
     this.options = options;
+    requireLayoutPagingMode(options.layout, '4-level');
     const layout = typeof options.layout === 'string' ? LAYOUTS[options.layout] : validateLayout(options.layout);
     if (layout === undefined) throw new KernelConfigError(`unknown layout "${typeof options.layout === 'string' ? options.layout : 'object'}" (shipped: ${Object.keys(LAYOUTS).join(', ')})`);
     this.layout = layout;
