@@ -2,8 +2,8 @@
 // modules, kernel space, shared PML4 slots, stack and heap sizes), and the parts the boot steps
 // create (frame allocator, ownership records, kernel VAS, tables, heap). Every kernel subsystem
 // (boot steps, kernel mappings, stacks, address-space roots, invariants) shares one KernelParts.
+import type { KernelFrameAllocator } from './frame-allocator-choice';
 import type { KernelHeap } from '@kmem/kheap';
-import type { BitmapFrameAllocator } from '@kmem/pmm-bitmap';
 import type { VirtualAllocator } from '@kmem/virt-alloc';
 import { PhysicalTableAccess, type BootstrapTables, type Mapper, type TableAccess, type TlbInvalidator } from '@kmem/x86-paging';
 import { SwitchableTableAccess } from '../boot/table-access';
@@ -51,7 +51,7 @@ export class KernelParts {
   readonly tlbNotifier: TlbInvalidator;
 
   state: KernelState = 'created';
-  pmm: BitmapFrameAllocator | null = null;
+  pmm: KernelFrameAllocator | null = null;
   frames: FrameOwners | null = null;
   kernelSpace: VirtualAllocator<string> | null = null;
   kernelMapper: Mapper | null = null;
@@ -96,6 +96,7 @@ export class KernelParts {
     this.kernelStackBytes = stackBytes;
     const stackRegion = findLayoutRegion(layout, 'kernel-stack');
     if (stackRegion === undefined || stackRegion.end - stackRegion.start < stackBytes + PAGE) throw new KernelConfigError('the layout needs a kernel-stack region larger than the kernel stack plus its guard page');
+    if (options.frameAllocator !== undefined && options.frameAllocator !== 'bitmap' && options.frameAllocator !== 'region-list') throw new KernelConfigError(`frameAllocator ${String(options.frameAllocator)} is not 'bitmap' or 'region-list'`);
     const exitHistory = options.exitHistory ?? 1000;
     if (!Number.isSafeInteger(exitHistory) || exitHistory < 0) throw new KernelConfigError(`exitHistory ${String(exitHistory)} is not a non-negative integer`);
     const heapRegion = findLayoutRegion(layout, 'kernel-heap');
