@@ -1,8 +1,9 @@
 // Compares two builds of this package in ONE process, alternating their timed runs. The default
 // workload is the issue's MMU hot-set case (1,024 hot pages among 1 M mappings, 128 x 8 TLB at
 // 85.5 % hits); WORKLOAD=map-bulk | map-one | translate | map-unmap runs a Mapper workload
-// instead (bench/mapper-workloads.ts: one 262,144-page mapPages, 65,536 one-page mapPages,
-// software translate, map + unmap).
+// instead (bench/build-workloads.ts: one 262,144-page mapPages, 65,536 one-page mapPages,
+// software translate, map + unmap), WORKLOAD=mode-hot | mode-hot-walk the MMU's hot set in paging
+// mode MODE (default 5-level) with the default TLB or with the TLB off.
 //
 // Why: on the shared 2-core VM each process runs in one of two speed states (the raw walk of
 // translate.bench.ts at ~105 or ~74 M/s), so figures from separate processes cannot show a
@@ -17,7 +18,7 @@
 import { mulberry32 } from '../../../test-support/mulberry32';
 import type * as Package from '../src/index';
 import { buildRandomTables } from './random-tables';
-import type { Pass, mapperWorkloads as MapperWorkloads } from './mapper-workloads';
+import type { Pass, WORKLOADS, buildWorkload as BuildWorkload } from './build-workloads';
 
 type Build = typeof Package;
 const distA = process.env.DIST_A;
@@ -71,13 +72,14 @@ function report(a: number[], b: number[], extra: string): void {
 
 if (workload !== 'mmu-hot') {
   // One copy of the workload module per build (a distinct URL is a distinct module instance).
-  const here = new URL('./mapper-workloads.ts', import.meta.url).href;
-  const wa = ((await import(`${here}?build=a`)) as { mapperWorkloads: typeof MapperWorkloads }).mapperWorkloads(A);
-  const wb = ((await import(`${here}?build=b`)) as { mapperWorkloads: typeof MapperWorkloads }).mapperWorkloads(B);
-  const passA = wa[workload];
-  const passB = wb[workload];
+  type Module = { buildWorkload: typeof BuildWorkload; WORKLOADS: typeof WORKLOADS };
+  const here = new URL('./build-workloads.ts', import.meta.url).href;
+  const ma = (await import(`${here}?build=a`)) as Module;
+  const mb = (await import(`${here}?build=b`)) as Module;
+  const passA = ma.buildWorkload(A, workload);
+  const passB = mb.buildWorkload(B, workload);
   if (passA === undefined || passB === undefined) {
-    console.error(`unknown WORKLOAD ${workload}: mmu-hot, ${Object.keys(wa).join(', ')}`);
+    console.error(`unknown WORKLOAD ${workload}: mmu-hot, ${ma.WORKLOADS.join(', ')}`);
     process.exit(2);
   }
   const { a, b } = alternate(passA, passB, Number(process.env.REPEAT ?? 10));

@@ -1,8 +1,11 @@
-// Mapper workloads for compare-builds.ts, written against ONE build of the package. The file is
+// Workloads for compare-builds.ts, written against ONE build of the package: the Mapper's
+// (bulk and one-page mapPages, software translate, map + unmap) and the MMU's in any paging mode
+// (MODE = 32-bit | pae | 4-level | 5-level: hot set with the default TLB, and with the TLB off). The file is
 // imported once per build under a different URL (`?build=a`, `?build=b`), so each build gets its
 // own copy of these functions and every call site in them sees one Mapper class (a shared copy
 // would be polymorphic and slow both builds down alike, hiding the difference).
 import type * as Package from '../src/index';
+import { buildModeTables, type BenchMode } from './mode-tables';
 
 type Build = typeof Package;
 
@@ -15,8 +18,46 @@ const BULK_PAGES = 262_144; // 1 GiB of 4 KiB pages: 1 PML4 slot, 1 PDPT, 1 PD, 
 const ONE_CALLS = 65_536;
 const TRANSLATIONS = 262_144;
 
+/** Workload names {@link buildWorkload} knows. */
+export const WORKLOADS = ['map-bulk', 'map-one', 'translate', 'map-unmap', 'mode-hot', 'mode-hot-walk'] as const;
+
+/** The workload `name` of build `B` (set up now, so only what runs is built), or undefined. */
+export function buildWorkload(B: Build, name: string): Pass | undefined {
+  if (name === 'mode-hot' || name === 'mode-hot-walk') return modeHot(B, (process.env.MODE ?? '5-level') as BenchMode, name === 'mode-hot');
+  return mapperWorkloads(B)[name];
+}
+
+/**
+ * `Mmu.translate` (user reads) over 1,024 hot pages among 200,000 mappings of `mode`, as
+ * modes.bench.ts runs it; 2^20 translations a pass. Same seed in both builds: same stream.
+ */
+function modeHot(B: Build, mode: BenchMode, tlbOn: boolean): Pass {
+  let seed = 0x9e3779b9;
+  const rand = (): number => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 4294967296;
+  };
+  const memory = new B.ArrayBufferPhysicalMemory(32 << 20);
+  const { regs, pages } = buildModeTables(B, mode, memory, 200_000, rand);
+  const tlb = new B.Tlb();
+  tlb.enabled = tlbOn;
+  const mmu = new B.Mmu(memory, regs, { tlb });
+  const hot = new Float64Array(1024);
+  for (let i = 0; i < 1024; i++) hot[i] = pages[Math.floor(rand() * pages.length)]!;
+  const stream = new Float64Array(1 << 20);
+  for (let i = 0; i < stream.length; i++) stream[i] = hot[Math.floor(rand() * 1024)]! + Math.floor(rand() * 4096);
+  return () => {
+    let check = 0;
+    for (let i = 0; i < stream.length; i++) check += mmu.translate(stream[i]!, 0, 3).pa;
+    if (check === 0) throw new Error('unreachable');
+    return stream.length;
+  };
+}
+
 /** The Mapper workloads of one build: bulk and one-page `mapPages`, and software `translate`. */
-export function mapperWorkloads(B: Build): Record<string, Pass> {
+function mapperWorkloads(B: Build): Record<string, Pass> {
   const memory = new B.ArrayBufferPhysicalMemory(8 * 1024 * 1024);
   const fresh = (): Package.Mapper => {
     const allocator = new B.SimpleFrameAllocator({ start: 0x10_0000, frameCount: 1500 });
