@@ -5,13 +5,14 @@
 // stacks, address-space roots, invariants, panics (kernel/*), and processes (process/*), which
 // reach the kernel only through the KernelServices port.
 import type { KernelHeap, KmallocOptions } from '@kmem/kheap';
-import type { BitmapFrameAllocator } from '@kmem/pmm-bitmap';
+import { BitmapFrameAllocator } from '@kmem/pmm-bitmap';
 import type { AllocOptions, TakeOptions, VirtualAllocator } from '@kmem/virt-alloc';
 import type { BootstrapTables, FaultAnswer, Mapper, PageFaultInfo, TableAccess } from '@kmem/x86-paging';
 import type { KernelImage } from './boot/kernel-image';
 import { BOOT_STEPS, type EventLog, type KernelEventOf } from './events';
 import type { FrameOwners } from './frame-owners';
 import type { KernelHeapBacking } from './heap-backing';
+import type { KernelHeapArenas } from './heap-arenas';
 import { KernelPanic, KernelStateError } from './kernel-errors';
 import type { KernelServices, KernelState, PanicDetails } from './kernel-services';
 import type { Layout } from './layout';
@@ -24,6 +25,7 @@ import { checkKernelMappings, checkKernelTables } from './kernel/kernel-invarian
 import { KernelMappings, type PhysicalMapping } from './kernel/kernel-mappings';
 import type { BootModule, KernelOptions } from './kernel/kernel-options';
 import { KernelParts } from './kernel/kernel-parts';
+import type { KernelFrameAllocator } from './kernel/frame-allocator-choice';
 import { KernelStacks, type KernelStack } from './kernel/kernel-stacks';
 import { panicReport } from './kernel/panic-report';
 import type { PageFaultContext, PageFaultPolicy } from './process/fault-context';
@@ -77,6 +79,7 @@ export class Kernel implements KernelServices {
    * @throws KernelConfigError for an unknown layout name, an image that does not fit or is not in
    *   usable RAM, a table-access mechanism this kernel does not implement, bad stack/heap sizes
    * @throws LayoutError (from validateLayout) for an invalid custom layout
+   * @throws LayoutPagingModeError for a 32-bit layout, by object or by name (`Kernel32` runs those)
    */
   constructor(machine: Machine, options: KernelOptions) {
     const parts = new KernelParts(machine, options);
@@ -111,8 +114,17 @@ export class Kernel implements KernelServices {
 
   // --- parts (available once the step that creates them ran) -------------------------------------
 
-  /** The physical frame allocator. @throws KernelStateError before the frame-allocator step */
+  /**
+   * The bitmap frame allocator (the default `frameAllocator`).
+   * @throws KernelStateError before the frame-allocator step, or on a kernel booted with `frameAllocator: 'region-list'` (see {@link frameAllocator})
+   */
   get pmm(): BitmapFrameAllocator {
+    const pmm = this.parts.need(this.parts.pmm, 'pmm');
+    if (!(pmm instanceof BitmapFrameAllocator)) throw new KernelStateError(this.state, 'pmm (booted with the region-list allocator: use kernel.frameAllocator)');
+    return pmm;
+  }
+  /** The frame allocator the kernel booted with (`frameAllocator` option). @throws KernelStateError before the frame-allocator step */
+  get frameAllocator(): KernelFrameAllocator {
     return this.parts.need(this.parts.pmm, 'pmm');
   }
   /** Frame ownership records (allocate kernel frames here). @throws KernelStateError before the frame-allocator step */
@@ -136,7 +148,14 @@ export class Kernel implements KernelServices {
   get tableAccess(): TableAccess {
     return this.parts.need(this.parts.tableAccess, 'tableAccess');
   }
-  /** The kernel heap. @throws KernelStateError before the kernel-heap step */
+  /**
+   * The kernel heap's 2 GiB kheap arenas over the whole heap region (seed 001's 31 GiB included);
+   * `kmalloc` / `kfree` go through them. @throws KernelStateError before the kernel-heap step
+   */
+  get heapArenas(): KernelHeapArenas {
+    return this.parts.need(this.parts.heapArenas, 'heapArenas');
+  }
+  /** The kernel heap's first arena (the whole heap when the region is at most 2 GiB). @throws KernelStateError before the kernel-heap step */
   get heap(): KernelHeap {
     return this.parts.need(this.parts.heap, 'heap');
   }
@@ -303,13 +322,13 @@ export class Kernel implements KernelServices {
   /** kmalloc: `sizeBytes` of kernel heap, or null. @throws KernelStateError; kheap's typed errors */
   kmalloc(sizeBytes: number, options?: KmallocOptions): number | null {
     this.parts.requireRunning('kmalloc');
-    return this.heap.kmalloc(sizeBytes, options);
+    return this.parts.need(this.parts.heapArenas, 'heap').kmalloc(sizeBytes, options);
   }
 
   /** kfree: returns a block from kmalloc (null is ignored). @throws KernelStateError; kheap's typed errors */
   kfree(ptr: number | null): void {
     this.parts.requireRunning('kfree');
-    this.heap.kfree(ptr);
+    this.parts.need(this.parts.heapArenas, 'heap').kfree(ptr);
   }
 
   // --- address spaces --------------------------------------------------------------------------------
@@ -466,8 +485,7 @@ export class Kernel implements KernelServices {
     parts.pmm.checkInvariants();
     parts.frames!.checkInvariants();
     parts.kernelSpace?.checkInvariants();
-    parts.heapBacking?.checkInvariants();
-    parts.heap?.checkInvariants();
+    parts.heapArenas?.checkInvariants();
     if (parts.kernelRoot < 0) return;
     parts.kernelMapper!.checkInvariants();
     checkKernelTables(parts, this.roots.privateTables.keys());
