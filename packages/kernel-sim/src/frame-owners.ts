@@ -1,7 +1,8 @@
 // Who owns every physical frame the frame allocator counts as used. The kernel takes every frame
 // through here, so the allocator's bitmap and these records always agree (checkInvariants proves
 // it), and the bitmap's copy in emulated physical memory stays live.
-import type { BitmapFrameAllocator, ContiguousOptions } from '@kmem/pmm-bitmap';
+import type { ContiguousOptions } from '@kmem/pmm-bitmap';
+import type { KernelFrameAllocator } from './kernel/frame-allocator-choice';
 import type { EventLog, FrameOwner, FrameOwnerKind } from './events';
 import { KernelInvariantError, FrameOwnershipError } from './kernel-errors';
 import type { SparsePhysicalMemory } from './sparse-physical-memory';
@@ -39,7 +40,7 @@ export interface OwnedFrameAllocator {
 }
 
 /**
- * Frame ownership records over a {@link BitmapFrameAllocator}:
+ * Frame ownership records over a frame allocator (pmm-bitmap's, or seed 001's region list):
  * - one owner kind per frame (a byte code in 16 MiB chunks created on first use) and a pid for
  *   per-process frames (an Int32Array chunk created only where pids are recorded);
  * - an "owned" bitmap with the allocator's layout (1 bit per frame), so `checkInvariants` can
@@ -52,7 +53,7 @@ export interface OwnedFrameAllocator {
  */
 export class FrameOwners {
   /** The frame allocator whose frames these records describe. */
-  readonly pmm: BitmapFrameAllocator;
+  readonly pmm: KernelFrameAllocator;
   /** Physical memory (frames are zeroed before they are handed out). */
   readonly memory: SparsePhysicalMemory;
   private readonly events: EventLog;
@@ -66,7 +67,7 @@ export class FrameOwners {
   private bitmapPa = -1;
   private readonly allocators = new Map<string, OwnedFrameAllocator>();
 
-  constructor(pmm: BitmapFrameAllocator, memory: SparsePhysicalMemory, events: EventLog) {
+  constructor(pmm: KernelFrameAllocator, memory: SparsePhysicalMemory, events: EventLog) {
     this.pmm = pmm;
     this.memory = memory;
     this.events = events;

@@ -52,4 +52,7 @@ export * from './inspect/index';
 // Seed 002's 32-bit higher-half kernel.
 export * from './i386/kernel-image-32';
 export * from './i386/kernel32';
+export * from './i386/layout-paging-mode';
 export * from './i386/sysinit-32';
+export { RegionListFrameAllocator, RegionState, REGION_NODE_BYTES, type FrameRegion } from './pmm-region-list/region-list-frame-allocator';
+export type { RegionListMapOptions } from './pmm-region-list/region-list-map';

@@ -5,7 +5,7 @@
 // stacks, address-space roots, invariants, panics (kernel/*), and processes (process/*), which
 // reach the kernel only through the KernelServices port.
 import type { KernelHeap, KmallocOptions } from '@kmem/kheap';
-import type { BitmapFrameAllocator } from '@kmem/pmm-bitmap';
+import { BitmapFrameAllocator } from '@kmem/pmm-bitmap';
 import type { AllocOptions, TakeOptions, VirtualAllocator } from '@kmem/virt-alloc';
 import type { BootstrapTables, FaultAnswer, Mapper, PageFaultInfo, TableAccess } from '@kmem/x86-paging';
 import type { KernelImage } from './boot/kernel-image';
@@ -24,6 +24,7 @@ import { checkKernelMappings, checkKernelTables } from './kernel/kernel-invarian
 import { KernelMappings, type PhysicalMapping } from './kernel/kernel-mappings';
 import type { BootModule, KernelOptions } from './kernel/kernel-options';
 import { KernelParts } from './kernel/kernel-parts';
+import type { KernelFrameAllocator } from './kernel/frame-allocator-choice';
 import { KernelStacks, type KernelStack } from './kernel/kernel-stacks';
 import { panicReport } from './kernel/panic-report';
 import type { PageFaultContext, PageFaultPolicy } from './process/fault-context';
@@ -77,6 +78,7 @@ export class Kernel implements KernelServices {
    * @throws KernelConfigError for an unknown layout name, an image that does not fit or is not in
    *   usable RAM, a table-access mechanism this kernel does not implement, bad stack/heap sizes
    * @throws LayoutError (from validateLayout) for an invalid custom layout
+   * @throws LayoutPagingModeError for a 32-bit layout, by object or by name (`Kernel32` runs those)
    */
   constructor(machine: Machine, options: KernelOptions) {
     const parts = new KernelParts(machine, options);
@@ -111,8 +113,17 @@ export class Kernel implements KernelServices {
 
   // --- parts (available once the step that creates them ran) -------------------------------------
 
-  /** The physical frame allocator. @throws KernelStateError before the frame-allocator step */
+  /**
+   * The bitmap frame allocator (the default `frameAllocator`).
+   * @throws KernelStateError before the frame-allocator step, or on a kernel booted with `frameAllocator: 'region-list'` (see {@link frameAllocator})
+   */
   get pmm(): BitmapFrameAllocator {
+    const pmm = this.parts.need(this.parts.pmm, 'pmm');
+    if (!(pmm instanceof BitmapFrameAllocator)) throw new KernelStateError(this.state, 'pmm (booted with the region-list allocator: use kernel.frameAllocator)');
+    return pmm;
+  }
+  /** The frame allocator the kernel booted with (`frameAllocator` option). @throws KernelStateError before the frame-allocator step */
+  get frameAllocator(): KernelFrameAllocator {
     return this.parts.need(this.parts.pmm, 'pmm');
   }
   /** Frame ownership records (allocate kernel frames here). @throws KernelStateError before the frame-allocator step */

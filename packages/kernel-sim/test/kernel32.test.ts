@@ -180,7 +180,7 @@ describe('Kernel32 bad input', () => {
     const regions = grubHandOver('seabios-grub-128m').regions!;
     expect(thrown(() => new Kernel32({ machine: new Machine({ memoryMap: regions }) }))).toBeInstanceOf(KernelConfigError);
     const machine = new Machine({ memoryMap: regions, cpuMode: 'protected' });
-    expect(thrown(() => new Kernel32({ machine, layout: { ...HIGHER_HALF_3G, pagingMode: '4-level' } }))).toBeInstanceOf(KernelConfigError);
+    expect(thrown(() => new Kernel32({ machine, layout: { ...HIGHER_HALF_3G, pagingMode: '4-level' } }))).toMatchObject({ code: 'E_LAYOUT_PAGING_MODE' });
     expect(machine.cpu.pagingMode).toBe(PagingMode.None);
   });
 

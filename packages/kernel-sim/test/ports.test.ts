@@ -7,7 +7,7 @@ import { KernelHeap, type HeapBacking } from '@kmem/kheap';
 import { VirtualAllocator, type AddressFormatter } from '@kmem/virt-alloc';
 import { DirectMapTableAccess, Mapper, PTE, PhysicalTableAccess, type Cpu, type FrameAllocator, type PhysicalMemory, type TableAccess, type TlbInvalidator } from '@kmem/x86-paging';
 import type { KernelHeapBacking } from '../src/index';
-import { SparsePhysicalMemory, SwitchableTableAccess, formatCanonical, type OwnedFrameAllocator, type PhysicalMemoryPort } from '../src/index';
+import { RegionListFrameAllocator, SparsePhysicalMemory, SwitchableTableAccess, formatCanonical, type OwnedFrameAllocator, type PhysicalMemoryPort } from '../src/index';
 import { bootKernel, smallMap } from './boot-helpers';
 
 const MiB = 1024 * 1024;
@@ -26,6 +26,15 @@ describe('ports', () => {
     const mapper = Mapper.create({ access: new PhysicalTableAccess(port), allocator })!;
     expect(mapper.mapAllocated(0x40_0000, 4, PTE.Writable)).toBe(true);
     expect(mapper.translate(0x40_1000)!.pa % 4096).toBe(0);
+    mapper.checkInvariants();
+    pmm.checkInvariants();
+  });
+
+  it("seed 001's RegionListFrameAllocator satisfies x86-paging FrameAllocator; a Mapper runs on it", () => {
+    const pmm = RegionListFrameAllocator.fromMemoryMap(smallMap());
+    const allocator: FrameAllocator = pmm satisfies FrameAllocator;
+    const mapper = Mapper.create({ access: new PhysicalTableAccess(SparsePhysicalMemory.fromMemoryMap(smallMap())), allocator })!;
+    expect(mapper.mapAllocated(0x40_0000, 4, PTE.Writable)).toBe(true);
     mapper.checkInvariants();
     pmm.checkInvariants();
   });

@@ -19,22 +19,9 @@ import {
   type WalkView,
 } from '../../src/scenarios/index';
 import { MEMORY_MAPS, loadProgram } from './fixtures';
-
-const $ = <T extends HTMLElement>(id: string): T => {
-  const el = document.getElementById(id);
-  if (el === null) throw new Error(`#${id} missing`);
-  return el as T;
-};
-
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') el.className = v;
-    else el.setAttribute(k, v);
-  }
-  el.append(...children);
-  return el;
-}
+import { $, h } from './shell/dom';
+import type { ViewContext } from './shell/view';
+import { VIEWS } from './views/index';
 
 // --- colours ------------------------------------------------------------------------------------
 
@@ -419,6 +406,34 @@ function renderAll(): void {
   renderHeap(s);
   renderTlb(s);
   renderEvents(s);
+  renderViews(s);
+}
+
+// --- registered views (web/src/views/) -----------------------------------------------------------
+
+const viewContext: ViewContext = { walk: (va, pid) => startWalk(va, pid) };
+
+/** One panel per registered view, after the built-in ones. */
+function mountViews(): void {
+  const main = document.querySelector('main')!;
+  for (const v of VIEWS) {
+    const panel = h('section', { class: `panel view-${v.id}`, id: `view-${v.id}`, style: `grid-column: span ${v.columns ?? 6}` }, h('h2', {}, v.title), h('div', { class: 'view-body' }));
+    main.append(panel);
+  }
+}
+
+function renderViews(s: DemoSession): void {
+  for (const v of VIEWS) {
+    const panel = $(`view-${v.id}`);
+    const shown = v.shownFor === undefined || v.shownFor(s);
+    panel.hidden = !shown;
+    if (!shown) continue;
+    try {
+      v.render(panel.querySelector<HTMLElement>('.view-body')!, s, viewContext);
+    } catch (e) {
+      panel.querySelector('.view-body')!.replaceChildren(h('div', { class: 'walk-result fault' }, `${v.title}: ${(e as Error).message}`));
+    }
+  }
 }
 
 // --- controls -----------------------------------------------------------------------------------
@@ -511,6 +526,7 @@ function init(): void {
   });
   $('frame-map').addEventListener('mousemove', onFrameHover);
   $('frame-map').addEventListener('mouseleave', () => ($('frame-tip').hidden = true));
+  mountViews();
   reset();
   document.body.dataset.ready = 'true';
 }

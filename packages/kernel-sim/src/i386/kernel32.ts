@@ -25,12 +25,14 @@ import type { KernelHeapBacking } from '../heap-backing';
 import { formatPhysical } from '../hex';
 import { KernelAddressError, KernelConfigError, KernelInvariantError, KernelPanic, KernelStateError } from '../kernel-errors';
 import type { KernelServices, KernelState, PanicDetails } from '../kernel-services';
-import { findLayoutRegion, type Layout } from '../layout';
+import { findLayoutRegion, validateLayout, type Layout } from '../layout';
+import { requireLayoutPagingMode } from './layout-paging-mode';
 import { HIGHER_HALF_3G } from '../layouts';
 import { ProcessManager } from '../process/process-manager';
 import type { Machine } from '../machine';
 import { MultibootModuleError, type Multiboot1Module } from '../memory-map/multiboot1-boot';
 import { kernelImage32, type KernelImage32, type KernelImage32Options } from './kernel-image-32';
+import { ProcessKernelStacks32, type ProcessKernelStack32 } from './process-kernel-stacks-32';
 import { Sysinit32 } from './sysinit-32';
 
 const PAGE = 4096;
@@ -56,6 +58,11 @@ export interface Kernel32Options {
   readonly layout?: Layout;
   /** Pages of the relocated kernel stack (default 4, 16 KiB), with an unmapped guard page below. */
   readonly stackPageCount?: number;
+  /**
+   * Pages of each process's kernel stack (default 2, 8 KiB: Linux i386's THREAD_SIZE), with an
+   * unmapped guard page below; the stacks fill the kernel-stack region below the boot stack.
+   */
+  readonly processKernelStackPageCount?: number;
   /** Where events go (default a new log). */
   readonly events?: EventLog;
 }
@@ -104,6 +111,7 @@ export class Kernel32 implements KernelServices {
     stack?: StackRelocation;
     ignoredRamBytes?: number;
     processes?: ProcessManager<Kernel32>;
+    processStacks?: ProcessKernelStacks32;
   } = {};
 
   readonly options: Kernel32Options;
@@ -113,7 +121,9 @@ export class Kernel32 implements KernelServices {
    * Checks everything boot will need before anything changes: the machine's CPU has paging off
    * (a multiboot1 hand-over), the layout is 32-bit, the image fits the kernel region's first
    * 4 MiB page and lies in RAM, and every module lies in RAM below 4 GiB clear of the image.
-   * @throws KernelConfigError for a machine in long mode, a 4-level layout or an image that does not fit
+   * @throws LayoutPagingModeError for a 4-level layout (the 64-bit `Kernel` runs those)
+   * @throws LayoutError (from validateLayout) for an invalid layout
+   * @throws KernelConfigError for a machine in long mode, a layout without the recursive PDE 1023 or an image that does not fit
    * @throws MultibootModuleError for a module outside RAM or overlapping the kernel image
    */
   constructor(options: Kernel32Options) {
@@ -121,7 +131,9 @@ export class Kernel32 implements KernelServices {
     this.machine = options.machine;
     this.layout = options.layout ?? HIGHER_HALF_3G;
     this.events = options.events ?? new EventLog();
-    if (this.layout.pagingMode !== '32-bit') throw new KernelConfigError(`layout "${this.layout.name}" is not a 32-bit layout: the 32-bit kernel needs pagingMode '32-bit'`);
+    requireLayoutPagingMode(this.layout, '32-bit');
+    validateLayout(this.layout);
+    if (this.layout.tableAccess !== 'recursive' || this.layout.recursiveSlot !== RECURSIVE_PDE_32_SLOT) throw new KernelConfigError(`layout "${this.layout.name}" must reach its tables through the recursive PDE ${RECURSIVE_PDE_32_SLOT}, as seed 002's kernel does`);
     if (this.machine.cpu.pagingMode !== PagingMode.None) throw new KernelConfigError('the CPU already has paging on: a multiboot1 loader enters a 32-bit kernel with CR0.PG = 0 (build the Machine with cpuMode: "protected")');
     const kernelRegion = findLayoutRegion(this.layout, 'kernel-image')!;
     const pa = this.layout.kernelPhysicalBase;
@@ -141,6 +153,12 @@ export class Kernel32 implements KernelServices {
     const stackPages = options.stackPageCount ?? 4;
     if (!Number.isInteger(stackPages) || stackPages < 1 || stackPages * PAGE > this.image.bootStack.end - this.image.bootStack.start + 64 * PAGE) {
       throw new KernelConfigError(`stackPageCount ${String(stackPages)} must be a positive integer`);
+    }
+    const perProcess = options.processKernelStackPageCount ?? 2;
+    const stackRegion = findLayoutRegion(this.layout, 'kernel-stack');
+    if (stackRegion === undefined) throw new KernelConfigError(`layout "${this.layout.name}" has no kernel-stack region`);
+    if (!Number.isSafeInteger(perProcess) || perProcess < 1 || (stackPages + 1 + perProcess + 1) * PAGE > stackRegion.end - stackRegion.start) {
+      throw new KernelConfigError(`processKernelStackPageCount ${String(perProcess)} must be a positive integer, and one such stack and the boot stack (each with a guard page) must fit the kernel-stack region`);
     }
   }
 
@@ -189,6 +207,27 @@ export class Kernel32 implements KernelServices {
     return this.need(this.parts.processes, 'processes');
   }
 
+  /** Every process's kernel stack, lowest slot first. */
+  get processKernelStacks(): readonly ProcessKernelStack32[] {
+    return this.need(this.parts.processStacks, 'processStacks').all();
+  }
+
+  /** The kernel stack of live process `pid`, or undefined (no such process, or it is gone). */
+  kernelStackOf(pid: number): ProcessKernelStack32 | undefined {
+    return this.need(this.parts.processStacks, 'processStacks').ofPid(pid);
+  }
+
+  /**
+   * TSS.ESP0: where the CPU puts the stack pointer when the code running in the address space in
+   * CR3 enters the kernel from user mode (SDM vol. 3A 7.2.1: the privilege-0 stack of the TSS) -
+   * the top of that process's kernel stack, or the boot stack's top in the kernel's own tables.
+   * A context switch that loads a process's directory selects its stack, as Linux's switch_to does.
+   */
+  get tssEsp0(): number {
+    const stack = this.need(this.parts.processStacks, 'processStacks').ofRoot(this.machine.cpu.registers.cr3Frame);
+    return stack === undefined ? this.stack.newTop : stack.top;
+  }
+
   /** What sysinit step 6 did to the stack pointer. */
   get stack(): StackRelocation {
     return this.need(this.parts.stack, 'stack');
@@ -228,6 +267,7 @@ export class Kernel32 implements KernelServices {
         this.panic(`boot step ${step} failed: ${e instanceof Error ? e.message : String(e)}`, { extra: { step } });
       }
       if (index === BOOT_STEPS_32.length - 1) {
+        this.parts.processStacks = new ProcessKernelStacks32(this, findLayoutRegion(this.layout, 'kernel-stack')!, this.options.stackPageCount ?? 4, this.options.processKernelStackPageCount ?? 2);
         this.state = 'running';
         this.parts.processes = new ProcessManager<Kernel32>(this);
       }
@@ -266,12 +306,18 @@ export class Kernel32 implements KernelServices {
   /**
    * A new page directory for a process: PDEs 768-1022 copied from the current directory (the
    * kernel's, identical everywhere), PDE 1023 pointing at itself, the user half empty. Written
-   * through the scratch window, as a kernel without a direct map must. Null when out of memory.
+   * through the scratch window, as a kernel without a direct map must. Given a `pid`, the process
+   * also gets its kernel stack (see {@link processKernelStacks}). Null when out of memory (or out
+   * of kernel-stack slots), with nothing allocated.
    */
   newAddressSpaceRoot(pid?: number): number | null {
     this.requireRunning('newAddressSpaceRoot');
     const root = this.frames.allocFrame(pid === undefined ? { kind: 'page-table' } : { kind: 'page-table', pid });
     if (root === null) return null;
+    if (pid !== undefined && this.need(this.parts.processStacks, 'processStacks').alloc(pid, root) === null) {
+      this.frames.freeFrame(root);
+      return null;
+    }
     const cpu = this.machine.cpu;
     this.withFrameMapped(root, (va) => {
       for (let i = KERNEL_FIRST_PDE_32; i < RECURSIVE_PDE_32_SLOT; i++) cpu.write32(va + i * 4, cpu.read32(RECURSIVE_DIRECTORY_VA + i * 4, Mode.Supervisor), Mode.Supervisor);
@@ -281,7 +327,7 @@ export class Kernel32 implements KernelServices {
     return root;
   }
 
-  /** Frees a directory made by {@link newAddressSpaceRoot}. @throws KernelAddressError if it is unknown or has user PDEs left */
+  /** Frees a directory made by {@link newAddressSpaceRoot}, and its process's kernel stack. @throws KernelAddressError if it is unknown or has user PDEs left */
   freeAddressSpaceRoot(root: number): void {
     this.requireRunning('freeAddressSpaceRoot');
     if (!this.roots.has(root)) throw new KernelAddressError(root, 'is not a page directory made by newAddressSpaceRoot');
@@ -290,6 +336,7 @@ export class Kernel32 implements KernelServices {
     this.withFrameMapped(root, (va) => {
       for (let i = 0; i < KERNEL_FIRST_PDE_32; i++) if ((cpu.read32(va + i * 4, Mode.Supervisor) & PTE.Present) !== 0) throw new KernelAddressError(i * 4 * 1024 * 1024, `user page table remains under PDE ${i} of ${formatPhysical(root)}`);
     });
+    this.need(this.parts.processStacks, 'processStacks').freeOf(root);
     this.roots.delete(root);
     this.frames.freeFrame(root);
   }
@@ -345,7 +392,8 @@ export class Kernel32 implements KernelServices {
    * Checks the 32-bit kernel: frame ownership and the allocator agree; the kernel directory and
    * every process directory have PDEs 768-1022 present and identical and PDE 1023 pointing at
    * themselves; every kernel page table is owned 'page-table' (none leaked: exactly the kernel
-   * directory, its 255 kernel tables and the process directories); the heap's pages are consistent.
+   * directory, its 255 kernel tables and the process directories); the heap's pages are consistent;
+   * every live process has its kernel stack and no gone one keeps one.
    * @throws KernelInvariantError on the first inconsistency
    */
   checkInvariants(): void {
@@ -370,6 +418,7 @@ export class Kernel32 implements KernelServices {
     }
     const processes = this.processes;
     processes.checkInvariants();
+    this.need(this.parts.processStacks, 'processStacks').checkInvariants(processes.list(), this.roots, this.options.stackPageCount ?? 4);
     let userTables = 0;
     for (const p of processes.list()) userTables += p.pages_.tableCount;
     const tables = this.frames.usageByOwner()['page-table'];

@@ -13,6 +13,7 @@ import { KernelHeapBacking } from '../heap-backing';
 import { formatPhysical } from '../hex';
 import { findLayoutRegion, formatSize } from '../layout';
 import { DEFAULT_RAM_KINDS } from '../sparse-physical-memory';
+import { mapFreshKernelPages32, unmapKernelPages32 } from './kernel-pages-32';
 import { KERNEL_FIRST_PDE_32, RECURSIVE_PDE_32_SLOT, type Kernel32 } from './kernel32';
 
 const PAGE = 4096;
@@ -191,8 +192,8 @@ export class Sysinit32 {
     const backing = new KernelHeapBacking(
       cpu,
       {
-        mapHeapPages: (va, pageCount) => this.mapFresh(va, pageCount, P | RW | G, { kind: 'heap' }),
-        unmapHeapPages: (va, pageCount) => this.unmapAndFree(va, pageCount),
+        mapHeapPages: (va, pageCount) => mapFreshKernelPages32(k, va, pageCount, P | RW | G, { kind: 'heap' }),
+        unmapHeapPages: (va, pageCount) => unmapKernelPages32(k, va, pageCount),
       },
       base,
       region.end - base,
@@ -216,31 +217,6 @@ export class Sysinit32 {
       tlb: k.machine.cpu,
       maxPhysAddr: 32,
     });
-  }
-
-  /** Maps `pageCount` fresh frames of `owner` at `va`; false with nothing changed when memory runs out. */
-  private mapFresh(va: number, pageCount: number, flags: number, owner: FrameOwner): boolean {
-    const k = this.kernel;
-    const got: number[] = [];
-    for (let i = 0; i < pageCount; i++) {
-      const f = k.frames.allocFrame(owner);
-      if (f === null) {
-        for (const g of got) k.frames.freeFrame(g);
-        return false;
-      }
-      got.push(f);
-    }
-    for (let i = 0; i < pageCount; i++) {
-      // Kernel PDEs are pre-allocated: mapping a kernel page never needs a new table.
-      if (!k.mapper.mapPages(va + i * PAGE, got[i]!, 1, flags)) throw new Error(`kernel page table for ${formatVa32(va + i * PAGE)} missing`);
-    }
-    return true;
-  }
-
-  private unmapAndFree(va: number, pageCount: number): void {
-    const k = this.kernel;
-    const ranges = k.mapper.unmapPages(va, pageCount, { freeTables: false }) ?? [];
-    for (const r of ranges) for (let off = 0; off < r.sizeBytes; off += PAGE) k.frames.freeFrame(r.pa + off);
   }
 
   /**
@@ -309,7 +285,7 @@ export class Sysinit32 {
     const pageCount = k.options.stackPageCount ?? 4;
     const newTop = region.end;
     const bottom = newTop - pageCount * PAGE;
-    if (!this.mapFresh(bottom, pageCount, P | RW | G, { kind: 'kernel-stack' })) throw new Error('out of memory for the kernel stack');
+    if (!mapFreshKernelPages32(k, bottom, pageCount, P | RW | G, { kind: 'kernel-stack' })) throw new Error('out of memory for the kernel stack');
     const oldTop = k.image.bootStack.end;
     const oldEsp = k.esp;
     const live = oldTop - oldEsp;

@@ -29,6 +29,7 @@ import type { KernelMappings } from './kernel-mappings';
 import type { KernelParts } from './kernel-parts';
 import type { KernelStacks } from './kernel-stacks';
 import { SPAN_PER_RAM_BYTE, managedRam } from './managed-ram';
+import { RegionListFrameAllocator } from '../pmm-region-list/region-list-frame-allocator';
 
 const PAGE = 4096;
 const TWO_MIB = 2 * 1024 * 1024;
@@ -89,28 +90,45 @@ export class BootSteps {
     const m = parts.machine;
     // The bitmap covers RAM, not the highest address a map names (see managed-ram.ts).
     const managed = managedRam(m.memoryMap);
-    const pmm = BitmapFrameAllocator.fromMemoryMap(m.memoryMap, { maxPhysAddrBits: m.maxPhysAddrBits, reserveLowBytes: 1024 * 1024, maxFrameCount: managed.frameCount });
+    const mapOptions = { maxPhysAddrBits: m.maxPhysAddrBits, reserveLowBytes: 1024 * 1024, maxFrameCount: managed.frameCount };
+    // Seed 001's list of regions, or the bitmap. The list's nodes are host typed arrays (a C kernel
+    // keeps them in a static pool in .bss); `bookkeepingBytes` is that pool at 32 bytes a node.
+    const pmm = parts.options.frameAllocator === 'region-list' ? RegionListFrameAllocator.fromMemoryMap(m.memoryMap, mapOptions) : BitmapFrameAllocator.fromMemoryMap(m.memoryMap, mapOptions);
     const frames = new FrameOwners(pmm, m.memory, parts.events);
     parts.pmm = pmm;
     parts.frames = frames;
     this.takeFrames(parts.image.pa, parts.image.sizeBytes / PAGE, { kind: 'kernel-image' });
     for (const mod of parts.modules) this.takeFrames(mod.pa, Math.ceil(mod.sizeBytes / PAGE), { kind: 'module' });
-    // The bitmap goes into RAM: contiguous frames, lowest first (Linux's memblock puts early
-    // allocations low too), reserved for good, then kept in sync by FrameOwners.
-    const bitmapFrames = pmm.bitmapFrameCount;
-    const bitmapPa = frames.allocContiguous(bitmapFrames, { kind: 'bitmap' });
-    if (bitmapPa === null) throw new Error(`no ${bitmapFrames} contiguous frames for the frame bitmap`);
-    pmm.placeBitmap(bitmapPa);
-    frames.placeBitmap(bitmapPa);
+    const bitmapPa = pmm instanceof BitmapFrameAllocator ? this.placeBitmap(pmm) : -1;
     const reserved = frames.adoptAllUnowned({ kind: 'reserved' });
     this.writeImageSignature();
     const ignored = managed.ignored;
     const ignoredNote =
       ignored.length === 0 ? '' : `; ${formatSize(pmm.ignoredBytes)} of RAM from ${formatPhysical(ignored[0]!.base)} left unmanaged (more than ${SPAN_PER_RAM_BYTE}x the RAM below it away from 0)`;
+    const detail = { totalFrames: pmm.totalFrames, freeFrames: pmm.freeFrames, kernelImageFrames: parts.image.sizeBytes / PAGE, reservedFrames: reserved, moduleCount: parts.modules.length, ignoredRamBytes: pmm.ignoredBytes };
+    if (pmm instanceof RegionListFrameAllocator) {
+      return [
+        `region list of ${pmm.regionCount} regions (${pmm.bookkeepingBytes} bytes of nodes) over ${pmm.totalFrames} frames; ${pmm.freeFrames} frames free${ignoredNote}`,
+        { ...detail, regionCount: pmm.regionCount, bookkeepingBytes: pmm.bookkeepingBytes },
+      ];
+    }
     return [
-      `bitmap of ${pmm.totalFrames} frames at ${formatPhysical(bitmapPa)} (${bitmapFrames} frames); ${pmm.freeFrames} frames free${ignoredNote}`,
-      { totalFrames: pmm.totalFrames, freeFrames: pmm.freeFrames, bitmapPa, bitmapFrames, kernelImageFrames: parts.image.sizeBytes / PAGE, reservedFrames: reserved, moduleCount: parts.modules.length, ignoredRamBytes: pmm.ignoredBytes },
+      `bitmap of ${pmm.totalFrames} frames at ${formatPhysical(bitmapPa)} (${pmm.bitmapFrameCount} frames); ${pmm.freeFrames} frames free${ignoredNote}`,
+      { ...detail, bitmapPa, bitmapFrames: pmm.bitmapFrameCount },
     ];
+  }
+
+  /**
+   * The bitmap goes into RAM: contiguous frames, lowest first (Linux's memblock puts early
+   * allocations low too), reserved for good, then kept in sync by FrameOwners.
+   */
+  private placeBitmap(pmm: BitmapFrameAllocator): number {
+    const bitmapFrames = pmm.bitmapFrameCount;
+    const bitmapPa = this.parts.frames!.allocContiguous(bitmapFrames, { kind: 'bitmap' });
+    if (bitmapPa === null) throw new Error(`no ${bitmapFrames} contiguous frames for the frame bitmap`);
+    pmm.placeBitmap(bitmapPa);
+    this.parts.frames!.placeBitmap(bitmapPa);
+    return bitmapPa;
   }
 
   /**

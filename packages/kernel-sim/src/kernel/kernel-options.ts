@@ -4,6 +4,7 @@ import type { KernelImageSpec } from '../boot/kernel-image';
 import type { EventLog } from '../events';
 import type { Layout } from '../layout';
 import type { LAYOUTS } from '../layouts';
+import type { FrameAllocatorKind } from './frame-allocator-choice';
 
 /** The names of the shipped layouts. */
 export type LayoutName = keyof typeof LAYOUTS;
@@ -44,6 +45,11 @@ export interface KernelOptions {
   readonly smap?: boolean;
   /** Exit records `kernel.processes.gone()` keeps, the most recent ones (default 1,000; 0 keeps none). */
   readonly exitHistory?: number;
+  /**
+   * The physical frame allocator: `'bitmap'` (pmm-bitmap, default; its bitmap is placed in RAM) or
+   * `'region-list'` (seed 001's sorted list of regions: start, frame count, state).
+   */
+  readonly frameAllocator?: FrameAllocatorKind;
   /** Give each process a PCID (CR4.PCIDE, set when the first process is created) so context switches keep TLB entries. Default false. */
   readonly pcid?: boolean;
 }

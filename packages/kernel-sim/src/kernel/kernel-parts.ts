@@ -2,8 +2,8 @@
 // modules, kernel space, shared PML4 slots, stack and heap sizes), and the parts the boot steps
 // create (frame allocator, ownership records, kernel VAS, tables, heap). Every kernel subsystem
 // (boot steps, kernel mappings, stacks, address-space roots, invariants) shares one KernelParts.
+import type { KernelFrameAllocator } from './frame-allocator-choice';
 import type { KernelHeap } from '@kmem/kheap';
-import type { BitmapFrameAllocator } from '@kmem/pmm-bitmap';
 import type { VirtualAllocator } from '@kmem/virt-alloc';
 import { PhysicalTableAccess, type BootstrapTables, type Mapper, type TableAccess, type TlbInvalidator } from '@kmem/x86-paging';
 import { SwitchableTableAccess } from '../boot/table-access';
@@ -16,6 +16,7 @@ import { KernelConfigError, KernelStateError } from '../kernel-errors';
 import type { KernelState } from '../kernel-services';
 import { findLayoutRegion, validateLayout, type Layout } from '../layout';
 import { LAYOUTS } from '../layouts';
+import { requireLayoutPagingMode } from '../i386/layout-paging-mode';
 import type { Machine } from '../machine';
 import type { BootModule, KernelOptions } from './kernel-options';
 
@@ -50,7 +51,7 @@ export class KernelParts {
   readonly tlbNotifier: TlbInvalidator;
 
   state: KernelState = 'created';
-  pmm: BitmapFrameAllocator | null = null;
+  pmm: KernelFrameAllocator | null = null;
   frames: FrameOwners | null = null;
   kernelSpace: VirtualAllocator<string> | null = null;
   kernelMapper: Mapper | null = null;
@@ -71,10 +72,12 @@ export class KernelParts {
    * @throws KernelConfigError for an unknown layout name, an image that does not fit or is not in
    *   usable RAM, a table-access mechanism this kernel does not implement, bad stack/heap sizes
    * @throws LayoutError (from validateLayout) for an invalid custom layout
+   * @throws LayoutPagingModeError for a 32-bit layout (Kernel32 runs those)
    */
   constructor(machine: Machine, options: KernelOptions) {
     this.machine = machine;
     this.options = options;
+    requireLayoutPagingMode(options.layout, '4-level');
     const layout = typeof options.layout === 'string' ? LAYOUTS[options.layout] : validateLayout(options.layout);
     if (layout === undefined) throw new KernelConfigError(`unknown layout "${typeof options.layout === 'string' ? options.layout : 'object'}" (shipped: ${Object.keys(LAYOUTS).join(', ')})`);
     this.layout = layout;
@@ -93,6 +96,7 @@ export class KernelParts {
     this.kernelStackBytes = stackBytes;
     const stackRegion = findLayoutRegion(layout, 'kernel-stack');
     if (stackRegion === undefined || stackRegion.end - stackRegion.start < stackBytes + PAGE) throw new KernelConfigError('the layout needs a kernel-stack region larger than the kernel stack plus its guard page');
+    if (options.frameAllocator !== undefined && options.frameAllocator !== 'bitmap' && options.frameAllocator !== 'region-list') throw new KernelConfigError(`frameAllocator ${String(options.frameAllocator)} is not 'bitmap' or 'region-list'`);
     const exitHistory = options.exitHistory ?? 1000;
     if (!Number.isSafeInteger(exitHistory) || exitHistory < 0) throw new KernelConfigError(`exitHistory ${String(exitHistory)} is not a non-negative integer`);
     const heapRegion = findLayoutRegion(layout, 'kernel-heap');

@@ -21,7 +21,7 @@ export function enableSwap<K extends KernelServices>(table: ProcessTable<K>, opt
   const mappings = table.mappings;
   const spaces = table.spaces;
   // Captured once: the hot paths should not go through the kernel's checked getters.
-  const pmm = kernel.pmm;
+  const pmm = kernel.frames.pmm;
   const memory = kernel.machine.memory;
   const swap = new SwapManager(
     {

@@ -187,7 +187,7 @@ export class FaultActions<K extends KernelServices> {
     const record: KillRecord = { pid: p.pid, signal: 'SIGKILL', va: fault.cr2, errorCode: fault.errorCode, decoded: fault.decoded, errorCodeText: fault.decoded.description, region, reason: 'out-of-memory' };
     this.emitFault(p, fault, 'oom-kill', -1, 'out-of-memory');
     p.killed = record;
-    this.table.emit({ kind: 'oom-kill', pid: p.pid, va: fault.cr2, rssPages: p.stats.rssPages, freeFrames: this.table.kernel.pmm.freeFrames });
+    this.table.emit({ kind: 'oom-kill', pid: p.pid, va: fault.cr2, rssPages: p.stats.rssPages, freeFrames: this.table.kernel.frames.pmm.freeFrames });
     this.table.teardown(p, 'oom');
     return 'abort';
   }

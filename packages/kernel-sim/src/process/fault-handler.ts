@@ -4,7 +4,7 @@
 // where the page-fault path decides what to do: a new kind of fault (e.g. a major fault that
 // reads a page back from swap) is a new FaultAction decided here and carried out in
 // fault-actions.ts, without touching the process table, exec or fork.
-import { PTE, TableAccessFaultError, entryAddress, type FaultAnswer, type PageFaultInfo } from '@kmem/x86-paging';
+import { Access, PTE, PageFaultErrorCode, TableAccessFaultError, entryAddress, type FaultAnswer, type PageFaultInfo } from '@kmem/x86-paging';
 import { PTE_COW, decideFault, emptyFaultDecision, emptyFaultQuery, type FaultDecision, type FaultQuery } from '../fault-policy';
 import { formatCanonical } from '../hex';
 import { FrameOwnershipError, KernelInvariantError, KernelStateError } from '../kernel-errors';
@@ -74,7 +74,10 @@ export class PageFaultHandler<K extends KernelServices> {
     const va = fault.cr2;
     q.va = va;
     q.errorCode = fault.errorCode;
-    q.access = fault.access;
+    // The kernel knows the access only from the error code: a fetch without I/D (SDM 4.7: reported
+    // only with CR4.SMEP, or PAE/4-level paging with EFER.NXE; never in 32-bit paging, which has
+    // no XD bit) is a read to it, as Linux's access_error sees it.
+    q.access = fault.access === Access.Execute && (fault.errorCode & PageFaultErrorCode.InstructionFetch) === 0 ? Access.Read : fault.access;
     q.mode = fault.mode;
     q.region = null;
     q.regionAbove = null;

@@ -256,7 +256,7 @@ export class ProcessManager<K extends KernelServices = KernelServices> implement
     const frames = this.kernel.frames;
     const byPid = new Map<number, number>();
     for (const pid of this.table.live.keys()) byPid.set(pid, frames.framesOfPid(pid));
-    return { byOwner: frames.usageByOwner(), byPid, freeFrames: this.kernel.pmm.freeFrames, sharedFrames: frames.sharedFrames };
+    return { byOwner: frames.usageByOwner(), byPid, freeFrames: this.kernel.frames.pmm.freeFrames, sharedFrames: frames.sharedFrames };
   }
 
   /**

@@ -1,0 +1,46 @@
+// Seed 001 (AMD64 higher half, layout `higher-half`) as its author wrote it: physical memory as a
+// linked list of regions (start, number of pages, state), a kernel that boots and runs processes
+// on it exactly as on the bitmap, and the whole system's invariants after each step.
+import { describe, expect, it } from 'vitest';
+import { EventLog, Kernel, KernelConfigError, KernelStateError, Machine, RegionListFrameAllocator } from '../src/index';
+import { PAGE, elfFixture, ramMap } from './process-helpers';
+
+function boot(frameAllocator: 'bitmap' | 'region-list'): Kernel {
+  const kernel = new Kernel(new Machine({ memoryMap: ramMap(256) }), { layout: 'higher-half', frameAllocator, events: new EventLog() });
+  kernel.boot();
+  return kernel;
+}
+
+describe('seed 001: the region-list physical memory manager', () => {
+  it('boots the higher-half kernel on the region list and runs processes as on the bitmap', () => {
+    const runs = (['bitmap', 'region-list'] as const).map((kind) => {
+      const kernel = boot(kind);
+      const step = kernel.events.ofKind('boot-step').find((e) => e.step === 'frame-allocator')!;
+      const free0 = kernel.frameAllocator.freeFrames;
+      const parent = kernel.exec(undefined, elfFixture('big-bss'), ['big-bss'])!;
+      expect(parent.touchRange(0x40_2000, 64 * PAGE, 'write', 1)).toBe('ok');
+      const child = kernel.fork(parent.pid)!;
+      expect(child.touch(0x40_2000, 'write', 2)).toBe('ok');
+      kernel.checkInvariants();
+      const used = free0 - kernel.frameAllocator.freeFrames;
+      child.exit(0);
+      parent.exit(0);
+      kernel.checkInvariants();
+      return { kernel, step, used, back: free0 - kernel.frameAllocator.freeFrames };
+    });
+    const [bitmap, list] = runs;
+    expect(list!.kernel.frameAllocator).toBeInstanceOf(RegionListFrameAllocator);
+    expect(list!.step.summary).toMatch(/^region list of \d+ regions \(\d+ bytes of nodes\)/);
+    expect(list!.step.detail.bitmapPa).toBeUndefined();
+    // Same work, same frames used and given back; the bitmap kernel spent frames on its bitmap.
+    expect(list!.used).toBe(bitmap!.used);
+    expect(list!.back).toBe(0);
+    expect(bitmap!.back).toBe(0);
+    expect(list!.kernel.frames.usageByOwner().bitmap ?? 0).toBe(0);
+    expect(() => list!.kernel.pmm).toThrow(KernelStateError);
+  });
+
+  it('refuses an unknown allocator name before anything is built', () => {
+    expect(() => new Kernel(new Machine({ memoryMap: ramMap(64) }), { layout: 'higher-half', frameAllocator: 'buddy' as never })).toThrow(KernelConfigError);
+  });
+});
