@@ -11,7 +11,7 @@ export default defineConfig({
   base: './',
   resolve: { conditions: ['@kmem/source', 'module', 'browser', 'development|production'] },
   // The ELF fixtures have no file extension: tell Vite they are assets (the page imports one ?inline).
-  assetsInclude: [/fixtures\/hello-static(-pie)?$/],
+  assetsInclude: [/fixtures\/(i386-)?hello-static(-pie)?$/],
   build: { outDir: join(appDir, 'dist', 'web'), emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 1024 },
   server: { fs: { allow: [join(appDir, '..', '..')] } },
 });

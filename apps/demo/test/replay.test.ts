@@ -54,6 +54,20 @@ describe('pnpm demo replay', () => {
     expect(stdout).toContain('opt (bound)');
   });
 
+  it('replays with the kernel itself swapping under each policy (--kernel-swap): FIFO and LRU fault as the stream model', () => {
+    const { stdout, status, stderr } = replay(repo, trace, '--elf', elf, '--frames', '64', '--policy', 'fifo,lru,opt', '--kernel-swap', '--json');
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    const r = JSON.parse(stdout) as { policies: { policy: string; faults: [number, number][] }[]; kernelSwap: { policy: string; cells: { frames: number; faults: number; majorFaults: number; swappedOut: number }[] }[] };
+    // OPT is the stream model's bound only (the kernel cannot know the future).
+    expect(r.kernelSwap.map((row) => row.policy)).toEqual(['fifo', 'lru']);
+    for (const row of r.kernelSwap) {
+      const model = r.policies.find((p) => p.policy === row.policy)!.faults[0]![1];
+      expect(row.cells[0]!.faults).toBe(model);
+      expect(row.cells[0]!.swappedOut).toBeGreaterThan(1900);
+    }
+  });
+
   it('names the line of a bad record, counts it with --lenient, and refuses a missing file in one line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kmem-replay-'));
     writeFileSync(join(dir, 'bad.lackey'), 'I  00401000,4\n X 12,4\n L 00402000,8\n');

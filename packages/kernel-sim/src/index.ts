@@ -56,3 +56,4 @@ export * from './i386/layout-paging-mode';
 export * from './i386/sysinit-32';
 export { RegionListFrameAllocator, RegionState, REGION_NODE_BYTES, type FrameRegion } from './pmm-region-list/region-list-frame-allocator';
 export type { RegionListMapOptions } from './pmm-region-list/region-list-map';
+export { KernelHeapArenas, HEAP_ARENA_BYTES, type HeapArenaStats } from './heap-arenas';

@@ -12,6 +12,7 @@ import type { KernelImage } from './boot/kernel-image';
 import { BOOT_STEPS, type EventLog, type KernelEventOf } from './events';
 import type { FrameOwners } from './frame-owners';
 import type { KernelHeapBacking } from './heap-backing';
+import type { KernelHeapArenas } from './heap-arenas';
 import { KernelPanic, KernelStateError } from './kernel-errors';
 import type { KernelServices, KernelState, PanicDetails } from './kernel-services';
 import type { Layout } from './layout';
@@ -147,7 +148,14 @@ export class Kernel implements KernelServices {
   get tableAccess(): TableAccess {
     return this.parts.need(this.parts.tableAccess, 'tableAccess');
   }
-  /** The kernel heap. @throws KernelStateError before the kernel-heap step */
+  /**
+   * The kernel heap's 2 GiB kheap arenas over the whole heap region (seed 001's 31 GiB included);
+   * `kmalloc` / `kfree` go through them. @throws KernelStateError before the kernel-heap step
+   */
+  get heapArenas(): KernelHeapArenas {
+    return this.parts.need(this.parts.heapArenas, 'heapArenas');
+  }
+  /** The kernel heap's first arena (the whole heap when the region is at most 2 GiB). @throws KernelStateError before the kernel-heap step */
   get heap(): KernelHeap {
     return this.parts.need(this.parts.heap, 'heap');
   }
@@ -314,13 +322,13 @@ export class Kernel implements KernelServices {
   /** kmalloc: `sizeBytes` of kernel heap, or null. @throws KernelStateError; kheap's typed errors */
   kmalloc(sizeBytes: number, options?: KmallocOptions): number | null {
     this.parts.requireRunning('kmalloc');
-    return this.heap.kmalloc(sizeBytes, options);
+    return this.parts.need(this.parts.heapArenas, 'heap').kmalloc(sizeBytes, options);
   }
 
   /** kfree: returns a block from kmalloc (null is ignored). @throws KernelStateError; kheap's typed errors */
   kfree(ptr: number | null): void {
     this.parts.requireRunning('kfree');
-    this.heap.kfree(ptr);
+    this.parts.need(this.parts.heapArenas, 'heap').kfree(ptr);
   }
 
   // --- address spaces --------------------------------------------------------------------------------
@@ -477,8 +485,7 @@ export class Kernel implements KernelServices {
     parts.pmm.checkInvariants();
     parts.frames!.checkInvariants();
     parts.kernelSpace?.checkInvariants();
-    parts.heapBacking?.checkInvariants();
-    parts.heap?.checkInvariants();
+    parts.heapArenas?.checkInvariants();
     if (parts.kernelRoot < 0) return;
     parts.kernelMapper!.checkInvariants();
     checkKernelTables(parts, this.roots.privateTables.keys());

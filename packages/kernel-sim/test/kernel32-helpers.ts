@@ -23,9 +23,19 @@ export function grubHandOver(name: string): Multiboot1Boot {
 
 /** The hand-over QEMU's multiboot1 loader gave mb1dump (`128m` or `5g`), with its two modules. */
 export function qemuHandOver(mem: '128m' | '5g'): Multiboot1Boot {
+  return serialHandOver(join(import.meta.dirname, 'fixtures', 'multiboot1', `qemu-mb1-modules-${mem}.serial.txt`));
+}
+
+/** The hand-over GRUB 2 gave mb1dump (`128m` or `5g`) with its two modules (capture-grub.sh). */
+export function grubModulesHandOver(mem: '128m' | '5g'): Multiboot1Boot {
+  return serialHandOver(join(import.meta.dirname, 'fixtures', 'multiboot1', `grub-mb1-modules-${mem}.serial.txt`));
+}
+
+/** The hand-over in an mb1dump serial log (fixtures/multiboot1/README.md): INFO, MMAP, MODS, STR lines as guest memory. */
+export function serialHandOver(path: string): Multiboot1Boot {
   const chunks: [number, Uint8Array][] = [];
   let info: Uint8Array | null = null;
-  for (const line of readFileSync(join(import.meta.dirname, 'fixtures', 'multiboot1', `qemu-mb1-modules-${mem}.serial.txt`), 'latin1').split('\n')) {
+  for (const line of readFileSync(path, 'latin1').split('\n')) {
     const [tag, pa, hex] = line.split(' ');
     if (tag === undefined || pa === undefined || hex === undefined) continue;
     const bytes = Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));

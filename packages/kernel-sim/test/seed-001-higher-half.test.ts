@@ -44,3 +44,32 @@ describe('seed 001: the region-list physical memory manager', () => {
     expect(() => new Kernel(new Machine({ memoryMap: ramMap(64) }), { layout: 'higher-half', frameAllocator: 'buddy' as never })).toThrow(KernelConfigError);
   });
 });
+
+describe('seed 001: the kernel heap 1 GiB..32 GiB', () => {
+  const GiB = 2 ** 30;
+  const bigMap = [
+    { base: 0, lengthBytes: 0x9fc00, kind: 'usable' as const },
+    { base: 0x10_0000, lengthBytes: 40 * GiB, kind: 'usable' as const },
+  ];
+
+  it('makes the whole 31 GiB region usable, in 2 GiB kheap arenas opened on demand', () => {
+    const kernel = new Kernel(new Machine({ memoryMap: bigMap }), { layout: 'higher-half' });
+    kernel.boot();
+    const step = kernel.events.ofKind('boot-step').find((e) => e.step === 'kernel-heap')!;
+    expect(step.summary).toBe('kernel heap at 0xffff_8000_4000_0000 (up to 31 GiB in 16 arenas of at most 2 GiB), 0 pages mapped');
+    expect(kernel.heapArenas.limitBytes).toBe(31 * GiB);
+    expect(kernel.heapArenas.stats()).toEqual({ arenaCount: 1, maxArenaCount: 16, pagesHeld: 0 });
+    const p = kernel.kmalloc(64)!;
+    expect(kernel.heap.stats().allocations).toBe(1); // arena 0 is kernel.heap
+    kernel.kfree(p);
+    kernel.checkInvariants();
+  });
+
+  it('refuses a heap limit the region cannot honour instead of capping it', () => {
+    const machine = new Machine({ memoryMap: bigMap });
+    expect(() => new Kernel(machine, { layout: 'higher-half', heapLimitBytes: 32 * GiB })).toThrow(KernelConfigError);
+    const kernel = new Kernel(machine, { layout: 'higher-half', heapLimitBytes: 5 * GiB });
+    kernel.boot();
+    expect(kernel.heapArenas.stats().maxArenaCount).toBe(3);
+  });
+});

@@ -71,3 +71,30 @@ describe('trace readers under random input', () => {
     );
   });
 });
+
+describe('LackeyTraceReader fast paths', () => {
+  // The reader parses lackey's commonest lines (8 or 10 hex digits, a one-digit size, LF) without
+  // a loop; CRLF lines always go the general way. Both must read the same records, or fail on
+  // the same line, for lines near those shapes (odd digits, sizes 0 and 10+, upper case).
+  const hexDigit = fc.constantFrom(...'0123456789abcdefABCDEFgx,'.split(''));
+  const lineArb = fc.record({
+    kind: fc.constantFrom('I  ', ' L ', ' S ', ' M '),
+    digits: fc.array(hexDigit, { minLength: 7, maxLength: 11 }),
+    size: fc.constantFrom('1', '4', '8', '9', '0', '10', '16', 'x'),
+  });
+  it('reads the same records as the general parser (LF against CRLF)', () => {
+    fc.assert(
+      fc.property(fc.array(lineArb, { minLength: 1, maxLength: 30 }), chunking, (lines, sizes) => {
+        const text = lines.map((l) => `${l.kind}${l.digits.join('')},${l.size}`);
+        const lf = outcome('lackey', utf8(text.join('\n') + '\n'), sizes, false);
+        const crlf = outcome('lackey', utf8(text.join('\r\n') + '\r\n'), sizes, false);
+        if (lf.ok && crlf.ok) expect(lf).toEqual(crlf);
+        else {
+          expect(lf.ok).toBe(crlf.ok);
+          if (!lf.ok && !crlf.ok) expect(lf.line).toBe(crlf.line);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

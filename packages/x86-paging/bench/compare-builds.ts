@@ -1,5 +1,9 @@
-// Compares two builds of this package on the issue's hot-set case (1,024 hot pages among 1 M
-// mappings, 128 x 8 TLB at 85.5 % hits) in ONE process, alternating their timed runs.
+// Compares two builds of this package in ONE process, alternating their timed runs. The default
+// workload is the issue's MMU hot-set case (1,024 hot pages among 1 M mappings, 128 x 8 TLB at
+// 85.5 % hits); WORKLOAD=map-bulk | map-one | translate | map-unmap runs a Mapper workload
+// instead (bench/build-workloads.ts: one 262,144-page mapPages, 65,536 one-page mapPages,
+// software translate, map + unmap), WORKLOAD=mode-hot | mode-hot-walk the MMU's hot set in paging
+// mode MODE (default 5-level) with the default TLB or with the TLB off.
 //
 // Why: on the shared 2-core VM each process runs in one of two speed states (the raw walk of
 // translate.bench.ts at ~105 or ~74 M/s), so figures from separate processes cannot show a
@@ -8,11 +12,13 @@
 //
 // Usage (build each variant to its own folder first, e.g. `npx tsup --format esm --no-dts -d /tmp/b`):
 //   DIST_A=$PWD/dist/index.js DIST_B=/tmp/b/index.js node --import tsx bench/compare-builds.ts
-// Options: ROUNDS (timed runs per build, default 6), TLB_SETS / TLB_WAYS, HOT (hot pages).
+// Options: WORKLOAD, ROUNDS (timed runs per build, default 6), TLB_SETS / TLB_WAYS, HOT (hot pages).
+// Figures are operations per CPU-second (process.cpuUsage), millions.
 // Not run by `pnpm bench` (its file name does not end in .bench.ts).
 import { mulberry32 } from '../../../test-support/mulberry32';
 import type * as Package from '../src/index';
 import { buildRandomTables } from './random-tables';
+import type { Pass, WORKLOADS, buildWorkload as BuildWorkload } from './build-workloads';
 
 type Build = typeof Package;
 const distA = process.env.DIST_A;
@@ -23,6 +29,63 @@ if (distA === undefined || distB === undefined) {
 }
 const A = (await import(distA)) as Build;
 const B = (await import(distB)) as Build;
+const workload = process.env.WORKLOAD ?? 'mmu-hot';
+const rounds = Number(process.env.ROUNDS ?? 6);
+const median = (x: number[]): number => [...x].sort((p, q) => p - q)[x.length >> 1]!;
+
+/** Millions of operations per CPU-second of `repeat` passes. */
+function timedPass(pass: Pass, repeat: number): number {
+  const cpu0 = process.cpuUsage();
+  let ops = 0;
+  for (let rep = 0; rep < repeat; rep++) ops += pass();
+  const used = process.cpuUsage(cpu0);
+  return ops / ((used.user + used.system) / 1e6) / 1e6;
+}
+
+/** Warms both, then times `rounds` rounds in ABBA order (neither build always runs second). */
+function alternate(passA: Pass, passB: Pass, repeat: number): { a: number[]; b: number[] } {
+  for (let w = 0; w < 3; w++) {
+    passA();
+    passB();
+  }
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let k = 0; k < rounds; k++) {
+    if (k % 2 === 0) {
+      a.push(timedPass(passA, repeat));
+      b.push(timedPass(passB, repeat));
+    } else {
+      b.push(timedPass(passB, repeat));
+      a.push(timedPass(passA, repeat));
+    }
+  }
+  return { a, b };
+}
+
+/** Medians, bests, the ratio of medians and the median of the per-round ratios (adjacent runs: drift cancels). */
+function report(a: number[], b: number[], extra: string): void {
+  const pairs = a.map((x, k) => b[k]! / x);
+  console.log(
+    `${workload}: A ${median(a).toFixed(2)} M/s (best ${Math.max(...a).toFixed(2)}), B ${median(b).toFixed(2)} M/s (best ${Math.max(...b).toFixed(2)}), B/A ${(median(b) / median(a)).toFixed(3)}, per-round B/A median ${median(pairs).toFixed(3)} (${rounds} rounds)${extra}`,
+  );
+}
+
+if (workload !== 'mmu-hot') {
+  // One copy of the workload module per build (a distinct URL is a distinct module instance).
+  type Module = { buildWorkload: typeof BuildWorkload; WORKLOADS: typeof WORKLOADS };
+  const here = new URL('./build-workloads.ts', import.meta.url).href;
+  const ma = (await import(`${here}?build=a`)) as Module;
+  const mb = (await import(`${here}?build=b`)) as Module;
+  const passA = ma.buildWorkload(A, workload);
+  const passB = mb.buildWorkload(B, workload);
+  if (passA === undefined || passB === undefined) {
+    console.error(`unknown WORKLOAD ${workload}: mmu-hot, ${ma.WORKLOADS.join(', ')}`);
+    process.exit(2);
+  }
+  const { a, b } = alternate(passA, passB, Number(process.env.REPEAT ?? 10));
+  report(a, b, '');
+  process.exit(0);
+}
 
 const MAPPINGS = 1_000_000;
 const STREAM = 1 << 20;
@@ -57,33 +120,10 @@ function passB(): void {
   for (let i = 0; i < STREAM; i++) check += mmuB.translate(stream[i]!, 0, 3).pa;
   sums[1]! += check;
 }
-/** Translations per CPU-second (millions) over 10 passes. */
-function timed(pass: () => void): number {
-  const cpu0 = process.cpuUsage();
-  for (let rep = 0; rep < 10; rep++) pass();
-  const used = process.cpuUsage(cpu0);
-  return (10 * STREAM) / ((used.user + used.system) / 1e6) / 1e6;
-}
-
-for (let w = 0; w < 3; w++) {
-  passA();
-  passB();
-}
-const a: number[] = [];
-const b: number[] = [];
-const rounds = Number(process.env.ROUNDS ?? 6);
-for (let k = 0; k < rounds; k++) {
-  // ABBA order, so neither build always runs second.
-  if (k % 2 === 0) {
-    a.push(timed(passA));
-    b.push(timed(passB));
-  } else {
-    b.push(timed(passB));
-    a.push(timed(passA));
-  }
-}
-const median = (x: number[]): number => [...x].sort((p, q) => p - q)[x.length >> 1]!;
-const same = sums[0] === sums[1] ? 'same results' : 'RESULTS DIFFER';
-console.log(
-  `A ${median(a).toFixed(1)} M/s (best ${Math.max(...a).toFixed(1)}), B ${median(b).toFixed(1)} M/s (best ${Math.max(...b).toFixed(1)}), B/A ${(median(b) / median(a)).toFixed(3)} (medians of ${rounds}); TLB ${setCount}x${wayCount} hits A ${(tlbA.hitRate() * 100).toFixed(1)} % B ${(tlbB.hitRate() * 100).toFixed(1)} %; ${same}`,
+const { a, b } = alternate(
+  () => (passA(), STREAM),
+  () => (passB(), STREAM),
+  10,
 );
+const same = sums[0] === sums[1] ? 'same results' : 'RESULTS DIFFER';
+report(a, b, `; TLB ${setCount}x${wayCount} hits A ${(tlbA.hitRate() * 100).toFixed(1)} % B ${(tlbB.hitRate() * 100).toFixed(1)} %; ${same}`);

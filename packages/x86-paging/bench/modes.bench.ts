@@ -8,9 +8,10 @@
 // Run: npx tsup && node --import tsx bench/modes.bench.ts   (imports the built package)
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ArrayBufferPhysicalMemory, ControlRegisters, CR0, CR4, EFER, Mmu, Tlb } from '@kmem/x86-paging';
+import * as Package from '@kmem/x86-paging';
+import { ArrayBufferPhysicalMemory, Mmu, Tlb } from '@kmem/x86-paging';
+import { BENCH_MODES as MODES, buildModeTables } from './mode-tables';
 
-const MODES = ['32-bit', 'pae', '4-level', '5-level'] as const;
 const CASES = ['hot-tlb', 'hot-walk', 'cold-walk'] as const;
 const MAPPINGS = 200_000;
 const STREAM = 1 << 20;
@@ -26,55 +27,6 @@ function rand(): number {
   seed ^= seed >>> 17;
   seed ^= seed << 5;
   return (seed >>> 0) / TWO_32;
-}
-
-/** Builds the tables of `m` and returns the registers and page addresses (linear, numbers). */
-function build(m: (typeof MODES)[number], memory: ArrayBufferPhysicalMemory): { regs: ControlRegisters; pages: Float64Array } {
-  const w = memory.words;
-  let next = 0x10_0000;
-  const alloc = () => {
-    const f = next;
-    next += 4096;
-    return f;
-  };
-  const entryBytes = m === '32-bit' ? 4 : 8;
-  const child = (table: number, index: number): number => {
-    const i = (table + index * entryBytes) / 4;
-    if ((w[i]! & 1) === 0) w[i] = alloc() | 0x7;
-    return w[i]! & 0xffff_f000;
-  };
-  const top = alloc();
-  let regs: ControlRegisters;
-  // The 1 GiB region: 32-bit / PAE at 0x4000_0000, 4-level at 0x1000_0000_0000, 5-level at 2^52.
-  const base = m === '32-bit' || m === 'pae' ? 0x4000_0000 : m === '4-level' ? 0x1000_0000_0000 : 2 ** 52;
-  if (m === '32-bit') regs = new ControlRegisters({ cr0: CR0.PE | CR0.PG | CR0.WP, cr4: CR4.PSE, efer: 0, cr3Frame: top });
-  else if (m === 'pae') regs = new ControlRegisters({ cr0: CR0.PE | CR0.PG | CR0.WP, cr4: CR4.PAE, efer: EFER.NXE, cr3Frame: top });
-  else regs = new ControlRegisters({ cr3Frame: top, cr4: CR4.PAE | CR4.PGE | (m === '5-level' ? CR4.LA57 : 0) });
-  const chosen = new Uint8Array(262144);
-  const pages = new Float64Array(MAPPINGS);
-  for (let n = 0; n < MAPPINGS; ) {
-    const p = Math.floor(rand() * 262144);
-    if (chosen[p] === 1) continue;
-    chosen[p] = 1;
-    const va = base + p * 4096;
-    pages[n++] = va;
-    let pt: number;
-    if (m === '32-bit') pt = child(top, Math.floor(va / 2 ** 22));
-    else if (m === 'pae') {
-      // PDPTEs: P only (R/W, U/S are reserved in a PAE PDPTE).
-      const i3 = Math.floor(va / 2 ** 30);
-      if ((w[(top + i3 * 8) / 4]! & 1) === 0) w[(top + i3 * 8) / 4] = alloc() | 1;
-      pt = child(w[(top + i3 * 8) / 4]! & 0xffff_f000, Math.floor(va / 2 ** 21) % 512);
-    } else {
-      let t = top;
-      if (m === '5-level') t = child(t, Math.floor(va / 2 ** 48) % 512);
-      pt = child(child(child(t, Math.floor(va / 2 ** 39) % 512), Math.floor(va / 2 ** 30) % 512), Math.floor(va / 2 ** 21) % 512);
-    }
-    const pa = Math.floor(rand() * 2 ** 19) * 4096;
-    w[(pt + (m === '32-bit' ? Math.floor(va / 4096) % 1024 : Math.floor(va / 4096) % 512) * entryBytes) / 4] = pa | 0x7;
-  }
-  if (m === 'pae') regs.loadPdptes(memory);
-  return { regs, pages };
 }
 
 if (mode === undefined || only === undefined) {
@@ -97,7 +49,7 @@ if (mode === undefined || only === undefined) {
   }
 } else {
   const memory = new ArrayBufferPhysicalMemory(32 << 20);
-  const { regs, pages } = build(mode, memory);
+  const { regs, pages } = buildModeTables(Package, mode, memory, MAPPINGS, rand);
   const tlb = new Tlb();
   tlb.enabled = only === 'hot-tlb';
   const mmu = new Mmu(memory, regs, { tlb });

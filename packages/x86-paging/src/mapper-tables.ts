@@ -7,6 +7,8 @@ import { checkFrame } from './mapper-checks';
 import type { MapperOptions } from './mapper-types';
 import { MapperUndoLog } from './mapper-undo';
 import type { PagingGeometry } from './paging-geometry';
+import type { PhysicalMemory } from './api';
+import { PhysicalTableAccess } from './table-access';
 
 const P = PTE.Present;
 const PS = PTE.HugePage;
@@ -20,9 +22,19 @@ export abstract class MapperTables extends MapperUndoLog {
   protected scratchPa: number;
   /** Per level: one past the highest physical address a leaf there can map (entries of levels that hold no leaf: 0). */
   protected readonly leafPaLimit: Float64Array;
+  /**
+   * The memory of the `access` when it is exactly strategy (a), a `PhysicalTableAccess` (not a
+   * subclass, which may override its writes), else null: bulk leaf writes then go straight into
+   * `frameWords`, the same bytes `writeEntry` would write.
+   */
+  protected readonly directTables: PhysicalMemory | null;
+  /** u32 words per entry: 2, or 1 in 32-bit paging. */
+  protected readonly entryWords: number;
 
   constructor(options: MapperOptions, geometry: PagingGeometry) {
     super(options, geometry);
+    this.directTables = Object.getPrototypeOf(this.access) === PhysicalTableAccess.prototype ? (this.access as PhysicalTableAccess).memory : null;
+    this.entryWords = geometry.entryBytes / 4;
     this.hugeLevels = geometry.hugeLevels;
     this.scratchPa = 0;
     this.leafPaLimit = new Float64Array(this.top + 1);

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_REPLAY_POLICIES, parseTlbHierarchy, POLICY_NAMES, readTrace, TraceReplay, type TlbGeometry, type TraceFormat } from '@kmem/kernel-sim';
+import { DEFAULT_REPLAY_POLICIES, KernelPolicyTable, parseTlbHierarchy, POLICY_NAMES, readTrace, TraceReplay, type KernelPolicyRow, type PolicyName, type TlbGeometry, type TraceFormat } from '@kmem/kernel-sim';
 import { parseCommandLine, reportError } from '../cli-errors';
 import { loadProgram, userPath } from '../load';
 import { makeStyle } from '../render/style';
@@ -25,6 +25,7 @@ interface ReplayOptions {
   format?: TraceFormat;
   color: boolean;
   progress: boolean;
+  kernelSwap: boolean;
 }
 
 function list<T>(parse: (s: string) => T): (value: string) => T[] {
@@ -62,12 +63,13 @@ export function makeReplayCommand(): Command {
     .option('--tlb <list>', 'TLB hierarchies, comma-separated; each ENTRIESxWAYS, levels joined by + (L1 first)', list(tlb), [tlb('64x4+1536x12')])
     .option('--window <refs>', 'working-set window τ in page references', positive, 10_000)
     .addOption(new Option('--format <name>', 'trace format (default: detected)').choices(['lackey', 'plain', 'kmem']))
+    .option('--kernel-swap', 'also replay with the kernel\'s own swap for each policy (but opt) and frame count: a resident limit of that many pages, reclaim and swap-in as the kernel does them; one pass, slower', false)
     .option('--lenient', 'skip malformed records and accesses that do not fit (counted) instead of stopping', false)
     .option('--json', 'print the results as one JSON document', false)
     .option('--svg <file>', 'write the pictures (faults vs frames, working set) as SVG')
     .option('--no-color', 'plain text, no ANSI colours')
     .option('--no-progress', 'no progress bar')
-    .addHelpText('after', '\nPaths are relative to the directory you ran pnpm in.\n\nExamples:\n  valgrind --tool=lackey --trace-mem=yes --log-file=ls.lackey /bin/ls\n  pnpm demo replay ls.lackey --svg ls.svg\n  pnpm demo replay prog.lackey.gz --elf prog --frames 16,64,256 --tlb 64x4+1536x12,32x4 --json');
+    .addHelpText('after', '\nPaths are relative to the directory you ran pnpm in.\n\nExamples:\n  valgrind --tool=lackey --trace-mem=yes --log-file=ls.lackey /bin/ls\n  pnpm demo replay ls.lackey --svg ls.svg\n  pnpm demo replay prog.lackey.gz --elf prog --frames 16,64,256 --tlb 64x4+1536x12,32x4 --json\n  pnpm demo replay prog.lackey.gz --elf prog --frames 16,32 --policy fifo,clock,lru,opt --kernel-swap');
 }
 
 async function runReplay(tracePath: string, opts: ReplayOptions): Promise<void> {
@@ -83,13 +85,19 @@ async function runReplay(tracePath: string, opts: ReplayOptions): Promise<void> 
     workingSetWindow: opts.window,
     lenient: opts.lenient,
   });
+  // The kernel's own table: every policy the kernel can run (not OPT, which needs the future).
+  const kernelPolicies = opts.policy.filter((p) => p !== 'opt') as PolicyName[];
+  const kernelTable = opts.kernelSwap && kernelPolicies.length > 0 ? new KernelPolicyTable({ ...(elf === undefined ? {} : { elf: elf.bytes, name: elf.name }), policies: kernelPolicies, frameCounts: opts.frames, lenient: opts.lenient }) : null;
   const showBar = !opts.json && opts.progress && process.stderr.isTTY === true;
   const bar = showBar ? new SingleBar({ format: '  replaying  {bar} {percentage}% | {value}/{total} MiB read | {eta}s left', barCompleteChar: '█', barIncompleteChar: '░', hideCursor: true, clearOnComplete: true, stream: process.stderr }) : null;
   const mib = (b: number): number => Math.round((b / 2 ** 20) * 10) / 10;
   bar?.start(mib(file.fileBytes), 0);
   let reader;
   try {
-    reader = await readTrace(file.chunks, (b) => replay.consume(b), {
+    reader = await readTrace(file.chunks, (b) => {
+      replay.consume(b);
+      kernelTable?.consume(b);
+    }, {
       lenient: opts.lenient,
       ...(opts.format === undefined ? {} : { format: opts.format }),
       onProgress: () => bar?.update(mib(file.fileBytesRead())),
@@ -98,14 +106,15 @@ async function runReplay(tracePath: string, opts: ReplayOptions): Promise<void> 
     bar?.stop();
   }
   const result = replay.finish(reader);
+  const kernelSwap: KernelPolicyRow[] | null = kernelTable?.finish() ?? null;
   if (opts.svg !== undefined) writeFileSync(userPath(opts.svg), replaySvg(result, name));
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(result, null, 1)}\n`);
+    process.stdout.write(`${JSON.stringify(kernelSwap === null ? result : { ...result, kernelSwap }, null, 1)}\n`);
     return;
   }
   const env = process.env;
   const color = opts.color && ((env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') || (process.stdout.isTTY === true && env.NO_COLOR === undefined));
-  for (const line of replayReport(result, name, makeStyle(color))) process.stdout.write(`${line}\n`);
+  for (const line of replayReport(result, name, makeStyle(color), kernelSwap)) process.stdout.write(`${line}\n`);
   if (opts.svg !== undefined) process.stdout.write(`\nSVG written to ${userPath(opts.svg)}\n`);
 }
 

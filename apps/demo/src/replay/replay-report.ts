@@ -1,6 +1,6 @@
 // The replay's results as text tables for the terminal.
 import Table from 'cli-table3';
-import type { ReplayResult } from '@kmem/kernel-sim';
+import type { KernelPolicyRow, ReplayResult } from '@kmem/kernel-sim';
 import type { Style } from '../render/style';
 
 const n = (x: number): string => x.toLocaleString('en-US');
@@ -11,7 +11,7 @@ function table(head: string[]): Table.Table {
 }
 
 /** Lines of the report. */
-export function replayReport(r: ReplayResult, traceName: string, style: Style): string[] {
+export function replayReport(r: ReplayResult, traceName: string, style: Style, kernelSwap: readonly KernelPolicyRow[] | null = null): string[] {
   const out: string[] = [];
   const a = r.accesses;
   out.push(style.heading(`Replay of ${traceName} (${r.format} trace, onto ${r.target})`));
@@ -39,6 +39,14 @@ export function replayReport(r: ReplayResult, traceName: string, style: Style): 
   const pol = table(['policy', ...frames.map((fr) => `${n(fr)} frames`)]);
   for (const p of r.policies) pol.push([p.policy === 'opt' ? 'opt (bound)' : p.policy, ...p.faults.map(([, m]) => n(m))]);
   out.push(pol.toString());
+
+  if (kernelSwap !== null && kernelSwap.length > 0) {
+    out.push(style.heading('Faults when the kernel itself swaps (resident limit = frames; its reclaim, swap-ins, file re-reads)'));
+    const ks = table(['policy', ...kernelSwap[0]!.cells.map((c) => `${n(c.frames)} frames`)]);
+    for (const row of kernelSwap) ks.push([row.policy, ...row.cells.map((c) => `${n(c.faults)} (${n(c.majorFaults)} major, ${n(c.fileReads)} file, ${n(c.swappedOut)} out)`)]);
+    out.push(ks.toString());
+    out.push('  faults: all the kernel resolved (first touches too, as the table above counts them); major: read back from swap; file: read from the ELF (first touches and re-reads of dropped clean pages); out: pages written to swap');
+  }
 
   out.push(style.heading('LRU miss-ratio curve (one pass, every memory size)'));
   const curve = table(['frames', 'faults', 'miss ratio']);

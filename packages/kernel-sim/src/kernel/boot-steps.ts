@@ -2,7 +2,6 @@
 // map, build the frame allocator (its bitmap in RAM), load boot page tables, choose how tables are
 // reached, set up kernel virtual space, remap the kernel with per-section rights, start the heap,
 // move to a kernel stack with a guard page. Each step returns its summary for the 'boot-step' event.
-import { KernelHeap } from '@kmem/kheap';
 import { BitmapFrameAllocator } from '@kmem/pmm-bitmap';
 import { VirtualAllocator } from '@kmem/virt-alloc';
 import {
@@ -22,7 +21,7 @@ import {
 } from '@kmem/x86-paging';
 import type { BootStepName, FrameOwner } from '../events';
 import { FrameOwners } from '../frame-owners';
-import { KernelHeapBacking } from '../heap-backing';
+import { KernelHeapArenas } from '../heap-arenas';
 import { formatCanonical, formatPhysical } from '../hex';
 import { findLayoutRegion, formatSize } from '../layout';
 import type { KernelMappings } from './kernel-mappings';
@@ -312,18 +311,19 @@ export class BootSteps {
     const parts = this.parts;
     const region = findLayoutRegion(parts.layout, 'kernel-heap')!;
     const base = Math.max(region.start, parts.kernelSpaceRange.start);
-    const backing = new KernelHeapBacking(
-      parts.machine.cpu,
-      {
-        mapHeapPages: (va, pageCount) => this.mappings.mapFreshPages(va, pageCount, P | RW | G | NX, { kind: 'heap' }, 'heap'),
-        unmapHeapPages: (va, pageCount) => this.mappings.unmapAndFree(va, pageCount, 'heap'),
-      },
-      base,
-      parts.heapLimit,
-    );
-    parts.heapBacking = backing;
-    parts.heap = new KernelHeap({ backing, debug: parts.options.heapDebug ?? false });
-    return [`kernel heap at ${formatCanonical(base)} (up to ${formatSize(parts.heapLimit)}), ${backing.pagesHeld} pages mapped`, { base, limitBytes: parts.heapLimit, pagesHeld: backing.pagesHeld }];
+    const source = {
+      mapHeapPages: (va: number, pageCount: number) => this.mappings.mapFreshPages(va, pageCount, P | RW | G | NX, { kind: 'heap' }, 'heap'),
+      unmapHeapPages: (va: number, pageCount: number) => this.mappings.unmapAndFree(va, pageCount, 'heap'),
+    };
+    const arenas = new KernelHeapArenas(parts.machine.cpu, source, base, parts.heapLimit, parts.options.heapDebug ?? false, () => parts.pmm!.freeFrames);
+    parts.heapArenas = arenas;
+    parts.heapBacking = arenas.arenaBackings[0]!;
+    parts.heap = arenas.arenas[0]!;
+    const { maxArenaCount, pagesHeld } = arenas.stats();
+    return [
+      `kernel heap at ${formatCanonical(base)} (up to ${formatSize(parts.heapLimit)}${maxArenaCount > 1 ? ` in ${maxArenaCount} arenas of at most 2 GiB` : ''}), ${pagesHeld} pages mapped`,
+      { base, limitBytes: parts.heapLimit, pagesHeld, maxArenaCount },
+    ];
   }
 
   private kernelStack(): BootStepResult {

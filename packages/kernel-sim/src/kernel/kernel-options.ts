@@ -33,7 +33,10 @@ export interface KernelOptions {
   readonly kernelStackBytes?: number;
   /** kheap debug mode (red zones, poisoning). Default false. */
   readonly heapDebug?: boolean;
-  /** Bytes of the heap region the heap may use (default: the region, at most 2 GiB, kheap's limit). */
+  /**
+   * Bytes of the heap region the heap may use (default: the whole region, in 2 GiB kheap arenas);
+   * more than the region is a `KernelConfigError`.
+   */
   readonly heapLimitBytes?: number;
   /** Turn on CR4.SMEP at boot (supervisor may not execute user pages). Default true. */
   readonly smep?: boolean;

@@ -2,6 +2,7 @@
 // modules, kernel space, shared PML4 slots, stack and heap sizes), and the parts the boot steps
 // create (frame allocator, ownership records, kernel VAS, tables, heap). Every kernel subsystem
 // (boot steps, kernel mappings, stacks, address-space roots, invariants) shares one KernelParts.
+import type { KernelHeapArenas } from '../heap-arenas';
 import type { KernelFrameAllocator } from './frame-allocator-choice';
 import type { KernelHeap } from '@kmem/kheap';
 import type { VirtualAllocator } from '@kmem/virt-alloc';
@@ -11,10 +12,10 @@ import { resolveKernelImage, type KernelImage } from '../boot/kernel-image';
 import { EventLog } from '../events';
 import type { FrameOwners } from '../frame-owners';
 import type { KernelHeapBacking } from '../heap-backing';
-import { HIGHER_HALF_LINEAR, LINEAR_LIMIT, formatPhysical } from '../hex';
+import { HIGHER_HALF_LINEAR, LINEAR_LIMIT, formatCanonical, formatPhysical } from '../hex';
 import { KernelConfigError, KernelStateError } from '../kernel-errors';
 import type { KernelState } from '../kernel-services';
-import { findLayoutRegion, validateLayout, type Layout } from '../layout';
+import { findLayoutRegion, formatSize, validateLayout, type Layout } from '../layout';
 import { LAYOUTS } from '../layouts';
 import { requireLayoutPagingMode } from '../i386/layout-paging-mode';
 import type { Machine } from '../machine';
@@ -23,7 +24,6 @@ import type { BootModule, KernelOptions } from './kernel-options';
 const PAGE = 4096;
 const TWO_MIB = 2 * 1024 * 1024;
 const ONE_GIB = 1024 * 1024 * 1024;
-const MAX_HEAP_BYTES = 2 ** 31;
 
 /**
  * The kernel's configuration and parts. Internal to kernel-sim (not exported from the package):
@@ -58,6 +58,8 @@ export class KernelParts {
   tableAccess: TableAccess | null = null;
   heap: KernelHeap | null = null;
   heapBacking: KernelHeapBacking | null = null;
+  /** The heap's 2 GiB arenas (`heap` and `heapBacking` are arena 0's). */
+  heapArenas: KernelHeapArenas | null = null;
   bootstrap: BootstrapTables | null = null;
   kernelRoot = -1;
   /** identity-low: the shared PD of the first GiB, or -1. */
@@ -120,7 +122,12 @@ export class KernelParts {
     }
     const heapStart = Math.max(heapRegion.start, this.kernelSpaceRange.start);
     const heapEnd = Math.min(heapRegion.end, this.kernelSpaceRange.end);
-    const limit = Math.min(heapEnd - heapStart, options.heapLimitBytes ?? MAX_HEAP_BYTES, MAX_HEAP_BYTES);
+    // The whole region by default, in 2 GiB kheap arenas (heap-arenas.ts); a limit the region
+    // cannot honour is an error, never a silent cap.
+    if (options.heapLimitBytes !== undefined && options.heapLimitBytes > heapEnd - heapStart) {
+      throw new KernelConfigError(`heapLimitBytes ${String(options.heapLimitBytes)} exceeds the heap region's ${formatSize(heapEnd - heapStart)} (${formatCanonical(heapStart)}..${formatCanonical(heapEnd)})`);
+    }
+    const limit = options.heapLimitBytes ?? heapEnd - heapStart;
     if (!Number.isSafeInteger(limit) || limit < 64 * 1024 || limit % PAGE !== 0) throw new KernelConfigError(`heap limit ${String(limit)} must be a page multiple of at least 64 KiB inside the heap region`);
     this.heapLimit = limit;
 

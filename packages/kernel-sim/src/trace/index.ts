@@ -14,6 +14,8 @@ export * from './lru-stack-distance';
 export * from './working-set';
 export * from './opt-bound';
 export * from './policy-simulation';
+export * from './translation-memo';
 export * from './replay-result';
 export * from './trace-replay';
 export * from './cpu-access-recorder';
+export * from './kernel-policy-table';

@@ -33,6 +33,8 @@ export class LackeyTraceReader extends TextTraceReader {
     const kinds = batch.kind;
     const positions = batch.position;
     const capacity = batch.capacity;
+    // The table in a local: a bundler makes module consts vars, which the loop would reload.
+    const hex = HEX;
     let line = this.line;
     let length = batch.length;
     let records = this.recordCount;
@@ -49,35 +51,61 @@ export class LackeyTraceReader extends TextTraceReader {
       else if (c0 === 32 && c1 === 77) kind = 3;
       else break;
       if (b[p + 2] !== 32) break;
-      p += 3;
-      let va = 0;
-      const hexEnd = Math.min(n, p + 13);
-      const hexStart = p;
-      let d = 0;
-      while (p < hexEnd && (d = HEX[b[p]!]!) >= 0) {
-        va = va * 16 + d;
-        p++;
-      }
-      // 12 digits at most and below 2^47 (a 12-digit address above is not canonical: the slow path says so).
-      if (p === hexStart || p >= n || b[p] !== 44 || p - hexStart > 12 || va >= 140737488355328) {
-        p = lineStart;
-        break;
-      }
-      p++;
+      // The commonest lines, parsed without a loop: 8 hex digits (lackey's %08lx of an address
+      // below 4 GiB) or 10 (a stack near 2^37), then a one-digit size. All digits are checked at
+      // once: -1 marks a non-digit, so their OR is negative. Any other line: the loops below.
+      let va = -1;
       let sizeBytes = 0;
-      const sizeStart = p;
-      let c = 0;
-      while (p < n && (c = b[p]!) !== 10) {
-        const digit = c - 48;
-        if (digit < 0 || digit > 9 || p - sizeStart > 4) break;
-        sizeBytes = sizeBytes * 10 + digit;
+      const wide = p + 16 <= n && b[p + 13] === 44 && b[p + 15] === 10 ? 2 : 0;
+      if (wide !== 0 || (p + 14 <= n && b[p + 11] === 44 && b[p + 13] === 10)) {
+        const q = p + wide;
+        const top = wide !== 0 ? (hex[b[p + 3]!]! << 4) | hex[b[p + 4]!]! : 0;
+        const d0 = hex[b[q + 3]!]!;
+        const d1 = hex[b[q + 4]!]!;
+        const d2 = hex[b[q + 5]!]!;
+        const d3 = hex[b[q + 6]!]!;
+        const d4 = hex[b[q + 7]!]!;
+        const d5 = hex[b[q + 8]!]!;
+        const d6 = hex[b[q + 9]!]!;
+        const d7 = hex[b[q + 10]!]!;
+        const size1 = b[q + 12]! - 48;
+        // A 10-digit address is below 2^40: canonical, in the lower half.
+        if ((top | d0 | d1 | d2 | d3 | d4 | d5 | d6 | d7) >= 0 && size1 >= 1 && size1 <= 9) {
+          va = top * 4294967296 + ((d0 << 12) | (d1 << 8) | (d2 << 4) | d3) * 65536 + ((d4 << 12) | (d5 << 8) | (d6 << 4) | d7);
+          sizeBytes = size1;
+          p = q + 14;
+        }
+      }
+      if (va < 0) {
+        p += 3;
+        va = 0;
+        const hexEnd = Math.min(n, p + 13);
+        const hexStart = p;
+        let d = 0;
+        while (p < hexEnd && (d = hex[b[p]!]!) >= 0) {
+          va = va * 16 + d;
+          p++;
+        }
+        // 12 digits at most and below 2^47 (a 12-digit address above is not canonical: the slow path says so).
+        if (p === hexStart || p >= n || b[p] !== 44 || p - hexStart > 12 || va >= 140737488355328 /* 2^47 */) {
+          p = lineStart;
+          break;
+        }
+        p++;
+        const sizeStart = p;
+        let c = 0;
+        while (p < n && (c = b[p]!) !== 10) {
+          const digit = c - 48;
+          if (digit < 0 || digit > 9 || p - sizeStart > 4) break;
+          sizeBytes = sizeBytes * 10 + digit;
+          p++;
+        }
+        if (p >= n || c !== 10 || sizeBytes < 1 || sizeBytes > 4096 /* MAX_ACCESS_BYTES */) {
+          p = lineStart;
+          break;
+        }
         p++;
       }
-      if (p >= n || c !== 10 || sizeBytes < 1 || sizeBytes > MAX_ACCESS_BYTES) {
-        p = lineStart;
-        break;
-      }
-      p++;
       line++;
       vas[length] = va;
       sizes[length] = sizeBytes;

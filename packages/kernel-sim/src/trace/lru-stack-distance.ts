@@ -60,8 +60,17 @@ export class LruStackDistance {
     const t = this.now++;
     const top = this.top;
     const n = this.topLength;
+    // Second in the stack (two pages in turn, as code and data): distance 2.
+    if (n > 1 && top[1] === page) {
+      top[1] = top[0]!;
+      top[0] = page;
+      this.histogram[2]!++;
+      if (this.maxDistance < 2) this.maxDistance = 2;
+      this.lastTime[page] = t;
+      return;
+    }
     // In the top array: the distance is its place there.
-    for (let i = 1; i < n; i++) {
+    for (let i = 2; i < n; i++) {
       if (top[i] === page) {
         for (let k = i; k > 0; k--) top[k] = top[k - 1]!;
         top[0] = page;
@@ -82,15 +91,16 @@ export class LruStackDistance {
       this.pageAt[last] = -1;
       this.treeCount--;
     }
-    if (n === TOP) {
+    // Literals for TOP (8) and TOP - 1 below: a bundler makes module consts vars the JIT cannot fold.
+    if (n === 8) {
       // The least recent top page goes down into the tree at its last-reference time.
-      const down = top[TOP - 1]!;
+      const down = top[7]!;
       const slot = this.lastTime[down]!;
       this.add(slot, 1);
       this.pageAt[slot] = down;
       this.treeCount++;
     } else this.topLength = n + 1;
-    for (let k = Math.min(n, TOP - 1); k > 0; k--) top[k] = top[k - 1]!;
+    for (let k = n < 7 ? n : 7; k > 0; k--) top[k] = top[k - 1]!;
     top[0] = page;
     this.lastTime[page] = t;
   }
@@ -155,13 +165,15 @@ export class LruStackDistance {
 
   /**
    * Renumbers the live last-reference times in order (doubling the tree when over half full):
-   * the tree's pages get 0..m-1, the top array's m.. (they are all more recent).
+   * the tree's pages get 0..m-1, the top array's m.. (they are all more recent). In place unless
+   * the tree grows: a page only ever moves to an earlier slot.
    */
   private compact(): void {
     let cap = this.pageAt.length;
-    if (this.live * 2 > cap) cap *= 2;
+    const grow = this.live * 2 > cap;
+    if (grow) cap *= 2;
     const old = this.pageAt;
-    const pageAt = new Int32Array(cap).fill(-1);
+    const pageAt = grow ? new Int32Array(cap) : old;
     let t = 0;
     for (let i = 0; i < this.now; i++) {
       const p = old[i]!;
@@ -170,10 +182,11 @@ export class LruStackDistance {
       this.lastTime[p] = t;
       t++;
     }
+    pageAt.fill(-1, t);
     const marks = t;
     for (let k = this.topLength - 1; k >= 0; k--) this.lastTime[this.top[k]!] = t++;
     // A Fenwick tree of ones over [0, marks): node i covers (i - lowbit(i), i].
-    const tree = new Int32Array(cap + 1);
+    const tree = grow ? new Int32Array(cap + 1) : this.tree;
     for (let i = 1; i <= cap; i++) {
       const lo = i - (i & -i);
       tree[i] = Math.max(0, Math.min(i, marks) - lo);

@@ -92,6 +92,30 @@ export interface ReplayPolicyFaults {
   readonly faults: readonly (readonly [number, number])[];
 }
 
+/** What the kernel's own reclaim did in a replay with swap on (`TraceReplayOptions.swap`). */
+export interface ReplaySwap {
+  /** The kernel's replacement policy. */
+  readonly policy: string;
+  /** The resident-page limit (`maxResidentPages`): frames for the process's user pages. */
+  readonly frames: number;
+  /** Page faults the kernel resolved (first touches included), as the stream model counts them. */
+  readonly faults: number;
+  /** Major faults: pages read back from the swap device (Linux's maj_flt). */
+  readonly majorFaults: number;
+  /** Pages read from the ELF file: first touches and re-reads of dropped clean file pages. */
+  readonly fileReads: number;
+  /** Pages written to swap (pswpout). */
+  readonly swappedOut: number;
+  /** Clean file pages dropped (re-read from the ELF at the next touch). */
+  readonly fileDropped: number;
+  /** Evictions of a page that had to be written (dirty, or anonymous without a swap copy). */
+  readonly writeBacks: number;
+  /** Direct-reclaim runs (one per fault beyond the limit). */
+  readonly directRuns: number;
+  /** kswapd runs (the free-frame watermarks; none while RAM is plentiful). */
+  readonly backgroundRuns: number;
+}
+
 /** Everything a replay found. */
 export interface ReplayResult {
   /** Trace format read. */
@@ -121,4 +145,6 @@ export interface ReplayResult {
   readonly lruCurve: readonly (readonly [number, number])[];
   /** Working-set size over time (window in page references). */
   readonly workingSet: { readonly windowRefs: number; readonly interval: number; readonly peakPages: number; readonly points: readonly WorkingSetPoint[] };
+  /** With `swap`: what the kernel's reclaim did (absent otherwise). */
+  readonly swap?: ReplaySwap;
 }

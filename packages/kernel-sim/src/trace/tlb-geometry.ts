@@ -65,6 +65,8 @@ export class TlbHierarchySim {
   private readonly tags: Int32Array[];
   private readonly stamps: Float64Array[];
   private readonly setCounts: Int32Array;
+  /** setCount - 1 where the set count is a power of two (the set is then `setKey & mask`), else -1. */
+  private readonly setMasks: Int32Array;
   private readonly wayCounts: Int32Array;
   private clock = 0;
 
@@ -77,12 +79,15 @@ export class TlbHierarchySim {
     this.lookups = new Float64Array(n);
     this.hits = new Float64Array(n);
     this.setCounts = new Int32Array(n);
+    this.setMasks = new Int32Array(n);
     this.wayCounts = new Int32Array(n);
     this.tags = [];
     this.stamps = [];
     for (let i = 0; i < n; i++) {
       const g = levels[i]!;
-      this.setCounts[i] = g.entryCount / g.wayCount;
+      const sets = g.entryCount / g.wayCount;
+      this.setCounts[i] = sets;
+      this.setMasks[i] = (sets & (sets - 1)) === 0 ? sets - 1 : -1;
       this.wayCounts[i] = g.wayCount;
       this.tags.push(new Int32Array(g.entryCount).fill(-1));
       this.stamps.push(new Float64Array(g.entryCount));
@@ -97,20 +102,25 @@ export class TlbHierarchySim {
   access(setKey: number, tag: number): number {
     const n = this.setCounts.length;
     const now = ++this.clock;
-    let hitLevel = -1;
-    let level = 0;
-    for (; level < n; level++) {
+    for (let level = 0; level < n; level++) {
       this.lookups[level]!++;
-      if (this.probe(level, setKey, tag, now)) {
-        this.hits[level]!++;
-        hitLevel = level;
-        break;
+      const ways = this.wayCounts[level]!;
+      const base = this.setBase(level, setKey);
+      const tags = this.tags[level]!;
+      for (let s = base, end = base + ways; s < end; s++) {
+        if (tags[s] === tag) {
+          this.stamps[level]![s] = now;
+          this.hits[level]!++;
+          // Fill the levels above that missed.
+          for (let l = 0; l < level; l++) this.fill(l, setKey, tag, now);
+          return level;
+        }
       }
     }
-    if (hitLevel < 0) this.walks++;
-    // Fill every level that missed: those above the hit, or all of them after a walk (level = n).
-    for (let l = 0; l < level; l++) this.fill(l, setKey, tag, now);
-    return hitLevel;
+    // A miss at every level: a page walk, which fills them all.
+    this.walks++;
+    for (let l = 0; l < n; l++) this.fill(l, setKey, tag, now);
+    return -1;
   }
 
   /**
@@ -122,22 +132,15 @@ export class TlbHierarchySim {
     this.hits[0]! += count;
   }
 
-  private probe(level: number, setKey: number, tag: number, now: number): boolean {
-    const ways = this.wayCounts[level]!;
-    const base = (setKey % this.setCounts[level]!) * ways;
-    const tags = this.tags[level]!;
-    for (let w = 0; w < ways; w++) {
-      if (tags[base + w] === tag) {
-        this.stamps[level]![base + w] = now;
-        return true;
-      }
-    }
-    return false;
+  /** First slot of the set `setKey` falls in at `level`. */
+  private setBase(level: number, setKey: number): number {
+    const mask = this.setMasks[level]!;
+    return (mask >= 0 ? setKey & mask : setKey % this.setCounts[level]!) * this.wayCounts[level]!;
   }
 
   private fill(level: number, setKey: number, tag: number, now: number): void {
     const ways = this.wayCounts[level]!;
-    const base = (setKey % this.setCounts[level]!) * ways;
+    const base = this.setBase(level, setKey);
     const tags = this.tags[level]!;
     const stamps = this.stamps[level]!;
     let victim = base;

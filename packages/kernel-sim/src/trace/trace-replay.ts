@@ -17,11 +17,14 @@ import { optFaults, PageSequence } from './opt-bound';
 import { PageIdTable } from './page-id-table';
 import { PolicySimulation } from './policy-simulation';
 import type { ReplacementPolicy } from '../swap/replacement-policy';
-import { createPolicy, POLICY_NAMES } from '../swap/policies/create-policy';
-import type { ReplayResult, ReplayTlb } from './replay-result';
+import { createPolicy, POLICY_NAMES, type PolicyName } from '../swap/policies/create-policy';
+import { MemorySwapDevice } from '../swap/memory-swap-device';
+import type { SwapManager } from '../swap/swap-manager';
+import type { ReplayResult, ReplaySwap, ReplayTlb } from './replay-result';
 import type { TraceBatch } from './trace-batch';
 import { TraceAddressError, TraceOptionError } from './trace-errors';
 import { DEFAULT_TLB_HIERARCHY, formatTlbHierarchy, TlbHierarchySim, type TlbGeometry } from './tlb-geometry';
+import { TranslationMemo } from './translation-memo';
 import { WorkingSetSeries } from './working-set';
 
 const PAGE = 4096;
@@ -73,6 +76,32 @@ export interface TraceReplayOptions {
   readonly ramBytes?: number;
   /** A booted kernel to replay on (default: a new machine and kernel with the higher-half layout). */
   readonly kernel?: Kernel;
+  /**
+   * Count a reference the Cpu would answer from an unchanged TLB entry instead of asking it
+   * (default true; see `TranslationMemo`). The result is the same either way (tested); false asks
+   * the Cpu about every page reference, for comparison.
+   */
+  readonly translationMemo?: boolean;
+  /**
+   * Replay with the kernel's swap on: `kernel.enableSwap` before the exec, with this policy, a
+   * resident limit of `frames` user pages (`maxResidentPages`: one page reclaimed per fault beyond
+   * it) and a free-cost in-memory swap device, so the replay's faults are the kernel's own under
+   * that policy (`result.swap`). Every page reference is reported to the kernel
+   * (`SwapManager.noteAccess`: the clock, exact LRU) and asks the Cpu (no translation memo).
+   */
+  readonly swap?: ReplaySwapOptions;
+}
+
+/** `TraceReplayOptions.swap`. */
+export interface ReplaySwapOptions {
+  /** A shipped policy by name (not `opt`, which needs the future: the stream model's bound) or your own object. */
+  readonly policy: PolicyName | ReplacementPolicy;
+  /** User pages resident at most. */
+  readonly frames: number;
+  /** Slots of the swap device (default 2^20: 4 GiB of swap; host memory only for slots in use). */
+  readonly slotCount?: number;
+  /** Simulated ns per access (default 100); the kernel ticks every `tickEvery` accesses' worth. */
+  readonly accessNs?: number;
 }
 
 /** Event kinds a replay does not record (one per fault or page would flood the log). */
@@ -110,18 +139,21 @@ export class TraceReplay {
   private readonly tlbHitsAtStart: number;
   private readonly tlbMissesAtStart: number;
   private readonly pageFaultsAtStart: number;
+  private readonly majorAtStart: number;
   // Counters (plain numbers on the object: the hot loop keeps them in registers between batches).
   private records = 0;
-  private fetches = 0;
-  private loads = 0;
-  private stores = 0;
-  private modifies = 0;
+  /** Records of each AccessKind (fetch, load, store, modify). */
+  private readonly kindCounts = new Float64Array(4);
   private pageRefs = 0;
   private crossing = 0;
   private skipped = 0;
   private anonymousRegions = 0;
   // The run of references to one page: its page number and id, references after the first, a store seen.
   private runPage = -1;
+  private runId = 0;
+  private runSetKey = 0;
+  /** Repeats of finished runs not yet handed to the TLB hierarchies and LRU (see endRun). */
+  private repeatTotal = 0;
   private runRepeats = 0;
   private runStore = false;
   private finished = false;
@@ -132,6 +164,13 @@ export class TraceReplay {
   private curVa = 0;
   private readonly idCachePage = new Float64Array(ID_CACHE).fill(-1);
   private readonly idCacheId = new Int32Array(ID_CACHE);
+  /** Recent TLB hits the Cpu would repeat unchanged (see TranslationMemo). */
+  private readonly memo = new TranslationMemo();
+  /** Whether the memo may stand in for the Cpu in this batch (its TLB is on its quick path). */
+  private memoOn = false;
+  private readonly memoWanted: boolean;
+  /** The kernel's swap, when the replay runs with it (`options.swap`). */
+  private readonly swap: SwapManager | null;
 
   /** @throws TraceOptionError for bad options; ElfParseError / ElfLoadError for a bad ELF */
   constructor(options: TraceReplayOptions = {}) {
@@ -157,8 +196,10 @@ export class TraceReplay {
       for (const frames of this.frameCounts) this.sims.push(new PolicySimulation(make(frames), frames, tickEvery));
     }
     this.lenient = options.lenient ?? false;
+    this.memoWanted = options.translationMemo ?? true;
     const kernel = options.kernel ?? bootReplayKernel(options.ramBytes ?? 16 * GiB, options.elf === undefined);
     this.kernel = kernel;
+    this.swap = options.swap === undefined ? null : enableReplaySwap(kernel, options.swap, tickEvery);
     const name = options.name ?? 'trace';
     const process = options.elf !== undefined ? kernel.exec(undefined, options.elf, options.argv ?? [name], [], { name }) : kernel.createProcess({ name });
     if (process === null) throw new TraceOptionError('the simulated machine ran out of memory creating the process');
@@ -172,6 +213,7 @@ export class TraceReplay {
     this.tlbHitsAtStart = this.cpu.tlb?.hits ?? 0;
     this.tlbMissesAtStart = this.cpu.tlb?.misses ?? 0;
     this.pageFaultsAtStart = this.cpu.pageFaultCount;
+    this.majorAtStart = s.majorFaults;
   }
 
   /** Replays one batch of records (a `TraceBatchSink`). @throws TraceAddressError (unless lenient) */
@@ -181,50 +223,109 @@ export class TraceReplay {
     const vas = batch.va;
     const sizes = batch.sizeBytes;
     const kinds = batch.kind;
+    const kindCounts = this.kindCounts;
+    const memo = this.memo;
+    const memoPages = memo.page;
+    const memoKinds = memo.kinds;
     this.records += n;
+    // Nothing in a replay changes the Cpu's TLB mode between records: checked once per batch.
+    this.memoOn = this.memoAllowed();
+    if (!this.memoOn) memo.clear();
+    // The current run lives in locals while the memo answers; written back before any call.
+    let runPage = this.runPage;
+    let repeats = this.runRepeats;
+    let runStore = this.runStore;
+    let memoRefs = 0;
+    // Literals, not the named constants, in this loop: a bundler turns module-level consts into
+    // vars, which the JIT cannot fold (PAGE = 4096, MEMO_ENTRIES = 8, AccessKind.Store = 2,
+    // AccessKind.Modify = 3; a test pins them).
     for (let i = 0; i < n; i++) {
       const va = vas[i]!;
-      const last = va + sizes[i]! - 1;
+      const sizeBytes = sizes[i]!;
       const kind = kinds[i]!;
-      if (last >= LINEAR_LIMIT) {
-        this.misfit(batch.position[i]!, va, 'the access runs past the end of the 48-bit address space');
-        continue;
+      // 1/4096 (a power of two: the product is exact, so this is floor(va / 4096)).
+      const page = Math.floor(va * 0.000244140625);
+      const crosses = va - page * 4096 + sizeBytes > 4096;
+      kindCounts[kind]!++;
+      if (!crosses) {
+        // A page the Cpu just answered from an unchanged TLB entry with these rights: count the
+        // hit (an M record is a load and a store: two), then the analyses.
+        const slot = (page | 0) & 7;
+        if (memoPages[slot] === page && ((memoKinds[slot]! >> kind) & 1) !== 0) {
+          const refs = kind === 3 ? 2 : 1;
+          memoRefs += refs;
+          if (page === runPage) {
+            repeats += refs;
+            if (kind >= 2) runStore = true;
+            continue;
+          }
+          this.runRepeats = repeats;
+          this.runStore = runStore;
+          this.startRun(page, memo.id[slot]!, memo.setKey[slot]!, kind === 2);
+          runPage = page;
+          // An M record: the load started the run, the store repeats it.
+          repeats = kind === 3 ? 1 : 0;
+          runStore = kind >= 2;
+          continue;
+        }
       }
-      const page = Math.floor(va / PAGE);
-      const lastPage = Math.floor(last / PAGE);
-      const crosses = lastPage !== page;
-      if (crosses) this.crossing++;
-      if (kind === AccessKind.Fetch) this.fetches++;
-      else if (kind === AccessKind.Load) this.loads++;
-      else if (kind === AccessKind.Store) this.stores++;
-      else this.modifies++;
-      const access = kind === AccessKind.Fetch ? Access.Execute : kind === AccessKind.Store ? Access.Write : Access.Read;
-      // The access travels in fields, not arguments: a double passed to a call V8 does not
-      // inline is boxed (an allocation per access).
-      this.batch = batch;
-      this.index = i;
+      this.runRepeats = repeats;
+      this.runStore = runStore;
+      this.replaySlow(batch, i, page, crosses);
+      runPage = this.runPage;
+      repeats = this.runRepeats;
+      runStore = this.runStore;
+    }
+    this.runRepeats = repeats;
+    this.runStore = runStore;
+    this.pageRefs += memoRefs;
+    memo.hits += memoRefs;
+  }
+
+  /** A record the memo could not answer: each of its page references through the Cpu. */
+  private replaySlow(batch: TraceBatch, i: number, page: number, crosses: boolean): void {
+    const va = batch.va[i]!;
+    const kind = batch.kind[i]!;
+    if (va + batch.sizeBytes[i]! - 1 >= LINEAR_LIMIT) {
+      this.kindCounts[kind]!--;
+      this.misfit(batch.position[i]!, va, 'the access runs past the end of the 48-bit address space');
+      return;
+    }
+    if (crosses) this.crossing++;
+    const access = kind === AccessKind.Fetch ? Access.Execute : kind === AccessKind.Store ? Access.Write : Access.Read;
+    // The access travels in fields, not arguments: a double passed to a call V8 does not
+    // inline is boxed (an allocation per access).
+    this.batch = batch;
+    this.index = i;
+    this.curPage = page;
+    this.curVa = va;
+    if (!this.reference(access)) return;
+    if (crosses) {
+      this.curPage = page + 1;
+      this.curVa = (page + 1) * PAGE;
+      if (!this.reference(access)) return;
+    }
+    if (kind === AccessKind.Modify) {
       this.curPage = page;
       this.curVa = va;
-      if (!this.reference(access)) continue;
+      if (!this.reference(Access.Write)) return;
       if (crosses) {
-        this.curPage = lastPage;
-        this.curVa = lastPage * PAGE;
-        if (!this.reference(access)) continue;
-      }
-      if (kind === AccessKind.Modify) {
-        this.curPage = page;
-        this.curVa = va;
-        if (!this.reference(Access.Write)) continue;
-        if (crosses) {
-          this.curPage = lastPage;
-          this.curVa = lastPage * PAGE;
-          this.reference(Access.Write);
-        }
+        this.curPage = page + 1;
+        this.curVa = (page + 1) * PAGE;
+        this.reference(Access.Write);
       }
     }
   }
 
-  /** One page reference: the Cpu, then the analyses. Returns false when skipped (lenient). */
+  /** Whether the memo may stand in for the Cpu: its TLB consulted on Mmu.translateSplit's quick path. */
+  private memoAllowed(): boolean {
+    const tlb = this.cpu.tlb;
+    const regs = this.cpu.registers;
+    // TLB on, no stale-use detector, paging on (CR0.PG), no PCIDs or protection keys (CR4.PCIDE | PKE).
+    return this.memoWanted && this.swap === null && tlb !== null && tlb.enabled && !tlb.detectStaleUses && (regs.cr0 & 0x8000_0000) !== 0 && (regs.cr4 & 0x42_0000) === 0;
+  }
+
+  /** One page reference through the Cpu (`curPage`, `curVa`), then the analyses. Returns false when skipped (lenient). */
   private reference(access: Access): boolean {
     const page = this.curPage;
     const va = this.curVa;
@@ -236,18 +337,23 @@ export class TraceReplay {
     const mmu = this.mmu;
     let r = mmu.translate(va, access === Access.Execute ? Access.Read : access, Mode.User);
     if (access === Access.Execute && (r.fault || (r.flags & PTE_NX) !== 0)) r = mmu.translate(va, Access.Execute, Mode.User);
-    if (r.fault && !this.resolveFault(va, access, this.batch!.position[this.index]!)) return false;
+    const hit = r.tlbHit && !r.fault;
+    const flags = r.flags;
+    // A walk may have filled (and so evicted) a TLB entry; a fault runs the kernel.
+    if (!hit) this.memo.clear();
+    if (r.fault) {
+      if (!this.resolveFault(va, access, this.batch!.position[this.index]!)) return false;
+    } else if (this.swap !== null) this.swap.noteAccess(this.process, va); // Process.touch reports a faulting one
     this.pageRefs++;
     const write = access === Access.Write;
     if (page === this.runPage) {
       this.runRepeats++;
       if (write) this.runStore = true;
+      if (hit && this.memoOn) this.memo.record(page, flags, this.runId, this.runSetKey);
       return true;
     }
-    this.endRun();
-    this.runPage = page;
     // A direct-mapped cache of page ids in front of the hash table.
-    const slot = (page % ID_CACHE) | 0;
+    const slot = (page | 0) & (ID_CACHE - 1);
     let id: number;
     if (this.idCachePage[slot] === page) id = this.idCacheId[slot]!;
     else {
@@ -255,8 +361,19 @@ export class TraceReplay {
       this.idCachePage[slot] = page;
       this.idCacheId[slot] = id;
     }
-    const setKey = (page % 1073741824) | 0;
-    this.runStore = false;
+    // Page number mod 2^30 (ToInt32 keeps the low 32 bits): the simulated TLBs' set key.
+    const setKey = (page | 0) & 0x3fff_ffff;
+    if (hit && this.memoOn) this.memo.record(page, flags, id, setKey);
+    this.startRun(page, id, setKey, write);
+    return true;
+  }
+
+  /** A reference to a page other than the current run's: the analyses see it. */
+  private startRun(page: number, id: number, setKey: number, write: boolean): void {
+    this.endRun();
+    this.runPage = page;
+    this.runId = id;
+    this.runSetKey = setKey;
     const hs = this.hierarchies;
     for (let h = 0; h < hs.length; h++) hs[h]!.access(setKey, id);
     this.lru.reference(id);
@@ -264,16 +381,18 @@ export class TraceReplay {
     if (this.sequence !== null) this.sequence.push(id);
     const sims = this.sims;
     for (let k = 0; k < sims.length; k++) sims[k]!.reference(id, write);
-    return true;
   }
 
-  /** Hands the repeats of the current run to the analyses. */
+  /**
+   * Hands the repeats of the current run to the analyses. A repeat is an L1 hit in every TLB
+   * hierarchy and a stack distance of 1 for LRU: counts that change no state, so they are summed
+   * (`repeatTotal`) and handed over once, at `finish`. The working set and the policies need them
+   * in place (time moves on; ticks).
+   */
   private endRun(): void {
     const repeats = this.runRepeats;
     if (repeats > 0) {
-      const hs = this.hierarchies;
-      for (let h = 0; h < hs.length; h++) hs[h]!.repeatHits(repeats);
-      this.lru.repeat(repeats);
+      this.repeatTotal += repeats;
       this.workingSet.extend(repeats);
     }
     if (repeats > 0 || this.runStore) {
@@ -350,13 +469,23 @@ export class TraceReplay {
     if (!this.finished) {
       this.endRun();
       this.finished = true;
+      const hs = this.hierarchies;
+      if (this.repeatTotal > 0) {
+        for (let h = 0; h < hs.length; h++) hs[h]!.repeatHits(this.repeatTotal);
+        this.lru.repeat(this.repeatTotal);
+      }
     }
     const s = this.process.stats;
     const s0 = this.statsAtStart;
     const lazyZero = s.lazyZero - s0.lazyZero;
     const lazyFile = s.lazyFile - s0.lazyFile;
     const stackGrowth = s.stackGrowth - s0.stackGrowth;
-    const total = this.fetches + this.loads + this.stores + 2 * this.modifies;
+    const kc = this.kindCounts;
+    const fetches = kc[AccessKind.Fetch]!;
+    const loads = kc[AccessKind.Load]!;
+    const stores = kc[AccessKind.Store]!;
+    const modifies = kc[AccessKind.Modify]!;
+    const total = fetches + loads + stores + 2 * modifies;
     const tlb = this.cpu.tlb;
     const tlbs: ReplayTlb[] = this.hierarchies.map((h) => ({
       name: formatTlbHierarchy(h.levels),
@@ -382,11 +511,11 @@ export class TraceReplay {
       accesses: {
         records: this.records,
         total,
-        instruction: this.fetches,
-        data: total - this.fetches,
-        loads: this.loads + this.modifies,
-        stores: this.stores + this.modifies,
-        modifies: this.modifies,
+        instruction: fetches,
+        data: total - fetches,
+        loads: loads + modifies,
+        stores: stores + modifies,
+        modifies,
         pageReferences: this.pageRefs,
         pageCrossing: this.crossing,
         skipped: this.skipped,
@@ -394,7 +523,7 @@ export class TraceReplay {
       distinctPages: this.ids.size,
       cpu: {
         tlb: tlb === null ? 'none' : `${tlb.setCount} sets x ${tlb.wayCount} ways`,
-        tlbHits: (tlb?.hits ?? 0) - this.tlbHitsAtStart,
+        tlbHits: (tlb?.hits ?? 0) - this.tlbHitsAtStart + this.memo.hits,
         walks: (tlb?.misses ?? 0) - this.tlbMissesAtStart,
         pageFaults: this.cpu.pageFaultCount - this.pageFaultsAtStart,
       },
@@ -412,6 +541,23 @@ export class TraceReplay {
       policies,
       lruCurve,
       workingSet: { windowRefs: this.workingSet.windowRefs, interval: this.workingSet.interval, peakPages: this.workingSet.peakPages, points: this.workingSet.points() },
+      ...(this.swap === null ? {} : { swap: this.swapResult(this.swap, s.faults - s0.faults, lazyFile) }),
+    };
+  }
+
+  private swapResult(swap: SwapManager, faults: number, fileReads: number): ReplaySwap {
+    const c = swap.counters;
+    return {
+      policy: swap.policy.name,
+      frames: swap.maxResidentPages,
+      faults,
+      majorFaults: this.process.stats.majorFaults - this.majorAtStart,
+      fileReads,
+      swappedOut: c.swappedOut,
+      fileDropped: c.fileDropped,
+      writeBacks: c.writeBacks,
+      directRuns: c.directRuns,
+      backgroundRuns: c.backgroundRuns,
     };
   }
 
@@ -430,6 +576,24 @@ export class TraceReplay {
 /** Rounds a ratio to 6 decimals (stable JSON). */
 function round(x: number): number {
   return Math.round(x * 1e6) / 1e6;
+}
+
+/**
+ * Turns the kernel's swap on for a replay: one free-cost in-memory device, the policy, the
+ * resident limit, the clock ticking every `tickEvery` accesses.
+ * @throws TraceOptionError for `opt` (it needs the whole future sequence) or a bad frame count
+ */
+function enableReplaySwap(kernel: Kernel, options: ReplaySwapOptions, tickEvery: number): SwapManager {
+  if (options.policy === 'opt') throw new TraceOptionError('the kernel cannot run OPT during a replay (it needs the whole future): OPT is the stream model\'s bound');
+  if (!Number.isSafeInteger(options.frames) || options.frames < 1) throw new TraceOptionError(`frame count ${options.frames} must be a positive integer`);
+  const accessNs = options.accessNs ?? 100;
+  return kernel.enableSwap({
+    devices: [new MemorySwapDevice({ slotCount: options.slotCount ?? 2 ** 20, name: 'trace-swap', cost: 'free' })],
+    policy: options.policy,
+    maxResidentPages: options.frames,
+    accessNs,
+    tickNs: tickEvery * accessNs,
+  });
 }
 
 /**

@@ -36,7 +36,7 @@ export class WorkingSetSeries {
   private lastEnd = new Float64Array(1024).fill(-1);
   private current = -1;
   private currentEnd = -1;
-  // Ring queue of (page, end time) of finished runs.
+  // Ring queue of (page, end time) of finished runs; its capacity is a power of two (1,024, doubling).
   private qPage = new Int32Array(1024);
   private qTime = new Float64Array(1024);
   private qHead = 0;
@@ -58,21 +58,55 @@ export class WorkingSetSeries {
   /** One reference to page id `page` (a different page from the previous one, or the first). */
   reference(page: number): void {
     const t = this.time + 1;
-    if (this.current >= 0) this.endRun();
-    this.expire(t);
-    if (page >= this.lastEnd.length) this.lastEnd = growToIndex(this.lastEnd, page, -1);
-    const last = this.lastEnd[page]!;
-    if (!(last >= 0 && last > t - this.windowRefs)) this.size++;
-    this.lastEnd[page] = Infinity;
+    const oldest = t - this.windowRefs; // times <= oldest are out of the window (t - τ, t]
+    const current = this.current;
+    let lastEnd = this.lastEnd;
+    if (current >= 0) {
+      // The current run ends: queue its page at its last reference's time.
+      const end = this.currentEnd;
+      lastEnd[current] = end;
+      let length = this.qLength;
+      if (length === this.qPage.length) this.growQueue();
+      const qPage = this.qPage;
+      const qTime = this.qTime;
+      const mask = qPage.length - 1; // a power of two
+      let head = this.qHead;
+      const tail = (head + length) & mask;
+      qPage[tail] = current;
+      qTime[tail] = end;
+      length++;
+      // Runs whose end left the window: their page leaves unless referenced since.
+      let size = this.size;
+      while (length > 0) {
+        const time = qTime[head]!;
+        if (time > oldest) break;
+        if (lastEnd[qPage[head]!] === time) size--;
+        head = (head + 1) & mask;
+        length--;
+      }
+      this.size = size;
+      this.qHead = head;
+      this.qLength = length;
+    }
+    if (page >= lastEnd.length) lastEnd = this.lastEnd = growToIndex(lastEnd, page, -1);
+    const last = lastEnd[page]!;
+    if (!(last >= 0 && last > oldest)) {
+      if (++this.size > this.peakPages) this.peakPages = this.size;
+    }
+    lastEnd[page] = Infinity;
     this.current = page;
     this.currentEnd = t;
     this.time = t;
-    if (this.size > this.peakPages) this.peakPages = this.size;
     if (t >= this.nextSample) this.sample();
   }
 
   /** `count` more references to the current page. */
   extend(count: number): void {
+    if (this.time + count < this.nextSample) {
+      this.time += count;
+      this.currentEnd = this.time;
+      return;
+    }
     let left = count;
     while (left > 0) {
       const step = Math.min(left, this.nextSample - this.time);
@@ -113,26 +147,16 @@ export class WorkingSetSeries {
   /** Pages whose last reference is before the window ending at `t` leave the set. */
   private expire(t: number): void {
     const oldest = t - this.windowRefs; // times <= oldest are out of the window (t - τ, t]
-    const cap = this.qPage.length;
+    const mask = this.qPage.length - 1; // the ring's capacity is a power of two
     while (this.qLength > 0) {
       const i = this.qHead;
       const time = this.qTime[i]!;
       if (time > oldest) break;
       const p = this.qPage[i]!;
       if (this.lastEnd[p] === time) this.size--;
-      this.qHead = (i + 1) % cap;
+      this.qHead = (i + 1) & mask;
       this.qLength--;
     }
-  }
-
-  private endRun(): void {
-    const p = this.current;
-    this.lastEnd[p] = this.currentEnd;
-    if (this.qLength === this.qPage.length) this.growQueue();
-    const i = (this.qHead + this.qLength) % this.qPage.length;
-    this.qPage[i] = p;
-    this.qTime[i] = this.currentEnd;
-    this.qLength++;
   }
 
   private growQueue(): void {
@@ -140,7 +164,7 @@ export class WorkingSetSeries {
     const pages = new Int32Array(cap * 2);
     const times = new Float64Array(cap * 2);
     for (let k = 0; k < this.qLength; k++) {
-      const i = (this.qHead + k) % cap;
+      const i = (this.qHead + k) & (cap - 1);
       pages[k] = this.qPage[i]!;
       times[k] = this.qTime[i]!;
     }

@@ -1,8 +1,10 @@
 // The extra panels of the visualizer, in page order. To add one: write web/src/views/NAME.ts that
 // exports a WebView (see ../shell/view.ts) and add one line here.
 import type { WebView } from '../shell/view';
+import { kernel32View } from './kernel32';
 
 /** Registered views, rendered after the built-in panels. */
 export const VIEWS: readonly WebView[] = [
   // e.g. swapView,
+  kernel32View,
 ];
