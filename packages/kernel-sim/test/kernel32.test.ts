@@ -184,6 +184,19 @@ describe('Kernel32 bad input', () => {
     expect(machine.cpu.pagingMode).toBe(PagingMode.None);
   });
 
+  it('validates its layout: overlapping regions, an address outside 4 GiB, no recursive PDE 1023 are refused, nothing booted', () => {
+    const machine = new Machine({ memoryMap: grubHandOver('seabios-grub-128m').regions!, cpuMode: 'protected' });
+    const regions = HIGHER_HALF_3G.regions;
+    const overlap = { ...HIGHER_HALF_3G, regions: regions.map((r) => (r.name === 'kernel-heap' ? { ...r, start: 0xc030_0000 } : r)) };
+    expect(thrown(() => new Kernel32({ machine, layout: overlap }))).toMatchObject({ code: 'E_LAYOUT_OVERLAP' });
+    const beyond = { ...HIGHER_HALF_3G, regions: regions.map((r) => (r.name === 'page-directory' ? { ...r, end: 0x1_0000_1000 } : r)) };
+    expect(thrown(() => new Kernel32({ machine, layout: beyond }))).toMatchObject({ code: 'E_LAYOUT_ADDRESS_SPACE' });
+    const { recursiveSlot: _slot, ...noSlot } = HIGHER_HALF_3G;
+    expect(thrown(() => new Kernel32({ machine, layout: { ...noSlot, tableAccess: 'physical' } }))).toBeInstanceOf(KernelConfigError);
+    expect(machine.cpu.pagingMode).toBe(PagingMode.None);
+    expect(machine.cpu.registers.cr3Frame).toBe(0);
+  });
+
   it('refuses a module over the kernel image or outside RAM with E_MULTIBOOT_MODULE, nothing booted', () => {
     const handOver = qemuHandOver('128m');
     const machine = new Machine({ memoryMap: handOver.regions!, cpuMode: 'protected' });
