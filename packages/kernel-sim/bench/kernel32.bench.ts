@@ -52,6 +52,16 @@ function faults64(k: Kernel): number {
   return PAGES / (s.cpuMs / 1000);
 }
 
+const CHURN = 200;
+
+/** Processes created and exited per CPU-second (each with its page directory; on the 32-bit kernel also its 8 KiB kernel stack). */
+function churn(create: () => { exit(code?: number): void } | null): number {
+  const s = measure(() => {
+    for (let i = 0; i < CHURN; i++) create()!.exit(0);
+  });
+  return CHURN / (s.cpuMs / 1000);
+}
+
 let load = '';
 try {
   load = execSync('uptime').toString().trim();
@@ -67,6 +77,8 @@ for (const [label, ram] of [['128 MiB', 128 * MiB], ['5 GiB', 5 * GiB]] as const
   const b: Sample[] = [];
   const fa: number[] = [];
   const fb: number[] = [];
+  const ca: number[] = [];
+  const cb: number[] = [];
   for (let i = 0; i < 7; i++) {
     let k32: Kernel32 | null = null;
     let k64: Kernel | null = null;
@@ -74,8 +86,13 @@ for (const [label, ram] of [['128 MiB', 128 * MiB], ['5 GiB', 5 * GiB]] as const
     b.push(measure(() => (k64 = boot64(map))));
     fa.push(faults32(k32!));
     fb.push(faults64(k64!));
+    const k32b: Kernel32 = k32!;
+    const k64b: Kernel = k64!;
+    ca.push(churn(() => k32b.processes.create()));
+    cb.push(churn(() => k64b.createProcess()));
   }
   const f = (xs: Sample[], key: keyof Sample): string => median(xs.map((x) => x[key])).toFixed(1);
   console.log(`${label}: boot 32-bit (higher-half-3g) ${f(a, 'cpuMs')} ms CPU / ${f(a, 'wallMs')} ms wall; 64-bit (higher-half) ${f(b, 'cpuMs')} ms CPU / ${f(b, 'wallMs')} ms wall (medians of 7, alternating)`);
   console.log(`${label}: demand faults (lazy zero, ${PAGES} pages) 32-bit ${(median(fa) / 1000).toFixed(0)} k/s CPU; 64-bit ${(median(fb) / 1000).toFixed(0)} k/s CPU; ratio ${(median(fa) / median(fb)).toFixed(2)}`);
+  console.log(`${label}: process create + exit (${CHURN} per sample) 32-bit with its kernel stack ${(median(ca) / 1000).toFixed(1)} k/s CPU; 64-bit ${(median(cb) / 1000).toFixed(1)} k/s CPU; ratio ${(median(ca) / median(cb)).toFixed(2)}`);
 }
