@@ -57,3 +57,4 @@ export * from './i386/sysinit-32';
 export { RegionListFrameAllocator, RegionState, REGION_NODE_BYTES, type FrameRegion } from './pmm-region-list/region-list-frame-allocator';
 export type { RegionListMapOptions } from './pmm-region-list/region-list-map';
 export { KernelHeapArenas, HEAP_ARENA_BYTES, type HeapArenaStats } from './heap-arenas';
+export { PageSlab, type PageSlabStats } from './slab/page-slab';

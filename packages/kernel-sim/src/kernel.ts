@@ -13,6 +13,7 @@ import { BOOT_STEPS, type EventLog, type KernelEventOf } from './events';
 import type { FrameOwners } from './frame-owners';
 import type { KernelHeapBacking } from './heap-backing';
 import type { KernelHeapArenas } from './heap-arenas';
+import type { PageSlab } from './slab/page-slab';
 import { KernelPanic, KernelStateError } from './kernel-errors';
 import type { KernelServices, KernelState, PanicDetails } from './kernel-services';
 import type { Layout } from './layout';
@@ -34,6 +35,9 @@ import type { CreateProcessOptions, ExecOptions } from './process/process-limits
 import { ProcessManager } from './process/process-manager';
 import type { UserAccess } from './process/user-access';
 import type { SwapManager, SwapOptions } from './swap/swap-manager';
+
+/** Bytes of a page: kmalloc of exactly this size goes to the slab cache. */
+const PAGE_BYTES = 4096;
 
 /**
  * What a fault policy gets: the fault, the current process, the facts gathered for the default
@@ -154,6 +158,14 @@ export class Kernel implements KernelServices {
    */
   get heapArenas(): KernelHeapArenas {
     return this.parts.need(this.parts.heapArenas, 'heapArenas');
+  }
+  /**
+   * Seed 001's cache of 4 KiB kernel objects over the layout's `slab` region, or null when the
+   * layout has none. @throws KernelStateError before the kernel-heap step
+   */
+  get slab(): PageSlab | null {
+    if (this.parts.heapArenas === null) throw new KernelStateError(this.state, 'slab (not created yet by the boot)');
+    return this.parts.slab;
   }
   /** The kernel heap's first arena (the whole heap when the region is at most 2 GiB). @throws KernelStateError before the kernel-heap step */
   get heap(): KernelHeap {
@@ -319,16 +331,28 @@ export class Kernel implements KernelServices {
     return this.kernelSpace.free(va, sizeBytes);
   }
 
-  /** kmalloc: `sizeBytes` of kernel heap, or null. @throws KernelStateError; kheap's typed errors */
+  /**
+   * kmalloc: `sizeBytes` of kernel heap, or null. `kmalloc(4096)` without options takes a page from
+   * the layout's 4 KiB slab cache ({@link slab}) when it has one (the heap when the slab is full).
+   * @throws KernelStateError; kheap's typed errors
+   */
   kmalloc(sizeBytes: number, options?: KmallocOptions): number | null {
     this.parts.requireRunning('kmalloc');
+    // Page-sized objects come from seed 001's 4 KiB slab cache where the layout has one.
+    const slab = this.parts.slab;
+    if (slab !== null && sizeBytes === PAGE_BYTES && options === undefined) {
+      const va = slab.alloc();
+      if (va !== null) return va;
+    }
     return this.parts.need(this.parts.heapArenas, 'heap').kmalloc(sizeBytes, options);
   }
 
-  /** kfree: returns a block from kmalloc (null is ignored). @throws KernelStateError; kheap's typed errors */
+  /** kfree: returns a block from kmalloc (null is ignored). @throws KernelStateError; kheap's typed errors; KernelAddressError for a slab address not in use */
   kfree(ptr: number | null): void {
     this.parts.requireRunning('kfree');
-    this.parts.need(this.parts.heapArenas, 'heap').kfree(ptr);
+    const slab = this.parts.slab;
+    if (slab !== null && typeof ptr === 'number' && ptr >= slab.startVa && ptr < slab.endVa) slab.free(ptr);
+    else this.parts.need(this.parts.heapArenas, 'heap').kfree(ptr);
   }
 
   // --- address spaces --------------------------------------------------------------------------------
@@ -486,6 +510,7 @@ export class Kernel implements KernelServices {
     parts.frames!.checkInvariants();
     parts.kernelSpace?.checkInvariants();
     parts.heapArenas?.checkInvariants();
+    parts.slab?.checkInvariants();
     if (parts.kernelRoot < 0) return;
     parts.kernelMapper!.checkInvariants();
     checkKernelTables(parts, this.roots.privateTables.keys());

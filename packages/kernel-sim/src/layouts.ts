@@ -52,7 +52,8 @@ export const HIGHER_HALF: Layout = validateLayout({
   regions: [
     { name: 'scratch-and-stacks', role: 'kernel-stack', start: K, end: K + 16 * MiB, purpose: 'scratch space and kernel stacks' },
     { name: 'kernel-image', role: 'kernel-image', start: K + 16 * MiB, end: K + 144 * MiB, purpose: 'kernel binary: text R-X, rodata R--, data/bss RW- NX' },
-    { name: 'slab', role: 'slab', start: K + 144 * MiB, end: K + 1 * GiB, purpose: '4 KiB slab area (fixed-size kernel objects)' },
+    // Seed 001: 'slab allocator 4k, 144 MiB + 112 MiB'.
+    { name: 'slab', role: 'slab', start: K + 144 * MiB, end: K + 256 * MiB, purpose: '4 KiB slab cache (page-sized kernel objects, kmalloc(4096))' },
     { name: 'kernel-heap', role: 'kernel-heap', start: K + 1 * GiB, end: K + 32 * GiB, purpose: 'kernel heap (pages mapped on demand)' },
     { name: 'direct-map', role: 'direct-map', start: K + 4 * TiB, end: K + 68 * TiB, purpose: 'direct map of all physical memory (pa + offset)' },
   ],

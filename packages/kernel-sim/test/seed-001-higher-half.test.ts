@@ -2,7 +2,7 @@
 // linked list of regions (start, number of pages, state), a kernel that boots and runs processes
 // on it exactly as on the bitmap, and the whole system's invariants after each step.
 import { describe, expect, it } from 'vitest';
-import { EventLog, Kernel, KernelConfigError, KernelStateError, Machine, RegionListFrameAllocator } from '../src/index';
+import { EventLog, Kernel, KernelAddressError, KernelConfigError, KernelStateError, Machine, RegionListFrameAllocator } from '../src/index';
 import { PAGE, elfFixture, ramMap } from './process-helpers';
 
 function boot(frameAllocator: 'bitmap' | 'region-list'): Kernel {
@@ -56,7 +56,7 @@ describe('seed 001: the kernel heap 1 GiB..32 GiB', () => {
     const kernel = new Kernel(new Machine({ memoryMap: bigMap }), { layout: 'higher-half' });
     kernel.boot();
     const step = kernel.events.ofKind('boot-step').find((e) => e.step === 'kernel-heap')!;
-    expect(step.summary).toBe('kernel heap at 0xffff_8000_4000_0000 (up to 31 GiB in 16 arenas of at most 2 GiB), 0 pages mapped');
+    expect(step.summary).toMatch(/^kernel heap at 0xffff_8000_4000_0000 \(up to 31 GiB in 16 arenas of at most 2 GiB\), 0 pages mapped;/);
     expect(kernel.heapArenas.limitBytes).toBe(31 * GiB);
     expect(kernel.heapArenas.stats()).toEqual({ arenaCount: 1, maxArenaCount: 16, pagesHeld: 0 });
     const p = kernel.kmalloc(64)!;
@@ -71,5 +71,26 @@ describe('seed 001: the kernel heap 1 GiB..32 GiB', () => {
     const kernel = new Kernel(machine, { layout: 'higher-half', heapLimitBytes: 5 * GiB });
     kernel.boot();
     expect(kernel.heapArenas.stats().maxArenaCount).toBe(3);
+  });
+});
+
+describe('seed 001: the 4 KiB slab region, 144 MiB + 112 MiB', () => {
+  it('is a cache of page-sized kernel objects: kmalloc(4096) comes from it, a freed page is reused without a new frame', () => {
+    const kernel = boot('bitmap');
+    const slab = kernel.slab!;
+    expect([slab.startVa, slab.endVa]).toEqual([0x8000_0900_0000, 0x8000_1000_0000]);
+    expect(kernel.events.ofKind('boot-step').find((e) => e.step === 'kernel-heap')!.summary).toContain('4 KiB slab cache at 0xffff_8000_0900_0000 (28672 objects)');
+    const a = kernel.kmalloc(4096)!;
+    const b = kernel.kmalloc(4096)!;
+    expect([a, b]).toEqual([slab.startVa, slab.startVa + PAGE]);
+    expect(kernel.frames.ownerOf(kernel.kernelMapper.translate(a)!.pa)).toMatchObject({ kind: 'kernel-data' });
+    kernel.kfree(a);
+    const free = kernel.frameAllocator.freeFrames;
+    expect(kernel.kmalloc(4096)).toBe(a); // from the cache: no frame taken
+    expect(kernel.frameAllocator.freeFrames).toBe(free);
+    expect(kernel.kmalloc(4096, { alignBytes: 4096 })).not.toBeNull(); // with options: kheap
+    expect(slab.stats()).toMatchObject({ objectsInUse: 2, objectsCached: 0, allocations: 3, cacheHits: 1, frees: 1 });
+    expect(() => kernel.kfree(a + 8)).toThrow(KernelAddressError);
+    kernel.checkInvariants();
   });
 });

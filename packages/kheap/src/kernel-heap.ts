@@ -21,10 +21,11 @@ import {
 } from './api';
 import { RED_ACTIVE, firstMismatch } from './debug-patterns';
 import { hex, show } from './hex';
-import { memFor, type Mem } from './mem';
+import { ViewMem, memFor, type Mem } from './mem';
 import { PAGE_LARGE, PAGE_NONE, PAGE_SLAB, PAGE_TLSF, PageMap } from './page-map';
 import { SLAB_DESCRIPTOR, SLAB_FREE, SLAB_OK, SlabAllocator } from './slab';
 import { TLSF_HEADER, Tlsf } from './tlsf';
+import { TlsfWords } from './tlsf-words';
 
 /** Object sizes of the kmalloc slab caches (`kmalloc-8` … `kmalloc-512`), as Linux's kmalloc_info[] up to 512. */
 export const KMALLOC_CLASSES: readonly number[] = [8, 16, 32, 64, 96, 128, 192, 256, 384, 512];
@@ -65,7 +66,12 @@ export class KernelHeap {
   private readonly m: Mem;
   private readonly pages: PageMap;
   private readonly slab: SlabAllocator;
-  private readonly tlsf: Tlsf;
+  /**
+   * The TLSF, in the shape its backing allows, chosen once here: over a plain ArrayBuffer the
+   * generated copy that reads and writes an Int32Array directly; over any other backing the one
+   * that goes through the backing's read32/write32 (kernel-sim's, through the MMU).
+   */
+  private readonly tlsf: Tlsf | TlsfWords;
   /** kmalloc class index → cache id, by `(size + 7) >> 3`. */
   private readonly classBySize = new Uint8Array((SLAB_MAX_BYTES >> 3) + 1);
   /** Guaranteed alignment of each kmalloc class (cache ids 0..9). */
@@ -111,7 +117,10 @@ export class KernelHeap {
     this.m = memFor(this.backing);
     this.pages = new PageMap(this.backing, base, limitBytes);
     this.slab = new SlabAllocator(this.m, this.pages, base, this.debug);
-    this.tlsf = new Tlsf(this.m, this.pages, base, this.debug, arenaBytes);
+    this.tlsf =
+      this.m instanceof ViewMem
+        ? new TlsfWords(this.m, this.m.words, this.pages, base, this.debug, arenaBytes)
+        : new Tlsf(this.m, this.pages, base, this.debug, arenaBytes);
     let c = 0;
     for (const size of KMALLOC_CLASSES) {
       const natural = size & -size;

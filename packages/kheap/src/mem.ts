@@ -18,7 +18,8 @@ export interface Mem {
 /** Fast path: typed-array views of the whole region (ArrayBufferBacking). */
 export class ViewMem implements Mem {
   private readonly bytes: Uint8Array;
-  constructor(private readonly words: Int32Array) {
+  /** @param words - the whole region as words (index = offset / 4); the heap's direct-access TLSF reads it too. */
+  constructor(readonly words: Int32Array) {
     this.bytes = new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
   }
   rd(off: number): number {

@@ -3,7 +3,7 @@
 // contender per round, alternating, CPU time and wall time, medians over the rounds.
 //   pnpm --filter @kmem/pmm-bitmap bench              (build the package first: npx tsup)
 //   node --import tsx bench/compare.bench.ts --rounds=5
-//   PMM_BASELINE=/path/to/other/build.js node --import tsx bench/compare.bench.ts   (adds an A/B row)
+//   PMM_BASELINE=/path/to/other/build.js node --import tsx bench/compare.bench.ts   (adds an A/B column: that build's allocPfn)
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineState, printTable, runAlternating, type Contender } from '../../../test-support/alternating-runs';
@@ -19,7 +19,7 @@ const contenders: Contender[] = [
   { name: 'summary sketch', argv: node('summary-sketch.ts') },
 ];
 const baseline = process.env.PMM_BASELINE;
-if (baseline !== undefined) contenders.splice(2, 0, { name: 'pmm-bitmap (baseline) allocFrame', argv: node('pmm-bitmap.ts'), env: { PMM_MODULE: baseline } });
+if (baseline !== undefined) contenders.splice(1, 0, { name: 'pmm-bitmap (baseline) allocPfn', argv: node('pmm-bitmap.ts'), env: { PMM_MODULE: baseline, PMM_API: 'pfn' } });
 
 const { rounds: got, loads } = runAlternating(contenders, rounds);
 const names = contenders.map((c) => c.name);

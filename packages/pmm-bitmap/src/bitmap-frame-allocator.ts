@@ -255,28 +255,37 @@ export class BitmapFrameAllocator {
    * @returns the frame's number, or -1 when no frame is free
    */
   allocPfn(): number {
+    // The fast path is kept small enough for V8 to inline into the caller's loop: one word read,
+    // one write, one count; the word edges (a word's first and last frame) and the move to the
+    // next word go out of line.
     const bits = this.bits;
-    let w = this.lowWord;
-    let x = bits[w]!;
-    if (x === -1) {
-      // A pending low word that is full has a clear summary bit already: nothing to flush.
-      this.lowPending = false;
-      w = this.freeWords.nextSet(w);
-      if (w < 0) return -1;
-      this.lowWord = w;
-      x = bits[w]!;
-    }
-    const bit = ~x & (x + 1);
-    const nx = x | bit;
+    const w = this.lowWord;
+    const x = bits[w]!;
+    if (x === -1) return this.allocPfnNextWord();
+    const nx = x | (x + 1); // sets the lowest clear bit
     bits[w] = nx;
     this.freeCount--;
+    if (nx === -1 || x === 0) this.wordEdge(w, x, nx);
+    return (w << 5) + 31 - Math.clz32(nx ^ x);
+  }
+
+  /** The hint word is full: moves the hint to the lowest word with a free frame, then allocates there. */
+  private allocPfnNextWord(): number {
+    // A pending low word that is full has a clear summary bit already: nothing to flush.
+    this.lowPending = false;
+    const w = this.freeWords.nextSet(this.lowWord);
+    if (w < 0) return -1;
+    this.lowWord = w;
+    return this.allocPfn();
+  }
+
+  /** Word `w` went from `x` to `nx` by one allocation: its last free frame (summary) or its first (2 MiB block index). */
+  private wordEdge(w: number, x: number, nx: number): void {
     if (nx === -1) {
       // w is the hint word here, so a pending bit is w's own, and it is clear already.
       if (this.lowPending) this.lowPending = false;
       else this.freeWords.clear(w);
-    }
-    if (x === 0 && w >>> 4 < this.blockCount) this.blocks.clear(w >>> 4);
-    return (w << 5) + ctz32(bit);
+    } else if (x === 0 && w >>> 4 < this.blockCount) this.blocks.clear(w >>> 4);
   }
 
   /**

@@ -22,6 +22,7 @@ import {
 import type { BootStepName, FrameOwner } from '../events';
 import { FrameOwners } from '../frame-owners';
 import { KernelHeapArenas } from '../heap-arenas';
+import { PageSlab } from '../slab/page-slab';
 import { formatCanonical, formatPhysical } from '../hex';
 import { findLayoutRegion, formatSize } from '../layout';
 import type { KernelMappings } from './kernel-mappings';
@@ -320,9 +321,22 @@ export class BootSteps {
     parts.heapBacking = arenas.arenaBackings[0]!;
     parts.heap = arenas.arenas[0]!;
     const { maxArenaCount, pagesHeld } = arenas.stats();
+    // Seed 001's 4 KiB slab region: page-sized kernel objects (kmalloc(4096) among them).
+    const slabRegion = findLayoutRegion(parts.layout, 'slab');
+    const slabNote = slabRegion === undefined ? '' : `; 4 KiB slab cache at ${formatCanonical(slabRegion.start)} (${(slabRegion.end - slabRegion.start) / PAGE} objects)`;
+    if (slabRegion !== undefined) {
+      parts.slab = new PageSlab(
+        {
+          mapHeapPages: (va: number, pageCount: number) => this.mappings.mapFreshPages(va, pageCount, P | RW | G | NX, { kind: 'kernel-data' }, 'slab'),
+          unmapHeapPages: (va: number, pageCount: number) => this.mappings.unmapAndFree(va, pageCount, 'slab'),
+        },
+        slabRegion.start,
+        slabRegion.end,
+      );
+    }
     return [
-      `kernel heap at ${formatCanonical(base)} (up to ${formatSize(parts.heapLimit)}${maxArenaCount > 1 ? ` in ${maxArenaCount} arenas of at most 2 GiB` : ''}), ${pagesHeld} pages mapped`,
-      { base, limitBytes: parts.heapLimit, pagesHeld, maxArenaCount },
+      `kernel heap at ${formatCanonical(base)} (up to ${formatSize(parts.heapLimit)}${maxArenaCount > 1 ? ` in ${maxArenaCount} arenas of at most 2 GiB` : ''}), ${pagesHeld} pages mapped${slabNote}`,
+      { base, limitBytes: parts.heapLimit, pagesHeld, maxArenaCount, slabObjects: parts.slab?.stats().capacityObjects ?? 0 },
     ];
   }
 

@@ -3,6 +3,7 @@
 // create (frame allocator, ownership records, kernel VAS, tables, heap). Every kernel subsystem
 // (boot steps, kernel mappings, stacks, address-space roots, invariants) shares one KernelParts.
 import type { KernelHeapArenas } from '../heap-arenas';
+import type { PageSlab } from '../slab/page-slab';
 import type { KernelFrameAllocator } from './frame-allocator-choice';
 import type { KernelHeap } from '@kmem/kheap';
 import type { VirtualAllocator } from '@kmem/virt-alloc';
@@ -60,6 +61,8 @@ export class KernelParts {
   heapBacking: KernelHeapBacking | null = null;
   /** The heap's 2 GiB arenas (`heap` and `heapBacking` are arena 0's). */
   heapArenas: KernelHeapArenas | null = null;
+  /** The 4 KiB object cache over the layout's slab region (null when it has none). */
+  slab: PageSlab | null = null;
   bootstrap: BootstrapTables | null = null;
   kernelRoot = -1;
   /** identity-low: the shared PD of the first GiB, or -1. */

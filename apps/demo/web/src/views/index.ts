@@ -2,9 +2,11 @@
 // exports a WebView (see ../shell/view.ts) and add one line here.
 import type { WebView } from '../shell/view';
 import { kernel32View } from './kernel32';
+import { traceView } from './trace';
 
 /** Registered views, rendered after the built-in panels. */
 export const VIEWS: readonly WebView[] = [
   // e.g. swapView,
   kernel32View,
+  traceView,
 ];

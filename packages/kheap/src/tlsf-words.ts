@@ -1,0 +1,562 @@
+// GENERATED from tlsf.ts by scripts/gen-tlsf-words.ts: do not edit; change tlsf.ts and run
+//   node --import tsx packages/kheap/scripts/gen-tlsf-words.ts
+// Word accesses go straight to an Int32Array instead of through the Mem port.
+// TLSF: Two-Level Segregated Fit (Masmano, Ripoll, Crespo, Real, ECRTS 2004), O(1) malloc/free.
+//
+// Free blocks sit in 24 x 32 segregated lists: the first level is the power of two of the size,
+// the second splits each power into 32 equal ranges. One bit per non-empty list in two levels of
+// bitmaps turns "find a free block at least this big" into two find-first-set operations.
+// Immediate coalescing through boundary tags keeps no two free blocks physically adjacent.
+//
+// Memory comes in arenas (page runs). Every block starts with a 16-byte header IN the managed
+// memory, so payloads are 16-aligned; an arena ends with a zero-size "used" sentinel header:
+//
+//   arena start                                                            arena end
+//   | hdr | payload ........ | hdr | payload ............ | ... | sentinel hdr (size 0) |
+//
+//   header:  +0 prevPhys (offset of the previous block in the arena, -1 for the first)
+//            +4 size | FREE (sizes are multiples of 16; bit 0 = free)
+//            +8 bytes requested (used) / 0 (free)
+//           +12 check = hash(offset, size word): a header overwritten by an overflow is detected
+//   free:   +16 next free, +20 prev free (offsets, -1 ends)
+//   debug:  +16..+32 left red zone; payload from +32; right red zone from the request's end
+//
+// The list heads and bitmaps (TLSF's control structure) live in typed arrays of the heap object,
+// as the static control block of a kernel TLSF pool would.
+import { HeapCorruptionError, PAGE_SIZE, type CorruptionReport, type HeapBlock } from './api';
+import { POISON_FREE, RED_ACTIVE, firstMismatch } from './debug-patterns';
+import { hex } from './hex';
+import type { Mem } from './mem';
+import { PAGE_TLSF, type PageMap } from './page-map';
+
+const H_PREV = 0;
+const H_SIZE = 4;
+const H_REQ = 8;
+const H_CHECK = 12;
+const F_NEXT = 16;
+const F_PREV = 20;
+const FREE = 1;
+/** Header bytes; also the payload alignment. */
+export const TLSF_HEADER = 16;
+const MIN_BLOCK = 32;
+const SL_LOG2 = 5;
+const SL_COUNT = 1 << SL_LOG2;
+/** Sizes below 2^FL_SHIFT (512) share first-level list 0, split linearly by 16. */
+const FL_SHIFT = SL_LOG2 + 4;
+const FL_COUNT = 32 - FL_SHIFT + 1;
+/**
+ * From this many arenas on, one entirely free arena is kept as a spare (at most 1/4 of the held
+ * arenas, so the footprint stays within the issue's floors); with one arena, that one is kept.
+ */
+export const SPARE_FROM_ARENAS = 4;
+
+function fls(x: number): number {
+  return 31 - Math.clz32(x);
+}
+function ffs(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}
+/** Check word of a header: ties the size word to the block's own offset. */
+function checkOf(b: number, sizeWord: number): number {
+  return Math.imul(b ^ 0x7b1f_5a3d, 0x9e37_79b1) ^ sizeWord;
+}
+
+/** The medium-size allocator, over a backing that offers its memory as one `Int32Array` (`words32()`). */
+export class TlsfWords {
+  private flMap = 0;
+  private readonly slMap = new Int32Array(FL_COUNT);
+  private readonly heads = new Int32Array(FL_COUNT * SL_COUNT).fill(-1);
+  /** Out-parameters of mapping() (no tuple allocation on the hot path). */
+  private fl = 0;
+  private sl = 0;
+  arenaCount = 0;
+  /**
+   * Arenas held entirely free (their one free block spans the arena). Hysteresis: an arena that
+   * becomes free is kept as a spare rather than returned at once when the heap holds one arena or
+   * at least {@link SPARE_FROM_ARENAS}, so a live count hovering at an arena boundary does not
+   * grow and shrink the backing on every crossing (each one maps or unmaps 32 pages in kernel-sim).
+   */
+  spareArenas = 0;
+  blocksInUse = 0;
+  /** Block bytes and request of the block last allocated or freed (out-parameters). */
+  lastBytes = 0;
+  lastRequested = 0;
+  /** Offset from a payload to the caller's pointer: 0, or 16 (left red zone) in debug mode. */
+  readonly userOff: number;
+
+  constructor(
+    private readonly m: Mem,
+    /** The backing's memory as words: index = offset / 4. */
+    private readonly w: Int32Array,
+    private readonly pages: PageMap,
+    private readonly base: number,
+    readonly debug: boolean,
+    private readonly arenaBytes: number,
+  ) {
+    this.userOff = debug ? 16 : 0;
+  }
+
+  /** Block bytes for a request of `req` bytes (header, red zones, rounding to 16). */
+  blockSizeFor(req: number): number {
+    const raw = req + TLSF_HEADER + (this.debug ? 16 + 8 : 0);
+    const size = (raw + 15) & ~15;
+    return size < MIN_BLOCK ? MIN_BLOCK : size;
+  }
+
+  private mapping(size: number): void {
+    if (size < 1 << FL_SHIFT) {
+      this.fl = 0;
+      this.sl = size >>> 4;
+    } else {
+      const f = fls(size);
+      this.sl = (size >>> (f - SL_LOG2)) ^ SL_COUNT;
+      this.fl = f - FL_SHIFT + 1;
+    }
+  }
+
+  private insert(b: number, size: number): void {
+    const w = this.w;
+    this.mapping(size);
+    const i = this.fl * SL_COUNT + this.sl;
+    const h = this.heads[i]!;
+    w[(b + F_NEXT) >> 2] = h;
+    w[(b + F_PREV) >> 2] = -1;
+    if (h !== -1) w[(h + F_PREV) >> 2] = b;
+    this.heads[i] = b;
+    this.flMap |= 1 << this.fl;
+    this.slMap[this.fl]! |= 1 << this.sl;
+  }
+
+  private remove(b: number, size: number): void {
+    const w = this.w;
+    const n = w[(b + F_NEXT) >> 2]!;
+    const p = w[(b + F_PREV) >> 2]!;
+    if (n !== -1) w[(n + F_PREV) >> 2] = p;
+    if (p !== -1) {
+      w[(p + F_NEXT) >> 2] = n;
+      return;
+    }
+    this.mapping(size);
+    const fl = this.fl;
+    const i = fl * SL_COUNT + this.sl;
+    this.heads[i] = n;
+    if (n === -1) {
+      const sm = this.slMap[fl]! & ~(1 << this.sl);
+      this.slMap[fl] = sm;
+      if (sm === 0) this.flMap &= ~(1 << fl);
+    }
+  }
+
+  /** A free block of at least `size` bytes (a "good fit"), or -1; changes nothing but leaves its list in fl/sl. */
+  private find(size: number): number {
+    // Round up to the next list boundary so any block of the found list is big enough.
+    if (size >= 1 << FL_SHIFT) size += (1 << (fls(size) - SL_LOG2)) - 1;
+    this.mapping(size);
+    let fl = this.fl;
+    if (fl >= FL_COUNT) return -1;
+    let sm = this.slMap[fl]! & (-1 << this.sl);
+    if (sm === 0) {
+      const fm = this.flMap & (fl + 1 >= 32 ? 0 : -1 << (fl + 1));
+      if (fm === 0) return -1;
+      fl = ffs(fm);
+      sm = this.slMap[fl]!;
+    }
+    const sl = ffs(sm);
+    this.fl = fl;
+    this.sl = sl;
+    return this.heads[fl * SL_COUNT + sl]!;
+  }
+
+  /** Unlinks `b`, the head of list (fl, sl) that find() just returned. */
+  private removeHead(b: number): void {
+    const w = this.w;
+    const fl = this.fl;
+    const sl = this.sl;
+    const n = w[(b + F_NEXT) >> 2]!;
+    this.heads[fl * SL_COUNT + sl] = n;
+    if (n !== -1) {
+      w[(n + F_PREV) >> 2] = -1;
+    } else {
+      const sm = this.slMap[fl]! & ~(1 << sl);
+      this.slMap[fl] = sm;
+      if (sm === 0) this.flMap &= ~(1 << fl);
+    }
+  }
+
+  /**
+   * Allocates a block for `req` bytes whose caller pointer is aligned to `align` (≥ 16 means a
+   * possibly bigger alignment than the natural 16). Returns the caller pointer's offset, or -1
+   * when no arena has room and the backing has no pages.
+   * @throws {@link HeapCorruptionError} (debug) when the chosen free block's poison was overwritten.
+   */
+  alloc(req: number, align: number): number {
+    const need = this.blockSizeFor(req);
+    const search = align <= 16 ? need : need + align + MIN_BLOCK;
+    let b = this.find(search);
+    if (b === -1) {
+      if (!this.grow(search)) return -1;
+      b = this.find(search);
+    }
+    const w = this.w;
+    let size = w[(b + H_SIZE) >> 2]! & ~15;
+    if (this.debug) this.checkFreeBlock(b, size, Math.min(size, need + (align <= 16 ? 0 : align + MIN_BLOCK) + TLSF_HEADER));
+    this.removeHead(b);
+    // A block spanning its arena (first block, sentinel next) is a spare arena being taken.
+    if (w[(b + H_PREV) >> 2]! === -1 && w[(b + size + H_SIZE) >> 2]! === 0) this.spareArenas--;
+    if (align > 16) {
+      // Move the block start forward until its caller pointer is aligned, leaving a free block
+      // of at least MIN_BLOCK bytes in front (alignment is of the absolute address; base is page aligned).
+      const user = b + TLSF_HEADER + this.userOff;
+      let gap = ((user + align - 1) & -align) - user;
+      if (gap === 0 ? false : gap < MIN_BLOCK) gap += Math.ceil((MIN_BLOCK - gap) / align) * align;
+      if (gap > 0) {
+        const b2 = b + gap;
+        this.writeFree(b, w[(b + H_PREV) >> 2]!, gap);
+        this.insert(b, gap);
+        w[(b2 + H_PREV) >> 2] = b;
+        size -= gap;
+        b = b2;
+        w[(b + size + H_PREV) >> 2] = b;
+      }
+    }
+    const rest = size - need;
+    if (rest >= MIN_BLOCK) {
+      const t = b + need;
+      w[(t + H_PREV) >> 2] = b;
+      this.writeFree(t, b, rest);
+      this.insert(t, rest);
+      w[(t + rest + H_PREV) >> 2] = t;
+      size = need;
+    }
+    const sizeWord = size;
+    w[(b + H_SIZE) >> 2] = sizeWord;
+    w[(b + H_REQ) >> 2] = req;
+    w[(b + H_CHECK) >> 2] = checkOf(b, sizeWord);
+    this.blocksInUse++;
+    this.lastBytes = size;
+    const user = b + TLSF_HEADER + this.userOff;
+    if (this.debug) {
+      this.m.fill8(b + TLSF_HEADER, 16, RED_ACTIVE);
+      this.m.fill8(user + req, b + size - user - req, RED_ACTIVE);
+    }
+    return user;
+  }
+
+  /** Makes the header at `b` invalid (size 0, check 0): it was merged into a neighbour. */
+  private wipe(b: number): void {
+    this.w[(b + H_SIZE) >> 2] = 0;
+    this.w[(b + H_CHECK) >> 2] = 0;
+  }
+
+  private writeFree(b: number, prev: number, size: number): void {
+    const w = this.w;
+    w[(b + H_PREV) >> 2] = prev;
+    w[(b + H_SIZE) >> 2] = size | FREE;
+    w[(b + H_REQ) >> 2] = 0;
+    w[(b + H_CHECK) >> 2] = checkOf(b, size | FREE);
+  }
+
+  /** Gets a new arena big enough for a `size`-byte block; false when the backing has no pages. */
+  private grow(size: number): boolean {
+    // Room for the good-fit rounding of find(), so the new arena's block is found by it.
+    const want = size >= 1 << FL_SHIFT ? size + (1 << (fls(size) - SL_LOG2)) : size;
+    const bytes = Math.max(this.arenaBytes, Math.ceil((want + TLSF_HEADER) / PAGE_SIZE) * PAGE_SIZE);
+    const a = this.pages.acquire(bytes / PAGE_SIZE, PAGE_TLSF, 0);
+    if (a === -1) return false;
+    const w = this.w;
+    const usable = bytes - TLSF_HEADER;
+    if (this.debug) this.m.fill8(a, usable, POISON_FREE);
+    this.writeFree(a, -1, usable);
+    // Sentinel: a used block of size 0 that never merges.
+    const sent = a + usable;
+    w[(sent + H_PREV) >> 2] = a;
+    w[(sent + H_SIZE) >> 2] = 0;
+    w[(sent + H_REQ) >> 2] = 0;
+    w[(sent + H_CHECK) >> 2] = checkOf(sent, 0);
+    this.insert(a, usable);
+    this.arenaCount++;
+    this.spareArenas++;
+    return true;
+  }
+
+  /** Header offset of the block whose caller pointer is `user`. */
+  headerOf(user: number): number {
+    return user - TLSF_HEADER - this.userOff;
+  }
+
+  /**
+   * Validates that `user` is the caller pointer of an allocated block. Returns 0 when it is,
+   * 1 when the block is free (double free), 2 when `user` is not a block's caller pointer.
+   * Sets nothing. A header whose check word does not match is treated as "not a block".
+   */
+  classify(user: number): number {
+    const b = this.headerOf(user);
+    const w = this.w;
+    // The header must be in the same arena as the pointer (equal page-map words: same run).
+    const info = this.pages.info;
+    if (b < 0 || (b & 15) !== 0 || info[b >>> 12] !== info[user >>> 12]) return 2;
+    const sw = w[(b + H_SIZE) >> 2]!;
+    if (w[(b + H_CHECK) >> 2]! !== checkOf(b, sw) || sw === 0) return 2;
+    return (sw & FREE) !== 0 ? 1 : 0;
+  }
+
+  /** True when the block whose header is at `b` is free. */
+  isFree(b: number): boolean {
+    return (this.w[(b + H_SIZE) >> 2]! & FREE) !== 0;
+  }
+
+  /** Bytes requested for the allocated block at `user`. */
+  requested(user: number): number {
+    return this.w[(this.headerOf(user) + H_REQ) >> 2]!;
+  }
+
+  /** Block bytes (header included) of the block at `user`. */
+  blockBytes(user: number): number {
+    return this.w[(this.headerOf(user) + H_SIZE) >> 2]! & ~15;
+  }
+
+  /** Usable bytes at `user` (debug: the request). */
+  usable(user: number): number {
+    const b = this.headerOf(user);
+    return this.debug ? this.w[(b + H_REQ) >> 2]! : (this.w[(b + H_SIZE) >> 2]! & ~15) - TLSF_HEADER;
+  }
+
+  /**
+   * Frees the allocated block at `user` (validated by {@link classify}); sets lastBytes and
+   * lastRequested to the block's size and request. An arena that became entirely free is kept as
+   * the spare (see {@link spareArenas}) or returned to the backing.
+   * @throws {@link HeapCorruptionError} (debug) when a red zone was overwritten; nothing changes then.
+   */
+  free(user: number): void {
+    const w = this.w;
+    let b = this.headerOf(user);
+    let size = w[(b + H_SIZE) >> 2]! & ~15;
+    if (this.debug) this.checkUsedBlock(b, size);
+    this.blocksInUse--;
+    this.lastBytes = size;
+    this.lastRequested = w[(b + H_REQ) >> 2]!;
+    if (this.debug) this.m.fill8(b + TLSF_HEADER, size - TLSF_HEADER, POISON_FREE);
+    const n = b + size;
+    const ns = w[(n + H_SIZE) >> 2]!;
+    if ((ns & FREE) !== 0) {
+      this.remove(n, ns & ~15);
+      size += ns & ~15;
+      // An absorbed header must not stay valid: a stale pointer to it would pass classify().
+      if (this.debug) this.m.fill8(n, 24, POISON_FREE);
+      else this.wipe(n);
+    }
+    let prev = w[(b + H_PREV) >> 2]!;
+    if (prev !== -1) {
+      const ps = w[(prev + H_SIZE) >> 2]!;
+      if ((ps & FREE) !== 0) {
+        this.remove(prev, ps & ~15);
+        if (this.debug) this.m.fill8(b, 24, POISON_FREE);
+        else this.wipe(b);
+        size += ps & ~15;
+        b = prev;
+        prev = w[(b + H_PREV) >> 2]!;
+      }
+    }
+    const after = b + size;
+    w[(after + H_PREV) >> 2] = b;
+    this.writeFree(b, prev, size);
+    if (prev === -1 && w[(after + H_SIZE) >> 2]! === 0) {
+      if (this.spareArenas === 0 && (this.arenaCount === 1 || this.arenaCount >= SPARE_FROM_ARENAS)) {
+        this.spareArenas++;
+      } else {
+        this.arenaCount--;
+        this.pages.release(b);
+        return;
+      }
+    }
+    this.insert(b, size);
+  }
+
+  /** Returns every entirely free arena to the backing (including the last); returns pages released. */
+  trim(): number {
+    const w = this.w;
+    const whole: number[] = [];
+    this.pages.forEachRun((off, kind) => {
+      if (kind !== PAGE_TLSF) return;
+      const sw = w[(off + H_SIZE) >> 2]!;
+      if ((sw & FREE) !== 0 && w[(off + (sw & ~15) + H_SIZE) >> 2]! === 0) whole.push(off);
+    });
+    let pages = 0;
+    for (const a of whole) {
+      this.remove(a, w[(a + H_SIZE) >> 2]! & ~15);
+      this.arenaCount--;
+      this.spareArenas--;
+      pages += this.pages.runPages[a / PAGE_SIZE]!;
+      this.pages.release(a);
+    }
+    return pages;
+  }
+
+  private checkFreeBlock(b: number, size: number, upTo: number): void {
+    // Links at +16..+24; everything after them was poisoned on free.
+    const bad = firstMismatch(this.m, b + 24, upTo - 24, POISON_FREE);
+    if (bad !== -1) {
+      const user = b + TLSF_HEADER + this.userOff;
+      throw new HeapCorruptionError(this.report('poison', b, size, user, bad, `use-after-free write: free TLSF block ${hex(this.base + b)} (${size} bytes) modified at offset ${bad - user} from its former pointer ${hex(this.base + user)}`, POISON_FREE));
+    }
+  }
+
+  private checkUsedBlock(b: number, size: number): void {
+    const w = this.w;
+    const user = b + TLSF_HEADER + this.userOff;
+    const req = w[(b + H_REQ) >> 2]!;
+    let bad = firstMismatch(this.m, b + TLSF_HEADER, 16, RED_ACTIVE);
+    if (bad === -1) bad = firstMismatch(this.m, user + req, b + size - user - req, RED_ACTIVE);
+    if (bad !== -1) {
+      const where = bad < user ? 'left red zone' : `right red zone (${bad - user - req} bytes past the ${req} requested)`;
+      throw new HeapCorruptionError(this.report('redzone', b, size, user, bad, `${where} of ${hex(this.base + user)} overwritten at offset ${bad - user}`, RED_ACTIVE));
+    }
+  }
+
+  /** A report of damage at `bad` in the block at `b`. */
+  report(kind: CorruptionReport['kind'], b: number, size: number, user: number, bad: number, message: string, expected?: number): CorruptionReport {
+    return {
+      kind,
+      blockStart: this.base + b,
+      blockSizeBytes: size,
+      ptr: this.base + user,
+      offset: bad - user,
+      address: this.base + bad,
+      actual: this.m.rd8(bad),
+      message,
+      ...(expected === undefined ? {} : { expected }),
+    };
+  }
+
+  /**
+   * Finds the block of arena `a` containing offset `off` by walking it (error paths only).
+   * Returns the block start, or -1 if a damaged header stops the walk first.
+   */
+  blockContaining(a: number, off: number): number {
+    const w = this.w;
+    for (let b = a; ; ) {
+      const sw = w[(b + H_SIZE) >> 2]!;
+      if (w[(b + H_CHECK) >> 2]! !== checkOf(b, sw)) return -1;
+      const size = sw & ~15;
+      if (size === 0) return -1;
+      if (off < b + size) return b;
+      b += size;
+    }
+  }
+
+  /** Appends arena `a`'s blocks to `out`. */
+  walk(a: number, out: HeapBlock[]): void {
+    const w = this.w;
+    for (let b = a; ; ) {
+      const sw = w[(b + H_SIZE) >> 2]!;
+      const size = sw & ~15;
+      if (size === 0 || w[(b + H_CHECK) >> 2]! !== checkOf(b, sw)) return;
+      const used = (sw & FREE) === 0;
+      const user = b + TLSF_HEADER + this.userOff;
+      const block: HeapBlock = {
+        start: this.base + b,
+        sizeBytes: size,
+        kind: 'tlsf',
+        used,
+        ptr: this.base + user,
+        usableBytes: used && this.debug ? w[(b + H_REQ) >> 2]! : size - TLSF_HEADER - this.userOff,
+      };
+      if (used) block.requestedBytes = w[(b + H_REQ) >> 2]!;
+      out.push(block);
+      b += size;
+    }
+  }
+
+  /** Accumulated by {@link checkArena} over used blocks, and entirely free arenas (reset them before a check). */
+  checkedRequested = 0;
+  checkedBytes = 0;
+  checkedSpare = 0;
+
+  /**
+   * Checks arena `a` (of `pageCount` pages): headers, boundary tags, coalescing, sentinel, debug
+   * patterns. Adds its free blocks to `freeSeen`; returns the number of used blocks.
+   */
+  checkArena(a: number, pageCount: number, freeSeen: Set<number>): number {
+    const w = this.w;
+    const end = a + pageCount * PAGE_SIZE - TLSF_HEADER;
+    const fail = (b: number, what: string): never => {
+      throw new HeapCorruptionError(this.report('header', b, 0, b + TLSF_HEADER + this.userOff, b, `TLSF block ${hex(this.base + b)}: ${what}`));
+    };
+    let prev = -1;
+    let prevFree = false;
+    let used = 0;
+    let b = a;
+    while (b < end) {
+      const sw = w[(b + H_SIZE) >> 2]!;
+      if (w[(b + H_CHECK) >> 2]! !== checkOf(b, sw)) fail(b, 'header overwritten (check word mismatch)');
+      if (w[(b + H_PREV) >> 2]! !== prev) fail(b, `previous-block link ${w[(b + H_PREV) >> 2]!} should be ${prev}`);
+      const size = sw & ~15;
+      const free = (sw & FREE) !== 0;
+      if (size < MIN_BLOCK || b + size > end || (sw & 14) !== 0) fail(b, `bad size word ${sw}`);
+      if (free) {
+        if (prevFree) fail(b, 'two adjacent free blocks (missed coalescing)');
+        freeSeen.add(b);
+        if (this.debug) {
+          const bad = firstMismatch(this.m, b + 24, size - 24, POISON_FREE);
+          if (bad !== -1) this.checkFreeBlock(b, size, size);
+        }
+      } else {
+        used++;
+        const req = w[(b + H_REQ) >> 2]!;
+        this.checkedRequested += req;
+        this.checkedBytes += size;
+        if (req < 0 || this.blockSizeFor(req) > size) fail(b, `request ${req} does not fit its ${size} bytes`);
+        if (this.debug) this.checkUsedBlock(b, size);
+      }
+      prevFree = free;
+      prev = b;
+      b += size;
+    }
+    if (b !== end) fail(b, 'blocks run past the arena end');
+    if (used === 0) this.checkedSpare++;
+    if (w[(end + H_SIZE) >> 2]! !== 0 || w[(end + H_CHECK) >> 2]! !== checkOf(end, 0) || w[(end + H_PREV) >> 2]! !== prev) fail(end, 'arena sentinel damaged');
+    return used;
+  }
+
+  /** Free blocks and their bytes, by walking the free lists (O(free blocks)). */
+  freeTotals(): { count: number; bytes: number } {
+    const w = this.w;
+    let count = 0;
+    let bytes = 0;
+    for (let i = 0; i < this.heads.length; i++) {
+      for (let b = this.heads[i]!; b !== -1; b = w[(b + F_NEXT) >> 2]!) {
+        count++;
+        bytes += w[(b + H_SIZE) >> 2]! & ~15;
+      }
+    }
+    return { count, bytes };
+  }
+
+  /** Checks free lists and bitmaps against the free blocks found by the arena walks. */
+  checkLists(freeSeen: Set<number>): { count: number; bytes: number } {
+    const w = this.w;
+    let count = 0;
+    let bytes = 0;
+    for (let fl = 0; fl < FL_COUNT; fl++) {
+      if ((((this.flMap >>> fl) & 1) !== 0) !== (this.slMap[fl] !== 0)) throw new Error(`TLSF: first-level bit ${fl} disagrees with its second-level map`);
+      for (let sl = 0; sl < SL_COUNT; sl++) {
+        const head = this.heads[fl * SL_COUNT + sl]!;
+        if ((((this.slMap[fl]! >>> sl) & 1) !== 0) !== (head !== -1)) throw new Error(`TLSF: bitmap bit (${fl},${sl}) disagrees with its list`);
+        let prev = -1;
+        for (let b = head; b !== -1; b = w[(b + F_NEXT) >> 2]!) {
+          if (!freeSeen.has(b)) throw new Error(`TLSF: list (${fl},${sl}) holds ${hex(this.base + b)}, not a free block (or listed twice)`);
+          freeSeen.delete(b);
+          if (w[(b + F_PREV) >> 2]! !== prev) throw new Error(`TLSF: broken prev link at ${hex(this.base + b)}`);
+          const size = w[(b + H_SIZE) >> 2]! & ~15;
+          this.mapping(size);
+          if (this.fl !== fl || this.sl !== sl) throw new Error(`TLSF: block of ${size} bytes in list (${fl},${sl})`);
+          count++;
+          bytes += size;
+          prev = b;
+        }
+      }
+    }
+    if (freeSeen.size !== 0) throw new Error(`TLSF: ${freeSeen.size} free blocks are on no list`);
+    return { count, bytes };
+  }
+}
