@@ -1,5 +1,6 @@
 // Types, ports and error classes of @kmem/kernel-sim (foundation: machine memory, memory maps, layouts).
 import { formatPhysical } from './hex';
+import { show } from './show-value';
 
 /**
  * Base class of every misuse error this package throws: a stable `code` a caller can switch on.
@@ -72,7 +73,7 @@ export class InvalidPhysicalAddressError extends MachineError {
     readonly pa: number,
     reason: string,
   ) {
-    super(`invalid physical address ${Number.isSafeInteger(pa) && pa >= 0 ? formatPhysical(pa) : String(pa)}: ${reason}`);
+    super(`invalid physical address ${Number.isSafeInteger(pa) && pa >= 0 ? formatPhysical(pa) : show(pa)}: ${reason}`);
   }
 }
 

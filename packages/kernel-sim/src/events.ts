@@ -2,6 +2,7 @@
 // file and replays. A bounded ring buffer (a long soak run cannot grow it without limit) with
 // per-kind counts that are never dropped.
 import { KmemError } from './api';
+import { show } from './show-value';
 
 /** Names of the boot steps, in the order `Kernel.bootSteps()` runs them. */
 export const BOOT_STEPS = ['memory-map', 'frame-allocator', 'bootstrap-tables', 'table-access', 'kernel-vas', 'remap-kernel', 'kernel-heap', 'kernel-stack'] as const;
@@ -142,7 +143,7 @@ export class EventLog {
   /** @throws InvalidEventLogOptionError if `capacity` is not a positive integer up to 2^24 */
   constructor(options: EventLogOptions = {}) {
     const capacity = options.capacity ?? 100_000;
-    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 2 ** 24) throw new InvalidEventLogOptionError(`capacity ${String(capacity)} is not an integer in 1..2^24`);
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 2 ** 24) throw new InvalidEventLogOptionError(`capacity ${show(capacity)} is not an integer in 1..2^24`);
     this.capacity = capacity;
     this.ring = new Array<KernelEvent | undefined>(capacity);
     this.excluded = new Set(options.exclude ?? []);

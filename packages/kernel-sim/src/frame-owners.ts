@@ -7,6 +7,7 @@ import type { EventLog, FrameOwner, FrameOwnerKind } from './events';
 import { KernelInvariantError, FrameOwnershipError } from './kernel-errors';
 import type { SparsePhysicalMemory } from './sparse-physical-memory';
 import { formatPhysical } from './hex';
+import { show } from './show-value';
 
 const FRAME = 4096;
 /** Frames per record chunk (16 MiB of physical memory): host memory grows with the chunks touched. */
@@ -19,7 +20,7 @@ const KIND_CODE = new Map<FrameOwnerKind, number>(FRAME_OWNER_KINDS.map((k, i) =
 
 function kindCode(kind: FrameOwnerKind): number {
   const c = KIND_CODE.get(kind);
-  if (c === undefined) throw new FrameOwnershipError(0, `"${String(kind)}" is not a frame owner kind`);
+  if (c === undefined) throw new FrameOwnershipError(0, `"${show(kind)}" is not a frame owner kind`);
   return c;
 }
 
@@ -386,7 +387,7 @@ export class FrameOwners {
   }
 
   private checkRun(frame: number, frameCount: number): void {
-    if (!Number.isSafeInteger(frameCount) || frameCount < 1) throw new FrameOwnershipError(frame, `frame count ${String(frameCount)} is not a positive integer`);
+    if (!Number.isSafeInteger(frameCount) || frameCount < 1) throw new FrameOwnershipError(frame, `frame count ${show(frameCount)} is not a positive integer`);
     if (!this.isFrameAddress(frame) || frame + frameCount * FRAME > this.pmm.totalFrames * FRAME) throw new FrameOwnershipError(frame, `run of ${frameCount} frame(s) is not inside the allocator's range`);
   }
 
@@ -460,6 +461,6 @@ export class FrameOwners {
 
 function checkPid(pid: number | undefined): number {
   if (pid === undefined) return -1;
-  if (!Number.isSafeInteger(pid) || pid < 0 || pid > 0x7fff_fffe) throw new FrameOwnershipError(0, `pid ${String(pid)} is not a non-negative integer`);
+  if (!Number.isSafeInteger(pid) || pid < 0 || pid > 0x7fff_fffe) throw new FrameOwnershipError(0, `pid ${show(pid)} is not a non-negative integer`);
   return pid;
 }

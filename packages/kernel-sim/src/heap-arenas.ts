@@ -95,7 +95,9 @@ export class KernelHeapArenas {
    */
   kfree(ptr: number | null): void {
     if (ptr === null) return;
-    const i = Math.floor((ptr - this.base) / this.arenaBytes);
+    // Anything but a number goes to the first arena, whose kfree rejects it with kheap's typed
+    // error (arithmetic on a bigint would throw a raw TypeError here first).
+    const i = typeof ptr === 'number' ? Math.floor((ptr - this.base) / this.arenaBytes) : 0;
     const heap = this.heaps[i >= 0 && i < this.heaps.length ? i : 0]!;
     heap.kfree(ptr);
   }

@@ -1,4 +1,5 @@
 // Hex formatting shared by error messages, tables and layouts (STYLE.md: grouped by 4 digits).
+import { show } from './show-value';
 
 const TWO_32 = 0x1_0000_0000;
 /** 2^47: the first linear address of the kernel half (canonical 0xffff_8000_0000_0000). */
@@ -23,10 +24,10 @@ function hexDigits(n: number): string {
 
 /**
  * Formats a physical address or size as `0x` + hex grouped by 4 digits, e.g. `0x0009_fc00`.
- * Anything that is not a non-negative safe integer is shown with `String()`.
+ * Anything that is not a non-negative safe integer is shown with {@link show}.
  */
 export function formatPhysical(pa: number): string {
-  if (!Number.isSafeInteger(pa) || pa < 0) return String(pa);
+  if (!Number.isSafeInteger(pa) || pa < 0) return show(pa);
   return `0x${group4(hexDigits(pa))}`;
 }
 
@@ -36,7 +37,7 @@ export function formatPhysical(pa: number): string {
  * space (2^48, an exclusive end) prints as `0x1_0000_0000_0000_0000`, i.e. 2^64.
  */
 export function formatCanonical(va: number): string {
-  if (!Number.isSafeInteger(va) || va < 0 || va > LINEAR_LIMIT) return String(va);
+  if (!Number.isSafeInteger(va) || va < 0 || va > LINEAR_LIMIT) return show(va);
   if (va === LINEAR_LIMIT) return '0x1_0000_0000_0000_0000';
   const digits = va.toString(16).padStart(12, '0');
   return `0x${group4((va >= HIGHER_HALF_LINEAR ? 'ffff' : '0000') + digits)}`;

@@ -4,6 +4,7 @@
 // the page tables which pages are free. Offered beside the kernel's first-fit VirtualAllocator.
 import type { WalkStep } from '@kmem/x86-paging';
 import { KernelAddressError, KernelSizeError } from './kernel-errors';
+import { show } from './show-value';
 
 const PAGE = 4096;
 
@@ -51,7 +52,7 @@ export class HighestAllocation {
     readonly endVa: number,
   ) {
     if (!Number.isSafeInteger(startVa) || !Number.isSafeInteger(endVa) || startVa < 0 || startVa % PAGE !== 0 || endVa % PAGE !== 0 || endVa <= startVa) {
-      throw new KernelAddressError(startVa, `range ${String(startVa)}..${String(endVa)} is not a non-empty page-aligned range`);
+      throw new KernelAddressError(startVa, `range ${show(startVa)}..${show(endVa)} is not a non-empty page-aligned range`);
     }
     this.watermark = startVa;
   }

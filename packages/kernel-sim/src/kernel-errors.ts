@@ -2,6 +2,7 @@
 import { KmemError } from './api';
 import type { PanicReportData } from './events';
 import { formatCanonical, formatPhysical } from './hex';
+import { show } from './show-value';
 
 /** Options of `Machine` or `Kernel` that cannot describe a machine or a kernel (nothing was built). */
 export class KernelConfigError extends KmemError {
@@ -57,7 +58,7 @@ export class KernelAddressError extends KmemError {
     readonly va: number,
     reason: string,
   ) {
-    super(`${Number.isSafeInteger(va) && va >= 0 ? formatCanonical(va) : String(va)}: ${reason}`);
+    super(`${Number.isSafeInteger(va) && va >= 0 ? formatCanonical(va) : show(va)}: ${reason}`);
   }
 }
 
@@ -69,7 +70,7 @@ export class KernelPhysicalRangeError extends KmemError {
     readonly pa: number,
     reason: string,
   ) {
-    super(`physical ${Number.isSafeInteger(pa) && pa >= 0 ? formatPhysical(pa) : String(pa)}: ${reason}`);
+    super(`physical ${Number.isSafeInteger(pa) && pa >= 0 ? formatPhysical(pa) : show(pa)}: ${reason}`);
   }
 }
 
@@ -83,7 +84,7 @@ export class KernelSizeError extends KmemError {
     readonly value: number,
     reason = 'must be a positive safe integer',
   ) {
-    super(`${parameter} = ${String(value)}: ${reason}`);
+    super(`${parameter} = ${show(value)}: ${reason}`);
   }
 }
 

@@ -1,6 +1,7 @@
 // Virtual memory layouts as data: the type, validation, canonical-address helpers and a table.
 import { InvalidLayoutError, LayoutAddressSpaceError, LayoutCrossesHoleError, LayoutOverlapError, NonCanonicalLayoutError } from './api';
 import { HIGHER_HALF_LINEAR, LINEAR_LIMIT, formatCanonical, formatPhysical } from './hex';
+import { show } from './show-value';
 
 /** What a layout region is for; the boot sequence finds regions by role. */
 export type LayoutRegionRole =
@@ -122,12 +123,12 @@ export function linearFromCanonical(hex: string): number {
 function checkAddress(what: string, value: number, mode: LayoutPagingMode = '4-level'): void {
   if (mode === '32-bit') {
     if (!Number.isSafeInteger(value) || value < 0 || value > LINEAR_LIMIT_32) {
-      throw new LayoutAddressSpaceError(`${what}: ${String(value)} is outside the 32-bit linear address space (0..2^32)`);
+      throw new LayoutAddressSpaceError(`${what}: ${show(value)} is outside the 32-bit linear address space (0..2^32)`);
     }
     return;
   }
   if (!Number.isSafeInteger(value) || value < 0 || value > LINEAR_LIMIT) {
-    throw new NonCanonicalLayoutError(`${what}: ${String(value)} is not a 48-bit linear address (0..2^48)`);
+    throw new NonCanonicalLayoutError(`${what}: ${show(value)} is not a 48-bit linear address (0..2^48)`);
   }
 }
 
@@ -159,7 +160,7 @@ function checkRange(what: string, r: LinearRange, mode: LayoutPagingMode = '4-le
  */
 export function validateLayout(layout: Layout): Layout {
   const mode = layout.pagingMode ?? '4-level';
-  if (mode !== '4-level' && mode !== '32-bit') throw new InvalidLayoutError(`unknown paging mode "${String(mode)}"`);
+  if (mode !== '4-level' && mode !== '32-bit') throw new InvalidLayoutError(`unknown paging mode "${show(mode)}"`);
   const fmt = formatLayoutVa(mode);
   const names = new Set<string>();
   const userRegions = layout.userRegions ?? [];
@@ -177,7 +178,7 @@ export function validateLayout(layout: Layout): Layout {
   }
   const pie = layout.pieBase;
   if (pie !== undefined && (!Number.isSafeInteger(pie) || pie % PAGE !== 0 || pie < layout.userRange.start || pie >= layout.userStackTop)) {
-    throw new InvalidLayoutError(`PIE base ${typeof pie === 'number' ? fmt(pie) : String(pie)} is not a page boundary inside the user range below the stack top`);
+    throw new InvalidLayoutError(`PIE base ${typeof pie === 'number' ? fmt(pie) : show(pie)} is not a page boundary inside the user range below the stack top`);
   }
   for (const r of userRegions) {
     if (r.start < layout.userRange.start || r.end > layout.userRange.end) throw new InvalidLayoutError(`user region ${r.name} (${fmt(r.start)}..${fmt(r.end)}) lies outside the user range`);
@@ -216,7 +217,7 @@ export function validateLayout(layout: Layout): Layout {
       const slots = mode === '32-bit' ? 1024 : 512;
       const slotBytes = mode === '32-bit' ? PDE32_SLOT_BYTES : PML4_SLOT_BYTES;
       const slot = layout.recursiveSlot;
-      if (slot === undefined || !Number.isInteger(slot) || slot < 0 || slot >= slots) throw new InvalidLayoutError(`tableAccess "recursive" needs a recursiveSlot in 0..${slots - 1}, got ${String(slot)}`);
+      if (slot === undefined || !Number.isInteger(slot) || slot < 0 || slot >= slots) throw new InvalidLayoutError(`tableAccess "recursive" needs a recursiveSlot in 0..${slots - 1}, got ${show(slot)}`);
       const start = slot * slotBytes;
       // Regions that name the recursive window itself (the page directory, the page tables) may lie in it.
       const inWindow = (r: LinearRange): boolean => r.start >= start && r.end <= start + slotBytes;
@@ -226,7 +227,7 @@ export function validateLayout(layout: Layout): Layout {
       break;
     }
     default:
-      throw new InvalidLayoutError(`unknown tableAccess "${String(layout.tableAccess)}"`);
+      throw new InvalidLayoutError(`unknown tableAccess "${show(layout.tableAccess)}"`);
   }
   return layout;
 }
@@ -285,5 +286,5 @@ export function formatLayoutTable(layout: Layout): string {
   const line = (c: string[]): string => `${c[0]!.padEnd(widths[0]!)} | ${c[1]!.padEnd(widths[1]!)} | ${c[2]!.padStart(widths[2]!)} | ${c[3]}`;
   const rule = `${'='.repeat(widths[0]!)}=|=${'='.repeat(widths[1]!)}=|=${'='.repeat(widths[2]!)}=|=${'='.repeat(20)}`;
   const mode = layout.pagingMode === '32-bit' ? '32-bit paging; ' : '';
-  return [`${layout.name} (${mode}page tables reached by: ${layout.tableAccess}${layout.tableAccess === 'recursive' ? ` slot ${String(layout.recursiveSlot)}` : ''}; kernel loaded at physical ${formatPhysical(layout.kernelPhysicalBase)})`, rule, line(header), rule, ...cells.map(line), rule].join('\n');
+  return [`${layout.name} (${mode}page tables reached by: ${layout.tableAccess}${layout.tableAccess === 'recursive' ? ` slot ${show(layout.recursiveSlot)}` : ''}; kernel loaded at physical ${formatPhysical(layout.kernelPhysicalBase)})`, rule, line(header), rule, ...cells.map(line), rule].join('\n');
 }

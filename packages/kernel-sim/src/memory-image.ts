@@ -2,6 +2,7 @@
 // `-device loader,file=...,addr=0`) and a sparse image with the control registers.
 import { BusError, InvalidMachineConfigError, MemoryImageError } from './api';
 import { formatPhysical } from './hex';
+import { show } from './show-value';
 import { FRAME_BYTES, SparsePhysicalMemory } from './sparse-physical-memory';
 
 /** The 8 magic bytes that open a sparse image: ASCII `KMEMIMG` and a NUL. */
@@ -55,7 +56,7 @@ function setU64(v: DataView, off: number, value: number): void {
 export function exportSparseImage(memory: SparsePhysicalMemory, registers: ControlRegisterState): Uint8Array {
   for (const name of ['cr0', 'cr3', 'cr4', 'efer'] as const) {
     const value = registers[name];
-    if (!Number.isSafeInteger(value) || value < 0) throw new InvalidMachineConfigError(`${name} ${String(value)} is not a non-negative safe integer`);
+    if (!Number.isSafeInteger(value) || value < 0) throw new InvalidMachineConfigError(`${name} ${show(value)} is not a non-negative safe integer`);
   }
   const ranges = memory.ramRanges;
   const frameCount = memory.touchedFrameCount;
@@ -169,7 +170,7 @@ export function exportRawImage(memory: SparsePhysicalMemory, options: RawImageOp
     });
   }
   if (!Number.isSafeInteger(limit) || limit < 0 || limit > MAX_RAW_IMAGE_BYTES) {
-    throw new InvalidMachineConfigError(`raw image limit ${String(limit)} is not a byte count in 0..${MAX_RAW_IMAGE_BYTES}`);
+    throw new InvalidMachineConfigError(`raw image limit ${show(limit)} is not a byte count in 0..${MAX_RAW_IMAGE_BYTES}`);
   }
   const out = new Uint8Array(limit);
   const v = new DataView(out.buffer);

@@ -1,6 +1,7 @@
 // Emulated RAM whose host cost grows with the frames a program touches, not with the RAM size.
 import { BusError, InvalidMachineConfigError, InvalidPhysicalAddressError, MemoryArgumentError, type MemoryKind, type MemoryRegion, type PhysicalMemoryPort } from './api';
 import { formatPhysical } from './hex';
+import { show } from './show-value';
 
 /** Bytes in a frame (x86 4 KiB page, SDM vol. 3A 4.1). */
 export const FRAME_BYTES = 4096;
@@ -91,12 +92,12 @@ export class SparsePhysicalMemory implements PhysicalMemoryPort {
    */
   constructor(ramRanges: readonly RamRange[], options: SparsePhysicalMemoryOptions = {}) {
     const bits = options.maxPhysAddrBits ?? 52;
-    if (!Number.isInteger(bits) || bits < 36 || bits > 52) throw new InvalidMachineConfigError(`maxPhysAddrBits must be an integer in 36..52, got ${String(bits)}`);
+    if (!Number.isInteger(bits) || bits < 36 || bits > 52) throw new InvalidMachineConfigError(`maxPhysAddrBits must be an integer in 36..52, got ${show(bits)}`);
     this.maxPhysAddrBits = bits;
     this.paLimit = 2 ** bits;
     const sorted = [...ramRanges].map((r, i) => {
-      if (!Number.isSafeInteger(r.base) || r.base < 0) throw new InvalidMachineConfigError(`RAM range ${i}: base ${String(r.base)} is not a non-negative safe integer`);
-      if (!Number.isSafeInteger(r.lengthBytes) || r.lengthBytes <= 0) throw new InvalidMachineConfigError(`RAM range ${i}: lengthBytes ${String(r.lengthBytes)} is not a positive safe integer`);
+      if (!Number.isSafeInteger(r.base) || r.base < 0) throw new InvalidMachineConfigError(`RAM range ${i}: base ${show(r.base)} is not a non-negative safe integer`);
+      if (!Number.isSafeInteger(r.lengthBytes) || r.lengthBytes <= 0) throw new InvalidMachineConfigError(`RAM range ${i}: lengthBytes ${show(r.lengthBytes)} is not a positive safe integer`);
       if (r.base + r.lengthBytes > this.paLimit) throw new InvalidMachineConfigError(`RAM range ${i} at ${formatPhysical(r.base)} ends above 2^${bits} (MAXPHYADDR)`);
       return { base: r.base, lengthBytes: r.lengthBytes };
     });
@@ -445,7 +446,7 @@ export class SparsePhysicalMemory implements PhysicalMemoryPort {
   }
 
   private checkRange(pa: number, lengthBytes: number, isWrite: boolean): void {
-    if (!Number.isSafeInteger(lengthBytes) || lengthBytes < 0) throw new InvalidPhysicalAddressError(pa, `length ${String(lengthBytes)} is not a non-negative safe integer`);
+    if (!Number.isSafeInteger(lengthBytes) || lengthBytes < 0) throw new InvalidPhysicalAddressError(pa, `length ${show(lengthBytes)} is not a non-negative safe integer`);
     if (!Number.isSafeInteger(pa) || pa < 0 || pa + lengthBytes > this.paLimit) {
       throw new InvalidPhysicalAddressError(pa, `range of ${lengthBytes} bytes is not below 2^${this.maxPhysAddrBits} (MAXPHYADDR)`);
     }

@@ -89,7 +89,8 @@ describe('kernel-sim public methods given garbage', () => {
     ['process.brk', (a) => proc.brk!(typeof a === 'number' ? NaN : a), [], true],
     ['process.sbrk', (a) => proc.sbrk!(typeof a === 'number' ? 0.5 : a), [null]],
     ['process.mmap', (a) => proc.mmap!(a), [null]],
-    ['process.mmap options', (a, b, c) => proc.mmap!({ lengthBytes: 4096, fixed: a ?? 'abc', va: b, name: c }), [null]],
+    // A boolean `fixed` with no va is a valid mmap: keep `fixed` garbage.
+    ['process.mmap options', (a, b, c) => proc.mmap!({ lengthBytes: 4096, fixed: typeof a === 'boolean' || a === undefined ? 'abc' : a, va: b, name: c }), [null]],
     ['process.mmap crossing the canonical hole', (a) => proc.mmap!({ lengthBytes: 3 * 4096, fixed: true, va: HOLE_EDGE, prot: a ?? 3 }), []],
     ['process.munmap', (a, b) => proc.munmap!(a, b), []],
     ['process.mprotect', (a, b, c) => proc.mprotect!(a, b, c), []],
@@ -111,9 +112,10 @@ describe('kernel-sim public methods given garbage', () => {
     ['memory.read32', (a) => memory.read32!(a), []],
     ['memory.write8', (a, b) => memory.write8!(a, typeof b === 'number' ? 1n : b), []],
     ['memory.write32 of a garbage value', (a) => memory.write32!(0x10_0000, typeof a === 'number' || a === undefined ? 1n : a), [], true],
-    ['memory.readBytes', (a, b) => memory.readBytes!(a, b), []],
-    ['memory.writeBytes', (a, b) => memory.writeBytes!(a, b), []],
-    ['memory.writeBytes of garbage', (a) => memory.writeBytes!(0x10_0000, a), []],
+    // Byte copies take any physical address (1 is fine): keep one argument garbage.
+    ['memory.readBytes', (a, b) => memory.readBytes!(a, typeof a === 'number' && typeof b === 'number' ? NaN : b), []],
+    ['memory.writeBytes', (a, b) => memory.writeBytes!(typeof a === 'number' && b instanceof Uint8Array ? NaN : a, b), []],
+    ['memory.writeBytes of garbage', (a) => memory.writeBytes!(0x10_0000, a instanceof Uint8Array ? null : a), []],
     ['memory.frameWords', (a) => memory.frameWords!(a), []],
     ['memory.isRam', (a) => memory.isRam!(a), [false, true]],
   ];

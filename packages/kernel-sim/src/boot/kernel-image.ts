@@ -4,6 +4,7 @@ import { bootstrapFramesNeeded } from '@kmem/x86-paging';
 import type { Layout, LayoutRegion } from '../layout';
 import { KernelConfigError } from '../kernel-errors';
 import { formatCanonical, formatPhysical } from '../hex';
+import { show } from '../show-value';
 
 const PAGE = 4096;
 const TWO_MIB = 2 * 1024 * 1024;
@@ -52,7 +53,7 @@ export interface KernelImage {
 export const BOOT_STACK_BYTES = 16 * 1024;
 
 function pages(n: number, what: string): number {
-  if (!Number.isSafeInteger(n) || n <= 0) throw new KernelConfigError(`kernelImage.${what} ${String(n)} is not a positive safe integer`);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new KernelConfigError(`kernelImage.${what} ${show(n)} is not a positive safe integer`);
   return Math.ceil(n / PAGE) * PAGE;
 }
 

@@ -6,6 +6,7 @@ import { elfClassOf } from './elf-class';
 import { ElfLoadError, ElfPageError } from './elf-errors';
 import { hexVa } from './hex';
 import { ELF_PAGE_SIZE, PT, type ElfExecutable } from './parse-elf';
+import { show } from '../show-value';
 
 const PAGE_MASK = ELF_PAGE_SIZE - 1;
 
@@ -202,7 +203,7 @@ export function elfLoadPlan(elf: ElfExecutable, options: ElfLoadOptions = {}): E
   const userEndVa = options.userEndVa ?? defaultUserEndVa(elf.bits);
   if (!isPageAligned(userStartVa) || !isPageAligned(userEndVa) || userEndVa > cls.userSpaceEnd || userStartVa >= userEndVa) {
     throw new ElfLoadError(
-      `user range [${String(userStartVa)}, ${String(userEndVa)}) must be page aligned, ascending and within ${cls.bits === 64 ? 'the user half (below 2^47)' : 'the 32-bit address space (below 2^32)'}`,
+      `user range [${show(userStartVa)}, ${show(userEndVa)}) must be page aligned, ascending and within ${cls.bits === 64 ? 'the user half (below 2^47)' : 'the 32-bit address space (below 2^32)'}`,
     );
   }
   const interpHeader = elf.programHeaders.find((ph) => ph.type === PT.Interp);
@@ -214,7 +215,7 @@ export function elfLoadPlan(elf: ElfExecutable, options: ElfLoadOptions = {}): E
   }
   let loadBias: number;
   if (options.loadBias !== undefined) {
-    if (!isPageAligned(options.loadBias)) throw new ElfLoadError(`load bias ${String(options.loadBias)} is not a non-negative multiple of 4096`);
+    if (!isPageAligned(options.loadBias)) throw new ElfLoadError(`load bias ${show(options.loadBias)} is not a non-negative multiple of 4096`);
     if (!elf.positionIndependent && options.loadBias !== 0) {
       throw new ElfLoadError(`load bias ${hexVa(options.loadBias)} given for an ET_EXEC program, which only loads at its link addresses`, 16);
     }
@@ -318,11 +319,11 @@ export function findSegment(plan: ElfLoadPlan, va: number): number {
 export function pageContents(plan: ElfLoadPlan, segmentIndex: number, pageVa: number, out: Uint8Array): number {
   const segment = plan.segments[segmentIndex];
   if (segment === undefined || !Number.isInteger(segmentIndex)) {
-    throw new ElfPageError(`segment ${String(segmentIndex)} does not exist (the plan has ${plan.segments.length})`);
+    throw new ElfPageError(`segment ${show(segmentIndex)} does not exist (the plan has ${plan.segments.length})`);
   }
   if (!Number.isSafeInteger(pageVa) || pageVa % ELF_PAGE_SIZE !== 0 || pageVa < segment.start || pageVa >= segment.end) {
     throw new ElfPageError(
-      `page ${Number.isSafeInteger(pageVa) && pageVa >= 0 ? hexVa(pageVa) : String(pageVa)} is not a page of segment ${segmentIndex} [${hexVa(segment.start)}, ${hexVa(segment.end)})`,
+      `page ${Number.isSafeInteger(pageVa) && pageVa >= 0 ? hexVa(pageVa) : show(pageVa)} is not a page of segment ${segmentIndex} [${hexVa(segment.start)}, ${hexVa(segment.end)})`,
     );
   }
   if (out.length < ELF_PAGE_SIZE) throw new ElfPageError(`output buffer of ${out.length} bytes is shorter than a ${ELF_PAGE_SIZE}-byte page`);

@@ -26,6 +26,7 @@ import { StackImageError } from './elf-errors';
 import type { ElfLoadPlan } from './load-plan';
 import { defaultUserEndVa } from './load-plan';
 import { ELF_PAGE_SIZE } from './parse-elf';
+import { show } from '../show-value';
 
 /** Auxiliary vector entry types (include/uapi/linux/auxvec.h). */
 export const AT = {
@@ -142,8 +143,8 @@ function encodeString(text: string, what: string): Uint8Array {
 }
 
 function checkWord(value: number, wordBytes: 4 | 8, what: string): void {
-  if (!Number.isSafeInteger(value) || value < 0) throw new StackImageError(`${what} ${String(value)} is not a non-negative safe integer`);
-  if (wordBytes === 4 && value > 0xffff_ffff) throw new StackImageError(`${what} ${String(value)} does not fit a 4-byte word`);
+  if (!Number.isSafeInteger(value) || value < 0) throw new StackImageError(`${what} ${show(value)} is not a non-negative safe integer`);
+  if (wordBytes === 4 && value > 0xffff_ffff) throw new StackImageError(`${what} ${show(value)} does not fit a 4-byte word`);
 }
 
 /**
@@ -168,10 +169,10 @@ export function buildInitialStack(options: InitialStackOptions): InitialStack {
   const top = options.stackTopVa ?? defaultUserEndVa(plan.elf.bits);
   const limitText = cls.bits === 64 ? '2^47' : '2^32';
   if (!Number.isSafeInteger(top) || top <= 0 || top > Math.min(cls.userSpaceEnd, 0x8000_0000_0000) || top % 16 !== 0) {
-    throw new StackImageError(`stack top ${String(top)} must be 16-byte aligned and within (0, ${limitText}]`);
+    throw new StackImageError(`stack top ${show(top)} must be 16-byte aligned and within (0, ${limitText}]`);
   }
   const endMarkerBytes = options.endMarkerBytes ?? wordBytes;
-  if (endMarkerBytes !== 4 && endMarkerBytes !== 8) throw new StackImageError(`end marker of ${String(endMarkerBytes)} bytes: a pointer is 4 or 8 bytes`);
+  if (endMarkerBytes !== 4 && endMarkerBytes !== 8) throw new StackImageError(`end marker of ${show(endMarkerBytes)} bytes: a pointer is 4 or 8 bytes`);
   if (options.random.length !== 16) throw new StackImageError(`AT_RANDOM needs exactly 16 bytes, got ${options.random.length}`);
   const maxBytes = options.maxBytes ?? 131072;
   const argv = options.argv.map((s, i) => encodeString(s, `argv[${i}]`));

@@ -3,6 +3,7 @@
 // text | rodata | data | bss, the bss ending with the boot page directory and the boot stack the
 // entry code runs on before sysinit relocates it.
 import { KernelConfigError } from '../kernel-errors';
+import { show } from '../show-value';
 
 const PAGE = 4096;
 
@@ -36,7 +37,7 @@ export interface KernelImage32 {
 
 function pages(what: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
-  if (!Number.isSafeInteger(v) || v <= 0 || v % PAGE !== 0) throw new KernelConfigError(`kernel image ${what} of ${String(v)} bytes is not a positive multiple of 4096`);
+  if (!Number.isSafeInteger(v) || v <= 0 || v % PAGE !== 0) throw new KernelConfigError(`kernel image ${what} of ${show(v)} bytes is not a positive multiple of 4096`);
   return v;
 }
 

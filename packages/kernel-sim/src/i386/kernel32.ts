@@ -23,6 +23,7 @@ import { BOOT_STEPS_32, EventLog, type BootStepName32, type KernelEventOf, type 
 import type { FrameOwners } from '../frame-owners';
 import type { KernelHeapBacking } from '../heap-backing';
 import { formatPhysical } from '../hex';
+import { show } from '../show-value';
 import { KernelAddressError, KernelConfigError, KernelInvariantError, KernelPanic, KernelStateError } from '../kernel-errors';
 import type { KernelServices, KernelState, PanicDetails } from '../kernel-services';
 import { findLayoutRegion, validateLayout, type Layout } from '../layout';
@@ -152,13 +153,13 @@ export class Kernel32 implements KernelServices {
     }
     const stackPages = options.stackPageCount ?? 4;
     if (!Number.isInteger(stackPages) || stackPages < 1 || stackPages * PAGE > this.image.bootStack.end - this.image.bootStack.start + 64 * PAGE) {
-      throw new KernelConfigError(`stackPageCount ${String(stackPages)} must be a positive integer`);
+      throw new KernelConfigError(`stackPageCount ${show(stackPages)} must be a positive integer`);
     }
     const perProcess = options.processKernelStackPageCount ?? 2;
     const stackRegion = findLayoutRegion(this.layout, 'kernel-stack');
     if (stackRegion === undefined) throw new KernelConfigError(`layout "${this.layout.name}" has no kernel-stack region`);
     if (!Number.isSafeInteger(perProcess) || perProcess < 1 || (stackPages + 1 + perProcess + 1) * PAGE > stackRegion.end - stackRegion.start) {
-      throw new KernelConfigError(`processKernelStackPageCount ${String(perProcess)} must be a positive integer, and one such stack and the boot stack (each with a guard page) must fit the kernel-stack region`);
+      throw new KernelConfigError(`processKernelStackPageCount ${show(perProcess)} must be a positive integer, and one such stack and the boot stack (each with a guard page) must fit the kernel-stack region`);
     }
   }
 
@@ -264,7 +265,7 @@ export class Kernel32 implements KernelServices {
         [summary, detail] = sysinit.run(step);
       } catch (e) {
         if (e instanceof KernelPanic) throw e;
-        this.panic(`boot step ${step} failed: ${e instanceof Error ? e.message : String(e)}`, { extra: { step } });
+        this.panic(`boot step ${step} failed: ${e instanceof Error ? e.message : show(e)}`, { extra: { step } });
       }
       if (index === BOOT_STEPS_32.length - 1) {
         this.parts.processStacks = new ProcessKernelStacks32(this, findLayoutRegion(this.layout, 'kernel-stack')!, this.options.stackPageCount ?? 4, this.options.processKernelStackPageCount ?? 2);
@@ -367,7 +368,7 @@ export class Kernel32 implements KernelServices {
       try {
         walk = this.formatWalk(details.cr2);
       } catch (e) {
-        walk = `walk failed: ${e instanceof Error ? e.message : String(e)}`;
+        walk = `walk failed: ${e instanceof Error ? e.message : show(e)}`;
       }
     }
     const report: PanicReportData = {

@@ -3,6 +3,7 @@
 import type { ControlRegisterState } from '../memory-image';
 import type { QemuCpuState } from './elf-core';
 import { InvalidRegisterError, PagingModeError } from './inspect-errors';
+import { show } from '../show-value';
 
 /** Where a register's value came from. */
 export type RegisterSource = 'dump' | 'given' | 'assumed';
@@ -68,11 +69,11 @@ function lo32(v: number): number {
  * @throws PagingModeError when the registers select no paging, 32-bit, PAE or 5-level paging
  */
 export function resolvePagingState(given: GivenRegisters, cpu: QemuCpuState | undefined, maxPhysAddr = 52): PagingState {
-  if (!Number.isInteger(maxPhysAddr) || maxPhysAddr < 36 || maxPhysAddr > 52) throw new InvalidRegisterError(`MAXPHYADDR ${String(maxPhysAddr)} is not an integer in 36..52`);
+  if (!Number.isInteger(maxPhysAddr) || maxPhysAddr < 36 || maxPhysAddr > 52) throw new InvalidRegisterError(`MAXPHYADDR ${show(maxPhysAddr)} is not an integer in 36..52`);
   const pick = (name: keyof ControlRegisterState, fromDump: number | undefined, assumed: number | undefined): [number, RegisterSource] => {
     const g = given[name];
     if (g !== undefined) {
-      if (!Number.isSafeInteger(g) || g < 0) throw new InvalidRegisterError(`${name.toUpperCase()} ${String(g)} is not a non-negative integer below 2^53`);
+      if (!Number.isSafeInteger(g) || g < 0) throw new InvalidRegisterError(`${name.toUpperCase()} ${show(g)} is not a non-negative integer below 2^53`);
       return [g, 'given'];
     }
     if (fromDump !== undefined) return [fromDump, 'dump'];

@@ -4,6 +4,7 @@
 import { PTE, PageSize } from '@kmem/x86-paging';
 import type { FrameOwner } from '../events';
 import { formatCanonical } from '../hex';
+import { show } from '../show-value';
 import { KernelAddressError, KernelFlagsError, KernelPhysicalRangeError, KernelSizeError } from '../kernel-errors';
 import type { KernelParts } from './kernel-parts';
 
@@ -188,7 +189,7 @@ export class KernelMappings {
   }
 
   private checkKernelFlags(flags: number): number {
-    if (!Number.isInteger(flags) || flags < -0x8000_0000 || flags > 0xffff_ffff) throw new KernelFlagsError(0, `${String(flags)} is not a 32-bit flags word`);
+    if (!Number.isInteger(flags) || flags < -0x8000_0000 || flags > 0xffff_ffff) throw new KernelFlagsError(0, `${show(flags)} is not a 32-bit flags word`);
     const f = flags | 0;
     if ((f & PTE.User) !== 0) throw new KernelFlagsError(f, 'kernel mappings must not be user-accessible (U/S)');
     if ((f & PTE.HugePage) !== 0) throw new KernelFlagsError(f, 'PS/PAT bit 7 is not accepted here (4 KiB pages)');

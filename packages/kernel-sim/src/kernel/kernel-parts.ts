@@ -14,6 +14,7 @@ import { EventLog } from '../events';
 import type { FrameOwners } from '../frame-owners';
 import type { KernelHeapBacking } from '../heap-backing';
 import { HIGHER_HALF_LINEAR, LINEAR_LIMIT, formatCanonical, formatPhysical } from '../hex';
+import { show } from '../show-value';
 import { KernelConfigError, KernelStateError } from '../kernel-errors';
 import type { KernelState } from '../kernel-services';
 import { findLayoutRegion, formatSize, validateLayout, type Layout } from '../layout';
@@ -97,13 +98,13 @@ export class KernelParts {
     this.events = options.events ?? new EventLog();
     this.modules = Object.freeze([...(options.modules ?? [])]);
     const stackBytes = options.kernelStackBytes ?? 16 * 1024;
-    if (!Number.isSafeInteger(stackBytes) || stackBytes <= 0 || stackBytes % PAGE !== 0) throw new KernelConfigError(`kernelStackBytes ${String(stackBytes)} is not a positive multiple of 4096`);
+    if (!Number.isSafeInteger(stackBytes) || stackBytes <= 0 || stackBytes % PAGE !== 0) throw new KernelConfigError(`kernelStackBytes ${show(stackBytes)} is not a positive multiple of 4096`);
     this.kernelStackBytes = stackBytes;
     const stackRegion = findLayoutRegion(layout, 'kernel-stack');
     if (stackRegion === undefined || stackRegion.end - stackRegion.start < stackBytes + PAGE) throw new KernelConfigError('the layout needs a kernel-stack region larger than the kernel stack plus its guard page');
-    if (options.frameAllocator !== undefined && options.frameAllocator !== 'bitmap' && options.frameAllocator !== 'region-list') throw new KernelConfigError(`frameAllocator ${String(options.frameAllocator)} is not 'bitmap' or 'region-list'`);
+    if (options.frameAllocator !== undefined && options.frameAllocator !== 'bitmap' && options.frameAllocator !== 'region-list') throw new KernelConfigError(`frameAllocator ${show(options.frameAllocator)} is not 'bitmap' or 'region-list'`);
     const exitHistory = options.exitHistory ?? 1000;
-    if (!Number.isSafeInteger(exitHistory) || exitHistory < 0) throw new KernelConfigError(`exitHistory ${String(exitHistory)} is not a non-negative integer`);
+    if (!Number.isSafeInteger(exitHistory) || exitHistory < 0) throw new KernelConfigError(`exitHistory ${show(exitHistory)} is not a non-negative integer`);
     const heapRegion = findLayoutRegion(layout, 'kernel-heap');
     if (heapRegion === undefined) throw new KernelConfigError('the layout needs a kernel-heap region');
 
@@ -128,10 +129,10 @@ export class KernelParts {
     // The whole region by default, in 2 GiB kheap arenas (heap-arenas.ts); a limit the region
     // cannot honour is an error, never a silent cap.
     if (options.heapLimitBytes !== undefined && options.heapLimitBytes > heapEnd - heapStart) {
-      throw new KernelConfigError(`heapLimitBytes ${String(options.heapLimitBytes)} exceeds the heap region's ${formatSize(heapEnd - heapStart)} (${formatCanonical(heapStart)}..${formatCanonical(heapEnd)})`);
+      throw new KernelConfigError(`heapLimitBytes ${show(options.heapLimitBytes)} exceeds the heap region's ${formatSize(heapEnd - heapStart)} (${formatCanonical(heapStart)}..${formatCanonical(heapEnd)})`);
     }
     const limit = options.heapLimitBytes ?? heapEnd - heapStart;
-    if (!Number.isSafeInteger(limit) || limit < 64 * 1024 || limit % PAGE !== 0) throw new KernelConfigError(`heap limit ${String(limit)} must be a page multiple of at least 64 KiB inside the heap region`);
+    if (!Number.isSafeInteger(limit) || limit < 64 * 1024 || limit % PAGE !== 0) throw new KernelConfigError(`heap limit ${show(limit)} must be a page multiple of at least 64 KiB inside the heap region`);
     this.heapLimit = limit;
 
     // The image and modules must be RAM the firmware called usable, or that the boot loader
@@ -142,7 +143,7 @@ export class KernelParts {
       throw new KernelConfigError(`kernel image ${formatPhysical(this.image.pa)}..${formatPhysical(this.image.pa + this.image.sizeBytes)} is not inside usable RAM of this memory map`);
     }
     for (const m of this.modules) {
-      if (!Number.isSafeInteger(m.pa) || m.pa % PAGE !== 0 || !Number.isSafeInteger(m.sizeBytes) || m.sizeBytes <= 0) throw new KernelConfigError(`module ${m.name}: pa ${formatPhysical(m.pa)} / size ${String(m.sizeBytes)} invalid`);
+      if (!Number.isSafeInteger(m.pa) || m.pa % PAGE !== 0 || !Number.isSafeInteger(m.sizeBytes) || m.sizeBytes <= 0) throw new KernelConfigError(`module ${m.name}: pa ${formatPhysical(m.pa)} / size ${show(m.sizeBytes)} invalid`);
       if (!inUsable(m.pa, m.sizeBytes)) throw new KernelConfigError(`module ${m.name} at ${formatPhysical(m.pa)} is not inside usable RAM`);
       if (m.pa < this.image.pa + this.image.sizeBytes && this.image.pa < m.pa + m.sizeBytes) throw new KernelConfigError(`module ${m.name} overlaps the kernel image`);
     }

@@ -2,6 +2,7 @@
 import { MemoryMapParseError, type MemoryKind, type MemoryRegion } from '../api';
 import { ByteReader, checkedRegion, hexHalves } from './binary';
 import { LIMINE_TYPE_NAMES, isMemoryKind, limineTypeNumber, limineTypeToKind } from './kinds';
+import { show } from '../show-value';
 
 /** Bytes of one `struct limine_memmap_entry`. */
 export const LIMINE_MEMMAP_ENTRY_BYTES = 24;
@@ -50,7 +51,7 @@ function fail(index: number, reason: string): never {
 
 function halvesOf(value: unknown, index: number, what: string): { lo: number; hi: number } {
   if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value) || value < 0) fail(index, `${what} ${String(value)} is not a non-negative safe integer`);
+    if (!Number.isSafeInteger(value) || value < 0) fail(index, `${what} ${show(value)} is not a non-negative safe integer`);
     const hi = Math.floor(value / 0x1_0000_0000);
     return { hi, lo: value - hi * 0x1_0000_0000 };
   }

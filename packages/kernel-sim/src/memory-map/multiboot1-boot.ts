@@ -5,6 +5,7 @@
 import { KmemError, MemoryMapParseError, type MemoryRegion } from '../api';
 import { ByteReader } from './binary';
 import { parseMultiboot1Info, parseMultiboot1Mmap, type Multiboot1Info } from './multiboot';
+import { show } from '../show-value';
 
 /** Size of one multiboot1 module entry: `u32 mod_start, u32 mod_end, u32 string, u32 reserved`. */
 export const MB1_MODULE_ENTRY_BYTES = 16;
@@ -77,7 +78,7 @@ export type ReadPhysical = (pa: number, lengthBytes: number) => Uint8Array | nul
  */
 export function parseMultiboot1Modules(bytes: Uint8Array, count: number, readPhysical?: ReadPhysical): Multiboot1Module[] {
   if (!Number.isInteger(count) || count < 0 || count > MAX_MB1_MODULES) {
-    throw new MultibootModuleError(0, `mods_count ${String(count)} is not 0..${MAX_MB1_MODULES}`);
+    throw new MultibootModuleError(0, `mods_count ${show(count)} is not 0..${MAX_MB1_MODULES}`);
   }
   if (bytes.length < count * MB1_MODULE_ENTRY_BYTES) {
     throw new MultibootModuleError(bytes.length, `${count} modules need ${count * MB1_MODULE_ENTRY_BYTES} bytes, the list has ${bytes.length}`);

@@ -2,6 +2,7 @@
 // restrictive kind, and a report of every change.
 import { InvalidMemoryRegionError, type MemoryKind, type MemoryRegion } from '../api';
 import { formatPhysical } from '../hex';
+import { show } from '../show-value';
 import { formatSize } from '../layout';
 import { MEMORY_KINDS_BY_RESTRICTIVENESS, restrictivenessOf } from './kinds';
 
@@ -42,10 +43,10 @@ const KIND_COUNT = MEMORY_KINDS_BY_RESTRICTIVENESS.length;
  */
 export function normalizeMemoryMap(regions: readonly MemoryRegion[]): NormalizedMemoryMap {
   regions.forEach((r, i) => {
-    if (!Number.isSafeInteger(r.base) || r.base < 0) throw new InvalidMemoryRegionError(`region ${i}: base ${String(r.base)} is not a non-negative safe integer`);
-    if (!Number.isSafeInteger(r.lengthBytes) || r.lengthBytes < 0) throw new InvalidMemoryRegionError(`region ${i} at ${formatPhysical(r.base)}: lengthBytes ${String(r.lengthBytes)} is not a non-negative safe integer`);
+    if (!Number.isSafeInteger(r.base) || r.base < 0) throw new InvalidMemoryRegionError(`region ${i}: base ${show(r.base)} is not a non-negative safe integer`);
+    if (!Number.isSafeInteger(r.lengthBytes) || r.lengthBytes < 0) throw new InvalidMemoryRegionError(`region ${i} at ${formatPhysical(r.base)}: lengthBytes ${show(r.lengthBytes)} is not a non-negative safe integer`);
     if (r.lengthBytes > 2 ** 53 - r.base) throw new InvalidMemoryRegionError(`region ${i} at ${formatPhysical(r.base)} ends beyond 2^53`);
-    if (restrictivenessOf(r.kind) < 0) throw new InvalidMemoryRegionError(`region ${i} at ${formatPhysical(r.base)}: "${String(r.kind)}" is not a memory kind`);
+    if (restrictivenessOf(r.kind) < 0) throw new InvalidMemoryRegionError(`region ${i} at ${formatPhysical(r.base)}: "${show(r.kind)}" is not a memory kind`);
   });
   const changes: MemoryMapChange[] = [];
   for (let i = 1; i < regions.length; i++) {

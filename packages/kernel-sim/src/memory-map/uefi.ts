@@ -2,6 +2,7 @@
 import type { MemoryRegion } from '../api';
 import { ByteReader } from './binary';
 import { UEFI_MEMORY_TYPE_NAMES, uefiTypeToKind } from './kinds';
+import { show } from '../show-value';
 
 /** sizeof(EFI_MEMORY_DESCRIPTOR) in UEFI 2.x: Type, pad, PhysicalStart, VirtualStart, NumberOfPages, Attribute. */
 export const EFI_MEMORY_DESCRIPTOR_BYTES = 40;
@@ -34,9 +35,9 @@ export function parseUefiMemoryMap(bytes: Uint8Array, options: UefiMemoryMapOpti
   const version = options.descriptorVersion ?? 1;
   const exited = options.exitedBootServices ?? true;
   if (!Number.isInteger(size) || size < EFI_MEMORY_DESCRIPTOR_BYTES || size % 8 !== 0 || size > 0x1_0000) {
-    r.fail(0, `descriptor size ${String(size)} is not a multiple of 8 in ${EFI_MEMORY_DESCRIPTOR_BYTES}..65536`);
+    r.fail(0, `descriptor size ${show(size)} is not a multiple of 8 in ${EFI_MEMORY_DESCRIPTOR_BYTES}..65536`);
   }
-  if (!Number.isInteger(version) || version < 1 || version > 0xffff_ffff) r.fail(0, `descriptor version ${String(version)} is not 1 or later`);
+  if (!Number.isInteger(version) || version < 1 || version > 0xffff_ffff) r.fail(0, `descriptor version ${show(version)} is not 1 or later`);
   if (bytes.length % size !== 0) {
     r.fail(bytes.length - (bytes.length % size), `map size ${bytes.length} is not a whole number of ${size}-byte descriptors`);
   }

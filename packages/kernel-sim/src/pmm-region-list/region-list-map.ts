@@ -2,6 +2,7 @@
 // region list and the bitmap start from the same state): RAM rounded inward, everything else
 // rounded outward, the most restrictive state winning where entries overlap.
 import { InvalidOptionError, MemoryMapError, REGION_KINDS, RECLAIMABLE_KINDS, type MemoryRegion } from '@kmem/pmm-bitmap';
+import { show } from '../show-value';
 
 const FRAME = 4096;
 
@@ -37,11 +38,11 @@ export interface RegionListPlan {
 export function planRegionList(regions: readonly MemoryRegion[], options: RegionListMapOptions): RegionListPlan {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'not an object');
   const bits = options.maxPhysAddrBits ?? 52;
-  if (!Number.isInteger(bits) || bits < 32 || bits > 52) throw new InvalidOptionError('maxPhysAddrBits', `${String(bits)} is not an integer in [32, 52]`);
+  if (!Number.isInteger(bits) || bits < 32 || bits > 52) throw new InvalidOptionError('maxPhysAddrBits', `${show(bits)} is not an integer in [32, 52]`);
   const low = options.reserveLowBytes ?? 1024 * 1024;
-  if (!Number.isSafeInteger(low) || low < 0) throw new InvalidOptionError('reserveLowBytes', `${String(low)} is not a non-negative safe integer`);
+  if (!Number.isSafeInteger(low) || low < 0) throw new InvalidOptionError('reserveLowBytes', `${show(low)} is not a non-negative safe integer`);
   const maxFrames = options.maxFrameCount ?? 2 ** 28;
-  if (!Number.isInteger(maxFrames) || maxFrames < 1 || maxFrames > 2 ** 31) throw new InvalidOptionError('maxFrameCount', `${String(maxFrames)} is not an integer in [1, 2^31]`);
+  if (!Number.isInteger(maxFrames) || maxFrames < 1 || maxFrames > 2 ** 31) throw new InvalidOptionError('maxFrameCount', `${show(maxFrames)} is not an integer in [1, 2^31]`);
   if (!Array.isArray(regions)) throw new MemoryMapError(-1, 'the memory map is not an array');
   const maxPhys = 2 ** bits;
   const ram: [number, number][] = [];
@@ -51,9 +52,9 @@ export function planRegionList(regions: readonly MemoryRegion[], options: Region
   let top = 0;
   regions.forEach((r: Partial<MemoryRegion> | null | undefined, i) => {
     if (typeof r !== 'object' || r === null) throw new MemoryMapError(i, 'not an object');
-    if (!Number.isSafeInteger(r.base) || r.base! < 0) throw new MemoryMapError(i, `base ${String(r.base)} is not a non-negative safe integer`);
-    if (!Number.isSafeInteger(r.lengthBytes) || r.lengthBytes! < 0) throw new MemoryMapError(i, `lengthBytes ${String(r.lengthBytes)} is not a non-negative safe integer`);
-    if (r.kind === undefined || !REGION_KINDS.includes(r.kind)) throw new MemoryMapError(i, `unknown kind ${String(r.kind)}`);
+    if (!Number.isSafeInteger(r.base) || r.base! < 0) throw new MemoryMapError(i, `base ${show(r.base)} is not a non-negative safe integer`);
+    if (!Number.isSafeInteger(r.lengthBytes) || r.lengthBytes! < 0) throw new MemoryMapError(i, `lengthBytes ${show(r.lengthBytes)} is not a non-negative safe integer`);
+    if (r.kind === undefined || !REGION_KINDS.includes(r.kind)) throw new MemoryMapError(i, `unknown kind ${show(r.kind)}`);
     const base = Math.min(r.base!, maxPhys);
     const end = Math.min(r.base! + r.lengthBytes!, maxPhys);
     if (end <= base) return;

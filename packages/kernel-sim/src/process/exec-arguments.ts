@@ -5,6 +5,7 @@
 import type { ElfExecutable } from '../elf/parse-elf';
 import { ExecArgumentError } from './process-errors';
 import type { ExecOptions } from './process-limits';
+import { show } from '../show-value';
 
 /** exec's arguments after the checks. */
 export interface ExecArguments {
@@ -29,7 +30,7 @@ function describe(value: unknown): string {
     case 'number':
     case 'bigint':
     case 'boolean':
-      return `${typeof value} ${String(value)}`;
+      return `${typeof value} ${show(value)}`;
     case 'undefined':
       return 'undefined';
     default:
@@ -62,7 +63,7 @@ function strings(value: unknown, what: string): readonly string[] {
 export function checkExecArguments(target: unknown, file: unknown, argv: unknown, envp: unknown, options: unknown): ExecArguments {
   let pid: number | null = null;
   if (typeof target === 'number') {
-    if (!Number.isSafeInteger(target) || target < 1) throw new ExecArgumentError(`target pid ${String(target)} is not a positive integer`);
+    if (!Number.isSafeInteger(target) || target < 1) throw new ExecArgumentError(`target pid ${show(target)} is not a positive integer`);
     pid = target;
   } else if (target !== undefined && !isPlainObject(target)) throw new ExecArgumentError(`target is ${describe(target)}, not a pid, exec options or undefined`);
   if (options !== undefined && !isPlainObject(options)) throw new ExecArgumentError(`options are ${describe(options)}, not an object`);

@@ -6,6 +6,7 @@ import { PTE, accessName, entryAddress, Mode, type FaultAnswer, type PageFaultIn
 import { pageContents } from '../elf/load-plan';
 import type { FaultDecision, FaultReason } from '../fault-policy';
 import { formatCanonical } from '../hex';
+import { show } from '../show-value';
 import { KernelInvariantError } from '../kernel-errors';
 import type { KernelServices } from '../kernel-services';
 import type { FaultResolution, PageFaultContext } from './fault-context';
@@ -112,7 +113,7 @@ export class FaultActions<K extends KernelServices> {
       case 'segv':
         return this.segv(p, fault, d.reason, q.region ?? null);
       default:
-        throw new KernelInvariantError(`unknown fault action ${String(d.action)}`);
+        throw new KernelInvariantError(`unknown fault action ${show(d.action)}`);
     }
   }
 

@@ -3,6 +3,7 @@
 import { PTE } from '@kmem/x86-paging';
 import { PTE_COW } from '../fault-policy';
 import { formatCanonical } from '../hex';
+import { show } from '../show-value';
 import { KernelInvariantError } from '../kernel-errors';
 import type { KernelServices } from '../kernel-services';
 import type { MmapOptions, Process } from './process';
@@ -18,7 +19,7 @@ const AD = PTE.Accessed | PTE.Dirty;
 /** brk(2); see `Process.brk`. */
 export function brk<K extends KernelServices>(table: ProcessTable<K>, p: Process, newBreak: number): number {
   table.requireAlive(p, 'brk');
-  if (!Number.isSafeInteger(newBreak)) throw new UserMemoryArgumentError(0, `brk ${String(newBreak)} is not an integer`);
+  if (!Number.isSafeInteger(newBreak)) throw new UserMemoryArgumentError(0, `brk ${show(newBreak)} is not an integer`);
   const old = p.brkEnd;
   if (newBreak < p.brkStart || newBreak > p.userEnd) return old;
   const oldEnd = pageUp(old);
@@ -37,7 +38,7 @@ export function brk<K extends KernelServices>(table: ProcessTable<K>, p: Process
 /** sbrk(3); see `Process.sbrk`. */
 export function sbrk<K extends KernelServices>(table: ProcessTable<K>, p: Process, incrementBytes: number): number | null {
   table.requireAlive(p, 'sbrk');
-  if (!Number.isSafeInteger(incrementBytes)) throw new UserMemoryArgumentError(0, `sbrk increment ${String(incrementBytes)} is not an integer`);
+  if (!Number.isSafeInteger(incrementBytes)) throw new UserMemoryArgumentError(0, `sbrk increment ${show(incrementBytes)} is not an integer`);
   const old = p.brkEnd;
   if (incrementBytes === 0) return old;
   const target = old + incrementBytes;
@@ -49,7 +50,7 @@ export function mmap<K extends KernelServices>(table: ProcessTable<K>, p: Proces
   table.requireAlive(p, 'mmap');
   checkMmapOptions(options);
   const len = options.lengthBytes;
-  if (!Number.isSafeInteger(len) || len <= 0) throw new UserMemoryArgumentError(options.va ?? 0, `mmap length ${String(len)} is not a positive integer`);
+  if (!Number.isSafeInteger(len) || len <= 0) throw new UserMemoryArgumentError(options.va ?? 0, `mmap length ${show(len)} is not a positive integer`);
   const prot = options.prot ?? PROT.Read | PROT.Write;
   checkProt(prot);
   const size = pageUp(len);
@@ -115,7 +116,7 @@ export function mprotect<K extends KernelServices>(table: ProcessTable<K>, p: Pr
 /** The end of `[va, va + lengthBytes)` rounded up to pages. @throws UserMemoryArgumentError unless it is an aligned range inside the user range */
 function checkUserRange(p: Process, va: number, lengthBytes: number, what: string): number {
   if (!Number.isSafeInteger(va) || va < 0 || va % PAGE !== 0) throw new UserMemoryArgumentError(va, `${what}: address is not page aligned`);
-  if (!Number.isSafeInteger(lengthBytes) || lengthBytes <= 0) throw new UserMemoryArgumentError(va, `${what}: length ${String(lengthBytes)} is not a positive integer`);
+  if (!Number.isSafeInteger(lengthBytes) || lengthBytes <= 0) throw new UserMemoryArgumentError(va, `${what}: length ${show(lengthBytes)} is not a positive integer`);
   const end = va + pageUp(lengthBytes);
   if (va < p.userStart || end > p.userEnd) throw new UserMemoryArgumentError(va, `${what}: range of ${lengthBytes} bytes is outside the user range ${formatCanonical(p.userStart)}..${formatCanonical(p.userEnd)}`);
   return end;

@@ -4,13 +4,14 @@
 // ProcessKilledError because they have no other way to say it.
 import { KmemError } from '../api';
 import { formatCanonical } from '../hex';
+import { show } from '../show-value';
 import type { KillRecord } from './process';
 
 /** No process has this pid (it never existed). */
 export class NoSuchProcessError extends KmemError {
   readonly code = 'E_NO_SUCH_PROCESS';
   constructor(readonly pid: number) {
-    super(`no process has pid ${String(pid)}`);
+    super(`no process has pid ${show(pid)}`);
   }
 }
 
@@ -34,7 +35,7 @@ export class UserMemoryArgumentError extends KmemError {
     readonly va: number,
     reason: string,
   ) {
-    super(`${Number.isSafeInteger(va) && va >= 0 && va < 2 ** 48 ? formatCanonical(va) : String(va)}: ${reason}`);
+    super(`${Number.isSafeInteger(va) && va >= 0 && va < 2 ** 48 ? formatCanonical(va) : show(va)}: ${reason}`);
   }
 }
 

@@ -3,6 +3,7 @@
 import { DEFAULT_USER_END_VA } from '../elf/load-plan';
 import type { ProcessLimits } from './process';
 import { ProcessOptionError } from './process-errors';
+import { show } from '../show-value';
 
 const PAGE = 4096;
 const MiB = 1024 * 1024;
@@ -53,8 +54,8 @@ export function checkLimits(o: CreateProcessOptions): ProcessLimits {
   const stackLimitBytes = o.stackLimitBytes ?? Math.max(d.stackLimitBytes, stackSizeBytes);
   const guardGapBytes = o.guardGapBytes ?? d.guardGapBytes;
   const ok = (n: number, min: number): boolean => Number.isSafeInteger(n) && n >= min && n % PAGE === 0;
-  if (!ok(stackSizeBytes, PAGE)) throw new ProcessOptionError(`stackSizeBytes ${String(stackSizeBytes)} is not a positive multiple of 4096`);
-  if (!ok(stackLimitBytes, stackSizeBytes)) throw new ProcessOptionError(`stackLimitBytes ${String(stackLimitBytes)} is not a multiple of 4096 at least the initial stack size`);
-  if (!ok(guardGapBytes, 0)) throw new ProcessOptionError(`guardGapBytes ${String(guardGapBytes)} is not a non-negative multiple of 4096`);
+  if (!ok(stackSizeBytes, PAGE)) throw new ProcessOptionError(`stackSizeBytes ${show(stackSizeBytes)} is not a positive multiple of 4096`);
+  if (!ok(stackLimitBytes, stackSizeBytes)) throw new ProcessOptionError(`stackLimitBytes ${show(stackLimitBytes)} is not a multiple of 4096 at least the initial stack size`);
+  if (!ok(guardGapBytes, 0)) throw new ProcessOptionError(`guardGapBytes ${show(guardGapBytes)} is not a non-negative multiple of 4096`);
   return { stackSizeBytes, stackLimitBytes, guardGapBytes };
 }

@@ -22,6 +22,7 @@ import { makeUserAccess, touch, touchRange, type UserAccess } from './user-acces
 import { UserMappings } from './user-mappings';
 import { enableSwap } from './enable-swap';
 import type { SwapManager, SwapOptions } from '../swap/swap-manager';
+import { show } from '../show-value';
 
 /** Frame usage of the whole system. */
 export interface FrameUsage {
@@ -182,7 +183,7 @@ export class ProcessManager<K extends KernelServices = KernelServices> implement
    */
   exit(pid: number, code = 0): void {
     const p = this.table.requireAlive(this.table.get(pid), 'exit');
-    if (!Number.isInteger(code)) throw new UserMemoryArgumentError(0, `exit code ${String(code)} is not an integer`);
+    if (!Number.isInteger(code)) throw new UserMemoryArgumentError(0, `exit code ${show(code)} is not an integer`);
     p.exitCode = code;
     this.table.teardown(p, 'exit');
   }

@@ -4,6 +4,7 @@ import { InvpcidType } from '@kmem/x86-paging';
 import { VirtualAllocator } from '@kmem/virt-alloc';
 import type { KernelEventInput } from '../events';
 import { formatCanonical } from '../hex';
+import { show } from '../show-value';
 import { KernelStateError } from '../kernel-errors';
 import type { KernelServices } from '../kernel-services';
 import type { SwapManager } from '../swap/swap-manager';
@@ -81,7 +82,7 @@ export class ProcessTable<K extends KernelServices = KernelServices> {
     const stackTop = Math.min(kernel.layout.userStackTop, MAX_STACK_TOP, userEnd);
     const brkStart = options.brkStartVa ?? userStart;
     if (!Number.isSafeInteger(brkStart) || brkStart % PAGE !== 0 || brkStart < userStart || brkStart >= stackTop - limits.stackLimitBytes) {
-      throw new ProcessOptionError(`brkStartVa ${String(brkStart)} is not a page-aligned user address below the stack area`);
+      throw new ProcessOptionError(`brkStartVa ${show(brkStart)} is not a page-aligned user address below the stack area`);
     }
     if (stackTop - limits.stackLimitBytes - limits.guardGapBytes < userStart) throw new ProcessOptionError('the stack limit and guard gap do not fit in the user range');
     this.spaces.enablePcidOnce();

@@ -4,6 +4,7 @@
 // its *cache* of that intent, filled on demand by the page-fault handler.
 import type { ElfLoadPlan } from '../elf/load-plan';
 import { formatCanonical } from '../hex';
+import { show } from '../show-value';
 import { KmemError } from '../api';
 
 const PAGE = 4096;
@@ -68,7 +69,7 @@ export class RegionRangeError extends KmemError {
     readonly va: number,
     reason: string,
   ) {
-    super(`${Number.isSafeInteger(va) && va >= 0 && va < 2 ** 48 ? formatCanonical(va) : String(va)}: ${reason}`);
+    super(`${Number.isSafeInteger(va) && va >= 0 && va < 2 ** 48 ? formatCanonical(va) : show(va)}: ${reason}`);
   }
 }
 
@@ -88,7 +89,7 @@ export class RegionOverlapError extends KmemError {
 export class InvalidProtError extends KmemError {
   readonly code = 'E_INVALID_PROT';
   constructor(readonly prot: number) {
-    super(`prot ${String(prot)} is not a combination of PROT.Read | PROT.Write | PROT.Exec`);
+    super(`prot ${show(prot)} is not a combination of PROT.Read | PROT.Write | PROT.Exec`);
   }
 }
 
@@ -342,6 +343,6 @@ export class RegionList {
 
 function checkRange(start: number, end: number): void {
   if (!Number.isSafeInteger(start) || start < 0 || start % PAGE !== 0) throw new RegionRangeError(start, 'start is not a page-aligned linear address');
-  if (!Number.isSafeInteger(end) || end <= start || end % PAGE !== 0) throw new RegionRangeError(start, `end ${String(end)} is not a page-aligned address above the start`);
+  if (!Number.isSafeInteger(end) || end <= start || end % PAGE !== 0) throw new RegionRangeError(start, `end ${show(end)} is not a page-aligned address above the start`);
   if (end > USER_HALF_END) throw new RegionRangeError(start, `end ${formatCanonical(end)} is above the user half (2^47)`);
 }

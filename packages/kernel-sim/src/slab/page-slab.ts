@@ -5,6 +5,7 @@
 // Slots are tracked in a typed array (one state byte per page of the region): O(1) alloc and free.
 import type { HeapPageSource } from '../heap-backing';
 import { formatCanonical } from '../hex';
+import { show } from '../show-value';
 import { KernelAddressError, KernelInvariantError, KernelSizeError } from '../kernel-errors';
 
 const PAGE = 4096;
@@ -63,7 +64,7 @@ export class PageSlab {
     readonly cacheLimitObjects = 64,
   ) {
     if (!Number.isSafeInteger(startVa) || !Number.isSafeInteger(endVa) || startVa <= 0 || startVa % PAGE !== 0 || endVa % PAGE !== 0 || endVa <= startVa) {
-      throw new KernelAddressError(startVa, `slab range ${String(startVa)}..${String(endVa)} is not a non-empty page-aligned range`);
+      throw new KernelAddressError(startVa, `slab range ${show(startVa)}..${show(endVa)} is not a non-empty page-aligned range`);
     }
     if (!Number.isSafeInteger(cacheLimitObjects) || cacheLimitObjects < 0) throw new KernelSizeError('cacheLimitObjects', cacheLimitObjects, 'must be a non-negative integer');
     const slots = (endVa - startVa) / PAGE;
@@ -103,7 +104,7 @@ export class PageSlab {
   free(va: number): void {
     const slot = (va - this.startVa) / PAGE;
     if (!Number.isInteger(slot) || slot < 0 || slot >= this.state.length || this.state[slot] !== IN_USE) {
-      throw new KernelAddressError(va, `${Number.isSafeInteger(va) ? formatCanonical(va) : String(va)} is not a slab object in use`);
+      throw new KernelAddressError(va, `${Number.isSafeInteger(va) ? formatCanonical(va) : show(va)} is not a slab object in use`);
     }
     this.inUse--;
     this.freeCount++;

@@ -5,6 +5,7 @@
 import { PolicySimulation } from '../trace/policy-simulation';
 import type { ReplacementPolicy } from './replacement-policy';
 import { SwapOptionError } from './swap-errors';
+import { show } from '../show-value';
 
 /** Options of {@link simulateReferenceString}. */
 export interface ReferenceStringOptions {
@@ -39,9 +40,9 @@ export interface ReferenceStringResult {
  *   (or -1 while frames are needed)
  */
 export function simulateReferenceString(policy: ReplacementPolicy, pages: ArrayLike<number>, frameCount: number, options: ReferenceStringOptions = {}): ReferenceStringResult {
-  if (!Number.isSafeInteger(frameCount) || frameCount < 1) throw new SwapOptionError(`frame count ${String(frameCount)} must be a positive integer`);
+  if (!Number.isSafeInteger(frameCount) || frameCount < 1) throw new SwapOptionError(`frame count ${show(frameCount)} must be a positive integer`);
   const tickEvery = options.tickEvery ?? 0;
-  if (!Number.isSafeInteger(tickEvery) || tickEvery < 0) throw new SwapOptionError(`tickEvery ${String(tickEvery)} must be a non-negative integer`);
+  if (!Number.isSafeInteger(tickEvery) || tickEvery < 0) throw new SwapOptionError(`tickEvery ${show(tickEvery)} must be a non-negative integer`);
   const writes = options.writes;
   const onStep = options.onStep;
   const sim = new PolicySimulation(policy, frameCount, tickEvery);

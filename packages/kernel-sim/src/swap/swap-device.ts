@@ -1,6 +1,7 @@
 // The swap device port: where swapped-out pages live. Structural, so a user can plug in their own
 // store (a file in Node, IndexedDB in a browser, a model of a disk with queues).
 import { SwapOptionError } from './swap-errors';
+import { show } from '../show-value';
 
 /** Words in one 4 KiB page (the unit of swap I/O). */
 export const SWAP_PAGE_WORDS = 1024;
@@ -56,7 +57,7 @@ export function resolveSwapCost(cost: SwapCostPreset | SwapCost | undefined): Sw
   const c = cost === undefined ? SWAP_COST_PRESETS.nvme : typeof cost === 'string' ? SWAP_COST_PRESETS[cost] : cost;
   if (c === undefined) throw new SwapOptionError(`unknown swap cost preset "${typeof cost === 'string' ? cost : '?'}" (presets: ${Object.keys(SWAP_COST_PRESETS).join(', ')})`);
   for (const k of ['readNs', 'writeNs'] as const) {
-    if (!Number.isFinite(c[k]) || c[k] < 0) throw new SwapOptionError(`swap cost ${k} = ${String(c[k])} must be a finite number >= 0`);
+    if (!Number.isFinite(c[k]) || c[k] < 0) throw new SwapOptionError(`swap cost ${k} = ${show(c[k])} must be a finite number >= 0`);
   }
   return c;
 }

@@ -1,6 +1,7 @@
 // Misuse errors of the swap subsystem: devices, slots, swap entries, replacement policies.
 import { KmemError } from '../api';
 import { formatCanonical } from '../hex';
+import { show } from '../show-value';
 
 /** A swap device whose size is zero, negative, fractional or too large (nothing was created). */
 export class SwapDeviceSizeError extends KmemError {
@@ -10,7 +11,7 @@ export class SwapDeviceSizeError extends KmemError {
     readonly slotCount: number,
     reason = 'must be a positive integer below 2^32',
   ) {
-    super(`swap device of ${String(slotCount)} slots: ${reason}`);
+    super(`swap device of ${show(slotCount)} slots: ${reason}`);
   }
 }
 
@@ -24,7 +25,7 @@ export class SwapSlotRangeError extends KmemError {
     readonly slotCount: number,
     what = 'slot',
   ) {
-    super(`${what} ${String(slot)} is outside the swap device (slots 0..${slotCount - 1})`);
+    super(`${what} ${show(slot)} is outside the swap device (slots 0..${slotCount - 1})`);
   }
 }
 
@@ -61,7 +62,7 @@ export class PolicyVictimError extends KmemError {
     /** `not-offered` or `pinned`. */
     readonly why: 'not-offered' | 'pinned',
   ) {
-    super(`replacement policy ${policy} chose page ${String(page)}, which ${why === 'pinned' ? 'is pinned' : 'it was not offered (not a resident evictable page)'}`);
+    super(`replacement policy ${policy} chose page ${show(page)}, which ${why === 'pinned' ? 'is pinned' : 'it was not offered (not a resident evictable page)'}`);
   }
 }
 

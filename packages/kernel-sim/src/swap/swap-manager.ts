@@ -13,6 +13,7 @@ import type { FrameOwner, KernelEventInput } from '../events';
 import type { FrameOwners } from '../frame-owners';
 import { KernelInvariantError } from '../kernel-errors';
 import { formatCanonical, formatPhysical } from '../hex';
+import { show } from '../show-value';
 import type { Process } from '../process/process';
 import { leafHoldsFrame } from '../process/user-pages';
 import { FRAME_DIRTY, FRAME_FILE, FRAME_PINNED, FRAME_REFERENCED, FRAME_RESIDENT, FRAME_SKIP, FrameRecords } from './frame-records';
@@ -117,7 +118,7 @@ export type SwapInOutcome = 'major' | 'minor' | 'oom';
 
 function checkCount(name: string, v: number | undefined, def: number, min: number): number {
   const x = v ?? def;
-  if (!Number.isFinite(x) || x < min) throw new SwapOptionError(`${name} = ${String(x)} must be a number >= ${min}`);
+  if (!Number.isFinite(x) || x < min) throw new SwapOptionError(`${name} = ${show(x)} must be a number >= ${min}`);
   return x;
 }
 
@@ -178,7 +179,7 @@ export class SwapManager {
     this.policy = typeof options.policy === 'object' ? options.policy : createPolicy(options.policy ?? 'clock', options.policyOptions);
     this.watermarks = watermarksFor(host.totalFrames(), options.watermarks);
     const limit = options.maxResidentPages;
-    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) throw new SwapOptionError(`maxResidentPages = ${String(limit)} must be a positive integer`);
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) throw new SwapOptionError(`maxResidentPages = ${show(limit)} must be a positive integer`);
     this.maxResidentPages = limit ?? Infinity;
     this.accessNs = checkCount('accessNs', options.accessNs, 100, 0);
     this.tickNs = checkCount('tickNs', options.tickNs, 1_000_000, 0);
@@ -418,7 +419,7 @@ export class SwapManager {
 
   /** Advances the simulation clock by `ns` (e.g. time a program computes), running what is due. */
   advance(ns: number): void {
-    if (!Number.isFinite(ns) || ns < 0) throw new SwapOptionError(`cannot advance the clock by ${String(ns)} ns`);
+    if (!Number.isFinite(ns) || ns < 0) throw new SwapOptionError(`cannot advance the clock by ${show(ns)} ns`);
     this.nowNs += ns;
     this.runDue();
   }

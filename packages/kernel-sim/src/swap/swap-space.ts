@@ -6,6 +6,7 @@ import { KernelInvariantError } from '../kernel-errors';
 import type { SwapDevice } from './swap-device';
 import { MAX_SWAP_SLOTS, MAX_SWAP_TYPES, handleOffset, handleType, swapHandle } from './swap-entry';
 import { SwapDeviceSizeError, SwapOptionError, SwapSlotRangeError, SwapSlotStateError } from './swap-errors';
+import { show } from '../show-value';
 
 /** Options of {@link SwapSpace.swapon}. */
 export interface SwaponOptions {
@@ -105,7 +106,7 @@ export class SwapSpace {
     if (this.areas_.length >= MAX_SWAP_TYPES) throw new SwapOptionError(`at most ${MAX_SWAP_TYPES} swap devices (5-bit swap type)`);
     if (this.areas_.some((a) => a.device === device)) throw new SwapOptionError(`swap device ${device.name} is already in use`);
     const priority = options.priority ?? this.nextDefaultPriority--;
-    if (!Number.isSafeInteger(priority) || priority < -32768 || priority > 32767) throw new SwapOptionError(`swap priority ${String(priority)} must be an integer in -32768..32767`);
+    if (!Number.isSafeInteger(priority) || priority < -32768 || priority > 32767) throw new SwapOptionError(`swap priority ${show(priority)} must be an integer in -32768..32767`);
     const area = new Area(this.areas_.length, device, priority, n);
     this.areas_.push(area);
     this.order = [...this.areas_].sort((a, b) => b.priority - a.priority || a.type - b.type);

@@ -4,6 +4,7 @@
 // clamped to 128 KiB .. 256 MiB (init_per_zone_wmark_min), low = min * 5/4, high = min * 3/2
 // (__setup_per_zone_wmarks before watermark_scale_factor).
 import { SwapOptionError } from './swap-errors';
+import { show } from '../show-value';
 
 /** Free-frame thresholds in frames. */
 export interface Watermarks {
@@ -27,7 +28,7 @@ export function watermarksFor(ramFrames: number, given?: Partial<Watermarks>): W
   const lowFrames = given?.lowFrames ?? minFrames + Math.floor(minFrames / 4);
   const highFrames = given?.highFrames ?? minFrames + Math.floor(minFrames / 2);
   for (const [k, v] of [['minFrames', minFrames], ['lowFrames', lowFrames], ['highFrames', highFrames]] as const) {
-    if (!Number.isSafeInteger(v) || v < 0) throw new SwapOptionError(`watermark ${k} = ${String(v)} must be a non-negative integer`);
+    if (!Number.isSafeInteger(v) || v < 0) throw new SwapOptionError(`watermark ${k} = ${show(v)} must be a non-negative integer`);
   }
   if (!(minFrames <= lowFrames && lowFrames <= highFrames)) throw new SwapOptionError(`watermarks must satisfy min <= low <= high (got ${minFrames}, ${lowFrames}, ${highFrames})`);
   return { minFrames, lowFrames, highFrames };

@@ -4,6 +4,7 @@
 import { SwapOptionError } from '../swap-errors';
 import type { PageSignals } from '../replacement-policy';
 import { RingPolicy } from './ring-policy';
+import { show } from '../../show-value';
 
 /** n-bit aging counters shifted each tick with A. */
 export class AgingPolicy extends RingPolicy {
@@ -15,7 +16,7 @@ export class AgingPolicy extends RingPolicy {
   /** @param bits counter width, 1..32 (default 8) @throws SwapOptionError */
   constructor(bits = 8) {
     super();
-    if (!Number.isInteger(bits) || bits < 1 || bits > 32) throw new SwapOptionError(`aging counter bits ${String(bits)} must be an integer in 1..32`);
+    if (!Number.isInteger(bits) || bits < 1 || bits > 32) throw new SwapOptionError(`aging counter bits ${show(bits)} must be an integer in 1..32`);
     this.bits = bits;
     this.top = 2 ** (bits - 1);
   }

@@ -10,6 +10,7 @@ import { OptPolicy } from './opt';
 import { RandomPolicy } from './random';
 import { TwoListPolicy } from './two-list';
 import { WsClockPolicy } from './ws-clock';
+import { show } from '../../show-value';
 
 /** Names of the shipped policies. */
 export const POLICY_NAMES = ['fifo', 'clock', 'enhanced-clock', 'lru', 'aging', 'ws-clock', 'two-list', 'random', 'opt'] as const;
@@ -52,6 +53,6 @@ export function createPolicy(name: PolicyName, options: CreatePolicyOptions = {}
       if (options.sequence === undefined) throw new SwapOptionError('the opt policy needs the recorded access sequence (options.sequence)');
       return new OptPolicy(options.sequence);
     default:
-      throw new SwapOptionError(`unknown replacement policy "${String(name)}" (known: ${POLICY_NAMES.join(', ')})`);
+      throw new SwapOptionError(`unknown replacement policy "${show(name)}" (known: ${POLICY_NAMES.join(', ')})`);
   }
 }

@@ -2,6 +2,7 @@
 // every other policy should beat on a workload with locality.
 import { KernelInvariantError } from '../../kernel-errors';
 import type { PageSignals, ReplacementPolicy } from '../replacement-policy';
+import { show } from '../../show-value';
 
 /** A uniformly random evictable resident page, from a seeded xorshift32. */
 export class RandomPolicy implements ReplacementPolicy {
@@ -59,7 +60,7 @@ export class RandomPolicy implements ReplacementPolicy {
   checkInvariants(): void {
     if (this.index.size !== this.pages.length) throw new KernelInvariantError(`random: ${this.index.size} indexed, ${this.pages.length} listed`);
     this.pages.forEach((p, i) => {
-      if (this.index.get(p) !== i) throw new KernelInvariantError(`random: page ${p} at ${i} indexed at ${String(this.index.get(p))}`);
+      if (this.index.get(p) !== i) throw new KernelInvariantError(`random: page ${p} at ${i} indexed at ${show(this.index.get(p))}`);
     });
   }
 }

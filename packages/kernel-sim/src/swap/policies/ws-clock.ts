@@ -6,6 +6,7 @@
 import { SwapOptionError } from '../swap-errors';
 import type { PageSignals } from '../replacement-policy';
 import { RingPolicy } from './ring-policy';
+import { show } from '../../show-value';
 
 /** WSClock with working-set window `tauNs` (simulated nanoseconds). */
 export class WsClockPolicy extends RingPolicy {
@@ -16,7 +17,7 @@ export class WsClockPolicy extends RingPolicy {
   /** @param tauNs working-set window (> 0, default 1 ms) @throws SwapOptionError */
   constructor(tauNs = 1_000_000) {
     super();
-    if (!Number.isFinite(tauNs) || tauNs <= 0) throw new SwapOptionError(`WSClock window ${String(tauNs)} ns must be a positive number`);
+    if (!Number.isFinite(tauNs) || tauNs <= 0) throw new SwapOptionError(`WSClock window ${show(tauNs)} ns must be a positive number`);
     this.tauNs = tauNs;
   }
 
