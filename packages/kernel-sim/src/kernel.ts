@@ -35,6 +35,7 @@ import type { CreateProcessOptions, ExecOptions } from './process/process-limits
 import { ProcessManager } from './process/process-manager';
 import type { UserAccess } from './process/user-access';
 import type { SwapManager, SwapOptions } from './swap/swap-manager';
+import { brand } from './brand';
 
 /** Bytes of a page: kmalloc of exactly this size goes to the slab cache. */
 const PAGE_BYTES = 4096;
@@ -59,6 +60,9 @@ export const defaultFaultPolicy: FaultPolicy = (ctx: FaultContext): FaultAnswer 
  * afterwards `state === 'running'` and the memory API is available.
  */
 export class Kernel implements KernelServices {
+  static {
+    brand(this, 'Kernel'); // instanceof across the import and require copies (brand.ts)
+  }
   /** The machine it runs on. */
   readonly machine: Machine;
   /** The layout (validated). */

@@ -10,6 +10,7 @@ import type { FaultReason } from '../fault-policy';
 import { KernelInvariantError } from '../kernel-errors';
 import type { Region, RegionList } from './regions';
 import type { UserPageTables } from './user-pages';
+import { brand } from '../brand';
 
 /** Life of a process. */
 export type ProcessState = 'running' | 'exited' | 'killed';
@@ -123,6 +124,9 @@ export interface ProcessCalls {
  * ProcessStateError once the process is gone (`state !== 'running'`).
  */
 export class Process {
+  static {
+    brand(this, 'Process'); // instanceof across the import and require copies (brand.ts)
+  }
   /** Process id (1, 2, 3...; never reused). */
   readonly pid: number;
   /** Parent's pid (fork), or null. */
