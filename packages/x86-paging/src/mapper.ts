@@ -43,6 +43,7 @@ import { formatVa57 } from './address-57';
 import type { LeafEntry, LinearAddress, LocateOptions, MapOptions, MapRangeOptions, MapperCreateOptions, MapperOptions, PageLocation, Translation, UnmapOptions, UnmappedRange } from './mapper-types';
 import { ZERO_RUN } from './mapper-undo';
 import { collectMappings, formatMappings, formatWalk, walkTables, type CollectMappingsOptions, type MappingRange, type WalkStep } from './walk';
+import { brand } from './brand';
 
 const P = PTE.Present;
 const RW_US = PTE.Writable | PTE.User;
@@ -61,6 +62,9 @@ const TWO_53 = 9007199254740992;
  * allocated, never anything per mapping (a call's undo log lives only while the call runs).
  */
 export class Mapper extends MapperLocate {
+  static {
+    brand(this, 'Mapper'); // instanceof across the import and require copies (brand.ts)
+  }
   private readonly reserved: Uint8Array;
   private readonly hasReserved: boolean;
   private destroyed: boolean;
