@@ -17,6 +17,7 @@ import { PagingMode, pagingModeOf } from './paging-mode';
 import { formatLinear } from './format-linear';
 import { describeStaleUse, type Tlb, TlbPageSize, tlbPageSizeBytes } from './tlb';
 import { TranslationResult } from './translation-result';
+import { brand } from './brand';
 
 export { TranslationResult } from './translation-result';
 
@@ -78,6 +79,9 @@ export interface MmuOptions {
  * caches (only the TLB caches anything), memory types.
  */
 export class Mmu {
+  static {
+    brand(this, 'Mmu'); // instanceof across the import and require copies (brand.ts)
+  }
   /** The object every `translate` call returns. */
   readonly result = new TranslationResult();
   /** The object `probe` returns (separate, so a probe never clobbers a translation). */

@@ -4,6 +4,7 @@
 // a hash of the 4 KiB page number; no object per entry.
 import { formatPa, formatVa, InvalidOptionError, InvariantViolationError } from './api';
 import { type Access, accessName, type Mode, modeName } from './access-mode';
+import { brand } from './brand';
 
 const PAGE = 4096;
 /** Flags-word bit D (entry bit 6). */
@@ -138,6 +139,9 @@ export const TLB_EMPTY = -1;
  * Counters: `hits` and `misses` count lookups made by `Mmu.translate`.
  */
 export class Tlb {
+  static {
+    brand(this, 'Tlb'); // instanceof across the import and require copies (brand.ts)
+  }
   /** Number of sets. */
   readonly setCount: number;
   /** Entries per set. */

@@ -25,6 +25,7 @@ import { CorruptSwapEntryError, PolicyVictimError, SwapOptionError } from './swa
 import { SwapSpace } from './swap-space';
 import { emptySwapCounters, isThrashing, type SwapCounters, type SwapSample } from './swap-stats';
 import { watermarksFor, type Watermarks } from './watermarks';
+import { brand } from '../brand';
 
 const PAGE = 4096;
 const A_BIT = PTE.Accessed;
@@ -124,6 +125,9 @@ function checkCount(name: string, v: number | undefined, def: number, min: numbe
 
 /** The kernel's swap and reclaim. Created by `kernel.enableSwap(options)`. */
 export class SwapManager {
+  static {
+    brand(this, 'SwapManager'); // instanceof across the import and require copies (brand.ts)
+  }
   /** The swap devices and slot records. */
   readonly space = new SwapSpace();
   /** The replacement policy. */
