@@ -2,11 +2,12 @@
 // exports a WebView (see ../shell/view.ts) and add one line here.
 import type { WebView } from '../shell/view';
 import { kernel32View } from './kernel32';
+import { swapView } from './swap';
 import { traceView } from './trace';
 
 /** Registered views, rendered after the built-in panels. */
 export const VIEWS: readonly WebView[] = [
-  // e.g. swapView,
+  swapView,
   kernel32View,
   traceView,
 ];
