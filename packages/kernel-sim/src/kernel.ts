@@ -101,7 +101,7 @@ export class Kernel implements KernelServices {
     this.stacks = new KernelStacks(parts, this.mappings);
     this.roots = new AddressSpaceRoots(parts);
     this.steps = new BootSteps(parts, this.mappings, this.stacks);
-    this.processes = new ProcessManager<Kernel>(this, { pcid: options.pcid ?? false, defaultPolicy: defaultFaultPolicy, ...(options.exitHistory === undefined ? {} : { exitHistory: options.exitHistory }) });
+    this.processes = new ProcessManager<Kernel>(this, { pcid: options.pcid ?? false, defaultPolicy: defaultFaultPolicy, mmapPolicy: options.mmapPolicy ?? 'first-fit', ...(options.exitHistory === undefined ? {} : { exitHistory: options.exitHistory }) });
   }
 
   /** Lifecycle state. */

@@ -4,6 +4,7 @@ import type { KernelImageSpec } from '../boot/kernel-image';
 import type { EventLog } from '../events';
 import type { Layout } from '../layout';
 import type { LAYOUTS } from '../layouts';
+import type { MmapPolicy } from '../highest-allocation';
 import type { FrameAllocatorKind } from './frame-allocator-choice';
 
 /** The names of the shipped layouts. */
@@ -53,6 +54,12 @@ export interface KernelOptions {
    * `'region-list'` (seed 001's sorted list of regions: start, frame count, state).
    */
   readonly frameAllocator?: FrameAllocatorKind;
+  /**
+   * Where a process's mmap without an address goes: `'first-fit'` (default; the lowest free
+   * range of the mmap area) or `'highest-allocation'` (seed 004: the end of the highest mmap so
+   * far while there is room above it, then the lowest free range below it). See `MmapPolicy`.
+   */
+  readonly mmapPolicy?: MmapPolicy;
   /** Give each process a PCID (CR4.PCIDE, set when the first process is created) so context switches keep TLB entries. Default false. */
   readonly pcid?: boolean;
 }

@@ -103,6 +103,7 @@ export class KernelParts {
     const stackRegion = findLayoutRegion(layout, 'kernel-stack');
     if (stackRegion === undefined || stackRegion.end - stackRegion.start < stackBytes + PAGE) throw new KernelConfigError('the layout needs a kernel-stack region larger than the kernel stack plus its guard page');
     if (options.frameAllocator !== undefined && options.frameAllocator !== 'bitmap' && options.frameAllocator !== 'region-list') throw new KernelConfigError(`frameAllocator ${show(options.frameAllocator)} is not 'bitmap' or 'region-list'`);
+    if (options.mmapPolicy !== undefined && options.mmapPolicy !== 'first-fit' && options.mmapPolicy !== 'highest-allocation') throw new KernelConfigError(`mmapPolicy ${show(options.mmapPolicy)} is not 'first-fit' or 'highest-allocation'`);
     const exitHistory = options.exitHistory ?? 1000;
     if (!Number.isSafeInteger(exitHistory) || exitHistory < 0) throw new KernelConfigError(`exitHistory ${show(exitHistory)} is not a non-negative integer`);
     const heapRegion = findLayoutRegion(layout, 'kernel-heap');

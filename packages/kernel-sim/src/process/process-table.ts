@@ -15,6 +15,7 @@ import { MAX_STACK_TOP, checkLimits, type CreateProcessOptions } from './process
 import { PROT, RegionList } from './regions';
 import { UserPageTables } from './user-pages';
 import type { UserMappings } from './user-mappings';
+import type { MmapPolicy } from '../highest-allocation';
 
 const PAGE = 4096;
 
@@ -42,6 +43,8 @@ export class ProcessTable<K extends KernelServices = KernelServices> {
     private readonly calls: ProcessCalls,
     /** Exit records kept in `dead` (the most recent ones). */
     readonly exitHistory: number = DEFAULT_EXIT_HISTORY,
+    /** Where mmap without an address goes (the kernel's `mmapPolicy`). */
+    readonly mmapPolicy: MmapPolicy = 'first-fit',
   ) {}
 
   /**

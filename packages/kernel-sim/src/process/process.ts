@@ -151,6 +151,11 @@ export class Process {
   readonly stackTop: number;
   /** Where the mmap area starts (bottom-up allocation, Linux's legacy TASK_UNMAPPED_BASE = user end / 3). */
   readonly mmapBase: number;
+  /**
+   * End of the highest mmap so far, in the mmap area (starts at `mmapBase`; copied by fork): where
+   * the next mmap without an address goes under the kernel's `mmapPolicy: 'highest-allocation'`.
+   */
+  mmapWatermark: number;
   /** Limits. */
   readonly limits: ProcessLimits;
   /** Start of the brk heap. */
@@ -196,6 +201,7 @@ export class Process {
     this.userEnd = init.userEnd;
     this.stackTop = init.stackTop;
     this.mmapBase = init.mmapBase;
+    this.mmapWatermark = init.mmapBase;
     this.limits = init.limits;
     this.brkStart = init.brkStart;
     this.brkEnd = init.brkStart;
