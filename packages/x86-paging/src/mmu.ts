@@ -29,6 +29,7 @@ const PAGE = 4096;
 const P = 0x1;
 const RW = 0x2;
 const US = 0x4;
+const ACCESSED = 0x20;
 const DIRTY = 0x40;
 const GLOBAL = 0x100;
 /** Bits of the flags word the hardware acts on (for the stale-entry comparison). */
@@ -655,7 +656,10 @@ export class Mmu {
       ((p.flags ^ cachedFlags) & mask) !== 0 ||
       // Software cleared D without INVLPG: later writes through this entry will not set it again.
       ((cachedFlags & DIRTY) !== 0 && (p.flags & DIRTY) === 0);
-    if (!stale) return;
+    // Software cleared A without INVLPG (reported only when asked): accesses through this entry
+    // do not set it again, so a clear A no longer means "not used since" (SDM 4.10.4.3).
+    const accessedOnly = !stale && tlb.detectClearedAccessed && (cachedFlags & ACCESSED) !== 0 && (p.flags & ACCESSED) === 0;
+    if (!stale && !accessedOnly) return;
     const pagingMode = pagingModeOf(this.registers.cr0, this.registers.cr4, this.registers.efer);
     const va = exactLinear(vaHi, vaLo);
     tlb.reportStaleUse({
@@ -673,7 +677,7 @@ export class Mmu {
       currentPa: p.pa,
       currentFlags: p.flags,
       currentPageSizeBytes: p.pageSizeBytes,
-      description: describeStaleUse(va, access, mode, cachedPa, p.fault, p.pa, cachedFault, formatLinear(pagingMode, vaHi, vaLo)),
+      description: describeStaleUse(va, access, mode, cachedPa, p.fault, p.pa, cachedFault, formatLinear(pagingMode, vaHi, vaLo), accessedOnly ? 'A was cleared without invlpg: this access does not set it again' : undefined),
     });
   }
 }
