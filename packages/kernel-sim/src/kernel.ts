@@ -116,6 +116,7 @@ export class Kernel implements KernelServices {
   get stackPointer(): number {
     return this.parts.stackPointer;
   }
+  /** Sets the stack pointer, as kernel code that switches stacks does. */
   set stackPointer(sp: number) {
     this.parts.stackPointer = sp;
   }
