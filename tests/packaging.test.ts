@@ -1,40 +1,47 @@
 // Every public package installs alone: publint and arethetypeswrong pass, and the packed
 // tarball imports from a throw-away folder outside the workspace with both `import` and `require`.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { checkPackage, createPackageFromTarballData } from '@arethetypeswrong/core';
 import { publint } from 'publint';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..');
+/** The one repository every package names (package.json `repository`, `homepage`, `bugs`). */
+const repositoryUrl = 'https://github.com/kmem-dev/kmem';
 const packagesDir = join(root, 'packages');
 const publicPackages = readdirSync(packagesDir)
   .map((dir) => ({ dir: join(packagesDir, dir), json: JSON.parse(readFileSync(join(packagesDir, dir, 'package.json'), 'utf8')) as { name: string; private?: boolean } }))
   .filter((p) => !p.json.private);
 
+const execFileAsync = promisify(execFile);
 const scratch = mkdtempSync(join(tmpdir(), 'kmem-pack-'));
 const tarballs = new Map<string, string>();
 
-beforeAll(() => {
+beforeAll(async () => {
   const packDir = join(scratch, 'tarballs');
   mkdirSync(packDir);
-  for (const p of publicPackages) {
-    // `pnpm pack` rewrites `workspace:` ranges to real versions, as publishing does.
-    const out = pnpm(['pack', '--pack-destination', packDir], p.dir);
-    const file = out.trim().split('\n').pop()!.trim();
-    tarballs.set(p.json.name, file.startsWith('/') ? file : join(packDir, file));
-  }
+  // One pack per package, all at once: each is mostly pnpm's start-up.
+  await Promise.all(
+    publicPackages.map(async (p) => {
+      // `pnpm pack` rewrites `workspace:` ranges to real versions, as publishing does.
+      const out = await pnpm(['pack', '--pack-destination', packDir], p.dir);
+      const file = out.trim().split('\n').pop()!.trim();
+      tarballs.set(p.json.name, file.startsWith('/') ? file : join(packDir, file));
+    }),
+  );
 });
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** Runs pnpm the way this test was started (`npx pnpm@10 test`), else through npx. */
-function pnpm(args: string[], cwd: string): string {
+async function pnpm(args: string[], cwd: string): Promise<string> {
   const exec = process.env.npm_execpath;
   const [cmd, argv] = exec?.includes('pnpm') ? [process.execPath, [exec, ...args]] : ['npx', ['-y', 'pnpm@10', ...args]];
-  return execFileSync(cmd, argv, { cwd, encoding: 'utf8' });
+  return (await execFileAsync(cmd, argv, { cwd, encoding: 'utf8' })).stdout;
 }
 
 describe.each(publicPackages.map((p) => [p.json.name, p] as const))('%s', (name, p) => {
@@ -49,6 +56,33 @@ describe.each(publicPackages.map((p) => [p.json.name, p] as const))('%s', (name,
     const data = new Uint8Array(readFileSync(tarballs.get(name)!));
     const result = await checkPackage(createPackageFromTarballData(data));
     expect('problems' in result ? result.problems.map((pr) => pr.kind) : ['no types found']).toEqual([]);
+  });
+
+  it('ships only dist, sources, README, LICENSE, CHANGELOG and package.json', () => {
+    // The tarball `pnpm pack` made is what `pnpm publish` uploads: no tests, benches, fixtures,
+    // examples or maps of anything but the bundles. src/ ships because the `@kmem/source` export
+    // condition names src/index.ts (the bundles' source maps carry their own sourcesContent).
+    const files = execFileSync('tar', ['-tzf', tarballs.get(name)!], { encoding: 'utf8' }).trim().split('\n').map((f) => f.replace(/^package\//, ''));
+    const unexpected = files.filter(
+      (f) => !/^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/index\.(js|cjs|d\.ts|d\.cts|js\.map|cjs\.map)|src\/[\w/.-]+(?<!\.test)\.ts)$/.test(f),
+    );
+    expect(unexpected).toEqual([]);
+    for (const must of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts', 'src/index.ts']) {
+      expect(files, must).toContain(must);
+    }
+  });
+
+  it('names its repository, homepage, bug tracker, author and licence, and publishes publicly with provenance', () => {
+    const json = JSON.parse(readFileSync(join(p.dir, 'package.json'), 'utf8')) as Record<string, unknown>;
+    const dir = `packages/${basename(p.dir)}`;
+    expect(json.repository).toEqual({ type: 'git', url: `git+${repositoryUrl}.git`, directory: dir });
+    expect(json.homepage).toBe(`${repositoryUrl}/tree/main/${dir}#readme`);
+    expect(json.bugs).toEqual({ url: `${repositoryUrl}/issues` });
+    expect(json.author).toEqual(expect.any(String));
+    expect(json.keywords).toEqual(expect.arrayContaining(['kmem', 'x86_64', 'kernel', 'memory']));
+    expect(json.publishConfig).toEqual({ access: 'public', provenance: true });
+    expect(json.license).toBe('MIT');
+    expect(readFileSync(join(p.dir, 'LICENSE'), 'utf8')).toBe(readFileSync(join(root, 'LICENSE'), 'utf8'));
   });
 
   it('ships no runtime dependency beyond the kmem building blocks', () => {

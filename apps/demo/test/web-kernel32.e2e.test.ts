@@ -2,18 +2,14 @@
 // preview server, drive Debian's Chromium with playwright-core, step seed 002's kernel in its panel
 // and check that every page-directory and page-table cell, the recursive window and the 2-level
 // walk on the page are what the library computes for the same run in Node.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build, preview, type PreviewServer } from 'vite';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Machine, parseMemoryMap } from '@kmem/kernel-sim';
 import { KERNEL32_VIEW_STEPS, Kernel32Run, classifyDirectory, classifyTable } from '../web/src/views/kernel32-model';
+import { NO_BROWSER, appDir, startWebPage, type WebPageHarness } from './web-page-harness';
 
-const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM = '/usr/bin/chromium';
 const POLL = { polling: 100, timeout: 30_000 } as const;
 
 /** The same run in Node: the page's default map (q35, 128 MiB), normalised as the page's Machine does. */
@@ -35,29 +31,18 @@ async function stepTo(page: Page, n: number): Promise<void> {
   }
 }
 
-describe.skipIf(!existsSync(CHROMIUM) && process.env.CI === undefined)('the 32-bit kernel view in headless Chromium', () => {
-  let dist: string;
-  let server: PreviewServer;
-  let browser: Browser;
-
+describe.skipIf(NO_BROWSER)('the 32-bit kernel view in headless Chromium', () => {
+  let web: WebPageHarness;
   beforeAll(async () => {
-    dist = mkdtempSync(join(tmpdir(), 'kmem-web32-'));
-    await build({ configFile: join(appDir, 'vite.config.ts'), logLevel: 'warn', build: { outDir: dist, emptyOutDir: true } });
-    server = await preview({ configFile: join(appDir, 'vite.config.ts'), logLevel: 'warn', build: { outDir: dist }, preview: { host: '127.0.0.1', port: 0, open: false } });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (dist !== undefined) rmSync(dist, { recursive: true, force: true });
-  });
+    web = await startWebPage('web32');
+  }, 180_000);
+  afterAll(async () => web?.stop());
 
   it('shows the 4 MiB boot pages, the 4 KiB remapped higher half, the recursive window and 2-level walks exactly as the library computes them', async () => {
-    const page = await browser.newPage({ viewport: { width: 1440, height: 1400 } });
+    const page = await web.browser.newPage({ viewport: { width: 1440, height: 1400 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(server.resolvedUrls!.local[0]!);
+    await page.goto(web.url);
     await page.waitForFunction(`document.body.dataset.ready === 'true'`, undefined, POLL);
     expect(await page.textContent('#view-kernel32 h2')).toContain('32-bit kernel');
 

@@ -8,7 +8,10 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMemoryMap } from '@kmem/kernel-sim';
 import { DemoSession, Timeline, type AccessRequest } from '../src/scenarios/index';
-import { POLL, appDir, noChromium, startWeb, type WebHarness } from './web-harness';
+import { NO_BROWSER, appDir, startWebPage, type WebPageHarness } from './web-page-harness';
+
+/** Page conditions are strings polled every 100 ms: no vitest-transformed function is sent to the page. */
+const POLL = { polling: 100, timeout: 60_000 } as const;
 
 /** The page's defaults in Node: the 128 MiB q35 map, higher-half, tour, the static PIE. */
 function pageTimeline(): Timeline {
@@ -45,12 +48,17 @@ async function pageState(page: Page): Promise<{ dom: string; canvas: string }> {
 /**
  * A full-page screenshot of the page drawn from scratch: Chromium re-rasterizes only what changed,
  * and the corners of a button repainted that way (enabled again) differ by a shade from a full
- * raster — even two screenshots in a row can differ then. A resize and back repaints everything.
+ * raster — even two screenshots in a row can differ then. A resize and back, and a repaint of the
+ * sticky header (its own compositing layer), redraw everything.
  */
 async function screenshot(page: Page): Promise<Buffer> {
   const size = page.viewportSize()!;
   await page.setViewportSize({ width: size.width + 1, height: size.height });
   await page.setViewportSize(size);
+  await page.evaluate(`document.querySelector('header').style.background = '#0b0f15'`);
+  await page.waitForTimeout(100);
+  await page.evaluate(`document.querySelector('header').style.background = ''`);
+  await page.waitForTimeout(100);
   return page.screenshot({ fullPage: true });
 }
 
@@ -64,15 +72,15 @@ async function makeAccess(page: Page, r: AccessRequest, expectStep: number): Pro
   return page.evaluate(() => ({ ...document.getElementById('access-report')!.dataset }) as Record<string, string>);
 }
 
-describe.skipIf(noChromium)('time travel and accesses in headless Chromium', () => {
-  let web: WebHarness;
+describe.skipIf(NO_BROWSER)('time travel and accesses in headless Chromium', () => {
+  let web: WebPageHarness;
   const outputDir = join(appDir, 'test-output');
 
   beforeAll(async () => {
-    web = await startWeb('kmem-webtime-');
+    web = await startWebPage('webtime');
   }, 180_000);
   afterAll(async () => {
-    await web?.close();
+    await web?.stop();
   });
 
   it('20 steps forward and 20 back give the start page again (DOM, frame map and screenshot bytes)', async () => {

@@ -3,42 +3,26 @@
 // records and check that each row (TLB hits, walks, #PF and how the kernel resolved it), the page
 // walk shown and the miss-ratio curve are what the library computes for the same trace in Node;
 // then load a plain course trace through the file input and step it.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
-import { build, preview, type PreviewServer } from 'vite';
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TraceStepper, analyseTrace, demoTrace, loadTrace } from '../web/src/views/trace-model';
+import { NO_BROWSER, appDir, startWebPage, type WebPageHarness } from './web-page-harness';
 
-const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM = '/usr/bin/chromium';
 const POLL = { polling: 100, timeout: 60_000 } as const;
 
-describe.skipIf(!existsSync(CHROMIUM) && process.env.CI === undefined)('the trace replay view in headless Chromium', () => {
-  let dist: string;
-  let server: PreviewServer;
-  let browser: Browser;
-
+describe.skipIf(NO_BROWSER)('the trace replay view in headless Chromium', () => {
+  let web: WebPageHarness;
   beforeAll(async () => {
-    dist = mkdtempSync(join(tmpdir(), 'kmem-webtrace-'));
-    await build({ configFile: join(appDir, 'vite.config.ts'), logLevel: 'warn', build: { outDir: dist, emptyOutDir: true } });
-    server = await preview({ configFile: join(appDir, 'vite.config.ts'), logLevel: 'warn', build: { outDir: dist }, preview: { host: '127.0.0.1', port: 0, open: false } });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    web = await startWebPage('webtrace');
   }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (dist !== undefined) rmSync(dist, { recursive: true, force: true });
-  });
+  afterAll(async () => web?.stop());
 
   it('steps through accesses (TLB hit / walk / #PF with the page walk) and draws the miss-ratio curve as the library computes them', async () => {
-    const page = await browser.newPage({ viewport: { width: 1440, height: 1400 } });
+    const page = await web.browser.newPage({ viewport: { width: 1440, height: 1400 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(server.resolvedUrls!.local[0]!);
+    await page.goto(web.url);
     await page.waitForFunction(`document.body.dataset.ready === 'true'`, undefined, POLL);
     expect(await page.textContent('#view-trace h2')).toContain('Trace replay');
     await page.waitForFunction(`document.querySelector('#view-trace .view-body').dataset.analysed === 'true'`, undefined, POLL);

@@ -3,9 +3,9 @@
 // medians of CPU time (process.cpuUsage) and wall time. The machine is shared: the load average
 // is printed with the figures.
 //   node --conditions=@kmem/source --import tsx bench/pmm-region-list.bench.ts   (PMM_BENCH_ROUNDS=3)
-import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { median, runAlternating } from './ab-runs';
 
 interface Run {
   allocator: string;
@@ -22,21 +22,8 @@ const rounds = Number(process.env.PMM_BENCH_ROUNDS ?? 3);
 const workloads = ['sequential', 'churn', 'dma'];
 const allocators = ['bitmap', 'region-list'];
 
-function run(allocator: string, workload: string): Run {
-  const r = spawnSync(process.execPath, ['--conditions=@kmem/source', '--import', 'tsx', script, allocator, workload], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Run;
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const load0 = loadavg()[0]!;
-const runs: Run[] = [];
-for (let round = 0; round < rounds; round++) {
-  for (const w of workloads) {
-    // Alternate which allocator goes first from round to round.
-    for (const a of round % 2 === 0 ? allocators : [...allocators].reverse()) runs.push(run(a, w));
-  }
-}
+const runs = runAlternating<Run>(script, allocators, workloads, rounds);
 console.log(`pmm: bitmap vs region list, 4 GiB PC map, ${rounds} rounds, medians; load average ${load0.toFixed(1)} -> ${loadavg()[0]!.toFixed(1)}`);
 console.log('| workload | allocator | ops / CPU-second | CPU ms | wall ms | regions | bookkeeping bytes |');
 console.log('|---|---|---|---|---|---|---|');

@@ -4,6 +4,7 @@
 import { BitmapFrameAllocator } from '@kmem/pmm-bitmap';
 import { RegionListFrameAllocator } from '../src/index';
 import { pcMap } from './pc-map';
+import { xorshift } from './ab-runs';
 
 const [allocator, workload] = process.argv.slice(2);
 const GiB = 1024 ** 3;
@@ -14,13 +15,7 @@ const bookkeeping = (p: Pmm): number => (p instanceof RegionListFrameAllocator ?
 const regions = (p: Pmm): number => (p instanceof RegionListFrameAllocator ? p.regionCount : 0);
 
 // xorshift32: the same pseudo-random sequence for both allocators.
-let seed = 0x2545f491;
-const rand = (n: number): number => {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) % n;
-};
+const rand = xorshift();
 
 function timed(fn: () => number): { ops: number; cpuSeconds: number; wallSeconds: number } {
   const c0 = process.cpuUsage();

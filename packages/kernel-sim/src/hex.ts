@@ -24,7 +24,7 @@ function hexDigits(n: number): string {
 
 /**
  * Formats a physical address or size as `0x` + hex grouped by 4 digits, e.g. `0x0009_fc00`.
- * Anything that is not a non-negative safe integer is shown with {@link show}.
+ * Anything that is not a non-negative safe integer is shown as it is (`String(value)`, `12n` for a bigint), without throwing.
  */
 export function formatPhysical(pa: number): string {
   if (!Number.isSafeInteger(pa) || pa < 0) return show(pa);

@@ -8,6 +8,14 @@ import { show } from './show-value';
 
 const PAGE = 4096;
 
+/**
+ * The `Kernel` option `mmapPolicy`: where a process's mmap without an address goes.
+ * `'first-fit'` (default): the lowest free range of the mmap area (virt-alloc's VirtualAllocator).
+ * `'highest-allocation'`: seed 004's watermark — the end of the process's highest mmap so far —
+ * while the area above it has room, then the lowest free range below it.
+ */
+export type MmapPolicy = 'first-fit' | 'highest-allocation';
+
 /** What {@link HighestAllocation} needs of a Mapper: its walk of one address. */
 export interface WalkSource {
   /** The entries the MMU reads for `va` (x86-paging's `Mapper.walk`). */

@@ -58,3 +58,6 @@ export { RegionListFrameAllocator, RegionState, REGION_NODE_BYTES, type FrameReg
 export type { RegionListMapOptions } from './pmm-region-list/region-list-map';
 export { KernelHeapArenas, HEAP_ARENA_BYTES, type HeapArenaStats } from './heap-arenas';
 export { PageSlab, type PageSlabStats } from './slab/page-slab';
+// Types that public signatures name (Kernel options, FrameOwners.pmm, Kernel32).
+export type { FrameAllocatorKind, KernelFrameAllocator } from './kernel/frame-allocator-choice';
+export type { ProcessKernelStack32 } from './i386/process-kernel-stacks-32';

@@ -35,6 +35,7 @@ import type { CreateProcessOptions, ExecOptions } from './process/process-limits
 import { ProcessManager } from './process/process-manager';
 import type { UserAccess } from './process/user-access';
 import type { SwapManager, SwapOptions } from './swap/swap-manager';
+import { brand } from './brand';
 
 /** Bytes of a page: kmalloc of exactly this size goes to the slab cache. */
 const PAGE_BYTES = 4096;
@@ -59,6 +60,9 @@ export const defaultFaultPolicy: FaultPolicy = (ctx: FaultContext): FaultAnswer 
  * afterwards `state === 'running'` and the memory API is available.
  */
 export class Kernel implements KernelServices {
+  static {
+    brand(this, 'Kernel'); // instanceof across the import and require copies (brand.ts)
+  }
   /** The machine it runs on. */
   readonly machine: Machine;
   /** The layout (validated). */
@@ -97,7 +101,7 @@ export class Kernel implements KernelServices {
     this.stacks = new KernelStacks(parts, this.mappings);
     this.roots = new AddressSpaceRoots(parts);
     this.steps = new BootSteps(parts, this.mappings, this.stacks);
-    this.processes = new ProcessManager<Kernel>(this, { pcid: options.pcid ?? false, defaultPolicy: defaultFaultPolicy, ...(options.exitHistory === undefined ? {} : { exitHistory: options.exitHistory }) });
+    this.processes = new ProcessManager<Kernel>(this, { pcid: options.pcid ?? false, defaultPolicy: defaultFaultPolicy, mmapPolicy: options.mmapPolicy ?? 'first-fit', ...(options.exitHistory === undefined ? {} : { exitHistory: options.exitHistory }) });
   }
 
   /** Lifecycle state. */
@@ -112,6 +116,7 @@ export class Kernel implements KernelServices {
   get stackPointer(): number {
     return this.parts.stackPointer;
   }
+  /** Sets the stack pointer, as kernel code that switches stacks does. */
   set stackPointer(sp: number) {
     this.parts.stackPointer = sp;
   }

@@ -5,6 +5,7 @@ import type { MemoryKind, MemoryRegion } from './api';
 import { KernelConfigError } from './kernel-errors';
 import { normalizeMemoryMap, type MemoryMapChange } from './memory-map/normalize';
 import { SparsePhysicalMemory, DEFAULT_RAM_KINDS } from './sparse-physical-memory';
+import { brand } from './brand';
 
 /** Options of {@link Machine}. */
 export interface MachineOptions {
@@ -34,6 +35,9 @@ export interface MachineOptions {
  * off: CR0.WP = 0, CR4.PGE = 0, EFER.NXE = 0, CR3 = 0 until the kernel loads its tables.
  */
 export class Machine {
+  static {
+    brand(this, 'Machine'); // instanceof across the import and require copies (brand.ts)
+  }
   /** The normalised memory map (sorted, disjoint). */
   readonly memoryMap: readonly MemoryRegion[];
   /** What normalisation changed in the map given. */

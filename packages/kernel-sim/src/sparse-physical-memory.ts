@@ -2,6 +2,7 @@
 import { BusError, InvalidMachineConfigError, InvalidPhysicalAddressError, MemoryArgumentError, type MemoryKind, type MemoryRegion, type PhysicalMemoryPort } from './api';
 import { formatPhysical } from './hex';
 import { show } from './show-value';
+import { brand } from './brand';
 
 /** Bytes in a frame (x86 4 KiB page, SDM vol. 3A 4.1). */
 export const FRAME_BYTES = 4096;
@@ -64,6 +65,9 @@ export const DEFAULT_RAM_KINDS: readonly MemoryKind[] = ['usable', 'acpi-reclaim
  * Structurally satisfies x86-paging's `PhysicalMemory` port ({@link PhysicalMemoryPort}).
  */
 export class SparsePhysicalMemory implements PhysicalMemoryPort {
+  static {
+    brand(this, 'SparsePhysicalMemory'); // instanceof across the import and require copies (brand.ts)
+  }
   /** Physical address width in bits. */
   readonly maxPhysAddrBits: number;
   /** The RAM ranges, sorted and merged (byte granular, as given). */

@@ -3,9 +3,9 @@
 // (a set of mapped pages) over a real address space's tables, with checkInvariants after each step.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PTE } from '@kmem/x86-paging';
-import { HighestAllocation, KernelAddressError, KernelSizeError, type Kernel } from '../src/index';
-import { GiB, PAGE, bootProcessKernel } from './process-helpers';
+import { Access, FOUR_LEVEL_GEOMETRY, Mode, PTE } from '@kmem/x86-paging';
+import { HighestAllocation, KernelAddressError, KernelConfigError, KernelSizeError, type Kernel, type Process } from '../src/index';
+import { GiB, PAGE, bootProcessKernel, drainFrames } from './process-helpers';
 
 const BASE = 0x1000_0000;
 const FLAGS = PTE.Writable | PTE.NoExecute | PTE.User;
@@ -96,5 +96,130 @@ describe('seed 004: HighestAllocation', () => {
       }),
       { numRuns: 25 },
     );
+  });
+});
+
+describe("seed 004: the kernel's mmapPolicy option", () => {
+  const TiB = 1024 * GiB;
+  /** A process's mmap area: where its mmaps without an address go. */
+  const area = (p: Process): { start: number; end: number } => ({ start: p.mmapBase, end: p.stackTop - p.limits.stackLimitBytes - p.limits.guardGapBytes });
+
+  it("'highest-allocation': each mmap above the last, a hole left by munmap reused only once the area above is full", () => {
+    const kernel = bootProcessKernel({ kernel: { mmapPolicy: 'highest-allocation' } });
+    const p = kernel.createProcess()!;
+    const a = p.mmap({ lengthBytes: 4 * PAGE })!;
+    const b = p.mmap({ lengthBytes: 4 * PAGE })!;
+    expect([a, b]).toEqual([p.mmapBase, p.mmapBase + 4 * PAGE]);
+    p.munmap(a, 4 * PAGE);
+    expect(p.mmap({ lengthBytes: PAGE })).toBe(b + 4 * PAGE); // the watermark, not the hole
+    expect(p.mmapWatermark).toBe(b + 5 * PAGE);
+    // Fill the rest of the area: the next mmap falls back to the lowest free range, the hole.
+    const { end } = area(p);
+    expect(p.mmap({ lengthBytes: end - p.mmapWatermark })).toBe(b + 5 * PAGE);
+    expect(p.mmap({ lengthBytes: 2 * PAGE })).toBe(a);
+    kernel.checkInvariants();
+  });
+
+  it("'first-fit' (the default) reuses the hole at once", () => {
+    const kernel = bootProcessKernel();
+    const p = kernel.createProcess()!;
+    const a = p.mmap({ lengthBytes: 4 * PAGE })!;
+    p.mmap({ lengthBytes: 4 * PAGE });
+    p.munmap(a, 4 * PAGE);
+    expect(p.mmap({ lengthBytes: PAGE })).toBe(a);
+  });
+
+  it('fork copies the watermark: parent and child place their next mmap alike', () => {
+    const kernel = bootProcessKernel({ kernel: { mmapPolicy: 'highest-allocation' } });
+    const p = kernel.createProcess()!;
+    const a = p.mmap({ lengthBytes: 8 * PAGE })!;
+    p.munmap(a, 8 * PAGE);
+    const child = kernel.fork(p.pid)!;
+    expect(child.mmapWatermark).toBe(p.mmapWatermark);
+    expect(child.mmap({ lengthBytes: PAGE })).toBe(p.mmap({ lengthBytes: PAGE }));
+    kernel.checkInvariants();
+  });
+
+  it('refuses a policy it does not know (E_KERNEL_CONFIG)', () => {
+    expect(() => bootProcessKernel({ kernel: { mmapPolicy: 'best-fit' as 'first-fit' } })).toThrow(KernelConfigError);
+  });
+
+  it('matches a reference (watermark, then first fit over the live ranges) under random mmap / munmap of terabytes', () => {
+    const UNIT = 8 * TiB; // lazy mappings: no frame is taken, so the area (~85 TiB) fills in a few calls
+    const kernel = bootProcessKernel({ kernel: { mmapPolicy: 'highest-allocation' } });
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.record({ op: fc.constant('mmap' as const), units: fc.integer({ min: 1, max: 4 }) }), fc.record({ op: fc.constant('munmap' as const), pick: fc.nat() })), { minLength: 5, maxLength: 30 }), (ops) => {
+        const p = kernel.createProcess()!;
+        const { start, end } = area(p);
+        const live: { va: number; sizeBytes: number }[] = [];
+        let watermark = start;
+        const free = (va: number, sizeBytes: number): boolean => live.every((r) => va + sizeBytes <= r.va || r.va + r.sizeBytes <= va);
+        for (const o of ops) {
+          if (o.op === 'mmap') {
+            const sizeBytes = o.units * UNIT;
+            let want: number | null = null;
+            if (watermark + sizeBytes <= end && free(watermark, sizeBytes)) {
+              want = watermark;
+              watermark += sizeBytes;
+            } else {
+              // First fit in the area: the lowest start at the area's start or at the end of a live range.
+              const starts = [start, ...live.map((r) => r.va + r.sizeBytes)].filter((v) => v >= start && v + sizeBytes <= end && free(v, sizeBytes)).sort((x, y) => x - y);
+              want = starts[0] ?? null;
+            }
+            const got = p.mmap({ lengthBytes: sizeBytes });
+            if (want === null) {
+              // Outside the area (below mmapBase) is the kernel's last resort: not modelled, undone.
+              if (got !== null) p.munmap(got, sizeBytes);
+            } else {
+              expect(got).toBe(want);
+              live.push({ va: want, sizeBytes });
+            }
+          } else if (live.length > 0) {
+            const [r] = live.splice(o.pick % live.length, 1);
+            p.munmap(r!.va, r!.sizeBytes);
+          }
+          expect(p.mmapWatermark).toBe(watermark);
+          kernel.processes.checkInvariants();
+        }
+        kernel.exit(p.pid);
+        kernel.checkInvariants();
+      }),
+      { numRuns: 20 },
+    );
+  });
+});
+
+describe("seed 004: Pagemap::LocatePage is the mapper's locatePage", () => {
+  it("finds a process address's PTE in a booted kernel, making the tables on the way; the PTE written there is what the CPU translates", () => {
+    const kernel = bootProcessKernel();
+    const root = kernel.newAddressSpaceRoot(7)!;
+    const mapper = kernel.mapperFor(root, 7);
+    expect(mapper.locatePage(BASE)).toBeNull(); // LocatePage(addr, create = false): no table yet
+    const tables = kernel.frames.usageByOwner()['page-table'];
+    const loc = mapper.locatePage(BASE, { create: true, flags: FLAGS })!;
+    expect(loc).toMatchObject({ level: 1, present: false, tablesCreated: 3 });
+    expect(kernel.frames.usageByOwner()['page-table']).toBe(tables + 3); // owned like any table of pid 7
+    const frame = kernel.frames.allocFrame({ kind: 'user', pid: 7 })!;
+    kernel.memory.write32(loc.entryPa, FOUR_LEVEL_GEOMETRY.encodeLo(frame, PTE.Present | PTE.Writable | PTE.User, false));
+    kernel.memory.write32(loc.entryPa + 4, FOUR_LEVEL_GEOMETRY.encodeHi(frame, PTE.NoExecute, 0xfffff));
+    kernel.cpu.writeCr3(root);
+    expect(kernel.cpu.translate(BASE + 8, Access.Write, Mode.User).pa).toBe(frame + 8);
+    kernel.cpu.writeCr3(kernel.kernelRoot);
+    for (const r of mapper.unmapPages(BASE, 1)!) kernel.frames.freeFrame(r.pa);
+    kernel.freeAddressSpaceRoot(root);
+    kernel.checkInvariants();
+  });
+
+  it('returns null when frames run out part-way, with every table it made given back', () => {
+    const kernel = bootProcessKernel();
+    const root = kernel.newAddressSpaceRoot(7)!;
+    const mapper = kernel.mapperFor(root, 7);
+    const giveBack = drainFrames(kernel, 2); // three tables are needed
+    const free = kernel.pmm.freeFrames;
+    expect(mapper.locatePage(BASE, { create: true })).toBeNull();
+    expect(kernel.pmm.freeFrames).toBe(free);
+    giveBack();
+    kernel.freeAddressSpaceRoot(root);
+    kernel.checkInvariants();
   });
 });

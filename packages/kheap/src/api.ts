@@ -1,4 +1,5 @@
 import { hex, show } from './hex';
+import { brandErrors, markErrorClasses } from './brand';
 
 /** Bytes in a page: the unit in which the heap gets memory from, and returns it to, its backing. */
 export const PAGE_SIZE = 4096;
@@ -172,11 +173,16 @@ export interface CorruptionReport {
  * Each package declares its own (packages import nothing from each other, see DESIGN.md).
  */
 export abstract class KmemError extends Error {
+  // `instanceof` holds for an error thrown by the other copy of this package (import vs require).
+  static {
+    brandErrors(this);
+  }
   /** Stable machine-readable identifier, e.g. `E_DOUBLE_FREE`. */
   abstract readonly code: string;
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
+    markErrorClasses(new.target);
   }
 }
 

@@ -1,5 +1,6 @@
 import { BackingError, PAGE_SIZE, type HeapBacking } from './api';
 import { hex, show } from './hex';
+import { brand } from './brand';
 
 /** Options of {@link ArrayBufferBacking}. */
 export interface ArrayBufferBackingOptions {
@@ -20,6 +21,9 @@ export interface ArrayBufferBackingOptions {
  * and it exposes the `words32()` fast view.
  */
 export class ArrayBufferBacking implements HeapBacking {
+  static {
+    brand(this, 'ArrayBufferBacking'); // instanceof across the import and require copies (brand.ts)
+  }
   readonly base: number;
   readonly limitBytes: number;
   private readonly words: Int32Array;

@@ -26,6 +26,7 @@ import { PAGE_LARGE, PAGE_NONE, PAGE_SLAB, PAGE_TLSF, PageMap } from './page-map
 import { SLAB_DESCRIPTOR, SLAB_FREE, SLAB_OK, SlabAllocator } from './slab';
 import { TLSF_HEADER, Tlsf } from './tlsf';
 import { TlsfWords } from './tlsf-words';
+import { brand } from './brand';
 
 /** Object sizes of the kmalloc slab caches (`kmalloc-8` … `kmalloc-512`), as Linux's kmalloc_info[] up to 512. */
 export const KMALLOC_CLASSES: readonly number[] = [8, 16, 32, 64, 96, 128, 192, 256, 384, 512];
@@ -57,6 +58,9 @@ const K_LARGE = 3;
  * allocations are page aligned. `alignBytes` asks for more (up to a page).
  */
 export class KernelHeap {
+  static {
+    brand(this, 'KernelHeap'); // instanceof across the import and require copies (brand.ts)
+  }
   /** The backing this heap draws pages from. */
   readonly backing: HeapBacking;
   /** True when built with `debug: true`. */
@@ -620,6 +624,9 @@ export class KernelHeap {
  * (kmem_cache_alloc / kmem_cache_free / kmem_cache_destroy).
  */
 export class KmemCache {
+  static {
+    brand(this, 'KmemCache'); // instanceof across the import and require copies (brand.ts)
+  }
   /** @internal */
   constructor(
     private readonly heap: KernelHeap,

@@ -1,4 +1,5 @@
 import { hex, show } from './hex';
+import { brandErrors, markErrorClasses } from './brand';
 
 /** Bytes in one physical frame (x86_64 base page, SDM 4.5). */
 export const FRAME_BYTES = 4096;
@@ -142,11 +143,16 @@ export type ZoneName = 'dma' | 'dma32' | 'normal';
  * Each package declares its own (packages import nothing from each other, see DESIGN.md).
  */
 export abstract class KmemError extends Error {
+  // `instanceof` holds for an error thrown by the other copy of this package (import vs require).
+  static {
+    brandErrors(this);
+  }
   /** Stable machine-readable identifier, e.g. `E_DOUBLE_FREE`. */
   abstract readonly code: string;
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
+    markErrorClasses(new.target);
   }
 }
 

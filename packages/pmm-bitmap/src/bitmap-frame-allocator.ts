@@ -26,6 +26,7 @@ import { hex, show } from './hex';
 import { MAX_FRAME_COUNT, MAX_PHYS_LIMIT, mapOptions, planMemoryMap, validateRegions } from './memory-map';
 import { ctz32, popcount32, SummaryBitmap } from './summary-bitmap';
 import { Zone, ZONE_LIMITS } from './zone';
+import { brand } from './brand';
 
 /** Frames per block of the free-block index: 512 frames = 2 MiB, one x86_64 large page (SDM 4.5). */
 const BLOCK_FRAMES = 512;
@@ -120,6 +121,9 @@ function isAddress(pa: number): boolean {
  * Satisfies the `FrameAllocator` port (`allocFrame(): number | null`, `freeFrame(pa): void`).
  */
 export class BitmapFrameAllocator {
+  static {
+    brand(this, 'BitmapFrameAllocator'); // instanceof across the import and require copies (brand.ts)
+  }
   /** Frames in the managed range `[0, totalFrames)`. */
   readonly totalFrames: number;
   /** One past the last managed byte: `totalFrames * 4096`. */

@@ -1,15 +1,21 @@
 import { hex, show } from './hex';
+import { brandErrors, markErrorClasses } from './brand';
 
 /**
  * Base class of every misuse error this package throws: a stable `code` a caller can switch on.
  * Each package declares its own (packages import nothing from each other, see DESIGN.md).
  */
 export abstract class KmemError extends Error {
+  // `instanceof` holds for an error thrown by the other copy of this package (import vs require).
+  static {
+    brandErrors(this);
+  }
   /** Stable machine-readable identifier, e.g. `E_DOUBLE_FREE`. */
   abstract readonly code: string;
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
+    markErrorClasses(new.target);
   }
 }
 

@@ -18,6 +18,7 @@ import {
 } from './api';
 import { BlockList, NIL } from './block-list';
 import { hex } from './hex';
+import { brand } from './brand';
 
 /**
  * True for a power-of-two safe integer (1, 2, 4, ... 2^52). Works above 2^32, where `n & (n - 1)`
@@ -56,6 +57,9 @@ function checkOptions(options: unknown, what: string): void {
  * @typeParam Tag - what in-use blocks are tagged with (default `string`).
  */
 export class VirtualAllocator<Tag = string> {
+  static {
+    brand(this, 'VirtualAllocator'); // instanceof across the import and require copies (brand.ts)
+  }
   /** First byte managed. */
   readonly start: number;
   /** One past the last byte managed. */

@@ -22,9 +22,10 @@ export interface RandomTables {
 
 /**
  * Writes the tables into `words` (all of memory as u32, index = pa / 4), table frames from
- * 0x1000 up; `rand` returns numbers in [0, 1) and picks pages and (never touched) data frames.
+ * 0x1000 up; `rand` returns numbers in [0, 1) and picks pages and (never touched) data frames;
+ * `leafFlags` gives each leaf's low flag bits (default P | R/W | U/S).
  */
-export function buildRandomTables(words: Uint32Array, mappingCount: number, rand: () => number): RandomTables {
+export function buildRandomTables(words: Uint32Array, mappingCount: number, rand: () => number, leafFlags: () => number = () => 0x7): RandomTables {
   let nextFrame = 0x1000;
   const allocTable = (): number => {
     const f = nextFrame;
@@ -56,7 +57,7 @@ export function buildRandomTables(words: Uint32Array, mappingCount: number, rand
     const i1 = Math.floor(va / 4096) % 512;
     const pt = child(child(child(pml4, i4), i3), i2);
     const pa = Math.floor(rand() * 2 ** 24) * 4096;
-    words[pt / 4 + i1 * 2] = ((pa % TWO_32) | 0x7) >>> 0;
+    words[pt / 4 + i1 * 2] = ((pa % TWO_32) | leafFlags()) >>> 0;
     words[pt / 4 + i1 * 2 + 1] = Math.floor(pa / TWO_32);
   }
   return { pml4, pages, tableBytes: nextFrame - 0x1000 };

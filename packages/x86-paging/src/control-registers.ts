@@ -3,6 +3,7 @@
 import { formatPa, KmemError, type PhysicalMemory } from './api';
 import { PDPTE_PAE_RESERVED_LO, pdptePaeReservedHi } from './entry-pae';
 import { type PagingMode, pagingModeOf } from './paging-mode';
+import { brand } from './brand';
 
 /** CR0 bits that matter to paging (SDM 2.5). `PG` is bit 31: a negative int32, test with `!== 0`. */
 export const CR0 = {
@@ -119,6 +120,9 @@ function isU32(value: number): boolean {
  * that have architectural side effects (`writeCr3`, `writeCr4`, `invlpg`).
  */
 export class ControlRegisters {
+  static {
+    brand(this, 'ControlRegisters'); // instanceof across the import and require copies (brand.ts)
+  }
   /** CR0 as a 32-bit value. */
   cr0: number;
   /** CR4 as a 32-bit value. */

@@ -21,6 +21,7 @@ import { Mmu, type TranslationResult } from './mmu';
 import { decodePageFaultErrorCode, type DecodedPageFaultErrorCode } from './page-fault-error-code';
 import { PagingMode, pagingModeName, pagingModeOf } from './paging-mode';
 import { type InvpcidType, Tlb, type TlbOptions } from './tlb';
+import { brand } from './brand';
 
 const PAGE = 4096;
 const TWO_32 = 4294967296;
@@ -106,6 +107,9 @@ export interface WriteCr3Options {
  * `writeCr4`, `writeCr0`, `invlpg`, `invpcid`.
  */
 export class Cpu {
+  static {
+    brand(this, 'Cpu'); // instanceof across the import and require copies (brand.ts)
+  }
   /** Physical memory. */
   readonly memory: PhysicalMemory;
   /** The register file (CR0, CR3, CR4, EFER, RFLAGS, PKRU). */

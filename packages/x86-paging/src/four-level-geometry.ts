@@ -19,11 +19,17 @@ export function longModeLeafLoAddressMask(level: number): number {
  * decoding and a leaf's address bits. Each of those geometries spreads it in place.
  */
 export const EIGHT_BYTE_ENTRIES = {
+  /** {@inheritDoc PagingGeometry.encodeLo} */
   encodeLo,
+  /** {@inheritDoc PagingGeometry.encodeHi} */
   encodeHi,
+  /** {@inheritDoc PagingGeometry.entryAddress} */
   entryAddress,
+  /** {@inheritDoc PagingGeometry.leafAddress} */
   leafAddress,
+  /** {@inheritDoc PagingGeometry.leafLoAddressMask} */
   leafLoAddressMask: longModeLeafLoAddressMask,
+  /** {@inheritDoc PagingGeometry.entryFlags} */
   entryFlags,
 } satisfies Partial<PagingGeometry>;
 

@@ -133,3 +133,55 @@ export interface Translation {
   /** Effective flags: leaf flags with R/W, U/S ANDed and NX ORed over all levels (SDM 4.6). */
   flags: number;
 }
+
+/** Options of {@link Mapper.locatePage}. */
+export interface LocateOptions {
+  /**
+   * Create the missing tables down to the entry's level (default false: a pure read). All or
+   * nothing: when the allocator runs out, the tables this call made are freed and it returns null.
+   */
+  readonly create?: boolean;
+  /**
+   * Size of the page whose entry you want (default 4 KiB: the PTE; 2 MiB / 4 MiB: the PDE;
+   * 1 GiB: the PDPTE), one of the mode's page sizes.
+   */
+  readonly pageSize?: PageSize;
+  /**
+   * Flags of the leaf you mean to write there (default `Writable | User`). Only the 'leaf' table
+   * policy reads them: new tables get, and tables on the path are widened to, their R/W and U/S.
+   */
+  readonly flags?: number;
+}
+
+/**
+ * Result of {@link Mapper.locatePage}: where the entry that maps an address lives, so a kernel can
+ * read or write it in place. ONE object per mapper, overwritten by the next call.
+ */
+export interface PageLocation {
+  /** Linear address of the first byte the entry maps (the address rounded down to `pageSizeBytes`). */
+  va: number;
+  /** Level of the entry: 1 (PTE), 2 (PDE), 3 (PDPTE), 4 (PML4E) or 5 (PML5E). */
+  level: number;
+  /** Bytes one entry of that level maps: 4096, 2 MiB / 4 MiB, 1 GiB. */
+  pageSizeBytes: number;
+  /** Physical address of the table that holds the entry. */
+  table: number;
+  /** Index of the entry in that table. */
+  index: number;
+  /** Physical address of the entry itself: `table + index * entryBytes`. */
+  entryPa: number;
+  /** Bytes per entry: 8, or 4 in 32-bit paging. */
+  entryBytes: number;
+  /** The entry's raw low and high halves (u32) as the call found them. */
+  lo: number;
+  hi: number;
+  /** P bit of the entry. */
+  present: boolean;
+  /**
+   * True when the entry is a present huge leaf (PS = 1 at level 2 or 3). At a level above 1, a
+   * present entry that is not huge points at a table.
+   */
+  huge: boolean;
+  /** Page tables this call created (0 without `create`). */
+  tablesCreated: number;
+}

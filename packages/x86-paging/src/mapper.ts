@@ -33,16 +33,17 @@ import {
   formatPa,
 } from './api';
 import { DEFAULT_MAX_PHYS_ADDR, HIGH_FLAGS_MASK, PTE, checkFlagsWord } from './entry';
-import { MapperHugePageSplit } from './huge-page-split';
+import { MapperLocate } from './mapper-locate';
 import { PAGE_SIZE_4M, UnencodableEntryError } from './entry-32bit';
 import { checkFrame, checkMapperOptions, checkModeFlags } from './mapper-checks';
 import { geometryOf } from './paging-geometries';
 import { PagingMode, PagingModeError } from './paging-mode';
 import type { MutableUnmapped } from './mapper-leaves';
 import { formatVa57 } from './address-57';
-import type { LeafEntry, LinearAddress, MapOptions, MapRangeOptions, MapperCreateOptions, MapperOptions, Translation, UnmapOptions, UnmappedRange } from './mapper-types';
+import type { LeafEntry, LinearAddress, LocateOptions, MapOptions, MapRangeOptions, MapperCreateOptions, MapperOptions, PageLocation, Translation, UnmapOptions, UnmappedRange } from './mapper-types';
 import { ZERO_RUN } from './mapper-undo';
 import { collectMappings, formatMappings, formatWalk, walkTables, type CollectMappingsOptions, type MappingRange, type WalkStep } from './walk';
+import { brand } from './brand';
 
 const P = PTE.Present;
 const RW_US = PTE.Writable | PTE.User;
@@ -60,7 +61,10 @@ const TWO_53 = 9007199254740992;
  * Host memory: tables live in emulated memory only; the mapper keeps one Set entry per table it
  * allocated, never anything per mapping (a call's undo log lives only while the call runs).
  */
-export class Mapper extends MapperHugePageSplit {
+export class Mapper extends MapperLocate {
+  static {
+    brand(this, 'Mapper'); // instanceof across the import and require copies (brand.ts)
+  }
   private readonly reserved: Uint8Array;
   private readonly hasReserved: boolean;
   private destroyed: boolean;
@@ -579,6 +583,33 @@ export class Mapper extends MapperHugePageSplit {
       table = this.geometry.entryAddress(lo, hi, this.maskHi);
     }
     return null;
+  }
+
+  /**
+   * Seed 004's `Pagemap::LocatePage`: where the entry that maps `address` lives — the table's
+   * physical address, the index, the level and the bytes it maps — for a kernel that reads or
+   * writes that entry in place. The walk stops at the level of `options.pageSize` (the PTE by
+   * default), or earlier at a huge leaf above it (that leaf decides the address; `huge` is set).
+   * With `options.create`, each missing table on the way is made (zeroed, linked as `mapPages`
+   * would link it); all or nothing. Writing the entry is the caller's part, TLB included: a
+   * present entry changed needs INVLPG (SDM 4.10.4.1).
+   * @returns the mapper's single reusable {@link PageLocation} (overwritten by the next call); or
+   *   `null` when a table above the entry is missing and `create` is false, or the allocator ran
+   *   out while creating (nothing changed)
+   * @throws InvalidAddressError, CanonicalHoleError (not an address of the mode),
+   *   ReservedRegionError (a reserved top-level slot), InvalidOptionError / PagingModeError (a
+   *   page size the mode lacks), InvalidFlagsError, ParentEntryHugePageError (`create` below a huge
+   *   page) — before any change; InvalidFrameError / a TableAccess exception — after undoing the call
+   */
+  locatePage(address: LinearAddress, options: LocateOptions = {}): PageLocation | null {
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'must be an object');
+    if (options.create !== undefined && typeof options.create !== 'boolean') throw new InvalidOptionError('create', options.create, 'must be a boolean');
+    const va = this.pageOf(address);
+    const level = options.pageSize === undefined ? 1 : this.leafLevelOf(options.pageSize);
+    const f = options.flags === undefined ? RW_US : this.checkFlags(options.flags);
+    const top = this.top;
+    if (this.hasReserved && this.reserved[this.geometry.index(va, top)] === 1) throw new ReservedRegionError(va, this.geometry.index(va, top));
+    return this.locateEntry(va, level, options.create === true, f);
   }
 
   /** True when `va` (linear) is mapped. @throws InvalidAddressError for a non-linear `va` */

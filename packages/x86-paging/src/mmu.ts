@@ -16,7 +16,8 @@ import { PageFaultErrorCode } from './page-fault-error-code';
 import { PagingMode, pagingModeOf } from './paging-mode';
 import { formatLinear } from './format-linear';
 import { describeStaleUse, type Tlb, TlbPageSize, tlbPageSizeBytes } from './tlb';
-import { TranslationResult } from './translation-result';
+import { setFault, TranslationResult } from './translation-result';
+import { brand } from './brand';
 
 export { TranslationResult } from './translation-result';
 
@@ -28,6 +29,7 @@ const PAGE = 4096;
 const P = 0x1;
 const RW = 0x2;
 const US = 0x4;
+const ACCESSED = 0x20;
 const DIRTY = 0x40;
 const GLOBAL = 0x100;
 /** Bits of the flags word the hardware acts on (for the stale-entry comparison). */
@@ -78,6 +80,9 @@ export interface MmuOptions {
  * caches (only the TLB caches anything), memory types.
  */
 export class Mmu {
+  static {
+    brand(this, 'Mmu'); // instanceof across the import and require copies (brand.ts)
+  }
   /** The object every `translate` call returns. */
   readonly result = new TranslationResult();
   /** The object `probe` returns (separate, so a probe never clobbers a translation). */
@@ -270,7 +275,7 @@ export class Mmu {
     let flags = (lo & 0xff9) | (andLo & 0x6) | (hi & 0x7ff0_0000) | ((hi4 | hi3 | hi2 | hi) & (0x8000_0000 | 0));
     // Same quick accept as on a TLB hit: a read of a page of the accessing mode's own kind.
     if (!(access === 0 && ((flags & 0x4) !== 0) === (mode === 3)) && this.rightsError(flags, access, mode) !== 0) {
-      return this.translateFull(vaHi, vaLo, access, mode);
+      return this.deniedAfterFastWalk(e4, e3, e2, flags, vaHi, vaLo, access, mode);
     }
     // SDM 4.8: A on every entry used, D on the written leaf (one test when all are set).
     const set = access === 1 ? 0x60 /* A | D */ : 0x20; /* A */
@@ -288,6 +293,34 @@ export class Mmu {
     if (tlbOn) {
       tlb.misses++;
       tlb.fill(vaHi, vaLo >>> 12, 0, frameHi, lo & 0xffff_f000, flags, 1, (flags & 0x100) /* G */ !== 0 && (regs.cr4 & 0x80) /* CR4.PGE */ !== 0);
+    }
+    return r;
+  }
+
+  /**
+   * The fault `translateFull` would report after the fast walk found an allowed-looking path to a
+   * present 4 KiB leaf whose rights deny the access (a user access to a supervisor page, a write
+   * to a read-only one): what the full walk does in that case, without walking again. The walk
+   * sets A on each table entry it passes (SDM 4.8; walkLongMode does it level by level) and none
+   * on the denying leaf, the fault reports P and the access's bits at level 1 (SDM 4.7), and
+   * the page's TLB entries are dropped (SDM 4.10.4.1) — with no entry of the page cached (the
+   * fast walk's precondition), only pieces of a huge page can go. The mmu property tests compare
+   * every such case, A/D bits included, with the reference walk.
+   */
+  private deniedAfterFastWalk(e4: number, e3: number, e2: number, flags: number, vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
+    // Out of line and recomputing what it needs, so translateWalk's allowed path stays as it was.
+    const w = this.flat!;
+    w[e4]! |= 0x20;
+    w[e3]! |= 0x20;
+    w[e2]! |= 0x20;
+    this.walkCount++;
+    const r = this.result;
+    r.tlbHit = false;
+    setFault(r, this.errorBase(access, mode) | this.rightsError(flags, access, mode), 1);
+    const tlb = this.tlb;
+    if (tlb !== null && tlb.enabled) {
+      tlb.misses++;
+      tlb.invalidatePageSplit(vaHi, vaLo, 0);
     }
     return r;
   }
@@ -623,7 +656,10 @@ export class Mmu {
       ((p.flags ^ cachedFlags) & mask) !== 0 ||
       // Software cleared D without INVLPG: later writes through this entry will not set it again.
       ((cachedFlags & DIRTY) !== 0 && (p.flags & DIRTY) === 0);
-    if (!stale) return;
+    // Software cleared A without INVLPG (reported only when asked): accesses through this entry
+    // do not set it again, so a clear A no longer means "not used since" (SDM 4.10.4.3).
+    const accessedOnly = !stale && tlb.detectClearedAccessed && (cachedFlags & ACCESSED) !== 0 && (p.flags & ACCESSED) === 0;
+    if (!stale && !accessedOnly) return;
     const pagingMode = pagingModeOf(this.registers.cr0, this.registers.cr4, this.registers.efer);
     const va = exactLinear(vaHi, vaLo);
     tlb.reportStaleUse({
@@ -641,7 +677,7 @@ export class Mmu {
       currentPa: p.pa,
       currentFlags: p.flags,
       currentPageSizeBytes: p.pageSizeBytes,
-      description: describeStaleUse(va, access, mode, cachedPa, p.fault, p.pa, cachedFault, formatLinear(pagingMode, vaHi, vaLo)),
+      description: describeStaleUse(va, access, mode, cachedPa, p.fault, p.pa, cachedFault, formatLinear(pagingMode, vaHi, vaLo), accessedOnly ? 'A was cleared without invlpg: this access does not set it again' : undefined),
     });
   }
 }

@@ -3,6 +3,7 @@
 // loaded by an emulator unchanged (x86 is little-endian; so are all JS engines we run on, and
 // Uint32Array uses the platform's byte order — checked at construction).
 import { InvalidOptionError, InvalidSizeError, PhysicalAccessError, type PhysicalMemory } from './api';
+import { brand } from './brand';
 
 const FRAME = 4096;
 
@@ -17,6 +18,9 @@ export interface ArrayBufferPhysicalMemoryOptions {
  * Accesses outside it throw {@link PhysicalAccessError} (a caller bug, never a fault).
  */
 export class ArrayBufferPhysicalMemory implements PhysicalMemory {
+  static {
+    brand(this, 'ArrayBufferPhysicalMemory'); // instanceof across the import and require copies (brand.ts)
+  }
   /** Bytes of RAM. */
   readonly sizeBytes: number;
   /** Every byte of memory, live (index = pa). The exportable raw image. */

@@ -2,6 +2,7 @@
 // LIFO free list, with one state byte per frame so double frees and foreign frees are caught.
 // Enough to use and test this package alone; kernel-sim plugs in @kmem/pmm-bitmap instead.
 import { DoubleFreeError, FrameNotOwnedError, InvalidAddressError, InvalidSizeError, InvariantViolationError, MisalignedAddressError, type FrameAllocator } from './api';
+import { brand } from './brand';
 
 const FRAME = 4096;
 const MAX_FRAME_COUNT = 2 ** 28;
@@ -20,6 +21,9 @@ export interface SimpleFrameAllocatorOptions {
  * O(1) per call; one byte of host memory per frame managed.
  */
 export class SimpleFrameAllocator implements FrameAllocator {
+  static {
+    brand(this, 'SimpleFrameAllocator'); // instanceof across the import and require copies (brand.ts)
+  }
   readonly start: number;
   readonly frameCount: number;
   private next = 0;

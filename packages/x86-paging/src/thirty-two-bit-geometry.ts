@@ -55,11 +55,17 @@ export function maxPhysAddrOfMask(maskHi: number): number {
  * rule, printed as `0xc000_0000`. Both geometries spread it in place.
  */
 export const THIRTY_TWO_BIT_ADDRESSES = {
+  /** {@inheritDoc PagingGeometry.assertLinear} */
   assertLinear: assertLinear32,
+  /** {@inheritDoc PagingGeometry.assertRange} */
   assertRange: assertRange32,
+  /** {@inheritDoc PagingGeometry.fromBigint} */
   fromBigint: fromBigint32,
+  /** {@inheritDoc PagingGeometry.cpuAddress} */
   cpuAddress: (va: number) => va,
+  /** {@inheritDoc PagingGeometry.formatVa} */
   formatVa: formatVa32,
+  /** {@inheritDoc PagingGeometry.formatEnd} */
   formatEnd: formatEnd32,
 } satisfies Partial<PagingGeometry>;
 

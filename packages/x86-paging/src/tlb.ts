@@ -4,6 +4,7 @@
 // a hash of the 4 KiB page number; no object per entry.
 import { formatPa, formatVa, InvalidOptionError, InvariantViolationError } from './api';
 import { type Access, accessName, type Mode, modeName } from './access-mode';
+import { brand } from './brand';
 
 const PAGE = 4096;
 /** Flags-word bit D (entry bit 6). */
@@ -138,6 +139,9 @@ export const TLB_EMPTY = -1;
  * Counters: `hits` and `misses` count lookups made by `Mmu.translate`.
  */
 export class Tlb {
+  static {
+    brand(this, 'Tlb'); // instanceof across the import and require copies (brand.ts)
+  }
   /** Number of sets. */
   readonly setCount: number;
   /** Entries per set. */
@@ -211,6 +215,14 @@ export class Tlb {
    * a stale entry to `onStaleUse` and `staleUses`. Costs a walk per hit; for tests and teaching.
    */
   detectStaleUses = false;
+  /**
+   * With `detectStaleUses`: also report a hit on an entry whose leaf had A = 1 when cached and has
+   * A = 0 in the tables now — A cleared without INVLPG, so the access does not set it again and a
+   * clear A stops meaning "not used since" (SDM 4.10.4.3). The bug of a page-replacement policy
+   * that ages pages by A. Off by default: the CPU acts on nothing here, and Linux clears A without
+   * a flush on purpose (x86's ptep_clear_flush_young), accepting that loss of accuracy.
+   */
+  detectClearedAccessed = false;
   /** Called for every stale use found while `detectStaleUses` is on. */
   onStaleUse: ((use: StaleTlbUse) => void) | null = null;
   /** Stale uses found so far (the first `maxStaleReports`). */
@@ -725,10 +737,10 @@ export interface TlbEntry {
 }
 
 /** A readable line for a stale use (used by the Mmu when it builds a report). */
-export function describeStaleUse(va: number, access: Access, mode: Mode, cachedPa: number, currentFault: boolean, currentPa: number, cachedFault = false, vaText = formatVa(va)): string {
+export function describeStaleUse(va: number, access: Access, mode: Mode, cachedPa: number, currentFault: boolean, currentPa: number, cachedFault = false, vaText = formatVa(va), why = 'missing invlpg?'): string {
   const now = currentFault ? 'the page is no longer mapped' : `the tables now give ${formatPa(currentPa)}`;
   const used = cachedFault ? `faulted on the cached rights of ${formatPa(cachedPa)}` : `went to ${formatPa(cachedPa)}`;
-  return `stale TLB entry used: ${modeName(mode)} ${accessName(access)} at ${vaText} ${used} but ${now} (missing invlpg?)`;
+  return `stale TLB entry used: ${modeName(mode)} ${accessName(access)} at ${vaText} ${used} but ${now} (${why})`;
 }
 
 /** Flags-word bit D, exported for the Mmu's write-through-clean-entry rule. */

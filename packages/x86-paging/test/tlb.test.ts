@@ -320,6 +320,29 @@ describe('Tlb: stale-use detector', () => {
     expect(tlb.staleUseCount).toBe(0);
   });
 
+  it('reports A cleared without invlpg only when asked (detectClearedAccessed): the access does not set it again (SDM 4.10.4.3)', () => {
+    const { t, cpu, tlb } = setup();
+    tlb.detectStaleUses = true;
+    tlb.detectClearedAccessed = true;
+    t.map(VA, A, URW);
+    cpu.translate(VA, Access.Read, Mode.User);
+    t.modify(1, VA, 0, PTE.Accessed); // a replacement policy's aging, without invlpg
+    cpu.translate(VA, Access.Read, Mode.User);
+    expect(tlb.staleUseCount).toBe(1);
+    expect(tlb.staleUses[0]).toMatchObject({ va: VA, cachedPa: A, currentPa: A, currentFault: false });
+    expect(tlb.staleUses[0]!.description).toMatch(/A was cleared without invlpg/);
+    // The tables' A stayed clear: the hit did not walk.
+    expect(t.get(1, VA)[0] & PTE.Accessed).toBe(0);
+    // With the invalidation the next access walks and sets A again: nothing stale.
+    cpu.invlpg(VA);
+    cpu.translate(VA, Access.Read, Mode.User);
+    expect(t.get(1, VA)[0] & PTE.Accessed).toBe(PTE.Accessed);
+    t.modify(1, VA, 0, PTE.Accessed);
+    cpu.invlpg(VA);
+    cpu.translate(VA, Access.Read, Mode.User);
+    expect(tlb.staleUseCount).toBe(1);
+  });
+
   it('ignores A and OS-available bits: the CPU does not act on them', () => {
     const { t, cpu, tlb } = setup();
     tlb.detectStaleUses = true;

@@ -35,6 +35,7 @@ import { MultibootModuleError, type Multiboot1Module } from '../memory-map/multi
 import { kernelImage32, type KernelImage32, type KernelImage32Options } from './kernel-image-32';
 import { ProcessKernelStacks32, type ProcessKernelStack32 } from './process-kernel-stacks-32';
 import { Sysinit32 } from './sysinit-32';
+import { brand } from '../brand';
 
 const PAGE = 4096;
 const FOUR_GIB = 0x1_0000_0000;
@@ -88,6 +89,9 @@ export interface StackRelocation {
  * directories that share the kernel's PDEs 768-1022.
  */
 export class Kernel32 implements KernelServices {
+  static {
+    brand(this, 'Kernel32'); // instanceof across the import and require copies (brand.ts)
+  }
   readonly machine: Machine;
   readonly layout: Layout;
   readonly events: EventLog;

@@ -2,8 +2,9 @@
 // put the image and modules, and the switches (stack and heap sizes, SMEP/SMAP, PCIDs).
 import type { KernelImageSpec } from '../boot/kernel-image';
 import type { EventLog } from '../events';
-import type { Layout } from '../layout';
+import type { Layout, TableAccessMechanism } from '../layout';
 import type { LAYOUTS } from '../layouts';
+import type { MmapPolicy } from '../highest-allocation';
 import type { FrameAllocatorKind } from './frame-allocator-choice';
 
 /** The names of the shipped layouts. */
@@ -53,6 +54,19 @@ export interface KernelOptions {
    * `'region-list'` (seed 001's sorted list of regions: start, frame count, state).
    */
   readonly frameAllocator?: FrameAllocatorKind;
+  /**
+   * Where a process's mmap without an address goes: `'first-fit'` (default; the lowest free
+   * range of the mmap area) or `'highest-allocation'` (seed 004: the end of the highest mmap so
+   * far while there is room above it, then the lowest free range below it). See `MmapPolicy`.
+   */
+  readonly mmapPolicy?: MmapPolicy;
+  /**
+   * How the kernel reaches its page tables, instead of the layout's `tableAccess` (e.g.
+   * `'physical'` on `identity-low`, whose default is seed 000's windows). The layout must have what
+   * the mechanism needs (a direct-map or table-window region, a recursive slot); otherwise the
+   * layout check throws `InvalidLayoutError` (`E_LAYOUT_INVALID`) before anything is built.
+   */
+  readonly tableAccess?: TableAccessMechanism;
   /** Give each process a PCID (CR4.PCIDE, set when the first process is created) so context switches keep TLB entries. Default false. */
   readonly pcid?: boolean;
 }

@@ -84,8 +84,10 @@ export class KernelParts {
     this.machine = machine;
     this.options = options;
     requireLayoutPagingMode(options.layout, '4-level');
-    const layout = typeof options.layout === 'string' ? LAYOUTS[options.layout] : validateLayout(options.layout);
-    if (layout === undefined) throw new KernelConfigError(`unknown layout "${typeof options.layout === 'string' ? options.layout : 'object'}" (shipped: ${Object.keys(LAYOUTS).join(', ')})`);
+    const named = typeof options.layout === 'string' ? LAYOUTS[options.layout] : validateLayout(options.layout);
+    if (named === undefined) throw new KernelConfigError(`unknown layout "${typeof options.layout === 'string' ? options.layout : 'object'}" (shipped: ${Object.keys(LAYOUTS).join(', ')})`);
+    // The `tableAccess` option replaces the layout's mechanism (checked like any layout).
+    const layout = options.tableAccess === undefined || options.tableAccess === named.tableAccess ? named : validateLayout({ ...named, tableAccess: options.tableAccess });
     this.layout = layout;
     const windowRegion = findLayoutRegion(layout, 'table-window');
     if (layout.tableAccess === 'window' && (windowRegion === undefined || windowRegion.start % TWO_MIB !== 0 || windowRegion.end - windowRegion.start < TWO_MIB)) {
@@ -103,6 +105,7 @@ export class KernelParts {
     const stackRegion = findLayoutRegion(layout, 'kernel-stack');
     if (stackRegion === undefined || stackRegion.end - stackRegion.start < stackBytes + PAGE) throw new KernelConfigError('the layout needs a kernel-stack region larger than the kernel stack plus its guard page');
     if (options.frameAllocator !== undefined && options.frameAllocator !== 'bitmap' && options.frameAllocator !== 'region-list') throw new KernelConfigError(`frameAllocator ${show(options.frameAllocator)} is not 'bitmap' or 'region-list'`);
+    if (options.mmapPolicy !== undefined && options.mmapPolicy !== 'first-fit' && options.mmapPolicy !== 'highest-allocation') throw new KernelConfigError(`mmapPolicy ${show(options.mmapPolicy)} is not 'first-fit' or 'highest-allocation'`);
     const exitHistory = options.exitHistory ?? 1000;
     if (!Number.isSafeInteger(exitHistory) || exitHistory < 0) throw new KernelConfigError(`exitHistory ${show(exitHistory)} is not a non-negative integer`);
     const heapRegion = findLayoutRegion(layout, 'kernel-heap');

@@ -22,6 +22,7 @@ import {
   type MemoryRegion,
 } from '@kmem/pmm-bitmap';
 import { planRegionList, type RegionListMapOptions } from './region-list-map';
+import { brand } from '../brand';
 
 const FRAME = 4096;
 const MAX_PHYS = 2 ** 52;
@@ -67,6 +68,9 @@ export const REGION_NODE_BYTES = 32;
  * ```
  */
 export class RegionListFrameAllocator {
+  static {
+    brand(this, 'RegionListFrameAllocator'); // instanceof across the import and require copies (brand.ts)
+  }
   /** Frames in the managed range `[0, endPa)`. */
   readonly totalFrames: number;
   /** One past the last managed byte. */

@@ -19,6 +19,7 @@ export function fork<K extends KernelServices>(table: ProcessTable<K>, pid: numb
   table.nextPid++;
   const child = table.makeProcess(childPid, parent.pid, parent.name, root, parent.userStart, parent.userEnd, parent.stackTop, parent.limits, parent.brkStart, parent);
   child.brkEnd = parent.brkEnd;
+  child.mmapWatermark = parent.mmapWatermark;
   child.image = parent.image;
   const frames = kernel.frames;
   // Pass 1, in the parent's address space: write-protect and mark every page copy-on-write.

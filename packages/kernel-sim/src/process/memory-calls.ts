@@ -73,6 +73,7 @@ export function mmap<K extends KernelServices>(table: ProcessTable<K>, p: Proces
   } else {
     if (va !== undefined && va >= p.userStart && va + size <= p.userEnd && p.vas_.take(va, size, { tag: 'mmap' })) at = va;
     const areaEnd = p.stackTop - p.limits.stackLimitBytes - p.limits.guardGapBytes;
+    if (at === null && table.mmapPolicy === 'highest-allocation') at = atWatermark(p, size, areaEnd);
     if (at === null && p.mmapBase + size <= areaEnd) at = p.vas_.alloc(size, { tag: 'mmap', within: { start: p.mmapBase, end: areaEnd } });
     at ??= p.vas_.alloc(size, { tag: 'mmap' });
     if (at === null) return null;
@@ -80,6 +81,20 @@ export function mmap<K extends KernelServices>(table: ProcessTable<K>, p: Proces
   p.regions_.insert({ start: at, end: at + size, prot, kind: 'mmap', backing: null, growsDown: false, name: options.name ?? '' });
   table.emit({ kind: 'mmap', pid: p.pid, va: at, lengthBytes: size, prot, fixed: options.fixed === true });
   return at;
+}
+
+/**
+ * Seed 004's watermark: the range at the end of the highest mmap so far, if it fits below
+ * `areaEnd` and is free (a MAP_FIXED mapping may sit there), the watermark moved past it; else
+ * null and the caller's first fit searches below. The seed's fallback asks the page tables which
+ * pages are mapped; here the process's VirtualAllocator answers, because mmap is lazy — a range
+ * handed out has no page-table entry until it is touched, and the tables would call it free.
+ */
+function atWatermark(p: Process, size: number, areaEnd: number): number | null {
+  const va = Math.max(p.mmapWatermark, p.mmapBase);
+  if (va + size > areaEnd || !p.vas_.take(va, size, { tag: 'mmap' })) return null;
+  p.mmapWatermark = va + size;
+  return va;
 }
 
 /** munmap(2); see `Process.munmap`. */

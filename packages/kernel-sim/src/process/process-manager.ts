@@ -23,6 +23,7 @@ import { UserMappings } from './user-mappings';
 import { enableSwap } from './enable-swap';
 import type { SwapManager, SwapOptions } from '../swap/swap-manager';
 import { show } from '../show-value';
+import type { MmapPolicy } from '../highest-allocation';
 
 /** Frame usage of the whole system. */
 export interface FrameUsage {
@@ -44,6 +45,8 @@ export interface ProcessManagerOptions<K extends KernelServices> {
   readonly defaultPolicy?: PageFaultPolicy<K>;
   /** Exit records `gone()` keeps, the most recent ones (default 1,000; 0 keeps none). */
   readonly exitHistory?: number;
+  /** Where mmap without an address goes (default 'first-fit'); see `MmapPolicy`. */
+  readonly mmapPolicy?: MmapPolicy;
 }
 
 /**
@@ -62,7 +65,7 @@ export class ProcessManager<K extends KernelServices = KernelServices> implement
   constructor(kernel: K, options: ProcessManagerOptions<K> = {}) {
     this.kernel = kernel;
     const spaces = new AddressSpaceSwitch(kernel, options.pcid ?? false);
-    this.table = new ProcessTable(kernel, spaces, new UserMappings(kernel, spaces), this, options.exitHistory ?? DEFAULT_EXIT_HISTORY);
+    this.table = new ProcessTable(kernel, spaces, new UserMappings(kernel, spaces), this, options.exitHistory ?? DEFAULT_EXIT_HISTORY, options.mmapPolicy ?? 'first-fit');
     this.faults = new PageFaultHandler(this.table, new FaultActions(this.table), options.defaultPolicy ?? ((ctx) => ctx.apply(ctx.decide())));
     kernel.machine.cpu.setHandler(14, (fault): FaultAnswer => this.faults.handle(fault));
     this.user = makeUserAccess(this.table);

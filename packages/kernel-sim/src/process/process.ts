@@ -10,6 +10,7 @@ import type { FaultReason } from '../fault-policy';
 import { KernelInvariantError } from '../kernel-errors';
 import type { Region, RegionList } from './regions';
 import type { UserPageTables } from './user-pages';
+import { brand } from '../brand';
 
 /** Life of a process. */
 export type ProcessState = 'running' | 'exited' | 'killed';
@@ -123,6 +124,9 @@ export interface ProcessCalls {
  * ProcessStateError once the process is gone (`state !== 'running'`).
  */
 export class Process {
+  static {
+    brand(this, 'Process'); // instanceof across the import and require copies (brand.ts)
+  }
   /** Process id (1, 2, 3...; never reused). */
   readonly pid: number;
   /** Parent's pid (fork), or null. */
@@ -143,10 +147,15 @@ export class Process {
   readonly userStart: number;
   /** End of the user range (exclusive). */
   readonly userEnd: number;
-  /** Top of the stack (exclusive): min(layout's userStackTop, 0x7fff_ffff_f000). */
+  /** Top of the stack (exclusive): the layout's `userStackTop` (within the user range). */
   readonly stackTop: number;
   /** Where the mmap area starts (bottom-up allocation, Linux's legacy TASK_UNMAPPED_BASE = user end / 3). */
   readonly mmapBase: number;
+  /**
+   * End of the highest mmap so far, in the mmap area (starts at `mmapBase`; copied by fork): where
+   * the next mmap without an address goes under the kernel's `mmapPolicy: 'highest-allocation'`.
+   */
+  mmapWatermark: number;
   /** Limits. */
   readonly limits: ProcessLimits;
   /** Start of the brk heap. */
@@ -192,6 +201,7 @@ export class Process {
     this.userEnd = init.userEnd;
     this.stackTop = init.stackTop;
     this.mmapBase = init.mmapBase;
+    this.mmapWatermark = init.mmapBase;
     this.limits = init.limits;
     this.brkStart = init.brkStart;
     this.brkEnd = init.brkStart;

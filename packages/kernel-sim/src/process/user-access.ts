@@ -39,7 +39,10 @@ function guard<T>(p: Process, run: () => T): T {
   }
 }
 
-/** `kernel.user`: accesses of the table's current process. */
+/**
+ * `kernel.user`: accesses of the table's current process.
+ * @internal The process manager builds it; use `kernel.user`.
+ */
 export function makeUserAccess<K extends KernelServices>(table: ProcessTable<K>): UserAccess {
   const user = (): Process => {
     const p = table.current;
@@ -77,7 +80,10 @@ export function makeUserAccess<K extends KernelServices>(table: ProcessTable<K>)
   };
 }
 
-/** See `Process.touch`. */
+/**
+ * See `Process.touch`.
+ * @internal The process manager's implementation of it; call `Process.touch`.
+ */
 export function touch<K extends KernelServices>(table: ProcessTable<K>, p: Process, va: number, access: TouchAccess, value: number): TouchOutcome {
   table.requireAlive(p, 'touch');
   checkUserVa(va, 'touch');
@@ -97,7 +103,10 @@ export function touch<K extends KernelServices>(table: ProcessTable<K>, p: Proce
   }
 }
 
-/** See `Process.touchRange`. */
+/**
+ * See `Process.touchRange`.
+ * @internal The process manager's implementation of it; call `Process.touchRange`.
+ */
 export function touchRange<K extends KernelServices>(table: ProcessTable<K>, p: Process, va: number, lengthBytes: number, access: TouchAccess, value: number): TouchOutcome {
   table.requireAlive(p, 'touchRange');
   checkUserLength(checkUserVa(va, 'touchRange'), lengthBytes, 'touchRange', LINEAR_LIMIT);

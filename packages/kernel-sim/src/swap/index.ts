@@ -22,3 +22,4 @@ export * from './watermarks';
 export * from './swap-stats';
 export * from './frame-records';
 export * from './swap-manager';
+export * from './swapoff';

@@ -89,3 +89,35 @@ export class CorruptSwapEntryError extends KmemError {
 export class OptSequenceError extends KmemError {
   readonly code = 'E_OPT_SEQUENCE';
 }
+
+/** swapoff of a device that is not in use (Linux: EINVAL). Nothing changed. */
+export class SwapoffDeviceError extends KmemError {
+  readonly code = 'E_SWAPOFF_DEVICE';
+  constructor(
+    /** The device's name. */
+    readonly deviceName: string,
+  ) {
+    super(`swapoff: ${deviceName} is not an active swap device`);
+  }
+}
+
+/**
+ * swapoff could not bring a device's pages back (Linux: ENOMEM). Raised before anything changed
+ * when the pages cannot fit (`pagesRestored` 0), or when a page found no frame part way: then the
+ * pages already read stay resident (ordinary pages, as after their faults), the rest stay on the
+ * device, which is back in use (Linux's reinsert_swap_info); every invariant holds.
+ */
+export class SwapoffNoMemoryError extends KmemError {
+  readonly code = 'E_SWAPOFF_NOMEM';
+  constructor(
+    /** The device's name. */
+    readonly deviceName: string,
+    /** Swap entries mapped back into memory before it stopped. */
+    readonly pagesRestored: number,
+    /** Slots still in use on the device. */
+    readonly slotsLeft: number,
+    reason: string,
+  ) {
+    super(`swapoff ${deviceName}: out of memory (${reason}); ${pagesRestored} page(s) brought back, ${slotsLeft} slot(s) still on the device, which stays in use`);
+  }
+}

@@ -23,8 +23,10 @@ import type { SwapDevice } from './swap-device';
 import { formatSwapEntry, handleOffset, handleType, isSwapEntry, swapEntryHi, swapEntryLo, swapEntryOffset, swapEntryType, swapEntryWellFormed, swapHandle } from './swap-entry';
 import { CorruptSwapEntryError, PolicyVictimError, SwapOptionError } from './swap-errors';
 import { SwapSpace } from './swap-space';
+import { swapoff, type SwapoffResult } from './swapoff';
 import { emptySwapCounters, isThrashing, type SwapCounters, type SwapSample } from './swap-stats';
 import { watermarksFor, type Watermarks } from './watermarks';
+import { brand } from '../brand';
 
 const PAGE = 4096;
 const A_BIT = PTE.Accessed;
@@ -124,6 +126,9 @@ function checkCount(name: string, v: number | undefined, def: number, min: numbe
 
 /** The kernel's swap and reclaim. Created by `kernel.enableSwap(options)`. */
 export class SwapManager {
+  static {
+    brand(this, 'SwapManager'); // instanceof across the import and require copies (brand.ts)
+  }
   /** The swap devices and slot records. */
   readonly space = new SwapSpace();
   /** The replacement policy. */
@@ -202,6 +207,16 @@ export class SwapManager {
   /** Adds a swap device (swapon). @returns its swap type */
   swapon(device: SwapDevice, options: { readonly priority?: number } = {}): number {
     return this.space.swapon(device, options);
+  }
+
+  /**
+   * Removes a device (swapoff): every page on it is brought back into memory first (see
+   * `swapoff.ts`, Linux's try_to_unuse).
+   * @throws SwapoffDeviceError for a device not in use; SwapoffNoMemoryError when memory cannot
+   *   take its pages (before anything changed, or part way: then the device stays on, consistent)
+   */
+  swapoff(device: SwapDevice): SwapoffResult {
+    return swapoff(this, this.host, device);
   }
 
   /** The signals the policy reads (A/D bits through the page tables), for tools that drive it. */
@@ -297,10 +312,11 @@ export class SwapManager {
    * Resolves a fault on a swap entry: the page comes from the swap cache (minor) or is read from
    * its device into a new frame (major), is mapped at `va` with `prot`'s rights (read-only and
    * copy-on-write while others still share it), and the slot loses this PTE's reference (freed
-   * with the last, the frame then dirty: its only copy).
+   * with the last, the frame then dirty: its only copy). `fault` false: swapoff brings the page
+   * in, not a fault of `p` (pswpin counts it, maj_flt / min_flt do not).
    * @throws CorruptSwapEntryError when the entry names no slot in use (the caller panics)
    */
-  swapIn(p: Process, va: number, prot: number, lo: number, hi: number): SwapInOutcome {
+  swapIn(p: Process, va: number, prot: number, lo: number, hi: number, fault = true): SwapInOutcome {
     const handle = this.checkEntry(va, lo, hi);
     const space = this.space;
     const frames = this.host.frames;
@@ -317,13 +333,17 @@ export class SwapManager {
       else space.dup(handle); // stands for the cache reference the put below drops
       this.admit(frame, p, va, false);
       this.counters.swappedIn++;
-      this.counters.majorFaults++;
-      p.stats.majorFaults++;
+      if (fault) {
+        this.counters.majorFaults++;
+        p.stats.majorFaults++;
+      }
     } else {
       frames.share(frame);
-      this.counters.swapCacheHits++;
-      this.counters.minorFaults++;
-      p.stats.minorFaults++;
+      if (fault) {
+        this.counters.swapCacheHits++;
+        this.counters.minorFaults++;
+        p.stats.minorFaults++;
+      }
     }
     let exclusive = false;
     if (space.put(handle) === 1) {
@@ -548,7 +568,7 @@ export class SwapManager {
       const hi = pages.hi;
       if (leafHoldsFrame(lo)) return `resident in frame ${formatPhysical(entryAddress(lo, hi, this.host.maskHi()))}`;
       const h = this.checkEntry(pageVa, lo, hi);
-      const area = this.space.areas[handleType(h)]!;
+      const area = this.space.area(handleType(h))!;
       const refs = this.space.count(h);
       return `swap entry ${formatSwapEntry(lo, hi)} (type ${area.type} "${area.device.name}", slot ${handleOffset(h)}, ${refs} reference${refs === 1 ? '' : 's'})`;
     });
@@ -612,7 +632,7 @@ export class SwapManager {
     if (!swapEntryWellFormed(lo, hi)) throw new CorruptSwapEntryError(va, lo, hi, 'bits outside the swap entry layout are set');
     const type = swapEntryType(hi);
     const offset = swapEntryOffset(lo, hi);
-    const area = this.space.areas[type];
+    const area = this.space.area(type);
     if (area === undefined) throw new CorruptSwapEntryError(va, lo, hi, `swap type ${type} names no device (${this.space.areas.length} in use)`);
     if (offset >= area.slotCount) throw new CorruptSwapEntryError(va, lo, hi, `slot ${offset} is beyond device ${type} (${area.slotCount} slots)`);
     if (!this.space.isValid(type, offset)) throw new CorruptSwapEntryError(va, lo, hi, `slot ${type}:${offset} is not in use`);

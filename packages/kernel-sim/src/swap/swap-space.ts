@@ -31,6 +31,8 @@ export interface SwapArea {
 class Area implements SwapArea {
   usedSlots = 0;
   cursor = 0;
+  /** New slots may be taken here (Linux's SWP_WRITEOK; cleared while swapoff empties the device). */
+  writeOk = true;
   readonly bitmap: Uint32Array;
   readonly counts: Uint32Array;
   constructor(
@@ -78,7 +80,10 @@ class Area implements SwapArea {
  * drops to 0.
  */
 export class SwapSpace {
-  private readonly areas_: Area[] = [];
+  /** By swap type; null where swapoff removed a device (the type is reused by the next swapon). */
+  private readonly areas_: (Area | null)[] = [];
+  /** The devices in use, by type (`areas`). */
+  private active: Area[] = [];
   /** Areas sorted by priority (highest first), for allocation. */
   private order: Area[] = [];
   private rotate = 0;
@@ -103,32 +108,78 @@ export class SwapSpace {
     const n = device.slotCount;
     if (!Number.isSafeInteger(n) || n <= 0) throw new SwapDeviceSizeError(n);
     if (n >= MAX_SWAP_SLOTS) throw new SwapDeviceSizeError(n, 'must be below 2^39 (the swap entry offset field)');
-    if (this.areas_.length >= MAX_SWAP_TYPES) throw new SwapOptionError(`at most ${MAX_SWAP_TYPES} swap devices (5-bit swap type)`);
-    if (this.areas_.some((a) => a.device === device)) throw new SwapOptionError(`swap device ${device.name} is already in use`);
+    let type = this.areas_.indexOf(null);
+    if (type < 0) type = this.areas_.length;
+    if (type >= MAX_SWAP_TYPES) throw new SwapOptionError(`at most ${MAX_SWAP_TYPES} swap devices (5-bit swap type)`);
+    if (this.active.some((a) => a.device === device)) throw new SwapOptionError(`swap device ${device.name} is already in use`);
     const priority = options.priority ?? this.nextDefaultPriority--;
     if (!Number.isSafeInteger(priority) || priority < -32768 || priority > 32767) throw new SwapOptionError(`swap priority ${show(priority)} must be an integer in -32768..32767`);
-    const area = new Area(this.areas_.length, device, priority, n);
-    this.areas_.push(area);
-    this.order = [...this.areas_].sort((a, b) => b.priority - a.priority || a.type - b.type);
+    const area = new Area(type, device, priority, n);
+    this.areas_[type] = area;
+    this.reorder();
     return area.type;
   }
 
-  /** The devices, by type. */
+  /** The devices in use, in order of swap type. */
   get areas(): readonly SwapArea[] {
-    return this.areas_;
+    return this.active;
+  }
+
+  /** The device of swap type `type`, or undefined (none, or removed by swapoff). */
+  area(type: number): SwapArea | undefined {
+    return this.areas_[type] ?? undefined;
+  }
+
+  /** The swap type of `device`, or -1 when it is not in use. */
+  typeOf(device: SwapDevice): number {
+    return this.active.find((a) => a.device === device)?.type ?? -1;
+  }
+
+  /**
+   * Whether new slots may be taken from the device (Linux's SWP_WRITEOK): swapoff clears it before
+   * it brings the device's pages back, and sets it again when it fails.
+   */
+  /** @throws SwapOptionError for a type with no device */
+  setWritable(type: number, writable: boolean): void {
+    this.areaOf(type).writeOk = writable;
+  }
+
+  /**
+   * Removes the device of swap type `type` (the end of swapoff); its type is free for the next swapon.
+   * @throws SwapOptionError for a type with no device, or while a slot of it is still in use
+   */
+  remove(type: number): SwapDevice {
+    const area = this.areaOf(type);
+    if (area.usedSlots !== 0) throw new SwapOptionError(`swap device ${area.device.name} still has ${area.usedSlots} slot(s) in use`);
+    this.areas_[type] = null;
+    while (this.areas_.length > 0 && this.areas_[this.areas_.length - 1] === null) this.areas_.pop();
+    this.reorder();
+    return area.device;
+  }
+
+  private areaOf(type: number): Area {
+    const area = this.areas_[type];
+    if (area === undefined || area === null) throw new SwapOptionError(`no swap device has type ${show(type)}`);
+    return area;
+  }
+
+  private reorder(): void {
+    this.active = this.areas_.filter((a): a is Area => a !== null);
+    this.order = [...this.active].sort((a, b) => b.priority - a.priority || a.type - b.type);
+    this.rotate = 0;
   }
 
   /** Slots on all devices. */
   get totalSlots(): number {
     let n = 0;
-    for (const a of this.areas_) n += a.slotCount;
+    for (const a of this.active) n += a.slotCount;
     return n;
   }
 
   /** Slots in use on all devices. */
   get usedSlots(): number {
     let n = 0;
-    for (const a of this.areas_) n += a.usedSlots;
+    for (const a of this.active) n += a.usedSlots;
     return n;
   }
 
@@ -151,6 +202,7 @@ export class SwapSpace {
       const group = j - i;
       for (let k = 0; k < group; k++) {
         const area = order[i + ((this.rotate + k) % group)]!;
+        if (!area.writeOk) continue;
         const slot = area.take();
         if (slot >= 0) {
           if (group > 1) this.rotate = (this.rotate + k + 1) % group;
@@ -165,7 +217,7 @@ export class SwapSpace {
   /** Whether `type`/`offset` name a slot of a device in use (the check for a swap entry read from a PTE). */
   isValid(type: number, offset: number): boolean {
     const a = this.areas_[type];
-    return a !== undefined && offset >= 0 && offset < a.slotCount && a.inUse(offset);
+    return a !== undefined && a !== null && offset >= 0 && offset < a.slotCount && a.inUse(offset);
   }
 
   /** The slot's reference count. @throws SwapSlotRangeError */
@@ -248,7 +300,7 @@ export class SwapSpace {
   /** A copy of every used slot's count, by handle (for checks and views). */
   slotCounts(): Map<number, number> {
     const out = new Map<number, number>();
-    for (const a of this.areas_) {
+    for (const a of this.active) {
       for (let w = 0; w < a.bitmap.length; w++) {
         let word = a.bitmap[w]!;
         while (word !== 0) {
@@ -269,7 +321,7 @@ export class SwapSpace {
    * @throws KernelInvariantError
    */
   checkInvariants(expected?: ReadonlyMap<number, number>): void {
-    for (const a of this.areas_) {
+    for (const a of this.active) {
       let used = 0;
       for (let s = 0; s < a.slotCount; s++) {
         const inUse = a.inUse(s);
@@ -297,7 +349,7 @@ export class SwapSpace {
     const type = handleType(handle);
     const slot = handleOffset(handle);
     const area = this.areas_[type];
-    if (area === undefined || !Number.isSafeInteger(handle) || handle < 0) throw new SwapSlotRangeError(slot, area?.slotCount ?? 0, `slot of swap type ${type}`);
+    if (area === undefined || area === null || !Number.isSafeInteger(handle) || handle < 0) throw new SwapSlotRangeError(slot, area?.slotCount ?? 0, `slot of swap type ${type}`);
     if (slot >= area.slotCount) throw new SwapSlotRangeError(slot, area.slotCount);
     this.loc.area = area;
     this.loc.slot = slot;

@@ -3,12 +3,13 @@
 import type { WebView } from '../shell/view';
 import { accessView } from './access';
 import { kernel32View } from './kernel32';
+import { swapView } from './swap';
 import { traceView } from './trace';
 
 /** Registered views, rendered after the built-in panels. */
 export const VIEWS: readonly WebView[] = [
-  // e.g. swapView,
   accessView,
+  swapView,
   kernel32View,
   traceView,
 ];
