@@ -76,6 +76,8 @@ const files = {
     null,
     2,
   ) + '\n',
+  // The API docs site (typedoc.json) documents src/ only.
+  'tsconfig.docs.json': readFileSync(join(repoRoot, 'packages/pmm-bitmap/tsconfig.docs.json'), 'utf8'),
   'tsup.config.ts': `import { defineConfig } from 'tsup';
 
 export default defineConfig({
@@ -181,5 +183,11 @@ for (const [rel, text] of Object.entries(files)) {
   const path = join(dir, rel);
   mkdirSync(join(path, '..'), { recursive: true });
   writeFileSync(path, text);
+}
+// Register the package with the API docs site, which documents every public package.
+if (existsSync('typedoc.json')) {
+  const typedoc = JSON.parse(readFileSync('typedoc.json', 'utf8'));
+  typedoc.entryPoints = [...new Set([...typedoc.entryPoints, `packages/${name}`])];
+  writeFileSync('typedoc.json', JSON.stringify(typedoc, null, 2) + '\n');
 }
 console.log(`created ${dir}: \`pnpm install\`, then write src/, test/, the README example, bench/*.bench.ts and a changeset`);

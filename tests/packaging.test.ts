@@ -60,8 +60,8 @@ describe.each(publicPackages.map((p) => [p.json.name, p] as const))('%s', (name,
 
   it('ships only dist, sources, README, LICENSE, CHANGELOG and package.json', () => {
     // The tarball `pnpm pack` made is what `pnpm publish` uploads: no tests, benches, fixtures,
-    // examples or maps of anything but the bundles. src/ ships on purpose: the bundles' source
-    // maps point into it, and the `@kmem/source` export condition names src/index.ts.
+    // examples or maps of anything but the bundles. src/ ships because the `@kmem/source` export
+    // condition names src/index.ts (the bundles' source maps carry their own sourcesContent).
     const files = execFileSync('tar', ['-tzf', tarballs.get(name)!], { encoding: 'utf8' }).trim().split('\n').map((f) => f.replace(/^package\//, ''));
     const unexpected = files.filter(
       (f) => !/^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/index\.(js|cjs|d\.ts|d\.cts|js\.map|cjs\.map)|src\/[\w/.-]+(?<!\.test)\.ts)$/.test(f),

@@ -18,25 +18,35 @@ const USER_TOP = 0x8000_0000_0000;
 const TASK_SIZE_MAX = USER_TOP - 0x1000;
 
 /**
- * `identity-low`: a small teaching kernel that never leaves the lower half. The kernel is
- * identity-mapped (va = pa) from 1 MiB to 129 MiB (image, boot stack, heap); user programs and
- * their heap live above it, the user stack grows down from 0x0000_7fff_ffff_ffff. Page tables
- * are reached at their physical addresses (identity). Seed 000's choice, kept on purpose: its user
- * range runs to 2^47, so unlike the Linux-like layouts the last page 0x7fff_ffff_f000 may be
- * mapped (with mmap; process stacks still start at Linux's STACK_TOP 0x7fff_ffff_f000).
+ * `identity-low`: seed 000 (Comus), a small teaching kernel that never leaves the lower half.
+ * The kernel lives from 1 MiB to 129 MiB: its image and boot stack identity-mapped (va = pa), its
+ * "paging page tables" (the seed's own name) at 18 MiB — page tables inside the kernel whose
+ * entries are pointed at any other table frame on demand, which is how Comus edits its tables
+ * (the `window` table access; the Kernel option `tableAccess: 'physical'` reaches them at their
+ * physical addresses instead) — and the heap above them. User programs and their heap live above
+ * 129 MiB; the user stack grows down from 0x0000_7fff_ffff_ffff, the last byte below the canonical
+ * hole, as the seed says. Differences from the seed, each stated in the layout table too: heap
+ * pages come from any free frame (va ≠ pa: demanding exact frames would starve the heap once
+ * processes took low memory); kernel space ends at 128 MiB, since the page table for 128-130 MiB
+ * also serves user pages from 129 MiB and the kernel's tables are shared with every process. Seed
+ * 000's user range runs to 2^47, so unlike the Linux-like layouts the last page
+ * 0x7fff_ffff_f000 may be mapped (and holds the top of the stack): code executed there would
+ * SYSRET to the non-canonical RIP 0x8000_0000_0000 (see the kernel-sim README, "Layouts").
  */
 export const IDENTITY_LOW: Layout = validateLayout({
   name: 'identity-low',
-  description: 'Kernel identity-mapped from 1 MiB to 129 MiB; user program and heap above it; user stack top at 0x0000_7fff_ffff_ffff.',
+  description: "Seed 000: kernel from 1 MiB to 129 MiB (image and stack identity-mapped, the paging page tables, the heap); user program and heap above it; user stack top at 0x0000_7fff_ffff_ffff.",
   regions: [
     { name: 'kernel-image', role: 'kernel-image', start: 1 * MiB, end: 17 * MiB, purpose: 'kernel binary (text, rodata, data, bss)', identityMapped: true },
     { name: 'kernel-stack', role: 'kernel-stack', start: 17 * MiB, end: 18 * MiB, purpose: 'kernel stacks', identityMapped: true },
-    { name: 'kernel-heap', role: 'kernel-heap', start: 18 * MiB, end: 129 * MiB, purpose: 'kernel heap', identityMapped: true },
+    { name: 'paging-page-tables', role: 'table-window', start: 18 * MiB, end: 20 * MiB, purpose: "seed 000's paging page tables: windows pointed at any page-table frame on demand (va != pa)" },
+    { name: 'kernel-heap', role: 'kernel-heap', start: 20 * MiB, end: 128 * MiB, purpose: 'kernel heap, pages from any free frame (va != pa, not identity-mapped)' },
+    { name: 'unused', role: 'other', start: 128 * MiB, end: 129 * MiB, purpose: 'kernel space ends at 128 MiB: the 128-130 MiB page table also serves user pages' },
   ],
   userRange: { start: 129 * MiB, end: USER_TOP },
   userStackTop: USER_TOP,
   kernelPhysicalBase: 1 * MiB,
-  tableAccess: 'physical',
+  tableAccess: 'window',
 });
 
 /**

@@ -25,9 +25,18 @@ function boot(layout: Layout, regions = smallMap()): Kernel {
 describe('Kernel table access', () => {
   it.each([
     ['higher-half', DirectMapTableAccess],
-    ['identity-low', PhysicalTableAccess],
+    ['identity-low', WindowTableAccess],
   ] as const)('%s reaches tables with %o', (name, cls) => {
     expect(bootKernel(smallMap(), name).tableAccess).toBeInstanceOf(cls);
+  });
+
+  it("the tableAccess option replaces the layout's mechanism: identity-low at physical addresses, or refused without what it needs", () => {
+    const k = new Kernel(new Machine({ memoryMap: smallMap() }), { layout: 'identity-low', tableAccess: 'physical' });
+    k.boot();
+    expect(k.tableAccess).toBeInstanceOf(PhysicalTableAccess);
+    k.checkInvariants();
+    expect(() => new Kernel(new Machine({ memoryMap: smallMap() }), { layout: 'identity-low', tableAccess: 'recursive' })).toThrow(expect.objectContaining({ code: 'E_LAYOUT_INVALID' }));
+    expect(() => new Kernel(new Machine({ memoryMap: smallMap() }), { layout: 'higher-half', tableAccess: 'window' })).toThrow(expect.objectContaining({ code: 'E_LAYOUT_INVALID' }));
   });
 
   for (const [layout, cls] of [

@@ -42,8 +42,12 @@ describe('kernel-sim public methods given garbage', () => {
   let user: Record<string, (...a: unknown[]) => unknown>;
   let frames: Record<string, (...a: unknown[]) => unknown>;
   let memory: Record<string, (...a: unknown[]) => unknown>;
+  // The kernel's exported state, checked equal to the live kernel's after every call: it is the
+  // state before the next call too, so each run snapshots once (checkInvariants is the cost).
+  let state: string;
   beforeEach(() => {
     ({ kernel, p, snapshot } = setUp());
+    state = snapshot();
     k = kernel as unknown as Record<string, (...a: unknown[]) => unknown>;
     proc = p as unknown as Record<string, (...a: unknown[]) => unknown>;
     user = kernel.user as unknown as Record<string, (...a: unknown[]) => unknown>;
@@ -52,7 +56,18 @@ describe('kernel-sim public methods given garbage', () => {
   });
   // Every kmem package has its own KmemError base (kernel-sim passes on virt-alloc's and kheap's
   // typed errors), so the contract is checked by the stable E_… code, never a raw TypeError.
-  const check = (call: () => unknown, allowed: readonly unknown[] = []): void => expectRejected(Error, snapshot, call, allowed);
+  const check = (call: () => unknown, allowed: readonly unknown[] = []): void => {
+    let before = true;
+    const known = (): string => {
+      if (before) {
+        before = false;
+        return state;
+      }
+      state = snapshot();
+      return state;
+    };
+    expectRejected(Error, known, call, allowed);
+  };
 
   // [name, arity, call, documented non-throwing results]
   const cases: [string, (a: unknown, b: unknown, c: unknown) => unknown, readonly unknown[], boolean?][] = [

@@ -36,12 +36,18 @@ describe('the last user page below the canonical hole', () => {
     for (const l of [HIGHER_HALF, LIMINE_HIGHER_HALF]) expect([l.userRange.end, l.userStackTop]).toEqual([LAST_PAGE, LAST_PAGE]);
   });
 
-  it('identity-low: seed 000 runs user space to 2^47, so the last page may be mapped there (explicit choice)', () => {
+  it('identity-low: seed 000 runs user space and the stack to 2^47, so the last page holds the stack top (explicit choice)', () => {
     const kernel = bootProcessKernel({ layout: 'identity-low', ramMiB: 64 });
     const p = kernel.createProcess()!;
-    expect(p.userEnd).toBe(2 ** 47);
-    expect(p.mmap({ fixed: true, va: LAST_PAGE, lengthBytes: 4096 })).toBe(LAST_PAGE);
+    expect([p.userEnd, p.stackTop]).toEqual([2 ** 47, 2 ** 47]);
+    // The highest stack byte is 0x7fff_ffff_ffff: a push at the top lands in the last page.
     expect(p.touch(LAST_PAGE + 4095, 'write', 7)).toBe('ok');
+    // The stack is never executable (NX): the SYSRET hazard needs code there, which only an
+    // executable mmap of the page could bring (see the README, Layouts).
+    expect(p.touch(LAST_PAGE, 'execute', 1)).toBe('segv');
+    const q = kernel.createProcess()!;
+    expect(q.munmap(LAST_PAGE, 4096)).toBeGreaterThanOrEqual(0);
+    expect(q.mmap({ fixed: true, va: LAST_PAGE, lengthBytes: 4096, prot: PROT.Read | PROT.Exec })).toBe(LAST_PAGE);
     kernel.checkInvariants();
   });
 });

@@ -43,10 +43,15 @@ describe('shipped layouts', () => {
     for (const layout of Object.values(LAYOUTS)) expect(validateLayout(layout)).toBe(layout);
   });
 
-  it('identity-low: kernel identity-mapped 1 MiB..129 MiB, user above, stack top 0x7fff_ffff_ffff', () => {
-    const kernel = IDENTITY_LOW.regions.filter((r) => r.identityMapped === true);
-    expect(Math.min(...kernel.map((r) => r.start))).toBe(MiB);
-    expect(Math.max(...kernel.map((r) => r.end))).toBe(129 * MiB);
+  it("identity-low: kernel 1 MiB..129 MiB (image and stack identity-mapped, the paging page tables, the heap), user above, stack top 0x7fff_ffff_ffff", () => {
+    const regions = IDENTITY_LOW.regions;
+    expect(Math.min(...regions.map((r) => r.start))).toBe(MiB);
+    expect(Math.max(...regions.map((r) => r.end))).toBe(129 * MiB);
+    // Only what really is va = pa says so: the heap's frames come from anywhere.
+    expect(regions.filter((r) => r.identityMapped === true).map((r) => r.role)).toEqual(['kernel-image', 'kernel-stack']);
+    expect(findLayoutRegion(IDENTITY_LOW, 'kernel-heap')!.purpose).toContain('not identity-mapped');
+    expect(IDENTITY_LOW.tableAccess).toBe('window');
+    expect(findLayoutRegion(IDENTITY_LOW, 'table-window')).toMatchObject({ start: 18 * MiB, end: 20 * MiB });
     expect(IDENTITY_LOW.userRange.start).toBe(129 * MiB);
     expect(IDENTITY_LOW.userStackTop - 1).toBe(0x7fff_ffff_ffff);
     expect(IDENTITY_LOW.kernelPhysicalBase).toBe(findLayoutRegion(IDENTITY_LOW, 'kernel-image')!.start);

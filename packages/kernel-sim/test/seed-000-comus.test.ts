@@ -2,8 +2,8 @@
 // view over a booted identity-low kernel (the seed's layout); each call must do what the
 // camelCase call it forwards to does, and refuse what that call refuses, changing nothing.
 import { describe, expect, it } from 'vitest';
-import { Mode, PTE } from '@kmem/x86-paging';
-import { EventLog, Kernel, KernelStateError, Machine, comusView } from '../src/index';
+import { Access, Mode, PTE, PhysicalTableAccess, WindowTableAccess } from '@kmem/x86-paging';
+import { EventLog, IDENTITY_LOW, Kernel, KernelStateError, Machine, PROT, comusView, findLayoutRegion, formatLayoutTable } from '../src/index';
 import { bootKernel, smallMap } from './boot-helpers';
 
 const PAGE = 4096;
@@ -78,5 +78,63 @@ describe('seed 000: the comus view (map_pages, unmap_pages, mem_map_pages_at, me
       () => comus.virtaddr_take(0x20_0000, PAGE),
     ];
     for (const call of calls) expect(call).toThrow(KernelStateError);
+  });
+});
+
+describe('seed 000: layout identity-low as the seed wrote it', () => {
+  const MiB = 1024 * 1024;
+
+  it('reaches its page tables through its "paging page tables" (windows inside the kernel) by default, and the boot step says so', () => {
+    const kernel = new Kernel(new Machine({ memoryMap: smallMap() }), { layout: 'identity-low', events: new EventLog() });
+    const steps = [...kernel.bootSteps()];
+    expect(kernel.tableAccess).toBeInstanceOf(WindowTableAccess);
+    const win = kernel.tableAccess as WindowTableAccess;
+    expect(win.base).toBe(18 * MiB);
+    const step = steps.find((e) => e.summary.startsWith('page tables reached by'))!;
+    expect(step.summary).toContain('window (4 window pages at 0x0000_0000_0120_1000.., each pointed at the table being edited)');
+    // They work: a kernel mapping and a process, each table edited through a window.
+    const before = win.remapCount;
+    const va = kernel.virtaddrAlloc(4 * PAGE)!;
+    expect(kernel.memMapPagesAt(va, 4, RW_NX)).toBe(true);
+    const p = kernel.createProcess()!;
+    expect(p.touch(p.stackTop - 8, 'write', 1)).toBe('ok');
+    expect(win.remapCount).toBeGreaterThan(before);
+    kernel.checkInvariants();
+  });
+
+  it("keeps physical access as an option (tableAccess: 'physical')", () => {
+    const kernel = new Kernel(new Machine({ memoryMap: smallMap() }), { layout: 'identity-low', tableAccess: 'physical', events: new EventLog() });
+    kernel.boot();
+    expect(kernel.tableAccess).toBeInstanceOf(PhysicalTableAccess);
+    kernel.checkInvariants();
+  });
+
+  it('the kernel occupies 1 MiB..129 MiB; the table says what is identity-mapped and what is not', () => {
+    const table = formatLayoutTable(IDENTITY_LOW);
+    expect(table).toContain('kernel-image: kernel binary (text, rodata, data, bss) (identity-mapped)');
+    expect(table).toMatch(/kernel-heap: .*not identity-mapped/);
+    expect(table).toMatch(/0x0000_0000_0800_0000 \| 0x0000_0000_080f_ffff .* unused: kernel space ends at 128 MiB/);
+    const kernel = bootKernel(smallMap(), 'identity-low');
+    // Image: va = pa. Heap: va != pa (its row says so).
+    expect(kernel.kernelMapper.translate(kernel.image.va)!.pa).toBe(kernel.image.va);
+    const heap = findLayoutRegion(IDENTITY_LOW, 'kernel-heap')!;
+    const ptr = kernel.kmalloc(64)!;
+    expect(ptr >= heap.start && ptr < heap.end).toBe(true);
+    expect(kernel.kernelMapper.translate(ptr)!.pa).not.toBe(ptr);
+    expect(kernel.kernelSpaceBounds).toEqual({ start: 0x1000, end: 128 * MiB });
+  });
+
+  it('user stack top is 0x7fff_ffff_ffff (the last byte below the hole); the stack is not executable there', () => {
+    const kernel = bootKernel(smallMap(), 'identity-low');
+    expect(IDENTITY_LOW.userStackTop - 1).toBe(0x7fff_ffff_ffff);
+    const p = kernel.createProcess()!;
+    expect(p.stackTop - 1).toBe(0x7fff_ffff_ffff);
+    expect(p.regions().find((r) => r.kind === 'stack')).toMatchObject({ end: 2 ** 47, prot: PROT.Read | PROT.Write });
+    expect(p.touch(0x7fff_ffff_fff8, 'write', 8)).toBe('ok');
+    // SDM vol. 2B SYSRET: #GP in ring 0 for a non-canonical RCX; code in this page could return
+    // there. The stack page is NX, so user code cannot run from it.
+    kernel.switchTo(p.pid);
+    expect(kernel.cpu.translate(0x7fff_ffff_f000, Access.Execute, Mode.User).fault).toBe(true);
+    kernel.checkInvariants();
   });
 });

@@ -3,9 +3,9 @@
 // (a set of mapped pages) over a real address space's tables, with checkInvariants after each step.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PTE } from '@kmem/x86-paging';
+import { Access, FOUR_LEVEL_GEOMETRY, Mode, PTE } from '@kmem/x86-paging';
 import { HighestAllocation, KernelAddressError, KernelConfigError, KernelSizeError, type Kernel, type Process } from '../src/index';
-import { GiB, PAGE, bootProcessKernel } from './process-helpers';
+import { GiB, PAGE, bootProcessKernel, drainFrames } from './process-helpers';
 
 const BASE = 0x1000_0000;
 const FLAGS = PTE.Writable | PTE.NoExecute | PTE.User;
@@ -186,5 +186,40 @@ describe("seed 004: the kernel's mmapPolicy option", () => {
       }),
       { numRuns: 20 },
     );
+  });
+});
+
+describe("seed 004: Pagemap::LocatePage is the mapper's locatePage", () => {
+  it("finds a process address's PTE in a booted kernel, making the tables on the way; the PTE written there is what the CPU translates", () => {
+    const kernel = bootProcessKernel();
+    const root = kernel.newAddressSpaceRoot(7)!;
+    const mapper = kernel.mapperFor(root, 7);
+    expect(mapper.locatePage(BASE)).toBeNull(); // LocatePage(addr, create = false): no table yet
+    const tables = kernel.frames.usageByOwner()['page-table'];
+    const loc = mapper.locatePage(BASE, { create: true, flags: FLAGS })!;
+    expect(loc).toMatchObject({ level: 1, present: false, tablesCreated: 3 });
+    expect(kernel.frames.usageByOwner()['page-table']).toBe(tables + 3); // owned like any table of pid 7
+    const frame = kernel.frames.allocFrame({ kind: 'user', pid: 7 })!;
+    kernel.memory.write32(loc.entryPa, FOUR_LEVEL_GEOMETRY.encodeLo(frame, PTE.Present | PTE.Writable | PTE.User, false));
+    kernel.memory.write32(loc.entryPa + 4, FOUR_LEVEL_GEOMETRY.encodeHi(frame, PTE.NoExecute, 0xfffff));
+    kernel.cpu.writeCr3(root);
+    expect(kernel.cpu.translate(BASE + 8, Access.Write, Mode.User).pa).toBe(frame + 8);
+    kernel.cpu.writeCr3(kernel.kernelRoot);
+    for (const r of mapper.unmapPages(BASE, 1)!) kernel.frames.freeFrame(r.pa);
+    kernel.freeAddressSpaceRoot(root);
+    kernel.checkInvariants();
+  });
+
+  it('returns null when frames run out part-way, with every table it made given back', () => {
+    const kernel = bootProcessKernel();
+    const root = kernel.newAddressSpaceRoot(7)!;
+    const mapper = kernel.mapperFor(root, 7);
+    const giveBack = drainFrames(kernel, 2); // three tables are needed
+    const free = kernel.pmm.freeFrames;
+    expect(mapper.locatePage(BASE, { create: true })).toBeNull();
+    expect(kernel.pmm.freeFrames).toBe(free);
+    giveBack();
+    kernel.freeAddressSpaceRoot(root);
+    kernel.checkInvariants();
   });
 });

@@ -20,11 +20,17 @@
 // Run after `npx tsup` (it imports the built package):
 //
 //   node --import tsx bench/yardsticks.bench.ts            (ROUNDS=5 for more rounds)
+//
+// A/B against another build: YARDSTICK_BASE=<its dist/index.js> adds `mmu-tlb@base` and
+// `mmu-off@base`, run right after this build's cases in every round.
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { Access, ArrayBufferPhysicalMemory, ControlRegisters, Mmu, Mode, Tlb } from '@kmem/x86-paging';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as X86Paging from '@kmem/x86-paging';
 import { buildRandomTables } from './random-tables';
+
+const moduleUnderTest = process.env.YARDSTICK_MODULE;
+const { Access, ArrayBufferPhysicalMemory, ControlRegisters, Mmu, Mode, Tlb } = (await import(moduleUnderTest === undefined ? '@kmem/x86-paging' : pathToFileURL(moduleUnderTest).href)) as typeof X86Paging;
 
 const MAPPINGS = 1_000_000;
 const HOT_PAGES = 1024;
@@ -46,7 +52,7 @@ const leafFlags = (): number => {
   return r < 0.87 ? 0x7 : r < 0.95 ? 0x5 : 0x3;
 };
 
-function buildWorkload(): { words: Uint32Array; memory: ArrayBufferPhysicalMemory; pml4: number; hotVa: Float64Array; hotWrite: Uint8Array; coldVa: Float64Array } {
+function buildWorkload(): { words: Uint32Array; memory: X86Paging.ArrayBufferPhysicalMemory; pml4: number; hotVa: Float64Array; hotWrite: Uint8Array; coldVa: Float64Array } {
   const memory = new ArrayBufferPhysicalMemory(160 * 1024 * 1024);
   const words = memory.words;
   const { pml4, pages } = buildRandomTables(words, MAPPINGS, rand, leafFlags);
@@ -164,13 +170,15 @@ function runCase(name: string): void {
 const only = process.env.YARDSTICK_CASE;
 if (only !== undefined) runCase(only);
 else {
-  const cases = ['mmu-tlb', 'mmu-off', 'sketch-tlb', 'mmu-cold', 'sketch-cold'];
+  const base = process.env.YARDSTICK_BASE;
+  const cases = ['mmu-tlb', ...(base === undefined ? [] : ['mmu-tlb@base']), 'mmu-off', ...(base === undefined ? [] : ['mmu-off@base']), 'sketch-tlb', 'mmu-cold', 'sketch-cold'];
   const rounds = Number(process.env.ROUNDS ?? 3);
   const results = new Map<string, { cpu: number[]; wall: number[]; faultShare: number }>();
   const load0 = loadavg()[0]!;
   for (let round = 0; round < rounds; round++) {
     for (const c of round % 2 === 0 ? cases : [...cases].reverse()) {
-      const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], { env: { ...process.env, YARDSTICK_CASE: c }, encoding: 'utf8' });
+      const env = { ...process.env, YARDSTICK_CASE: c.replace('@base', ''), ...(c.endsWith('@base') ? { YARDSTICK_MODULE: base } : {}) };
+      const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], { env, encoding: 'utf8' });
       if (child.status !== 0) throw new Error(`case ${c} failed: ${child.stderr}`);
       const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as { cpuRate: number; wallRate: number; faultShare: number };
       const entry = results.get(c) ?? { cpu: [], wall: [], faultShare: r.faultShare };
@@ -185,5 +193,6 @@ else {
   for (const [c, r] of results) {
     console.log(`${c.padEnd(12)} ${(median(r.cpu) / 1e6).toFixed(1).padStart(6)} M/CPU-s ${(median(r.wall) / 1e6).toFixed(1).padStart(6)} M/s wall  faults ${(r.faultShare * 100).toFixed(1)} %`);
   }
+  if (base !== undefined) console.log(`this build / base: TLB on ${(cpu('mmu-tlb') / cpu('mmu-tlb@base')).toFixed(2)}, TLB off ${(cpu('mmu-off') / cpu('mmu-off@base')).toFixed(2)}`);
   console.log(`default TLB / TLB off: ${(cpu('mmu-tlb') / cpu('mmu-off')).toFixed(2)} (floor 1.5); default TLB / sketch TLB: ${(cpu('mmu-tlb') / cpu('sketch-tlb')).toFixed(2)} (floor 0.8); cold walks / sketch walk: ${(cpu('mmu-cold') / cpu('sketch-cold')).toFixed(2)} (floor 0.9)`);
 }

@@ -16,7 +16,7 @@ import { PageFaultErrorCode } from './page-fault-error-code';
 import { PagingMode, pagingModeOf } from './paging-mode';
 import { formatLinear } from './format-linear';
 import { describeStaleUse, type Tlb, TlbPageSize, tlbPageSizeBytes } from './tlb';
-import { TranslationResult } from './translation-result';
+import { setFault, TranslationResult } from './translation-result';
 import { brand } from './brand';
 
 export { TranslationResult } from './translation-result';
@@ -229,8 +229,11 @@ export class Mmu {
       const slot = tlb.findTag(vaHi, vaLo >>> 12);
       if (slot >= 0) {
         const flags = tlb.flags[slot]!;
-        if (tlb.tagsHigh[slot] === vaHi >>> 12 && quickHit(flags, access, mode)) return this.tlbHit(tlb, slot, flags, vaLo);
-        // Another PCID's entry, a global one, or rights of another kind: the general path.
+        if (tlb.tagsHigh[slot] === vaHi >>> 12) {
+          if (quickHit(flags, access, mode)) return this.tlbHit(tlb, slot, flags, vaLo);
+          return this.cachedRightsOther(tlb, slot, flags, vaHi, vaLo, access, mode);
+        }
+        // Another PCID's entry or a global one: the general path.
         return this.translateFull(vaHi, vaLo, access, mode);
       }
       // No entry of the page under any PCID: a miss for sure.
@@ -275,7 +278,7 @@ export class Mmu {
     let flags = (lo & 0xff9) | (andLo & 0x6) | (hi & 0x7ff0_0000) | ((hi4 | hi3 | hi2 | hi) & (0x8000_0000 | 0));
     // Same quick accept as on a TLB hit: a read of a page of the accessing mode's own kind.
     if (!(access === 0 && ((flags & 0x4) !== 0) === (mode === 3)) && this.rightsError(flags, access, mode) !== 0) {
-      return this.translateFull(vaHi, vaLo, access, mode);
+      return this.deniedAfterFastWalk(e4, e3, e2, flags, vaHi, vaLo, access, mode);
     }
     // SDM 4.8: A on every entry used, D on the written leaf (one test when all are set).
     const set = access === 1 ? 0x60 /* A | D */ : 0x20; /* A */
@@ -294,6 +297,60 @@ export class Mmu {
       tlb.misses++;
       tlb.fill(vaHi, vaLo >>> 12, 0, frameHi, lo & 0xffff_f000, flags, 1, (flags & 0x100) /* G */ !== 0 && (regs.cr4 & 0x80) /* CR4.PGE */ !== 0);
     }
+    return r;
+  }
+
+  /**
+   * The fault `translateFull` would report after the fast walk found an allowed-looking path to a
+   * present 4 KiB leaf whose rights deny the access (a user access to a supervisor page, a write
+   * to a read-only one): what the full walk does in that case, without walking again. The walk
+   * sets A on each table entry it passes (SDM 4.8; walkLongMode does it level by level) and none
+   * on the denying leaf, the fault reports P and the access's bits at level 1 (SDM 4.7), and
+   * the page's TLB entries are dropped (SDM 4.10.4.1) — with no entry of the page cached (the
+   * fast walk's precondition), only pieces of a huge page can go. The mmu property tests compare
+   * every such case, A/D bits included, with the reference walk.
+   */
+  private deniedAfterFastWalk(e4: number, e3: number, e2: number, flags: number, vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
+    // Out of line and recomputing what it needs, so translateWalk's allowed path stays as it was.
+    const w = this.flat!;
+    w[e4]! |= 0x20;
+    w[e3]! |= 0x20;
+    w[e2]! |= 0x20;
+    this.walkCount++;
+    const r = this.result;
+    r.tlbHit = false;
+    setFault(r, this.errorBase(access, mode) | this.rightsError(flags, access, mode), 1);
+    const tlb = this.tlb;
+    if (tlb !== null && tlb.enabled) {
+      tlb.misses++;
+      tlb.invalidatePageSplit(vaHi, vaLo, 0);
+    }
+    return r;
+  }
+
+  /**
+   * A TLB entry of this page under PCID 0 whose rights are not of the quick kind (a write to a
+   * read-only page, a user access to a supervisor page, a fetch, a supervisor access): in 4-level
+   * paging, when the cached rights deny the access, the fault `translateFull` would report from
+   * the same slot (`tlb.lookup` finds it first: `findTag` returned the set's first slot with the
+   * page's tag) — rights from the cached entry (SDM 4.10.2.2), counted as a hit, then the page's
+   * entries dropped (4.10.4.1). Everything else goes to translateFull unchanged.
+   */
+  private cachedRightsOther(tlb: Tlb, slot: number, flags: number, vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
+    const regs = this.registers;
+    if ((regs.cr4 & 0x1020) /* LA57 | PAE */ !== 0x20 || (regs.efer & 0x400) /* EFER.LMA */ === 0) return this.translateFull(vaHi, vaLo, access, mode);
+    const denied = this.rightsError(flags, access, mode);
+    if (denied === 0) return this.translateFull(vaHi, vaLo, access, mode);
+    tlb.hits++;
+    const r = this.result;
+    r.fault = true;
+    r.errorCode = this.errorBase(access, mode) | denied;
+    r.level = tlb.levels[slot]!;
+    r.pa = 0;
+    r.pageSizeBytes = 0;
+    r.flags = 0;
+    r.tlbHit = true;
+    tlb.invalidatePageSplit(vaHi, vaLo, 0);
     return r;
   }
 

@@ -250,8 +250,11 @@ export class BootSteps {
         parts.tableAccess = parts.physical;
     }
     const mechanism = parts.layout.tableAccess;
+    const ta = parts.tableAccess;
+    // Seed 000's "paging page tables": say where the windows are and what they do.
+    const how = ta instanceof WindowTableAccess ? `window (${ta.windowCount} window pages at ${formatCanonical(ta.base + 4096)}.., each pointed at the table being edited)` : mechanism;
     return [
-      `page tables reached by ${mechanism}; kernel PML4 at ${formatPhysical(root)}${dm === undefined ? '' : `; direct map of ${formatSize(directMapBytes)} at ${formatCanonical(dm.start)}`}`,
+      `page tables reached by ${how}; kernel PML4 at ${formatPhysical(root)}${dm === undefined ? '' : `; direct map of ${formatSize(directMapBytes)} at ${formatCanonical(dm.start)}`}`,
       { mechanism, kernelRoot: root, sharedTables, directMapBytes, tableFrames: frames.usageByOwner()['page-table'] },
     ];
   }

@@ -2,7 +2,7 @@
 // put the image and modules, and the switches (stack and heap sizes, SMEP/SMAP, PCIDs).
 import type { KernelImageSpec } from '../boot/kernel-image';
 import type { EventLog } from '../events';
-import type { Layout } from '../layout';
+import type { Layout, TableAccessMechanism } from '../layout';
 import type { LAYOUTS } from '../layouts';
 import type { MmapPolicy } from '../highest-allocation';
 import type { FrameAllocatorKind } from './frame-allocator-choice';
@@ -60,6 +60,13 @@ export interface KernelOptions {
    * far while there is room above it, then the lowest free range below it). See `MmapPolicy`.
    */
   readonly mmapPolicy?: MmapPolicy;
+  /**
+   * How the kernel reaches its page tables, instead of the layout's `tableAccess` (e.g.
+   * `'physical'` on `identity-low`, whose default is seed 000's windows). The layout must have what
+   * the mechanism needs (a direct-map or table-window region, a recursive slot); otherwise the
+   * layout check throws `InvalidLayoutError` (`E_LAYOUT_INVALID`) before anything is built.
+   */
+  readonly tableAccess?: TableAccessMechanism;
   /** Give each process a PCID (CR4.PCIDE, set when the first process is created) so context switches keep TLB entries. Default false. */
   readonly pcid?: boolean;
 }

@@ -84,8 +84,10 @@ export class KernelParts {
     this.machine = machine;
     this.options = options;
     requireLayoutPagingMode(options.layout, '4-level');
-    const layout = typeof options.layout === 'string' ? LAYOUTS[options.layout] : validateLayout(options.layout);
-    if (layout === undefined) throw new KernelConfigError(`unknown layout "${typeof options.layout === 'string' ? options.layout : 'object'}" (shipped: ${Object.keys(LAYOUTS).join(', ')})`);
+    const named = typeof options.layout === 'string' ? LAYOUTS[options.layout] : validateLayout(options.layout);
+    if (named === undefined) throw new KernelConfigError(`unknown layout "${typeof options.layout === 'string' ? options.layout : 'object'}" (shipped: ${Object.keys(LAYOUTS).join(', ')})`);
+    // The `tableAccess` option replaces the layout's mechanism (checked like any layout).
+    const layout = options.tableAccess === undefined || options.tableAccess === named.tableAccess ? named : validateLayout({ ...named, tableAccess: options.tableAccess });
     this.layout = layout;
     const windowRegion = findLayoutRegion(layout, 'table-window');
     if (layout.tableAccess === 'window' && (windowRegion === undefined || windowRegion.start % TWO_MIB !== 0 || windowRegion.end - windowRegion.start < TWO_MIB)) {

@@ -10,7 +10,7 @@ import type { KernelServices } from '../kernel-services';
 import type { Process } from './process';
 import { ProcessOptionError } from './process-errors';
 import { checkExecArguments } from './exec-arguments';
-import { MAX_STACK_TOP, checkLimits, pageUp, type ExecOptions } from './process-limits';
+import { checkLimits, pageUp, type ExecOptions } from './process-limits';
 import type { ProcessTable } from './process-table';
 import { PROT, type RegionKind } from './regions';
 
@@ -23,7 +23,7 @@ export function exec<K extends KernelServices>(table: ProcessTable<K>, target: n
   const kernel = table.kernel;
   const mappings = table.mappings;
   const userStart = kernel.layout.userRange.start;
-  const stackTop = existing?.stackTop ?? Math.min(kernel.layout.userStackTop, MAX_STACK_TOP, kernel.layout.userRange.end);
+  const stackTop = existing?.stackTop ?? Math.min(kernel.layout.userStackTop, kernel.layout.userRange.end);
   // The kernel's paging mode decides the ELF class it runs: i386 programs on the 32-bit kernel,
   // x86_64 ones on the others; a file of the other class is refused before anything changes.
   const bits = kernel.layout.pagingMode === '32-bit' ? 32 : 64;

@@ -1,14 +1,11 @@
 // Options a process is created or exec'd with, and the stack limits they come to (Linux's
 // defaults: 128 KiB initial stack, 8 MiB RLIMIT_STACK, a 256-page stack_guard_gap).
-import { DEFAULT_USER_END_VA } from '../elf/load-plan';
 import type { ProcessLimits } from './process';
 import { ProcessOptionError } from './process-errors';
 import { show } from '../show-value';
 
 const PAGE = 4096;
 const MiB = 1024 * 1024;
-/** Linux's STACK_TOP / TASK_SIZE for 4-level paging: the last user page is never mapped. */
-export const MAX_STACK_TOP = DEFAULT_USER_END_VA;
 
 /** Defaults of {@link ProcessLimits}: Linux's 128 KiB initial stack, 8 MiB RLIMIT_STACK, 256-page stack_guard_gap. */
 export const DEFAULT_PROCESS_LIMITS: ProcessLimits = Object.freeze({ stackSizeBytes: 128 * 1024, stackLimitBytes: 8 * MiB, guardGapBytes: 256 * PAGE });

@@ -11,7 +11,7 @@ import type { SwapManager } from '../swap/swap-manager';
 import type { AddressSpaceSwitch } from './address-space-switch';
 import { Process, type ProcessCalls, type ProcessLimits } from './process';
 import { NoSuchProcessError, ProcessOptionError, ProcessStateError } from './process-errors';
-import { MAX_STACK_TOP, checkLimits, type CreateProcessOptions } from './process-limits';
+import { checkLimits, type CreateProcessOptions } from './process-limits';
 import { PROT, RegionList } from './regions';
 import { UserPageTables } from './user-pages';
 import type { UserMappings } from './user-mappings';
@@ -82,7 +82,9 @@ export class ProcessTable<K extends KernelServices = KernelServices> {
     const kernel = this.kernel;
     const userStart = kernel.layout.userRange.start;
     const userEnd = kernel.layout.userRange.end;
-    const stackTop = Math.min(kernel.layout.userStackTop, MAX_STACK_TOP, userEnd);
+    // The layout's stack top (identity-low: seed 000's 2^47, the last byte below the hole; the
+    // Linux-like layouts: TASK_SIZE_MAX), within the user range.
+    const stackTop = Math.min(kernel.layout.userStackTop, userEnd);
     const brkStart = options.brkStartVa ?? userStart;
     if (!Number.isSafeInteger(brkStart) || brkStart % PAGE !== 0 || brkStart < userStart || brkStart >= stackTop - limits.stackLimitBytes) {
       throw new ProcessOptionError(`brkStartVa ${show(brkStart)} is not a page-aligned user address below the stack area`);

@@ -147,7 +147,7 @@ export class Process {
   readonly userStart: number;
   /** End of the user range (exclusive). */
   readonly userEnd: number;
-  /** Top of the stack (exclusive): min(layout's userStackTop, 0x7fff_ffff_f000). */
+  /** Top of the stack (exclusive): the layout's `userStackTop` (within the user range). */
   readonly stackTop: number;
   /** Where the mmap area starts (bottom-up allocation, Linux's legacy TASK_UNMAPPED_BASE = user end / 3). */
   readonly mmapBase: number;
