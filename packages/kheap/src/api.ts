@@ -139,9 +139,23 @@ export interface HeapStats {
   /** Every slab cache, kmalloc classes first. */
   caches: CacheStats[];
   /** The medium-size allocator. */
-  tlsf: { arenaCount: number; blocksInUse: number; freeBlocks: number; bytesFree: number };
+  tlsf: {
+    /** Arenas the TLSF allocator has taken from the backing. */
+    arenaCount: number;
+    /** Blocks handed out. */
+    blocksInUse: number;
+    /** Free blocks on its lists. */
+    freeBlocks: number;
+    /** Bytes in those free blocks. */
+    bytesFree: number;
+  };
   /** Page-granular allocations. */
-  large: { allocations: number; pageCount: number };
+  large: {
+    /** Live page-granular allocations. */
+    allocations: number;
+    /** Pages they hold. */
+    pageCount: number;
+  };
 }
 
 /** What debug mode (or checkInvariants) found, carried by {@link HeapCorruptionError}. */
@@ -189,6 +203,7 @@ export abstract class KmemError extends Error {
 /** A size that is negative, NaN, fractional, infinite or larger than the heap region. */
 export class InvalidSizeError extends KmemError {
   readonly code = 'E_INVALID_SIZE';
+  /** @param sizeBytes The size given, in bytes. */
   constructor(readonly sizeBytes: number, reason: string) {
     super(`invalid size ${show(sizeBytes)}: ${reason}`);
   }
@@ -197,6 +212,7 @@ export class InvalidSizeError extends KmemError {
 /** An alignment that is not a power of two, or larger than a page. */
 export class InvalidAlignmentError extends KmemError {
   readonly code = 'E_INVALID_ALIGNMENT';
+  /** @param alignBytes The alignment given, in bytes. */
   constructor(readonly alignBytes: number) {
     super(`invalid alignment ${show(alignBytes)}: must be a power of two between 1 and ${PAGE_SIZE}`);
   }
@@ -205,6 +221,7 @@ export class InvalidAlignmentError extends KmemError {
 /** A pointer the heap never returned (outside its pages, or not an object boundary it knows). */
 export class InvalidPointerError extends KmemError {
   readonly code = 'E_INVALID_POINTER';
+  /** @param ptr The pointer given. */
   constructor(readonly ptr: number, reason: string) {
     super(`${hex(ptr)} was not returned by this heap: ${reason}`);
   }
@@ -213,6 +230,11 @@ export class InvalidPointerError extends KmemError {
 /** A pointer into the middle of a block rather than to its start. */
 export class InteriorPointerError extends KmemError {
   readonly code = 'E_INTERIOR_POINTER';
+  /**
+   * @param ptr The pointer given.
+   * @param blockPtr The start of the block it points into.
+   * @param offset How far into the block it points, in bytes.
+   */
   constructor(readonly ptr: number, readonly blockPtr: number, readonly offset: number) {
     super(`${hex(ptr)} points into the block at ${hex(blockPtr)} (offset ${offset}), not at its start`);
   }
@@ -221,6 +243,7 @@ export class InteriorPointerError extends KmemError {
 /** Freeing a block that is already free. */
 export class DoubleFreeError extends KmemError {
   readonly code = 'E_DOUBLE_FREE';
+  /** @param ptr The block's pointer. */
   constructor(readonly ptr: number) {
     super(`double free of ${hex(ptr)}: the block is already free`);
   }
@@ -229,6 +252,10 @@ export class DoubleFreeError extends KmemError {
 /** Returning an object to a slab cache it does not belong to (or to a destroyed cache). */
 export class WrongCacheError extends KmemError {
   readonly code = 'E_WRONG_CACHE';
+  /**
+   * @param ptr The object's pointer.
+   * @param cache The name of the cache it was returned to.
+   */
   constructor(readonly ptr: number, readonly cache: string, reason: string) {
     super(`${hex(ptr)} cannot be freed to cache ${cache}: ${reason}`);
   }
@@ -237,6 +264,7 @@ export class WrongCacheError extends KmemError {
 /** Destroying a slab cache that still has allocated objects, or using a destroyed cache. */
 export class CacheStateError extends KmemError {
   readonly code = 'E_CACHE_STATE';
+  /** @param cache The cache's name. */
   constructor(readonly cache: string, reason: string) {
     super(`cache ${cache}: ${reason}`);
   }
@@ -253,6 +281,7 @@ export class BackingError extends KmemError {
 /** An option value that is out of range. */
 export class InvalidOptionError extends KmemError {
   readonly code = 'E_INVALID_OPTION';
+  /** @param option The option's name. */
   constructor(readonly option: string, reason: string) {
     super(`option ${option}: ${reason}`);
   }
@@ -265,6 +294,7 @@ export class InvalidOptionError extends KmemError {
  */
 export class HeapCorruptionError extends KmemError {
   readonly code = 'E_HEAP_CORRUPTION';
+  /** @param report What was found damaged, and where. */
   constructor(readonly report: CorruptionReport) {
     super(report.message);
   }

@@ -159,6 +159,7 @@ export abstract class KmemError extends Error {
 /** An address that is not a safe non-negative integer below 2^52 (NaN, negative, fractional, huge). */
 export class InvalidAddressError extends KmemError {
   readonly code = 'E_BAD_ADDRESS';
+  /** @param pa The value given as the address. */
   constructor(readonly pa: number, what = 'physical address') {
     super(`${what} ${show(pa)} is not an integer in [0, 2^52)`);
   }
@@ -167,6 +168,7 @@ export class InvalidAddressError extends KmemError {
 /** A frame address that is not a multiple of 4096. */
 export class MisalignedAddressError extends KmemError {
   readonly code = 'E_MISALIGNED';
+  /** @param pa The misaligned address. */
   constructor(readonly pa: number) {
     super(`physical address ${hex(pa)} is not 4 KiB aligned`);
   }
@@ -175,6 +177,10 @@ export class MisalignedAddressError extends KmemError {
 /** A frame (or part of a run) outside the managed range `[0, totalFrames * 4096)`. */
 export class AddressOutOfRangeError extends KmemError {
   readonly code = 'E_OUT_OF_RANGE';
+  /**
+   * @param pa The first frame outside the range.
+   * @param endPa The end of the managed range (exclusive).
+   */
   constructor(readonly pa: number, readonly endPa: number) {
     super(`frame ${hex(pa)} is outside the managed range [0x0, ${hex(endPa)})`);
   }
@@ -183,6 +189,7 @@ export class AddressOutOfRangeError extends KmemError {
 /** Freeing a frame that is already free. `pa` is the first such frame. */
 export class DoubleFreeError extends KmemError {
   readonly code = 'E_DOUBLE_FREE';
+  /** @param pa The first frame that was already free. */
   constructor(readonly pa: number) {
     super(`frame ${hex(pa)} is already free`);
   }
@@ -191,6 +198,7 @@ export class DoubleFreeError extends KmemError {
 /** Freeing a frame that was never usable (a hole, firmware-reserved, low memory, permanent). */
 export class FreeReservedFrameError extends KmemError {
   readonly code = 'E_FREE_RESERVED';
+  /** @param pa The never-usable frame. */
   constructor(readonly pa: number) {
     super(`frame ${hex(pa)} is reserved as never-usable and cannot be freed`);
   }
@@ -199,6 +207,7 @@ export class FreeReservedFrameError extends KmemError {
 /** A frame count that is 0, negative, NaN, fractional, or larger than the managed range. */
 export class InvalidFrameCountError extends KmemError {
   readonly code = 'E_BAD_COUNT';
+  /** @param frameCount The frame count given. */
   constructor(readonly frameCount: number, limit: number) {
     super(`frame count ${show(frameCount)} is not an integer in [1, ${limit}]`);
   }
@@ -207,6 +216,7 @@ export class InvalidFrameCountError extends KmemError {
 /** An alignment that is not a power of two multiple of 4096 bytes. */
 export class InvalidAlignmentError extends KmemError {
   readonly code = 'E_BAD_ALIGNMENT';
+  /** @param alignBytes The alignment given, in bytes. */
   constructor(readonly alignBytes: number) {
     super(`alignment ${show(alignBytes)} bytes is not a power of two >= 4096`);
   }
@@ -215,6 +225,10 @@ export class InvalidAlignmentError extends KmemError {
 /** `minAddr` / `maxAddr` that are not addresses, or `minAddr > maxAddr`. */
 export class InvalidRangeError extends KmemError {
   readonly code = 'E_BAD_RANGE';
+  /**
+   * @param minAddr The lowest address given.
+   * @param maxAddr The end address given (exclusive).
+   */
   constructor(readonly minAddr: number, readonly maxAddr: number) {
     super(`address range [${hex(minAddr)}, ${hex(maxAddr)}) is not a valid range`);
   }
@@ -223,6 +237,7 @@ export class InvalidRangeError extends KmemError {
 /** A memory-map entry that is not `{ base, lengthBytes, kind }` with integer bytes and a known kind. */
 export class MemoryMapError extends KmemError {
   readonly code = 'E_BAD_MEMORY_MAP';
+  /** @param index The index of the bad entry in the map. */
   constructor(readonly index: number, reason: string) {
     super(`memory map entry ${index}: ${reason}`);
   }
@@ -231,6 +246,7 @@ export class MemoryMapError extends KmemError {
 /** An option outside its documented domain. */
 export class InvalidOptionError extends KmemError {
   readonly code = 'E_BAD_OPTION';
+  /** @param option The option's name. */
   constructor(readonly option: string, reason: string) {
     super(`option ${option}: ${reason}`);
   }
@@ -239,6 +255,7 @@ export class InvalidOptionError extends KmemError {
 /** `placeBitmap` called a second time. */
 export class BitmapAlreadyPlacedError extends KmemError {
   readonly code = 'E_BITMAP_PLACED';
+  /** @param pa Where the bitmap already is. */
   constructor(readonly pa: number) {
     super(`the bitmap is already placed at ${hex(pa)}`);
   }

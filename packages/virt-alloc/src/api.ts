@@ -101,6 +101,7 @@ export interface VirtualAllocatorStats {
 /** A size that is 0, negative, NaN, not a safe integer, or larger than the whole managed range. */
 export class InvalidSizeError extends KmemError {
   readonly code = 'E_INVALID_SIZE';
+  /** @param sizeBytes The size given, in bytes. */
   constructor(readonly sizeBytes: number) {
     super(`size ${show(sizeBytes)} bytes is not a positive safe integer no larger than the managed range`);
   }
@@ -109,6 +110,10 @@ export class InvalidSizeError extends KmemError {
 /** A size that is not a whole multiple of the allocator's granularity (sizes are never rounded). */
 export class UnalignedSizeError extends KmemError {
   readonly code = 'E_UNALIGNED_SIZE';
+  /**
+   * @param sizeBytes The size given, in bytes.
+   * @param granularityBytes The allocator's granularity, in bytes.
+   */
   constructor(
     readonly sizeBytes: number,
     readonly granularityBytes: number,
@@ -120,6 +125,10 @@ export class UnalignedSizeError extends KmemError {
 /** An address that is not a multiple of the allocator's granularity. */
 export class MisalignedAddressError extends KmemError {
   readonly code = 'E_MISALIGNED_ADDRESS';
+  /**
+   * @param addr The misaligned address.
+   * @param granularityBytes The allocator's granularity, in bytes.
+   */
   constructor(
     readonly addr: number,
     readonly granularityBytes: number,
@@ -132,6 +141,11 @@ export class MisalignedAddressError extends KmemError {
 /** An address (or the end of a range starting there) outside the managed range, or not a safe integer. */
 export class AddressOutOfRangeError extends KmemError {
   readonly code = 'E_ADDRESS_OUT_OF_RANGE';
+  /**
+   * @param addr The address given.
+   * @param sizeBytes The size of the range starting there, in bytes (0 for an address alone).
+   * @param range The managed range.
+   */
   constructor(
     readonly addr: number,
     readonly sizeBytes: number,
@@ -147,6 +161,7 @@ export class AddressOutOfRangeError extends KmemError {
 /** An alignment (or granularity) that is not a power-of-two safe integer. */
 export class InvalidAlignmentError extends KmemError {
   readonly code = 'E_INVALID_ALIGNMENT';
+  /** @param alignBytes The alignment given, in bytes. */
   constructor(readonly alignBytes: number) {
     super(`alignment ${show(alignBytes)} bytes is not a power of two`);
   }
@@ -155,6 +170,7 @@ export class InvalidAlignmentError extends KmemError {
 /** A malformed range: the constructor's `{ start, end }` or an alloc's `within`. */
 export class InvalidRangeError extends KmemError {
   readonly code = 'E_INVALID_RANGE';
+  /** @param range The range given. */
   constructor(
     readonly range: AddressRange,
     reason: string,
@@ -168,6 +184,10 @@ export class InvalidRangeError extends KmemError {
 /** Freeing a range of which some part is not in use: a double free, or never allocated. */
 export class DoubleFreeError extends KmemError {
   readonly code = 'E_DOUBLE_FREE';
+  /**
+   * @param addr The start of the range being freed.
+   * @param sizeBytes Its size in bytes.
+   */
   constructor(
     readonly addr: number,
     readonly sizeBytes: number,
@@ -180,6 +200,10 @@ export class DoubleFreeError extends KmemError {
 /** `free(addr)` without a size, where `addr` is inside an in-use block but not at its start. */
 export class NotBlockStartError extends KmemError {
   readonly code = 'E_NOT_BLOCK_START';
+  /**
+   * @param addr The address given.
+   * @param blockStart The start of the in-use block that contains it.
+   */
   constructor(
     readonly addr: number,
     readonly blockStart: number,
@@ -194,6 +218,7 @@ export class NotBlockStartError extends KmemError {
 /** An options argument that is not an object, or an option of the wrong type (e.g. a `formatAddress` that is not a function). */
 export class InvalidOptionError extends KmemError {
   readonly code = 'E_INVALID_OPTION';
+  /** @param option The option's name. */
   constructor(
     readonly option: string,
     reason: string,

@@ -126,6 +126,7 @@ export class NonCanonicalAddressError extends KmemError {
 /** A value that is not a usable address: not a safe integer, negative, or out of range. */
 export class InvalidAddressError extends KmemError {
   readonly code = 'E_INVALID_ADDRESS';
+  /** @param input The rejected value as written by the caller. */
   constructor(
     readonly input: string,
     reason: string,
@@ -137,7 +138,11 @@ export class InvalidAddressError extends KmemError {
 /** An address that is not aligned to the page or frame size an operation needs. */
 export class MisalignedAddressError extends KmemError {
   readonly code = 'E_MISALIGNED';
-  /** @param what `'va'` or `'pa'`; `address` is the linear va or the pa */
+  /**
+   * @param what `'va'` or `'pa'`.
+   * @param address The misaligned address: the linear va or the pa.
+   * @param alignBytes The alignment the operation needs, in bytes.
+   */
   constructor(
     readonly what: 'va' | 'pa',
     readonly address: number,
@@ -150,6 +155,10 @@ export class MisalignedAddressError extends KmemError {
 /** A count or size that is zero, negative, NaN, fractional or too large. */
 export class InvalidSizeError extends KmemError {
   readonly code = 'E_INVALID_SIZE';
+  /**
+   * @param parameter The parameter's name.
+   * @param value The value given.
+   */
   constructor(
     readonly parameter: string,
     readonly value: number,
@@ -165,6 +174,10 @@ export class InvalidSizeError extends KmemError {
  */
 export class CanonicalHoleError extends KmemError {
   readonly code = 'E_CROSSES_CANONICAL_HOLE';
+  /**
+   * @param va The start of the range.
+   * @param sizeBytes Its size in bytes.
+   */
   constructor(
     readonly va: number,
     readonly sizeBytes: number,
@@ -176,6 +189,11 @@ export class CanonicalHoleError extends KmemError {
 /** A physical range that reaches 2^MAXPHYADDR or beyond. */
 export class PhysicalAddressRangeError extends KmemError {
   readonly code = 'E_PA_OUT_OF_RANGE';
+  /**
+   * @param pa The start of the range.
+   * @param sizeBytes Its size in bytes.
+   * @param limit 2^MAXPHYADDR, the first address out of reach.
+   */
   constructor(
     readonly pa: number,
     readonly sizeBytes: number,
@@ -188,6 +206,7 @@ export class PhysicalAddressRangeError extends KmemError {
 /** A flags word with bits the operation does not accept (see `PTE` in entry.ts). */
 export class InvalidFlagsError extends KmemError {
   readonly code = 'E_INVALID_FLAGS';
+  /** @param flags The flags word given. */
   constructor(
     readonly flags: number,
     reason: string,
@@ -199,6 +218,10 @@ export class InvalidFlagsError extends KmemError {
 /** An option that is out of its allowed set (e.g. MAXPHYADDR outside 32..52, an unknown page size). */
 export class InvalidOptionError extends KmemError {
   readonly code = 'E_INVALID_OPTION';
+  /**
+   * @param option The option's name.
+   * @param value The value given.
+   */
   constructor(
     readonly option: string,
     readonly value: unknown,
@@ -211,7 +234,10 @@ export class InvalidOptionError extends KmemError {
 /** Mapping over an existing mapping (x86_64 crate: `MapToError::PageAlreadyMapped`). */
 export class PageAlreadyMappedError extends KmemError {
   readonly code = 'E_ALREADY_MAPPED';
-  /** @param va the first page of the requested range that is already mapped; `pa` what it maps to */
+  /**
+   * @param va The first page of the requested range that is already mapped.
+   * @param pa What it maps to.
+   */
   constructor(
     readonly va: number,
     readonly pa: number,
@@ -226,6 +252,10 @@ export class PageAlreadyMappedError extends KmemError {
  */
 export class ParentEntryHugePageError extends KmemError {
   readonly code = 'E_PARENT_HUGE_PAGE';
+  /**
+   * @param va The address being mapped.
+   * @param level The level of the huge entry (2: a 2 MiB or 4 MiB page, 3: a 1 GiB page).
+   */
   constructor(
     readonly va: number,
     readonly level: number,
@@ -237,6 +267,7 @@ export class ParentEntryHugePageError extends KmemError {
 /** An operation that needs a mapping found none (e.g. `updateFlags` over a hole). */
 export class NotMappedError extends KmemError {
   readonly code = 'E_NOT_MAPPED';
+  /** @param va The first page found unmapped. */
   constructor(readonly va: number) {
     super(`page ${formatVa(va)} is not mapped`);
   }
@@ -245,6 +276,10 @@ export class NotMappedError extends KmemError {
 /** A range touching a PML4 slot the Mapper was told to leave alone (e.g. a recursive slot). */
 export class ReservedRegionError extends KmemError {
   readonly code = 'E_RESERVED_REGION';
+  /**
+   * @param va The address in the reserved slot.
+   * @param pml4Slot The PML4 slot the Mapper was told to leave alone.
+   */
   constructor(
     readonly va: number,
     readonly pml4Slot: number,
@@ -261,7 +296,10 @@ export class ReservedRegionError extends KmemError {
  */
 export class InvalidFrameError extends KmemError {
   readonly code = 'E_INVALID_FRAME';
-  /** @param frame what `allocFrame()` returned; `limit` is 2^MAXPHYADDR */
+  /**
+   * @param frame What `allocFrame()` returned.
+   * @param limit 2^MAXPHYADDR.
+   */
   constructor(
     readonly frame: number,
     readonly limit: number,
@@ -275,6 +313,7 @@ export class InvalidFrameError extends KmemError {
 /** Freeing a frame that is already free. */
 export class DoubleFreeError extends KmemError {
   readonly code = 'E_DOUBLE_FREE';
+  /** @param pa The frame that was already free. */
   constructor(readonly pa: number) {
     super(`frame ${formatPa(pa)} is already free`);
   }
@@ -283,6 +322,7 @@ export class DoubleFreeError extends KmemError {
 /** Freeing a frame the allocator never handed out or does not manage. */
 export class FrameNotOwnedError extends KmemError {
   readonly code = 'E_FRAME_NOT_OWNED';
+  /** @param pa The frame given. */
   constructor(readonly pa: number) {
     super(`frame ${formatPa(pa)} does not belong to this allocator`);
   }
@@ -291,6 +331,10 @@ export class FrameNotOwnedError extends KmemError {
 /** A physical access outside the memory that backs it. */
 export class PhysicalAccessError extends KmemError {
   readonly code = 'E_PHYSICAL_ACCESS';
+  /**
+   * @param pa The first byte of the access.
+   * @param sizeBytes Its size in bytes.
+   */
   constructor(
     readonly pa: number,
     readonly sizeBytes: number,
@@ -302,6 +346,10 @@ export class PhysicalAccessError extends KmemError {
 /** The fixed pool of bootstrap page-table frames inside the kernel image is too small. */
 export class BootstrapPoolExhaustedError extends KmemError {
   readonly code = 'E_BOOT_POOL_EXHAUSTED';
+  /**
+   * @param poolFrameCount Frames in the pool.
+   * @param framesNeeded Frames the tables need.
+   */
   constructor(
     readonly poolFrameCount: number,
     readonly framesNeeded: number,

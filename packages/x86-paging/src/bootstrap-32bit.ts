@@ -35,9 +35,19 @@ export interface Bootstrap32Options {
   /** Physical memory holding the kernel image (and so the pool). */
   readonly memory: PhysicalMemory;
   /** Physical extent of the kernel image (e.g. loaded at 1 MiB by GRUB); the alias covers it in whole 4 MiB pages. */
-  readonly kernel: { readonly pa: number; readonly sizeBytes: number };
+  readonly kernel: {
+    /** Physical address of the image's first byte. */
+    readonly pa: number;
+    /** Its size in bytes. */
+    readonly sizeBytes: number;
+  };
   /** Frames reserved inside the kernel image for the page directory (4 KiB aligned; one is enough). */
-  readonly pool: { readonly pa: number; readonly frameCount: number };
+  readonly pool: {
+    /** Physical address of the first pool frame. */
+    readonly pa: number;
+    /** Frames in the pool. */
+    readonly frameCount: number;
+  };
   /** Linear address of physical 0 in the alias (4 MiB aligned); default 0xc000_0000. */
   readonly higherHalfBase?: number;
   /**
@@ -64,9 +74,19 @@ export interface Bootstrap32Tables {
   /** Pool frames used (1: the directory). */
   readonly tableFrameCount: number;
   /** Linear range of the identity map, or null. */
-  readonly identity: { readonly start: number; readonly end: number } | null;
+  readonly identity: {
+    /** First linear address. */
+    readonly start: number;
+    /** End (exclusive). */
+    readonly end: number;
+  } | null;
   /** Linear range of the higher-half alias. */
-  readonly higherHalf: { readonly start: number; readonly end: number };
+  readonly higherHalf: {
+    /** First linear address. */
+    readonly start: number;
+    /** End (exclusive). */
+    readonly end: number;
+  };
   /** The recursive PDE, or null. */
   readonly recursiveSlot: number | null;
 }

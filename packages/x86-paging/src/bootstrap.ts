@@ -30,9 +30,19 @@ export interface BootstrapOptions {
   /** Physical memory holding the kernel image (and so the pool). */
   readonly memory: PhysicalMemory;
   /** Physical extent of the kernel image; rounded out to 4 KiB boundaries. */
-  readonly kernel: { readonly pa: number; readonly sizeBytes: number };
+  readonly kernel: {
+    /** Physical address of the image's first byte. */
+    readonly pa: number;
+    /** Its size in bytes. */
+    readonly sizeBytes: number;
+  };
   /** Page-table frames reserved inside the kernel image (4 KiB aligned, wholly inside `kernel`). */
-  readonly pool: { readonly pa: number; readonly frameCount: number };
+  readonly pool: {
+    /** Physical address of the first pool frame. */
+    readonly pa: number;
+    /** Frames in the pool. */
+    readonly frameCount: number;
+  };
   /** Linear address where physical address 0 would appear in the alias: kernel byte `pa` is at `higherHalfBase + pa`. Default {@link DEFAULT_HIGHER_HALF_BASE}. */
   readonly higherHalfBase?: number;
   /** Also map the kernel at va = pa (default true). */
@@ -54,9 +64,19 @@ export interface BootstrapTables {
   /** Pool frames used. */
   readonly tableFrameCount: number;
   /** Linear range of the identity mapping, or null. */
-  readonly identity: { readonly start: number; readonly end: number } | null;
+  readonly identity: {
+    /** First linear address. */
+    readonly start: number;
+    /** End (exclusive). */
+    readonly end: number;
+  } | null;
   /** Linear range of the higher-half alias. */
-  readonly higherHalf: { readonly start: number; readonly end: number };
+  readonly higherHalf: {
+    /** First linear address. */
+    readonly start: number;
+    /** End (exclusive). */
+    readonly end: number;
+  };
 }
 
 interface Plan {

@@ -98,6 +98,10 @@ export interface ControlRegistersInit {
 /** A register value or a CR3 frame that the register cannot hold, or an illegal combination of register values. */
 export class InvalidControlRegisterError extends KmemError {
   readonly code = 'E_INVALID_CONTROL_REGISTER';
+  /**
+   * @param register The register written (`cr0`, `cr3`, `cr4`, `efer`).
+   * @param value The value (or CR3 frame) rejected.
+   */
   constructor(
     readonly register: string,
     readonly value: number,

@@ -787,6 +787,7 @@ function checkAccessMode(access: Access, mode: Mode): void {
  * the write did not happen. An InvalidControlRegisterError, carrying the #GP as delivered.
  */
 export class ControlRegisterFault extends InvalidControlRegisterError {
+  /** @param fault The #GP as delivered. */
   constructor(readonly fault: GeneralProtectionInfo) {
     super(fault.register ?? 'register', Number.parseInt(fault.address, 16), `#GP(0): ${fault.reason ?? 'illegal value'}`);
   }

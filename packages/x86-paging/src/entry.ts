@@ -200,9 +200,11 @@ export function withProtectionKey(flags: number, key: number): number {
 export interface DecodedEntry {
   /** 4 = PML4E, 3 = PDPTE, 2 = PDE, 1 = PTE. */
   readonly level: number;
-  /** Raw halves. */
+  /** Raw low half (bits 31:0). */
   readonly lo: number;
+  /** Raw high half (bits 63:32; 0 for a 4-byte entry). */
   readonly hi: number;
+  /** P (bit 0): the entry is in use. */
   readonly present: boolean;
   /** True when this entry maps a page (a PTE, or PS = 1 in a PDPTE/PDE) rather than a table. */
   readonly leaf: boolean;

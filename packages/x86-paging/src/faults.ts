@@ -69,6 +69,7 @@ export interface GeneralProtectionInfo {
 
 /** Base of the errors that carry an undelivered or abandoned page fault out of the Cpu. */
 export abstract class PageFaultError extends KmemError {
+  /** @param fault The page fault, as the Cpu would have delivered it. */
   constructor(
     readonly fault: PageFaultInfo,
     what: string,
@@ -99,6 +100,7 @@ export class PageFaultAbortedError extends PageFaultError {
  */
 export class RepeatedPageFaultError extends PageFaultError {
   readonly code = 'E_PAGE_FAULT_LOOP';
+  /** @param limit Retries allowed. */
   constructor(
     fault: PageFaultInfo,
     readonly limit: number,
@@ -110,6 +112,10 @@ export class RepeatedPageFaultError extends PageFaultError {
 /** Fault handlers nested deeper than the Cpu's limit (each one faulting inside the previous). */
 export class FaultNestingError extends KmemError {
   readonly code = 'E_FAULT_NESTING';
+  /**
+   * @param fault The innermost page fault.
+   * @param depth Handlers already running.
+   */
   constructor(
     readonly fault: PageFaultInfo,
     readonly depth: number,
@@ -126,6 +132,7 @@ export class FaultNestingError extends KmemError {
  */
 export class GeneralProtectionFault extends KmemError {
   readonly code = 'E_GENERAL_PROTECTION';
+  /** @param fault The #GP, as the Cpu would have delivered it. */
   constructor(readonly fault: GeneralProtectionInfo) {
     super(`#GP(0): ${modeName(fault.mode)} ${accessName(fault.access)} at ${fault.reason ?? 'non-canonical address'} ${fault.address}`);
   }

@@ -7,6 +7,14 @@ import type { MapperCreateOptions } from './mapper-types';
 import type { PagingGeometry } from './paging-geometry';
 
 /**
+ * Throws InvalidOptionError unless a method's `options` argument is an object: `null` (or a number
+ * or string) would otherwise fail later as a raw TypeError reading a property of it.
+ */
+export function checkOptionsObject(options: unknown): void {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'must be an object (or omitted)');
+}
+
+/**
  * Throws for a bad `maxPhysAddr`, `tablePolicy` or reserved slot — what `Mapper.create` checks
  * before it takes a frame for the root.
  */

@@ -74,8 +74,9 @@ export interface LeafEntry {
   va: number;
   /** Level of the entry: 1 (PTE), or 2 / 3 for a huge leaf. */
   level: number;
-  /** Raw low and high halves (u32). */
+  /** Raw low half (u32). */
   lo: number;
+  /** Raw high half (u32). */
   hi: number;
   /** P bit. */
   present: boolean;
@@ -172,8 +173,9 @@ export interface PageLocation {
   entryPa: number;
   /** Bytes per entry: 8, or 4 in 32-bit paging. */
   entryBytes: number;
-  /** The entry's raw low and high halves (u32) as the call found them. */
+  /** The entry's raw low half (u32) as the call found it. */
   lo: number;
+  /** The entry's raw high half (u32; 0 for a 4-byte entry) as the call found it. */
   hi: number;
   /** P bit of the entry. */
   present: boolean;

@@ -35,7 +35,7 @@ import {
 import { DEFAULT_MAX_PHYS_ADDR, HIGH_FLAGS_MASK, PTE, checkFlagsWord } from './entry';
 import { MapperLocate } from './mapper-locate';
 import { PAGE_SIZE_4M, UnencodableEntryError } from './entry-32bit';
-import { checkFrame, checkMapperOptions, checkModeFlags } from './mapper-checks';
+import { checkFrame, checkMapperOptions, checkModeFlags, checkOptionsObject } from './mapper-checks';
 import { geometryOf } from './paging-geometries';
 import { PagingMode, PagingModeError } from './paging-mode';
 import type { MutableUnmapped } from './mapper-leaves';
@@ -285,6 +285,7 @@ export class Mapper extends MapperLocate {
    *   throws (e.g. TableAccessFaultError) — after undoing everything the call did
    */
   mapPages(address: LinearAddress, pa: number, pageCount: number, flags: number, options: MapOptions = {}): boolean {
+    checkOptionsObject(options);
     const pageSize = options.pageSize ?? PAGE_SIZE_4K;
     const leafLevel = pageSize === PAGE_SIZE_4K ? 1 : this.leafLevelOf(pageSize);
     const f = this.checkFlags(flags);
@@ -303,6 +304,7 @@ export class Mapper extends MapperLocate {
    * @throws as {@link Mapper.mapPages}; InvalidSizeError unless `sizeBytes` is a positive multiple of 4096
    */
   mapRange(address: LinearAddress, pa: number, sizeBytes: number, flags: number, options: MapRangeOptions = {}): boolean {
+    checkOptionsObject(options);
     const maxLevel = options.maxPageSize === undefined ? this.largestLeafLevel : this.leafLevelOf(options.maxPageSize);
     const f = this.checkFlags(flags);
     if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0 || sizeBytes % PAGE_SIZE_4K !== 0) {
@@ -399,6 +401,7 @@ export class Mapper extends MapperLocate {
    *   ReservedRegionError — before any change; InvalidFrameError / a TableAccess exception — after undoing the call
    */
   unmapPages(address: LinearAddress, pageCount: number, options: UnmapOptions = {}): UnmappedRange[] | null {
+    checkOptionsObject(options);
     const va = this.toVa(address);
     const end = this.checkPages(va, pageCount);
     const out: MutableUnmapped[] = [];
@@ -602,7 +605,7 @@ export class Mapper extends MapperLocate {
    *   page) — before any change; InvalidFrameError / a TableAccess exception — after undoing the call
    */
   locatePage(address: LinearAddress, options: LocateOptions = {}): PageLocation | null {
-    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'must be an object');
+    checkOptionsObject(options);
     if (options.create !== undefined && typeof options.create !== 'boolean') throw new InvalidOptionError('create', options.create, 'must be a boolean');
     const va = this.pageOf(address);
     const level = options.pageSize === undefined ? 1 : this.leafLevelOf(options.pageSize);
@@ -639,6 +642,7 @@ export class Mapper extends MapperLocate {
    * The whole tree as sorted, coalesced ranges (reserved PML4 slots skipped); see {@link collectMappings}.
    */
   mappings(options: Omit<CollectMappingsOptions, 'maxPhysAddr' | 'skipPml4Slots' | 'geometry'> = {}): MappingRange[] {
+    checkOptionsObject(options);
     const skip: number[] = [];
     for (let i = 0; i < this.reserved.length; i++) if (this.reserved[i] === 1) skip.push(i);
     return collectMappings(this.access, this.root, { ...options, maxPhysAddr: this.maxPhysAddr, skipPml4Slots: skip, geometry: this.geometry });

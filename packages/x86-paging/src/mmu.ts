@@ -229,8 +229,11 @@ export class Mmu {
       const slot = tlb.findTag(vaHi, vaLo >>> 12);
       if (slot >= 0) {
         const flags = tlb.flags[slot]!;
-        if (tlb.tagsHigh[slot] === vaHi >>> 12 && quickHit(flags, access, mode)) return this.tlbHit(tlb, slot, flags, vaLo);
-        // Another PCID's entry, a global one, or rights of another kind: the general path.
+        if (tlb.tagsHigh[slot] === vaHi >>> 12) {
+          if (quickHit(flags, access, mode)) return this.tlbHit(tlb, slot, flags, vaLo);
+          return this.cachedRightsOther(tlb, slot, flags, vaHi, vaLo, access, mode);
+        }
+        // Another PCID's entry or a global one: the general path.
         return this.translateFull(vaHi, vaLo, access, mode);
       }
       // No entry of the page under any PCID: a miss for sure.
@@ -322,6 +325,32 @@ export class Mmu {
       tlb.misses++;
       tlb.invalidatePageSplit(vaHi, vaLo, 0);
     }
+    return r;
+  }
+
+  /**
+   * A TLB entry of this page under PCID 0 whose rights are not of the quick kind (a write to a
+   * read-only page, a user access to a supervisor page, a fetch, a supervisor access): in 4-level
+   * paging, when the cached rights deny the access, the fault `translateFull` would report from
+   * the same slot (`tlb.lookup` finds it first: `findTag` returned the set's first slot with the
+   * page's tag) — rights from the cached entry (SDM 4.10.2.2), counted as a hit, then the page's
+   * entries dropped (4.10.4.1). Everything else goes to translateFull unchanged.
+   */
+  private cachedRightsOther(tlb: Tlb, slot: number, flags: number, vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
+    const regs = this.registers;
+    if ((regs.cr4 & 0x1020) /* LA57 | PAE */ !== 0x20 || (regs.efer & 0x400) /* EFER.LMA */ === 0) return this.translateFull(vaHi, vaLo, access, mode);
+    const denied = this.rightsError(flags, access, mode);
+    if (denied === 0) return this.translateFull(vaHi, vaLo, access, mode);
+    tlb.hits++;
+    const r = this.result;
+    r.fault = true;
+    r.errorCode = this.errorBase(access, mode) | denied;
+    r.level = tlb.levels[slot]!;
+    r.pa = 0;
+    r.pageSizeBytes = 0;
+    r.flags = 0;
+    r.tlbHit = true;
+    tlb.invalidatePageSplit(vaHi, vaLo, 0);
     return r;
   }
 

@@ -53,6 +53,7 @@ export interface DecodedPageFaultErrorCode {
 /** An error code that is not an unsigned 32-bit integer. */
 export class InvalidErrorCodeError extends KmemError {
   readonly code = 'E_INVALID_ERROR_CODE';
+  /** @param errorCode The value given. */
   constructor(readonly errorCode: number) {
     super(`page-fault error code ${String(errorCode)} is not an unsigned 32-bit integer`);
   }

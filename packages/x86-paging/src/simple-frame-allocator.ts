@@ -24,7 +24,9 @@ export class SimpleFrameAllocator implements FrameAllocator {
   static {
     brand(this, 'SimpleFrameAllocator'); // instanceof across the import and require copies (brand.ts)
   }
+  /** Physical address of the first frame managed. */
   readonly start: number;
+  /** Frames managed. */
   readonly frameCount: number;
   private next = 0;
   private freeList: number[] = [];

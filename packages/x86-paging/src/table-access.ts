@@ -56,6 +56,7 @@ export class PhysicalTableAccess implements TableAccess {
   readonly entryBytes: number;
 
   /**
+   * @param memory The physical memory the tables live in.
    * @param options.mode paging mode of the tables (default 4-level): 32-bit paging has 4-byte entries
    * @throws PagingModeError for `PagingMode.None`
    */
