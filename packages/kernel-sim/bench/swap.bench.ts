@@ -5,12 +5,17 @@
 // every access. Build first: `npx tsup`.
 //
 //   SWAP_BENCH_BASE=/path/to/old/kernel-sim/dist/index.js node --import tsx bench/swap.bench.ts
+//   (or both builds as bundles of the sources:
+//    esbuild src/index.ts --bundle --format=esm --platform=node --conditions=@kmem/source --outfile=/tmp/new/index.mjs
+//    SWAP_BENCH_MINE=/tmp/new/index.mjs SWAP_BENCH_BASE=/tmp/old/index.mjs node --import tsx bench/swap.bench.ts)
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const mine = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+// This build: dist/ by default, or SWAP_BENCH_MINE (e.g. an esbuild bundle of src/ when the
+// packages it imports have no dist/ yet).
+const mine = process.env.SWAP_BENCH_MINE ?? fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const base = process.env.SWAP_BENCH_BASE;
 const rounds = Number(process.env.SWAP_BENCH_ROUNDS ?? 5);
 const N = 100_000;
@@ -41,16 +46,28 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US').padStar
 console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${rounds} rounds, alternating processes`);
 const cases: [string, string, string][] = [
   ...(base === undefined ? [] : [['before (BASE build)', base, 'demand'] as [string, string, string]]),
+  ...(base === undefined || process.env.SWAP_BENCH_BASE_ON === undefined ? [] : [['before (BASE build), swap on', base, 'demand-swap-on'] as [string, string, string]]),
   ['after, swap off', mine, 'demand'],
   ['after, swap on, no pressure', mine, 'demand-swap-on'],
 ];
 const results = new Map<string, number[]>(cases.map(([label]) => [label, []]));
-for (let r = 0; r < rounds; r++) for (const [label, entry, variant] of cases) results.get(label)!.push(run(entry, variant, N).faultsPerCpuSecond!);
+const walls = new Map<string, number[]>(cases.map(([label]) => [label, []]));
+for (let r = 0; r < rounds; r++) {
+  for (const [label, entry, variant] of cases) {
+    const x = run(entry, variant, N);
+    results.get(label)!.push(x.faultsPerCpuSecond!);
+    walls.get(label)!.push(N / x.wallSeconds);
+  }
+}
 const ref = median(results.get(cases[0]![0])!);
 for (const [label] of cases) {
   const m = median(results.get(label)!);
   console.log(`demand-paging faults (read first touch, ${N} pages), ${label.padEnd(30)} ${fmt(m)} faults/CPU-s (median; ${(m / ref).toFixed(3)} of ${cases[0]![0]})`);
 }
+// The speed floor: swap on against swap off of the same build, round by round (the pair ran back
+// to back, so a drift of the machine's speed cancels), CPU time and wall time.
+const pairs = (m: Map<string, number[]>): number => median(m.get('after, swap on, no pressure')!.map((on, i) => on / m.get('after, swap off')![i]!));
+console.log(`swap on / swap off, median of ${rounds} back-to-back pairs: ${pairs(results).toFixed(3)} (CPU time), ${pairs(walls).toFixed(3)} (wall)`);
 if (process.env.SWAP_BENCH_ONLY === 'demand') process.exit(0);
 const pressure: Run[] = [];
 for (let r = 0; r < Math.max(3, Math.ceil(rounds / 2)); r++) pressure.push(run(mine, 'pressure-clock', N));

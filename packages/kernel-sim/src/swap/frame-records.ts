@@ -18,11 +18,20 @@ export const FRAME_SKIP = 32;
 
 /** Per-frame records, by frame number (pa / 4096). */
 export class FrameRecords {
-  flags = new Uint8Array(1024);
-  va = new Float64Array(1024);
-  pid = new Int32Array(1024);
+  flags: Uint8Array<ArrayBuffer>;
+  va: Float64Array<ArrayBuffer>;
+  pid: Int32Array<ArrayBuffer>;
   /** Tick at which the frame was last seen referenced (working-set size). */
-  lastRefTick = new Float64Array(1024);
+  lastRefTick: Float64Array<ArrayBuffer>;
+
+  /** Records for frame numbers below `frameCount` now (more are added on demand). */
+  constructor(frameCount = 1024) {
+    const n = Math.max(1024, frameCount);
+    this.flags = new Uint8Array(n);
+    this.va = new Float64Array(n);
+    this.pid = new Int32Array(n);
+    this.lastRefTick = new Float64Array(n);
+  }
 
   /** Makes room for frame number `n`. */
   ensure(n: number): void {

@@ -61,6 +61,11 @@ export interface ReplacementPolicy {
   /** Chooses a victim (see the contract above). */
   selectVictim(signals: PageSignals, nowNs: number): number;
   /**
+   * A hint before the first `admit`: pages will mostly be numbers below `pageCount` (frame
+   * numbers of RAM in the kernel), so an index over them can be sized once.
+   */
+  reserve?(pageCount: number): void;
+  /**
    * Set on policies that must see every access (exact LRU, OPT): the host then calls `onAccess`
    * after each one. Real hardware reports no such thing; these policies exist for simulation.
    */

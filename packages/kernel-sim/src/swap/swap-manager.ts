@@ -33,6 +33,8 @@ const A_BIT = PTE.Accessed;
 const D_BIT = PTE.Dirty;
 /** Linux's SWAP_CLUSTER_MAX: pages one direct-reclaim pass tries to free when an allocation failed. */
 const SWAP_CLUSTER = 32;
+/** Frames whose records are allocated when swap is enabled (4 GiB of RAM: 21 MiB of typed arrays at most). */
+const PRESIZE_FRAMES = 2 ** 20;
 /** Key of a virtual page for OPT and traces: pid * 2^36 + virtual page number. */
 export function kernelPageKey(pid: number, va: number): number {
   return pid * 2 ** 36 + Math.floor(va / PAGE);
@@ -149,7 +151,7 @@ export class SwapManager {
   accesses = 0;
   /** Whether kswapd is awake (woken below the low watermark). */
   kswapdAwake = false;
-  private readonly records = new FrameRecords();
+  private readonly records: FrameRecords;
   private readonly signals: PageSignals;
   private readonly accessNs: number;
   private readonly tickNs: number;
@@ -171,6 +173,8 @@ export class SwapManager {
   private readonly skipped: number[] = [];
   private accessKeyNow = -1;
   private readonly direct: boolean;
+  /** The policy wants every access reported (exact LRU, OPT). */
+  private readonly everyAccess: boolean;
   private harvestCursor = 0;
   private harvestCredit = 0;
   /** Resident frames by the tick they were last referenced (ring of workingSetTicks + 1 ticks). */
@@ -182,6 +186,11 @@ export class SwapManager {
     options: SwapOptions = {},
   ) {
     this.policy = typeof options.policy === 'object' ? options.policy : createPolicy(options.policy ?? 'clock', options.policyOptions);
+    // Per-frame records and the policy's index sized for RAM once, here (as Linux's mem_map at
+    // boot), not grown by copying inside the first faults; beyond PRESIZE_FRAMES they grow on demand.
+    const frames = Math.min(PRESIZE_FRAMES, host.totalFrames());
+    this.records = new FrameRecords(frames);
+    this.policy.reserve?.(frames);
     this.watermarks = watermarksFor(host.totalFrames(), options.watermarks);
     const limit = options.maxResidentPages;
     if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) throw new SwapOptionError(`maxResidentPages = ${show(limit)} must be a positive integer`);
@@ -202,6 +211,7 @@ export class SwapManager {
     }
     this.signals = this.makeSignals();
     this.direct = host.tablesReachable;
+    this.everyAccess = this.policy.needsEveryAccess === true;
   }
 
   /** Adds a swap device (swapon). @returns its swap type */
@@ -233,6 +243,10 @@ export class SwapManager {
    * @returns the frame, or null: out of memory even after reclaim (the caller OOM-kills)
    */
   allocFrame(p: Process, pinned = -1): number | null {
+    // The common case without memory pressure: below the limit, free frames above low — no
+    // reclaim can run, so nothing to pin and no watermark to act on after.
+    const host = this.host;
+    if (this.residentPages < this.maxResidentPages && host.freeFrames() > this.watermarks.lowFrames + 1) return host.frames.allocFrame(host.ownerOf(p));
     const rec = this.records;
     const pinNo = pinned >= 0 ? pinned / PAGE : -1;
     if (pinNo >= 0) {
@@ -424,9 +438,9 @@ export class SwapManager {
    */
   noteAccess(p: Process, va: number): void {
     this.accesses++;
-    this.nowNs += this.accessNs;
-    const policy = this.policy;
-    if (policy.needsEveryAccess === true) {
+    const now = (this.nowNs += this.accessNs);
+    if (this.everyAccess) {
+      const policy = this.policy;
       const pageVa = va - (va % PAGE);
       const frame = this.host.withSpace(p, () => (p.pages_.lookup(pageVa) && leafHoldsFrame(p.pages_.lo) ? entryAddress(p.pages_.lo, p.pages_.hi, this.host.maskHi()) : -1));
       if (frame >= 0 && (this.records.flagsOf(frame / PAGE) & FRAME_RESIDENT) !== 0) {
@@ -434,7 +448,8 @@ export class SwapManager {
         policy.onAccess?.(frame / PAGE, this.signals, this.nowNs);
       }
     }
-    this.runDue();
+    // runDue's two tests in one: nothing is due before min(next tick, kswapd's run).
+    if (now >= this.nextTickNs || this.kswapdAwake) this.runDue();
   }
 
   /** Advances the simulation clock by `ns` (e.g. time a program computes), running what is due. */

@@ -37,6 +37,15 @@ export class PageRing {
     return this.slot(page) >= 0;
   }
 
+  /** Sizes the direct index for pages below `pageCount` (up to 2^24) at once. */
+  reserve(pageCount: number): void {
+    const n = Math.min(DENSE_LIMIT, pageCount);
+    if (n <= this.dense.length) return;
+    const d = new Int32Array(n);
+    d.set(this.dense);
+    this.dense = d;
+  }
+
   /** The page's slot, or -1. */
   slot(page: number): number {
     if (page >= 0 && page < DENSE_LIMIT && Number.isInteger(page)) return page < this.dense.length ? this.dense[page]! - 1 : -1;

@@ -26,6 +26,10 @@ export abstract class RingPolicy implements ReplacementPolicy {
     return this.ring.has(page);
   }
 
+  reserve(pageCount: number): void {
+    this.ring.reserve(pageCount);
+  }
+
   abstract selectVictim(signals: PageSignals, nowNs: number): number;
 
   checkInvariants(): void {
