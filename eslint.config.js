@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', '**/coverage/**', 'apps/demo/test-output/**', '**/bench/peers/assembly/**'],
+    ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', '**/coverage/**', 'apps/demo/test-output/**', 'apps/demo/.test-cli/**', '**/bench/peers/assembly/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

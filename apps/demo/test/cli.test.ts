@@ -7,13 +7,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SECTIONS } from '../src/render/style';
+import { cliCommand } from './cli-bundle';
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 function demoIn(initCwd: string | undefined, args: string[]): { stdout: string; stderr: string; status: number | null } {
   const env = Object.fromEntries(Object.entries({ ...process.env, NO_COLOR: '1' }).filter(([k]) => k !== 'FORCE_COLOR' && k !== 'INIT_CWD'));
   if (initCwd !== undefined) env.INIT_CWD = initCwd;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@kmem/source', join(appDir, 'src/cli.ts'), ...args], {
+  const r = spawnSync(process.execPath, [...cliCommand(), ...args], {
     cwd: appDir,
     encoding: 'utf8',
     env,

@@ -6,13 +6,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cliCommand } from './cli-bundle';
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = mkdtempSync(join(tmpdir(), 'kmem-inspect-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function inspect(...args: string[]): { stderr: string; status: number | null } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@kmem/source', 'src/cli.ts', 'inspect', ...args], { cwd: appDir, encoding: 'utf8', timeout: 60_000, env: { ...process.env, INIT_CWD: dir } });
+  const r = spawnSync(process.execPath, [...cliCommand(), 'inspect', ...args], { cwd: appDir, encoding: 'utf8', timeout: 60_000, env: { ...process.env, INIT_CWD: dir } });
   return { stderr: r.stderr.trim(), status: r.status };
 }
 

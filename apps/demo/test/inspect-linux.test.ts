@@ -11,6 +11,7 @@ import { virt } from '@kmem/x86-paging';
 import { runInspect, type InspectCliOptions, type InspectResult } from '../src/inspect/run-inspect';
 import { bootLinux, linuxBootMissing } from './qemu/boot-linux';
 import type { QemuRegisters } from './qemu/qemu-machine';
+import { cliCommand } from './cli-bundle';
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const missing = linuxBootMissing();
@@ -138,7 +139,7 @@ describe.skipIf(missing !== null)('inspect: a stock Linux kernel booted in QEMU'
 
   it('prints the report from the command line and exits 0 (fails with 3 when --fail-on info meets the info findings)', () => {
     const run = (...args: string[]): { stdout: string; status: number | null } => {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@kmem/source', 'src/cli.ts', 'inspect', s.elf, '--efer', `0x${s.regs.efer.toString(16)}`, '--maxphyaddr', '40', ...args], { cwd: appDir, encoding: 'utf8', timeout: 120_000 });
+      const r = spawnSync(process.execPath, [...cliCommand(), 'inspect', s.elf, '--efer', `0x${s.regs.efer.toString(16)}`, '--maxphyaddr', '40', ...args], { cwd: appDir, encoding: 'utf8', timeout: 120_000 });
       return { stdout: r.stdout, status: r.status };
     };
     const ok = run('--walk', '0xffff_8880_0010_0000', '--lint', '--limit', '5');

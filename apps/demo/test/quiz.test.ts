@@ -14,11 +14,12 @@ import { pteAnswer, pteExercises } from '../src/quiz/pte-exercises';
 import { SeededRandom } from '../src/quiz/seeded-random';
 import { translateExercises } from '../src/quiz/translate-exercises';
 import { groupedHex, parseTypedNumber } from '../src/quiz/hex';
+import { cliCommand } from './cli-bundle';
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 function quiz(initCwd: string, ...args: string[]): { stdout: string; stderr: string; status: number | null } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@kmem/source', 'src/cli.ts', 'quiz', ...args], { cwd: appDir, encoding: 'utf8', timeout: 60_000, input: '', env: { ...process.env, INIT_CWD: initCwd } });
+  const r = spawnSync(process.execPath, [...cliCommand(), 'quiz', ...args], { cwd: appDir, encoding: 'utf8', timeout: 60_000, input: '', env: { ...process.env, INIT_CWD: initCwd } });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 

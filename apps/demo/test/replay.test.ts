@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { cliCommand } from './cli-bundle';
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const repo = join(appDir, '..', '..');
@@ -13,7 +14,7 @@ const trace = 'packages/kernel-sim/test/fixtures/trace/big-bss.lackey.gz';
 const elf = 'packages/kernel-sim/test/fixtures/elf/big-bss';
 
 function replay(cwd: string, ...args: string[]): { stdout: string; stderr: string; status: number | null } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@kmem/source', 'src/cli.ts', 'replay', ...args], {
+  const r = spawnSync(process.execPath, [...cliCommand(), 'replay', ...args], {
     cwd: appDir,
     encoding: 'utf8',
     env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'FORCE_COLOR')), NO_COLOR: '1', INIT_CWD: cwd },

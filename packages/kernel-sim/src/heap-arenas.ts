@@ -33,6 +33,8 @@ export class KernelHeapArenas {
   private readonly maxArenas: number;
 
   /**
+   * @param base - linear address of the first arena
+   * @param limitBytes - bytes of linear space the arenas may span, all together
    * @param debug - kheap's debug mode for every arena
    * @param freeFrames - free physical frames now (a new arena is opened only when they could back the block)
    * @throws KernelSizeError for a bad arena size or limit; kheap's BackingError for a base kheap refuses

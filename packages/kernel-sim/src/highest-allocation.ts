@@ -52,6 +52,8 @@ export class HighestAllocation {
 
   /**
    * @param tables - the address space's page tables (a `Mapper`)
+   * @param startVa - first address of the range searched (page-aligned)
+   * @param endVa - end of the range (exclusive, page-aligned)
    * @throws KernelAddressError unless `startVa < endVa` are page-aligned safe integers
    */
   constructor(

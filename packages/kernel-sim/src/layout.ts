@@ -45,7 +45,9 @@ export interface LayoutRegion {
 
 /** A `[start, end)` range of linear addresses. */
 export interface LinearRange {
+  /** First address. */
   readonly start: number;
+  /** End (exclusive). */
   readonly end: number;
 }
 

@@ -24,8 +24,11 @@ export const MAX_RAW_IMAGE_BYTES = 4 * 1024 * 1024 * 1024;
  * non-negative safe integer). CR3 carries the PML4 frame (and PCID bits if CR4.PCIDE).
  */
 export interface ControlRegisterState {
+  /** CR0 (PG bit 31, WP bit 16). */
   readonly cr0: number;
+  /** CR3: the root table's frame (and PCID bits if CR4.PCIDE). */
   readonly cr3: number;
+  /** CR4 (PAE bit 5, PGE bit 7, LA57 bit 12, PCIDE bit 17, SMEP bit 20, SMAP bit 21). */
   readonly cr4: number;
   /** IA32_EFER (MSR 0xC000_0080): LME bit 8, NXE bit 11. */
   readonly efer: number;

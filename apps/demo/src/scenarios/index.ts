@@ -4,3 +4,6 @@ export * from './session';
 export * from './trace';
 export * from './swap';
 export * from './views';
+export * from './access';
+export * from './timeline';
+export * from './observe';

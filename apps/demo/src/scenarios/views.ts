@@ -1,7 +1,7 @@
 // Plain-data snapshots of a running kernel: what the terminal tables, the --json output and the
 // web visualizer all draw. Pure functions of the kernel's state (they read, never change it),
 // with no Node built-ins, so the browser bundle shares them.
-import { FRAME_OWNER_KINDS, formatCanonical, formatPhysical, formatSize, type FrameOwnerKind, type Kernel, type Layout, type Machine, type MemoryKind, type Process } from '@kmem/kernel-sim';
+import { FRAME_OWNER_KINDS, PTE_COW, PTE_PROT_NONE, formatCanonical, formatPhysical, formatSize, type FrameOwnerKind, type Kernel, type Layout, type Machine, type MemoryKind, type Process } from '@kmem/kernel-sim';
 import { PhysicalTableAccess, formatAccess, walkTables, type WalkStep } from '@kmem/x86-paging';
 
 const PAGE = 4096;
@@ -185,12 +185,24 @@ export function walkLevels(steps: readonly WalkStep[]): WalkLevel[] {
 
 /**
  * Walks `va` in the tables rooted at `root`, reading physical memory as the MMU does (no A/D
- * updates, no permission checks): the same walk x86-paging's `Mapper.walk` reports.
+ * updates, no permission checks): the same walk x86-paging's `Mapper.walk` reports. It reads
+ * physical memory directly, not through the kernel (whose reads go through the TLB and its
+ * page-table cache): looking at the machine leaves it as it was (see observe.ts).
  */
 export function walkView(kernel: Kernel, root: number, va: number, space: string, note: string | null = null, process: Process | null = null): WalkView {
-  const steps = kernel.mapperFor(root).walk(va);
-  const info = process === null ? null : process.pageInfo(va);
-  return { ...walkViewFromSteps(va, root, space, steps), note, userPage: info === null ? null : { copyOnWrite: info.copyOnWrite, protNone: info.protNone, refCount: info.refCount } };
+  const steps = walkTables(new PhysicalTableAccess(kernel.memory), root, va, kernel.machine.maxPhysAddrBits);
+  const last = steps[steps.length - 1];
+  // kernel-sim's software bits of a user leaf (fault-policy.ts): copy-on-write and PROT_NONE markers.
+  const holdsFrame = last !== undefined && (last.entry.leaf || (last.level === 1 && (last.entry.lo & PTE_PROT_NONE) !== 0));
+  const userPage = process === null || !process.alive || !holdsFrame ? null : { copyOnWrite: (last.entry.lo & PTE_COW) !== 0, protNone: (last.entry.lo & PTE_PROT_NONE) !== 0, refCount: kernel.frames.refCount(last.entry.pa) };
+  return { ...walkViewFromSteps(va, root, space, steps), note, userPage };
+}
+
+/** Physical address `va` maps to in the tables at `root` (read from physical memory, as walkView), or -1. */
+export function residentPa(kernel: Kernel, root: number, va: number): number {
+  const steps = walkTables(new PhysicalTableAccess(kernel.memory), root, va, kernel.machine.maxPhysAddrBits);
+  const last = steps[steps.length - 1];
+  return last !== undefined && last.entry.leaf ? last.entry.pa + (va % last.entry.pageSizeBytes) : -1;
 }
 
 /** A WalkView from steps already taken (walkTables / Mapper.walk). */
@@ -291,14 +303,14 @@ export interface ProcessView {
   readonly brk: { readonly start: number; readonly end: number };
 }
 
-/** A snapshot of one process. */
-export function processView(p: Process): ProcessView {
+/** A snapshot of one process (its tables read from `kernel`'s physical memory). */
+export function processView(p: Process, kernel: Kernel): ProcessView {
   const regions = p.alive
     ? p.regions().map((r) => {
         let residentPages = 0;
         const pages = (r.end - r.start) / PAGE;
         // Counting a huge stack region page by page is too slow; sample at most 4096 pages.
-        if (pages <= 4096) for (let va = r.start; va < r.end; va += PAGE) if (p.translate(va) >= 0) residentPages++;
+        if (pages <= 4096) for (let va = r.start; va < r.end; va += PAGE) if (residentPa(kernel, p.root, va) >= 0) residentPages++;
         return { start: r.start, end: r.end, prot: protString(r.prot), kind: r.kind, name: r.name, residentPages };
       })
     : [];
@@ -324,7 +336,7 @@ function protString(prot: number): string {
 
 /** Every process the kernel knows (alive first, then gone). */
 export function processViews(kernel: Kernel): ProcessView[] {
-  return [...kernel.processes.list(), ...kernel.processes.gone()].sort((a, b) => a.pid - b.pid).map(processView);
+  return [...kernel.processes.list(), ...kernel.processes.gone()].sort((a, b) => a.pid - b.pid).map((p) => processView(p, kernel));
 }
 
 /** The TLB: counters and valid entries. */

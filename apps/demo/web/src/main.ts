@@ -8,7 +8,6 @@ import {
   LAYOUT_NAMES,
   SCENARIOS,
   SCENARIO_NAMES,
-  classifyFrames,
   formatCanonical,
   formatPhysical,
   formatSize,
@@ -16,10 +15,15 @@ import {
   processViews,
   tlbView,
   type ScenarioName,
+  type TimelineAction,
   type WalkView,
+  observe,
+  residentPa,
 } from '../../src/scenarios/index';
 import { MEMORY_MAPS, loadProgram } from './fixtures';
 import { $, h } from './shell/dom';
+import { History, frameKinds, shownFrameCount } from './shell/history';
+import { mountTimeControls, readUrl, renderTimeControls, writeUrl } from './shell/time-controls';
 import type { ViewContext } from './shell/view';
 import { VIEWS } from './views/index';
 
@@ -62,15 +66,20 @@ function rgb(hex: string): [number, number, number] {
 // --- state --------------------------------------------------------------------------------------
 
 interface State {
-  session: DemoSession;
+  history: History;
   playing: number | null;
   walkTimer: number | null;
   mapName: string;
   layout: LayoutName;
   scenario: ScenarioName;
   programBytes: Uint8Array;
+  /** The walk shown in the walk panel (redrawn at every change of position), or null. */
+  shownWalk: { va: number; pid: number } | null;
 }
 let state: State | null = null;
+
+/** The machine at the page's position in the history. */
+const current = (): DemoSession => state!.history.point.session;
 
 function makeSession(mapName: string, layout: LayoutName, scenario: ScenarioName, programBytes: Uint8Array): DemoSession {
   const m = MEMORY_MAPS.find((x) => x.name === mapName) ?? MEMORY_MAPS[0]!;
@@ -84,23 +93,41 @@ function makeSession(mapName: string, layout: LayoutName, scenario: ScenarioName
 // --- panels -------------------------------------------------------------------------------------
 
 function renderSteps(s: DemoSession): void {
+  const hist = state!.history;
+  const position = hist.position;
   const list = $('steps');
+  // The history: the scenario's steps with the accesses made by hand where they were made.
+  let stepNo = 0;
   list.replaceChildren(
-    ...s.titles.map((t, i) =>
-      h('li', { class: i < s.position - 1 ? 'done' : i === s.position - 1 ? 'done current' : '' }, h('span', { class: 'phase' }, t.phase), t.title),
-    ),
+    ...hist.timeline.actions.map((a, i) => {
+      const cls = i < position - 1 ? 'done' : i === position - 1 ? 'done current' : '';
+      if (a.kind === 'access') {
+        const r = a.request;
+        return h('li', { class: `${cls} access` }, h('span', { class: 'phase' }, 'access'), `${r.mode} ${r.access} of ${formatCanonical(r.va)} (${r.pid === 0 ? 'kernel' : `pid ${r.pid}`})`);
+      }
+      const t = s.titles[stepNo++];
+      return h('li', { class: cls }, h('span', { class: 'phase' }, t?.phase ?? ''), t?.title ?? '');
+    }),
   );
-  list.querySelector('.current')?.scrollIntoView({ block: 'nearest' });
-  $('step-counter').textContent = `${s.position} / ${s.stepCount}`;
-  document.body.dataset.step = String(s.position);
-  const last = s.records[s.records.length - 1];
+  const cur = list.querySelector<HTMLElement>('.current');
+  if (cur === null) list.scrollTop = 0;
+  else cur.scrollIntoView({ block: 'nearest' });
+  $('step-counter').textContent = `${position} / ${hist.length}`;
+  document.body.dataset.step = String(position);
+  const last = hist.point.last;
   const lines = $('step-lines');
-  lines.replaceChildren(...(last === undefined ? [h('div', {}, 'Press step (or play) to boot the machine.')] : last.lines.map((l) => h('div', {}, l))));
-  if (s.panicReport !== null && last?.id === 'panic') {
-    const r = s.panicReport;
-    lines.append(h('div', { class: 'panic-box' }, `Kernel panic - not syncing: ${r.reason}\n${r.walk ?? ''}`));
+  if (last === null) lines.replaceChildren(h('div', {}, 'Press step (or play, or →) to boot the machine.'));
+  else if (last.kind === 'access') lines.replaceChildren(...last.report.lines.map((l) => h('div', {}, l)));
+  else if (last.error !== null) lines.replaceChildren(h('div', { class: 'panic-box' }, `error: ${last.error}`));
+  else {
+    lines.replaceChildren(...(last.record?.lines ?? []).map((l) => h('div', {}, l)));
+    if (s.panicReport !== null && last.record?.id === 'panic') {
+      const r = s.panicReport;
+      lines.append(h('div', { class: 'panic-box' }, `Kernel panic - not syncing: ${r.reason}\n${r.walk ?? ''}`));
+    }
   }
-  for (const id of ['btn-step', 'btn-play', 'btn-end']) $<HTMLButtonElement>(id).disabled = s.done;
+  const atEnd = position >= hist.length;
+  for (const id of ['btn-step', 'btn-play', 'btn-end']) $<HTMLButtonElement>(id).disabled = atEnd;
 }
 
 function renderFrames(s: DemoSession): void {
@@ -110,7 +137,7 @@ function renderFrames(s: DemoSession): void {
   const ramEnd = s.machine.memoryMap.reduce((m, r) => (r.kind === 'reserved' || r.kind === 'bad-memory' ? m : Math.max(m, r.base + r.lengthBytes)), 0);
   const zoomMiB = Number($<HTMLSelectElement>('frames-zoom').value);
   const shownEnd = zoomMiB > 0 ? Math.min(ramEnd, zoomMiB * 1024 * 1024) : ramEnd;
-  const total = Math.min(4 * 1024 * 1024, s.booted ? Math.min(s.kernel.pmm.totalFrames, Math.ceil(shownEnd / 4096)) : Math.ceil(shownEnd / 4096));
+  const total = Math.min(shownFrameCount(s), Math.ceil(shownEnd / 4096));
   const cols = Math.ceil(Math.sqrt(total * 2) / 8) * 8;
   const rows = Math.ceil(total / cols);
   const cell = Math.max(1, Math.floor(1024 / cols));
@@ -121,21 +148,15 @@ function renderFrames(s: DemoSession): void {
   canvas.dataset.frames = String(total);
   const ctx = canvas.getContext('2d')!;
   const img = ctx.createImageData(canvas.width, canvas.height);
-  const kinds = new Uint8Array(total);
-  const pids = new Int32Array(total);
-  if (s.booted) classifyFrames(s.kernel, 0, total, kinds, pids);
-  else {
-    // Before the frame allocator exists: RAM is free, everything else a hole or reserved.
-    for (let f = 0; f < total; f++) kinds[f] = FRAME_CLASSES.indexOf(s.machine.memory.isRam(f * 4096) ? 'free' : 'hole');
-  }
+  const { kinds, pids } = frameKinds(s, total);
   const palette = FRAME_CLASSES.map((c) => rgb(CLASS_COLOURS[c] ?? '#ff00ff'));
   const pidPalette = PID_COLOURS.map(rgb);
   const userIdx = FRAME_CLASSES.indexOf('user');
   const tableIdx = FRAME_CLASSES.indexOf('page-table');
   const data = img.data;
   const w = canvas.width;
-  // Frames whose owner changed since the last picture of the same run get a white mark.
-  const prev = frameInfo !== null && frameInfo.session === s && frameInfo.total === total ? frameInfo : null;
+  // Frames whose owner the last step of the history changed get a white mark.
+  const prev = state!.history.point.before;
   let changed = 0;
   for (let f = 0; f < total; f++) {
     let c = palette[kinds[f]!]!;
@@ -155,7 +176,7 @@ function renderFrames(s: DemoSession): void {
         data[o + 3] = cell >= 4 && (dx === cell - 1 || dy === cell - 1) ? 150 : 255;
       }
     }
-    if (prev !== null && (prev.kinds[f] !== kinds[f] || prev.pids[f] !== pid)) {
+    if (prev !== null && f < prev.kinds.length && (prev.kinds[f] !== kinds[f] || prev.pids[f] !== pid)) {
       changed++;
       // A white corner (a white pixel when a frame is one pixel).
       const mark = Math.max(1, cell >> 1);
@@ -172,10 +193,10 @@ function renderFrames(s: DemoSession): void {
   for (const pid of [...livePids].sort((a, b) => a - b)) items.push(h('span', {}, h('i', { style: `background:${pidColour(pid)}` }), `pid ${pid} (pages; its tables darker)`));
   items.push(h('span', {}, h('i', { style: 'background:#fff' }), `changed by the last step (${changed})`));
   legend.replaceChildren(...items);
-  frameInfo = { kinds, pids, cols, cell, total, session: s };
+  frameInfo = { kinds, pids, cols, cell, total };
 }
 
-let frameInfo: { kinds: Uint8Array; pids: Int32Array; cols: number; cell: number; total: number; session: DemoSession } | null = null;
+let frameInfo: { kinds: Uint8Array; pids: Int32Array; cols: number; cell: number; total: number } | null = null;
 
 function onFrameHover(ev: MouseEvent): void {
   const tip = $('frame-tip');
@@ -214,6 +235,7 @@ function renderVas(s: DemoSession): void {
     return;
   }
   const out: HTMLElement[] = [];
+  const live = s.kernel.processes.list().find((x) => x.pid === p.pid);
   p.regions.forEach((r, i) => {
     const prev = p.regions[i - 1];
     if (prev !== undefined && r.start > prev.end) out.push(h('div', { class: 'gap' }, `··· ${formatSize(r.start - prev.end)} unmapped ···`));
@@ -230,8 +252,7 @@ function renderVas(s: DemoSession): void {
       const pages = h('span', { class: 'pages' });
       for (let i = 0; i < pageCount; i++) {
         const va = r.start + i * 4096;
-        const live = s.kernel.processes.list().find((x) => x.pid === p.pid);
-        const b = h('b', { class: live !== undefined && live.translate(va) >= 0 ? 'res' : '', 'data-va': String(va), title: formatCanonical(va) });
+        const b = h('b', { class: live !== undefined && residentPa(s.kernel, live.root, va) >= 0 ? 'res' : '', 'data-va': String(va), title: formatCanonical(va) });
         pages.append(b);
       }
       div.append(pages);
@@ -259,7 +280,7 @@ function vaBits(va: number): HTMLElement {
   );
 }
 
-function showWalk(w: WalkView): void {
+function showWalk(w: WalkView, animate = true): void {
   const box = $('walk');
   if (state?.walkTimer !== null && state?.walkTimer !== undefined) clearTimeout(state.walkTimer);
   box.dataset.done = 'false';
@@ -283,19 +304,20 @@ function showWalk(w: WalkView): void {
   );
   // Is the translation cached? Only the running address space's entries (and global ones) are in
   // the TLB: a CR3 write without PCIDs drops the rest.
-  const k = state!.session.kernel;
-  const current = k.cpu.registers.cr3Frame === w.root;
+  const k = current().kernel;
+  const running = k.cpu.registers.cr3Frame === w.root;
   const page = w.va - (w.va % 4096);
-  const cached = tlbView(k, 1 << 16).entries.find((e) => e.va === page && (e.global || current));
+  const cached = tlbView(k, 1 << 16).entries.find((e) => e.va === page && (e.global || running));
   const tlb = h(
     'div',
     { class: 'muted walk-tlb' },
-    w.pa === null ? '' : cached !== undefined ? `TLB: cached in slot ${cached.slot}${cached.global ? ' (global)' : ''}: the next access skips this walk` : `TLB: not cached${current ? '' : ' (not the running address space)'}: the next access walks these tables`,
+    w.pa === null ? '' : cached !== undefined ? `TLB: cached in slot ${cached.slot}${cached.global ? ' (global)' : ''}: the next access skips this walk` : `TLB: not cached${running ? '' : ' (not the running address space)'}: the next access walks these tables`,
   );
   tlb.style.visibility = 'hidden';
   result.style.visibility = 'hidden';
   box.replaceChildren(h('div', { class: 'muted' }, `in ${w.space}'s tables, CR3 = ${formatPhysical(w.root)}${w.note === null ? '' : ` — ${w.note}`}`), vaBits(w.va), ...levels, result, tlb);
-  let i = 0;
+  let i = animate ? 0 : levels.length;
+  if (!animate) for (const l of levels) l.classList.add('shown');
   const tick = (): void => {
     if (i < levels.length) {
       levels[i]!.classList.add('shown');
@@ -311,9 +333,10 @@ function showWalk(w: WalkView): void {
   tick();
 }
 
-function startWalk(va: number, pid: number): void {
+function startWalk(va: number, pid: number, animate = true): void {
   if (state === null) return;
-  const s = state.session;
+  const s = current();
+  state.shownWalk = { va, pid };
   $<HTMLInputElement>('walk-address').value = formatCanonical(va);
   $<HTMLSelectElement>('walk-pid').value = String(pid);
   if (!s.booted || s.kernel.state !== 'running') {
@@ -321,7 +344,7 @@ function startWalk(va: number, pid: number): void {
     return;
   }
   try {
-    showWalk(s.walk(va, pid));
+    showWalk(observe(s, () => s.walk(va, pid)), animate);
   } catch (e) {
     $('walk').replaceChildren(h('div', { class: 'walk-result fault' }, (e as Error).message));
   }
@@ -357,14 +380,12 @@ function renderHeap(s: DemoSession): void {
   );
 }
 
-let lastTlb = { hits: 0, misses: 0 };
-
 function renderTlb(s: DemoSession): void {
   const t = tlbView(s.kernel, 48);
   const total = t.hits + t.misses;
-  const dh = t.hits - lastTlb.hits;
-  const dm = t.misses - lastTlb.misses;
-  lastTlb = { hits: t.hits, misses: t.misses };
+  const before = state!.history.point.before;
+  const dh = t.hits - (before?.tlbHits ?? 0);
+  const dm = t.misses - (before?.tlbMisses ?? 0);
   $('tlb-caption').textContent = `${t.hits} hits · ${t.misses} misses${total > 0 ? ` · ${((t.hits / total) * 100).toFixed(1)}%` : ''} · this step +${dh}/+${dm}`;
   const bar = $('tlb-bar');
   bar.replaceChildren(h('i', { class: 'hit', style: `width:${total === 0 ? 0 : (t.hits / total) * 100}%` }), h('i', { class: 'miss', style: `width:${total === 0 ? 0 : (t.misses / total) * 100}%` }));
@@ -387,31 +408,65 @@ function describe(e: KernelEvent): string {
     .join(' ');
 }
 
-function renderEvents(s: DemoSession): void {
+function renderEvents(): void {
   const box = $('events');
-  const last = s.records[s.records.length - 1];
-  const events = last?.events ?? [];
+  const last = state!.history.point.last;
+  const events = last === null ? [] : last.kind === 'access' ? last.report.events : (last.record?.events ?? []);
   const shown = events.slice(-300);
-  $('events-caption').textContent = last === undefined ? '' : `step ${last.index + 1}: ${events.length} events${events.length > shown.length ? ` (last ${shown.length})` : ''}`;
+  $('events-caption').textContent = last === null ? '' : `step ${state!.history.position}: ${events.length} events${events.length > shown.length ? ` (last ${shown.length})` : ''}`;
   box.replaceChildren(...shown.map((e) => h('div', { class: `k-${e.kind}`, title: describe(e) }, h('span', { class: 'seq' }, String(e.seq)), `${e.kind} `, describe(e))));
   box.scrollTop = box.scrollHeight;
 }
 
+/** Milliseconds each panel took to draw, last time (for measuring; see moved()). */
+let renderTimes: Record<string, number> = {};
+function timed(name: string, draw: () => void): void {
+  const t0 = performance.now();
+  draw();
+  renderTimes[name] = performance.now() - t0;
+}
+
+/** Draws the whole page from the history's current point (a position always draws the same page). */
 function renderAll(): void {
   if (state === null) return;
-  const s = state.session;
-  renderSteps(s);
-  renderFrames(s);
-  renderVas(s);
-  renderHeap(s);
-  renderTlb(s);
-  renderEvents(s);
-  renderViews(s);
+  const s = current();
+  const shown = state.shownWalk;
+  renderTimes = {};
+  observe(s, () => {
+    timed('tlb', () => renderTlb(s));
+    timed('steps', () => renderSteps(s));
+    timed('frames', () => renderFrames(s));
+    timed('vas', () => renderVas(s));
+    timed('heap', () => renderHeap(s));
+    timed('events', () => renderEvents());
+    renderViews(s);
+    renderTimeControls(state!.history);
+    if (shown !== null) timed('walk', () => startWalk(shown.va, shown.pid, false));
+  });
+  writeUrl({ memmap: state.mapName, layout: state.layout, scenario: state.scenario }, state.history);
+}
+
+/** After any change of position: draw, and stop playing at the end. */
+function moved(changed: boolean): void {
+  if (!changed || state === null) return;
+  const t0 = performance.now();
+  renderAll();
+  // For measuring (the tests read it; it is not part of the page): the last move and its redraw.
+  (globalThis as { kmemLastMove?: unknown }).kmemLastMove = { kind: state.history.lastMoveKind, moveMs: state.history.lastMoveMs, renderMs: performance.now() - t0, parts: renderTimes, position: state.history.position };
+  if (state.history.position >= state.history.length) stopPlaying();
 }
 
 // --- registered views (web/src/views/) -----------------------------------------------------------
 
-const viewContext: ViewContext = { walk: (va, pid) => startWalk(va, pid) };
+const viewContext: ViewContext = {
+  walk: (va, pid) => startWalk(va, pid),
+  access: (request) => {
+    stopPlaying();
+    state!.history.access(request);
+    moved(true);
+  },
+  last: () => state!.history.point.last,
+};
 
 /** One panel per registered view, after the built-in ones. */
 function mountViews(): void {
@@ -429,7 +484,7 @@ function renderViews(s: DemoSession): void {
     panel.hidden = !shown;
     if (!shown) continue;
     try {
-      v.render(panel.querySelector<HTMLElement>('.view-body')!, s, viewContext);
+      timed(v.id, () => v.render(panel.querySelector<HTMLElement>('.view-body')!, s, viewContext));
     } catch (e) {
       panel.querySelector('.view-body')!.replaceChildren(h('div', { class: 'walk-result fault' }, `${v.title}: ${(e as Error).message}`));
     }
@@ -439,15 +494,8 @@ function renderViews(s: DemoSession): void {
 // --- controls -----------------------------------------------------------------------------------
 
 function step(): void {
-  if (state === null || state.session.done) return;
-  try {
-    state.session.next();
-  } catch (e) {
-    $('step-lines').append(h('div', { class: 'panic-box' }, `error: ${(e as Error).message}`));
-    stopPlaying();
-  }
-  renderAll();
-  if (state.session.done) stopPlaying();
+  if (state === null) return;
+  moved(state.history.forward());
 }
 
 function stopPlaying(): void {
@@ -458,23 +506,25 @@ function stopPlaying(): void {
   b.textContent = '▶ play';
 }
 
-function reset(): void {
+/** A fresh history for the chosen map, layout and scenario (at `position`, with `actions` from a link). */
+function reset(position = 0, actions?: readonly TimelineAction[]): void {
   if (state === null) return;
   stopPlaying();
   const mapName = $<HTMLSelectElement>('memmap').value;
   const layout = $<HTMLSelectElement>('layout').value as LayoutName;
   const scenario = $<HTMLSelectElement>('scenario').value as ScenarioName;
-  state.session = makeSession(mapName, layout, scenario, state.programBytes);
+  const programBytes = state.programBytes;
+  state.history = new History(() => makeSession(mapName, layout, scenario, programBytes), actions, position);
+  state.shownWalk = null;
   // Big machines: the kernel and the processes live in the low frames the allocator hands out first.
   if (mapName !== state.mapName || $<HTMLSelectElement>('frames-zoom').dataset.set !== 'true') {
-    const ram = state.session.machine.ramBytes;
+    const ram = current().machine.ramBytes;
     $<HTMLSelectElement>('frames-zoom').value = ram > 512 * 1024 * 1024 ? '128' : '0';
     $<HTMLSelectElement>('frames-zoom').dataset.set = 'true';
   }
   state.mapName = mapName;
   state.layout = layout;
   state.scenario = scenario;
-  lastTlb = { hits: 0, misses: 0 };
   $('walk').replaceChildren(h('div', { class: 'muted' }, 'Type an address (or click a region or a page on the left) to walk it through PML4 → PDPT → PD → PT.'));
   $('walk').dataset.done = 'false';
   renderAll();
@@ -487,19 +537,34 @@ function init(): void {
   layout.replaceChildren(...LAYOUT_NAMES.map((n) => h('option', { value: n }, n)));
   const scenario = $<HTMLSelectElement>('scenario');
   scenario.replaceChildren(...SCENARIO_NAMES.map((n) => h('option', { value: n, title: SCENARIOS[n].description }, n)));
-  const params = new URLSearchParams(location.search);
-  if (params.get('memmap') !== null) memmap.value = params.get('memmap')!;
-  if (params.get('layout') !== null) layout.value = params.get('layout')!;
-  if (params.get('scenario') !== null) scenario.value = params.get('scenario')!;
+  const link = readUrl();
+  if (link.memmap !== null && MEMORY_MAPS.some((m) => m.name === link.memmap)) memmap.value = link.memmap;
+  if (link.layout !== null && (LAYOUT_NAMES as readonly string[]).includes(link.layout)) layout.value = link.layout;
+  if (link.scenario !== null && (SCENARIO_NAMES as readonly string[]).includes(link.scenario)) scenario.value = link.scenario;
   const programBytes = loadProgram();
-  state = { session: makeSession(memmap.value, layout.value as LayoutName, scenario.value as ScenarioName, programBytes), playing: null, walkTimer: null, mapName: memmap.value, layout: layout.value as LayoutName, scenario: scenario.value as ScenarioName, programBytes };
-  for (const el of [memmap, layout, scenario]) el.addEventListener('change', reset);
-  $('btn-reset').addEventListener('click', reset);
+  const mapName = memmap.value;
+  // reset() below makes the history; until then the state has none.
+  state = { history: null as unknown as History, playing: null, walkTimer: null, mapName, layout: layout.value as LayoutName, scenario: scenario.value as ScenarioName, programBytes, shownWalk: null };
+  for (const el of [memmap, layout, scenario]) el.addEventListener('change', () => reset());
+  $('btn-reset').addEventListener('click', () => reset());
   $('btn-step').addEventListener('click', step);
   $('btn-end').addEventListener('click', () => {
     stopPlaying();
-    while (state !== null && !state.session.done) state.session.next();
-    renderAll();
+    if (state !== null) moved(state.history.goTo(state.history.length));
+  });
+  mountTimeControls({
+    back: () => {
+      stopPlaying();
+      if (state !== null) moved(state.history.back());
+    },
+    forward: () => {
+      stopPlaying();
+      step();
+    },
+    goTo: (n) => {
+      stopPlaying();
+      if (state !== null) moved(state.history.goTo(n));
+    },
   });
   $('btn-play').addEventListener('click', () => {
     if (state === null) return;
@@ -509,8 +574,8 @@ function init(): void {
     b.textContent = '❚❚ pause';
     state.playing = window.setInterval(step, 900);
   });
-  $('vas-pid').addEventListener('change', () => state !== null && renderVas(state.session));
-  $('frames-zoom').addEventListener('change', () => state !== null && renderFrames(state.session));
+  $('vas-pid').addEventListener('change', () => state !== null && observe(current(), () => renderVas(current())));
+  $('frames-zoom').addEventListener('change', () => state !== null && renderFrames(current()));
   $('walk-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const text = $<HTMLInputElement>('walk-address').value.trim().replace(/_/g, '');
@@ -527,8 +592,9 @@ function init(): void {
   $('frame-map').addEventListener('mousemove', onFrameHover);
   $('frame-map').addEventListener('mouseleave', () => ($('frame-tip').hidden = true));
   mountViews();
-  reset();
+  reset(link.position, link.actions ?? undefined);
   document.body.dataset.ready = 'true';
+  (globalThis as Record<string, unknown>).kmemDebugHistory = () => state!.history;
 }
 
 init();

@@ -46,6 +46,7 @@ export class ElfLoadError extends KmemError {
  */
 export class ElfPageError extends KmemError {
   readonly code = 'E_ELF_PAGE';
+  /** @param reason What is wrong, in words. */
   constructor(readonly reason: string) {
     super(reason);
   }
@@ -58,6 +59,7 @@ export class ElfPageError extends KmemError {
  */
 export class StackImageError extends KmemError {
   readonly code = 'E_STACK_IMAGE';
+  /** @param reason What is wrong, in words. */
   constructor(readonly reason: string) {
     super(reason);
   }

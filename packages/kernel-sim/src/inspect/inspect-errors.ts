@@ -64,6 +64,7 @@ export class OutsideDumpError extends DumpError {
 /** A dump is read-only: a write through the PhysicalMemory port was attempted. */
 export class DumpReadOnlyError extends DumpError {
   readonly code = 'E_DUMP_READ_ONLY';
+  /** @param pa Where the write was attempted. */
   constructor(readonly pa: number) {
     super(`write at physical ${formatPhysical(pa)}: a dump is read-only`);
   }

@@ -12,8 +12,11 @@ const STACK_FLAGS = PTE.Present | PTE.Writable | PTE.Global | PTE.NoExecute;
 
 /** A kernel stack: pages `[bottom, top)` mapped, the guard page below `bottom` left unmapped. */
 export interface KernelStack {
+  /** Lowest mapped address. */
   readonly bottom: number;
+  /** End of the stack (exclusive): the initial stack pointer. */
   readonly top: number;
+  /** The unmapped guard page's address (`bottom - 4096`). */
   readonly guard: number;
 }
 

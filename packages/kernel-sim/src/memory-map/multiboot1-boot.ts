@@ -33,6 +33,7 @@ export class MultibootModuleError extends KmemError {
   constructor(
     /** Byte offset of the offending field: in the module list, or (with `inInfoBlock`) in multiboot_info. */
     readonly offset: number,
+    /** What is wrong, in words. */
     readonly reason: string,
     /** True when `offset` is in the multiboot_info block (mods_count / mods_addr). */
     readonly inInfoBlock = false,

@@ -10,6 +10,7 @@ import type { KillRecord } from './process';
 /** No process has this pid (it never existed). */
 export class NoSuchProcessError extends KmemError {
   readonly code = 'E_NO_SUCH_PROCESS';
+  /** @param pid The pid given. */
   constructor(readonly pid: number) {
     super(`no process has pid ${show(pid)}`);
   }
@@ -18,6 +19,10 @@ export class NoSuchProcessError extends KmemError {
 /** The process is no longer running (it exited or was killed): nothing can be done in it. */
 export class ProcessStateError extends KmemError {
   readonly code = 'E_PROCESS_STATE';
+  /**
+   * @param pid The process.
+   * @param state Its state (not `running`; `absent` when there is no current process).
+   */
   constructor(
     readonly pid: number,
     readonly state: string,
@@ -50,6 +55,7 @@ export class ProcessOptionError extends KmemError {
  */
 export class ProcessKilledError extends KmemError {
   readonly code = 'E_PROCESS_KILLED';
+  /** @param record Why and where the process was killed. */
   constructor(readonly record: KillRecord) {
     super(`process ${record.pid} killed by ${record.signal} at ${formatCanonical(record.va)}: ${record.reason} (${record.errorCodeText})`);
   }

@@ -1,12 +1,16 @@
 // What a panel of the visualizer is to the shell: a title, a width, and a render function the shell
 // calls after every change of the displayed state (a step, a step back, an access, a reset).
 // A new view is a new file under web/src/views/ plus one line in web/src/views/index.ts.
-import type { DemoSession } from '../../../src/scenarios/index';
+import type { AccessRequest, ActionResult, DemoSession } from '../../../src/scenarios/index';
 
 /** What the shell hands a view. */
 export interface ViewContext {
   /** Shows the page walk of `va` in the walk panel (pid 0: the kernel's tables). */
   walk(va: number, pid: number): void;
+  /** Makes an access: it becomes the next step of the history (undoable) and the page redraws. */
+  access(request: AccessRequest): void;
+  /** What the last step of the history did (null at the start). */
+  last(): ActionResult | null;
 }
 
 /** One panel of the page. */
