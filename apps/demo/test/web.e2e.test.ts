@@ -136,6 +136,12 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI === undefined)('web visu
     expect(typed).toEqual(expected(node, va, worker.pid));
     expect(typed.levels.map((l) => l.level)).toEqual(['PML4', 'PDPT', 'PD', 'PT']);
     expect(typed.pa).not.toBe('null');
+    // The explanations: the paging mode, each index's bit range and arithmetic (SDM 4.5, Figure 4-8), each flag's rule.
+    expect(await page.textContent('#walk > .muted')).toContain('4-level paging');
+    for (const [cls, shift, high] of [['l4', 39, 47], ['l3', 30, 38], ['l2', 21, 29], ['l1', 12, 20]] as const) {
+      expect(await page.getAttribute(`#walk .va-bits .${cls}`, 'title')).toContain(`bits ${high}:${shift} of the address: (va >> ${shift}) & 0x1ff = ${Math.floor(va / 2 ** shift) % 512};`);
+    }
+    expect(await page.getAttribute('#walk .walk-level[data-level="PT"] .bits span:first-child', 'title')).toMatch(/^set: Present \(bit 0\)/);
 
     // Click the program's text region in the address-space panel (pid 1).
     await page.selectOption('#vas-pid', '1');

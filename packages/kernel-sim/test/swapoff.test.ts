@@ -113,5 +113,7 @@ describe('SwapManager.swapoff', () => {
     expect(() => swap.swapoff(other)).toThrow(/sdz is not an active swap device/);
     swap.swapoff(devices[0]!);
     expect(() => swap.swapoff(devices[0]!)).toThrow(expect.objectContaining({ code: 'E_SWAPOFF_DEVICE' }));
+    // Not a device at all: the same typed error, not a TypeError.
+    for (const garbage of [null, undefined, 7, 'swap0', {}]) expect(() => swap.swapoff(garbage as MemorySwapDevice)).toThrow(SwapoffDeviceError);
   });
 });

@@ -22,6 +22,7 @@ import {
 } from '../../src/scenarios/index';
 import { MEMORY_MAPS, loadProgram } from './fixtures';
 import { $, h } from './shell/dom';
+import { FLAG_RULES, addressSplit, pagingModeText } from './shell/explain';
 import { History, frameKinds, shownFrameCount } from './shell/history';
 import { mountTimeControls, readUrl, renderTimeControls, writeUrl } from './shell/time-controls';
 import type { ViewContext } from './shell/view';
@@ -267,19 +268,6 @@ function renderVas(s: DemoSession): void {
   vas.replaceChildren(...out);
 }
 
-function vaBits(va: number): HTMLElement {
-  const idx = (shift: number): number => Math.floor(va / 2 ** shift) % 512;
-  return h(
-    'div',
-    { class: 'va-bits' },
-    h('span', { class: 'l4' }, `PML4 ${idx(39)}`),
-    h('span', { class: 'l3' }, `PDPT ${idx(30)}`),
-    h('span', { class: 'l2' }, `PD ${idx(21)}`),
-    h('span', { class: 'l1' }, `PT ${idx(12)}`),
-    h('span', { class: 'off' }, `offset 0x${(va % 4096).toString(16).padStart(3, '0')}`),
-  );
-}
-
 function showWalk(w: WalkView, animate = true): void {
   const box = $('walk');
   if (state?.walkTimer !== null && state?.walkTimer !== undefined) clearTimeout(state.walkTimer);
@@ -292,7 +280,7 @@ function showWalk(w: WalkView, animate = true): void {
       { class: `walk-level${l.leaf ? ' leaf' : ''}${l.present ? '' : ' absent'}`, 'data-level': l.levelName, 'data-index': String(l.index), 'data-raw': l.raw, 'data-present': String(l.present), 'data-pa': String(l.pa) },
       h('span', { class: 'name' }, l.levelName),
       h('span', { class: 'entry' }, `[${l.index}] @${formatPhysical(l.entryPa)} = ${l.raw} `, h('em', {}, !l.present ? 'not present' : l.leaf ? `→ ${formatSize(l.pageSizeBytes)} page ${formatPhysical(l.pa)}` : `→ table ${formatPhysical(l.pa)}`)),
-      h('span', { class: 'bits' }, ...l.bits.map((b) => h('span', { class: `${b.set ? 'on' : ''}${b.name === 'NX' ? ' nx' : ''}`, title: `bit ${b.bit}` }, b.name))),
+      h('span', { class: 'bits' }, ...l.bits.map((b) => h('span', { class: `${b.set ? 'on' : ''}${b.name === 'NX' ? ' nx' : ''}`, title: `${b.set ? 'set' : 'clear'}: ${FLAG_RULES[b.name] ?? `bit ${b.bit}`}` }, b.name))),
     ),
   );
   const result = h(
@@ -315,7 +303,7 @@ function showWalk(w: WalkView, animate = true): void {
   );
   tlb.style.visibility = 'hidden';
   result.style.visibility = 'hidden';
-  box.replaceChildren(h('div', { class: 'muted' }, `in ${w.space}'s tables, CR3 = ${formatPhysical(w.root)}${w.note === null ? '' : ` — ${w.note}`}`), vaBits(w.va), ...levels, result, tlb);
+  box.replaceChildren(h('div', { class: 'muted' }, `in ${w.space}'s tables, CR3 = ${formatPhysical(w.root)}${w.note === null ? '' : ` — ${w.note}`} · ${pagingModeText(k.cpu.pagingMode)}`), addressSplit(w.va), ...levels, result, tlb);
   let i = animate ? 0 : levels.length;
   if (!animate) for (const l of levels) l.classList.add('shown');
   const tick = (): void => {

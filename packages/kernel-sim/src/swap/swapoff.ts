@@ -6,6 +6,7 @@
 // its frame, and the device is removed. If a page finds no frame part way, Linux returns ENOMEM
 // and puts the device back (reinsert_swap_info): what was read stays in memory. So does kmem.
 import { KernelInvariantError } from '../kernel-errors';
+import { show } from '../show-value';
 import type { Process } from '../process/process';
 import type { SwapDevice } from './swap-device';
 import { handleType, isSwapEntry, swapEntryType } from './swap-entry';
@@ -71,7 +72,7 @@ function unuseProcess(swap: SwapManager, host: SwapHost, p: Process, type: numbe
 export function swapoff(swap: SwapManager, host: SwapHost, device: SwapDevice): SwapoffResult {
   const space = swap.space;
   const type = space.typeOf(device);
-  if (type < 0) throw new SwapoffDeviceError(device.name);
+  if (type < 0) throw new SwapoffDeviceError(typeof (device as Partial<SwapDevice> | null)?.name === 'string' ? device.name : show(device));
   const area = space.area(type)!;
   let needed = 0;
   for (const [h] of space.slotCounts()) if (handleType(h) === type && space.cachedFrame(h) < 0) needed++;

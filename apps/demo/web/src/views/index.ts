@@ -3,6 +3,7 @@
 import type { WebView } from '../shell/view';
 import { accessView } from './access';
 import { kernel32View } from './kernel32';
+import { quizView } from './quiz';
 import { swapView } from './swap';
 import { traceView } from './trace';
 
@@ -12,4 +13,5 @@ export const VIEWS: readonly WebView[] = [
   swapView,
   kernel32View,
   traceView,
+  quizView,
 ];
