@@ -2,7 +2,7 @@
 // the explanation, all plain data (the terminal, the sheet and tests read the same JSON).
 
 /** Exercise kinds generated so far. */
-export const QUIZ_KINDS = ['translate', 'pte'] as const;
+export const QUIZ_KINDS = ['translate', 'pte', 'evict'] as const;
 /** One of QUIZ_KINDS. */
 export type QuizKind = (typeof QUIZ_KINDS)[number];
 
@@ -19,7 +19,7 @@ export interface Exercise {
   readonly explanation: readonly string[];
 }
 
-/** A set of exercises sharing one machine (translate) or none (pte). */
+/** A set of exercises sharing one machine (translate) or none (pte, evict). */
 export interface ExerciseSet {
   readonly kind: QuizKind;
   readonly seed: number;

@@ -32,13 +32,13 @@ export function makeQuizCommand(): Command {
   return new Command('kmem-demo quiz')
     .description('x86 paging exercises generated from a seed and answered by the simulator (x86-paging\'s Mapper, Mmu and decodeEntry): asked and checked one by one, or checked from --answers, or printed as JSON or a sheet.')
     .option('--seed <n>', 'seed: the same seed gives the same exercises', integer(0, 2 ** 32 - 1), 1)
-    .addOption(new Option('--kind <kind>', 'translate (virtual address → physical address or #PF with error code) or pte (what an entry means)').choices(QUIZ_KINDS).default('translate'))
+    .addOption(new Option('--kind <kind>', 'translate (virtual address → physical address or #PF with error code), pte (what an entry means) or evict (which page FIFO / Clock / LRU / OPT evicts)').choices(QUIZ_KINDS).default('translate'))
     .option('--count <n>', 'number of exercises', integer(1, 100), 10)
     .option('--difficulty <n>', '1 (user reads, 4 KiB), 2 (R/W/X, user and supervisor, NX), 3 (and a 2 MiB page)', integer(1, 3), 2)
     .option('--answers <list>', 'check these answers, separated by ";" (e.g. "0x8_1234;#PF 0x7"), print verdicts and explanations, exit 1 if any is wrong')
     .option('--json', 'print the exercises and answers as one JSON document', false)
     .option('--sheet <file>', 'write a printable Markdown sheet (answers on a separate page) to FILE')
-    .addHelpText('after', '\nExamples:\n  npx pnpm@10 demo quiz --seed 7 --kind translate --count 10\n  npx pnpm@10 demo quiz --kind pte --seed 3 --sheet pte.md\n  npx pnpm@10 demo quiz --seed 7 --count 2 --answers "0x9_2345;#PF 0x5"\n  npx pnpm@10 --silent demo quiz --seed 7 --json | jq .exercises');
+    .addHelpText('after', '\nExamples:\n  npx pnpm@10 demo quiz --seed 7 --kind translate --count 10\n  npx pnpm@10 demo quiz --kind pte --seed 3 --sheet pte.md\n  npx pnpm@10 demo quiz --kind evict --seed 5 --count 4\n  npx pnpm@10 demo quiz --seed 7 --count 2 --answers "0x9_2345;#PF 0x5"\n  npx pnpm@10 --silent demo quiz --seed 7 --json | jq .exercises');
 }
 
 function verdict(ex: Exercise, typed: string): string[] {

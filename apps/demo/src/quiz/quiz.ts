@@ -1,6 +1,7 @@
 // Exercise sets from a seed, a kind and a difficulty, and checking a typed answer against one.
 import type { Exercise, ExerciseSet, QuizKind } from './exercise';
 import { parseTypedNumber } from './hex';
+import { evictExercises } from './evict-exercises';
 import { pteExercises } from './pte-exercises';
 import { SeededRandom } from './seeded-random';
 import { translateExercises } from './translate-exercises';
@@ -8,7 +9,7 @@ import { translateExercises } from './translate-exercises';
 /** The same (kind, seed, count, difficulty) gives the same set, in the terminal, the sheet and tests. */
 export function generateExercises(kind: QuizKind, seed: number, count: number, difficulty: number): ExerciseSet {
   const rng = new SeededRandom(seed);
-  const set = kind === 'translate' ? translateExercises(rng, count, difficulty).set : pteExercises(rng, count, difficulty);
+  const set = kind === 'translate' ? translateExercises(rng, count, difficulty).set : kind === 'pte' ? pteExercises(rng, count, difficulty) : evictExercises(rng, count, difficulty);
   return { ...set, seed };
 }
 

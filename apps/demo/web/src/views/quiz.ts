@@ -16,7 +16,7 @@ function exerciseList(set: ExerciseSet): HTMLElement {
     'ol',
     { id: 'quiz-list', class: 'quiz-list', 'data-kind': set.kind, 'data-seed': String(set.seed) },
     ...set.exercises.map((ex, i) => {
-      const answer = input(`quiz-answer-${i}`, '', { placeholder: ex.kind === 'translate' ? '0x1234 or #PF 0x5' : '0x12_3000 P RW US', class: 'quiz-answer' });
+      const answer = input(`quiz-answer-${i}`, '', { placeholder: ex.kind === 'translate' ? '0x1234 or #PF 0x5' : ex.kind === 'evict' ? 'a page number, e.g. 4' : '0x12_3000 P RW US', class: 'quiz-answer' });
       const verdict = h('div', { class: 'quiz-verdict', id: `quiz-verdict-${i}` });
       const check = (): void => {
         const right = checkAnswer(ex, answer.value);
@@ -62,7 +62,7 @@ function build(body: HTMLElement): void {
     ev.preventDefault();
     make();
   });
-  body.append(h('div', { class: 'muted' }, 'Generated from a seed, answered by x86-paging itself (the same sets as npx pnpm@10 demo quiz --kind K --seed N --difficulty D --count C). Type an answer and press Enter.'), form, given, list);
+  body.append(h('div', { class: 'muted' }, 'Generated from a seed, answered by the library itself (x86-paging for translate and pte, kernel-sim\'s replacement policies for evict) (the same sets as npx pnpm@10 demo quiz --kind K --seed N --difficulty D --count C). Type an answer and press Enter.'), form, given, list);
   make();
 }
 
