@@ -78,8 +78,13 @@ export abstract class MapperTables extends MapperUndoLog {
       const huge = this.isHuge(level, lo);
       if (level === leafLevel) {
         if (level === 1 || huge) throw new PageAlreadyMappedError(s, this.geometry.leafAddress(lo, hi, level, this.maskHi) + (s - es));
-        // A table sits where the huge leaf goes: allowed only if nothing below it is mapped.
-        const leafVa = this.findPresentLeaf(level - 1, this.geometry.entryAddress(lo, hi, this.maskHi), es);
+        // A table sits where the huge leaf goes: allowed only if nothing below it is mapped and
+        // it is not a table preallocatePml4Slots pinned for the shared kernel half (in 32-bit
+        // paging a 4 MiB leaf goes in the directory, the level those tables hang from; every
+        // address space copies their entries, so replacing one would split them).
+        const child = this.geometry.entryAddress(lo, hi, this.maskHi);
+        if (this.pinned.has(child)) throw new PageAlreadyMappedError(s, child);
+        const leafVa = this.findPresentLeaf(level - 1, child, es);
         if (leafVa >= 0) throw new PageAlreadyMappedError(leafVa, this.scratchPa);
       } else if (huge) {
         throw new ParentEntryHugePageError(s, level);

@@ -5,6 +5,7 @@ import {
   ArrayBufferPhysicalMemory,
   Mapper,
   PTE,
+  PageAlreadyMappedError,
   PageSize,
   PagingMode,
   PhysicalTableAccess,
@@ -196,5 +197,24 @@ describe('RecursiveTableAccess in 32-bit paging (the classic layout)', () => {
     const m = modeMachine(THIRTY_TWO_BIT, 'physical');
     expect(codeOf(() => new RecursiveTableAccess(m.cpu, { slot: 1024, mode: PagingMode.ThirtyTwoBit }))).toBe('E_INVALID_OPTION');
     expect(codeOf(() => RecursiveTableAccess.install(m.boot, m.root, 1024, PagingMode.ThirtyTwoBit))).toBe('E_INVALID_OPTION');
+  });
+});
+
+describe('Mapper (32-bit paging): a preallocated kernel page table is never replaced by a 4 MiB page', () => {
+  it('a 4 MiB map over a pinned slot is PageAlreadyMappedError before any change; the table stays owned and pinned', () => {
+    const memory = new ArrayBufferPhysicalMemory(4 * 1024 * 1024);
+    const allocator = new SimpleFrameAllocator({ start: 0x10_0000, frameCount: 160 });
+    const mapper = Mapper.create({ access: new PhysicalTableAccess(memory, { mode: PagingMode.ThirtyTwoBit }), allocator, memory, mode: PagingMode.ThirtyTwoBit })!;
+    expect(mapper.preallocatePml4Slots(768, 1)).toBe(true);
+    const before = snapshot(memory);
+    const tables = mapper.tableFrameCount;
+    // PDEs 767-768: the second is the preallocated table (found by the fault-injection property).
+    expect(() => mapper.mapPages(0xbfc0_0000, 0, 2, PTE.Present, { pageSize: M4 as 4096 })).toThrow(PageAlreadyMappedError);
+    expect(snapshot(memory)).toBe(before);
+    expect(mapper.tableFrameCount).toBe(tables);
+    mapper.checkInvariants();
+    // Below the kernel half a 4 MiB page still replaces nothing and maps.
+    expect(mapper.mapPages(0xbf80_0000, 0, 1, PTE.Present, { pageSize: M4 as 4096 })).toBe(true);
+    mapper.checkInvariants();
   });
 });
