@@ -343,12 +343,7 @@ export class Mmu {
     if (denied === 0) return this.translateFull(vaHi, vaLo, access, mode);
     tlb.hits++;
     const r = this.result;
-    r.fault = true;
-    r.errorCode = this.errorBase(access, mode) | denied;
-    r.level = tlb.levels[slot]!;
-    r.pa = 0;
-    r.pageSizeBytes = 0;
-    r.flags = 0;
+    setFault(r, this.errorBase(access, mode) | denied, tlb.levels[slot]!);
     r.tlbHit = true;
     tlb.invalidatePageSplit(vaHi, vaLo, 0);
     return r;
@@ -379,12 +374,7 @@ export class Mmu {
       if (denied !== 0) {
         // Rights come from the cached entry (SDM 4.10.2.2); the fault then drops it (4.10.4.1).
         tlb.hits++;
-        r.fault = true;
-        r.errorCode = this.errorBase(access, mode) | denied;
-        r.level = tlb.levels[slot]!;
-        r.pa = 0;
-        r.pageSizeBytes = 0;
-        r.flags = 0;
+        setFault(r, this.errorBase(access, mode) | denied, tlb.levels[slot]!);
         r.tlbHit = true;
         // A stale entry that denies what the tables now allow (rights upgraded without INVLPG)
         // causes this "spurious" fault (SDM 4.10.4.3): report it before the fault drops it.
