@@ -6,6 +6,7 @@
 // would be polymorphic and slow both builds down alike, hiding the difference).
 import type * as Package from '../src/index';
 import { buildModeTables, type BenchMode } from './mode-tables';
+import { xorshift32 } from './random-tables';
 
 type Build = typeof Package;
 
@@ -32,13 +33,7 @@ export function buildWorkload(B: Build, name: string): Pass | undefined {
  * modes.bench.ts runs it; 2^20 translations a pass. Same seed in both builds: same stream.
  */
 function modeHot(B: Build, mode: BenchMode, tlbOn: boolean): Pass {
-  let seed = 0x9e3779b9;
-  const rand = (): number => {
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    return (seed >>> 0) / 4294967296;
-  };
+  const rand = xorshift32(0x9e3779b9);
   const memory = new B.ArrayBufferPhysicalMemory(32 << 20);
   const { regs, pages } = buildModeTables(B, mode, memory, 200_000, rand);
   const tlb = new B.Tlb();

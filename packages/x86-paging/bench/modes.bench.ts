@@ -11,23 +11,17 @@ import { fileURLToPath } from 'node:url';
 import * as Package from '@kmem/x86-paging';
 import { ArrayBufferPhysicalMemory, Mmu, Tlb } from '@kmem/x86-paging';
 import { BENCH_MODES as MODES, buildModeTables } from './mode-tables';
+import { xorshift32 } from './random-tables';
 
 const CASES = ['hot-tlb', 'hot-walk', 'cold-walk'] as const;
 const MAPPINGS = 200_000;
 const STREAM = 1 << 20;
 const PASSES = 8;
-const TWO_32 = 4294967296;
 
 const mode = process.env.BENCH_MODE as (typeof MODES)[number] | undefined;
 const only = process.env.BENCH_CASE as (typeof CASES)[number] | undefined;
 
-let seed = 0x9e3779b9;
-function rand(): number {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / TWO_32;
-}
+const rand = xorshift32(0x9e3779b9);
 
 if (mode === undefined || only === undefined) {
   const uptime = spawnSync('uptime', [], { encoding: 'utf8' }).stdout.trim();

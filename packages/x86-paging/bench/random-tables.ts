@@ -3,6 +3,20 @@
 // the benches measure translation, not the mapper. Each page table ends up holding ~31 mappings.
 // Shared by translate.bench.ts and compare-builds.ts.
 
+/**
+ * A deterministic xorshift32 source of numbers in [0, 1), so runs (and the two builds of an A/B)
+ * see the same tables and streams: every bench here draws from one of these.
+ */
+export function xorshift32(seed: number): () => number {
+  let x = seed;
+  return (): number => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 4294967296;
+  };
+}
+
 /** 64 GiB of address space, in pages. */
 export const REGION_PAGES = 16 * 1024 * 1024;
 /** Linear address of the region. */

@@ -7,21 +7,14 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Access, ArrayBufferPhysicalMemory, ControlRegisters, Mmu, Mode, Tlb } from '@kmem/x86-paging';
-import { buildRandomTables } from './random-tables';
+import { buildRandomTables, xorshift32 } from './random-tables';
 
 const MAPPINGS = 1_000_000;
 const TRANSLATIONS = 10_000_000;
 const HOT_PAGES = 1024;
 const TWO_32 = 4294967296;
 
-// Deterministic xorshift32 so runs are comparable.
-let seed = 0x9e3779b9;
-function rand(): number {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / TWO_32;
-}
+const rand = xorshift32(0x9e3779b9);
 
 const memory = new ArrayBufferPhysicalMemory(160 * 1024 * 1024);
 const words = memory.words;

@@ -27,7 +27,7 @@ import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as X86Paging from '@kmem/x86-paging';
-import { buildRandomTables } from './random-tables';
+import { buildRandomTables, xorshift32 } from './random-tables';
 
 const moduleUnderTest = process.env.YARDSTICK_MODULE;
 const { Access, ArrayBufferPhysicalMemory, ControlRegisters, Mmu, Mode, Tlb } = (await import(moduleUnderTest === undefined ? '@kmem/x86-paging' : pathToFileURL(moduleUnderTest).href)) as typeof X86Paging;
@@ -38,13 +38,7 @@ const STREAM = 1 << 20;
 const PASSES = 5; // 5 × 1 M = 5.2 M translations timed per figure
 const TWO_32 = 4294967296;
 
-let seed = 0x2545f491;
-function rand(): number {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / TWO_32;
-}
+const rand = xorshift32(0x2545f491);
 
 // Rights of each leaf: 87 % user read-write, 8 % user read-only, 5 % supervisor read-write.
 const leafFlags = (): number => {
