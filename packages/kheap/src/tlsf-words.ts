@@ -83,6 +83,12 @@ export class TlsfWords {
   lastRequested = 0;
   /** Offset from a payload to the caller's pointer: 0, or 16 (left red zone) in debug mode. */
   readonly userOff: number;
+  /**
+   * Size of a free block spanning a whole arena (every arena is `arenaBytes` long, less the
+   * sentinel's header): a free block of exactly this size is an entirely free arena, which
+   * alloc and free tell by this compare instead of reading the neighbours' headers.
+   */
+  private readonly arenaFreeBytes: number;
 
   constructor(
     private readonly m: Mem,
@@ -94,6 +100,7 @@ export class TlsfWords {
     private readonly arenaBytes: number,
   ) {
     this.userOff = debug ? 16 : 0;
+    this.arenaFreeBytes = arenaBytes - TLSF_HEADER;
   }
 
   /** Block bytes for a request of `req` bytes (header, red zones, rounding to 16). */
@@ -202,7 +209,7 @@ export class TlsfWords {
     if (this.debug) this.checkFreeBlock(b, size, Math.min(size, need + (align <= 16 ? 0 : align + MIN_BLOCK) + TLSF_HEADER));
     this.removeHead(b);
     // A block spanning its arena (first block, sentinel next) is a spare arena being taken.
-    if (w[(b + H_PREV) >> 2]! === -1 && w[(b + size + H_SIZE) >> 2]! === 0) this.spareArenas--;
+    if (size === this.arenaFreeBytes) this.spareArenas--;
     if (align > 16) {
       // Move the block start forward until its caller pointer is aligned, leaving a free block
       // of at least MIN_BLOCK bytes in front (alignment is of the absolute address; base is page aligned).
@@ -260,7 +267,11 @@ export class TlsfWords {
   private grow(size: number): boolean {
     // Room for the good-fit rounding of find(), so the new arena's block is found by it.
     const want = size >= 1 << FL_SHIFT ? size + (1 << (fls(size) - SL_LOG2)) : size;
-    const bytes = Math.max(this.arenaBytes, Math.ceil((want + TLSF_HEADER) / PAGE_SIZE) * PAGE_SIZE);
+    // Every arena has the same size, so a free block of arenaFreeBytes spans one. The heap sends
+    // TLSF at most 32 KiB (+ debug red zones, + 4 KiB of alignment slack): under 38 KiB with the
+    // rounding above, and arenas are at least 64 KiB (KernelHeap checks tlsfArenaBytes).
+    if (want + TLSF_HEADER > this.arenaBytes) throw new Error(`TLSF: a ${size}-byte block does not fit a ${this.arenaBytes}-byte arena`);
+    const bytes = this.arenaBytes;
     const a = this.pages.acquire(bytes / PAGE_SIZE, PAGE_TLSF, 0);
     if (a === -1) return false;
     const w = this.w;
@@ -360,7 +371,7 @@ export class TlsfWords {
     const after = b + size;
     w[(after + H_PREV) >> 2] = b;
     this.writeFree(b, prev, size);
-    if (prev === -1 && w[(after + H_SIZE) >> 2]! === 0) {
+    if (size === this.arenaFreeBytes) {
       if (this.spareArenas === 0 && (this.arenaCount === 1 || this.arenaCount >= SPARE_FROM_ARENAS)) {
         this.spareArenas++;
       } else {
