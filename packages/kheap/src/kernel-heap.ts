@@ -169,18 +169,21 @@ export class KernelHeap {
 
   private checkSize(sizeBytes: number): void {
     // typeof first: `| 0` on a BigInt or a Symbol throws a TypeError, and a string must not coerce.
-    if (typeof sizeBytes !== 'number' || (sizeBytes | 0) !== sizeBytes || sizeBytes < 0 || sizeBytes > this.limit) {
-      const reason = typeof sizeBytes !== 'number'
-        ? `a ${typeof sizeBytes}, not a number`
-        : Number.isNaN(sizeBytes)
-        ? 'NaN'
-        : sizeBytes < 0
-          ? 'negative'
-          : !Number.isInteger(sizeBytes)
-            ? 'not a whole number of bytes'
-            : `larger than the heap region (${this.limit} bytes)`;
-      throw new InvalidSizeError(sizeBytes, reason);
-    }
+    // The message is built apart, so this check stays small enough to inline with kfree's.
+    if (typeof sizeBytes !== 'number' || (sizeBytes | 0) !== sizeBytes || sizeBytes < 0 || sizeBytes > this.limit) this.badSize(sizeBytes);
+  }
+
+  private badSize(sizeBytes: number): never {
+    const reason = typeof sizeBytes !== 'number'
+      ? `a ${typeof sizeBytes}, not a number`
+      : Number.isNaN(sizeBytes)
+      ? 'NaN'
+      : sizeBytes < 0
+        ? 'negative'
+        : !Number.isInteger(sizeBytes)
+          ? 'not a whole number of bytes'
+          : `larger than the heap region (${this.limit} bytes)`;
+    throw new InvalidSizeError(sizeBytes, reason);
   }
 
   private checkAlign(alignBytes: number): number {
@@ -198,22 +201,27 @@ export class KernelHeap {
   }
 
   private tryAlloc(size: number, align: number): number {
-    if (size <= SLAB_MAX_BYTES) {
-      let c = this.classBySize[(size + 7) >> 3]!;
-      if (align > this.classAlign[c]!) {
-        while (c < KMALLOC_CLASSES.length && this.classAlign[c]! < align) c++;
-        if (c === KMALLOC_CLASSES.length) return this.tlsfAlloc(size, align);
-      }
-      const slab = this.slab;
-      const off = slab.alloc(c, size);
-      if (off === -1) return -1;
-      this.bytesRequested += this.debug ? size : slab.objSize[c]!;
-      this.bytesInUse += slab.stride[c]!;
-      this.allocations++;
-      return off;
-    }
+    // Kept small (the slab path in its own method): V8 inlines kmalloc and kfree into a caller's
+    // loop only while their inlined code stays within its budget, and a kfree left out of line
+    // receives its pointer (a number above 2^31) boxed.
+    if (size <= SLAB_MAX_BYTES) return this.slabAlloc(size, align);
     if (size <= LARGE_MIN_BYTES) return this.tlsfAlloc(size, align);
     return this.largeAlloc(size);
+  }
+
+  private slabAlloc(size: number, align: number): number {
+    let c = this.classBySize[(size + 7) >> 3]!;
+    if (align > this.classAlign[c]!) {
+      while (c < KMALLOC_CLASSES.length && this.classAlign[c]! < align) c++;
+      if (c === KMALLOC_CLASSES.length) return this.tlsfAlloc(size, align);
+    }
+    const slab = this.slab;
+    const off = slab.alloc(c, size);
+    if (off === -1) return -1;
+    this.bytesRequested += this.debug ? size : slab.objSize[c]!;
+    this.bytesInUse += slab.stride[c]!;
+    this.allocations++;
+    return off;
   }
 
   private tlsfAlloc(size: number, align: number): number {
@@ -251,10 +259,54 @@ export class KernelHeap {
    * Nothing changes when it throws.
    */
   kfree(ptr: number | null): void {
+    // Small enough for V8 to inline into the caller, so the pointer (a double above 2^31) reaches
+    // freeLive as a 31-bit offset, not as a boxed number. Anything freeLive does not take (null,
+    // 0, a foreign or free pointer, large blocks) goes the general way, which throws the misuse error.
+    if (typeof ptr === 'number') {
+      const off = ptr - this.base;
+      if ((off | 0) === off && off >= 0 && this.freeLive(off)) return;
+    }
+    this.kfreeSlow(ptr);
+  }
+
+  private kfreeSlow(ptr: number | null): void {
     if (ptr === null || ptr === 0) return;
     this.checkPtr(ptr);
     this.resolve(ptr);
     this.freeResolved(ptr - this.base);
+  }
+
+  /**
+   * The common kfree: frees the live TLSF block or slab object whose caller pointer is at offset
+   * `off` and returns true; returns false, changing nothing, for anything else (a free block, a
+   * pointer inside a block or outside the heap's pages, a large block), which resolve() then
+   * classifies. The misuse checks are the same ones resolve() makes, in the same order.
+   */
+  private freeLive(off: number): boolean {
+    if (off >= this.limit) return false;
+    const kind = this.pages.info[off >>> 12]! & 3;
+    if (kind === PAGE_TLSF) {
+      const tlsf = this.tlsf;
+      if (tlsf.classify(off) !== 0) return false;
+      tlsf.free(off);
+      this.bytesRequested -= tlsf.lastRequested;
+      this.bytesInUse -= tlsf.lastBytes;
+      this.allocations--;
+      return true;
+    }
+    if (kind === PAGE_SLAB) {
+      const slab = this.slab;
+      if (slab.locate(off) !== SLAB_OK) return false;
+      const c = slab.cacheOf(slab.slab);
+      const slot = slab.slot;
+      const requested = slab.requested(c, slot);
+      slab.free(c, slab.slab, slot);
+      this.bytesRequested -= requested;
+      this.bytesInUse -= slab.stride[c]!;
+      this.allocations--;
+      return true;
+    }
+    return false;
   }
 
   /** Rejects anything but a number as a pointer (a BigInt or a Symbol would throw a raw TypeError in the arithmetic, a numeric string would coerce). */

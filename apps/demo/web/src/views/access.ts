@@ -68,6 +68,7 @@ function report(r: AccessReport): HTMLElement[] {
       ),
     );
   }
+  if (r.tlb === null && r.walkBefore !== null) out.push(section('1. No TLB', h('div', {}, 'This CPU has no TLB (TLB off in the header): nothing is cached, every access walks the page tables from CR3.')));
   if (r.walkBefore !== null && !(r.tlb?.hit ?? false)) {
     out.push(
       section(

@@ -37,13 +37,19 @@ export class PageRing {
     return this.slot(page) >= 0;
   }
 
-  /** Sizes the direct index for pages below `pageCount` (up to 2^24) at once. */
+  /**
+   * Sizes the direct index for pages below `pageCount` (up to 2^24) at once, and the slot arrays
+   * for as many pages (a ring of frame numbers never holds more): growing them by doubling inside
+   * the first faults copied ~50 bytes per admitted page and grew external memory, which the
+   * garbage collector reacts to.
+   */
   reserve(pageCount: number): void {
     const n = Math.min(DENSE_LIMIT, pageCount);
     if (n <= this.dense.length) return;
     const d = new Int32Array(n);
     d.set(this.dense);
     this.dense = d;
+    this.growSlots(n);
   }
 
   /** The page's slot, or -1. */
@@ -154,26 +160,30 @@ export class PageRing {
 
   private grow(): number {
     const s = this.used++;
-    if (s >= this.pageOf.length) {
-      const cap = this.pageOf.length * 2;
-      const f64 = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
-        const b = new Float64Array(cap);
-        b.set(a);
-        return b;
-      };
-      const i32 = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
-        const b = new Int32Array(cap);
-        b.set(a);
-        return b;
-      };
-      this.pageOf = f64(this.pageOf);
-      this.value = f64(this.value);
-      this.prev = i32(this.prev);
-      this.next = i32(this.next);
-      const f = new Uint8Array(cap);
-      f.set(this.flag);
-      this.flag = f;
-    }
+    if (s >= this.pageOf.length) this.growSlots(this.pageOf.length * 2);
     return s;
+  }
+
+  /** Makes room for `cap` slots (the used ones copied). */
+  private growSlots(cap: number): void {
+    if (cap <= this.pageOf.length) return;
+    const used = this.used;
+    const f64 = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
+      const b = new Float64Array(cap);
+      b.set(a.subarray(0, used));
+      return b;
+    };
+    const i32 = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+      const b = new Int32Array(cap);
+      b.set(a.subarray(0, used));
+      return b;
+    };
+    this.pageOf = f64(this.pageOf);
+    this.value = f64(this.value);
+    this.prev = i32(this.prev);
+    this.next = i32(this.next);
+    const f = new Uint8Array(cap);
+    f.set(this.flag.subarray(0, used));
+    this.flag = f;
   }
 }
