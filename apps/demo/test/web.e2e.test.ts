@@ -1,16 +1,15 @@
-// The web visualizer end to end: build it with Vite, serve the static files, drive Debian's
+// The web visualizer end to end: serve the page Vite builds (builtWebPage) as static files, drive Debian's
 // Chromium with playwright-core, step the scenario, walk addresses (typed and clicked) and check
 // that the walk on the page is the library's walk of the same address in the same run.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMemoryMap } from '@kmem/kernel-sim';
 import { DemoSession } from '../src/scenarios/index';
+import { builtWebPage } from './web-page-harness';
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -81,8 +80,7 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI === undefined)('web visu
   let browser: Browser;
 
   beforeAll(async () => {
-    dist = mkdtempSync(join(tmpdir(), 'kmem-web-'));
-    await build({ configFile: join(appDir, 'vite.config.ts'), logLevel: 'warn', build: { outDir: dist, emptyOutDir: true } });
+    dist = await builtWebPage();
     server = createServer((req, res) => {
       const path = normalize(decodeURIComponent((req.url ?? '/').split('?')[0]!)).replace(/^(\.\.[/\\])+/, '');
       let file = join(dist, path);
@@ -106,7 +104,6 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI === undefined)('web visu
   afterAll(async () => {
     await browser?.close();
     await new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
-    if (dist !== undefined) rmSync(dist, { recursive: true, force: true });
   });
 
   it('steps the scenario, walks a typed and a clicked address exactly as the library does, and saves a screenshot', async () => {
