@@ -32,12 +32,12 @@ function integer(min: number, max: number): (v: string) => number {
 /** The quiz command line, without running it. */
 export function makeQuizCommand(): Command {
   return new Command('kmem-demo quiz')
-    .description('x86 paging exercises generated from a seed and answered by the simulator (x86-paging\'s Mapper, Mmu and decodeEntry): asked and checked one by one, or checked from --answers, or printed as JSON or a sheet.')
+    .description('x86 paging exercises generated from a seed and answered by the simulator (x86-paging\'s Mapper, Mmu, Cpu, Tlb and decodeEntry; kernel-sim\'s replacement policies): asked and checked one by one, or checked from --answers, or printed as JSON or a sheet.')
     .option('--seed <n>', 'seed: the same seed gives the same exercises', integer(0, 2 ** 32 - 1), 1)
     .addOption(new Option('--kind <kind>', 'translate (virtual address → physical address or #PF with error code), pte (what an entry means), evict (which page FIFO / Clock / LRU / OPT evicts), ad (which A/D bits a sequence of accesses sets) or tlb (what the TLB holds after a sequence with INVLPG, CR3 reloads, a changed PTE)').choices(QUIZ_KINDS).default('translate'))
     .addOption(new Option('--mode <mode>', 'paging mode of translate and ad exercises: 32bit, pae, 4level or 5level').choices(QUIZ_MODES).default('4level'))
     .option('--count <n>', 'number of exercises', integer(1, 100), 10)
-    .option('--difficulty <n>', '1 (user reads, 4 KiB), 2 (R/W/X, user and supervisor, NX), 3 (and a 2 MiB page); each kind says more in --kind', integer(1, 3), 2)
+    .option('--difficulty <n>', '1 to 3. translate: 1 user reads of 4 KiB pages, 2 reads/writes/fetches, user and supervisor, NX, 3 and a large page; ad: 2 adds supervisor accesses, a large page, not-present pages; tlb: 1 a 4-way TLB, reads and INVLPG, 2 a 2 x 2 TLB, writes, CR3 reloads, global pages, 3 CR4.PGE toggles and faulting accesses', integer(1, 3), 2)
     .option('--answers <list>', 'check these answers, separated by ";" (e.g. "0x8_1234;#PF 0x7"), print verdicts and explanations, exit 1 if any is wrong')
     .option('--json', 'print the exercises and answers as one JSON document', false)
     .option('--sheet <file>', 'write a printable sheet (answers on a separate page) to FILE: self-contained HTML when FILE ends in .html or .htm, else Markdown')

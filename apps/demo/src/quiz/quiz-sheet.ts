@@ -29,10 +29,10 @@ h1 { font-size: 16pt; } h2 { font-size: 13pt; margin-top: 1.6rem; }
 pre { font: 9pt/1.35 ui-monospace, monospace; white-space: pre-wrap; overflow-wrap: anywhere; background: #f4f4f4; padding: 0.5rem; }
 ol.questions > li { margin-bottom: 1.4rem; break-inside: avoid; }
 .blank { display: block; margin-top: 0.6rem; border-bottom: 1px solid #888; height: 1.6rem; }
-section.answers { break-before: page; page-break-before: always; }
+section.answers { break-before: page; page-break-before: always; margin-top: 3rem; border-top: 2px dashed #888; }
 section.answers li { break-inside: avoid; margin-bottom: 0.8rem; }
 code { font-family: ui-monospace, monospace; }
-@media print { body { margin: 0; max-width: none; } pre { background: none; border: 1px solid #ccc; } }`;
+@media print { body { margin: 0; max-width: none; } pre { background: none; border: 1px solid #ccc; } section.answers { margin-top: 0; border-top: none; } }`;
 
 /**
  * The sheet of `set` as one self-contained HTML document (inline CSS, no scripts, nothing

@@ -24,6 +24,8 @@ import { enableSwap } from './enable-swap';
 import type { SwapManager, SwapOptions } from '../swap/swap-manager';
 import { show } from '../show-value';
 import type { MmapPolicy } from '../highest-allocation';
+import type { SharedMemory, ShmOpenOptions } from './shared-memory';
+import type { SharedMemoryObject } from './shared-memory-object';
 
 /** Frame usage of the whole system. */
 export interface FrameUsage {
@@ -135,6 +137,40 @@ export class ProcessManager<K extends KernelServices = KernelServices> implement
   /** Swap and reclaim, or null until enabled. */
   get swap(): SwapManager | null {
     return this.table.swap;
+  }
+
+  // --- shared memory ---------------------------------------------------------------------------------
+
+  /** Shared-memory objects, their names and the page cache (see the README's "Shared memory"). */
+  get sharedMemory(): SharedMemory {
+    return this.table.mappings.shared;
+  }
+
+  /**
+   * shm_open (+ ftruncate): opens the named object, or creates it (`create`, with `sizeBytes`);
+   * one more open handle. Map it with `process.mmap({ shm, lengthBytes, offsetBytes })`.
+   * @throws ShmNameError, ShmNotFoundError, ShmExistsError, ShmSizeError, UserMemoryArgumentError
+   *   — before any change; KernelStateError unless the kernel runs
+   */
+  shmOpen(name: string, options?: ShmOpenOptions): SharedMemoryObject {
+    this.table.requireRunning('shmOpen');
+    return this.table.mappings.shared.open(name, options);
+  }
+
+  /** Closes one handle of `object`. @throws ShmHandleError unless it is an open handle */
+  shmClose(object: SharedMemoryObject): void {
+    this.table.requireRunning('shmClose');
+    this.table.mappings.shared.close(object);
+  }
+
+  /**
+   * shm_unlink: removes the name; mappings and open handles keep the object alive.
+   * @returns the object (`alive` false when nothing referenced it any more)
+   * @throws ShmNameError, ShmNotFoundError — before any change
+   */
+  shmUnlink(name: string): SharedMemoryObject {
+    this.table.requireRunning('shmUnlink');
+    return this.table.mappings.shared.unlink(name);
   }
 
   // --- lifecycle ---------------------------------------------------------------------------------
