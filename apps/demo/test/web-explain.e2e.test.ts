@@ -32,7 +32,7 @@ const mapState = (page: Page): Promise<Record<string, string>> => page.evaluate(
 describe.skipIf(NO_BROWSER)('explanations in headless Chromium', () => {
   let web: WebPageHarness;
   beforeAll(async () => {
-    web = await startWebPage('webexplain');
+    web = await startWebPage();
   }, 180_000);
   afterAll(async () => web?.stop());
 

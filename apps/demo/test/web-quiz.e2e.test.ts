@@ -12,7 +12,7 @@ const POLL = { polling: 100, timeout: 60_000 } as const;
 describe.skipIf(NO_BROWSER)('exercises in headless Chromium', () => {
   let web: WebPageHarness;
   beforeAll(async () => {
-    web = await startWebPage('webquiz');
+    web = await startWebPage();
   }, 180_000);
   afterAll(async () => {
     await web?.stop();

@@ -52,7 +52,7 @@ describe.skipIf(NO_BROWSER)('time travel and accesses in headless Chromium', () 
   const outputDir = join(appDir, 'test-output');
 
   beforeAll(async () => {
-    web = await startWebPage('webtime');
+    web = await startWebPage();
   }, 180_000);
   afterAll(async () => {
     await web?.stop();

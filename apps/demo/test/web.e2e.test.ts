@@ -59,7 +59,7 @@ function expected(s: DemoSession, va: number, pid: number): { va: string; levels
 describe.skipIf(NO_BROWSER)('web visualizer in headless Chromium', () => {
   let web: WebPageHarness;
   beforeAll(async () => {
-    web = await startWebPage('web');
+    web = await startWebPage();
   }, 180_000);
   afterAll(async () => web?.stop());
 

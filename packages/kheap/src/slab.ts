@@ -240,9 +240,10 @@ export class SlabAllocator {
 
   /**
    * Index of the object holding byte `rel` (≥ 0) counted from cache `c`'s first object:
-   * floor(rel / stride) by a multiply. Exact: (rel + 0.5) / stride lies at least 0.5 / stride
-   * (above 2^-15: strides stay under 16 KiB) from an integer, and the multiply's rounding error
-   * is below 2^-30 for rel inside a slab (at most 8 pages, 2^15 bytes).
+   * floor(rel / stride) by a multiply. Exact: (rel + 0.5) / stride lies at least 0.5 / stride from
+   * an integer (2^-15 or more: a stride is at most 16 KiB, an 8 KiB object aligned to 4 KiB in
+   * debug mode), and the multiply's rounding error is below 2^-30 for rel inside a slab (at most
+   * 8 pages, 2^15 bytes). test/slab-every-byte-interior.test.ts checks every byte of a slab.
    */
   private indexOf(c: number, rel: number): number {
     return ((rel + 0.5) * this.invStride[c]!) | 0;
