@@ -305,7 +305,10 @@ export class ProcessManager<K extends KernelServices = KernelServices> implement
    * in a writable region and never on a copy-on-write page, and always on a private page of a
    * writable region; NX exactly where the region has no PROT_EXEC; PROT_NONE pages not present);
    * frames owned 'user'; RSS = leaves. System-wide: every user frame's reference count equals the
-   * number of leaves mapping it, and every user frame is mapped somewhere (no leak).
+   * number of leaves mapping it (plus one when a shared-memory object or the page cache holds it),
+   * a frame reaches two address spaces only through a shared object, the page cache or
+   * copy-on-write, every user frame is mapped somewhere or held by a live object (no leak), and
+   * each object's mapped-page count and name agree with the regions and the names.
    * @throws KernelInvariantError (or a part's error) describing the first inconsistency
    */
   checkInvariants(): void {
