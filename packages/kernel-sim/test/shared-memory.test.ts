@@ -3,7 +3,7 @@
 // text frames. Each test answers one question and ends with the kernel's invariants.
 import { describe, expect, it } from 'vitest';
 import { PROT, ShmExistsError, ShmHandleError, ShmNameError, ShmNotFoundError, ShmRangeError, ShmSizeError, UserMemoryArgumentError, type Kernel, type Process } from '../src/index';
-import { PAGE, bootProcessKernel, elfFixture } from './process-helpers';
+import { PAGE, bootProcessKernel, drainFrames, elfFixture } from './process-helpers';
 import { bootSwapKernel } from './swap-helpers';
 
 function read(kernel: Kernel, p: Process, va: number): number {
@@ -328,6 +328,39 @@ describe('the invariants see shared memory', () => {
     kernel.frames.share(frame); // a reference nobody will drop
     p.munmap(0x40_1000, PAGE);
     expect(() => kernel.checkInvariants()).toThrow(/page cache keeps frame/);
+  });
+});
+
+describe('running out of memory in a shared fault', () => {
+  it('OOM-kills the process; the object keeps the page it made when no page table was left for the PTE', () => {
+    const kernel = bootProcessKernel();
+    const p = kernel.createProcess()!;
+    const shm = kernel.processes.shmOpen('/oom', { create: true, sizeBytes: PAGE });
+    const va = p.mmap({ lengthBytes: PAGE, shm })!;
+    const giveBack = drainFrames(kernel, 1); // the page's frame, then no frame for its page table
+    expect(p.touch(va, 'write', 1)).toBe('oom-kill');
+    expect([shm.residentPages, shm.mappedPages, shm.alive]).toEqual([1, 0, true]);
+    giveBack();
+    kernel.checkInvariants();
+    const q = kernel.createProcess()!;
+    const vq = q.mmap({ lengthBytes: PAGE, shm })!;
+    expect(read(kernel, q, vq)).toBe(0); // the write never happened; the zeroed page is the object's
+    kernel.checkInvariants();
+  });
+
+  it('OOM-kills the process and gives a page-cache page back when its PTE could not be written', () => {
+    const kernel = bootProcessKernel();
+    const p = kernel.exec(undefined, elfFixture('hello-static'), ['a'])!;
+    const giveBack = drainFrames(kernel, 1);
+    const seq = kernel.events.emitted;
+    expect(p.touch(0x40_1000, 'execute')).toBe('oom-kill');
+    expect(kernel.processes.sharedMemory.pageCache.pageCount).toBe(0);
+    // The cache's page (pid-less) was read and given back, not just never allocated.
+    const freed = kernel.events.all().filter((e) => e.seq > seq && e.kind === 'frame-free' && e.owner === 'user' && !('pid' in e));
+    expect(freed).toHaveLength(1);
+    giveBack();
+    kernel.checkInvariants();
+    expect(kernel.frames.usageByOwner().user).toBe(0);
   });
 });
 
