@@ -6,8 +6,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
+import { parseMemoryMap } from '@kmem/kernel-sim';
+import { DemoSession, Timeline, type AccessRequest, type ScenarioName } from '../src/scenarios/index';
 
 /** The demo app's directory. */
 export const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -107,4 +109,34 @@ export async function startWebPage(): Promise<WebPageHarness> {
 /** Debian's Chromium, headless. */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+}
+
+/** Page conditions are strings polled every 100 ms: no vitest-transformed function is sent to the page. */
+export const PAGE_POLL = { polling: 100, timeout: 60_000 } as const;
+
+/**
+ * The page's run in Node: a memory map from fixtures/ (default the page's, q35 with 128 MiB), the
+ * higher-half layout, the static PIE, 40,000 trace accesses, and the TLB geometry (default x86-paging's).
+ */
+export function pageTimeline(scenario: ScenarioName = 'tour', tlb?: { setCount: number; wayCount: number } | false, map = 'qemu-q35-linux-128m.e820.txt'): Timeline {
+  const parsed = parseMemoryMap(readFileSync(join(appDir, 'fixtures', map)), { fileName: map });
+  const bytes = new Uint8Array(readFileSync(join(appDir, 'fixtures', 'hello-static-pie')));
+  return new Timeline(() => new DemoSession({ memoryMap: { name: map, format: parsed.format, regions: parsed.regions }, layout: 'higher-half', program: { name: 'hello-static-pie', bytes }, traceAccesses: 40_000, ...(tlb === undefined ? {} : { tlb }) }, scenario));
+}
+
+/** Opens `url` and waits until the page has drawn. */
+export async function openPage(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.waitForFunction(`document.body.dataset.ready === 'true'`, undefined, PAGE_POLL);
+}
+
+/** Makes an access in the page's "Make an access" panel; returns the report's data attributes once the page is at `expectStep`. */
+export async function makePageAccess(page: Page, r: AccessRequest, expectStep: number): Promise<Record<string, string>> {
+  await page.selectOption('#access-pid', String(r.pid));
+  await page.fill('#access-address', `0x${r.va.toString(16)}`);
+  await page.selectOption('#access-kind', r.access);
+  await page.selectOption('#access-mode', r.mode);
+  await page.click('#btn-access');
+  await page.waitForFunction(`document.body.dataset.step === '${expectStep}'`, undefined, PAGE_POLL);
+  return page.evaluate(() => ({ ...document.getElementById('access-report')!.dataset }) as Record<string, string>);
 }

@@ -126,6 +126,7 @@ export const accessView: WebView = {
     box.dataset.errorCodes = r.faults.map((x) => x.errorCode).join(',');
     box.dataset.resolutions = r.faults.map((x) => x.resolution).join(',');
     box.dataset.tlbHit = String(r.tlb?.hit ?? false);
+    box.dataset.tlbSet = r.tlb === null ? 'none' : `${r.tlb.set}/${r.tlb.setCount}x${r.tlb.wayCount}`;
     box.dataset.bitsSet = r.bitsSet.join(',');
     box.replaceChildren(...report(r));
   },
