@@ -14,6 +14,8 @@ import { pteAnswer, pteExercises } from '../src/quiz/pte-exercises';
 import { SeededRandom } from '../src/quiz/seeded-random';
 import { translateExercises } from '../src/quiz/translate-exercises';
 import { groupedHex, parseTypedNumber } from '../src/quiz/hex';
+import { QUIZ_MODES, QUIZ_MODE_CONFIG } from '../src/quiz/quiz-machine';
+import { quizSheetHtml } from '../src/quiz/quiz-sheet';
 import { cliCommand } from './cli-bundle';
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,9 +26,10 @@ function quiz(initCwd: string, ...args: string[]): { stdout: string; stderr: str
 }
 
 describe('quiz exercises', () => {
-  test.prop([fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 1, max: 3 })], { numRuns: 15 })('every translate answer is what x86-paging\'s Cpu does on the exercise machine (SDM 4.5-4.7)', (seed, difficulty) => {
-    const { set, machine } = translateExercises(new SeededRandom(seed), 6, difficulty);
-    const cpu = new Cpu({ memory: machine.memory, registers: { cr3Frame: machine.cr3Frame }, tlb: false });
+  test.prop([fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 1, max: 3 }), fc.constantFrom(...QUIZ_MODES)], { numRuns: 30 })('every translate answer is what x86-paging\'s Cpu does on the exercise machine, in every paging mode (SDM 4.3-4.7)', (seed, difficulty, mode) => {
+    const { set, machine } = translateExercises(new SeededRandom(seed), 6, difficulty, mode);
+    const cpu = new Cpu({ memory: machine.memory, registers: { ...machine.registers, cr3Frame: machine.cr3Frame }, tlb: false });
+    expect(cpu.pagingMode).toBe(QUIZ_MODE_CONFIG[mode].paging);
     set.exercises.forEach((ex, i) => {
       const q = machine.questions[i]!;
       const r = cpu.translate(q.va, q.access, q.mode);
@@ -58,6 +61,12 @@ describe('quiz exercises', () => {
     expect(JSON.stringify(generateExercises('translate', 7, 10, 2))).toBe(a);
     expect(JSON.stringify(generateExercises('translate', 8, 10, 2))).not.toBe(a);
     expect(JSON.stringify(generateExercises('pte', 7, 10, 2))).toBe(JSON.stringify(generateExercises('pte', 7, 10, 2)));
+    for (const mode of QUIZ_MODES) {
+      const m = JSON.stringify(generateExercises('translate', 7, 10, 3, mode));
+      expect(JSON.stringify(generateExercises('translate', 7, 10, 3, mode))).toBe(m);
+      expect(JSON.stringify(generateExercises('translate', 8, 10, 3, mode))).not.toBe(m);
+      if (mode !== '4level') expect(m).not.toBe(JSON.stringify(generateExercises('translate', 7, 10, 3)));
+    }
     expect(parseTypedNumber('0x12_3000')).toBe(0x12_3000);
   });
 
@@ -81,6 +90,26 @@ describe('quiz exercises', () => {
     const first = generateExercises('pte', 3, 10, 2).exercises[0]!;
     expect(breakAt).toBeGreaterThan(sheet.indexOf(first.question));
     expect(sheet.indexOf(`**${first.answer}**`)).toBeGreaterThan(breakAt);
+    const modeJson = quiz(dir, '--kind', 'translate', '--mode', '32bit', '--seed', '7', '--count', '3', '--json');
+    expect(JSON.parse(modeJson.stdout)).toEqual(JSON.parse(JSON.stringify(generateExercises('translate', 7, 3, 2, '32bit'))));
+    const ad = generateExercises('ad', 4, 2, 2, 'pae');
+    const adChecked = quiz(dir, '--kind', 'ad', '--mode', 'pae', '--seed', '4', '--count', '2', '--answers', `${ad.exercises[0]!.answer};A: none, D: none`);
+    expect(adChecked.stdout).toContain(`1. right: you said ${ad.exercises[0]!.answer}`);
+    expect(adChecked.stdout).toContain(`2. wrong: you said A: none, D: none, the answer is ${ad.exercises[1]!.answer}`);
+    expect(adChecked.stdout).toContain(ad.exercises[1]!.explanation[0]!);
+    expect(adChecked.status).toBe(1);
+    expect(quiz(dir, '--kind', 'tlb', '--seed', '9', '--count', '3', '--sheet', 'tlb.html').status).toBe(0);
+    const html = readFileSync(join(dir, 'tlb.html'), 'utf8');
+    const tlbSet = generateExercises('tlb', 9, 3, 2);
+    expect(html).toBe(quizSheetHtml(tlbSet));
+    const pageBreak = html.indexOf('<section class="answers">');
+    expect(html).toMatch(/section\.answers \{ break-before: page;/);
+    expect(html.indexOf('Which')).toBeLessThan(pageBreak);
+    expect(html.indexOf(`<strong class="answer">${tlbSet.exercises[0]!.answer}</strong>`)).toBeGreaterThan(pageBreak);
+    expect(html).not.toMatch(/<script|<link|src=/); // self-contained
+    const refused = quiz(dir, '--kind', 'evict', '--mode', '5level');
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toBe('kmem-demo quiz: E_ARG: kind evict comes in 4-level paging only (--mode 5level applies to translate and ad)\n');
     const bad = quiz(dir, '--kind', 'nope');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/^kmem-demo quiz: E_ARG: /);

@@ -34,7 +34,7 @@ async function stepTo(page: Page, n: number): Promise<void> {
 describe.skipIf(NO_BROWSER)('the 32-bit kernel view in headless Chromium', () => {
   let web: WebPageHarness;
   beforeAll(async () => {
-    web = await startWebPage('web32');
+    web = await startWebPage();
   }, 180_000);
   afterAll(async () => web?.stop());
 

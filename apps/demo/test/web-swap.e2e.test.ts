@@ -28,7 +28,7 @@ function nodeSession(): DemoSession {
 describe.skipIf(NO_BROWSER)('the swap view in headless Chromium', () => {
   let web: WebPageHarness;
   beforeAll(async () => {
-    web = await startWebPage('webswap');
+    web = await startWebPage();
   }, 180_000);
   afterAll(async () => web?.stop());
 

@@ -2,29 +2,14 @@
 // the start had (DOM and screenshot bytes); a link with a step number opens at that step exactly as
 // stepping there does; an access made in the UI has the result the library gives for the same
 // access, and ← undoes it.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseMemoryMap } from '@kmem/kernel-sim';
-import { DemoSession, Timeline, type AccessRequest } from '../src/scenarios/index';
-import { NO_BROWSER, appDir, startWebPage, type WebPageHarness } from './web-page-harness';
+import type { AccessRequest } from '../src/scenarios/index';
+import { NO_BROWSER, PAGE_POLL, appDir, makePageAccess as makeAccess, openPage as open, pageTimeline, startWebPage, type WebPageHarness } from './web-page-harness';
 
-/** Page conditions are strings polled every 100 ms: no vitest-transformed function is sent to the page. */
-const POLL = { polling: 100, timeout: 60_000 } as const;
-
-/** The page's defaults in Node: the 128 MiB q35 map, higher-half, tour, the static PIE. */
-function pageTimeline(): Timeline {
-  const name = 'qemu-q35-linux-128m.e820.txt';
-  const parsed = parseMemoryMap(readFileSync(join(appDir, 'fixtures', name)), { fileName: name });
-  const bytes = new Uint8Array(readFileSync(join(appDir, 'fixtures', 'hello-static-pie')));
-  return new Timeline(() => new DemoSession({ memoryMap: { name, format: parsed.format, regions: parsed.regions }, layout: 'higher-half', program: { name: 'hello-static-pie', bytes }, traceAccesses: 40_000 }, 'tour'));
-}
-
-async function open(page: Page, url: string): Promise<void> {
-  await page.goto(url);
-  await page.waitForFunction(`document.body.dataset.ready === 'true'`, undefined, POLL);
-}
+const POLL = PAGE_POLL;
 
 async function key(page: Page, name: 'ArrowLeft' | 'ArrowRight', expectStep: number): Promise<void> {
   await page.keyboard.press(name);
@@ -62,22 +47,12 @@ async function screenshot(page: Page): Promise<Buffer> {
   return page.screenshot({ fullPage: true });
 }
 
-async function makeAccess(page: Page, r: AccessRequest, expectStep: number): Promise<Record<string, string>> {
-  await page.selectOption('#access-pid', String(r.pid));
-  await page.fill('#access-address', `0x${r.va.toString(16)}`);
-  await page.selectOption('#access-kind', r.access);
-  await page.selectOption('#access-mode', r.mode);
-  await page.click('#btn-access');
-  await page.waitForFunction(`document.body.dataset.step === '${expectStep}'`, undefined, POLL);
-  return page.evaluate(() => ({ ...document.getElementById('access-report')!.dataset }) as Record<string, string>);
-}
-
 describe.skipIf(NO_BROWSER)('time travel and accesses in headless Chromium', () => {
   let web: WebPageHarness;
   const outputDir = join(appDir, 'test-output');
 
   beforeAll(async () => {
-    web = await startWebPage('webtime');
+    web = await startWebPage();
   }, 180_000);
   afterAll(async () => {
     await web?.stop();

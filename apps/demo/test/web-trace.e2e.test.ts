@@ -14,7 +14,7 @@ const POLL = { polling: 100, timeout: 60_000 } as const;
 describe.skipIf(NO_BROWSER)('the trace replay view in headless Chromium', () => {
   let web: WebPageHarness;
   beforeAll(async () => {
-    web = await startWebPage('webtrace');
+    web = await startWebPage();
   }, 180_000);
   afterAll(async () => web?.stop());
 

@@ -1,36 +1,19 @@
-// The web visualizer end to end: build it with Vite, serve the static files, drive Debian's
+// The web visualizer end to end: build and serve it (web-page-harness.ts), drive Debian's
 // Chromium with playwright-core, step the scenario, walk addresses (typed and clicked) and check
 // that the walk on the page is the library's walk of the same address in the same run.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { dirname, extname, join, normalize } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseMemoryMap } from '@kmem/kernel-sim';
-import { DemoSession } from '../src/scenarios/index';
+import type { DemoSession } from '../src/scenarios/index';
+import { NO_BROWSER, PAGE_POLL, appDir, openPage, pageTimeline, startWebPage, type WebPageHarness } from './web-page-harness';
 
-const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM = '/usr/bin/chromium';
 const outputDir = join(appDir, 'test-output');
-
-// Page conditions are strings polled every 100 ms: no vitest-transformed function is sent to the page.
-const POLL = { polling: 100, timeout: 30_000 } as const;
-
-const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' };
+const POLL = PAGE_POLL;
 
 /** The same run in Node: the page's defaults (128 MiB q35 map, higher-half, tour, the static PIE). */
 function nodeSession(steps: number): DemoSession {
-  const name = 'qemu-q35-linux-128m.e820.txt';
-  const parsed = parseMemoryMap(readFileSync(join(appDir, 'fixtures', name)), { fileName: name });
-  const s = new DemoSession(
-    { memoryMap: { name, format: parsed.format, regions: parsed.regions }, layout: 'higher-half', program: { name: 'hello-static-pie', bytes: new Uint8Array(readFileSync(join(appDir, 'fixtures', 'hello-static-pie'))) }, traceAccesses: 40_000 },
-    'tour',
-  );
-  for (let i = 0; i < steps; i++) s.next();
-  return s;
+  return pageTimeline('tour').replay(steps, () => null).session;
 }
 
 interface ShownLevel {
@@ -73,48 +56,18 @@ function expected(s: DemoSession, va: number, pid: number): { va: string; levels
   };
 }
 
-// Skipped only on a developer machine without Chromium; in CI (CI set) a missing browser fails.
-describe.skipIf(!existsSync(CHROMIUM) && process.env.CI === undefined)('web visualizer in headless Chromium', () => {
-  let dist: string;
-  let server: Server;
-  let url: string;
-  let browser: Browser;
-
+describe.skipIf(NO_BROWSER)('web visualizer in headless Chromium', () => {
+  let web: WebPageHarness;
   beforeAll(async () => {
-    dist = mkdtempSync(join(tmpdir(), 'kmem-web-'));
-    await build({ configFile: join(appDir, 'vite.config.ts'), logLevel: 'warn', build: { outDir: dist, emptyOutDir: true } });
-    server = createServer((req, res) => {
-      const path = normalize(decodeURIComponent((req.url ?? '/').split('?')[0]!)).replace(/^(\.\.[/\\])+/, '');
-      let file = join(dist, path);
-      if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
-      if (!file.startsWith(dist) || !existsSync(file)) {
-        res.writeHead(404).end('not found');
-        return;
-      }
-      res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const addr = server.address();
-    if (addr === null || typeof addr === 'string') throw new Error('no port');
-    url = `http://127.0.0.1:${addr.port}/`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
-    if (dist !== undefined) rmSync(dist, { recursive: true, force: true });
-  });
+    web = await startWebPage();
+  }, 180_000);
+  afterAll(async () => web?.stop());
 
   it('steps the scenario, walks a typed and a clicked address exactly as the library does, and saves a screenshot', async () => {
-    const page = await browser.newPage({ viewport: { width: 1440, height: 1200 } });
+    const page = await web.browser.newPage({ viewport: { width: 1440, height: 1200 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(url);
-    await page.waitForFunction(`document.body.dataset.ready === 'true'`, undefined, POLL);
+    await openPage(page, web.url);
 
     // Eight boot steps, kmalloc, exec, the worker's demand paging: 11 steps.
     const STEPS = 11;
@@ -182,5 +135,5 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI === undefined)('web visu
     expect(await page.textContent('#step-lines')).toContain('Kernel panic');
     expect(errors).toEqual([]);
     await page.close();
-  });
+  }, 120_000);
 });

@@ -300,7 +300,11 @@ export type PageFaultResolution =
   /** A major fault: the page was read back from a swap device. */
   | 'swap-in'
   /** A swap entry whose page was still in the swap cache (another sharer read it): no I/O. */
-  | 'swap-cache';
+  | 'swap-cache'
+  /** A MAP_SHARED page another mapping had touched: the shared object's frame was mapped, no allocation. */
+  | 'shared-page'
+  /** A program's text or read-only page found in the page cache (another process runs the file): no read. */
+  | 'page-cache';
 
 export interface KernelEventMap {
   /**

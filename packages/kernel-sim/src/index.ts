@@ -42,6 +42,10 @@ export { DEFAULT_PROCESS_LIMITS, type CreateProcessOptions, type ExecOptions } f
 export * from './process/user-access';
 export * from './process/fault-context';
 export * from './process/process-manager';
+export * from './process/shm-errors';
+export { SharedMemoryObject, type SharedBacking, type SharedMemoryKind } from './process/shared-memory-object';
+export { SharedMemory, MAX_SHM_BYTES, SHARED_FRAME_OWNER, type ShmOpenOptions, type HeldFrame } from './process/shared-memory';
+export { PageCache, cacheableFileOffset, type PageCacheKey } from './process/page-cache';
 export * from './fault-policy';
 // Swap and page replacement.
 export * from './swap/index';

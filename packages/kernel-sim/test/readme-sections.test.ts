@@ -10,6 +10,7 @@ describe.each([
   { section: '## Loading ELF programs', mentions: 'rip 401000' },
   { section: '## Processes and the page-fault policy', mentions: 'cow-copy' },
   { section: '## Seed 001: the region-list frame allocator', mentions: 'bytes of nodes' },
+  { section: '## Shared memory and the page cache', mentions: 'page-cache' },
   { section: '## Seed 002: the 32-bit higher-half kernel', mentions: 'relocate-stack' },
   { section: '## Swap and page replacement', mentions: 'swap entry' },
   { section: '## Replaying memory traces', mentions: 'LRU curve' },

@@ -94,3 +94,72 @@ describe('seed 001: the 4 KiB slab region, 144 MiB + 112 MiB', () => {
     kernel.checkInvariants();
   });
 });
+
+describe('seed 001: shared memory and libraries in every context (issue 23)', () => {
+  // Seed 001's regions per context: kernel heap, user heap, shared memory, libs. On seed 001's own
+  // kernel (higher half, the region-list allocator): MAP_SHARED memory across fork, a named object
+  // two unrelated processes map, one ELF's text shared through the page cache, and every frame
+  // back once the processes exit and the names go.
+  function read(kernel: Kernel, pid: number, va: number): number {
+    kernel.switchTo(pid);
+    return kernel.user.read8(va);
+  }
+
+  it('shares MAP_SHARED anonymous memory across fork: one frame, writable in both, the child’s write seen by the parent', () => {
+    const kernel = boot('region-list');
+    const parent = kernel.createProcess()!;
+    const va = parent.mmap({ lengthBytes: 2 * PAGE, shared: true })!;
+    expect(parent.translate(va)).toBe(-1); // demand zero: nothing until touched
+    expect(parent.touch(va, 'write', 1)).toBe('ok');
+    const child = kernel.fork(parent.pid)!;
+    expect(child.touch(va, 'write', 0x5e)).toBe('ok');
+    expect(child.touch(va + PAGE, 'write', 0x5f)).toBe('ok');
+    expect([read(kernel, parent.pid, va), read(kernel, parent.pid, va + PAGE)]).toEqual([0x5e, 0x5f]);
+    expect(child.translate(va)).toBe(parent.translate(va));
+    expect(child.pageInfo(va)).toMatchObject({ writable: true, copyOnWrite: false, refCount: 3 });
+    expect(parent.formatMaps()).toMatch(/rw-s 00000000 mmap/);
+    kernel.checkInvariants();
+  });
+
+  it('lets unrelated processes map a named object (shm_open), kept by its mappings after shm_unlink', () => {
+    const kernel = boot('region-list');
+    const a = kernel.createProcess()!;
+    const b = kernel.createProcess()!;
+    const shm = kernel.processes.shmOpen('/seed001', { create: true, exclusive: true, sizeBytes: 2 * PAGE });
+    const va = a.mmap({ lengthBytes: 2 * PAGE, shm })!;
+    const vb = b.mmap({ lengthBytes: 2 * PAGE, shm })!;
+    expect(a.touch(va + PAGE, 'write', 0x33)).toBe('ok');
+    expect(read(kernel, b.pid, vb + PAGE)).toBe(0x33);
+    expect(b.translate(vb + PAGE)).toBe(a.translate(va + PAGE));
+    kernel.processes.shmUnlink('/seed001');
+    kernel.processes.shmClose(shm);
+    expect([shm.alive, shm.linked, shm.openHandles, shm.mappedPages]).toEqual([true, false, 0, 4]);
+    a.exit(0);
+    expect(read(kernel, b.pid, vb + PAGE)).toBe(0x33);
+    b.exit(0);
+    expect(shm.alive).toBe(false);
+    kernel.checkInvariants();
+  });
+
+  it('shares a program’s text between two processes running it (one page-cache frame); data stays private; nothing leaks', () => {
+    const kernel = boot('region-list');
+    const free0 = kernel.frameAllocator.freeFrames;
+    const file = elfFixture('big-bss');
+    const a = kernel.exec(undefined, file, ['a'])!;
+    const b = kernel.exec(undefined, file, ['b'])!;
+    expect(a.touch(0x40_1000, 'execute')).toBe('ok');
+    expect(b.touch(0x40_1000, 'execute')).toBe('ok');
+    expect(b.translate(0x40_1000)).toBe(a.translate(0x40_1000));
+    expect(a.formatMaps()).toMatch(/r-xp 00001000 text a/);
+    expect(a.touch(0x40_2000, 'write', 0x44)).toBe('ok');
+    expect(b.touch(0x40_2000, 'read')).toBe('ok');
+    expect(b.translate(0x40_2000)).not.toBe(a.translate(0x40_2000));
+    expect(read(kernel, b.pid, 0x40_2000)).not.toBe(0x44);
+    kernel.checkInvariants();
+    a.exit(0);
+    b.exit(0);
+    kernel.checkInvariants();
+    expect(kernel.processes.sharedMemory.pageCache.pageCount).toBe(0);
+    expect(kernel.frameAllocator.freeFrames).toBe(free0);
+  });
+});

@@ -1,5 +1,6 @@
 // Issue 19's kheap comparison: kheap, AssemblyScript's TLSF (wasm, called per op from JS) and
-// glibc malloc (C, gcc -O2) on the same slot traces, one process per contender per round,
+// glibc malloc (C, gcc -O2) on the same slot traces, plus a yardstick (contenders/bare-tlsf.ts:
+// the same TLSF in JS with no checks), one process per contender per round,
 // alternating (kheap, AS, glibc, kheap, AS, glibc, …), CPU time and wall time, medians over the
 // rounds. Builds the wasm and the C program first (into the OS temp folder).
 //   pnpm --filter @kmem/kheap bench                    (build the package first: npx tsup)
@@ -23,6 +24,8 @@ const contenders: Contender[] = [
   { name: 'kheap', argv: node('kheap.ts') },
   { name: 'AS TLSF', argv: node('as-tlsf.ts', wasm) },
   { name: 'glibc', argv: [glibc] },
+  // A yardstick, not a peer: a TLSF in JS without kheap's checks, counters or slab caches.
+  { name: 'bare JS TLSF', argv: node('bare-tlsf.ts') },
 ];
 const baseline = process.env.KHEAP_BASELINE;
 if (baseline !== undefined) contenders.splice(1, 0, { name: 'kheap (baseline)', argv: node('kheap.ts'), env: { KHEAP_MODULE: baseline } });

@@ -48,6 +48,8 @@ export class SlabAllocator {
   names: string[] = [];
   objSize: number[] = [];
   stride: number[] = [];
+  /** 1 / stride, for {@link indexOf}: a multiply where a division would be (kfree and kmalloc of small objects). */
+  invStride: number[] = [];
   lrz: number[] = [];
   slabBytes: number[] = [];
   cap: number[] = [];
@@ -97,6 +99,7 @@ export class SlabAllocator {
     this.names.push(name);
     this.objSize.push(objSizeBytes);
     this.stride.push(stride);
+    this.invStride.push(1 / stride);
     this.lrz.push(lrz);
     this.slabBytes.push(bytes);
     this.cap.push(cap);
@@ -133,7 +136,7 @@ export class SlabAllocator {
     const next = m.rd(slot);
     m.wr(s + D_FREE, next);
     m.wr(s + D_INUSE, m.rd(s + D_INUSE) + 1);
-    const idx = (slot - s - this.first[c]!) / this.stride[c]!;
+    const idx = this.indexOf(c, slot - s - this.first[c]!);
     const bw = s + D_BITMAP + ((idx >> 5) << 2);
     m.wr(bw, m.rd(bw) | (1 << (idx & 31)));
     if (next === -1) {
@@ -222,7 +225,7 @@ export class SlabAllocator {
     const rel = off - s - this.first[c]!;
     if (rel < 0) return SLAB_DESCRIPTOR;
     // Objects are packed to the run's end, so any offset past `first` lies in object idx < cap.
-    const idx = Math.floor(rel / stride);
+    const idx = this.indexOf(c, rel);
     const slot = s + this.first[c]! + idx * stride;
     this.slot = slot;
     if (off !== slot + lrz) return SLAB_INTERIOR;
@@ -232,7 +235,18 @@ export class SlabAllocator {
 
   /** Cache id of slab `s` (from the page map, which the heap's callers cannot overwrite). */
   cacheOf(s: number): number {
-    return this.pages.runAux[s / PAGE_SIZE]!;
+    return this.pages.runAux[s >>> 12]! | 0; // s: a slab's offset, page aligned, below 2^31
+  }
+
+  /**
+   * Index of the object holding byte `rel` (≥ 0) counted from cache `c`'s first object:
+   * floor(rel / stride) by a multiply. Exact: (rel + 0.5) / stride lies at least 0.5 / stride from
+   * an integer (2^-15 or more: a stride is at most 16 KiB, an 8 KiB object aligned to 4 KiB in
+   * debug mode), and the multiply's rounding error is below 2^-30 for rel inside a slab (at most
+   * 8 pages, 2^15 bytes). test/slab-every-byte-interior.test.ts checks every byte of a slab.
+   */
+  private indexOf(c: number, rel: number): number {
+    return ((rel + 0.5) * this.invStride[c]!) | 0;
   }
 
   /**
@@ -242,7 +256,7 @@ export class SlabAllocator {
   free(c: number, s: number, slot: number): void {
     const m = this.m;
     if (this.debug) this.checkUsedSlot(c, s, slot);
-    const idx = (slot - s - this.first[c]!) / this.stride[c]!;
+    const idx = this.indexOf(c, slot - s - this.first[c]!);
     const bw = s + D_BITMAP + ((idx >> 5) << 2);
     m.wr(bw, m.rd(bw) & ~(1 << (idx & 31)));
     if (this.debug) this.poisonSlot(c, slot);

@@ -50,6 +50,17 @@ const FL_COUNT = 32 - FL_SHIFT + 1;
  */
 export const SPARE_FROM_ARENAS = 4;
 
+/**
+ * The list a free block of `size` bytes belongs on, as `fl * 32 + sl` (first level: the power of
+ * two; second level: which of its 32 equal ranges). One number, so the hot paths keep it in a
+ * register instead of writing and re-reading two fields.
+ */
+function listOf(size: number): number {
+  if (size < 1 << FL_SHIFT) return size >>> 4;
+  const f = fls(size);
+  return ((f - FL_SHIFT + 1) << SL_LOG2) | ((size >>> (f - SL_LOG2)) ^ SL_COUNT);
+}
+
 function fls(x: number): number {
   return 31 - Math.clz32(x);
 }
@@ -66,9 +77,6 @@ export class TlsfWords {
   private flMap = 0;
   private readonly slMap = new Int32Array(FL_COUNT);
   private readonly heads = new Int32Array(FL_COUNT * SL_COUNT).fill(-1);
-  /** Out-parameters of mapping() (no tuple allocation on the hot path). */
-  private fl = 0;
-  private sl = 0;
   arenaCount = 0;
   /**
    * Arenas held entirely free (their one free block spans the arena). Hysteresis: an arena that
@@ -110,28 +118,17 @@ export class TlsfWords {
     return size < MIN_BLOCK ? MIN_BLOCK : size;
   }
 
-  private mapping(size: number): void {
-    if (size < 1 << FL_SHIFT) {
-      this.fl = 0;
-      this.sl = size >>> 4;
-    } else {
-      const f = fls(size);
-      this.sl = (size >>> (f - SL_LOG2)) ^ SL_COUNT;
-      this.fl = f - FL_SHIFT + 1;
-    }
-  }
-
   private insert(b: number, size: number): void {
     const w = this.w;
-    this.mapping(size);
-    const i = this.fl * SL_COUNT + this.sl;
+    const i = listOf(size);
     const h = this.heads[i]!;
     w[(b + F_NEXT) >> 2] = h;
     w[(b + F_PREV) >> 2] = -1;
     if (h !== -1) w[(h + F_PREV) >> 2] = b;
     this.heads[i] = b;
-    this.flMap |= 1 << this.fl;
-    this.slMap[this.fl]! |= 1 << this.sl;
+    const fl = i >>> SL_LOG2;
+    this.flMap |= 1 << fl;
+    this.slMap[fl]! |= 1 << (i & (SL_COUNT - 1));
   }
 
   private remove(b: number, size: number): void {
@@ -143,51 +140,43 @@ export class TlsfWords {
       w[(p + F_NEXT) >> 2] = n;
       return;
     }
-    this.mapping(size);
-    const fl = this.fl;
-    const i = fl * SL_COUNT + this.sl;
+    const i = listOf(size);
     this.heads[i] = n;
-    if (n === -1) {
-      const sm = this.slMap[fl]! & ~(1 << this.sl);
-      this.slMap[fl] = sm;
-      if (sm === 0) this.flMap &= ~(1 << fl);
-    }
+    if (n === -1) this.emptied(i);
   }
 
-  /** A free block of at least `size` bytes (a "good fit"), or -1; changes nothing but leaves its list in fl/sl. */
+  /** List `i` became empty: clear its bitmap bits. */
+  private emptied(i: number): void {
+    const fl = i >>> SL_LOG2;
+    const sm = this.slMap[fl]! & ~(1 << (i & (SL_COUNT - 1)));
+    this.slMap[fl] = sm;
+    if (sm === 0) this.flMap &= ~(1 << fl);
+  }
+
+  /** The first non-empty list whose every block has at least `size` bytes (a "good fit"), or -1. */
   private find(size: number): number {
     // Round up to the next list boundary so any block of the found list is big enough.
     if (size >= 1 << FL_SHIFT) size += (1 << (fls(size) - SL_LOG2)) - 1;
-    this.mapping(size);
-    let fl = this.fl;
+    const i = listOf(size);
+    let fl = i >>> SL_LOG2;
     if (fl >= FL_COUNT) return -1;
-    let sm = this.slMap[fl]! & (-1 << this.sl);
+    let sm = this.slMap[fl]! & (-1 << (i & (SL_COUNT - 1)));
     if (sm === 0) {
       const fm = this.flMap & (fl + 1 >= 32 ? 0 : -1 << (fl + 1));
       if (fm === 0) return -1;
       fl = ffs(fm);
       sm = this.slMap[fl]!;
     }
-    const sl = ffs(sm);
-    this.fl = fl;
-    this.sl = sl;
-    return this.heads[fl * SL_COUNT + sl]!;
+    return (fl << SL_LOG2) | ffs(sm);
   }
 
-  /** Unlinks `b`, the head of list (fl, sl) that find() just returned. */
-  private removeHead(b: number): void {
+  /** Unlinks `b`, the head of list `i`. */
+  private removeHead(b: number, i: number): void {
     const w = this.w;
-    const fl = this.fl;
-    const sl = this.sl;
     const n = w[(b + F_NEXT) >> 2]!;
-    this.heads[fl * SL_COUNT + sl] = n;
-    if (n !== -1) {
-      w[(n + F_PREV) >> 2] = -1;
-    } else {
-      const sm = this.slMap[fl]! & ~(1 << sl);
-      this.slMap[fl] = sm;
-      if (sm === 0) this.flMap &= ~(1 << fl);
-    }
+    this.heads[i] = n;
+    if (n !== -1) w[(n + F_PREV) >> 2] = -1;
+    else this.emptied(i);
   }
 
   /**
@@ -199,15 +188,16 @@ export class TlsfWords {
   alloc(req: number, align: number): number {
     const need = this.blockSizeFor(req);
     const search = align <= 16 ? need : need + align + MIN_BLOCK;
-    let b = this.find(search);
-    if (b === -1) {
+    let i = this.find(search);
+    if (i === -1) {
       if (!this.grow(search)) return -1;
-      b = this.find(search);
+      i = this.find(search);
     }
+    let b = this.heads[i]!;
     const w = this.w;
     let size = w[(b + H_SIZE) >> 2]! & ~15;
     if (this.debug) this.checkFreeBlock(b, size, Math.min(size, need + (align <= 16 ? 0 : align + MIN_BLOCK) + TLSF_HEADER));
-    this.removeHead(b);
+    this.removeHead(b, i);
     // A block spanning its arena (first block, sentinel next) is a spare arena being taken.
     if (size === this.arenaFreeBytes) this.spareArenas--;
     if (align > 16) {
@@ -559,8 +549,7 @@ export class TlsfWords {
           freeSeen.delete(b);
           if (w[(b + F_PREV) >> 2]! !== prev) throw new Error(`TLSF: broken prev link at ${hex(this.base + b)}`);
           const size = w[(b + H_SIZE) >> 2]! & ~15;
-          this.mapping(size);
-          if (this.fl !== fl || this.sl !== sl) throw new Error(`TLSF: block of ${size} bytes in list (${fl},${sl})`);
+          if (listOf(size) !== fl * SL_COUNT + sl) throw new Error(`TLSF: block of ${size} bytes in list (${fl},${sl})`);
           count++;
           bytes += size;
           prev = b;

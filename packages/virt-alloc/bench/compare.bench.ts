@@ -1,5 +1,8 @@
 // Issue 19's virt-alloc comparison: @kmem/virt-alloc and number-allocator on the 1-page-unit mix,
-// and @kmem/virt-alloc alone on the sized (1-256 pages) mix (bench/mix.ts); one process per
+// and @kmem/virt-alloc alone on the sized (1-256 pages) mix (bench/mix.ts), beside a sketch of the
+// free-interval index issue 19 suggests (bench/free-interval-sketch.ts: alloc and whole-block free
+// only, no tags, no validation; SKETCH_DENSE=<pages> swaps its in-use hash for a flat array by
+// page, the locality experiment in the README) on both; one process per
 // contender per round, alternating, CPU time and wall time, medians over the rounds.
 //   pnpm --filter @kmem/virt-alloc bench               (build the package first: npx tsup)
 //   node --import tsx bench/compare.bench.ts --rounds=5
@@ -14,6 +17,8 @@ const node = (file: string): string[] => [process.execPath, '--import', 'tsx', j
 const contenders: Contender[] = [
   { name: '@kmem/virt-alloc', argv: node('virt-alloc.ts') },
   { name: 'number-allocator', argv: node('number-allocator.ts') },
+  { name: 'free-interval sketch', argv: node('free-interval-sketch.ts') },
+  { name: 'sketch, flat by page', argv: node('free-interval-sketch.ts'), env: { SKETCH_DENSE: String(2 ** 25) } },
 ];
 const baseline = process.env.VIRT_BASELINE;
 if (baseline !== undefined) contenders.splice(1, 0, { name: 'virt-alloc (baseline)', argv: node('virt-alloc.ts'), env: { VIRT_MODULE: baseline } });

@@ -7,13 +7,15 @@ import { parseCommandLine, reportError } from '../cli-errors';
 import { userPath } from '../load';
 import { QUIZ_KINDS, type Exercise, type ExerciseSet, type QuizKind } from './exercise';
 import { checkAnswer, generateExercises } from './quiz';
-import { quizSheet } from './quiz-sheet';
+import { QUIZ_MODES, type QuizMode } from './quiz-machine';
+import { quizSheet, quizSheetHtml } from './quiz-sheet';
 
 interface QuizOptions {
   seed: number;
   kind: QuizKind;
   count: number;
   difficulty: number;
+  mode: QuizMode;
   json: boolean;
   answers?: string;
   sheet?: string;
@@ -30,15 +32,16 @@ function integer(min: number, max: number): (v: string) => number {
 /** The quiz command line, without running it. */
 export function makeQuizCommand(): Command {
   return new Command('kmem-demo quiz')
-    .description('x86 paging exercises generated from a seed and answered by the simulator (x86-paging\'s Mapper, Mmu and decodeEntry): asked and checked one by one, or checked from --answers, or printed as JSON or a sheet.')
+    .description('x86 paging exercises generated from a seed and answered by the simulator (x86-paging\'s Mapper, Mmu, Cpu, Tlb and decodeEntry; kernel-sim\'s replacement policies): asked and checked one by one, or checked from --answers, or printed as JSON or a sheet.')
     .option('--seed <n>', 'seed: the same seed gives the same exercises', integer(0, 2 ** 32 - 1), 1)
-    .addOption(new Option('--kind <kind>', 'translate (virtual address → physical address or #PF with error code), pte (what an entry means) or evict (which page FIFO / Clock / LRU / OPT evicts)').choices(QUIZ_KINDS).default('translate'))
+    .addOption(new Option('--kind <kind>', 'translate (virtual address → physical address or #PF with error code), pte (what an entry means), evict (which page FIFO / Clock / LRU / OPT evicts), ad (which A/D bits a sequence of accesses sets) or tlb (what the TLB holds after a sequence with INVLPG, CR3 reloads, a changed PTE)').choices(QUIZ_KINDS).default('translate'))
+    .addOption(new Option('--mode <mode>', 'paging mode of translate and ad exercises: 32bit, pae, 4level or 5level').choices(QUIZ_MODES).default('4level'))
     .option('--count <n>', 'number of exercises', integer(1, 100), 10)
-    .option('--difficulty <n>', '1 (user reads, 4 KiB), 2 (R/W/X, user and supervisor, NX), 3 (and a 2 MiB page)', integer(1, 3), 2)
+    .option('--difficulty <n>', '1 to 3. translate: 1 user reads of 4 KiB pages, 2 reads/writes/fetches, user and supervisor, NX, 3 and a large page; ad: 2 adds supervisor accesses, a large page, not-present pages; tlb: 1 a 4-way TLB, reads and INVLPG, 2 a 2 x 2 TLB, writes, CR3 reloads, global pages, 3 CR4.PGE toggles and faulting accesses', integer(1, 3), 2)
     .option('--answers <list>', 'check these answers, separated by ";" (e.g. "0x8_1234;#PF 0x7"), print verdicts and explanations, exit 1 if any is wrong')
     .option('--json', 'print the exercises and answers as one JSON document', false)
-    .option('--sheet <file>', 'write a printable Markdown sheet (answers on a separate page) to FILE')
-    .addHelpText('after', '\nExamples:\n  npx pnpm@10 demo quiz --seed 7 --kind translate --count 10\n  npx pnpm@10 demo quiz --kind pte --seed 3 --sheet pte.md\n  npx pnpm@10 demo quiz --kind evict --seed 5 --count 4\n  npx pnpm@10 demo quiz --seed 7 --count 2 --answers "0x9_2345;#PF 0x5"\n  npx pnpm@10 --silent demo quiz --seed 7 --json | jq .exercises');
+    .option('--sheet <file>', 'write a printable sheet (answers on a separate page) to FILE: self-contained HTML when FILE ends in .html or .htm, else Markdown')
+    .addHelpText('after', '\nExamples:\n  npx pnpm@10 demo quiz --seed 7 --kind translate --count 10\n  npx pnpm@10 demo quiz --kind translate --mode 32bit --seed 7 --count 5\n  npx pnpm@10 demo quiz --kind ad --seed 4 --count 3\n  npx pnpm@10 demo quiz --kind tlb --seed 9 --count 4 --sheet tlb.html\n  npx pnpm@10 demo quiz --kind pte --seed 3 --sheet pte.md\n  npx pnpm@10 demo quiz --kind evict --seed 5 --count 4\n  npx pnpm@10 demo quiz --seed 7 --count 2 --answers "0x9_2345;#PF 0x5"\n  npx pnpm@10 --silent demo quiz --seed 7 --json | jq .exercises');
 }
 
 function verdict(ex: Exercise, typed: string): string[] {
@@ -47,7 +50,7 @@ function verdict(ex: Exercise, typed: string): string[] {
 }
 
 function given(set: ExerciseSet): string {
-  return `x86 paging exercises: ${set.kind}, seed ${set.seed}, difficulty ${set.difficulty}\n\n${set.given.join('\n')}\n`;
+  return `x86 paging exercises: ${set.kind}${set.mode !== undefined ? ` (${set.mode})` : ''}, seed ${set.seed}, difficulty ${set.difficulty}\n\n${set.given.join('\n')}\n`;
 }
 
 async function ask(set: ExerciseSet): Promise<number> {
@@ -68,9 +71,9 @@ async function ask(set: ExerciseSet): Promise<number> {
 }
 
 async function runQuiz(opts: QuizOptions): Promise<number> {
-  const set = generateExercises(opts.kind, opts.seed, opts.count, opts.difficulty);
+  const set = generateExercises(opts.kind, opts.seed, opts.count, opts.difficulty, opts.mode);
   if (opts.sheet !== undefined) {
-    writeFileSync(userPath(opts.sheet), quizSheet(set));
+    writeFileSync(userPath(opts.sheet), /\.html?$/i.test(opts.sheet) ? quizSheetHtml(set) : quizSheet(set));
     process.stderr.write(`sheet written to ${userPath(opts.sheet)}\n`);
   }
   if (opts.json) {

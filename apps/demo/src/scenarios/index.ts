@@ -7,3 +7,4 @@ export * from './views';
 export * from './access';
 export * from './timeline';
 export * from './observe';
+export * from './page-table-diff';

@@ -41,6 +41,8 @@ export interface DemoInputs {
   readonly traceAccesses?: number;
   /** Accesses in each phase of the `swap` scenario's workload (default 5 000). */
   readonly swapPhaseAccesses?: number;
+  /** The CPU's TLB: sets × ways (x86-paging's `TlbOptions`), or false for none (default: x86-paging's 1024 × 2). */
+  readonly tlb?: { readonly setCount: number; readonly wayCount: number } | false;
 }
 
 /** One step done: what it said and the kernel events it caused. */
@@ -152,7 +154,7 @@ export class DemoSession {
     this.inputs = inputs;
     this.scenario = def;
     this.hooks = hooks;
-    this.machine = new Machine({ memoryMap: inputs.memoryMap.regions });
+    this.machine = new Machine({ memoryMap: inputs.memoryMap.regions, ...(inputs.tlb === undefined ? {} : { tlb: inputs.tlb }) });
     this.kernel = new Kernel(this.machine, { layout: inputs.layout, events: new EventLog({ capacity: 200_000 }) });
     this.kernel.events.subscribe((e) => this.capture?.push(e));
     const boot = this.kernel.bootSteps();
@@ -226,7 +228,7 @@ export class DemoSession {
 
   /** Starts a second kernel on the same memory map and layout, boots it, and runs `fn`, recording a panic. */
   runPanicKernel(fn: (k: Kernel) => void): PanicReportData | null {
-    const machine = new Machine({ memoryMap: this.inputs.memoryMap.regions });
+    const machine = new Machine({ memoryMap: this.inputs.memoryMap.regions, ...(this.inputs.tlb === undefined ? {} : { tlb: this.inputs.tlb }) });
     const k = new Kernel(machine, { layout: this.inputs.layout, events: new EventLog() });
     k.boot();
     this.panicKernel = k;

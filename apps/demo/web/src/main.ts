@@ -4,16 +4,19 @@ import { parseMemoryMap, type KernelEvent, type LayoutName } from '@kmem/kernel-
 import { virt } from '@kmem/x86-paging';
 import {
   DemoSession,
-  FRAME_CLASSES,
   LAYOUT_NAMES,
   SCENARIOS,
   SCENARIO_NAMES,
+  diffPageTables,
   formatCanonical,
   formatPhysical,
   formatSize,
   heapView,
   processViews,
   tlbView,
+  snapshotPageTables,
+  type EntryChange,
+  type PageTableSnapshot,
   type ScenarioName,
   type TimelineAction,
   type WalkView,
@@ -24,45 +27,11 @@ import { MEMORY_MAPS, loadProgram } from './fixtures';
 import { $, h } from './shell/dom';
 import { FLAG_RULES, addressSplit, pagingModeText } from './shell/explain';
 import { History, frameKinds, shownFrameCount } from './shell/history';
+import { frameWindowParam, mountFrameMap, renderFrameMap, resetFrameWindow, setFrameWindowParam } from './shell/frame-map';
 import { mountTimeControls, readUrl, renderTimeControls, writeUrl } from './shell/time-controls';
+import { TLB_DEFAULT, mountTlbChoice, tlbChoice, tlbParam } from './shell/tlb-choice';
 import type { ViewContext } from './shell/view';
 import { VIEWS } from './views/index';
-
-// --- colours ------------------------------------------------------------------------------------
-
-const CLASS_COLOURS: Record<string, string> = {
-  'kernel-image': '#bc8cff',
-  module: '#8957e5',
-  bitmap: '#39c5cf',
-  'page-table': '#58a6ff',
-  heap: '#d29922',
-  'kernel-data': '#f778ba',
-  'kernel-stack': '#ff7b72',
-  user: '#3fb950',
-  reserved: '#3b4350',
-  free: '#18202a',
-  hole: '#07090c',
-};
-const PID_COLOURS = ['#3fb950', '#e3b341', '#56d4dd', '#ffa657', '#a5d6ff', '#7ee787', '#d2a8ff', '#ff9bce'];
-const pidColour = (pid: number): string => PID_COLOURS[(pid - 1) % PID_COLOURS.length]!;
-const LEGEND_NAMES: Record<string, string> = {
-  'kernel-image': 'kernel image',
-  module: 'boot module',
-  bitmap: 'frame bitmap',
-  'page-table': 'page tables',
-  heap: 'kernel heap',
-  'kernel-data': 'kernel data',
-  'kernel-stack': 'kernel stack',
-  user: 'user pages',
-  reserved: 'reserved',
-  free: 'free',
-  hole: 'not RAM',
-};
-
-function rgb(hex: string): [number, number, number] {
-  const n = parseInt(hex.slice(1), 16);
-  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
-}
 
 // --- state --------------------------------------------------------------------------------------
 
@@ -73,6 +42,8 @@ interface State {
   mapName: string;
   layout: LayoutName;
   scenario: ScenarioName;
+  /** The CPU's TLB geometry, or false for none. */
+  tlb: { setCount: number; wayCount: number } | false;
   programBytes: Uint8Array;
   /** The walk shown in the walk panel (redrawn at every change of position), or null. */
   shownWalk: { va: number; pid: number } | null;
@@ -82,11 +53,11 @@ let state: State | null = null;
 /** The machine at the page's position in the history. */
 const current = (): DemoSession => state!.history.point.session;
 
-function makeSession(mapName: string, layout: LayoutName, scenario: ScenarioName, programBytes: Uint8Array): DemoSession {
+function makeSession(mapName: string, layout: LayoutName, scenario: ScenarioName, programBytes: Uint8Array, tlb: State['tlb']): DemoSession {
   const m = MEMORY_MAPS.find((x) => x.name === mapName) ?? MEMORY_MAPS[0]!;
   const parsed = parseMemoryMap(m.text, { fileName: m.name });
   return new DemoSession(
-    { memoryMap: { name: m.name, format: parsed.format, regions: parsed.regions }, layout, program: { name: 'hello-static-pie', bytes: programBytes }, traceAccesses: 40_000 },
+    { memoryMap: { name: m.name, format: parsed.format, regions: parsed.regions }, layout, program: { name: 'hello-static-pie', bytes: programBytes }, traceAccesses: 40_000, tlb },
     scenario,
   );
 }
@@ -132,92 +103,23 @@ function renderSteps(s: DemoSession): void {
 }
 
 function renderFrames(s: DemoSession): void {
-  const canvas = $<HTMLCanvasElement>('frame-map');
-  // Frames up to the end of RAM (firmware-reserved ranges far above it, such as q35's at 1 TiB,
-  // would make the picture mostly empty), at most 4 Mi frames (16 GiB) so a redraw stays quick.
-  const ramEnd = s.machine.memoryMap.reduce((m, r) => (r.kind === 'reserved' || r.kind === 'bad-memory' ? m : Math.max(m, r.base + r.lengthBytes)), 0);
-  const zoomMiB = Number($<HTMLSelectElement>('frames-zoom').value);
-  const shownEnd = zoomMiB > 0 ? Math.min(ramEnd, zoomMiB * 1024 * 1024) : ramEnd;
-  const total = Math.min(shownFrameCount(s), Math.ceil(shownEnd / 4096));
-  const cols = Math.ceil(Math.sqrt(total * 2) / 8) * 8;
-  const rows = Math.ceil(total / cols);
-  const cell = Math.max(1, Math.floor(1024 / cols));
-  canvas.width = cols * cell;
-  canvas.height = rows * cell;
-  canvas.dataset.cols = String(cols);
-  canvas.dataset.cell = String(cell);
-  canvas.dataset.frames = String(total);
-  const ctx = canvas.getContext('2d')!;
-  const img = ctx.createImageData(canvas.width, canvas.height);
-  const { kinds, pids } = frameKinds(s, total);
-  const palette = FRAME_CLASSES.map((c) => rgb(CLASS_COLOURS[c] ?? '#ff00ff'));
-  const pidPalette = PID_COLOURS.map(rgb);
-  const userIdx = FRAME_CLASSES.indexOf('user');
-  const tableIdx = FRAME_CLASSES.indexOf('page-table');
-  const data = img.data;
-  const w = canvas.width;
-  // Frames whose owner the last step of the history changed get a white mark.
-  const prev = state!.history.point.before;
-  let changed = 0;
-  for (let f = 0; f < total; f++) {
-    let c = palette[kinds[f]!]!;
-    const pid = pids[f]!;
-    if (pid > 0 && (kinds[f] === userIdx || kinds[f] === tableIdx)) {
-      const pc = pidPalette[(pid - 1) % pidPalette.length]!;
-      c = kinds[f] === tableIdx ? [pc[0] >> 1, pc[1] >> 1, (pc[2] >> 1) + 60] : pc;
-    }
-    const x0 = (f % cols) * cell;
-    const y0 = Math.floor(f / cols) * cell;
-    for (let dy = 0; dy < cell; dy++) {
-      let o = ((y0 + dy) * w + x0) * 4;
-      for (let dx = 0; dx < cell; dx++, o += 4) {
-        data[o] = c[0];
-        data[o + 1] = c[1];
-        data[o + 2] = c[2];
-        data[o + 3] = cell >= 4 && (dx === cell - 1 || dy === cell - 1) ? 150 : 255;
-      }
-    }
-    if (prev !== null && f < prev.kinds.length && (prev.kinds[f] !== kinds[f] || prev.pids[f] !== pid)) {
-      changed++;
-      // A white corner (a white pixel when a frame is one pixel).
-      const mark = Math.max(1, cell >> 1);
-      for (let dy = 0; dy < mark; dy++) for (let dx = 0; dx < mark; dx++) data.fill(255, ((y0 + dy) * w + x0 + dx) * 4, ((y0 + dy) * w + x0 + dx) * 4 + 4);
-    }
-  }
-  ctx.putImageData(img, 0, 0);
-  $('frames-caption').textContent = `0..${formatPhysical(total * 4096)} (${formatSize(total * 4096)}) · ${cell}px per 4 KiB frame`;
-  const legend = $('frame-legend');
-  const used = new Set<number>(kinds);
-  const items = FRAME_CLASSES.filter((c, i) => used.has(i) && c !== 'user').map((c) => h('span', {}, h('i', { style: `background:${CLASS_COLOURS[c]}` }), LEGEND_NAMES[c] ?? c));
-  const livePids = new Set<number>();
-  for (let f = 0; f < total; f++) if (pids[f]! > 0) livePids.add(pids[f]!);
-  for (const pid of [...livePids].sort((a, b) => a - b)) items.push(h('span', {}, h('i', { style: `background:${pidColour(pid)}` }), `pid ${pid} (pages; its tables darker)`));
-  items.push(h('span', {}, h('i', { style: 'background:#fff' }), `changed by the last step (${changed})`));
-  legend.replaceChildren(...items);
-  frameInfo = { kinds, pids, cols, cell, total };
+  const { kinds, pids } = frameKinds(s, shownFrameCount(s));
+  const point = state!.history.point;
+  renderFrameMap(s, kinds, pids, point.before, tableChanges() ?? [], tableSnapshot());
 }
 
-let frameInfo: { kinds: Uint8Array; pids: Int32Array; cols: number; cell: number; total: number } | null = null;
-
-function onFrameHover(ev: MouseEvent): void {
-  const tip = $('frame-tip');
-  const canvas = $<HTMLCanvasElement>('frame-map');
-  if (frameInfo === null) return;
-  const rect = canvas.getBoundingClientRect();
-  const x = Math.floor(((ev.clientX - rect.left) / rect.width) * canvas.width / frameInfo.cell);
-  const y = Math.floor(((ev.clientY - rect.top) / rect.height) * canvas.height / frameInfo.cell);
-  const f = y * frameInfo.cols + x;
-  if (x < 0 || x >= frameInfo.cols || f >= frameInfo.total) {
-    tip.hidden = true;
-    return;
+/** The entries the last step changed, and the tables now: computed once per point of the history. */
+let diffMemo: { point: unknown; after: PageTableSnapshot; changes: readonly EntryChange[] | null } | null = null;
+function memoDiff(): NonNullable<typeof diffMemo> {
+  const point = state!.history.point;
+  if (diffMemo === null || diffMemo.point !== point) {
+    const after = snapshotPageTables(point.session.kernel);
+    diffMemo = { point, after, changes: point.before === null ? null : diffPageTables(point.before.tables, after) };
   }
-  const kind = FRAME_CLASSES[frameInfo.kinds[f]!]!;
-  const pid = frameInfo.pids[f]!;
-  tip.hidden = false;
-  tip.textContent = `${formatPhysical(f * 4096)}  ${LEGEND_NAMES[kind] ?? kind}${pid > 0 ? ` · pid ${pid}` : ''}`;
-  tip.style.left = `${ev.clientX - rect.left + 14}px`;
-  tip.style.top = `${ev.clientY - rect.top + 10}px`;
+  return diffMemo;
 }
+const tableChanges = (): readonly EntryChange[] | null => memoDiff().changes;
+const tableSnapshot = (): PageTableSnapshot => memoDiff().after;
 
 function renderVas(s: DemoSession): void {
   const sel = $<HTMLSelectElement>('vas-pid');
@@ -374,7 +276,8 @@ function renderTlb(s: DemoSession): void {
   const before = state!.history.point.before;
   const dh = t.hits - (before?.tlbHits ?? 0);
   const dm = t.misses - (before?.tlbMisses ?? 0);
-  $('tlb-caption').textContent = `${t.hits} hits · ${t.misses} misses${total > 0 ? ` · ${((t.hits / total) * 100).toFixed(1)}%` : ''} · this step +${dh}/+${dm}`;
+  const tlb = s.machine.cpu.tlb;
+  $('tlb-caption').textContent = tlb === null ? 'off: every access walks the tables' : `${tlb.setCount} × ${tlb.wayCount} · ${t.hits} hits · ${t.misses} misses${total > 0 ? ` · ${((t.hits / total) * 100).toFixed(1)}%` : ''} · this step +${dh}/+${dm}`;
   const bar = $('tlb-bar');
   bar.replaceChildren(h('i', { class: 'hit', style: `width:${total === 0 ? 0 : (t.hits / total) * 100}%` }), h('i', { class: 'miss', style: `width:${total === 0 ? 0 : (t.misses / total) * 100}%` }));
   $('tlb').replaceChildren(
@@ -431,7 +334,13 @@ function renderAll(): void {
     renderTimeControls(state!.history);
     if (shown !== null) timed('walk', () => startWalk(shown.va, shown.pid, false));
   });
-  writeUrl({ memmap: state.mapName, layout: state.layout, scenario: state.scenario }, state.history);
+  saveUrl();
+}
+
+/** The page's inputs, frame-map window and position into the address bar. */
+function saveUrl(): void {
+  if (state === null) return;
+  writeUrl({ memmap: state.mapName, layout: state.layout, scenario: state.scenario, tlb: tlbParam(state.tlb), fm: frameWindowParam() }, state.history);
 }
 
 /** After any change of position: draw, and stop playing at the end. */
@@ -454,6 +363,7 @@ const viewContext: ViewContext = {
     moved(true);
   },
   last: () => state!.history.point.last,
+  tableChanges: () => tableChanges(),
 };
 
 /** One panel per registered view, after the built-in ones. */
@@ -502,14 +412,11 @@ function reset(position = 0, actions?: readonly TimelineAction[]): void {
   const layout = $<HTMLSelectElement>('layout').value as LayoutName;
   const scenario = $<HTMLSelectElement>('scenario').value as ScenarioName;
   const programBytes = state.programBytes;
-  state.history = new History(() => makeSession(mapName, layout, scenario, programBytes), actions, position);
+  const tlb = tlbChoice();
+  state.history = new History(() => makeSession(mapName, layout, scenario, programBytes, tlb), actions, position);
   state.shownWalk = null;
-  // Big machines: the kernel and the processes live in the low frames the allocator hands out first.
-  if (mapName !== state.mapName || $<HTMLSelectElement>('frames-zoom').dataset.set !== 'true') {
-    const ram = current().machine.ramBytes;
-    $<HTMLSelectElement>('frames-zoom').value = ram > 512 * 1024 * 1024 ? '128' : '0';
-    $<HTMLSelectElement>('frames-zoom').dataset.set = 'true';
-  }
+  if (mapName !== state.mapName) resetFrameWindow();
+  state.tlb = tlb;
   state.mapName = mapName;
   state.layout = layout;
   state.scenario = scenario;
@@ -532,7 +439,9 @@ function init(): void {
   const programBytes = loadProgram();
   const mapName = memmap.value;
   // reset() below makes the history; until then the state has none.
-  state = { history: null as unknown as History, playing: null, walkTimer: null, mapName, layout: layout.value as LayoutName, scenario: scenario.value as ScenarioName, programBytes, shownWalk: null };
+  mountTlbChoice(link.tlb, () => reset());
+  setFrameWindowParam(link.frames);
+  state = { history: null as unknown as History, playing: null, walkTimer: null, mapName, layout: layout.value as LayoutName, scenario: scenario.value as ScenarioName, tlb: TLB_DEFAULT, programBytes, shownWalk: null };
   for (const el of [memmap, layout, scenario]) el.addEventListener('change', () => reset());
   $('btn-reset').addEventListener('click', () => reset());
   $('btn-step').addEventListener('click', step);
@@ -563,7 +472,11 @@ function init(): void {
     state.playing = window.setInterval(step, 900);
   });
   $('vas-pid').addEventListener('change', () => state !== null && observe(current(), () => renderVas(current())));
-  $('frames-zoom').addEventListener('change', () => state !== null && renderFrames(current()));
+  mountFrameMap(() => {
+    if (state === null) return;
+    observe(current(), () => renderFrames(current()));
+    saveUrl();
+  });
   $('walk-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const text = $<HTMLInputElement>('walk-address').value.trim().replace(/_/g, '');
@@ -577,8 +490,6 @@ function init(): void {
     }
     startWalk(va, pid);
   });
-  $('frame-map').addEventListener('mousemove', onFrameHover);
-  $('frame-map').addEventListener('mouseleave', () => ($('frame-tip').hidden = true));
   mountViews();
   reset(link.position, link.actions ?? undefined);
   document.body.dataset.ready = 'true';

@@ -39,6 +39,10 @@ export function enableSwap<K extends KernelServices>(table: ProcessTable<K>, opt
       maskHi: () => mappings.maskHi(),
       emit: (e) => table.emit(e),
       wants: (kind) => kernel.events.wants(kind),
+      // Shared-object frames stay resident: they are never admitted to reclaim. (Page-cache
+      // frames are: reclaim drops them as clean file pages.)
+      unevictableFrames: () => mappings.shared.objectFrames(),
+      extraReference: (frame) => mappings.shared.pageCache.holds(frame),
     },
     options,
   );

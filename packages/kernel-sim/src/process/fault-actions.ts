@@ -1,5 +1,6 @@
-// The default mechanisms a fault decision is carried out with: map a zeroed or file-backed page,
-// grow the stack, copy-on-write (copy or reuse), SIGSEGV, the OOM killer, panic. Frames for a
+// The default mechanisms a fault decision is carried out with: map a zeroed or file-backed page
+// (a shared object's page, or a page-cache page of a program's text and read-only data, when the
+// region has one), grow the stack, copy-on-write (copy or reuse), SIGSEGV, the OOM killer, panic. Frames for a
 // fault come from one place (`allocFrameFor`), where a reclaim step can later plug in before the
 // OOM killer runs.
 import { PTE, accessName, entryAddress, Mode, type FaultAnswer, type PageFaultInfo } from '@kmem/x86-paging';
@@ -14,6 +15,8 @@ import type { KillRecord, Process } from './process';
 import type { ProcessTable } from './process-table';
 import { describeRegion, type Region } from './regions';
 import { leafFlags } from './user-pages';
+import { cacheableFileOffset } from './page-cache';
+import { SHARED_FRAME_OWNER } from './shared-memory';
 
 const PAGE = 4096;
 const AD = PTE.Accessed | PTE.Dirty;
@@ -149,28 +152,108 @@ export class FaultActions<K extends KernelServices> {
   private mapFresh(ctx: PageFaultContext<K>, p: Process, pageVa: number, region: Region, file: Region | null, action: string): FaultAnswer {
     const kernel = this.table.kernel;
     const mappings = this.table.mappings;
+    if (region.shared !== undefined) return this.mapShared(ctx, p, pageVa, region);
+    if (file !== null && (region.kind === 'text' || region.kind === 'rodata')) {
+      const offset = cacheableFileOffset(file.backing!.plan, file.backing!.segmentIndex, pageVa);
+      // A cached page mapped at another address elsewhere: this process gets a private copy.
+      const cached = offset < 0 ? -1 : mappings.shared.pageCache.lookup(file.backing!.plan.elf.bytes, offset);
+      if (offset >= 0 && (cached < 0 || mappings.shared.pageCache.keyOf(cached)!.va === pageVa)) return this.mapCached(ctx, p, pageVa, region, offset);
+    }
     const frame = this.allocFrameFor(p);
     if (frame === null) return this.oomKill(ctx, p);
     if (file !== null) {
       const b = file.backing!;
-      const words = kernel.machine.memory.frameWords(frame);
-      let view = this.fileView;
-      if (view === null || view.buffer !== words.buffer || view.byteOffset !== words.byteOffset) view = this.fileView = new Uint8Array(words.buffer, words.byteOffset, PAGE);
-      pageContents(b.plan, b.segmentIndex, pageVa, view);
+      pageContents(b.plan, b.segmentIndex, pageVa, this.frameView(frame));
     }
     if (!p.pages_.mapNew(pageVa, frame, mappings.leafFlagsFor(region.prot, false, mappings.nxe()))) {
       kernel.frames.freeFrame(frame);
       return this.oomKill(ctx, p);
     }
     this.table.swap?.admit(frame, p, pageVa, file !== null);
+    this.mapped(p, RESOLUTION[action]!, ctx, frame);
+    return 'retry';
+  }
+
+  /**
+   * A page of a MAP_SHARED region: the object's frame for that page (zero-filled into the object on
+   * its first touch anywhere), mapped with the region's rights, never copy-on-write. The frame is
+   * the object's (pid-less), not the process's, and is kept out of reclaim.
+   */
+  private mapShared(ctx: PageFaultContext<K>, p: Process, pageVa: number, region: Region): FaultAnswer {
+    const frames = this.table.kernel.frames;
+    const mappings = this.table.mappings;
+    const { object, baseVa } = region.shared!;
+    const index = (pageVa - baseVa) / PAGE;
+    let frame = object.frameAt(index);
+    const hit = frame >= 0;
+    if (!hit) {
+      const got = this.allocFrameFor(p);
+      if (got === null) return this.oomKill(ctx, p);
+      frames.transfer(got, SHARED_FRAME_OWNER);
+      object.setFrame(index, got); // the allocation's reference is the object's
+      frame = got;
+    }
+    // The object keeps a page it made even when no table frame is left for the PTE.
+    if (!p.pages_.mapNew(pageVa, frame, mappings.leafFlagsFor(region.prot, false, mappings.nxe()))) return this.oomKill(ctx, p);
+    frames.share(frame);
+    this.mapped(p, hit ? 'shared-page' : 'lazy-zero', ctx, frame);
+    return 'retry';
+  }
+
+  /**
+   * A page of a program's text or read-only data that is exactly a page of its file: the page
+   * cache's frame for (file, offset), read into the cache on a miss; mapped read-only and
+   * copy-on-write (a private file mapping: a write after mprotect copies, the cache is never
+   * written). The frame is the cache's (pid-less); reclaim may drop it (a clean file page).
+   */
+  private mapCached(ctx: PageFaultContext<K>, p: Process, pageVa: number, region: Region, offset: number): FaultAnswer {
+    const kernel = this.table.kernel;
+    const frames = kernel.frames;
+    const mappings = this.table.mappings;
+    const cache = mappings.shared.pageCache;
+    const b = region.backing!;
+    const file = b.plan.elf.bytes;
+    let frame = cache.lookup(file, offset);
+    const hit = frame >= 0;
+    if (hit) cache.hits++;
+    else {
+      const got = this.allocFrameFor(p);
+      if (got === null) return this.oomKill(ctx, p);
+      frames.transfer(got, SHARED_FRAME_OWNER);
+      pageContents(b.plan, b.segmentIndex, pageVa, this.frameView(got));
+      cache.insert(file, offset, pageVa, got); // the allocation's reference is the cache's
+      cache.misses++;
+      frame = got;
+    }
+    if (!p.pages_.mapNew(pageVa, frame, mappings.leafFlagsFor(region.prot, true, mappings.nxe()))) {
+      mappings.dropUnmappedCachePage(frame);
+      return this.oomKill(ctx, p);
+    }
+    // Reclaim tracks the page from its first mapping (a clean file page: dropped, never written).
+    if (!hit) this.table.swap?.admit(frame, p, pageVa, true);
+    frames.share(frame);
+    this.mapped(p, hit ? 'page-cache' : 'lazy-file', ctx, frame);
+    return 'retry';
+  }
+
+  /** Counts a page a fault mapped in `p` and reports the fault. */
+  private mapped(p: Process, resolution: FaultResolution, ctx: PageFaultContext<K>, frame: number): void {
     const s = p.stats;
     s.rssPages++;
     this.minor(p);
     if (s.rssPages > s.peakRssPages) s.peakRssPages = s.rssPages;
-    if (action === 'map-file') s.lazyFile++;
-    else s.lazyZero++;
-    this.emitFault(p, ctx.fault, RESOLUTION[action]!, frame, '');
-    return 'retry';
+    // Stack growth maps a zeroed page too (counted in lazyZero, as before); hits allocate nothing.
+    if (resolution === 'lazy-file') s.lazyFile++;
+    else if (resolution !== 'shared-page' && resolution !== 'page-cache') s.lazyZero++;
+    this.emitFault(p, ctx.fault, resolution, frame, '');
+  }
+
+  /** A byte view of `frame` (one reused view while the frame's words share its buffer). */
+  private frameView(frame: number): Uint8Array {
+    const words = this.table.kernel.machine.memory.frameWords(frame);
+    let view = this.fileView;
+    if (view === null || view.buffer !== words.buffer || view.byteOffset !== words.byteOffset) view = this.fileView = new Uint8Array(words.buffer, words.byteOffset, PAGE);
+    return view;
   }
 
   private segv(p: Process, fault: PageFaultInfo, reason: FaultReason, region: Region | null): FaultAnswer {

@@ -1,6 +1,7 @@
 // fork(2) with copy-on-write: the child gets a copy of the parent's regions; every page holding a
 // frame is shared, write-protected in both and marked copy-on-write (PTE bit 9), the frame's
-// reference count raised. The first write in either copies (see the fault actions).
+// reference count raised. The first write in either copies (see the fault actions). Pages of
+// MAP_SHARED regions are shared as they are (same frame, same rights): writes stay visible to both.
 import { PTE } from '@kmem/x86-paging';
 import { PTE_COW } from '../fault-policy';
 import type { KernelServices } from '../kernel-services';
@@ -21,6 +22,8 @@ export function fork<K extends KernelServices>(table: ProcessTable<K>, pid: numb
   child.brkEnd = parent.brkEnd;
   child.mmapWatermark = parent.mmapWatermark;
   child.image = parent.image;
+  // The child's copies of shared regions map their objects too (before any exit path below).
+  table.mappings.shared.attachRegions(child.regions_.all());
   const frames = kernel.frames;
   // Pass 1, in the parent's address space: write-protect and mark every page copy-on-write.
   // Pass 2, in the child's: map the same frames. (Two passes because a recursive table access
@@ -33,8 +36,10 @@ export function fork<K extends KernelServices>(table: ProcessTable<K>, pid: numb
   spaces.withSpace(parent, () => {
     // Region by region, as Linux's copy_page_range walks each VMA: leaves exist nowhere else.
     for (const r of parent.regions_.all()) {
+      // MAP_SHARED pages stay as they are: both processes map the object's frame (writable).
+      const keep = r.shared !== undefined;
       parent.pages_.forEachLeaf(r.start, r.end, (va, frame, flags) => {
-        const cowFlags = (flags & ~PTE.Writable) | PTE_COW;
+        const cowFlags = keep ? flags : (flags & ~PTE.Writable) | PTE_COW;
         if (cowFlags !== flags) parent.pages_.rewrite(va, frame, cowFlags);
         vas.push(va);
         shared.push(frame);

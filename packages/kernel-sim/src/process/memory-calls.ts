@@ -1,5 +1,6 @@
 // The memory system calls of a process: brk / sbrk (the heap), mmap / munmap (anonymous mappings,
-// MAP_FIXED and MAP_FIXED_NOREPLACE), mprotect. Regions change at once; frames come on first touch.
+// private or MAP_SHARED, named shared-memory objects, MAP_FIXED and MAP_FIXED_NOREPLACE),
+// mprotect. Regions change at once; frames come on first touch.
 import { PTE } from '@kmem/x86-paging';
 import { PTE_COW } from '../fault-policy';
 import { formatCanonical } from '../hex';
@@ -11,7 +12,9 @@ import { UserMemoryArgumentError } from './process-errors';
 import { pageUp } from './process-limits';
 import { checkMmapOptions } from './user-arguments';
 import type { ProcessTable } from './process-table';
-import { PROT, checkProt } from './regions';
+import { PROT, checkProt, type Region } from './regions';
+import type { SharedMemoryObject } from './shared-memory-object';
+import { ShmRangeError } from './shm-errors';
 
 const PAGE = 4096;
 const AD = PTE.Accessed | PTE.Dirty;
@@ -60,6 +63,9 @@ export function mmap<K extends KernelServices>(table: ProcessTable<K>, p: Proces
     if (va === undefined) throw new UserMemoryArgumentError(0, 'MAP_FIXED needs an address');
     if (va < p.userStart || va + size > p.userEnd) throw new UserMemoryArgumentError(va, `fixed range of ${size} bytes is outside the user range`);
   }
+  // A named object must be mappable and cover [offset, offset + size): checked before any change.
+  const shm = options.shm === undefined ? null : table.mappings.shared.checkMappable(options.shm);
+  const offset = shmOffset(shm, options, size, va ?? 0);
   if (size > p.userEnd - p.userStart) return null;
   let at: number | null = null;
   if (options.fixed === true) {
@@ -78,9 +84,31 @@ export function mmap<K extends KernelServices>(table: ProcessTable<K>, p: Proces
     at ??= p.vas_.alloc(size, { tag: 'mmap' });
     if (at === null) return null;
   }
-  p.regions_.insert({ start: at, end: at + size, prot, kind: 'mmap', backing: null, growsDown: false, name: options.name ?? '' });
+  const region: Region = { start: at, end: at + size, prot, kind: 'mmap', backing: null, growsDown: false, name: options.name ?? shm?.name ?? '' };
+  if (shm !== null || options.shared === true) {
+    const shared = table.mappings.shared;
+    const object = shm ?? shared.createAnonymous(size);
+    p.regions_.insert({ ...region, shared: { object, baseVa: at - offset } });
+    shared.attach(object, size / PAGE);
+  } else p.regions_.insert(region);
   table.emit({ kind: 'mmap', pid: p.pid, va: at, lengthBytes: size, prot, fixed: options.fixed === true });
   return at;
+}
+
+/**
+ * The offset into a named object (0 for anonymous memory).
+ * @throws UserMemoryArgumentError for an offset that is not a page-aligned safe integer, or one
+ *   given without an object; ShmRangeError when `[offset, offset + size)` is not inside the object
+ */
+function shmOffset(shm: SharedMemoryObject | null, options: MmapOptions, size: number, va: number): number {
+  const offset = options.offsetBytes ?? 0;
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset % PAGE !== 0) throw new UserMemoryArgumentError(va, `mmap offset ${show(offset)} is not a page-aligned non-negative integer`);
+  if (shm === null) {
+    if (offset !== 0) throw new UserMemoryArgumentError(va, 'mmap offsetBytes is for a shared-memory object (shm)');
+    return 0;
+  }
+  if (offset + size > shm.sizeBytes) throw new ShmRangeError(`mmap of ${size} bytes at offset ${offset} runs past the end of ${shm.describe()}`);
+  return offset;
 }
 
 /**

@@ -24,6 +24,8 @@ import { enableSwap } from './enable-swap';
 import type { SwapManager, SwapOptions } from '../swap/swap-manager';
 import { show } from '../show-value';
 import type { MmapPolicy } from '../highest-allocation';
+import type { SharedMemory, ShmOpenOptions } from './shared-memory';
+import type { SharedMemoryObject } from './shared-memory-object';
 
 /** Frame usage of the whole system. */
 export interface FrameUsage {
@@ -135,6 +137,40 @@ export class ProcessManager<K extends KernelServices = KernelServices> implement
   /** Swap and reclaim, or null until enabled. */
   get swap(): SwapManager | null {
     return this.table.swap;
+  }
+
+  // --- shared memory ---------------------------------------------------------------------------------
+
+  /** Shared-memory objects, their names and the page cache (see the README's "Shared memory"). */
+  get sharedMemory(): SharedMemory {
+    return this.table.mappings.shared;
+  }
+
+  /**
+   * shm_open (+ ftruncate): opens the named object, or creates it (`create`, with `sizeBytes`);
+   * one more open handle. Map it with `process.mmap({ shm, lengthBytes, offsetBytes })`.
+   * @throws ShmNameError, ShmNotFoundError, ShmExistsError, ShmSizeError, UserMemoryArgumentError
+   *   — before any change; KernelStateError unless the kernel runs
+   */
+  shmOpen(name: string, options?: ShmOpenOptions): SharedMemoryObject {
+    this.table.requireRunning('shmOpen');
+    return this.table.mappings.shared.open(name, options);
+  }
+
+  /** Closes one handle of `object`. @throws ShmHandleError unless it is an open handle */
+  shmClose(object: SharedMemoryObject): void {
+    this.table.requireRunning('shmClose');
+    this.table.mappings.shared.close(object);
+  }
+
+  /**
+   * shm_unlink: removes the name; mappings and open handles keep the object alive.
+   * @returns the object (`alive` false when nothing referenced it any more)
+   * @throws ShmNameError, ShmNotFoundError — before any change
+   */
+  shmUnlink(name: string): SharedMemoryObject {
+    this.table.requireRunning('shmUnlink');
+    return this.table.mappings.shared.unlink(name);
   }
 
   // --- lifecycle ---------------------------------------------------------------------------------
@@ -269,7 +305,10 @@ export class ProcessManager<K extends KernelServices = KernelServices> implement
    * in a writable region and never on a copy-on-write page, and always on a private page of a
    * writable region; NX exactly where the region has no PROT_EXEC; PROT_NONE pages not present);
    * frames owned 'user'; RSS = leaves. System-wide: every user frame's reference count equals the
-   * number of leaves mapping it, and every user frame is mapped somewhere (no leak).
+   * number of leaves mapping it (plus one when a shared-memory object or the page cache holds it),
+   * a frame reaches two address spaces only through a shared object, the page cache or
+   * copy-on-write, every user frame is mapped somewhere or held by a live object (no leak), and
+   * each object's mapped-page count and name agree with the regions and the names.
    * @throws KernelInvariantError (or a part's error) describing the first inconsistency
    */
   checkInvariants(): void {

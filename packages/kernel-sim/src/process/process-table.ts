@@ -164,6 +164,8 @@ export class ProcessTable<K extends KernelServices = KernelServices> {
         framesReleased++;
       });
     });
+    // Its shared mappings go: an object nothing else references gives its frames back.
+    mappings.shared.detachRegions(p.regions_.all());
     if (cpu.registers.cr3Frame === p.root) this.loadKernelTables();
     if (this.current === p) this.current = null;
     kernel.freeAddressSpaceRoot(p.root);

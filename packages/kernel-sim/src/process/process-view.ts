@@ -54,8 +54,8 @@ export function formatMaps(p: Process): string {
   return p
     .regions()
     .map((r) => {
-      const off = r.backing === null ? 0 : r.backing.plan.segments[r.backing.segmentIndex]!.filePages.fileOffset + (r.start - r.backing.plan.segments[r.backing.segmentIndex]!.start);
-      return `${hex(r.start)}-${hex(r.end)} ${formatProt(r.prot)} ${Math.max(0, off).toString(16).padStart(8, '0')} ${r.kind}${r.name === '' ? '' : ` ${r.name}`}`;
+      const off = r.shared !== undefined ? r.start - r.shared.baseVa : r.backing === null ? 0 : r.backing.plan.segments[r.backing.segmentIndex]!.filePages.fileOffset + (r.start - r.backing.plan.segments[r.backing.segmentIndex]!.start);
+      return `${hex(r.start)}-${hex(r.end)} ${formatProt(r.prot, r.shared !== undefined)} ${Math.max(0, off).toString(16).padStart(8, '0')} ${r.kind}${r.name === '' ? '' : ` ${r.name}`}`;
     })
     .join('\n');
 }

@@ -9,6 +9,7 @@ import type { InitialStack } from '../elf/stack-image';
 import type { FaultReason } from '../fault-policy';
 import { KernelInvariantError } from '../kernel-errors';
 import type { Region, RegionList } from './regions';
+import type { SharedMemoryObject } from './shared-memory-object';
 import type { UserPageTables } from './user-pages';
 import { brand } from '../brand';
 
@@ -277,12 +278,16 @@ export class Process {
   }
 
   /**
-   * Maps anonymous memory (mmap(2) with MAP_PRIVATE | MAP_ANONYMOUS): `lengthBytes` rounded up to
-   * pages, rights `prot` (PROT bits). Without `fixed`, `va` is a hint; with `fixed` the range
-   * replaces whatever was mapped there (MAP_FIXED), or with `noReplace` the call fails if anything
-   * is (MAP_FIXED_NOREPLACE). Nothing is allocated until touched.
+   * Maps memory (mmap(2)): anonymous private memory (MAP_PRIVATE | MAP_ANONYMOUS) by default,
+   * anonymous shared memory with `shared` (MAP_SHARED | MAP_ANONYMOUS), or a named shared-memory
+   * object with `shm` and `offsetBytes`: `lengthBytes` rounded up to pages, rights `prot` (PROT
+   * bits). Without `fixed`, `va` is a hint; with `fixed` the range replaces whatever was mapped
+   * there (MAP_FIXED), or with `noReplace` the call fails if anything is (MAP_FIXED_NOREPLACE).
+   * Nothing is allocated until touched.
    * @returns the address, or null when no room (ENOMEM) or `noReplace` found a mapping (EEXIST)
-   * @throws ProcessStateError; UserMemoryArgumentError for a bad length / address; InvalidProtError
+   * @throws ProcessStateError; UserMemoryArgumentError for a bad length / address / offset;
+   *   InvalidProtError; ShmHandleError when `shm` is not an open handle; ShmRangeError when the
+   *   range runs past the object's end
    */
   mmap(options: MmapOptions): number | null {
     return this.manager.mmap(this, options);
@@ -399,6 +404,19 @@ export interface MmapOptions {
   readonly noReplace?: boolean;
   /** Address: the hint, or the exact place with `fixed` (page aligned). */
   readonly va?: number;
-  /** A label shown in `formatMaps`. */
+  /** A label shown in `formatMaps` (default: a named object's name, else none). */
   readonly name?: string;
+  /**
+   * MAP_SHARED | MAP_ANONYMOUS: the pages belong to a new anonymous shared-memory object that
+   * fork shares as it is (no copy-on-write): a write in the child is seen by the parent. The
+   * object gives its frames back when the last region mapping it goes.
+   */
+  readonly shared?: boolean;
+  /**
+   * A named shared-memory object to map (MAP_SHARED of an `shmOpen` handle): the pages are the
+   * object's, seen by every process that maps it. Implies `shared`.
+   */
+  readonly shm?: SharedMemoryObject;
+  /** With `shm`: byte offset into the object (page aligned, default 0). */
+  readonly offsetBytes?: number;
 }

@@ -6,6 +6,7 @@ import type { ElfLoadPlan } from '../elf/load-plan';
 import { formatCanonical } from '../hex';
 import { show } from '../show-value';
 import { KmemError } from '../api';
+import type { SharedBacking } from './shared-memory-object';
 
 const PAGE = 4096;
 /** 2^47: one past the last user (lower-half) linear address. */
@@ -59,6 +60,11 @@ export interface Region {
   readonly growsDown: boolean;
   /** Optional label for people (`[stack]`, `busybox`...). */
   readonly name: string;
+  /**
+   * A shared mapping (MAP_SHARED): the pages are the object's, every sharer maps the same frames
+   * writable (when `prot` allows), fork does not make them copy-on-write. Absent: private memory.
+   */
+  readonly shared?: SharedBacking;
 }
 
 /** A `[start, end)` range given to a region operation that is not page aligned, empty, or outside the user half. */
@@ -93,14 +99,14 @@ export class InvalidProtError extends KmemError {
   }
 }
 
-/** `r-xp`-style rights of a `prot` (as /proc/PID/maps prints them; `p` = private). */
-export function formatProt(prot: number): string {
-  return `${(prot & PROT.Read) !== 0 ? 'r' : '-'}${(prot & PROT.Write) !== 0 ? 'w' : '-'}${(prot & PROT.Exec) !== 0 ? 'x' : '-'}p`;
+/** `r-xp`-style rights of a `prot` (as /proc/PID/maps prints them; `p` = private, `s` = shared). */
+export function formatProt(prot: number, shared = false): string {
+  return `${(prot & PROT.Read) !== 0 ? 'r' : '-'}${(prot & PROT.Write) !== 0 ? 'w' : '-'}${(prot & PROT.Exec) !== 0 ? 'x' : '-'}${shared ? 's' : 'p'}`;
 }
 
 /** One line for a region: `0x0000_0040_0000-0x0000_0040_1000 r--p text hello`. */
 export function describeRegion(r: Region): string {
-  return `${formatCanonical(r.start)}-${formatCanonical(r.end)} ${formatProt(r.prot)} ${r.kind}${r.name === '' ? '' : ` ${r.name}`}`;
+  return `${formatCanonical(r.start)}-${formatCanonical(r.end)} ${formatProt(r.prot, r.shared !== undefined)} ${r.kind}${r.name === '' ? '' : ` ${r.name}`}`;
 }
 
 /** @throws InvalidProtError unless `prot` is an integer combination of PROT bits */
@@ -113,9 +119,14 @@ function sameBacking(a: ElfBacking | null, b: ElfBacking | null): boolean {
   return a.plan === b.plan && a.segmentIndex === b.segmentIndex;
 }
 
-/** Two regions that touch and could be one (same rights, kind, backing, name, growth). */
+function sameShared(a: SharedBacking | undefined, b: SharedBacking | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.object === b.object && a.baseVa === b.baseVa;
+}
+
+/** Two regions that touch and could be one (same rights, kind, backing, shared object and offset, name, growth). */
 export function canMerge(a: Region, b: Region): boolean {
-  return a.end === b.start && a.prot === b.prot && a.kind === b.kind && a.growsDown === b.growsDown && a.name === b.name && sameBacking(a.backing, b.backing);
+  return a.end === b.start && a.prot === b.prot && a.kind === b.kind && a.growsDown === b.growsDown && a.name === b.name && sameBacking(a.backing, b.backing) && sameShared(a.shared, b.shared);
 }
 
 /**
@@ -309,7 +320,7 @@ export class RegionList {
 
   /**
    * Sorted, disjoint, non-empty, page aligned, below 2^47, valid prot, no mergeable neighbours,
-   * ELF backings inside their segment.
+   * ELF backings inside their segment, shared mappings inside their live object.
    * @throws Error describing the first inconsistency
    */
   checkInvariants(): void {
@@ -323,6 +334,10 @@ export class RegionList {
       if (r.backing !== null) {
         const s = r.backing.plan.segments[r.backing.segmentIndex];
         if (s === undefined || r.start < s.start || r.end > s.end) throw new Error(`region ${describeRegion(r)} lies outside its ELF segment ${r.backing.segmentIndex}`);
+      }
+      if (r.shared !== undefined) {
+        const { object, baseVa } = r.shared;
+        if (r.backing !== null || !object.alive || r.start < baseVa || r.end - baseVa > object.sizeBytes || (r.start - baseVa) % PAGE !== 0) throw new Error(`shared region ${describeRegion(r)} does not lie inside its live object (${object.describe()})`);
       }
       prevEnd = r.end;
       prev = r;

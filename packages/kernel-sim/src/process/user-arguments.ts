@@ -52,10 +52,11 @@ export function checkUserBytes(va: number, bytes: unknown, what: string): Uint8A
 export function checkMmapOptions(options: unknown): MmapOptions {
   if (typeof options !== 'object' || options === null) throw new UserMemoryArgumentError(0, `mmap options are ${options === null ? 'null' : typeof options}, not an object`);
   const o = options as Record<string, unknown>;
-  for (const flag of ['fixed', 'noReplace'] as const) {
+  for (const flag of ['fixed', 'noReplace', 'shared'] as const) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') throw new UserMemoryArgumentError(shown(o.va), `mmap ${flag} is ${typeof o[flag]}, not a boolean`);
   }
   if (o.name !== undefined && typeof o.name !== 'string') throw new UserMemoryArgumentError(shown(o.va), `mmap name is ${typeof o.name}, not a string`);
   if (o.va !== undefined && typeof o.va !== 'number') throw new UserMemoryArgumentError(0, `mmap va is ${typeof o.va}, not a number`);
+  if (o.offsetBytes !== undefined && typeof o.offsetBytes !== 'number') throw new UserMemoryArgumentError(shown(o.va), `mmap offsetBytes is ${typeof o.offsetBytes}, not a number`);
   return options as MmapOptions;
 }

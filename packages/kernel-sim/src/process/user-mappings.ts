@@ -10,6 +10,7 @@ import type { SwapManager } from '../swap/swap-manager';
 import type { AddressSpaceSwitch } from './address-space-switch';
 import type { Process } from './process';
 import { PROT, describeRegion, type Region } from './regions';
+import { SharedMemory } from './shared-memory';
 
 const P = PTE.Present;
 const W = PTE.Writable;
@@ -21,11 +22,15 @@ export class UserMappings {
   private readonly owners = new Map<number, FrameOwner>();
   /** Swap and reclaim, once enabled: told about freed frames and dropped swap entries. */
   swap: SwapManager | null = null;
+  /** Shared-memory objects, their names, and the page cache. */
+  readonly shared: SharedMemory;
 
   constructor(
     private readonly kernel: KernelServices,
     private readonly spaces: AddressSpaceSwitch,
-  ) {}
+  ) {
+    this.shared = new SharedMemory(kernel);
+  }
 
   /** The leaf flags for a page of a region with rights `prot` (copy-on-write: read-only and marked). */
   leafFlagsFor(prot: number, cow: boolean, nxe: boolean): number {
@@ -81,6 +86,7 @@ export class UserMappings {
       if (removed.length > 0) p.pages_.freeEmptyTables(start, end);
     });
     for (const piece of removed) p.vas_.free(piece.start, piece.end - piece.start);
+    this.shared.detachRegions(removed);
     p.stats.rssPages -= pages;
     if (removed.length > 0 && pages > 0) {
       const events = this.kernel.events;
@@ -89,12 +95,21 @@ export class UserMappings {
     return pages;
   }
 
-  /** Drops one reference to a user frame; a shared frame its recorded owner lets go of becomes pid-less. */
+  /**
+   * Drops one reference to a user frame; a shared frame its recorded owner lets go of becomes
+   * pid-less; a page-cache frame nothing maps any more leaves the cache.
+   */
   dropFrame(p: Process, frame: number): void {
     const frames = this.kernel.frames;
     const shared = frames.refCount(frame) > 1;
     frames.freeFrame(frame);
-    if (shared && frames.pidOf(frame) === p.pid) frames.transfer(frame, { kind: 'user' });
-    else if (!shared) this.swap?.frameFreed(frame);
+    if (!shared) this.swap?.frameFreed(frame);
+    else if (frames.pidOf(frame) === p.pid) frames.transfer(frame, { kind: 'user' });
+    else if (frames.refCount(frame) === 1) this.dropUnmappedCachePage(frame);
+  }
+
+  /** A page-cache frame only the cache holds leaves the cache, and reclaim forgets it. */
+  dropUnmappedCachePage(frame: number): void {
+    if (this.shared.dropCachePageIfUnmapped(frame)) this.swap?.frameFreed(frame);
   }
 }

@@ -70,6 +70,16 @@ export interface SwapHost {
   emit(e: KernelEventInput): void;
   /** Whether someone listens to events of `kind` (checked before building one). */
   wants(kind: KernelEventInput['kind']): boolean;
+  /**
+   * Frames mapped into user space that reclaim never sees (pages of shared-memory objects and of
+   * the page cache: they are never admitted). For the invariant checks; absent: none.
+   */
+  unevictableFrames?(): ReadonlyMap<number, unknown>;
+  /**
+   * Whether `frame` carries one reference that is no mapping (a page-cache page: the cache's own).
+   * Absent: every reference is a mapping.
+   */
+  extraReference?(frame: number): boolean;
 }
 
 /** A device to add, with its priority. */
@@ -629,6 +639,7 @@ export class SwapManager {
     const rec = this.records;
     let resident = 0;
     const seen = new Set<number>();
+    const unevictable = host.unevictableFrames?.() ?? new Map<number, unknown>();
     for (const p of host.liveProcesses()) {
       let entries = 0;
       host.withSpace(p, () => {
@@ -645,6 +656,10 @@ export class SwapManager {
           });
           p.pages_.forEachLeaf(r.start, r.end, (va, frame, flags) => {
             const n = frame / PAGE;
+            if (unevictable.has(frame)) {
+              if ((rec.flagsOf(n) & FRAME_RESIDENT) !== 0) throw new KernelInvariantError(`pid ${p.pid} page ${formatCanonical(va)}: frame ${formatPhysical(frame)} of a shared object or the page cache is tracked by reclaim`);
+              return;
+            }
             if ((rec.flagsOf(n) & FRAME_RESIDENT) === 0) throw new KernelInvariantError(`pid ${p.pid} page ${formatCanonical(va)}: frame ${formatPhysical(frame)} is resident but unknown to reclaim`);
             if (rec.va[n] !== va) throw new KernelInvariantError(`frame ${formatPhysical(frame)} recorded at ${formatCanonical(rec.va[n]!)} but mapped at ${formatCanonical(va)} by pid ${p.pid}`);
             if ((flags & PTE.Writable) !== 0 && this.space.slotOfFrame(frame) >= 0) throw new KernelInvariantError(`pid ${p.pid} page ${formatCanonical(va)}: writable mapping of a swap-cache frame`);
@@ -694,7 +709,7 @@ export class SwapManager {
     const va = rec.va[n]!;
     const procs = this.mapProcs;
     this.mapVa = va;
-    const refs = host.frames.refCount(frame);
+    const refs = host.frames.refCount(frame) - (host.extraReference?.(frame) === true ? 1 : 0);
     const owner = refs === 1 ? host.liveProcess(host.frames.pidOf(frame)) : undefined;
     if (owner !== undefined) {
       procs[0] = owner;

@@ -2,14 +2,16 @@
 // current position, and the machines one step behind and one ahead, replayed while the page is
 // idle, so that ← and → are a swap. Every change of position goes through here; the page renders
 // from `point` only, so the same position always shows the same page.
-import { FRAME_CLASSES, Timeline, classifyFrames, type AccessRequest, type DemoSession, type TimelineAction, type TimelinePoint } from '../../../src/scenarios/index';
+import { FRAME_CLASSES, Timeline, classifyFrames, snapshotPageTables, type AccessRequest, type DemoSession, type PageTableSnapshot, type TimelineAction, type TimelinePoint } from '../../../src/scenarios/index';
 
-/** What the page needs from the state just before the last action: which frames changed, TLB deltas. */
+/** What the page needs from the state just before the last action: which frames changed, TLB deltas, the page tables. */
 export interface Before {
   readonly kinds: Uint8Array;
   readonly pids: Int32Array;
   readonly tlbHits: number;
   readonly tlbMisses: number;
+  /** Every page table then (copies), for the entries the action changed. */
+  readonly tables: PageTableSnapshot;
 }
 
 /** Frames the frame map can show: up to the end of RAM, at most 4 Mi (16 GiB). */
@@ -31,7 +33,7 @@ export function frameKinds(s: DemoSession, total: number): { kinds: Uint8Array; 
 function captureBefore(s: DemoSession): Before {
   const { kinds, pids } = frameKinds(s, shownFrameCount(s));
   const tlb = s.booted ? s.kernel.cpu.tlb : null;
-  return { kinds, pids, tlbHits: tlb?.hits ?? 0, tlbMisses: tlb?.misses ?? 0 };
+  return { kinds, pids, tlbHits: tlb?.hits ?? 0, tlbMisses: tlb?.misses ?? 0, tables: snapshotPageTables(s.kernel) };
 }
 
 /**

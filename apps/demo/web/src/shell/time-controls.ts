@@ -1,5 +1,5 @@
 // The time-travel controls: back / forward buttons, the ← / → keys, a slider over every step of the
-// history, and the position in the URL (`?memmap=…&layout=…&scenario=…&step=12&ops=…`) so that a
+// history, and the position in the URL (`?memmap=…&layout=…&scenario=…&tlb=16x4&step=12&fm=…&ops=…`) so that a
 // link opens at that step, accesses made by hand included.
 import { Timeline, type TimelineAction } from '../../../src/scenarios/index';
 import { $, h } from './dom';
@@ -47,6 +47,10 @@ export interface Link {
   readonly memmap: string | null;
   readonly layout: string | null;
   readonly scenario: string | null;
+  /** TLB geometry (`1024x2`, `off`), null: the default. */
+  readonly tlb: string | null;
+  /** Frame-map window (`start-end` frames in hex), null: fit. */
+  readonly frames: string | null;
   readonly position: number;
   readonly actions: TimelineAction[] | null;
 }
@@ -56,12 +60,15 @@ export function readUrl(): Link {
   const p = new URLSearchParams(location.search);
   const step = Number(p.get('step') ?? '0');
   const ops = p.get('ops');
-  return { memmap: p.get('memmap'), layout: p.get('layout'), scenario: p.get('scenario'), position: Number.isInteger(step) && step >= 0 ? step : 0, actions: ops === null ? null : Timeline.decode(ops) };
+  return { memmap: p.get('memmap'), layout: p.get('layout'), scenario: p.get('scenario'), tlb: p.get('tlb'), frames: p.get('fm'), position: Number.isInteger(step) && step >= 0 ? step : 0, actions: ops === null ? null : Timeline.decode(ops) };
 }
 
-/** Puts the page's inputs and position into the address bar (replacing the entry: no history spam). */
-export function writeUrl(inputs: { memmap: string; layout: string; scenario: string }, history: History): void {
-  const p = new URLSearchParams({ memmap: inputs.memmap, layout: inputs.layout, scenario: inputs.scenario, step: String(history.position) });
+/** Puts the page's inputs (null: left out) and position into the address bar (replacing the entry: no history spam). */
+export function writeUrl(inputs: { memmap: string; layout: string; scenario: string; tlb: string | null; fm: string | null }, history: History): void {
+  const p = new URLSearchParams({ memmap: inputs.memmap, layout: inputs.layout, scenario: inputs.scenario });
+  if (inputs.tlb !== null) p.set('tlb', inputs.tlb);
+  p.set('step', String(history.position));
+  if (inputs.fm !== null) p.set('fm', inputs.fm);
   const ops = history.timeline.encode();
   if (ops !== '') p.set('ops', ops);
   const url = `${location.pathname}?${p.toString()}`;

@@ -1,7 +1,7 @@
 // What a panel of the visualizer is to the shell: a title, a width, and a render function the shell
 // calls after every change of the displayed state (a step, a step back, an access, a reset).
 // A new view is a new file under web/src/views/ plus one line in web/src/views/index.ts.
-import type { AccessRequest, ActionResult, DemoSession } from '../../../src/scenarios/index';
+import type { AccessRequest, ActionResult, DemoSession, EntryChange } from '../../../src/scenarios/index';
 
 /** What the shell hands a view. */
 export interface ViewContext {
@@ -11,6 +11,8 @@ export interface ViewContext {
   access(request: AccessRequest): void;
   /** What the last step of the history did (null at the start). */
   last(): ActionResult | null;
+  /** The page-table entries the last step changed (null at the start), computed once per position. */
+  tableChanges(): readonly EntryChange[] | null;
 }
 
 /** One panel of the page. */

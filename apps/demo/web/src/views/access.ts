@@ -68,6 +68,7 @@ function report(r: AccessReport): HTMLElement[] {
       ),
     );
   }
+  if (r.tlb === null && r.walkBefore !== null) out.push(section('1. No TLB', h('div', {}, 'This CPU has no TLB (TLB off in the header): nothing is cached, every access walks the page tables from CR3.')));
   if (r.walkBefore !== null && !(r.tlb?.hit ?? false)) {
     out.push(
       section(
@@ -125,6 +126,7 @@ export const accessView: WebView = {
     box.dataset.errorCodes = r.faults.map((x) => x.errorCode).join(',');
     box.dataset.resolutions = r.faults.map((x) => x.resolution).join(',');
     box.dataset.tlbHit = String(r.tlb?.hit ?? false);
+    box.dataset.tlbSet = r.tlb === null ? 'none' : `${r.tlb.set}/${r.tlb.setCount}x${r.tlb.wayCount}`;
     box.dataset.bitsSet = r.bitsSet.join(',');
     box.replaceChildren(...report(r));
   },

@@ -5,11 +5,13 @@ import { accessView } from './access';
 import { kernel32View } from './kernel32';
 import { quizView } from './quiz';
 import { swapView } from './swap';
+import { tableChangesView } from './table-changes';
 import { traceView } from './trace';
 
 /** Registered views, rendered after the built-in panels. */
 export const VIEWS: readonly WebView[] = [
   accessView,
+  tableChangesView,
   swapView,
   kernel32View,
   traceView,

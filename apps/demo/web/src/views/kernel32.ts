@@ -7,6 +7,7 @@ import type { MemoryRegion } from '@kmem/kernel-sim';
 import { formatVa32 } from '@kmem/x86-paging';
 import i386ProgramDataUrl from '../../../fixtures/i386-hello-static?inline';
 import { h } from '../shell/dom';
+import { pagingModeText } from '../shell/explain';
 import type { WebView } from '../shell/view';
 import { KERNEL32_VIEW_STEPS, Kernel32Run, classifyDirectory, classifyTable, type PdeKind, type PteKind } from './kernel32-model';
 
@@ -151,7 +152,7 @@ function render(body: HTMLElement): void {
     view = fresh(s.regions);
     render(body);
   });
-  const controls = h('div', { class: 'k32-controls' }, next, reset, h('span', { class: 'k32-caption' }, `step ${run.position} / ${KERNEL32_VIEW_STEPS.length} · layout higher-half-3g · 32-bit paging, 4-byte entries`));
+  const controls = h('div', { class: 'k32-controls' }, next, reset, h('span', { class: 'k32-caption' }, `step ${run.position} / ${KERNEL32_VIEW_STEPS.length} · layout higher-half-3g · `), h('span', { class: 'k32-caption', id: 'k32-mode', 'data-mode': String(k.machine.cpu.pagingMode) }, pagingModeText(k.machine.cpu.pagingMode)));
   if (run.booted) {
     const cr3 = h('select', { id: 'k32-cr3', title: 'load a page directory into CR3 (a context switch)' });
     cr3.append(h('option', { value: '0' }, "CR3: the kernel's directory"), ...k.processes.list().map((p) => h('option', { value: String(p.pid) }, `CR3: pid ${p.pid} (${p.name})`)));
