@@ -254,9 +254,15 @@ export class SwapManager {
    */
   allocFrame(p: Process, pinned = -1): number | null {
     // The common case without memory pressure: below the limit, free frames above low — no
-    // reclaim can run, so nothing to pin and no watermark to act on after.
+    // reclaim can run, so nothing to pin and no watermark to act on after. The rest is out of
+    // line, so the fault path that inlines this method inlines only the test.
     const host = this.host;
     if (this.residentPages < this.maxResidentPages && host.freeFrames() > this.watermarks.lowFrames + 1) return host.frames.allocFrame(host.ownerOf(p));
+    return this.allocFrameReclaiming(p, pinned);
+  }
+
+  /** `allocFrame` when reclaim may have to run first. */
+  private allocFrameReclaiming(p: Process, pinned: number): number | null {
     const rec = this.records;
     const pinNo = pinned >= 0 ? pinned / PAGE : -1;
     if (pinNo >= 0) {
@@ -286,16 +292,28 @@ export class SwapManager {
 
   /** A user page of `p` at `va` became resident in `frame` (a fault mapped it). `file`: filled from the ELF file. */
   admit(frame: number, p: Process, va: number, file: boolean): void {
+    // Every demand fault runs this, inlined into the fault path by the optimizing compiler, which
+    // inlines only so much bytecode into one function: the rare work (growing the records, the
+    // error) stays behind calls that seldom run.
     const n = frame / PAGE;
     const rec = this.records;
-    rec.ensure(n);
-    if ((rec.flags[n]! & FRAME_RESIDENT) !== 0) throw new KernelInvariantError(`frame ${formatPhysical(frame)} admitted twice`);
-    rec.flags[n] = FRAME_RESIDENT | (file ? FRAME_FILE : 0);
+    if (n >= rec.flags.length) rec.ensure(n);
+    const flags = rec.flags;
+    if ((flags[n]! & FRAME_RESIDENT) !== 0) this.admittedTwice(frame);
+    flags[n] = file ? FRAME_RESIDENT | FRAME_FILE : FRAME_RESIDENT;
     rec.va[n] = va;
     rec.pid[n] = p.pid;
-    this.markReferenced(n, false);
+    // markReferenced(n, false), written out: a new page was not in the histogram.
+    const tick = this.tickCount;
+    rec.lastRefTick[n] = tick;
+    const ring = this.refsByTick;
+    ring[tick % ring.length]!++;
     this.residentPages++;
     this.policy.admit(n, this.nowNs);
+  }
+
+  private admittedTwice(frame: number): never {
+    throw new KernelInvariantError(`frame ${formatPhysical(frame)} admitted twice`);
   }
 
   /** A user frame went back to the allocator (its last mapping dropped): forget it. */
@@ -447,8 +465,16 @@ export class SwapManager {
    * told which page was used, and a due tick or kswapd run happens.
    */
   noteAccess(p: Process, va: number): void {
+    // Every user access runs this: the rare work is out of line, so the access path that inlines
+    // it inlines only the counting. runDue's two tests in one: nothing is due before
+    // min(next tick, kswapd's run).
     this.accesses++;
     const now = (this.nowNs += this.accessNs);
+    if (this.everyAccess || now >= this.nextTickNs || this.kswapdAwake) this.noteAccessSlow(p, va, now);
+  }
+
+  /** `noteAccess` for an exact-LRU / OPT policy, or when a tick or kswapd is due. */
+  private noteAccessSlow(p: Process, va: number, now: number): void {
     if (this.everyAccess) {
       const policy = this.policy;
       const pageVa = va - (va % PAGE);
@@ -458,7 +484,6 @@ export class SwapManager {
         policy.onAccess?.(frame / PAGE, this.signals, this.nowNs);
       }
     }
-    // runDue's two tests in one: nothing is due before min(next tick, kswapd's run).
     if (now >= this.nextTickNs || this.kswapdAwake) this.runDue();
   }
 

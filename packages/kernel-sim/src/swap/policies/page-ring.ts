@@ -54,11 +54,27 @@ export class PageRing {
 
   /** The page's slot, or -1. */
   slot(page: number): number {
-    if (page >= 0 && page < DENSE_LIMIT && Number.isInteger(page)) return page < this.dense.length ? this.dense[page]! - 1 : -1;
+    const dense = this.dense;
+    // A page inside the dense index is a small non-negative integer (page >>> 0 === page).
+    if (page < dense.length && page >>> 0 === page) return dense[page]! - 1;
+    return this.slotOutside(page);
+  }
+
+  private slotOutside(page: number): number {
+    if (page >= 0 && page < DENSE_LIMIT && Number.isInteger(page)) return -1;
     return this.sparse.get(page) ?? -1;
   }
 
   private setSlot(page: number, slot: number): void {
+    const dense = this.dense;
+    if (page < dense.length && page >>> 0 === page) {
+      dense[page] = slot + 1;
+      return;
+    }
+    this.setSlotOutside(page, slot);
+  }
+
+  private setSlotOutside(page: number, slot: number): void {
     if (page >= 0 && page < DENSE_LIMIT && Number.isInteger(page)) {
       if (page >= this.dense.length) {
         let cap = this.dense.length;
@@ -90,7 +106,9 @@ export class PageRing {
   /** Adds the page at the tail (before `head`); value and flag start at 0. @returns its slot, or -1 if present */
   push(page: number): number {
     if (this.slot(page) >= 0) return -1;
-    const s = this.free.pop() ?? this.grow();
+    // A free slot, else the next unused one; growing (rare) is out of line.
+    const free = this.free;
+    const s = free.length > 0 ? free.pop()! : this.used < this.pageOf.length ? this.used++ : this.grow();
     this.setSlot(page, s);
     this.count++;
     this.pageOf[s] = page;
