@@ -56,6 +56,15 @@ describe('quiz exercises', () => {
     }
   });
 
+  it("the README's --answers example is what it says: the first answer right, the second wrong", () => {
+    const readme = readFileSync(join(appDir, 'README.md'), 'utf8');
+    const m = /demo quiz --seed (\d+) --count (\d+) --answers "([^"]+)"\s+# checks given answers: the first is right, the second wrong/.exec(readme);
+    expect(m).not.toBeNull();
+    const set = generateExercises('translate', Number(m![1]), Number(m![2]), 2); // the CLI's default difficulty
+    const given = m![3]!.split(';');
+    expect(given.map((a, i) => checkAnswer(set.exercises[i]!, a))).toEqual([true, false]);
+  });
+
   it('the same seed gives the same exercises; another seed others', () => {
     const a = JSON.stringify(generateExercises('translate', 7, 10, 2));
     expect(JSON.stringify(generateExercises('translate', 7, 10, 2))).toBe(a);
