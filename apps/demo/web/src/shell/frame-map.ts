@@ -195,7 +195,7 @@ function describeFrame(d: Drawn, f: number): string[] {
   const pa = f * 4096;
   const lines = [`frame ${formatPhysical(pa)}: ${OWNER_NAMES[kind] ?? kind}${pid > 0 ? ` of pid ${pid}` : ''}`];
   const k = d.session.booted ? d.session.kernel : null;
-  if (kind === 'user' && k !== null) lines.push(`mapped by ${k.frames.refCount(pa)} page-table entr${k.frames.refCount(pa) === 1 ? 'y' : 'ies'}`);
+  if (kind === 'user' && k !== null && k.frames.refCount(pa) > 1) lines.push(`shared by ${k.frames.refCount(pa)} references (copy-on-write after fork)`);
   const t = d.tables?.tables.get(pa);
   if (t !== undefined) {
     const names = ['', 'PT', 'PD', 'PDPT', 'PML4'];
