@@ -3,7 +3,7 @@
 // map zooms, its window goes into the URL and a link opens it again; a TLB geometry chosen in the
 // header gives, for the same accesses, the hit / miss and set index the library gives with that
 // geometry, and a link replays the same machine; the 32-bit kernel's panel says its paging mode.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,6 +110,15 @@ describe.skipIf(NO_BROWSER)('explanations in headless Chromium', () => {
     await fresh.click('#fm-fit');
     expect((await mapState(fresh)).mode).toBe('fit');
     expect(fresh.url()).not.toContain('fm=');
+    // "changed" zooms to the frames the step changed: all of them inside, in a window no wider than fit's.
+    const fitAgain = await mapState(fresh);
+    await fresh.click('#fm-changed');
+    const changed = await mapState(fresh);
+    expect(fresh.url()).toContain('fm=changed');
+    expect(changed.mode).toBe('changed');
+    expect(Number(changed.end) - Number(changed.start)).toBeLessThanOrEqual(Number(fitAgain.end) - Number(fitAgain.start));
+    expect(changed.changedCells).toBe(fitAgain.changedCells);
+    expect(Number(changed.changedCells)).toBeGreaterThan(0);
     await page.close();
     await fresh.close();
   }, 180_000);
@@ -128,6 +137,11 @@ describe.skipIf(NO_BROWSER)('explanations in headless Chromium', () => {
     // Fit shows a small part of it, one frame per cell or close.
     expect(Number(fit.end) - Number(fit.start)).toBeLessThan(Number(all.frames) / 8);
     mkdirSync(outputDir, { recursive: true });
+    // For the figures (not asserted): the redraw of each panel after a step, all of RAM shown.
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction(`document.body.dataset.step === '12'`, undefined, POLL);
+    const move = await page.evaluate(() => (globalThis as unknown as { kmemLastMove: { renderMs: number; parts: Record<string, number> } }).kmemLastMove);
+    writeFileSync(join(outputDir, 'frame-map-5g-redraw.json'), JSON.stringify({ cellsDrawn: cells, framesPerCell: Number(all.perCell), ...move }, null, 1));
     await page.click('#fm-fit');
     await page.locator('.frames-panel').screenshot({ path: join(outputDir, 'web-frame-map-5g.png') });
     if (process.env.KMEM_DOCS_SHOTS === '1') await page.locator('.frames-panel').screenshot({ path: join(docsDir, 'visualizer-frame-map.png') });

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { PROT, ShmExistsError, ShmHandleError, ShmNameError, ShmNotFoundError, ShmRangeError, ShmSizeError, UserMemoryArgumentError, type Kernel, type Process } from '../src/index';
 import { PAGE, bootProcessKernel, drainFrames, elfFixture } from './process-helpers';
 import { bootSwapKernel } from './swap-helpers';
+import { bootKernel32, grubHandOver } from './kernel32-helpers';
 
 function read(kernel: Kernel, p: Process, va: number): number {
   kernel.switchTo(p.pid);
@@ -410,5 +411,35 @@ describe('shared memory under swap', () => {
     expect(resolutions(kernel, seq)).toEqual(['lazy-file', 'page-cache']);
     expect(a.translate(0x40_1000)).toBe(b.translate(0x40_1000));
     kernel.checkInvariants();
+  });
+});
+
+describe('shared memory on seed 002’s 32-bit kernel (2-level tables, i386 programs)', () => {
+  it('shares MAP_SHARED pages across fork, a named object between processes and an i386 program’s text', () => {
+    const k = bootKernel32(grubHandOver('seabios-grub-128m'));
+    const free0 = k.pmm.freeFrames;
+    const file = elfFixture('i386-hello-static');
+    const a = k.processes.exec(undefined, file, ['a'])!;
+    const b = k.processes.exec(undefined, file, ['b'])!;
+    const text = a.regions().find((r) => r.kind === 'text')!.start;
+    expect([a.touch(text, 'execute'), b.touch(text, 'execute')]).toEqual(['ok', 'ok']);
+    expect(b.translate(text)).toBe(a.translate(text));
+    const va = a.mmap({ lengthBytes: PAGE, shared: true })!;
+    const child = a.fork()!;
+    expect(child.touch(va, 'write', 0x21)).toBe('ok');
+    k.processes.switchTo(a.pid);
+    expect(k.processes.user.read8(va)).toBe(0x21);
+    const shm = k.processes.shmOpen('/i386', { create: true, sizeBytes: PAGE });
+    const vb = b.mmap({ lengthBytes: PAGE, shm })!;
+    const vc = child.mmap({ lengthBytes: PAGE, shm })!;
+    expect(b.touch(vb, 'write', 0x22)).toBe('ok');
+    k.processes.switchTo(child.pid);
+    expect(k.processes.user.read8(vc)).toBe(0x22);
+    k.checkInvariants();
+    for (const p of [a, b, child]) p.exit(0);
+    k.processes.shmUnlink('/i386');
+    k.processes.shmClose(shm);
+    k.checkInvariants();
+    expect(k.pmm.freeFrames).toBe(free0);
   });
 });

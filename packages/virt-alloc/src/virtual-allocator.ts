@@ -16,7 +16,9 @@ import {
   type VirtualAllocatorOptions,
   type VirtualAllocatorStats,
 } from './api';
-import { BlockList, NIL } from './block-list';
+import { FreeIndex } from './free-index';
+import { PageRadix } from './page-radix';
+import { TagTable } from './tag-table';
 import { hex } from './hex';
 import { brand } from './brand';
 
@@ -50,9 +52,10 @@ function checkOptions(options: unknown, what: string): void {
  * multiple of `granularityBytes`; sizes are never rounded (round before calling, as mmap rounds
  * its length up to a page).
  *
- * The list is kept in leaves of up to 32 blocks, indexed by an augmented AVL tree (largest free
- * size per subtree, as Linux's vmalloc), so `alloc`, `take`, `free` and `blockAt` are O(log n) in
- * the number of blocks.
+ * Two indexes hold the list: the free blocks in address order under a max-tree of their sizes
+ * (first fit is one descent), and the in-use blocks in a sparse radix tree keyed by page number,
+ * shaped like a page table (`free` and `blockAt` are one walk of at most 7 levels; neighbouring
+ * blocks share leaves). `alloc`, `take` and `free` are O(log n) in the number of free blocks.
  *
  * @typeParam Tag - what in-use blocks are tagged with (default `string`).
  */
@@ -67,9 +70,12 @@ export class VirtualAllocator<Tag = string> {
   /** Unit of every address and size, in bytes (a power of two). */
   readonly granularityBytes: number;
   private readonly fmt: AddressFormatter;
-  private list: BlockList<Tag>;
+  /** The free blocks. */
+  private freeIdx: FreeIndex;
+  /** The in-use blocks: first page -> end address and tag id. */
+  private usedIdx: PageRadix;
+  private tags = new TagTable<Tag>();
   private usedBytesTotal = 0;
-  private usedBlocks = 0;
 
   /**
    * @param options - `{ start, end, granularityBytes = 4096, formatAddress }`.
@@ -93,7 +99,8 @@ export class VirtualAllocator<Tag = string> {
     this.end = end;
     this.granularityBytes = granularityBytes;
     this.fmt = formatAddress;
-    this.list = new BlockList<Tag>(start, end);
+    this.freeIdx = new FreeIndex(start, end);
+    this.usedIdx = new PageRadix(end / granularityBytes - 1);
   }
 
   // ---- validation (always before any change) -------------------------------------------------
@@ -172,16 +179,14 @@ export class VirtualAllocator<Tag = string> {
       }
       tag = options.tag;
     }
-    const list = this.list;
-    const x =
+    const fi = this.freeIdx;
+    const k =
       align === this.granularityBytes && lo === this.start && hi === this.end
-        ? list.findFirstFitAnywhere(sizeBytes)
-        : list.findFirstFit(sizeBytes, align, lo, hi);
-    if (x === NIL) return null;
-    const addr = list.foundAddr;
-    list.paint(x, addr, addr + sizeBytes, 1, tag);
-    this.usedBytesTotal += sizeBytes;
-    this.usedBlocks++;
+        ? fi.findAnywhere(sizeBytes)
+        : fi.findFit(sizeBytes, align, lo, hi);
+    if (k < 0) return null;
+    const addr = fi.foundAddr;
+    this.claim(k, addr, addr + sizeBytes, tag);
     return addr;
   }
 
@@ -202,15 +207,20 @@ export class VirtualAllocator<Tag = string> {
     this.checkSize(sizeBytes);
     this.checkAddr(addr, sizeBytes);
     if (options !== undefined) checkOptions(options, 'take options');
-    const list = this.list;
-    const x = list.find(addr);
+    const fi = this.freeIdx;
+    const k = fi.locate(addr);
     const b = addr + sizeBytes;
     // Free neighbours are always merged, so a free range lies inside one free block.
-    if (list.usedOf(x) !== 0 || list.endOf(x) < b) return false;
-    list.paint(x, addr, b, 1, options?.tag);
-    this.usedBytesTotal += sizeBytes;
-    this.usedBlocks++;
+    if (k < 0 || fi.endOf(k) < b) return false;
+    this.claim(k, addr, b, options?.tag);
     return true;
+  }
+
+  /** Makes `[a, b)`, inside free interval `k` (the free index's last answer), one in-use block. */
+  private claim(k: number, a: number, b: number, tag: Tag | undefined): void {
+    this.freeIdx.carve(k, a, b);
+    this.usedIdx.insert(a / this.granularityBytes, b, this.tags.acquire(tag));
+    this.usedBytesTotal += b - a;
   }
 
   /**
@@ -228,40 +238,49 @@ export class VirtualAllocator<Tag = string> {
    *   {@link InvalidSizeError} `E_INVALID_SIZE`, {@link UnalignedSizeError} `E_UNALIGNED_SIZE` for bad input.
    */
   free(addr: number, sizeBytes?: number): number {
-    const list = this.list;
+    const used = this.usedIdx;
+    const g = this.granularityBytes;
     if (sizeBytes === undefined) {
       this.checkAddr(addr, 0);
-      const x = list.usedBlockAt(addr); // one descent; the climb that follows finds the path cached
-      if (x === NIL) {
-        const y = list.find(addr);
-        if (list.usedOf(y) === 0) throw new DoubleFreeError(addr, this.granularityBytes, this.fmt);
-        throw new NotBlockStartError(addr, list.startOf(y), this.fmt);
+      const e = used.get(addr / g);
+      if (e === 0) {
+        const k = this.freeIdx.locate(addr);
+        if (k >= 0 && this.freeIdx.endOf(k) > addr) throw new DoubleFreeError(addr, g, this.fmt);
+        throw new NotBlockStartError(addr, used.pred(addr / g) * g, this.fmt);
       }
-      const s = addr;
-      const e = list.endOf(x);
-      list.paint(x, s, e, 0, undefined);
-      this.usedBytesTotal -= e - s;
-      this.usedBlocks--;
-      return e - s;
+      this.tags.release(used.remove(addr / g));
+      this.freeIdx.insert(addr, e);
+      this.usedBytesTotal -= e - addr;
+      return e - addr;
     }
     this.checkSize(sizeBytes);
     this.checkAddr(addr, sizeBytes);
     const stop = addr + sizeBytes;
-    // Check the whole range first: nothing changes unless all of it is in use.
-    for (let x = list.find(addr); ; x = list.nextOf(x)) {
-      if (list.usedOf(x) === 0) throw new DoubleFreeError(addr, sizeBytes, this.fmt);
-      if (list.endOf(x) >= stop) break;
+    // Check the whole range first: nothing changes unless all of it is in use, that is unless no
+    // free block meets it (the in-use blocks then tile it).
+    const fi = this.freeIdx;
+    let k = fi.locate(addr);
+    if (k >= 0 && fi.endOf(k) > addr) throw new DoubleFreeError(addr, sizeBytes, this.fmt);
+    k = k < 0 ? fi.firstInterval() : fi.nextOf(k);
+    if (k >= 0 && fi.startOf(k) < stop) throw new DoubleFreeError(addr, sizeBytes, this.fmt);
+    // The in-use blocks from the one holding addr to the one holding stop - 1, consecutive.
+    let s = used.pred(addr / g) * g;
+    for (;;) {
+      const e = used.get(s / g);
+      const tagId = used.tagAtSlot();
+      if (s < addr) {
+        used.setEndAtSlot(addr); // keeps [s, addr)
+        if (e > stop) used.insert(stop / g, e, this.tags.retain(tagId)); // and [stop, e): a split
+      } else if (e > stop) {
+        used.remove(s / g); // [stop, e) keeps the tag reference
+        used.insert(stop / g, e, tagId);
+      } else {
+        this.tags.release(used.remove(s / g));
+      }
+      if (e >= stop) break;
+      s = e;
     }
-    for (let pos = addr; pos < stop; ) {
-      const y = list.find(pos);
-      const s = list.startOf(y);
-      const e = list.endOf(y);
-      const b = e < stop ? e : stop;
-      if (pos > s && b < e) this.usedBlocks++;
-      else if (pos === s && b === e) this.usedBlocks--;
-      list.paint(y, pos, b, 0, undefined);
-      pos = b;
-    }
+    fi.insert(addr, stop);
     this.usedBytesTotal -= sizeBytes;
     return sizeBytes;
   }
@@ -276,7 +295,7 @@ export class VirtualAllocator<Tag = string> {
     if (!Number.isSafeInteger(addr) || addr < this.start || addr >= this.end) {
       throw new AddressOutOfRangeError(addr, 0, this.range(), this.fmt);
     }
-    return this.info(this.list.find(addr));
+    return this.blockHolding(addr);
   }
 
   /**
@@ -301,15 +320,31 @@ export class VirtualAllocator<Tag = string> {
 
   private *walk(lo: number, hi: number): IterableIterator<BlockInfo<Tag>> {
     if (lo >= hi) return;
-    const list = this.list;
-    for (let x = list.find(lo); x !== NIL && list.startOf(x) < hi; x = list.nextOf(x)) {
-      yield this.info(x);
+    let b = this.blockHolding(lo);
+    for (;;) {
+      yield b;
+      if (b.end >= hi || b.end >= this.end) return;
+      b = this.blockStartingAt(b.end, b.used);
     }
   }
 
-  private info(x: number): BlockInfo<Tag> {
-    const l = this.list;
-    return { start: l.startOf(x), end: l.endOf(x), used: l.usedOf(x) !== 0, tag: l.tagOf(x) };
+  /** The block holding byte `addr` (inside the managed range). */
+  private blockHolding(addr: number): BlockInfo<Tag> {
+    const fi = this.freeIdx;
+    const k = fi.locate(addr);
+    if (k >= 0 && fi.endOf(k) > addr) return { start: fi.startOf(k), end: fi.endOf(k), used: false, tag: undefined };
+    const g = this.granularityBytes;
+    return this.blockStartingAt(this.usedIdx.pred(Math.floor(addr / g)) * g, false);
+  }
+
+  /** The block starting at `addr`, a block boundary; after a free block (`afterUsed` false) it is in use. */
+  private blockStartingAt(addr: number, afterUsed: boolean): BlockInfo<Tag> {
+    const used = this.usedIdx;
+    const e = used.get(addr / this.granularityBytes);
+    if (e !== 0 || !afterUsed) return { start: addr, end: e, used: true, tag: this.tags.value(used.tagAtSlot()) };
+    const fi = this.freeIdx;
+    const k = fi.locate(addr);
+    return { start: addr, end: fi.endOf(k), used: false, tag: undefined };
   }
 
   /** Totals in bytes and blocks; O(1). */
@@ -318,9 +353,9 @@ export class VirtualAllocator<Tag = string> {
     return {
       usedBytes: this.usedBytesTotal,
       freeBytes: total - this.usedBytesTotal,
-      blockCount: this.list.count,
-      usedBlockCount: this.usedBlocks,
-      largestFreeBytes: this.list.largestFree(),
+      blockCount: this.usedIdx.count + this.freeIdx.count,
+      usedBlockCount: this.usedIdx.count,
+      largestFreeBytes: this.freeIdx.largest(),
     };
   }
 
@@ -332,36 +367,58 @@ export class VirtualAllocator<Tag = string> {
       granularityBytes: this.granularityBytes,
       formatAddress: this.fmt,
     });
-    c.list = this.list.clone();
+    c.freeIdx = this.freeIdx.clone();
+    c.usedIdx = this.usedIdx.clone();
+    c.tags = this.tags.clone();
     c.usedBytesTotal = this.usedBytesTotal;
-    c.usedBlocks = this.usedBlocks;
     return c;
   }
 
   /**
-   * Throws an `Error` describing the first inconsistency: the list tiles the managed range with
-   * granule-aligned blocks and no two adjacent free blocks, each leaf's cached bounds and largest
-   * free block are exact, the tree's in-order walk is the sequence of leaves, AVL balance and every
-   * subtree's largest-free value are exact, no leaf slot leaks, and the byte and block totals match
-   * the list.
+   * Throws an `Error` describing the first inconsistency: the free and in-use blocks tile the
+   * managed range with granule-aligned blocks and no two adjacent free blocks; the free index's
+   * leaves, cached first starts, leaf maxima and max-tree are exact; every radix node and leaf
+   * count is true, none is empty, and the radix holds exactly the in-use blocks of the list; tag
+   * reference counts match the blocks; no slot leaks; the byte total matches the list.
    */
   checkInvariants(): void {
-    const list = this.list;
-    list.check(this.start, this.end);
+    const fail = (msg: string): never => {
+      throw new Error(`VirtualAllocator invariant broken: ${msg}`);
+    };
+    const g = this.granularityBytes;
+    const frees: number[] = [];
+    this.freeIdx.check(fail, (s, e) => frees.push(s, e));
+    const ends = new Map<number, number>();
+    const tagCounts = new Map<number, number>();
+    this.usedIdx.check(fail, (key, end, tagId) => {
+      ends.set(key * g, end);
+      if (tagId !== 0) tagCounts.set(tagId, (tagCounts.get(tagId) ?? 0) + 1);
+    });
+    this.tags.check(tagCounts, fail);
+    let pos = this.start;
     let used = 0;
     let usedBlocks = 0;
-    for (let x = list.first(); x !== NIL; x = list.nextOf(x)) {
-      if (list.startOf(x) % this.granularityBytes !== 0 || list.endOf(x) % this.granularityBytes !== 0) {
-        throw new Error(`VirtualAllocator invariant broken: block ${hex(list.startOf(x))} not granule aligned`);
-      }
-      if (list.usedOf(x)) {
-        used += list.endOf(x) - list.startOf(x);
+    const usedUpTo = (stop: number): void => {
+      while (pos < stop) {
+        const e = ends.get(pos);
+        if (e === undefined) fail(`no block starts at ${hex(pos)}`);
+        if (!(e! > pos) || e! > stop || e! % g !== 0) fail(`in-use block ${hex(pos)}..${hex(e!)} is empty, overlaps or is not granule aligned`);
+        used += e! - pos;
         usedBlocks++;
+        pos = e!;
       }
+    };
+    for (let i = 0; i < frees.length; i += 2) {
+      const s = frees[i]!;
+      const e = frees[i + 1]!;
+      if (s < this.start || e > this.end || s % g !== 0 || e % g !== 0) fail(`free block ${hex(s)}..${hex(e)} outside the range or not granule aligned`);
+      usedUpTo(s);
+      if (pos !== s) fail(`blocks overlap at ${hex(s)}`);
+      pos = e;
     }
-    if (used !== this.usedBytesTotal) throw new Error(`VirtualAllocator invariant broken: usedBytes ${this.usedBytesTotal} != ${used}`);
-    if (usedBlocks !== this.usedBlocks) {
-      throw new Error(`VirtualAllocator invariant broken: usedBlockCount ${this.usedBlocks} != ${usedBlocks}`);
-    }
+    usedUpTo(this.end);
+    if (pos !== this.end) fail(`the blocks end at ${hex(pos)}, not ${hex(this.end)}`);
+    if (usedBlocks !== this.usedIdx.count) fail(`the list has ${usedBlocks} in-use blocks, the radix ${this.usedIdx.count}`);
+    if (used !== this.usedBytesTotal) fail(`usedBytes ${this.usedBytesTotal} != ${used}`);
   }
 }

@@ -439,7 +439,7 @@ describe('tags', () => {
     for (let i = 0; i < 300; i++) addrs.push(va.alloc(2 * K, { tag: `mapping #${i}` })!);
     va.free(addrs[7]! + K, K); // split: both halves keep the tag
     expect(va.blockAt(addrs[7]!).tag).toBe('mapping #7');
-    const internals = (va as unknown as { list: { tags: { ids: Map<string, number> } } }).list.tags;
+    const internals = (va as unknown as { tags: { ids: Map<string, number> } }).tags;
     expect(internals.ids.size).toBe(300);
     for (const a of addrs) va.free(a, a === addrs[7] ? K : 2 * K);
     expect(internals.ids.size).toBe(0);
@@ -458,29 +458,46 @@ describe('VirtualAllocator.checkInvariants', () => {
     expect(() => va.checkInvariants()).toThrow(/usedBytes/);
   });
 
-  it('throws when a subtree largest-free value is wrong', () => {
+  it('throws when a max-tree largest-free value is wrong', () => {
     const va = small();
     va.alloc(K);
-    const list = (va as unknown as { list: { nf: Float64Array; root: number } }).list;
-    list.nf[list.root * 8 + 2] = 1; // the root's cached maxFree of its left subtree
+    const free = (va as unknown as { freeIdx: { tree: Float64Array } }).freeIdx;
+    free.tree[1] = 1; // the max-tree's root: the largest free block of all
     expect(() => va.checkInvariants()).toThrow(/maxFree/);
   });
 
-  it("throws when a leaf's cached largest free block is wrong", () => {
+  it("throws when a free leaf's cached largest free block is wrong", () => {
     const va = small();
     va.alloc(K);
-    const list = (va as unknown as { list: { nf: Float64Array; root: number } }).list;
-    list.nf[list.root * 8 + 4] = list.nf[list.root * 8 + 4]! - K; // the leaf's own largest free size
+    const free = (va as unknown as { freeIdx: { lmax: Float64Array; ord: Int32Array } }).freeIdx;
+    free.lmax[free.ord[0]!] = free.lmax[free.ord[0]!]! - K; // the first leaf's own largest free size
     expect(() => va.checkInvariants()).toThrow(/maxFree/);
   });
 
-  it('throws when the list and the tree disagree about a block', () => {
+  it('throws when the free index and the in-use index disagree about a block', () => {
     const va = small();
     va.alloc(K);
     va.alloc(K);
-    const list = (va as unknown as { list: { se: Float64Array; first(): number } }).list;
-    list.se[list.first() * 2 + 1] = list.se[list.first() * 2 + 1]! + K; // the first block's end
+    const free = (va as unknown as { freeIdx: { fs: Float64Array; ord: Int32Array } }).freeIdx;
+    free.fs[free.ord[0]! * 64] = free.fs[free.ord[0]! * 64]! - K; // the free block now overlaps the second in-use block
     expect(() => va.checkInvariants()).toThrow(/invariant/);
+  });
+
+  it('throws when the radix index holds a block the list does not', () => {
+    const va = small();
+    const a = va.alloc(K)!;
+    const used = (va as unknown as { usedIdx: { get(key: number): number; setEndAtSlot(end: number): void } }).usedIdx;
+    used.get(a / 4096);
+    used.setEndAtSlot(a + 2 * K); // the block's recorded end now runs into free space
+    expect(() => va.checkInvariants()).toThrow(/invariant/);
+  });
+
+  it("throws when a radix leaf's count is wrong", () => {
+    const va = small();
+    va.alloc(K);
+    const used = (va as unknown as { usedIdx: { leafCount: Int32Array } }).usedIdx;
+    used.leafCount[1] = used.leafCount[1]! + 1;
+    expect(() => va.checkInvariants()).toThrow(/radix leaf 1 counts/);
   });
 });
 

@@ -35,7 +35,7 @@ export interface FrameUsage {
   readonly byPid: ReadonlyMap<number, number>;
   /** Frames free in the allocator. */
   readonly freeFrames: number;
-  /** Frames shared by more than one mapping (copy-on-write). */
+  /** Frames with more than one reference (copy-on-write, shared memory, the page cache). */
   readonly sharedFrames: number;
 }
 
@@ -208,6 +208,8 @@ export class ProcessManager<K extends KernelServices = KernelServices> implement
    * fork(2): a child with a copy of the parent's regions and address-space layout; every page
    * holding a frame is shared, write-protected in both and marked copy-on-write (PTE bit 9), the
    * frame's reference count raised (`kernel.frames.share`). The first write in either copies.
+   * Pages of shared regions (MAP_SHARED, named objects) are shared as they are: same frame, same
+   * rights, no copy-on-write.
    * @returns the child, or null when memory ran out (nothing of the child remains)
    * @throws NoSuchProcessError, ProcessStateError, KernelStateError
    */

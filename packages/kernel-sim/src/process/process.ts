@@ -332,7 +332,10 @@ export class Process {
     return this.manager.touchRange(this, va, lengthBytes, access, value);
   }
 
-  /** Forks: a child sharing every page copy-on-write; null when out of memory. @throws ProcessStateError */
+  /**
+   * Forks: a child sharing every private page copy-on-write and every MAP_SHARED page as it is;
+   * null when out of memory. @throws ProcessStateError
+   */
   fork(): Process | null {
     return this.manager.fork(this.pid);
   }

@@ -1,7 +1,8 @@
 // The frame map: physical memory as a canvas of cells, coloured by owner (kernel image, bitmap,
 // page tables, heap, kernel stack, user pages by pid, free, not RAM). It shows a window of frames
-// [start, end): "fit" (the default) follows what is used or changed, +/−, the wheel and the arrows
-// choose another window (kept in the URL as `fm=<first frame>-<end frame>` in hex). A cell is one
+// [start, end): "fit" (the default) follows what is used or changed, "changed" what the last step
+// changed; +/−, the wheel and the arrows choose another window (kept in the URL as `fm=changed` or
+// `fm=<first frame>-<end frame>` in hex). A cell is one
 // frame when the window is small, else a run of frames drawing its most telling owner; a redraw
 // paints at most MAX_CELLS cells whatever the machine's size (5 GiB: 1.3 Mi frames). Frames the
 // last step changed — a new owner, or a page table with a changed entry — carry a white corner.
@@ -64,8 +65,8 @@ function rgb(hex: string): [number, number, number] {
 const PALETTE = FRAME_CLASSES.map((c) => rgb(CLASS_COLOURS[c] ?? '#ff00ff'));
 const PID_PALETTE = PID_COLOURS.map(rgb);
 
-/** 'fit': the window follows what is used or changed; else the frames [start, end) someone chose. */
-export type FrameWindow = { readonly mode: 'fit' } | { readonly mode: 'manual'; readonly start: number; readonly end: number };
+/** 'fit': the window follows what is used or changed; 'changed': only what the last step changed; else the frames [start, end) someone chose. */
+export type FrameWindow = { readonly mode: 'fit' } | { readonly mode: 'changed' } | { readonly mode: 'manual'; readonly start: number; readonly end: number };
 
 /** What the map was drawn from, for hover, click and zoom. */
 interface Drawn {
@@ -90,13 +91,17 @@ let onWindowChange: () => void = () => undefined;
 /** The frame whose description is pinned below the map (a click), or -1. */
 let pinned = -1;
 
-/** The window as the URL keeps it: null for 'fit', else `start-end` in hex frame numbers. */
+/** The window as the URL keeps it: null for 'fit', `changed`, else `start-end` in hex frame numbers. */
 export function frameWindowParam(): string | null {
-  return windowChoice.mode === 'fit' ? null : `${windowChoice.start.toString(16)}-${windowChoice.end.toString(16)}`;
+  return windowChoice.mode === 'fit' ? null : windowChoice.mode === 'changed' ? 'changed' : `${windowChoice.start.toString(16)}-${windowChoice.end.toString(16)}`;
 }
 
 /** Sets the window from a URL parameter (ignored when malformed). */
 export function setFrameWindowParam(text: string | null): void {
+  if (text === 'changed') {
+    windowChoice = { mode: 'changed' };
+    return;
+  }
   const m = text === null ? null : /^([0-9a-f]{1,7})-([0-9a-f]{1,7})$/.exec(text);
   if (m === null) {
     windowChoice = { mode: 'fit' };
@@ -128,6 +133,20 @@ export function fitWindow(kinds: Uint8Array, changed: Uint8Array): { start: numb
   const start = Math.floor(lo / 256) * 256;
   const end = Math.min(kinds.length, Math.max(start + 256, Math.ceil((hi + 1) / 256) * 256));
   return { start, end };
+}
+
+/** The frames [start, end) 'changed' shows: the lowest to the highest frame the last step changed, in whole 64-frame runs, at least 256 frames; fit's window when none changed. */
+export function changedWindow(kinds: Uint8Array, changed: Uint8Array): { start: number; end: number } {
+  const lo = changed.indexOf(1);
+  if (lo < 0) return fitWindow(kinds, changed);
+  const hi = changed.lastIndexOf(1);
+  let start = Math.floor(lo / 64) * 64;
+  let end = Math.ceil((hi + 1) / 64) * 64;
+  if (end - start < 256) {
+    start = Math.floor((start + end) / 2) - 128;
+    end = start + 256;
+  }
+  return clampWindow(start, end, kinds.length);
 }
 
 function clampWindow(start: number, end: number, total: number): { start: number; end: number } {
@@ -176,7 +195,7 @@ function describeFrame(d: Drawn, f: number): string[] {
   const pa = f * 4096;
   const lines = [`frame ${formatPhysical(pa)}: ${OWNER_NAMES[kind] ?? kind}${pid > 0 ? ` of pid ${pid}` : ''}`];
   const k = d.session.booted ? d.session.kernel : null;
-  if (kind === 'user' && k !== null) lines.push(`mapped by ${k.frames.refCount(pa)} page-table entr${k.frames.refCount(pa) === 1 ? 'y' : 'ies'}`);
+  if (kind === 'user' && k !== null && k.frames.refCount(pa) > 1) lines.push(`shared by ${k.frames.refCount(pa)} references (copy-on-write after fork)`);
   const t = d.tables?.tables.get(pa);
   if (t !== undefined) {
     const names = ['', 'PT', 'PD', 'PDPT', 'PML4'];
@@ -234,6 +253,10 @@ export function mountFrameMap(redraw: () => void): void {
       windowChoice = { mode: 'fit' };
       redraw();
     }),
+    button('fm-changed', 'changed', 'zoom to the frames the last step changed (from the lowest to the highest)', () => {
+      windowChoice = { mode: 'changed' };
+      redraw();
+    }),
     button('fm-all', 'all', 'all of RAM', () => {
       if (drawn === null) return;
       windowChoice = { mode: 'manual', start: 0, end: drawn.kinds.length };
@@ -289,7 +312,7 @@ export function renderFrameMap(s: DemoSession, kinds: Uint8Array, pids: Int32Arr
   }
   let changedCount = 0;
   for (let f = 0; f < total; f++) changedCount += changed[f]!;
-  const w = windowChoice.mode === 'fit' ? fitWindow(kinds, changed) : clampWindow(windowChoice.start, windowChoice.end, total);
+  const w = windowChoice.mode === 'fit' ? fitWindow(kinds, changed) : windowChoice.mode === 'changed' ? changedWindow(kinds, changed) : clampWindow(windowChoice.start, windowChoice.end, total);
   const n = w.end - w.start;
   const perCell = Math.max(1, Math.ceil(n / MAX_CELLS));
   const cells = Math.ceil(n / perCell);
@@ -348,7 +371,7 @@ export function renderFrameMap(s: DemoSession, kinds: Uint8Array, pids: Int32Arr
   }
   ctx.putImageData(img, 0, 0);
   canvas.dataset.changedCells = String(changedShown);
-  $('frames-caption').textContent = `${formatPhysical(w.start * 4096)}–${formatPhysical(w.end * 4096 - 1)} (${formatSize(n * 4096)} of ${formatSize(total * 4096)}) · ${perCell === 1 ? `1 frame per cell, ${cell}px` : `${perCell} frames per cell`} · ${windowChoice.mode === 'fit' ? 'fit' : 'zoomed'}`;
+  $('frames-caption').textContent = `${formatPhysical(w.start * 4096)}–${formatPhysical(w.end * 4096 - 1)} (${formatSize(n * 4096)} of ${formatSize(total * 4096)}) · ${perCell === 1 ? `1 frame per cell, ${cell}px` : `${perCell} frames per cell`} · ${windowChoice.mode === 'manual' ? 'zoomed' : windowChoice.mode}`;
   const used = new Set<number>();
   for (let f = w.start; f < w.end; f++) used.add(kinds[f]!);
   const items = FRAME_CLASSES.filter((c, i) => used.has(i) && c !== 'user').map((c) => h('span', {}, h('i', { style: `background:${CLASS_COLOURS[c]}` }), LEGEND_NAMES[c] ?? c));
