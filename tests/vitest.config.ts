@@ -1,4 +1,5 @@
 import { defineProject } from 'vitest/config';
+import { cpuProfileSetup } from '../vitest.shared';
 
 export default defineProject({
   test: {
@@ -7,5 +8,6 @@ export default defineProject({
     environment: 'node',
     testTimeout: 300_000,
     hookTimeout: 300_000,
+    setupFiles: cpuProfileSetup,
   },
 });

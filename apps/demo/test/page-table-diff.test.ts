@@ -128,6 +128,14 @@ describe('changedFields', () => {
     expect((((oldLo ^ newLo) & ~lo) | ((oldHi ^ newHi) & ~hi)) >>> 0).toBe(0);
   });
 
+  test.prop([fc.integer({ min: 1, max: 4 }), WORD, WORD, fc.integer({ min: 0, max: 63 })], { numRuns: 2000 })('names a single flipped bit by the one field that holds it', (level, lo, hi, b) => {
+    const nlo = b < 32 ? (lo ^ (1 << b)) >>> 0 : lo;
+    const nhi = b >= 32 ? (hi ^ (1 << (b - 32))) >>> 0 : hi;
+    const fields = changedFields(level, lo, hi, nlo, nhi);
+    expect(fields).toHaveLength(1);
+    expect(b < 32 ? (fields[0]!.mask[0] >>> b) & 1 : (fields[0]!.mask[1] >>> (b - 32)) & 1).toBe(1);
+  });
+
   const names = (level: number, o: [number, number], n: [number, number]): string[] => changedFields(level, o[0], o[1], n[0], n[1]).map((f) => `${f.name} ${f.old}->${f.new}`);
 
   it('names the accessed and dirty bits the CPU sets (SDM 4.8)', () => {

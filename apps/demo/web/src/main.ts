@@ -102,10 +102,13 @@ function renderSteps(s: DemoSession): void {
   for (const id of ['btn-step', 'btn-play', 'btn-end']) $<HTMLButtonElement>(id).disabled = atEnd;
 }
 
+/** Frame owners at the current point, classified once per point (a zoom only redraws). */
+let kindsMemo: { point: unknown; kinds: Uint8Array; pids: Int32Array } | null = null;
+
 function renderFrames(s: DemoSession): void {
-  const { kinds, pids } = frameKinds(s, shownFrameCount(s));
   const point = state!.history.point;
-  renderFrameMap(s, kinds, pids, point.before, tableChanges() ?? [], tableSnapshot());
+  if (kindsMemo === null || kindsMemo.point !== point) kindsMemo = { point, ...frameKinds(s, shownFrameCount(s)) };
+  renderFrameMap(s, kindsMemo.kinds, kindsMemo.pids, point.before, tableChanges() ?? [], tableSnapshot());
 }
 
 /** The entries the last step changed, and the tables now: computed once per point of the history. */
