@@ -34,8 +34,14 @@ function offsetOf(lv: number): number {
  * @internal
  */
 export class PageRadix {
-  /** Inner levels (>= 1); node 0 is the root, at level `levels - 1`. */
-  readonly levels: number;
+  /**
+   * Inner levels (1..7); node 0 is the root, at level `levels - 1`. The tree grows a level on top
+   * when a key at or above `limit` arrives (as Linux's radix tree grows with its largest index), so
+   * a space whose blocks sit at low pages walks few levels.
+   */
+  levels = 1;
+  /** Keys below this fit under the root: 2^(4 + 8 * levels). */
+  private limit = 2 ** offsetOf(1);
   private kids: Int32Array;
   private kidCount: Int32Array;
   private nodeTop = 1;
@@ -55,24 +61,20 @@ export class PageRadix {
   removedTag = 0;
   /** The entry index the last successful `get` found (for `tagAtSlot`, `setEndAtSlot`). */
   slot = 0;
-  private readonly pathNode: Int32Array;
-  private readonly pathIdx: Int32Array;
+  private readonly pathNode = new Int32Array(7);
+  private readonly pathIdx = new Int32Array(7);
 
-  /** @param maxKey - the largest key that will ever be stored. */
-  constructor(private readonly maxKey: number) {
-    let levels = 1;
-    while (levels < 7 && 2 ** offsetOf(levels) <= maxKey) levels++;
-    this.levels = levels;
+  constructor() {
     this.kids = new Int32Array(4 << R.FAN_BITS);
     this.kidCount = new Int32Array(4);
     this.rec = new Float64Array(8 << R.LEAF_BITS);
     this.leafCount = new Int32Array(4);
-    this.pathNode = new Int32Array(levels);
-    this.pathIdx = new Int32Array(levels);
   }
 
   clone(): PageRadix {
-    const c = new PageRadix(this.maxKey);
+    const c = new PageRadix();
+    c.levels = this.levels;
+    c.limit = this.limit;
     c.kids = this.kids.slice();
     c.kidCount = this.kidCount.slice();
     c.nodeTop = this.nodeTop;
@@ -87,6 +89,7 @@ export class PageRadix {
 
   /** The end of the block starting at page `key`, or 0 if none; sets `slot` when found. */
   get(key: number): number {
+    if (key >= this.limit) return 0;
     const hi = key < SPLIT ? 0 : Math.floor(key / SPLIT);
     const lo = key - hi * SPLIT;
     const kids = this.kids;
@@ -116,6 +119,7 @@ export class PageRadix {
 
   /** Adds a block starting at page `key` (no block may start there yet). */
   insert(key: number, end: number, tagId: number): void {
+    while (key >= this.limit) this.addLevel();
     const hi = key < SPLIT ? 0 : Math.floor(key / SPLIT);
     const lo = key - hi * SPLIT;
     let n = 0;
@@ -149,6 +153,7 @@ export class PageRadix {
    * changing nothing), its tag id in `removedTag`. Empty leaves and nodes go.
    */
   remove(key: number): number {
+    if (key >= this.limit) return 0;
     const hi = key < SPLIT ? 0 : Math.floor(key / SPLIT);
     const lo = key - hi * SPLIT;
     const kids = this.kids;
@@ -189,6 +194,7 @@ export class PageRadix {
 
   /** The largest key <= `key` that holds a block, or -1. */
   pred(key: number): number {
+    if (key >= this.limit) key = this.limit - 1;
     const hi = key < SPLIT ? 0 : Math.floor(key / SPLIT);
     const lo = key - hi * SPLIT;
     const kids = this.kids;
@@ -247,6 +253,21 @@ export class PageRadix {
     let key = j;
     for (let lv = 0; lv < this.levels; lv++) key += this.pathIdx[lv]! * 2 ** offsetOf(lv);
     return key;
+  }
+
+  /** A new root above the old one, which becomes its child 0 (node 0 stays the root). */
+  private addLevel(): void {
+    if (this.kidCount[0] !== 0) {
+      const m = this.newNode();
+      const kids = this.kids;
+      kids.copyWithin(m << R.FAN_BITS, 0, R.FAN);
+      kids.fill(0, 0, R.FAN);
+      kids[0] = m;
+      this.kidCount[m] = this.kidCount[0]!;
+      this.kidCount[0] = 1;
+    }
+    this.levels++;
+    this.limit = 2 ** offsetOf(this.levels);
   }
 
   private newNode(): number {

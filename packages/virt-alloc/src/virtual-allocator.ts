@@ -100,7 +100,7 @@ export class VirtualAllocator<Tag = string> {
     this.granularityBytes = granularityBytes;
     this.fmt = formatAddress;
     this.freeIdx = new FreeIndex(start, end);
-    this.usedIdx = new PageRadix(end / granularityBytes - 1);
+    this.usedIdx = new PageRadix();
   }
 
   // ---- validation (always before any change) -------------------------------------------------
