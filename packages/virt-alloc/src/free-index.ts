@@ -1,7 +1,7 @@
 import { grow } from './grow';
 
-const CAP = 64;
-const HALF = 32;
+const CAP = 32;
+const HALF = 16;
 
 /**
  * The free blocks, as intervals `[start, end)` in address order, in leaves of up to 64 (typed

@@ -25,7 +25,7 @@ function offsetOf(lv: number): number {
  * memory follows the regions in use, never the length of the address space.
  *
  * Why a radix tree and not a hash: `free` of a random block touches one leaf, and blocks that are
- * near in the address space share a leaf (16 ends: two cache lines); the levels above are few and
+ * near in the address space share a leaf (16 entries: four cache lines); the levels above are few and
  * stay cached. A hash scatters neighbours over random lines (bench/free-interval-sketch.ts measured
  * the difference: README, "Benchmarks").
  *
@@ -34,48 +34,52 @@ function offsetOf(lv: number): number {
  * @internal
  */
 export class PageRadix {
-  /** Inner levels (>= 1); node 0 is the root, at level `levels - 1`. */
-  readonly levels: number;
+  /**
+   * Inner levels (1..7); node 0 is the root, at level `levels - 1`. The tree grows a level on top
+   * when a key at or above `limit` arrives (as Linux's radix tree grows with its largest index), so
+   * a space whose blocks sit at low pages walks few levels.
+   */
+  levels = 1;
+  /** Keys below this fit under the root: 2^(4 + 8 * levels). */
+  private limit = 2 ** offsetOf(1);
   private kids: Int32Array;
   private kidCount: Int32Array;
   private nodeTop = 1;
   private freeNodes: number[] = [];
-  /** Per leaf entry: the block's end address (0 = no block starts here) and tag id. */
-  private ends: Float64Array;
-  private tagIds: Int32Array;
+  /**
+   * Per leaf entry, side by side (one cache line holds both): [2s] the block's end address (0 = no
+   * block starts here), [2s + 1] its tag id. A leaf is 256 bytes.
+   */
+  private rec: Float64Array;
   private leafCount: Int32Array;
   /** Leaf 0 is never used: a child 0 means "none". */
   private leafTop = 1;
   private freeLeaves: number[] = [];
   /** Blocks held. */
   count = 0;
-  /** The entry index the last successful `get` found (for `tagAt`, `setEnd`). */
+  /** The tag id of the block `remove` last removed. */
+  removedTag = 0;
+  /** The entry index the last successful `get` found (for `tagAtSlot`, `setEndAtSlot`). */
   slot = 0;
-  private readonly pathNode: Int32Array;
-  private readonly pathIdx: Int32Array;
+  private readonly pathNode = new Int32Array(7);
+  private readonly pathIdx = new Int32Array(7);
 
-  /** @param maxKey - the largest key that will ever be stored. */
-  constructor(private readonly maxKey: number) {
-    let levels = 1;
-    while (levels < 7 && 2 ** offsetOf(levels) <= maxKey) levels++;
-    this.levels = levels;
+  constructor() {
     this.kids = new Int32Array(4 << R.FAN_BITS);
     this.kidCount = new Int32Array(4);
-    this.ends = new Float64Array(4 << R.LEAF_BITS);
-    this.tagIds = new Int32Array(4 << R.LEAF_BITS);
+    this.rec = new Float64Array(8 << R.LEAF_BITS);
     this.leafCount = new Int32Array(4);
-    this.pathNode = new Int32Array(levels);
-    this.pathIdx = new Int32Array(levels);
   }
 
   clone(): PageRadix {
-    const c = new PageRadix(this.maxKey);
+    const c = new PageRadix();
+    c.levels = this.levels;
+    c.limit = this.limit;
     c.kids = this.kids.slice();
     c.kidCount = this.kidCount.slice();
     c.nodeTop = this.nodeTop;
     c.freeNodes = this.freeNodes.slice();
-    c.ends = this.ends.slice();
-    c.tagIds = this.tagIds.slice();
+    c.rec = this.rec.slice();
     c.leafCount = this.leafCount.slice();
     c.leafTop = this.leafTop;
     c.freeLeaves = this.freeLeaves.slice();
@@ -85,6 +89,7 @@ export class PageRadix {
 
   /** The end of the block starting at page `key`, or 0 if none; sets `slot` when found. */
   get(key: number): number {
+    if (key >= this.limit) return 0;
     const hi = key < SPLIT ? 0 : Math.floor(key / SPLIT);
     const lo = key - hi * SPLIT;
     const kids = this.kids;
@@ -99,21 +104,22 @@ export class PageRadix {
     if (leaf === 0) return 0;
     const s = (leaf << R.LEAF_BITS) + (lo & R.LEAF_MASK);
     this.slot = s;
-    return this.ends[s]!;
+    return this.rec[s << 1]!;
   }
 
   /** Tag id of the entry `get` last found. */
   tagAtSlot(): number {
-    return this.tagIds[this.slot]!;
+    return this.rec[(this.slot << 1) + 1]!;
   }
 
   /** Changes the end of the entry `get` last found. */
   setEndAtSlot(end: number): void {
-    this.ends[this.slot] = end;
+    this.rec[this.slot << 1] = end;
   }
 
   /** Adds a block starting at page `key` (no block may start there yet). */
   insert(key: number, end: number, tagId: number): void {
+    while (key >= this.limit) this.addLevel();
     const hi = key < SPLIT ? 0 : Math.floor(key / SPLIT);
     const lo = key - hi * SPLIT;
     let n = 0;
@@ -136,14 +142,18 @@ export class PageRadix {
       this.kidCount[n]!++;
     }
     const s = (leaf << R.LEAF_BITS) + (lo & R.LEAF_MASK);
-    this.ends[s] = end;
-    this.tagIds[s] = tagId;
+    this.rec[s << 1] = end;
+    this.rec[(s << 1) + 1] = tagId;
     this.leafCount[leaf]!++;
     this.count++;
   }
 
-  /** Removes the block starting at page `key` (one must); returns its tag id. Empty leaves and nodes go. */
+  /**
+   * Removes the block starting at page `key`, if any: returns its end (0 if no block starts there,
+   * changing nothing), its tag id in `removedTag`. Empty leaves and nodes go.
+   */
   remove(key: number): number {
+    if (key >= this.limit) return 0;
     const hi = key < SPLIT ? 0 : Math.floor(key / SPLIT);
     const lo = key - hi * SPLIT;
     const kids = this.kids;
@@ -156,15 +166,19 @@ export class PageRadix {
       pathNode[lv] = n;
       pathIdx[lv] = i;
       n = kids[(n << R.FAN_BITS) + i]!;
+      if (n === 0) return 0;
     }
     const i0 = (lo >>> R.LEAF_BITS) & R.FAN_MASK;
     const leaf = kids[(n << R.FAN_BITS) + i0]!;
+    if (leaf === 0) return 0;
     const s = (leaf << R.LEAF_BITS) + (lo & R.LEAF_MASK);
-    const tagId = this.tagIds[s]!;
-    this.ends[s] = 0;
-    this.tagIds[s] = 0;
+    const end = this.rec[s << 1]!;
+    if (end === 0) return 0;
+    this.removedTag = this.rec[(s << 1) + 1]!;
+    this.rec[s << 1] = 0;
+    this.rec[(s << 1) + 1] = 0;
     this.count--;
-    if (--this.leafCount[leaf]! !== 0) return tagId;
+    if (--this.leafCount[leaf]! !== 0) return end;
     this.freeLeaves.push(leaf);
     kids[(n << R.FAN_BITS) + i0] = 0;
     // Drop the inner nodes left empty, bottom up (never the root).
@@ -175,11 +189,12 @@ export class PageRadix {
       kids[(p << R.FAN_BITS) + pathIdx[lv + 1]!] = 0;
       n = p;
     }
-    return tagId;
+    return end;
   }
 
   /** The largest key <= `key` that holds a block, or -1. */
   pred(key: number): number {
+    if (key >= this.limit) key = this.limit - 1;
     const hi = key < SPLIT ? 0 : Math.floor(key / SPLIT);
     const lo = key - hi * SPLIT;
     const kids = this.kids;
@@ -202,7 +217,7 @@ export class PageRadix {
       }
       if (lv === 0) {
         for (let j = lo & R.LEAF_MASK; j >= 0; j--) {
-          if (this.ends[(c << R.LEAF_BITS) + j] !== 0) return this.keyOf(j);
+          if (this.rec[((c << R.LEAF_BITS) + j) << 1] !== 0) return this.keyOf(j);
         }
         from = idx[0]! - 1;
         break;
@@ -225,7 +240,7 @@ export class PageRadix {
           c = kids[(c << R.FAN_BITS) + k]!;
         }
         let k = R.LEAF_MASK as number;
-        while (this.ends[(c << R.LEAF_BITS) + k] === 0) k--;
+        while (this.rec[((c << R.LEAF_BITS) + k) << 1] === 0) k--;
         return this.keyOf(k);
       }
       if (++lv >= this.levels) return -1;
@@ -238,6 +253,21 @@ export class PageRadix {
     let key = j;
     for (let lv = 0; lv < this.levels; lv++) key += this.pathIdx[lv]! * 2 ** offsetOf(lv);
     return key;
+  }
+
+  /** A new root above the old one, which becomes its child 0 (node 0 stays the root). */
+  private addLevel(): void {
+    if (this.kidCount[0] !== 0) {
+      const m = this.newNode();
+      const kids = this.kids;
+      kids.copyWithin(m << R.FAN_BITS, 0, R.FAN);
+      kids.fill(0, 0, R.FAN);
+      kids[0] = m;
+      this.kidCount[m] = this.kidCount[0]!;
+      this.kidCount[0] = 1;
+    }
+    this.levels++;
+    this.limit = 2 ** offsetOf(this.levels);
   }
 
   private newNode(): number {
@@ -256,8 +286,7 @@ export class PageRadix {
     if (reuse !== undefined) return reuse;
     const l = this.leafTop++;
     if (l === this.leafCount.length) {
-      this.ends = grow(this.ends, this.ends.length * 2);
-      this.tagIds = grow(this.tagIds, this.tagIds.length * 2);
+      this.rec = grow(this.rec, this.rec.length * 2);
       this.leafCount = grow(this.leafCount, l * 2);
     }
     return l;
@@ -287,13 +316,13 @@ export class PageRadix {
         let held = 0;
         for (let j = 0; j < R.LEAF; j++) {
           const s = (c << R.LEAF_BITS) + j;
-          if (this.ends[s] === 0) {
-            if (this.tagIds[s] !== 0) fail(`radix leaf ${c} slot ${j}: a tag without a block`);
+          if (this.rec[s << 1] === 0) {
+            if (this.rec[(s << 1) + 1] !== 0) fail(`radix leaf ${c} slot ${j}: a tag without a block`);
             continue;
           }
           held++;
           entries++;
-          visit(b + j, this.ends[s]!, this.tagIds[s]!);
+          visit(b + j, this.rec[s << 1]!, this.rec[(s << 1) + 1]!);
         }
         if (held !== this.leafCount[c]) fail(`radix leaf ${c} counts ${this.leafCount[c]} blocks, holds ${held}`);
         if (held === 0) fail(`radix leaf ${c} is empty but kept`);

@@ -100,7 +100,7 @@ export class VirtualAllocator<Tag = string> {
     this.granularityBytes = granularityBytes;
     this.fmt = formatAddress;
     this.freeIdx = new FreeIndex(start, end);
-    this.usedIdx = new PageRadix(end / granularityBytes - 1);
+    this.usedIdx = new PageRadix();
   }
 
   // ---- validation (always before any change) -------------------------------------------------
@@ -242,13 +242,13 @@ export class VirtualAllocator<Tag = string> {
     const g = this.granularityBytes;
     if (sizeBytes === undefined) {
       this.checkAddr(addr, 0);
-      const e = used.get(addr / g);
+      const e = used.remove(addr / g); // one walk: finds, checks and removes
       if (e === 0) {
         const k = this.freeIdx.locate(addr);
         if (k >= 0 && this.freeIdx.endOf(k) > addr) throw new DoubleFreeError(addr, g, this.fmt);
         throw new NotBlockStartError(addr, used.pred(addr / g) * g, this.fmt);
       }
-      this.tags.release(used.remove(addr / g));
+      this.tags.release(used.removedTag);
       this.freeIdx.insert(addr, e);
       this.usedBytesTotal -= e - addr;
       return e - addr;
@@ -275,7 +275,8 @@ export class VirtualAllocator<Tag = string> {
         used.remove(s / g); // [stop, e) keeps the tag reference
         used.insert(stop / g, e, tagId);
       } else {
-        this.tags.release(used.remove(s / g));
+        used.remove(s / g);
+        this.tags.release(used.removedTag);
       }
       if (e >= stop) break;
       s = e;
