@@ -381,6 +381,31 @@ describe('VirtualAllocator.blockAt', () => {
   });
 });
 
+describe('in-use blocks far apart (the page radix tree across levels)', () => {
+  it('finds the block holding an address whose page is many empty radix nodes above the block start', () => {
+    // Pages counted in bytes (granularity 1) over 2^52: the radix tree grows to 7 levels, and the
+    // start of a huge block is found from an address 2^44 pages further on.
+    const va = new VirtualAllocator({ start: 0, end: 2 ** 52, granularityBytes: 1 });
+    expect(va.take(0x10, 2 ** 45, { tag: 'huge' })).toBe(true);
+    expect(va.take(2 ** 51, 0x1000, { tag: 'far' })).toBe(true);
+    expect(va.blockAt(2 ** 44 + 5)).toEqual({ start: 0x10, end: 0x10 + 2 ** 45, used: true, tag: 'huge' });
+    expect(() => va.free(2 ** 44)).toThrow(expect.objectContaining({ code: 'E_NOT_BLOCK_START', blockStart: 0x10 }));
+    expect(va.free(2 ** 44, 0x100)).toBe(0x100); // munmap from the middle: the block splits in two
+    expect([...va.blocks({ start: 0, end: 2 ** 45 })].map((b) => [b.start, b.end, b.used, b.tag])).toEqual([
+      [0, 0x10, false, undefined],
+      [0x10, 2 ** 44, true, 'huge'],
+      [2 ** 44, 2 ** 44 + 0x100, false, undefined],
+      [2 ** 44 + 0x100, 0x10 + 2 ** 45, true, 'huge'],
+    ]);
+    va.checkInvariants();
+    va.free(0x10);
+    va.free(2 ** 44 + 0x100);
+    va.free(2 ** 51);
+    va.checkInvariants(); // every leaf and inner node emptied is gone (checked: none empty is kept)
+    expect([...va.blocks()]).toEqual([{ start: 0, end: 2 ** 52, used: false, tag: undefined }]);
+  });
+});
+
 describe('VirtualAllocator.blocks', () => {
   it('lists only the blocks overlapping a given range, in address order', () => {
     const va = small();
