@@ -17,8 +17,8 @@ const HALF = 16;
  * @internal
  */
 export class FreeIndex {
-  private fs = new Float64Array(CAP * 4);
-  private fe = new Float64Array(CAP * 4);
+  /** Interval k (leaf x holds k = x * CAP ...): [2k] start, [2k + 1] end, side by side in one cache line. */
+  private iv = new Float64Array(CAP * 8);
   private cnt = new Int32Array(4);
   private lmax = new Float64Array(4);
   private slots = 0;
@@ -40,8 +40,8 @@ export class FreeIndex {
     this.ord[0] = x;
     this.n = 1;
     if (end > start) {
-      this.fs[x * CAP] = start;
-      this.fe[x * CAP] = end;
+      this.iv[((x * CAP) << 1)] = start;
+      this.iv[((x * CAP) << 1) + 1] = end;
       this.cnt[x] = 1;
       this.lmax[x] = end - start;
       this.first[0] = start;
@@ -52,8 +52,7 @@ export class FreeIndex {
 
   clone(): FreeIndex {
     const c = new FreeIndex(0, 0);
-    c.fs = this.fs.slice();
-    c.fe = this.fe.slice();
+    c.iv = this.iv.slice();
     c.cnt = this.cnt.slice();
     c.lmax = this.lmax.slice();
     c.slots = this.slots;
@@ -72,10 +71,10 @@ export class FreeIndex {
     return this.tree[1]!;
   }
   startOf(k: number): number {
-    return this.fs[k]!;
+    return this.iv[k << 1]!;
   }
   endOf(k: number): number {
-    return this.fe[k]!;
+    return this.iv[(k << 1) + 1]!;
   }
 
   /** The position of the last leaf whose first start is <= addr (or 0). */
@@ -96,13 +95,13 @@ export class FreeIndex {
     const pos = this.leafPos(addr);
     this.pos = pos;
     const base = this.ord[pos]! * CAP;
-    const fs = this.fs;
+    const iv = this.iv;
     let lo = base;
     let hi = base + this.cnt[this.ord[pos]!]! - 1;
-    if (hi < lo || fs[lo]! > addr) return -1;
+    if (hi < lo || iv[lo << 1]! > addr) return -1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
-      if (fs[mid]! <= addr) lo = mid;
+      if (iv[mid << 1]! <= addr) lo = mid;
       else hi = mid - 1;
     }
     return lo;
@@ -132,11 +131,10 @@ export class FreeIndex {
     while (i < this.size) i = tree[2 * i]! >= size ? 2 * i : 2 * i + 1;
     const pos = i - this.size;
     this.pos = pos;
-    const fs = this.fs;
-    const fe = this.fe;
+    const iv = this.iv;
     let k = this.ord[pos]! * CAP;
-    while (fe[k]! - fs[k]! < size) k++;
-    this.foundAddr = fs[k]!;
+    while (iv[(k << 1) + 1]! - iv[k << 1]! < size) k++;
+    this.foundAddr = iv[k << 1]!;
     return k;
   }
 
@@ -165,15 +163,14 @@ export class FreeIndex {
    * interval is big enough, from the leaf holding `lo` until one fits or `hi` is passed.
    */
   findFit(size: number, align: number, lo: number, hi: number): number {
-    const fs = this.fs;
-    const fe = this.fe;
+    const iv = this.iv;
     for (let pos = this.nextCandidate(this.leafPos(lo), size); pos !== -1; pos = this.nextCandidate(pos + 1, size)) {
       if (this.first[pos]! >= hi) return -1;
       const base = this.ord[pos]! * CAP;
       const last = base + this.cnt[this.ord[pos]!]!;
       for (let k = base; k < last; k++) {
-        const bs = fs[k]!;
-        const be = fe[k]!;
+        const bs = iv[k << 1]!;
+        const be = iv[(k << 1) + 1]!;
         if (bs >= hi) return -1;
         if (be - bs < size || be <= lo) continue;
         let a = bs > lo ? bs : lo;
@@ -194,20 +191,20 @@ export class FreeIndex {
     const pos = this.pos;
     const x = this.ord[pos]!;
     const base = x * CAP;
-    const s = this.fs[k]!;
-    const e = this.fe[k]!;
+    const s = this.iv[k << 1]!;
+    const e = this.iv[(k << 1) + 1]!;
     const wasMax = e - s === this.lmax[x];
     if (a === s && b === e) {
       this.removeAt(pos, x, k - base);
       return;
     }
     if (a === s) {
-      this.fs[k] = b;
+      this.iv[k << 1] = b;
       if (k === base) this.first[pos] = b;
       if (wasMax) this.rescan(pos, x);
       return;
     }
-    this.fe[k] = a;
+    this.iv[(k << 1) + 1] = a;
     if (wasMax) this.rescan(pos, x);
     if (b < e) this.insertAt(pos, x, k - base + 1, b, e);
   }
@@ -216,34 +213,33 @@ export class FreeIndex {
   insert(a: number, e: number): void {
     const pos = this.leafPos(a);
     let x = this.ord[pos]!;
-    const fs = this.fs;
-    const fe = this.fe;
+    const iv = this.iv;
     let base = x * CAP;
     // k: index of the first interval starting after a.
     let lo = base;
     let hi = base + this.cnt[x]!;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (fs[mid]! < a) lo = mid + 1;
+      if (iv[mid << 1]! < a) lo = mid + 1;
       else hi = mid;
     }
     const k = lo;
     const stop = base + this.cnt[x]!;
-    const prevEnds = k > base ? fe[k - 1]! === a : pos > 0 && this.lastEnd(pos - 1) === a;
+    const prevEnds = k > base ? iv[((k - 1) << 1) + 1]! === a : pos > 0 && this.lastEnd(pos - 1) === a;
     const nextX = k < stop ? x : pos + 1 < this.n ? this.ord[pos + 1]! : -1;
     const nextK = k < stop ? k : nextX >= 0 ? nextX * CAP : -1;
-    const nextStarts = nextK >= 0 && fs[nextK]! === e;
+    const nextStarts = nextK >= 0 && iv[nextK << 1]! === e;
     if (prevEnds && k > base) {
       let ne = e;
       if (nextStarts) {
-        ne = fe[nextK]!;
+        ne = iv[(nextK << 1) + 1]!;
         if (nextX === x) this.removeAt(pos, x, k - base);
         else this.removeAt(pos + 1, nextX, 0);
         x = this.ord[pos]!; // removeAt keeps this leaf in place (it only removes others or entries after k - 1)
         base = x * CAP;
       }
-      fe[k - 1] = ne;
-      if (ne - fs[k - 1]! > this.lmax[x]!) this.setMax(pos, x, ne - fs[k - 1]!);
+      iv[((k - 1) << 1) + 1] = ne;
+      if (ne - iv[((k - 1) << 1)]! > this.lmax[x]!) this.setMax(pos, x, ne - iv[((k - 1) << 1)]!);
       return;
     }
     if (prevEnds) {
@@ -252,19 +248,19 @@ export class FreeIndex {
       const pk = p * CAP + this.cnt[p]! - 1;
       let ne = e;
       if (nextStarts) {
-        ne = fe[nextK]!;
+        ne = iv[(nextK << 1) + 1]!;
         if (nextX === x) this.removeAt(pos, x, k - base);
         else this.removeAt(pos + 1, nextX, 0);
       }
-      fe[pk] = ne;
-      if (ne - fs[pk]! > this.lmax[p]!) this.setMax(pos - 1, p, ne - fs[pk]!);
+      iv[(pk << 1) + 1] = ne;
+      if (ne - iv[pk << 1]! > this.lmax[p]!) this.setMax(pos - 1, p, ne - iv[pk << 1]!);
       return;
     }
     if (nextStarts) {
       const npos = nextX === x ? pos : pos + 1;
-      fs[nextK] = a;
+      iv[nextK << 1] = a;
       if (nextK === nextX * CAP) this.first[npos] = a;
-      if (fe[nextK]! - a > this.lmax[nextX]!) this.setMax(npos, nextX, fe[nextK]! - a);
+      if (iv[(nextK << 1) + 1]! - a > this.lmax[nextX]!) this.setMax(npos, nextX, iv[(nextK << 1) + 1]! - a);
       return;
     }
     this.insertAt(pos, x, k - base, a, e);
@@ -274,7 +270,7 @@ export class FreeIndex {
 
   private lastEnd(pos: number): number {
     const x = this.ord[pos]!;
-    return this.fe[x * CAP + this.cnt[x]! - 1]!;
+    return this.iv[((x * CAP + this.cnt[x]! - 1) << 1) + 1]!;
   }
 
   private newLeaf(): number {
@@ -282,8 +278,7 @@ export class FreeIndex {
     if (reuse !== undefined) return reuse;
     if (this.slots === this.cnt.length) {
       const c = this.cnt.length * 2;
-      this.fs = grow(this.fs, c * CAP);
-      this.fe = grow(this.fe, c * CAP);
+      this.iv = grow(this.iv, c * CAP * 2);
       this.cnt = grow(this.cnt, c);
       this.lmax = grow(this.lmax, c);
     }
@@ -294,7 +289,7 @@ export class FreeIndex {
   private rescan(pos: number, x: number): void {
     let m = 0;
     for (let k = x * CAP, e = k + this.cnt[x]!; k < e; k++) {
-      const l = this.fe[k]! - this.fs[k]!;
+      const l = this.iv[(k << 1) + 1]! - this.iv[k << 1]!;
       if (l > m) m = l;
     }
     this.setMax(pos, x, m);
@@ -328,16 +323,15 @@ export class FreeIndex {
   private removeAt(pos: number, x: number, j: number): void {
     const base = x * CAP;
     const c = this.cnt[x]!;
-    const fs = this.fs;
-    const fe = this.fe;
-    const len = fe[base + j]! - fs[base + j]!;
+    const iv = this.iv;
+    const len = iv[((base + j) << 1) + 1]! - iv[((base + j) << 1)]!;
     // Plain loops: a leaf moves a few dozen entries, where copyWithin's call overhead dominates.
     for (let k = base + j; k < base + c - 1; k++) {
-      fs[k] = fs[k + 1]!;
-      fe[k] = fe[k + 1]!;
+      iv[k << 1] = iv[((k + 1) << 1)]!;
+      iv[(k << 1) + 1] = iv[((k + 1) << 1) + 1]!;
     }
-    fs[base + c - 1] = 0;
-    fe[base + c - 1] = 0;
+    iv[((base + c - 1) << 1)] = 0;
+    iv[((base + c - 1) << 1) + 1] = 0;
     this.cnt[x] = c - 1;
     this.count--;
     if (c === 1 && this.n > 1) {
@@ -349,7 +343,7 @@ export class FreeIndex {
       this.rebuildTree();
       return;
     }
-    if (j === 0 && c > 1) this.first[pos] = fs[base]!;
+    if (j === 0 && c > 1) this.first[pos] = iv[base << 1]!;
     if (len === this.lmax[x]) this.rescan(pos, x);
   }
 
@@ -357,10 +351,8 @@ export class FreeIndex {
   private insertAt(pos: number, x: number, j: number, a: number, e: number): void {
     if (this.cnt[x] === CAP) {
       const y = this.newLeaf();
-      this.fs.copyWithin(y * CAP, x * CAP + HALF, x * CAP + CAP);
-      this.fe.copyWithin(y * CAP, x * CAP + HALF, x * CAP + CAP);
-      this.fs.fill(0, x * CAP + HALF, x * CAP + CAP);
-      this.fe.fill(0, x * CAP + HALF, x * CAP + CAP);
+      this.iv.copyWithin(y * CAP * 2, (x * CAP + HALF) * 2, (x * CAP + CAP) * 2);
+      this.iv.fill(0, (x * CAP + HALF) * 2, (x * CAP + CAP) * 2);
       this.cnt[x] = HALF;
       this.cnt[y] = CAP - HALF;
       if (this.n === this.ord.length) {
@@ -370,7 +362,7 @@ export class FreeIndex {
       this.ord.copyWithin(pos + 2, pos + 1, this.n);
       this.first.copyWithin(pos + 2, pos + 1, this.n);
       this.ord[pos + 1] = y;
-      this.first[pos + 1] = this.fs[y * CAP]!;
+      this.first[pos + 1] = this.iv[((y * CAP) << 1)]!;
       this.n++;
       this.lmax[x] = this.maxOf(x);
       this.lmax[y] = this.maxOf(y);
@@ -383,14 +375,13 @@ export class FreeIndex {
     }
     const base = x * CAP;
     const c = this.cnt[x]!;
-    const fs = this.fs;
-    const fe = this.fe;
+    const iv = this.iv;
     for (let k = base + c; k > base + j; k--) {
-      fs[k] = fs[k - 1]!;
-      fe[k] = fe[k - 1]!;
+      iv[k << 1] = iv[((k - 1) << 1)]!;
+      iv[(k << 1) + 1] = iv[((k - 1) << 1) + 1]!;
     }
-    fs[base + j] = a;
-    fe[base + j] = e;
+    iv[((base + j) << 1)] = a;
+    iv[((base + j) << 1) + 1] = e;
     this.cnt[x] = c + 1;
     this.count++;
     if (j === 0) this.first[pos] = a;
@@ -399,7 +390,7 @@ export class FreeIndex {
 
   private maxOf(x: number): number {
     let m = 0;
-    for (let k = x * CAP, end = k + this.cnt[x]!; k < end; k++) if (this.fe[k]! - this.fs[k]! > m) m = this.fe[k]! - this.fs[k]!;
+    for (let k = x * CAP, end = k + this.cnt[x]!; k < end; k++) if (this.iv[(k << 1) + 1]! - this.iv[k << 1]! > m) m = this.iv[(k << 1) + 1]! - this.iv[k << 1]!;
     return m;
   }
 
@@ -418,11 +409,11 @@ export class FreeIndex {
       seen.add(x);
       const c = this.cnt[x]!;
       if (c > CAP || c < (this.n === 1 ? 0 : 1)) fail(`free leaf ${x} holds ${c} intervals`);
-      if (c > 0 && this.first[pos] !== this.fs[x * CAP]) fail(`free leaf ${x} caches first ${this.first[pos]}, true ${this.fs[x * CAP]}`);
+      if (c > 0 && this.first[pos] !== this.iv[((x * CAP) << 1)]) fail(`free leaf ${x} caches first ${this.first[pos]}, true ${this.iv[((x * CAP) << 1)]}`);
       if (this.lmax[x] !== this.maxOf(x)) fail(`free leaf ${x} caches maxFree ${this.lmax[x]}, true ${this.maxOf(x)}`);
       for (let k = x * CAP; k < x * CAP + c; k++) {
-        const s = this.fs[k]!;
-        const e = this.fe[k]!;
+        const s = this.iv[k << 1]!;
+        const e = this.iv[(k << 1) + 1]!;
         if (!(e > s)) fail(`empty free interval at ${s}`);
         if (s <= prevEnd) fail(`free intervals out of order or adjacent at ${s}`);
         prevEnd = e;

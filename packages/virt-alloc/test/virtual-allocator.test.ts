@@ -503,8 +503,8 @@ describe('VirtualAllocator.checkInvariants', () => {
     const va = small();
     va.alloc(K);
     va.alloc(K);
-    const free = (va as unknown as { freeIdx: { fs: Float64Array; ord: Int32Array } }).freeIdx;
-    free.fs[free.ord[0]! * 64] = free.fs[free.ord[0]! * 64]! - K; // the free block now overlaps the second in-use block
+    const free = (va as unknown as { freeIdx: { iv: Float64Array; ord: Int32Array } }).freeIdx;
+    free.iv[free.ord[0]! * 64] = free.iv[free.ord[0]! * 64]! - K; // the first leaf (32 intervals of [start, end]): its first free block now overlaps the second in-use block
     expect(() => va.checkInvariants()).toThrow(/invariant/);
   });
 
