@@ -43,7 +43,7 @@ const files = {
       type: 'module',
       sideEffects: false,
       engines: { node: '>=20' },
-      files: ['dist', 'src', 'README.md', 'CHANGELOG.md'],
+      files: ['dist', 'README.md', 'CHANGELOG.md'],
       main: './dist/index.cjs',
       module: './dist/index.js',
       types: './dist/index.d.cts',
@@ -62,7 +62,18 @@ const files = {
         typecheck: 'tsc --noEmit -p .',
         bench: 'node bench/run.mjs',
       },
-      publishConfig: { access: 'public', provenance: true },
+      // The published exports: the same without the `@kmem/source` condition (src/ is not packed).
+      publishConfig: {
+        access: 'public',
+        provenance: true,
+        exports: {
+          '.': {
+            import: { types: './dist/index.d.ts', default: './dist/index.js' },
+            require: { types: './dist/index.d.cts', default: './dist/index.cjs' },
+          },
+          './package.json': './package.json',
+        },
+      },
     },
     null,
     2,

@@ -58,18 +58,23 @@ describe.each(publicPackages.map((p) => [p.json.name, p] as const))('%s', (name,
     expect('problems' in result ? result.problems.map((pr) => pr.kind) : ['no types found']).toEqual([]);
   });
 
-  it('ships only dist, sources, README, LICENSE, CHANGELOG and package.json', () => {
-    // The tarball `pnpm pack` made is what `pnpm publish` uploads: no tests, benches, fixtures,
-    // examples or maps of anything but the bundles. src/ ships because the `@kmem/source` export
-    // condition names src/index.ts (the bundles' source maps carry their own sourcesContent).
-    const files = execFileSync('tar', ['-tzf', tarballs.get(name)!], { encoding: 'utf8' }).trim().split('\n').map((f) => f.replace(/^package\//, ''));
-    const unexpected = files.filter(
-      (f) => !/^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/index\.(js|cjs|d\.ts|d\.cts|js\.map|cjs\.map)|src\/[\w/.-]+(?<!\.test)\.ts)$/.test(f),
-    );
+  it('ships only dist, README, LICENSE, CHANGELOG and package.json, and exports no source condition', () => {
+    // The tarball `pnpm pack` made is what `pnpm publish` uploads: no sources, tests, benches,
+    // fixtures, examples or maps of anything but the bundles (the maps carry their own
+    // sourcesContent). The `@kmem/source` export condition is for the workspace only:
+    // publishConfig.exports replaces `exports` in the packed package.json without it.
+    const tarball = tarballs.get(name)!;
+    const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n').map((f) => f.replace(/^package\//, ''));
+    const unexpected = files.filter((f) => !/^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/index\.(js|cjs|d\.ts|d\.cts|js\.map|cjs\.map))$/.test(f));
     expect(unexpected).toEqual([]);
-    for (const must of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts', 'src/index.ts']) {
+    for (const must of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts']) {
       expect(files, must).toContain(must);
     }
+    const packed = execFileSync('tar', ['-xzOf', tarball, 'package/package.json'], { encoding: 'utf8' });
+    expect(packed).not.toContain('@kmem/source');
+    expect(packed).not.toMatch(/\.\/src\//);
+    // The workspace's own package.json still resolves to the sources for tests and the demo.
+    expect(JSON.stringify((JSON.parse(readFileSync(join(p.dir, 'package.json'), 'utf8')) as { exports: unknown }).exports)).toContain('"@kmem/source":"./src/index.ts"');
   });
 
   it('names its repository, homepage, bug tracker, author and licence, and publishes publicly with provenance', () => {
@@ -80,7 +85,10 @@ describe.each(publicPackages.map((p) => [p.json.name, p] as const))('%s', (name,
     expect(json.bugs).toEqual({ url: `${repositoryUrl}/issues` });
     expect(json.author).toEqual(expect.any(String));
     expect(json.keywords).toEqual(expect.arrayContaining(['kmem', 'x86_64', 'kernel', 'memory']));
-    expect(json.publishConfig).toEqual({ access: 'public', provenance: true });
+    // Published: the workspace's exports without the `@kmem/source` condition (src/ is not packed).
+    const { '@kmem/source': source, ...published } = (json.exports as Record<string, Record<string, unknown>>)['.']!;
+    expect(source).toBe('./src/index.ts');
+    expect(json.publishConfig).toEqual({ access: 'public', provenance: true, exports: { ...(json.exports as object), '.': published } });
     expect(json.license).toBe('MIT');
     expect(readFileSync(join(p.dir, 'LICENSE'), 'utf8')).toBe(readFileSync(join(root, 'LICENSE'), 'utf8'));
   });
