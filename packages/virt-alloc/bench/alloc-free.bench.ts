@@ -43,7 +43,7 @@ function runTree(): Result {
     bestCpu = Math.max(bestCpu, ops / (t.cpuMs / 1000));
   }
   va.checkInvariants();
-  return { impl: 'VirtualAllocator (AVL tree of 32-block leaves)', ops, opsPerSec: best, opsPerCpuSec: bestCpu, blocks: va.stats().blockCount };
+  return { impl: 'VirtualAllocator (free index + page radix tree)', ops, opsPerSec: best, opsPerCpuSec: bestCpu, blocks: va.stats().blockCount };
 }
 
 function runList(): Result {
