@@ -572,7 +572,7 @@ export class Cpu {
     this.generalProtectionCount++;
     const info: GeneralProtectionInfo = { vector: 13, errorCode: 0, address: `0x${(value >>> 0).toString(16)}`, access: Access.Write, mode: this.mode, attempt: 1, register, reason };
     const handler = this.gpHandler;
-    if (handler !== null) this.callGpHandler(handler, info);
+    if (handler !== null) this.callHandler(handler, info);
     throw new ControlRegisterFault(info);
   }
 
@@ -646,7 +646,7 @@ export class Cpu {
     const info: GeneralProtectionInfo = { vector: 13, errorCode: 0, address, access, mode, attempt, reason: longMode ? 'non-canonical address' : 'an offset beyond the 4 GiB segment limit' };
     const handler = this.gpHandler;
     if (handler === null || attempt > this.maxRepeatedFaults) throw new GeneralProtectionFault(info);
-    const answer = this.callGpHandler(handler, info);
+    const answer = this.callHandler(handler, info);
     if (answer === 'abort') throw new GeneralProtectionFault(info);
   }
 
@@ -709,20 +709,16 @@ export class Cpu {
     const handler = this.pageFaultHandler;
     if (handler === null) throw new UnhandledPageFaultError(info);
     if (this.handlerDepth >= this.maxNestedFaults) throw new FaultNestingError(info, this.handlerDepth);
-    // The handler is called directly, not through a closure: a demand-paging run delivers a #PF
-    // per fault, and a closure (with its context) per delivery was garbage on that path.
-    this.handlerDepth++;
-    let answer: FaultAnswer;
-    try {
-      answer = handler(info, this);
-    } finally {
-      this.handlerDepth--;
-    }
-    if (checkedAnswer(answer) === 'abort') throw new PageFaultAbortedError(info);
+    if (this.callHandler(handler, info) === 'abort') throw new PageFaultAbortedError(info);
   }
 
-  /** Calls a #GP handler (nesting counted as for #PF; a #GP is never refused for depth). */
-  private callGpHandler(handler: GeneralProtectionHandler, info: GeneralProtectionInfo): FaultAnswer {
+  /**
+   * Calls a fault handler with its depth counted (a #GP is never refused for depth; the #PF path
+   * checks it first) and checks its answer. The handler is called directly, not through a
+   * closure: a demand-paging run delivers a #PF per fault, and a closure (with its context) per
+   * delivery was garbage on that path.
+   */
+  private callHandler<I>(handler: (fault: I, cpu: Cpu) => FaultAnswer, info: I): FaultAnswer {
     this.handlerDepth++;
     let answer: FaultAnswer;
     try {
@@ -730,7 +726,8 @@ export class Cpu {
     } finally {
       this.handlerDepth--;
     }
-    return checkedAnswer(answer);
+    if (answer !== 'retry' && answer !== 'abort') throw new InvalidOptionError('handler answer', answer, "a fault handler must return 'retry' or 'abort'");
+    return answer;
   }
 
   /** Reads `n` ≤ 4 bytes starting `offset` bytes into the resolved access, little-endian. */
@@ -775,12 +772,6 @@ export class Cpu {
     this.resolve(va, n, Access.Write, mode);
     this.storeResolved(0, n, value);
   }
-}
-
-/** @throws InvalidOptionError unless a fault handler answered 'retry' or 'abort' */
-function checkedAnswer(answer: FaultAnswer): FaultAnswer {
-  if (answer !== 'retry' && answer !== 'abort') throw new InvalidOptionError('handler answer', answer, "a fault handler must return 'retry' or 'abort'");
-  return answer;
 }
 
 /** A value as a caller wrote it, for an error message (never throws, whatever the value). */
