@@ -254,8 +254,7 @@ export class SwapManager {
    */
   allocFrame(p: Process, pinned = -1): number | null {
     // The common case without memory pressure: below the limit, free frames above low — no
-    // reclaim can run, so nothing to pin and no watermark to act on after. The rest is out of
-    // line, so the fault path that inlines this method inlines only the test.
+    // reclaim can run, so nothing to pin and no watermark to act on after; the rest is out of line.
     const host = this.host;
     if (this.residentPages < this.maxResidentPages && host.freeFrames() > this.watermarks.lowFrames + 1) return host.frames.allocFrame(host.ownerOf(p));
     return this.allocFrameReclaiming(p, pinned);
@@ -292,28 +291,16 @@ export class SwapManager {
 
   /** A user page of `p` at `va` became resident in `frame` (a fault mapped it). `file`: filled from the ELF file. */
   admit(frame: number, p: Process, va: number, file: boolean): void {
-    // Every demand fault runs this, inlined into the fault path by the optimizing compiler, which
-    // inlines only so much bytecode into one function: the rare work (growing the records, the
-    // error) stays behind calls that seldom run.
     const n = frame / PAGE;
     const rec = this.records;
-    if (n >= rec.flags.length) rec.ensure(n);
-    const flags = rec.flags;
-    if ((flags[n]! & FRAME_RESIDENT) !== 0) this.admittedTwice(frame);
-    flags[n] = file ? FRAME_RESIDENT | FRAME_FILE : FRAME_RESIDENT;
+    rec.ensure(n);
+    if ((rec.flags[n]! & FRAME_RESIDENT) !== 0) throw new KernelInvariantError(`frame ${formatPhysical(frame)} admitted twice`);
+    rec.flags[n] = FRAME_RESIDENT | (file ? FRAME_FILE : 0);
     rec.va[n] = va;
     rec.pid[n] = p.pid;
-    // markReferenced(n, false), written out: a new page was not in the histogram.
-    const tick = this.tickCount;
-    rec.lastRefTick[n] = tick;
-    const ring = this.refsByTick;
-    ring[tick % ring.length]!++;
+    this.markReferenced(n, false);
     this.residentPages++;
     this.policy.admit(n, this.nowNs);
-  }
-
-  private admittedTwice(frame: number): never {
-    throw new KernelInvariantError(`frame ${formatPhysical(frame)} admitted twice`);
   }
 
   /** A user frame went back to the allocator (its last mapping dropped): forget it. */
@@ -465,9 +452,8 @@ export class SwapManager {
    * told which page was used, and a due tick or kswapd run happens.
    */
   noteAccess(p: Process, va: number): void {
-    // Every user access runs this: the rare work is out of line, so the access path that inlines
-    // it inlines only the counting. runDue's two tests in one: nothing is due before
-    // min(next tick, kswapd's run).
+    // Every user access runs this; the rare work is out of line. runDue's two tests in one:
+    // nothing is due before min(next tick, kswapd's run).
     this.accesses++;
     const now = (this.nowNs += this.accessNs);
     if (this.everyAccess || now >= this.nextTickNs || this.kswapdAwake) this.noteAccessSlow(p, va, now);
