@@ -261,36 +261,47 @@ export class BitmapFrameAllocator {
    */
   allocPfn(): number {
     // The fast path is kept small enough for V8 to inline into the caller's loop: one word read,
-    // one write, one count; the word edges (a word's first and last frame) and the move to the
-    // next word go out of line.
+    // one write, one count. A full hint word gives nx === -1 too (x + 1 is 0), so one test sends
+    // the word's edges (its first frame, its last, a full word) out of line.
     const bits = this.bits;
     const w = this.lowWord;
     const x = bits[w]!;
-    if (x === -1) return this.allocPfnNextWord();
     const nx = x | (x + 1); // sets the lowest clear bit
+    if (nx === -1 || x === 0) return this.allocPfnEdge();
     bits[w] = nx;
     this.freeCount--;
-    if (nx === -1 || x === 0) this.wordEdge(w, x, nx);
-    return (w << 5) + 31 - Math.clz32(nx ^ x);
+    return (w << 5) | (31 - Math.clz32(nx ^ x)); // `|`: no overflow check
   }
 
-  /** The hint word is full: moves the hint to the lowest word with a free frame, then allocates there. */
-  private allocPfnNextWord(): number {
-    // A pending low word that is full has a clear summary bit already: nothing to flush.
-    this.lowPending = false;
-    const w = this.freeWords.nextSet(this.lowWord);
-    if (w < 0) return -1;
-    this.lowWord = w;
-    return this.allocPfn();
-  }
-
-  /** Word `w` went from `x` to `nx` by one allocation: its last free frame (summary) or its first (2 MiB block index). */
-  private wordEdge(w: number, x: number, nx: number): void {
+  /**
+   * `allocPfn` when the hint word is full, or the allocation takes its first or last free frame:
+   * moves the hint, keeps the summary and the 2 MiB block index in step.
+   */
+  private allocPfnEdge(): number {
+    const bits = this.bits;
+    const w = this.lowWord;
+    const x = bits[w]!;
+    if (x === -1) {
+      // A pending low word that is full has a clear summary bit already: nothing to flush.
+      this.lowPending = false;
+      const v = this.freeWords.nextSet(w);
+      if (v < 0) return -1;
+      this.lowWord = v;
+      return this.allocPfn();
+    }
+    const nx = x | (x + 1);
+    bits[w] = nx;
+    this.freeCount--;
+    const pfn = (w << 5) | (31 - Math.clz32(nx ^ x));
     if (nx === -1) {
-      // w is the hint word here, so a pending bit is w's own, and it is clear already.
+      // w is the hint word, so a pending bit is w's own, and it is clear already.
       if (this.lowPending) this.lowPending = false;
       else this.freeWords.clear(w);
-    } else if (x === 0 && w >>> 4 < this.blockCount) this.blocks.clear(w >>> 4);
+      // Move the hint on now (every word below w + 1 is full): a fill finds the next word free.
+      const n = w + 1;
+      if (n < this.words && bits[n] !== -1) this.lowWord = n;
+    } else if (w >>> 4 < this.blockCount) this.blocks.clear(w >>> 4); // x was 0
+    return pfn;
   }
 
   /**
