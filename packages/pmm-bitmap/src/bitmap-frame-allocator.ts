@@ -159,7 +159,11 @@ export class BitmapFrameAllocator {
    * else that reads the summary calls `flushLow` first.
    */
   private lowPending = false;
-  private freeCount = 0;
+  /**
+   * Free frames outside the hint word `lowWord`; the hint word's own are counted from the word
+   * itself (`freeNow`), so an allocation there writes no counter.
+   */
+  private freeOutsideLow = 0;
   private reservedCount = 0;
   private placedPa = -1;
   private zoneViews: Zone[] | null = null;
@@ -266,42 +270,43 @@ export class BitmapFrameAllocator {
     const bits = this.bits;
     const w = this.lowWord;
     const x = bits[w]!;
-    const nx = x | (x + 1); // sets the lowest clear bit
-    if (nx === -1 || x === 0) return this.allocPfnEdge();
+    const nx = x | (x + 1); // sets the lowest clear bit; odd, and -1 when x is -1 too
+    // One branch for nx === -1 (x full, or its last free frame) or nx === 1 (x === 0).
+    if (((nx + 1) & -3) === 0) return this.allocPfnEdge();
     bits[w] = nx;
-    this.freeCount--;
-    return (w << 5) | (31 - Math.clz32(nx ^ x)); // `|`: no overflow check
+    return ((w << 5) | 31) ^ Math.clz32(nx ^ x); // = w * 32 + bit, without overflow checks
   }
 
   /**
    * `allocPfn` when the hint word is full, or the allocation takes its first or last free frame:
-   * moves the hint, keeps the summary and the 2 MiB block index in step.
+   * moves the hint, keeps the summary and the 2 MiB block index in step. (No call back into
+   * `allocPfn`: a call's result would make every `allocPfn` result a tagged value in V8.)
    */
   private allocPfnEdge(): number {
     const bits = this.bits;
-    const w = this.lowWord;
-    const x = bits[w]!;
+    let w = this.lowWord;
+    let x = bits[w]!;
     if (x === -1) {
-      // A pending low word that is full has a clear summary bit already: nothing to flush.
+      // Every word below w + 1 is full: the hint moves to the lowest word with a free frame. A
+      // pending word that is full has a clear summary bit already: nothing to flush.
       this.lowPending = false;
-      const v = this.freeWords.nextSet(w);
-      if (v < 0) return -1;
-      this.lowWord = v;
-      return this.allocPfn();
+      w = this.freeWords.nextSet(w + 1);
+      if (w < 0) return -1;
+      this.moveLow(w);
+      x = bits[w]!;
     }
     const nx = x | (x + 1);
     bits[w] = nx;
-    this.freeCount--;
-    const pfn = (w << 5) | (31 - Math.clz32(nx ^ x));
     if (nx === -1) {
       // w is the hint word, so a pending bit is w's own, and it is clear already.
       if (this.lowPending) this.lowPending = false;
       else this.freeWords.clear(w);
-      // Move the hint on now (every word below w + 1 is full): a fill finds the next word free.
+      // A fill's next word is free: the hint moves there now. Once every 32 words it is left to
+      // the search above instead, so the JIT has seen that path before memory runs out.
       const n = w + 1;
-      if (n < this.words && bits[n] !== -1) this.lowWord = n;
-    } else if (w >>> 4 < this.blockCount) this.blocks.clear(w >>> 4); // x was 0
-    return pfn;
+      if (n < this.words && (n & 31) !== 0 && bits[n] !== -1) this.moveLow(n);
+    } else if (x === 0 && w >>> 4 < this.blockCount) this.blocks.clear(w >>> 4);
+    return ((w << 5) | 31) ^ Math.clz32(nx ^ x);
   }
 
   /**
@@ -346,13 +351,13 @@ export class BitmapFrameAllocator {
     if ((x & bit) === 0) throw new DoubleFreeError(f * FRAME_BYTES);
     const nx = x & ~bit;
     bits[w] = nx;
-    this.freeCount++;
+    if (w !== this.lowWord) this.freeOutsideLow++;
     if (x === -1) {
       // Words below the hint are full, so a word that was full may be below it: it becomes the
       // new (pending) hint word; the old one's summary bit is brought up to date first.
       if (w < this.lowWord) {
         if (this.lowPending) this.flushLow();
-        this.lowWord = w;
+        this.moveLow(w);
         this.lowPending = true;
       } else if (w !== this.lowWord || !this.lowPending) {
         this.freeWords.set(w);
@@ -503,8 +508,8 @@ export class BitmapFrameAllocator {
     for (const run of this.freeRuns()) if (run.frameCount > largest) largest = run.frameCount;
     return {
       totalFrames: this.totalFrames,
-      freeFrames: this.freeCount,
-      usedFrames: this.totalFrames - this.freeCount,
+      freeFrames: this.freeNow(),
+      usedFrames: this.totalFrames - this.freeNow(),
       reservedFrames: this.reservedCount,
       usableFrames: this.totalFrames - this.reservedCount,
       largestFreeRunFrames: largest,
@@ -513,7 +518,7 @@ export class BitmapFrameAllocator {
 
   /** Frames free now (O(1)). */
   get freeFrames(): number {
-    return this.freeCount;
+    return this.freeNow();
   }
 
   /**
@@ -636,7 +641,7 @@ export class BitmapFrameAllocator {
       if (w < this.lowWord && x !== -1) fail(`word ${w} below the hint ${this.lowWord} has a free frame`);
     }
     reserved -= words * 32 - this.totalFrames;
-    if (free !== this.freeCount) fail(`free count ${this.freeCount}, bitmap says ${free}`);
+    if (free !== this.freeNow()) fail(`free count ${this.freeNow()}, bitmap says ${free}`);
     if (reserved !== this.reservedCount) fail(`reserved count ${this.reservedCount}, bitmap says ${reserved}`);
     if (this.lowWord < 0 || this.lowWord >= words) fail(`hint ${this.lowWord} out of range`);
     const s1 = this.freeWords.findInconsistency();
@@ -746,7 +751,6 @@ export class BitmapFrameAllocator {
       }
     }
     this.freeWords.rebuildSummary();
-    this.freeCount = free;
     this.reservedCount = reserved - (words * 32 - this.totalFrames);
     const blockBase = this.blocks.levels[0]!;
     blockBase.fill(0);
@@ -759,6 +763,19 @@ export class BitmapFrameAllocator {
     const low = this.freeWords.nextSet(0);
     this.lowWord = low < 0 ? 0 : low;
     this.lowPending = false;
+    this.freeOutsideLow = free - (32 - popcount32(bits[this.lowWord]!));
+  }
+
+  /** Frames free now: those outside the hint word and the hint word's own. */
+  private freeNow(): number {
+    return this.freeOutsideLow + 32 - popcount32(this.bits[this.lowWord]!);
+  }
+
+  /** Makes word v the hint word, moving the free count of the old one into `freeOutsideLow` and v's out of it. */
+  private moveLow(v: number): void {
+    const bits = this.bits;
+    this.freeOutsideLow += popcount32(bits[v]!) - popcount32(bits[this.lowWord]!);
+    this.lowWord = v;
   }
 
   /** Gives the pending hint word (see `lowPending`) its summary bit if it has a free frame. */
@@ -781,7 +798,7 @@ export class BitmapFrameAllocator {
     const x = bits[w]!;
     if (x === nx) return;
     bits[w] = nx;
-    this.freeCount += popcount32(x) - popcount32(nx);
+    if (w !== this.lowWord) this.freeOutsideLow += popcount32(x) - popcount32(nx);
     if (x === -1) this.freeWords.set(w);
     else if (nx === -1) this.freeWords.clear(w);
     const b = w >>> 4;
@@ -789,7 +806,7 @@ export class BitmapFrameAllocator {
       if (x === 0) this.blocks.clear(b);
       else if (nx === 0) this.maybeSetBlock(b);
     }
-    if (nx !== -1 && w < this.lowWord) this.lowWord = w;
+    if (nx !== -1 && w < this.lowWord) this.moveLow(w);
   }
 
   /** Marks frames `[s, e)` in use (`used`) or free, word by word through `markWord`. */
