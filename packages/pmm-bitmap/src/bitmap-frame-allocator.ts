@@ -252,7 +252,9 @@ export class BitmapFrameAllocator {
    */
   allocFrame(): number | null {
     const pfn = this.allocPfn();
-    return pfn < 0 ? null : pfn * FRAME_BYTES;
+    // 4096 written out (FRAME_BYTES): the bundle's exported binding is a variable to V8, read and
+    // type-checked on every call.
+    return pfn < 0 ? null : pfn * 4096;
   }
 
   /**
@@ -320,7 +322,7 @@ export class BitmapFrameAllocator {
     // Fast path: in range and a whole frame number (frames < 2^31, so `| 0` is exact). Anything
     // else (NaN, negative, fractional, misaligned, huge) takes frameOf for the precise error.
     // typeof before any arithmetic: dividing a BigInt by a number throws a raw TypeError.
-    let f = typeof pa === 'number' ? pa / FRAME_BYTES : -1;
+    let f = typeof pa === 'number' ? pa / 4096 : -1; // FRAME_BYTES, as a literal (see allocFrame)
     if (!(f >= 0 && f < this.totalFrames) || (f | 0) !== f) f = this.frameOf(pa);
     this.freeValid(f);
   }
