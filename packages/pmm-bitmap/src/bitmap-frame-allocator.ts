@@ -261,7 +261,7 @@ export class BitmapFrameAllocator {
    * {@link allocFrame} by page frame number (`pa / 4096`, Linux's pfn): the same lowest free
    * frame, as a small integer. Above 2 GiB (1 GiB in a browser's V8) a physical address is not a
    * small integer and every `number | null` result is a heap allocation (the caller gets a boxed
-   * double: 43 % of a fill step, README "Benchmarks"); a pfn never is, so this is the call for hot
+   * double: about half of a fill step, README "Benchmarks"); a pfn never is, so this is the call for hot
    * loops.
    * @returns the frame's number, or -1 when no frame is free
    */
