@@ -27,13 +27,27 @@ function timed(fn) {
   return { cpuSeconds: (u.user + u.system) / 1e6, wallSeconds: (performance.now() - t0) / 1000 };
 }
 
-// Warm-up: two runs before the measured one, each on its own fresh kernel. With one short warm-up
-// the optimizing compiler was still compiling the fault path during the measured run (node
-// --trace-opt showed ~45 functions optimized inside it, on the second core but in this process's
-// CPU time): the figure was half JIT work and swung with it. The third run has the code settled.
-const sizes = [20_000, count, count];
-const measured = sizes.length - 1;
+// Warm-up, then measured runs, each on its own fresh kernel; the figure is the median of the
+// measured runs. With one short warm-up the optimizing compiler was still compiling the fault path
+// during the measured run (node --trace-opt showed ~45 functions optimized inside it, on the second
+// core but in this process's CPU time): the figure was half JIT work and swung with it. With two,
+// a function or two (e.g. the page-table walk of a table-less range) still reached TurboFan inside
+// the third run, 14 ms of compiling in a 0.2 s window, and where V8 drew its inlining lines differed
+// from process to process. SWAP_BENCH_WARMUPS (default 4) and SWAP_BENCH_MEASURED (default 3) set
+// the counts.
+const warmups = Number(process.env.SWAP_BENCH_WARMUPS ?? 4);
+const measuredRuns = Number(process.env.SWAP_BENCH_MEASURED ?? 3);
+const sizes = [20_000, ...Array.from({ length: warmups + measuredRuns }, () => count)];
+const firstMeasured = sizes.length - measuredRuns;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** The measured runs' figures: the run with the median `key`, with every run's `key` listed. */
+function report(runs, key) {
+  const mid = median(runs.map((r) => r[key]));
+  const r = runs.find((x) => x[key] === mid);
+  console.log(JSON.stringify({ ...r, runs: runs.map((x) => Math.round(x[key])) }));
+}
 if (variant === 'demand' || variant === 'demand-swap-on') {
+  const runs = [];
   for (const [run, n] of sizes.entries()) {
     const kernel = boot(3);
     if (variant === 'demand-swap-on') kernel.enableSwap({ devices: [new k.MemorySwapDevice({ slotCount: 1 << 20, cost: 'nvme' })], policy: 'clock' });
@@ -43,11 +57,13 @@ if (variant === 'demand' || variant === 'demand-swap-on') {
       for (let i = 0; i < n; i++) p.touch(va + i * PAGE, 'read');
     });
     if (p.stats.lazyZero !== n) throw new Error(`expected ${n} lazy faults, got ${p.stats.lazyZero}`);
-    if (run === measured) console.log(JSON.stringify({ variant, faults: n, ...t, faultsPerCpuSecond: n / t.cpuSeconds }));
+    if (run >= firstMeasured) runs.push({ variant, faults: n, ...t, faultsPerCpuSecond: n / t.cpuSeconds });
   }
+  report(runs, 'faultsPerCpuSecond');
 } else if (variant === 'pressure-clock') {
   const resident = 2048;
   const pages = 4 * resident;
+  const runs = [];
   for (const [run, n] of sizes.entries()) {
     const kernel = boot(1);
     const swap = kernel.enableSwap({ devices: [new k.MemorySwapDevice({ slotCount: 4 * pages, cost: 'nvme' })], policy: 'clock', maxResidentPages: resident });
@@ -62,6 +78,7 @@ if (variant === 'demand' || variant === 'demand-swap-on') {
     });
     const swappedIn = swap.counters.swappedIn - in0;
     const evicted = swap.counters.swappedOut + swap.counters.cleanSwapEvictions - out0;
-    if (run === measured) console.log(JSON.stringify({ variant, accesses: n, swappedIn, evicted, ...t, pagesMovedPerCpuSecond: (swappedIn + evicted) / t.cpuSeconds, swapInsPerCpuSecond: swappedIn / t.cpuSeconds }));
+    if (run >= firstMeasured) runs.push({ variant, accesses: n, swappedIn, evicted, ...t, pagesMovedPerCpuSecond: (swappedIn + evicted) / t.cpuSeconds, swapInsPerCpuSecond: swappedIn / t.cpuSeconds });
   }
+  report(runs, 'pagesMovedPerCpuSecond');
 } else throw new Error(`unknown variant ${variant}`);

@@ -159,7 +159,11 @@ export class BitmapFrameAllocator {
    * else that reads the summary calls `flushLow` first.
    */
   private lowPending = false;
-  private freeCount = 0;
+  /**
+   * Free frames outside the hint word `lowWord`; the hint word's own are counted from the word
+   * itself (`freeNow`), so an allocation there writes no counter.
+   */
+  private freeOutsideLow = 0;
   private reservedCount = 0;
   private placedPa = -1;
   private zoneViews: Zone[] | null = null;
@@ -248,49 +252,63 @@ export class BitmapFrameAllocator {
    */
   allocFrame(): number | null {
     const pfn = this.allocPfn();
-    return pfn < 0 ? null : pfn * FRAME_BYTES;
+    // 4096 written out (FRAME_BYTES): the bundle's exported binding is a variable to V8, read and
+    // type-checked on every call.
+    return pfn < 0 ? null : pfn * 4096;
   }
 
   /**
    * {@link allocFrame} by page frame number (`pa / 4096`, Linux's pfn): the same lowest free
    * frame, as a small integer. Above 2 GiB (1 GiB in a browser's V8) a physical address is not a
    * small integer and every `number | null` result is a heap allocation (the caller gets a boxed
-   * double: 43 % of a fill step, README "Benchmarks"); a pfn never is, so this is the call for hot
+   * double: about half of a fill step, README "Benchmarks"); a pfn never is, so this is the call for hot
    * loops.
    * @returns the frame's number, or -1 when no frame is free
    */
   allocPfn(): number {
     // The fast path is kept small enough for V8 to inline into the caller's loop: one word read,
-    // one write, one count; the word edges (a word's first and last frame) and the move to the
-    // next word go out of line.
+    // one write, one count. A full hint word gives nx === -1 too (x + 1 is 0), so one test sends
+    // the word's edges (its first frame, its last, a full word) out of line.
     const bits = this.bits;
     const w = this.lowWord;
     const x = bits[w]!;
-    if (x === -1) return this.allocPfnNextWord();
-    const nx = x | (x + 1); // sets the lowest clear bit
+    const nx = x | (x + 1); // sets the lowest clear bit; odd, and -1 when x is -1 too
+    // One branch for nx === -1 (x full, or its last free frame) or nx === 1 (x === 0).
+    if (((nx + 1) & -3) === 0) return this.allocPfnEdge();
     bits[w] = nx;
-    this.freeCount--;
-    if (nx === -1 || x === 0) this.wordEdge(w, x, nx);
-    return (w << 5) + 31 - Math.clz32(nx ^ x);
+    return ((w << 5) | 31) ^ Math.clz32(nx ^ x); // = w * 32 + bit, without overflow checks
   }
 
-  /** The hint word is full: moves the hint to the lowest word with a free frame, then allocates there. */
-  private allocPfnNextWord(): number {
-    // A pending low word that is full has a clear summary bit already: nothing to flush.
-    this.lowPending = false;
-    const w = this.freeWords.nextSet(this.lowWord);
-    if (w < 0) return -1;
-    this.lowWord = w;
-    return this.allocPfn();
-  }
-
-  /** Word `w` went from `x` to `nx` by one allocation: its last free frame (summary) or its first (2 MiB block index). */
-  private wordEdge(w: number, x: number, nx: number): void {
+  /**
+   * `allocPfn` when the hint word is full, or the allocation takes its first or last free frame:
+   * moves the hint, keeps the summary and the 2 MiB block index in step. (No call back into
+   * `allocPfn`: a call's result would make every `allocPfn` result a tagged value in V8.)
+   */
+  private allocPfnEdge(): number {
+    const bits = this.bits;
+    let w = this.lowWord;
+    let x = bits[w]!;
+    if (x === -1) {
+      // Every word below w + 1 is full: the hint moves to the lowest word with a free frame. A
+      // pending word that is full has a clear summary bit already: nothing to flush.
+      this.lowPending = false;
+      w = this.freeWords.nextSet(w + 1);
+      if (w < 0) return -1;
+      this.moveLow(w);
+      x = bits[w]!;
+    }
+    const nx = x | (x + 1);
+    bits[w] = nx;
     if (nx === -1) {
-      // w is the hint word here, so a pending bit is w's own, and it is clear already.
+      // w is the hint word, so a pending bit is w's own, and it is clear already.
       if (this.lowPending) this.lowPending = false;
       else this.freeWords.clear(w);
+      // A fill's next word is free: the hint moves there now. Once every 32 words it is left to
+      // the search above instead, so the JIT has seen that path before memory runs out.
+      const n = w + 1;
+      if (n < this.words && (n & 31) !== 0 && bits[n] !== -1) this.moveLow(n);
     } else if (x === 0 && w >>> 4 < this.blockCount) this.blocks.clear(w >>> 4);
+    return ((w << 5) | 31) ^ Math.clz32(nx ^ x);
   }
 
   /**
@@ -304,7 +322,7 @@ export class BitmapFrameAllocator {
     // Fast path: in range and a whole frame number (frames < 2^31, so `| 0` is exact). Anything
     // else (NaN, negative, fractional, misaligned, huge) takes frameOf for the precise error.
     // typeof before any arithmetic: dividing a BigInt by a number throws a raw TypeError.
-    let f = typeof pa === 'number' ? pa / FRAME_BYTES : -1;
+    let f = typeof pa === 'number' ? pa / 4096 : -1; // FRAME_BYTES, as a literal (see allocFrame)
     if (!(f >= 0 && f < this.totalFrames) || (f | 0) !== f) f = this.frameOf(pa);
     this.freeValid(f);
   }
@@ -335,13 +353,13 @@ export class BitmapFrameAllocator {
     if ((x & bit) === 0) throw new DoubleFreeError(f * FRAME_BYTES);
     const nx = x & ~bit;
     bits[w] = nx;
-    this.freeCount++;
+    if (w !== this.lowWord) this.freeOutsideLow++;
     if (x === -1) {
       // Words below the hint are full, so a word that was full may be below it: it becomes the
       // new (pending) hint word; the old one's summary bit is brought up to date first.
       if (w < this.lowWord) {
         if (this.lowPending) this.flushLow();
-        this.lowWord = w;
+        this.moveLow(w);
         this.lowPending = true;
       } else if (w !== this.lowWord || !this.lowPending) {
         this.freeWords.set(w);
@@ -492,8 +510,8 @@ export class BitmapFrameAllocator {
     for (const run of this.freeRuns()) if (run.frameCount > largest) largest = run.frameCount;
     return {
       totalFrames: this.totalFrames,
-      freeFrames: this.freeCount,
-      usedFrames: this.totalFrames - this.freeCount,
+      freeFrames: this.freeNow(),
+      usedFrames: this.totalFrames - this.freeNow(),
       reservedFrames: this.reservedCount,
       usableFrames: this.totalFrames - this.reservedCount,
       largestFreeRunFrames: largest,
@@ -502,7 +520,7 @@ export class BitmapFrameAllocator {
 
   /** Frames free now (O(1)). */
   get freeFrames(): number {
-    return this.freeCount;
+    return this.freeNow();
   }
 
   /**
@@ -625,7 +643,7 @@ export class BitmapFrameAllocator {
       if (w < this.lowWord && x !== -1) fail(`word ${w} below the hint ${this.lowWord} has a free frame`);
     }
     reserved -= words * 32 - this.totalFrames;
-    if (free !== this.freeCount) fail(`free count ${this.freeCount}, bitmap says ${free}`);
+    if (free !== this.freeNow()) fail(`free count ${this.freeNow()}, bitmap says ${free}`);
     if (reserved !== this.reservedCount) fail(`reserved count ${this.reservedCount}, bitmap says ${reserved}`);
     if (this.lowWord < 0 || this.lowWord >= words) fail(`hint ${this.lowWord} out of range`);
     const s1 = this.freeWords.findInconsistency();
@@ -735,7 +753,6 @@ export class BitmapFrameAllocator {
       }
     }
     this.freeWords.rebuildSummary();
-    this.freeCount = free;
     this.reservedCount = reserved - (words * 32 - this.totalFrames);
     const blockBase = this.blocks.levels[0]!;
     blockBase.fill(0);
@@ -748,6 +765,19 @@ export class BitmapFrameAllocator {
     const low = this.freeWords.nextSet(0);
     this.lowWord = low < 0 ? 0 : low;
     this.lowPending = false;
+    this.freeOutsideLow = free - (32 - popcount32(bits[this.lowWord]!));
+  }
+
+  /** Frames free now: those outside the hint word and the hint word's own. */
+  private freeNow(): number {
+    return this.freeOutsideLow + 32 - popcount32(this.bits[this.lowWord]!);
+  }
+
+  /** Makes word v the hint word, moving the free count of the old one into `freeOutsideLow` and v's out of it. */
+  private moveLow(v: number): void {
+    const bits = this.bits;
+    this.freeOutsideLow += popcount32(bits[v]!) - popcount32(bits[this.lowWord]!);
+    this.lowWord = v;
   }
 
   /** Gives the pending hint word (see `lowPending`) its summary bit if it has a free frame. */
@@ -770,7 +800,7 @@ export class BitmapFrameAllocator {
     const x = bits[w]!;
     if (x === nx) return;
     bits[w] = nx;
-    this.freeCount += popcount32(x) - popcount32(nx);
+    if (w !== this.lowWord) this.freeOutsideLow += popcount32(x) - popcount32(nx);
     if (x === -1) this.freeWords.set(w);
     else if (nx === -1) this.freeWords.clear(w);
     const b = w >>> 4;
@@ -778,7 +808,7 @@ export class BitmapFrameAllocator {
       if (x === 0) this.blocks.clear(b);
       else if (nx === 0) this.maybeSetBlock(b);
     }
-    if (nx !== -1 && w < this.lowWord) this.lowWord = w;
+    if (nx !== -1 && w < this.lowWord) this.moveLow(w);
   }
 
   /** Marks frames `[s, e)` in use (`used`) or free, word by word through `markWord`. */

@@ -92,6 +92,43 @@ describe('allocFrame', () => {
     expect(pmm.allocFrame()).toBeNull();
     pmm.checkInvariants();
   });
+
+  it('fills word by word across summary words and used runs with the free count exact at every step', () => {
+    // 3 summary words (32 bitmap words each) and a bit: the hint moves to the next word when one
+    // fills, through the summary search at each 32-word boundary and over runs already in use
+    // (whole words, a word's tail, a run straddling a 32-word boundary).
+    const n = 3 * 1024 + 40;
+    const pmm = new BitmapFrameAllocator(n, {
+      reserved: [
+        { base: 64 * 4096, lengthBytes: 96 * 4096 },
+        { base: 1000 * 4096, lengthBytes: 60 * 4096 },
+        { base: 2080 * 4096, lengthBytes: 20 * 4096 },
+      ],
+    });
+    const used = new Set([0]);
+    for (let f = 64; f < 160; f++) used.add(f);
+    for (let f = 1000; f < 1060; f++) used.add(f);
+    for (let f = 2080; f < 2100; f++) used.add(f);
+    let want = 1;
+    for (let k = 0; k < n - used.size; k++) {
+      while (used.has(want)) want++;
+      expect(pmm.allocPfn()).toBe(want);
+      want++;
+      expect(pmm.freeFrames).toBe(n - used.size - k - 1);
+      if ((want & 31) === 0) pmm.checkInvariants();
+    }
+    expect(pmm.allocPfn()).toBe(-1);
+    expect(pmm.allocFrame()).toBeNull();
+    expect(pmm.stats().freeFrames).toBe(0);
+    pmm.checkInvariants();
+    pmm.freePfn(1059 + 1); // a frame above the second used run, then the lowest again
+    pmm.freePfn(33);
+    expect(pmm.freeFrames).toBe(2);
+    expect(pmm.allocPfn()).toBe(33);
+    expect(pmm.allocPfn()).toBe(1060);
+    expect(pmm.allocPfn()).toBe(-1);
+    pmm.checkInvariants();
+  });
 });
 
 describe('freeFrame', () => {
