@@ -2,23 +2,31 @@ import { grow } from './grow';
 
 const CAP = 32;
 const HALF = 16;
+/** Children per max-tree node (2^FAN_BITS): 8 doubles, one cache line; measured against 2 and 16 in the README. */
+const FAN_BITS = 3;
+const FAN = 1 << FAN_BITS;
 
 /**
- * The free blocks, as intervals `[start, end)` in address order, in leaves of up to 64 (typed
- * arrays); the leaves in address order in one array (`ord`, with each leaf's first start in
- * `first`), and a max-tree (a segment tree over leaf positions) of each leaf's largest interval.
- * First fit is one descent of the max-tree and one leaf scan; with an alignment or a window, the
- * next leaf whose largest interval fits, in address order, until one fits once aligned.
+ * The free blocks, as intervals `[start, end)` in address order, in leaves of up to 32 (starts and
+ * lengths in two typed arrays); the leaves in address order in one array (`ord`, with each leaf's
+ * first start in `first`), and a max-tree of each leaf's largest interval: an implicit 8-ary tree
+ * over leaf positions (a node's children side by side, one cache line). First fit is one descent
+ * of the max-tree and one leaf scan; with an alignment or a window, the next leaf whose largest
+ * interval fits, in address order, until one fits once aligned.
  *
  * Only free space is here: with 100,000 live blocks the free intervals are far fewer in a
- * first-fit workload (their leaves stay in cache); the in-use blocks are in PageRadix.
+ * first-fit workload; the in-use blocks are in the in-use index.
  *
  * Addresses are doubles, exact for every safe integer; no 32-bit operator touches one.
  * @internal
  */
 export class FreeIndex {
-  /** Interval k (leaf x holds k = x * CAP ...): [2k] start, [2k + 1] end, side by side in one cache line. */
-  private iv = new Float64Array(CAP * 8);
+  /**
+   * Interval k (leaf x holds k = x * CAP ...): its start in `st`, its length in `ln`. Apart, so a
+   * search by address reads only starts and a search by size only lengths (half the cache lines).
+   */
+  private st = new Float64Array(CAP * 4);
+  private ln = new Float64Array(CAP * 4);
   private cnt = new Int32Array(4);
   private lmax = new Float64Array(4);
   private slots = 0;
@@ -26,8 +34,14 @@ export class FreeIndex {
   private ord = new Int32Array(4);
   private first = new Float64Array(4);
   private n = 0;
-  private size = 4;
-  private tree = new Float64Array(8);
+  /**
+   * The max-tree: an implicit 8-ary tree, node 0 the root, node i's children 8i + 1 .. 8i + 8;
+   * its bottom row (from `base`, `size` nodes, a power of 8) holds each leaf position's largest
+   * interval (0 past the last leaf), every node above the largest of its children.
+   */
+  private size = FAN;
+  private base = 1;
+  private tree = new Float64Array(1 + FAN);
   /** Free intervals held. */
   count = 0;
   /** Leaf position of the interval the last `locate` / `find…` / `nextOf` returned. */
@@ -40,8 +54,8 @@ export class FreeIndex {
     this.ord[0] = x;
     this.n = 1;
     if (end > start) {
-      this.iv[((x * CAP) << 1)] = start;
-      this.iv[((x * CAP) << 1) + 1] = end;
+      this.st[x * CAP] = start;
+      this.ln[x * CAP] = end - start;
       this.cnt[x] = 1;
       this.lmax[x] = end - start;
       this.first[0] = start;
@@ -52,7 +66,8 @@ export class FreeIndex {
 
   clone(): FreeIndex {
     const c = new FreeIndex(0, 0);
-    c.iv = this.iv.slice();
+    c.st = this.st.slice();
+    c.ln = this.ln.slice();
     c.cnt = this.cnt.slice();
     c.lmax = this.lmax.slice();
     c.slots = this.slots;
@@ -61,6 +76,7 @@ export class FreeIndex {
     c.first = this.first.slice();
     c.n = this.n;
     c.size = this.size;
+    c.base = this.base;
     c.tree = this.tree.slice();
     c.count = this.count;
     return c;
@@ -68,13 +84,13 @@ export class FreeIndex {
 
   /** The size of the largest free interval (0 if none). */
   largest(): number {
-    return this.tree[1]!;
+    return this.tree[0]!;
   }
   startOf(k: number): number {
-    return this.iv[k << 1]!;
+    return this.st[k]!;
   }
   endOf(k: number): number {
-    return this.iv[(k << 1) + 1]!;
+    return this.st[k]! + this.ln[k]!;
   }
 
   /** The position of the last leaf whose first start is <= addr (or 0). */
@@ -95,13 +111,13 @@ export class FreeIndex {
     const pos = this.leafPos(addr);
     this.pos = pos;
     const base = this.ord[pos]! * CAP;
-    const iv = this.iv;
+    const st = this.st;
     let lo = base;
     let hi = base + this.cnt[this.ord[pos]!]! - 1;
-    if (hi < lo || iv[lo << 1]! > addr) return -1;
+    if (hi < lo || st[lo]! > addr) return -1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
-      if (iv[mid << 1]! <= addr) lo = mid;
+      if (st[mid]! <= addr) lo = mid;
       else hi = mid - 1;
     }
     return lo;
@@ -125,16 +141,13 @@ export class FreeIndex {
 
   /** First fit with no alignment or window: the lowest interval of at least `size` (`pos` set), or -1. */
   findAnywhere(size: number): number {
-    const tree = this.tree;
-    if (tree[1]! < size) return -1;
-    let i = 1;
-    while (i < this.size) i = tree[2 * i]! >= size ? 2 * i : 2 * i + 1;
-    const pos = i - this.size;
+    if (this.tree[0]! < size) return -1;
+    const pos = this.descend(0, size);
     this.pos = pos;
-    const iv = this.iv;
+    const ln = this.ln;
     let k = this.ord[pos]! * CAP;
-    while (iv[(k << 1) + 1]! - iv[k << 1]! < size) k++;
-    this.foundAddr = iv[k << 1]!;
+    while (ln[k]! < size) k++;
+    this.foundAddr = this.st[k]!;
     return k;
   }
 
@@ -142,19 +155,29 @@ export class FreeIndex {
   private nextCandidate(p: number, size: number): number {
     if (p >= this.n) return -1;
     const tree = this.tree;
-    let i = this.size + p;
-    if (tree[i]! < size) {
-      for (;;) {
-        if (i === 1) return -1;
-        if ((i & 1) === 0 && tree[i + 1]! >= size) {
-          i++;
-          break;
-        }
-        i >>>= 1;
+    let i = this.base + p;
+    if (tree[i]! >= size) return p;
+    // Climb until a later sibling fits, then take the first fitting child down to the bottom row.
+    for (;;) {
+      if (i === 0) return -1;
+      const last = ((i - 1) & ~(FAN - 1)) + FAN; // i's last sibling
+      while (i < last) {
+        i++;
+        if (tree[i]! >= size) return this.descend(i, size);
       }
-      while (i < this.size) i = tree[2 * i]! >= size ? 2 * i : 2 * i + 1;
+      i = (i - 1) >>> FAN_BITS;
     }
-    return i - this.size;
+  }
+
+  /** From node i (whose largest is at least `size`), the first leaf position below it that fits. */
+  private descend(i: number, size: number): number {
+    const tree = this.tree;
+    const base = this.base;
+    while (i < base) {
+      i = (i << FAN_BITS) + 1; // the first child
+      while (tree[i]! < size) i++;
+    }
+    return i - base;
   }
 
   /**
@@ -163,14 +186,15 @@ export class FreeIndex {
    * interval is big enough, from the leaf holding `lo` until one fits or `hi` is passed.
    */
   findFit(size: number, align: number, lo: number, hi: number): number {
-    const iv = this.iv;
+    const st = this.st;
+    const ln = this.ln;
     for (let pos = this.nextCandidate(this.leafPos(lo), size); pos !== -1; pos = this.nextCandidate(pos + 1, size)) {
       if (this.first[pos]! >= hi) return -1;
       const base = this.ord[pos]! * CAP;
       const last = base + this.cnt[this.ord[pos]!]!;
       for (let k = base; k < last; k++) {
-        const bs = iv[k << 1]!;
-        const be = iv[(k << 1) + 1]!;
+        const bs = st[k]!;
+        const be = bs + ln[k]!;
         if (bs >= hi) return -1;
         if (be - bs < size || be <= lo) continue;
         let a = bs > lo ? bs : lo;
@@ -191,20 +215,22 @@ export class FreeIndex {
     const pos = this.pos;
     const x = this.ord[pos]!;
     const base = x * CAP;
-    const s = this.iv[k << 1]!;
-    const e = this.iv[(k << 1) + 1]!;
-    const wasMax = e - s === this.lmax[x];
+    const s = this.st[k]!;
+    const len = this.ln[k]!;
+    const e = s + len;
+    const wasMax = len === this.lmax[x];
     if (a === s && b === e) {
       this.removeAt(pos, x, k - base);
       return;
     }
     if (a === s) {
-      this.iv[k << 1] = b;
+      this.st[k] = b;
+      this.ln[k] = e - b;
       if (k === base) this.first[pos] = b;
       if (wasMax) this.rescan(pos, x);
       return;
     }
-    this.iv[(k << 1) + 1] = a;
+    this.ln[k] = a - s;
     if (wasMax) this.rescan(pos, x);
     if (b < e) this.insertAt(pos, x, k - base + 1, b, e);
   }
@@ -212,55 +238,46 @@ export class FreeIndex {
   /** Adds the free interval `[a, e)`, merging with free neighbours (none may overlap it). */
   insert(a: number, e: number): void {
     const pos = this.leafPos(a);
-    let x = this.ord[pos]!;
-    const iv = this.iv;
-    let base = x * CAP;
+    const x = this.ord[pos]!;
+    const st = this.st;
+    const ln = this.ln;
+    const base = x * CAP;
     // k: index of the first interval starting after a.
     let lo = base;
     let hi = base + this.cnt[x]!;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (iv[mid << 1]! < a) lo = mid + 1;
+      if (st[mid]! < a) lo = mid + 1;
       else hi = mid;
     }
     const k = lo;
     const stop = base + this.cnt[x]!;
-    const prevEnds = k > base ? iv[((k - 1) << 1) + 1]! === a : pos > 0 && this.lastEnd(pos - 1) === a;
+    const prevEnds = k > base ? st[k - 1]! + ln[k - 1]! === a : pos > 0 && this.lastEnd(pos - 1) === a;
     const nextX = k < stop ? x : pos + 1 < this.n ? this.ord[pos + 1]! : -1;
     const nextK = k < stop ? k : nextX >= 0 ? nextX * CAP : -1;
-    const nextStarts = nextK >= 0 && iv[nextK << 1]! === e;
-    if (prevEnds && k > base) {
-      let ne = e;
-      if (nextStarts) {
-        ne = iv[(nextK << 1) + 1]!;
-        if (nextX === x) this.removeAt(pos, x, k - base);
-        else this.removeAt(pos + 1, nextX, 0);
-        x = this.ord[pos]!; // removeAt keeps this leaf in place (it only removes others or entries after k - 1)
-        base = x * CAP;
-      }
-      iv[((k - 1) << 1) + 1] = ne;
-      if (ne - iv[((k - 1) << 1)]! > this.lmax[x]!) this.setMax(pos, x, ne - iv[((k - 1) << 1)]!);
-      return;
-    }
+    const nextStarts = nextK >= 0 && st[nextK] === e;
     if (prevEnds) {
-      // The interval before a is the last of the previous leaf.
-      const p = this.ord[pos - 1]!;
-      const pk = p * CAP + this.cnt[p]! - 1;
+      // The interval before a grows to e, or to the end of the one after (which goes).
+      // removeAt below keeps the leaf holding it in place, and every entry before the one it removes.
+      const ppos = k > base ? pos : pos - 1;
+      const p = this.ord[ppos]!;
+      const pk = k > base ? k - 1 : p * CAP + this.cnt[p]! - 1;
       let ne = e;
       if (nextStarts) {
-        ne = iv[(nextK << 1) + 1]!;
+        ne = st[nextK]! + ln[nextK]!;
         if (nextX === x) this.removeAt(pos, x, k - base);
         else this.removeAt(pos + 1, nextX, 0);
       }
-      iv[(pk << 1) + 1] = ne;
-      if (ne - iv[pk << 1]! > this.lmax[p]!) this.setMax(pos - 1, p, ne - iv[pk << 1]!);
+      ln[pk] = ne - st[pk]!;
+      if (ln[pk] > this.lmax[p]!) this.setMax(ppos, p, ln[pk]);
       return;
     }
     if (nextStarts) {
       const npos = nextX === x ? pos : pos + 1;
-      iv[nextK << 1] = a;
+      ln[nextK] = st[nextK]! + ln[nextK]! - a;
+      st[nextK] = a;
       if (nextK === nextX * CAP) this.first[npos] = a;
-      if (iv[(nextK << 1) + 1]! - a > this.lmax[nextX]!) this.setMax(npos, nextX, iv[(nextK << 1) + 1]! - a);
+      if (ln[nextK] > this.lmax[nextX]!) this.setMax(npos, nextX, ln[nextK]);
       return;
     }
     this.insertAt(pos, x, k - base, a, e);
@@ -269,8 +286,8 @@ export class FreeIndex {
   // ---- leaves
 
   private lastEnd(pos: number): number {
-    const x = this.ord[pos]!;
-    return this.iv[((x * CAP + this.cnt[x]! - 1) << 1) + 1]!;
+    const k = this.ord[pos]! * CAP + this.cnt[this.ord[pos]!]! - 1;
+    return this.st[k]! + this.ln[k]!;
   }
 
   private newLeaf(): number {
@@ -278,7 +295,8 @@ export class FreeIndex {
     if (reuse !== undefined) return reuse;
     if (this.slots === this.cnt.length) {
       const c = this.cnt.length * 2;
-      this.iv = grow(this.iv, c * CAP * 2);
+      this.st = grow(this.st, c * CAP);
+      this.ln = grow(this.ln, c * CAP);
       this.cnt = grow(this.cnt, c);
       this.lmax = grow(this.lmax, c);
     }
@@ -287,51 +305,80 @@ export class FreeIndex {
 
   /** Recomputes leaf x's largest interval (at position pos) and the tree above it. */
   private rescan(pos: number, x: number): void {
-    let m = 0;
-    for (let k = x * CAP, e = k + this.cnt[x]!; k < e; k++) {
-      const l = this.iv[(k << 1) + 1]! - this.iv[k << 1]!;
-      if (l > m) m = l;
-    }
-    this.setMax(pos, x, m);
+    this.setMax(pos, x, this.maxOf(x));
   }
 
   private setMax(pos: number, x: number, m: number): void {
     this.lmax[x] = m;
     const tree = this.tree;
-    let i = this.size + pos;
+    let i = this.base + pos;
+    let old = tree[i]!;
     tree[i] = m;
-    for (i >>>= 1; i >= 1; i >>>= 1) {
-      const v = tree[2 * i]! > tree[2 * i + 1]! ? tree[2 * i]! : tree[2 * i + 1]!;
-      if (tree[i] === v) return;
-      tree[i] = v;
+    while (i > 0) {
+      const p = (i - 1) >>> FAN_BITS;
+      const pv = tree[p]!;
+      let v = m;
+      if (m < pv) {
+        if (old < pv) return; // the parent's largest is another child's
+        // This node held the parent's largest and shrank: the largest of the children.
+        const c = (p << FAN_BITS) + 1;
+        for (let j = c; j < c + FAN; j++) if (tree[j]! > v) v = tree[j]!;
+      }
+      if (pv === v) return;
+      tree[p] = v;
+      i = p;
+      old = pv;
+      m = v;
     }
   }
 
-  private rebuildTree(): void {
-    let size = 4;
-    while (size < this.n) size *= 2;
+  /**
+   * Refills the max-tree from leaf position `from` on (a leaf was added or removed there: the
+   * positions after it moved by one): the bottom row from `from` to `n` (the slot a removed leaf
+   * vacated included) and the nodes above it. All of it when the tree must grow.
+   */
+  private rebuildTree(from = 0): void {
+    let size = FAN;
+    while (size < this.n) size *= FAN;
     if (size !== this.size) {
       this.size = size;
-      this.tree = new Float64Array(2 * size);
+      this.base = (size - 1) / (FAN - 1);
+      this.tree = new Float64Array(this.base + size);
+      from = 0;
     }
     const tree = this.tree;
-    for (let i = 0; i < size; i++) tree[size + i] = i < this.n ? this.lmax[this.ord[i]!]! : 0;
-    for (let i = size - 1; i >= 1; i--) tree[i] = tree[2 * i]! > tree[2 * i + 1]! ? tree[2 * i]! : tree[2 * i + 1]!;
+    const base = this.base;
+    const to = this.n < size ? this.n : size - 1;
+    for (let i = from; i <= to; i++) tree[base + i] = i < this.n ? this.lmax[this.ord[i]!]! : 0;
+    let lo = base + from;
+    let hi = base + to;
+    while (lo > 0) {
+      lo = (lo - 1) >>> FAN_BITS;
+      hi = (hi - 1) >>> FAN_BITS;
+      for (let i = lo; i <= hi; i++) tree[i] = this.childMax(i);
+    }
+  }
+
+  private childMax(i: number): number {
+    let v = 0;
+    for (let j = i * FAN + 1; j <= i * FAN + FAN; j++) if (this.tree[j]! > v) v = this.tree[j]!;
+    return v;
   }
 
   /** Removes entry j of leaf x (at position pos); removes the leaf when it empties (unless it is the only one). */
   private removeAt(pos: number, x: number, j: number): void {
     const base = x * CAP;
     const c = this.cnt[x]!;
-    const iv = this.iv;
-    const len = iv[((base + j) << 1) + 1]! - iv[((base + j) << 1)]!;
+    const st = this.st;
+    const ln = this.ln;
+    const len = ln[base + j]!;
     // Plain loops: a leaf moves a few dozen entries, where copyWithin's call overhead dominates.
     for (let k = base + j; k < base + c - 1; k++) {
-      iv[k << 1] = iv[((k + 1) << 1)]!;
-      iv[(k << 1) + 1] = iv[((k + 1) << 1) + 1]!;
+      st[k] = st[k + 1]!;
+      ln[k] = ln[k + 1]!;
     }
-    iv[((base + c - 1) << 1)] = 0;
-    iv[((base + c - 1) << 1) + 1] = 0;
+    st[base + c - 1] = 0;
+    ln[base + c - 1] = 0;
     this.cnt[x] = c - 1;
     this.count--;
     if (c === 1 && this.n > 1) {
@@ -340,10 +387,10 @@ export class FreeIndex {
       this.n--;
       this.lmax[x] = 0;
       this.freeSlots.push(x);
-      this.rebuildTree();
+      this.rebuildTree(pos);
       return;
     }
-    if (j === 0 && c > 1) this.first[pos] = iv[base << 1]!;
+    if (j === 0 && c > 1) this.first[pos] = st[base]!;
     if (len === this.lmax[x]) this.rescan(pos, x);
   }
 
@@ -351,8 +398,10 @@ export class FreeIndex {
   private insertAt(pos: number, x: number, j: number, a: number, e: number): void {
     if (this.cnt[x] === CAP) {
       const y = this.newLeaf();
-      this.iv.copyWithin(y * CAP * 2, (x * CAP + HALF) * 2, (x * CAP + CAP) * 2);
-      this.iv.fill(0, (x * CAP + HALF) * 2, (x * CAP + CAP) * 2);
+      this.st.copyWithin(y * CAP, x * CAP + HALF, x * CAP + CAP);
+      this.ln.copyWithin(y * CAP, x * CAP + HALF, x * CAP + CAP);
+      this.st.fill(0, x * CAP + HALF, x * CAP + CAP);
+      this.ln.fill(0, x * CAP + HALF, x * CAP + CAP);
       this.cnt[x] = HALF;
       this.cnt[y] = CAP - HALF;
       if (this.n === this.ord.length) {
@@ -362,11 +411,11 @@ export class FreeIndex {
       this.ord.copyWithin(pos + 2, pos + 1, this.n);
       this.first.copyWithin(pos + 2, pos + 1, this.n);
       this.ord[pos + 1] = y;
-      this.first[pos + 1] = this.iv[((y * CAP) << 1)]!;
+      this.first[pos + 1] = this.st[y * CAP]!;
       this.n++;
       this.lmax[x] = this.maxOf(x);
       this.lmax[y] = this.maxOf(y);
-      this.rebuildTree();
+      this.rebuildTree(pos);
       if (j > HALF) {
         pos++;
         x = y;
@@ -375,13 +424,14 @@ export class FreeIndex {
     }
     const base = x * CAP;
     const c = this.cnt[x]!;
-    const iv = this.iv;
+    const st = this.st;
+    const ln = this.ln;
     for (let k = base + c; k > base + j; k--) {
-      iv[k << 1] = iv[((k - 1) << 1)]!;
-      iv[(k << 1) + 1] = iv[((k - 1) << 1) + 1]!;
+      st[k] = st[k - 1]!;
+      ln[k] = ln[k - 1]!;
     }
-    iv[((base + j) << 1)] = a;
-    iv[((base + j) << 1) + 1] = e;
+    st[base + j] = a;
+    ln[base + j] = e - a;
     this.cnt[x] = c + 1;
     this.count++;
     if (j === 0) this.first[pos] = a;
@@ -390,12 +440,13 @@ export class FreeIndex {
 
   private maxOf(x: number): number {
     let m = 0;
-    for (let k = x * CAP, end = k + this.cnt[x]!; k < end; k++) if (this.iv[(k << 1) + 1]! - this.iv[k << 1]! > m) m = this.iv[(k << 1) + 1]! - this.iv[k << 1]!;
+    const ln = this.ln;
+    for (let k = x * CAP, end = k + this.cnt[x]!; k < end; k++) if (ln[k]! > m) m = ln[k]!;
     return m;
   }
 
   /**
-   * Throws unless the leaves hold 1..64 intervals each (one empty leaf only when there is no free
+   * Throws unless the leaves hold 1..32 intervals each (one empty leaf only when there is no free
    * space), intervals are ordered, non-empty and never adjacent, every cached first start, leaf
    * maximum and tree value is true, and no leaf slot leaks; calls `visit` on each interval in order.
    */
@@ -409,11 +460,11 @@ export class FreeIndex {
       seen.add(x);
       const c = this.cnt[x]!;
       if (c > CAP || c < (this.n === 1 ? 0 : 1)) fail(`free leaf ${x} holds ${c} intervals`);
-      if (c > 0 && this.first[pos] !== this.iv[((x * CAP) << 1)]) fail(`free leaf ${x} caches first ${this.first[pos]}, true ${this.iv[((x * CAP) << 1)]}`);
+      if (c > 0 && this.first[pos] !== this.st[x * CAP]) fail(`free leaf ${x} caches first ${this.first[pos]}, true ${this.st[x * CAP]}`);
       if (this.lmax[x] !== this.maxOf(x)) fail(`free leaf ${x} caches maxFree ${this.lmax[x]}, true ${this.maxOf(x)}`);
       for (let k = x * CAP; k < x * CAP + c; k++) {
-        const s = this.iv[k << 1]!;
-        const e = this.iv[(k << 1) + 1]!;
+        const s = this.st[k]!;
+        const e = s + this.ln[k]!;
         if (!(e > s)) fail(`empty free interval at ${s}`);
         if (s <= prevEnd) fail(`free intervals out of order or adjacent at ${s}`);
         prevEnd = e;
@@ -423,8 +474,8 @@ export class FreeIndex {
     }
     if (total !== this.count) fail(`free index holds ${total} intervals, count says ${this.count}`);
     if (this.n + this.freeSlots.length !== this.slots) fail(`free leaves leak: ${this.n} live + ${this.freeSlots.length} free != ${this.slots}`);
-    for (let i = 1; i < 2 * this.size; i++) {
-      const want = i >= this.size ? (i - this.size < this.n ? this.lmax[this.ord[i - this.size]!]! : 0) : Math.max(this.tree[2 * i]!, this.tree[2 * i + 1]!);
+    for (let i = 0; i < this.base + this.size; i++) {
+      const want = i >= this.base ? (i - this.base < this.n ? this.lmax[this.ord[i - this.base]!]! : 0) : this.childMax(i);
       if (this.tree[i] !== want) fail(`maxFree tree node ${i} caches ${this.tree[i]}, true ${want}`);
     }
   }

@@ -276,6 +276,30 @@ describe('VirtualAllocator (model-based, against an array of granules)', () => {
   });
 });
 
+describe('VirtualAllocator over thousands of free blocks (a three-level free max-tree)', () => {
+  it('agrees with the reference when the free blocks fill hundreds of leaves', () => {
+    // Every other granule taken: ~3,000 free blocks in ~100-190 free leaves, so the 8-ary max-tree
+    // over leaf positions has three levels; first fit, windows and alignment then climb and descend
+    // across its nodes, and leaves split and empty far from the tree's left edge.
+    const cfg: Config = { base: 2 ** 32 - 3000 * 4096, granularityBytes: 4096, granuleCount: 6000 };
+    const checkerboard = (): { model: World; real: World } => {
+      const w = setup(cfg)().real;
+      for (let i = 1; i < cfg.granuleCount; i += 2) {
+        w.va.take(w.ref.addrOf(i), cfg.granularityBytes);
+        w.ref.mark(i, 1, undefined);
+      }
+      w.va.checkInvariants();
+      return { model: w, real: w };
+    };
+    fc.assert(
+      fc.property(fc.commands(commandsOver(fc.nat({ max: 8191 }), 2, true), { size: 'max', maxCommands: 200 }), (cmds) => {
+        fc.modelRun(checkerboard, cmds);
+      }),
+      { numRuns: 4, ...LIMITS },
+    );
+  });
+});
+
 describe('VirtualAllocator.alloc (lowest fit)', () => {
   /** Builds a fragmented state from takes and partial frees, then checks alloc against the reference. */
   function lowestFitProperty(stateArb: fc.Arbitrary<{ cfg: Config; takes: [number, number][]; holes: [number, number][] }>, numRuns: number): void {

@@ -487,7 +487,7 @@ describe('VirtualAllocator.checkInvariants', () => {
     const va = small();
     va.alloc(K);
     const free = (va as unknown as { freeIdx: { tree: Float64Array } }).freeIdx;
-    free.tree[1] = 1; // the max-tree's root: the largest free block of all
+    free.tree[0] = 1; // the max-tree's root: the largest free block of all
     expect(() => va.checkInvariants()).toThrow(/maxFree/);
   });
 
@@ -503,8 +503,10 @@ describe('VirtualAllocator.checkInvariants', () => {
     const va = small();
     va.alloc(K);
     va.alloc(K);
-    const free = (va as unknown as { freeIdx: { iv: Float64Array; ord: Int32Array } }).freeIdx;
-    free.iv[free.ord[0]! * 64] = free.iv[free.ord[0]! * 64]! - K; // the first leaf (32 intervals of [start, end]): its first free block now overlaps the second in-use block
+    const free = (va as unknown as { freeIdx: { st: Float64Array; ln: Float64Array; ord: Int32Array } }).freeIdx;
+    const k = free.ord[0]! * 32; // the first leaf (32 intervals): its first free block now starts inside the second in-use block
+    free.st[k] = free.st[k]! - K;
+    free.ln[k] = free.ln[k]! + K;
     expect(() => va.checkInvariants()).toThrow(/invariant/);
   });
 

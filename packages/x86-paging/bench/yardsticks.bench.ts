@@ -27,93 +27,16 @@ import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as X86Paging from '@kmem/x86-paging';
-import { buildRandomTables, xorshift32 } from './random-tables';
+import { buildWorkload, MAPPINGS, mmuPass, PASSES, sink, sketchPass, STREAM } from './yardstick-workload';
 
 const moduleUnderTest = process.env.YARDSTICK_MODULE;
-const { Access, ArrayBufferPhysicalMemory, ControlRegisters, Mmu, Mode, Tlb } = (await import(moduleUnderTest === undefined ? '@kmem/x86-paging' : pathToFileURL(moduleUnderTest).href)) as typeof X86Paging;
-
-const MAPPINGS = 1_000_000;
-const HOT_PAGES = 1024;
-const STREAM = 1 << 20;
-const PASSES = 5; // 5 × 1 M = 5.2 M translations timed per figure
-const TWO_32 = 4294967296;
-
-const rand = xorshift32(0x2545f491);
-
-// Rights of each leaf: 87 % user read-write, 8 % user read-only, 5 % supervisor read-write.
-const leafFlags = (): number => {
-  const r = rand();
-  return r < 0.87 ? 0x7 : r < 0.95 ? 0x5 : 0x3;
-};
-
-function buildWorkload(): { words: Uint32Array; memory: X86Paging.ArrayBufferPhysicalMemory; pml4: number; hotVa: Float64Array; hotWrite: Uint8Array; coldVa: Float64Array } {
-  const memory = new ArrayBufferPhysicalMemory(160 * 1024 * 1024);
-  const words = memory.words;
-  const { pml4, pages } = buildRandomTables(words, MAPPINGS, rand, leafFlags);
-  const hot = new Float64Array(HOT_PAGES);
-  for (let i = 0; i < HOT_PAGES; i++) hot[i] = pages[Math.floor(rand() * MAPPINGS)]!;
-  const hotVa = new Float64Array(STREAM);
-  const hotWrite = new Uint8Array(STREAM);
-  const coldVa = new Float64Array(STREAM);
-  for (let i = 0; i < STREAM; i++) {
-    hotVa[i] = hot[Math.floor(rand() * HOT_PAGES)]! + Math.floor(rand() * 4096);
-    hotWrite[i] = rand() < 0.3 ? 1 : 0;
-    coldVa[i] = pages[Math.floor(rand() * MAPPINGS)]! + Math.floor(rand() * 4096);
-  }
-  return { words, memory, pml4, hotVa, hotWrite, coldVa };
-}
-
-// --- the plain JS yardstick: a 4-level walk and a direct-mapped TLB ---------------------------------
-
-const SKETCH_SLOTS = 4096;
-const sketchTag = new Float64Array(SKETCH_SLOTS).fill(-1); // page number, -1 = empty
-const sketchFrame = new Float64Array(SKETCH_SLOTS); // physical address of the page
-const sketchWritable = new Uint8Array(SKETCH_SLOTS); // cached with write permission (and D set)
-
-/** One access through the sketch: the physical address, or -1 for a page fault. */
-function sketchAccess(words: Uint32Array, pml4: number, va: number, write: number, useTlb: boolean): number {
-  const page = Math.floor(va / 4096);
-  const offset = va - page * 4096;
-  const slot = page & (SKETCH_SLOTS - 1);
-  if (useTlb && sketchTag[slot] === page && (write === 0 || sketchWritable[slot] === 1)) return sketchFrame[slot]! + offset;
-  const vaHi = Math.floor(va / TWO_32);
-  const vaLo = va - vaHi * TWO_32;
-  let w = pml4 / 4 + ((vaHi >>> 7) & 511) * 2;
-  let rights = 0x6; // R/W and U/S allowed so far
-  for (let level = 0; level < 4; level++) {
-    const e = words[w]!;
-    if ((e & 1) === 0) return sketchFault(slot, useTlb);
-    rights &= e;
-    if (level === 3) {
-      if ((rights & 4) === 0 || (write === 1 && (rights & 2) === 0)) return sketchFault(slot, useTlb);
-      words[w] = e | (write === 1 ? 0x60 : 0x20); // A, and D on a write
-      const pa = (e - (e & 0xfff)) + words[w + 1]! * TWO_32;
-      if (useTlb) {
-        sketchTag[slot] = page;
-        sketchFrame[slot] = pa;
-        sketchWritable[slot] = write;
-      }
-      return pa + offset;
-    }
-    if ((e & 0x20) === 0) words[w] = e | 0x20; // A on the table entry
-    const table = e - (e & 0xfff);
-    const index = level === 0 ? (((vaHi & 0x7f) << 2) | (vaLo >>> 30)) : level === 1 ? (vaLo >>> 21) & 511 : (vaLo >>> 12) & 511;
-    w = table / 4 + index * 2;
-  }
-  return -1;
-}
-
-function sketchFault(slot: number, useTlb: boolean): number {
-  if (useTlb) sketchTag[slot] = -1; // a fault drops the page's entry (SDM 4.10.4.1)
-  return -1;
-}
+const build = (await import(moduleUnderTest === undefined ? '@kmem/x86-paging' : pathToFileURL(moduleUnderTest).href)) as typeof X86Paging;
+const { ControlRegisters, Mmu, Mode, Tlb } = build;
 
 // --- one case in this process ----------------------------------------------------------------------
 
-const sink = new Float64Array(2);
-
 function runCase(name: string): void {
-  const { words, memory, pml4, hotVa, hotWrite, coldVa } = buildWorkload();
+  const { words, memory, pml4, hotVa, hotWrite, coldVa } = buildWorkload(build);
   const cold = name.endsWith('cold');
   const va = cold ? coldVa : hotVa;
   const write = cold ? new Uint8Array(STREAM) : hotWrite;
@@ -122,33 +45,9 @@ function runCase(name: string): void {
     const tlb = new Tlb();
     tlb.enabled = name === 'mmu-tlb';
     const mmu = new Mmu(memory, new ControlRegisters({ cr3Frame: pml4 }), { tlb });
-    const READ = Access.Read;
-    const WRITE = Access.Write;
-    const USER = Mode.User;
-    pass = () => {
-      let faults = 0;
-      let check = 0;
-      for (let i = 0; i < STREAM; i++) {
-        const r = mmu.translate(va[i]!, write[i] === 1 ? WRITE : READ, USER);
-        if (r.fault) faults++;
-        else check += r.pa;
-      }
-      sink[0]! += check;
-      return faults;
-    };
+    pass = mmuPass(mmu, Mode.User, va, write);
   } else {
-    const useTlb = name === 'sketch-tlb';
-    pass = () => {
-      let faults = 0;
-      let check = 0;
-      for (let i = 0; i < STREAM; i++) {
-        const pa = sketchAccess(words, pml4, va[i]!, write[i]!, useTlb);
-        if (pa < 0) faults++;
-        else check += pa;
-      }
-      sink[0]! += check;
-      return faults;
-    };
+    pass = sketchPass(words, pml4, va, write, name === 'sketch-tlb');
   }
   for (let w = 0; w < 3; w++) pass(); // JIT and caches warm, A/D bits settled
   const cpu0 = process.cpuUsage();

@@ -276,9 +276,16 @@ export class Mmu {
     }
     // The leaf's flags with R/W and U/S AND-ed and NX OR-ed over the levels (SDM 4.6).
     let flags = (lo & 0xff9) | (andLo & 0x6) | (hi & 0x7ff0_0000) | ((hi4 | hi3 | hi2 | hi) & (0x8000_0000 | 0));
-    // Same quick accept as on a TLB hit: a read of a page of the accessing mode's own kind.
-    if (!(access === 0 && ((flags & 0x4) !== 0) === (mode === 3)) && this.rightsError(flags, access, mode) !== 0) {
-      return this.deniedAfterFastWalk(e4, e3, e2, flags, vaHi, vaLo, access, mode);
+    // Rights (SDM 4.6.1; CR4.PKE = 0 here, so no protection keys): a user-mode read or write is
+    // decided inline — U/S at every level, and R/W at every level for a write, whatever CR0.WP —
+    // with its error code P | U/S | W/R (4.7); the same quick accept as on a TLB hit for a
+    // supervisor read of a supervisor page; everything else (fetches, other supervisor accesses)
+    // through rightsError and errorBase.
+    if (mode === 3 && access !== 2) {
+      if ((flags & 0x4) === 0 || (access === 1 && (flags & 0x2) === 0)) return this.deniedAfterFastWalk(e4, e3, e2, 0x5 | (access << 1), vaHi, vaLo);
+    } else if (!(access === 0 && (flags & 0x4) === 0)) {
+      const denied = this.rightsError(flags, access, mode);
+      if (denied !== 0) return this.deniedAfterFastWalk(e4, e3, e2, this.errorBase(access, mode) | denied, vaHi, vaLo);
     }
     // SDM 4.8: A on every entry used, D on the written leaf (one test when all are set).
     const set = access === 1 ? 0x60 /* A | D */ : 0x20; /* A */
@@ -310,8 +317,8 @@ export class Mmu {
    * fast walk's precondition), only pieces of a huge page can go. The mmu property tests compare
    * every such case, A/D bits included, with the reference walk.
    */
-  private deniedAfterFastWalk(e4: number, e3: number, e2: number, flags: number, vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
-    // Out of line and recomputing what it needs, so translateWalk's allowed path stays as it was.
+  private deniedAfterFastWalk(e4: number, e3: number, e2: number, errorCode: number, vaHi: number, vaLo: number): TranslationResult {
+    // Out of line, so translateWalk's allowed path stays as it was.
     const w = this.flat!;
     w[e4]! |= 0x20;
     w[e3]! |= 0x20;
@@ -319,11 +326,13 @@ export class Mmu {
     this.walkCount++;
     const r = this.result;
     r.tlbHit = false;
-    setFault(r, this.errorBase(access, mode) | this.rightsError(flags, access, mode), 1);
+    setFault(r, errorCode, 1);
     const tlb = this.tlb;
     if (tlb !== null && tlb.enabled) {
       tlb.misses++;
-      tlb.invalidatePageSplit(vaHi, vaLo, 0);
+      // No 4 KiB entry of the page is cached (findTag found none): only pieces of a huge page
+      // holding it can go, and only when the TLB holds some.
+      if (tlb.hugePieceCount !== 0) tlb.invalidatePageSplit(vaHi, vaLo, 0);
     }
     return r;
   }
@@ -339,11 +348,20 @@ export class Mmu {
   private cachedRightsOther(tlb: Tlb, slot: number, flags: number, vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
     const regs = this.registers;
     if ((regs.cr4 & 0x1020) /* LA57 | PAE */ !== 0x20 || (regs.efer & 0x400) /* EFER.LMA */ === 0) return this.translateFull(vaHi, vaLo, access, mode);
-    const denied = this.rightsError(flags, access, mode);
-    if (denied === 0) return this.translateFull(vaHi, vaLo, access, mode);
+    // A user-mode read or write decided inline as in translateWalk (CR4.PKE = 0 here); the rest
+    // through rightsError.
+    let errorCode: number;
+    if (mode === 3 && access !== 2) {
+      if ((flags & 0x4) !== 0 && (access === 0 || (flags & 0x2) !== 0)) return this.translateFull(vaHi, vaLo, access, mode);
+      errorCode = 0x5 | (access << 1);
+    } else {
+      const denied = this.rightsError(flags, access, mode);
+      if (denied === 0) return this.translateFull(vaHi, vaLo, access, mode);
+      errorCode = this.errorBase(access, mode) | denied;
+    }
     tlb.hits++;
     const r = this.result;
-    setFault(r, this.errorBase(access, mode) | denied, tlb.levels[slot]!);
+    setFault(r, errorCode, tlb.levels[slot]!);
     r.tlbHit = true;
     tlb.invalidatePageSplit(vaHi, vaLo, 0);
     return r;

@@ -187,6 +187,15 @@ export class Tlb {
   readonly setMask: number;
   /** Number of valid entries with level > 1. */
   private hugeEntries = 0;
+
+  /**
+   * Number of cached pieces of 2 MiB, 4 MiB and 1 GiB pages (entries with a size class above
+   * 4 KiB). While it is 0, dropping a page's entries never has to look beyond the page's own set:
+   * the Mmu skips the INVLPG-style drop after a fault on a page it found uncached.
+   */
+  get hugePieceCount(): number {
+    return this.hugeEntries;
+  }
   /**
    * Which huge pages have cached pieces, so INVLPG scans for pieces only when the huge page
    * containing its address has some (a kernel's direct map keeps 2 MiB / 1 GiB pieces cached

@@ -13,6 +13,17 @@ function setup(cr4 = CR4.PAE | CR4.PGE, tlb = {}) {
   return { t, cpu, tlb: cpu.tlb! };
 }
 
+/** A 2 MiB user page at linear 1 GiB with two of its 4 KiB pieces cached (SDM 4.10.2.3). */
+function setupTwoPiecesOf2MiB() {
+  const s = setup();
+  const va = 0x4000_0000;
+  s.t.map(va, 0x20_0000, URW, 2);
+  s.cpu.translate(va, Access.Read, Mode.User);
+  s.cpu.translate(va + 0x10_0000, Access.Read, Mode.User);
+  expect(s.tlb.validCount()).toBe(2);
+  return { ...s, va };
+}
+
 describe('Tlb: stale translations (SDM 4.10.4)', () => {
   it('keeps using a changed entry until invlpg(va) (SDM 4.10.4.1 INVLPG)', () => {
     const { t, cpu, tlb } = setup();
@@ -84,12 +95,7 @@ describe('Tlb: stale translations (SDM 4.10.4)', () => {
   });
 
   it('invlpg anywhere in a 2 MiB page drops every cached 4 KiB piece of it (SDM 4.10.2.3, 4.10.4.1)', () => {
-    const { t, cpu, tlb } = setup();
-    const va = 0x4000_0000;
-    t.map(va, 0x20_0000, URW, 2);
-    cpu.translate(va, Access.Read, Mode.User);
-    cpu.translate(va + 0x10_0000, Access.Read, Mode.User);
-    expect(tlb.validCount()).toBe(2);
+    const { t, cpu, tlb, va } = setupTwoPiecesOf2MiB();
     t.map(va, 0x60_0000, URW, 2);
     cpu.invlpg(va + 0x1f_f000);
     expect(tlb.validCount()).toBe(0);
@@ -124,6 +130,29 @@ describe('Tlb: stale translations (SDM 4.10.4)', () => {
     expect(tlb.validCount()).toBe(1);
     expect(cpu.translate(VA, Access.Write, Mode.User).fault).toBe(true);
     expect(tlb.validCount()).toBe(0);
+  });
+
+  it('a user write to a read-only page the TLB holds faults from the cached rights with P | W/R | U/S, counts a hit and drops the entry (SDM 4.10.2.2, 4.7, 4.10.4.1)', () => {
+    const { t, cpu, tlb } = setup();
+    t.map(VA, A, PTE.Present | PTE.User);
+    cpu.translate(VA, Access.Read, Mode.User);
+    const hits = tlb.hits;
+    expect(cpu.translate(VA + 8, Access.Write, Mode.User)).toMatchObject({ fault: true, errorCode: E.Present | E.Write | E.User, level: 1, tlbHit: true });
+    expect(tlb.hits).toBe(hits + 1);
+    expect(tlb.validCount()).toBe(0);
+    // The next write walks (a miss) and faults from the tables with the same code.
+    expect(cpu.translate(VA + 8, Access.Write, Mode.User)).toMatchObject({ fault: true, errorCode: E.Present | E.Write | E.User, tlbHit: false });
+    tlb.checkInvariants();
+  });
+
+  it('a fault on a 4 KiB page the TLB does not hold drops the cached pieces of the 2 MiB page that mapped the address before (SDM 4.10.4.1)', () => {
+    const { t, cpu, tlb, va } = setupTwoPiecesOf2MiB();
+    // The 2 MiB page becomes a page table without INVLPG; its page 5 is read-only.
+    t.set(2, va, 0, 0);
+    t.map(va + 0x5000, A, PTE.Present | PTE.User);
+    expect(cpu.translate(va + 0x5000, Access.Write, Mode.User)).toMatchObject({ fault: true, errorCode: E.Present | E.Write | E.User, level: 1, tlbHit: false });
+    expect(tlb.validCount()).toBe(0);
+    tlb.checkInvariants();
   });
 });
 
