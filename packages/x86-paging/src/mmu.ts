@@ -61,7 +61,15 @@ function markUsed(w: Uint32Array, e4: number, e3: number, e2: number, e1: number
  * entry walks to set D, SDM 4.8). Everything else goes through `Mmu.rightsError`.
  */
 function quickHit(flags: number, access: Access, mode: Mode): boolean {
-  return ((flags & 0x4) /* U/S */ !== 0) === (mode === 3) /* Mode.User */ && (access === 0 /* Access.Read */ || (access === 1 /* Access.Write */ && mode === 3 && (flags & 0x42) /* R/W | D */ === 0x42));
+  // In user mode the bits needed are U/S, and R/W and D for a write (access 1), computed rather
+  // than branched on: reads and writes come in no order the host CPU can predict, and a
+  // mispredicted branch on the access kind cost more than the hit itself. A fetch (access 2) is
+  // never quick (XD needs the full check), a test that always goes the same way.
+  if (mode === 3 /* Mode.User */) {
+    const need = 0x4 /* U/S */ | (access * 0x42) /* R/W | D */;
+    return access !== 2 && (flags & need) === need;
+  }
+  return (flags & 0x4) === 0 && access === 0 /* Access.Read */;
 }
 
 /** Options of {@link Mmu}. */
@@ -293,13 +301,14 @@ export class Mmu {
     // supervisor read of a supervisor page; everything else (fetches, other supervisor accesses)
     // through rightsError and errorBase.
     if (mode === 3 && access !== 2) {
-      if ((flags & 0x4) === 0 || (access === 1 && (flags & 0x2) === 0)) return this.deniedAfterFastWalk(e4, e3, e2, 0x5 | (access << 1), vaHi, vaLo);
+      const need = 0x4 /* U/S */ | (access << 1); /* R/W for a write */
+      if ((flags & need) !== need) return this.deniedAfterFastWalk(e4, e3, e2, 0x5 | (access << 1), vaHi, vaLo);
     } else if (!(access === 0 && (flags & 0x4) === 0)) {
       const denied = this.rightsError(flags, access, mode);
       if (denied !== 0) return this.deniedAfterFastWalk(e4, e3, e2, this.errorBase(access, mode) | denied, vaHi, vaLo);
     }
     // SDM 4.8: A on every entry used, D on the written leaf (one test when all are set).
-    const set = access === 1 ? 0x60 /* A | D */ : 0x20; /* A */
+    const set = 0x20 /* A */ | ((access & 1) << 6); /* D on a write */
     if ((andLo & 0x20) === 0 || (lo & set) !== set) markUsed(w, e4, e3, e2, e1, set);
     flags |= set;
     this.walkCount++;
@@ -363,7 +372,8 @@ export class Mmu {
     // through rightsError.
     let errorCode: number;
     if (mode === 3 && access !== 2) {
-      if ((flags & 0x4) !== 0 && (access === 0 || (flags & 0x2) !== 0)) return this.translateFull(vaHi, vaLo, access, mode);
+      const need = 0x4 /* U/S */ | (access << 1); /* R/W for a write */
+      if ((flags & need) === need) return this.translateFull(vaHi, vaLo, access, mode);
       errorCode = 0x5 | (access << 1);
     } else {
       const denied = this.rightsError(flags, access, mode);
