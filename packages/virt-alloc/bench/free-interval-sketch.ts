@@ -1,6 +1,6 @@
 // The in-use index experiment behind issue 19's virt-alloc work, NOT the package's allocator:
-// the package's own free-interval index (src/free-index.ts: free intervals in leaves of 64 under a
-// max-tree) with the in-use blocks in an open-addressing hash from start to end, or (denseLimit)
+// the package's own free-interval index (src/free-index.ts: free intervals in leaves of 32 under an
+// 8-ary max-tree) with the in-use blocks in an open-addressing hash from start to end, or (denseLimit)
 // in one flat array of block lengths indexed by page, instead of the package's page radix tree.
 // Only alloc(pageCount) (lowest fitting address) and free(start) of a whole block, no tags, no
 // validation. Units are pages. bench/contenders/free-interval-sketch.ts runs it on bench/mix.ts,
