@@ -10,14 +10,17 @@
 //   node --import tsx bench/yardstick-parts.ts            (after `npx tsup`)
 //
 // Options: CASES (comma-separated case:stream names, default all), ROUNDS, TLB_SETS / TLB_WAYS
-// (a TLB geometry other than the default for the `mmu-tlb` cases).
+// (a TLB geometry other than the default for the `mmu-tlb` cases), YARDSTICK_MODULE (another
+// build's dist/index.js).
 // Not run by `pnpm bench` (its file name does not end in .bench.ts).
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import * as build from '@kmem/x86-paging';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as X86Paging from '@kmem/x86-paging';
 import { buildWorkload, mmuPass, PASSES, sink, sketchPass, STREAM } from './yardstick-workload';
 
+const moduleUnderTest = process.env.YARDSTICK_MODULE;
+const build = (await import(moduleUnderTest === undefined ? '@kmem/x86-paging' : pathToFileURL(moduleUnderTest).href)) as typeof X86Paging;
 const { ControlRegisters, Mmu, Mode, Tlb } = build;
 
 /** The stream `name` ('mix', 'allowed' or 'faulting'): the hot stream, or its accesses of one kind in order, repeated to STREAM. */

@@ -6,7 +6,8 @@
 //   mmu-tlb      Mmu.translate with the default TLB (`new Tlb()`, 1024 sets x 2 ways)
 //   mmu-off      the same Mmu with the TLB off (every access walks)
 //   sketch-tlb   a plain JS 4-level walk plus a direct-mapped 4,096-entry TLB that caches only
-//                allowed translations (below, ~80 lines): the yardstick every reader can check
+//                allowed translations (bench/yardstick-workload.ts, ~60 lines): the yardstick
+//                every reader can check
 //   mmu-cold     Mmu.translate, TLB off, uniform over the 1 M mappings
 //   sketch-cold  the plain walk alone on the same cold stream
 //
