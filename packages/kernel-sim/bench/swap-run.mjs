@@ -1,6 +1,7 @@
 // One measurement in its own process, for bench/swap.bench.ts (A/B runs alternate processes).
 //   node bench/swap-run.mjs <path to a built kernel-sim index.js> <variant> <pageCount>
-// variants: demand (swap off), demand-swap-on (swap enabled, no memory pressure),
+// variants: demand (swap off), demand-swap-on (swap enabled, no memory pressure), cpu-demand and
+//           cpu-demand-swap-on (the same faults through Cpu.read8, as bench/fault.bench.ts),
 //           pressure-clock (Clock evicting and swapping in on every access).
 // Prints one JSON line: { variant, faults, cpuSeconds, wallSeconds, ... }.
 import { setFlagsFromString } from 'node:v8';
@@ -55,16 +56,23 @@ function report(runs, key) {
   const r = runs.find((x) => x[key] === mid);
   console.log(JSON.stringify({ ...r, runs: runs.map((x) => Math.round(x[key])) }));
 }
-if (variant === 'demand' || variant === 'demand-swap-on') {
+if (variant === 'demand' || variant === 'demand-swap-on' || variant === 'cpu-demand' || variant === 'cpu-demand-swap-on') {
+  // demand*: Process.touch, the checked user access (with swap on it also advances the swap
+  // clock); cpu-demand*: a user-mode read straight through the Cpu, as bench/fault.bench.ts
+  // measures demand paging (the fault path alone: no swap clock).
+  const viaCpu = variant.startsWith('cpu-');
   const runs = [];
   for (const [run, n] of sizes.entries()) {
     const kernel = boot(3);
-    if (variant === 'demand-swap-on') kernel.enableSwap({ devices: [new k.MemorySwapDevice({ slotCount: 1 << 20, cost: 'nvme' })], policy: 'clock' });
+    if (variant.endsWith('swap-on')) kernel.enableSwap({ devices: [new k.MemorySwapDevice({ slotCount: 1 << 20, cost: 'nvme' })], policy: 'clock' });
     const p = kernel.createProcess({ name: 'bench' });
     const va = p.mmap({ lengthBytes: n * PAGE });
+    kernel.switchTo(p.pid);
+    const cpu = kernel.machine.cpu;
     collectGarbage();
     const t = timed(() => {
-      for (let i = 0; i < n; i++) p.touch(va + i * PAGE, 'read');
+      if (viaCpu) for (let i = 0; i < n; i++) cpu.read8(va + i * PAGE, 3 /* Mode.User */);
+      else for (let i = 0; i < n; i++) p.touch(va + i * PAGE, 'read');
     });
     if (p.stats.lazyZero !== n) throw new Error(`expected ${n} lazy faults, got ${p.stats.lazyZero}`);
     if (run >= firstMeasured) runs.push({ variant, faults: n, ...t, faultsPerCpuSecond: n / t.cpuSeconds });

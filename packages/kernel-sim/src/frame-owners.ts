@@ -18,16 +18,27 @@ export const FRAME_OWNER_KINDS: readonly FrameOwnerKind[] = Object.freeze(['kern
 
 const KIND_CODE = new Map<FrameOwnerKind, number>(FRAME_OWNER_KINDS.map((k, i) => [k, i + 1]));
 
+// The checks below run on every frame the kernel takes (each demand-paging fault); their messages
+// are built out of line, so the checks stay small enough for V8 to inline into the fault path.
+
 function kindCode(kind: FrameOwnerKind): number {
   const c = KIND_CODE.get(kind);
-  if (c === undefined) throw new FrameOwnershipError(0, `"${show(kind)}" is not a frame owner kind`);
+  if (c === undefined) throw unknownKind(kind);
   return c;
+}
+
+function unknownKind(kind: unknown): FrameOwnershipError {
+  return new FrameOwnershipError(0, `"${show(kind)}" is not a frame owner kind`);
 }
 
 /** The kind code of `owner`. @throws FrameOwnershipError unless it is an owner object with a known kind */
 function ownerCode(owner: FrameOwner): number {
-  if (typeof owner !== 'object' || owner === null) throw new FrameOwnershipError(0, `owner ${owner === null ? 'null' : typeof owner} is not a { kind, pid? } object`);
+  if (typeof owner !== 'object' || owner === null) throw notAnOwner(owner);
   return kindCode(owner.kind);
+}
+
+function notAnOwner(owner: unknown): FrameOwnershipError {
+  return new FrameOwnershipError(0, `owner ${owner === null ? 'null' : typeof owner} is not a { kind, pid? } object`);
 }
 
 /** A frame allocator that tags what it hands out with one owner (the shape x86-paging's Mapper takes). */
@@ -93,8 +104,12 @@ export class FrameOwners {
     this.memory.zeroFrame(frame);
     this.record(frame, code, pid);
     this.mirror(frame, true);
-    if (this.events.wants('frame-alloc')) this.events.emit(pid < 0 ? { kind: 'frame-alloc', frame, owner: owner.kind } : { kind: 'frame-alloc', frame, owner: owner.kind, pid });
+    if (this.events.wants('frame-alloc')) this.emitAlloc(frame, owner.kind, pid);
     return frame;
+  }
+
+  private emitAlloc(frame: number, owner: FrameOwnerKind, pid: number): void {
+    this.events.emit(pid < 0 ? { kind: 'frame-alloc', frame, owner } : { kind: 'frame-alloc', frame, owner, pid });
   }
 
   /**
@@ -461,6 +476,10 @@ export class FrameOwners {
 
 function checkPid(pid: number | undefined): number {
   if (pid === undefined) return -1;
-  if (!Number.isSafeInteger(pid) || pid < 0 || pid > 0x7fff_fffe) throw new FrameOwnershipError(0, `pid ${show(pid)} is not a non-negative integer`);
+  if (!Number.isSafeInteger(pid) || pid < 0 || pid > 0x7fff_fffe) throw badPid(pid);
   return pid;
+}
+
+function badPid(pid: unknown): FrameOwnershipError {
+  return new FrameOwnershipError(0, `pid ${show(pid)} is not a non-negative integer`);
 }

@@ -35,7 +35,12 @@ export class FrameRecords {
 
   /** Makes room for frame number `n`. */
   ensure(n: number): void {
-    if (n < this.flags.length) return;
+    // Growing (rare: the records are sized for RAM when swap is enabled) is out of line, so this
+    // test inlines into `admit` on every fault.
+    if (n >= this.flags.length) this.grow(n);
+  }
+
+  private grow(n: number): void {
     let cap = this.flags.length;
     while (cap <= n) cap *= 2;
     const f = new Uint8Array(cap);

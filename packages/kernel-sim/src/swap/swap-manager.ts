@@ -174,6 +174,8 @@ export class SwapManager {
   private kswapdAtNs = 0;
   private nextTickNs: number;
   private tickCount = 0;
+  /** `tickCount % refsByTick.length`: the histogram slot of the current tick (no division per admission). */
+  private tickSlot = 0;
   private reclaiming = false;
   private lastIoNs = 0;
   private prev = { major: 0, minor: 0, accesses: 0 };
@@ -294,7 +296,7 @@ export class SwapManager {
     const n = frame / PAGE;
     const rec = this.records;
     rec.ensure(n);
-    if ((rec.flags[n]! & FRAME_RESIDENT) !== 0) throw new KernelInvariantError(`frame ${formatPhysical(frame)} admitted twice`);
+    if ((rec.flags[n]! & FRAME_RESIDENT) !== 0) throw admittedTwice(frame);
     rec.flags[n] = FRAME_RESIDENT | (file ? FRAME_FILE : 0);
     rec.va[n] = va;
     rec.pid[n] = p.pid;
@@ -802,7 +804,7 @@ export class SwapManager {
     const ring = this.refsByTick;
     if (wasResident) this.unmarkReferenced(n);
     rec.lastRefTick[n] = this.tickCount;
-    ring[this.tickCount % ring.length]!++;
+    ring[this.tickSlot]!++;
   }
 
   /** Frame number `n` leaves the histogram (it was resident and leaves, or moves). */
@@ -837,7 +839,8 @@ export class SwapManager {
     this.tickCount++;
     // The histogram slot of the new tick held a tick now outside the window: those frames stay
     // out of the count (unmarkReferenced skips them) and the slot starts empty.
-    this.refsByTick[this.tickCount % this.refsByTick.length] = 0;
+    this.tickSlot = this.tickCount % this.refsByTick.length;
+    this.refsByTick[this.tickSlot] = 0;
     this.policy.tick?.(this.signals, this.nowNs);
     // Working set: harvest A bits into the software referenced flag (policies still see them).
     // The scan's cost follows the work: one frame per `workingSetScanAccesses` user accesses, from a
@@ -883,3 +886,7 @@ export class SwapManager {
   }
 }
 
+/** Out of line: `admit` runs on every fault that maps a page (see FrameRecords.ensure). */
+function admittedTwice(frame: number): KernelInvariantError {
+  return new KernelInvariantError(`frame ${formatPhysical(frame)} admitted twice`);
+}
