@@ -3,7 +3,16 @@
 // variants: demand (swap off), demand-swap-on (swap enabled, no memory pressure),
 //           pressure-clock (Clock evicting and swapping in on every access).
 // Prints one JSON line: { variant, faults, cpuSeconds, wallSeconds, ... }.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
 const [entry, variant, countArg] = process.argv.slice(2);
+// A full collection before each timed run (both variants): the garbage of the previous runs'
+// kernels (their sparse RAM, tables, records) is collected outside the window. Without it a
+// mark-compact landed inside most timed runs, 3-80 ms of a ~180 ms run, more often with swap on,
+// whose records are allocated when it is enabled (external memory, which V8 answers with a GC).
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc');
 const k = await import(entry);
 const GiB = 1024 ** 3;
 const PAGE = 4096;
@@ -53,6 +62,7 @@ if (variant === 'demand' || variant === 'demand-swap-on') {
     if (variant === 'demand-swap-on') kernel.enableSwap({ devices: [new k.MemorySwapDevice({ slotCount: 1 << 20, cost: 'nvme' })], policy: 'clock' });
     const p = kernel.createProcess({ name: 'bench' });
     const va = p.mmap({ lengthBytes: n * PAGE });
+    collectGarbage();
     const t = timed(() => {
       for (let i = 0; i < n; i++) p.touch(va + i * PAGE, 'read');
     });
@@ -73,6 +83,7 @@ if (variant === 'demand' || variant === 'demand-swap-on') {
     const in0 = swap.counters.swappedIn;
     const out0 = swap.counters.swappedOut + swap.counters.cleanSwapEvictions;
     // Cycling over 4x the resident limit: every access evicts one page and swaps one in.
+    collectGarbage();
     const t = timed(() => {
       for (let i = 0; i < n; i++) p.touch(va + (i % pages) * PAGE, 'read');
     });

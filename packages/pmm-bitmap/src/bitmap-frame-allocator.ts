@@ -151,6 +151,13 @@ export class BitmapFrameAllocator {
   /** Every word below this one is full. */
   private lowWord = 0;
   /**
+   * Every word strictly between `lowWord` and this one is full (a lower bound on the next word
+   * with a free frame, > lowWord). Under churn most frees land below the hint or just above a full
+   * hint word: they become the (pending) hint word without touching the summary, and when that
+   * word fills again the hint goes straight back here instead of searching the summary from below.
+   */
+  private upWord = 1;
+  /**
    * When true, word `lowWord` may have free frames that its summary bit (clear) does not show.
    * Under churn a freed frame is usually below the hint and is the very next one allocated:
    * `freeFrame` then just moves the hint down and leaves the summary alone, and the `allocFrame`
@@ -292,9 +299,10 @@ export class BitmapFrameAllocator {
       // Every word below w + 1 is full: the hint moves to the lowest word with a free frame. A
       // pending word that is full has a clear summary bit already: nothing to flush.
       this.lowPending = false;
-      w = this.freeWords.nextSet(w + 1);
+      w = this.freeWords.nextSet(this.upWord);
       if (w < 0) return -1;
       this.moveLow(w);
+      this.upWord = w + 1;
       x = bits[w]!;
     }
     const nx = x | (x + 1);
@@ -303,10 +311,14 @@ export class BitmapFrameAllocator {
       // w is the hint word, so a pending bit is w's own, and it is clear already.
       if (this.lowPending) this.lowPending = false;
       else this.freeWords.clear(w);
-      // A fill's next word is free: the hint moves there now. Once every 32 words it is left to
-      // the search above instead, so the JIT has seen that path before memory runs out.
-      const n = w + 1;
-      if (n < this.words && (n & 31) !== 0 && bits[n] !== -1) this.moveLow(n);
+      // Every word before upWord is full: in a fill that is the next word, free, and the hint
+      // moves there now. Once every 32 words it is left to the search above instead, so the JIT
+      // has seen that path before memory runs out.
+      const n = this.upWord;
+      if (n < this.words && (n & 31) !== 0 && bits[n] !== -1) {
+        this.moveLow(n);
+        this.upWord = n + 1;
+      }
     } else if (x === 0 && w >>> 4 < this.blockCount) this.blocks.clear(w >>> 4);
     return ((w << 5) | 31) ^ Math.clz32(nx ^ x);
   }
@@ -353,19 +365,33 @@ export class BitmapFrameAllocator {
     if ((x & bit) === 0) throw new DoubleFreeError(f * FRAME_BYTES);
     const nx = x & ~bit;
     bits[w] = nx;
-    if (w !== this.lowWord) this.freeOutsideLow++;
-    if (x === -1) {
-      // Words below the hint are full, so a word that was full may be below it: it becomes the
-      // new (pending) hint word; the old one's summary bit is brought up to date first.
-      if (w < this.lowWord) {
-        if (this.lowPending) this.flushLow();
-        this.moveLow(w);
-        this.lowPending = true;
-      } else if (w !== this.lowWord || !this.lowPending) {
-        this.freeWords.set(w);
+    const low = this.lowWord;
+    if (x !== -1) {
+      // The word had a free frame already: the hint word, or one above with its summary bit set.
+      if (w !== low) this.freeOutsideLow++;
+      if (nx === 0 && w >>> 4 < this.blockCount) this.maybeSetBlock(w >>> 4);
+    } else if (w < low) {
+      // A full word below the hint (every word there is): it becomes the pending hint word, its
+      // one free frame counted from the word; the old hint word's summary bit and free frames
+      // are brought up to date.
+      if (this.lowPending) this.flushLow();
+      const lx = bits[low]!;
+      if (lx !== -1) {
+        this.upWord = low;
+        this.freeOutsideLow += 32 - popcount32(lx);
       }
+      this.lowWord = w;
+      this.lowPending = true;
+    } else if (w === low || (w < this.upWord && bits[low] === -1)) {
+      // The full hint word itself, or a full word with nothing but full words between it and a
+      // full hint word: the (pending) hint word now, with no summary bit to set.
+      this.lowWord = w;
+      this.lowPending = true;
+    } else {
+      this.freeOutsideLow++;
+      if (w < this.upWord) this.upWord = w;
+      this.freeWords.set(w);
     }
-    if (nx === 0 && w >>> 4 < this.blockCount) this.maybeSetBlock(w >>> 4);
   }
 
   /**
@@ -641,11 +667,13 @@ export class BitmapFrameAllocator {
       if (this.freeWords.has(w) !== (x !== -1 && !pendingWord)) fail(`summary bit for word ${w} disagrees with the word`);
       if ((((this.neverWords[w >>> 5]! >>> (w & 31)) & 1) === 1) !== (never[w] !== 0)) fail(`never-usable summary bit for word ${w} is wrong`);
       if (w < this.lowWord && x !== -1) fail(`word ${w} below the hint ${this.lowWord} has a free frame`);
+      if (w > this.lowWord && w < this.upWord && x !== -1) fail(`word ${w} between the hint ${this.lowWord} and ${this.upWord} has a free frame`);
     }
     reserved -= words * 32 - this.totalFrames;
     if (free !== this.freeNow()) fail(`free count ${this.freeNow()}, bitmap says ${free}`);
     if (reserved !== this.reservedCount) fail(`reserved count ${this.reservedCount}, bitmap says ${reserved}`);
     if (this.lowWord < 0 || this.lowWord >= words) fail(`hint ${this.lowWord} out of range`);
+    if (!(this.upWord > this.lowWord && this.upWord <= words)) fail(`upWord ${this.upWord} not in (${this.lowWord}, ${words}]`);
     const s1 = this.freeWords.findInconsistency();
     if (s1 !== null) fail(`frame summary: ${s1}`);
     for (let b = 0; b < this.blockCount; b++) {
@@ -764,6 +792,7 @@ export class BitmapFrameAllocator {
     this.blocks.rebuildSummary();
     const low = this.freeWords.nextSet(0);
     this.lowWord = low < 0 ? 0 : low;
+    this.upWord = this.lowWord + 1;
     this.lowPending = false;
     this.freeOutsideLow = free - (32 - popcount32(bits[this.lowWord]!));
   }
@@ -808,7 +837,13 @@ export class BitmapFrameAllocator {
       if (x === 0) this.blocks.clear(b);
       else if (nx === 0) this.maybeSetBlock(b);
     }
-    if (nx !== -1 && w < this.lowWord) this.moveLow(w);
+    if (nx !== -1) {
+      const low = this.lowWord;
+      if (w < low) {
+        if (bits[low] !== -1) this.upWord = low;
+        this.moveLow(w);
+      } else if (w > low && w < this.upWord) this.upWord = w;
+    }
   }
 
   /** Marks frames `[s, e)` in use (`used`) or free, word by word through `markWord`. */

@@ -129,6 +129,40 @@ describe('allocFrame', () => {
     expect(pmm.allocPfn()).toBe(-1);
     pmm.checkInvariants();
   });
+
+  it('gives frames freed below, at and just above a full hint word back lowest first (churn)', () => {
+    const pmm = new BitmapFrameAllocator(4096);
+    const used = new Set([0]);
+    const alloc = (): void => {
+      let want = 0;
+      while (used.has(want)) want++;
+      expect(pmm.allocPfn()).toBe(want);
+      used.add(want);
+      pmm.checkInvariants();
+    };
+    const free = (f: number): void => {
+      pmm.freePfn(f);
+      used.delete(f);
+      pmm.checkInvariants();
+      expect(pmm.freeFrames).toBe(4096 - used.size);
+    };
+    while (used.size < 2048) alloc(); // words 0..63 full; at a 32-word boundary the hint stays on the full word
+    free(1000); // below the full hint word: the new (pending) hint
+    alloc();
+    free(1900); // just above a full hint word, nothing but full words between: the new hint
+    free(1901);
+    alloc();
+    alloc();
+    free(2040); // in the full hint word
+    alloc();
+    free(1000); // below the hint, then between the two while the hint word is not full
+    free(1500);
+    free(20);
+    for (let k = 0; k < 6; k++) alloc();
+    free(2049);
+    free(2050);
+    for (let k = 0; k < 3; k++) alloc();
+  });
 });
 
 describe('freeFrame', () => {

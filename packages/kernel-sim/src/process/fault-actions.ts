@@ -149,29 +149,49 @@ export class FaultActions<K extends KernelServices> {
     return 'retry';
   }
 
+  /**
+   * A page of `region` mapped on first touch: zeroed for anonymous memory, read from the file for
+   * a file-backed one. The anonymous private page — every demand-paging fault of a heap, stack or
+   * mmap — takes the short path here; a shared object's page or a file page (the page cache, or
+   * a private copy read from the file) goes on in `mapFromObjectOrFile`. The split is for the
+   * optimizing compiler: a function's whole bytecode counts against the budget it inlines into
+   * its caller, untaken branches included.
+   */
   private mapFresh(ctx: PageFaultContext<K>, p: Process, pageVa: number, region: Region, file: Region | null, action: string): FaultAnswer {
-    const kernel = this.table.kernel;
+    if (file !== null || region.shared !== undefined) return this.mapFromObjectOrFile(ctx, p, pageVa, region, file, action);
+    const frame = this.allocFrameFor(p);
+    if (frame === null) return this.oomKill(ctx, p);
+    const mappings = this.table.mappings;
+    if (!p.pages_.mapNew(pageVa, frame, mappings.leafFlagsFor(region.prot, false, mappings.nxe()))) return this.unmappedFresh(ctx, p, frame);
+    this.table.swap?.admit(frame, p, pageVa, false);
+    this.mapped(p, RESOLUTION[action]!, ctx, frame);
+    return 'retry';
+  }
+
+  /** `mapFresh` for a shared object's page or a file-backed page. */
+  private mapFromObjectOrFile(ctx: PageFaultContext<K>, p: Process, pageVa: number, region: Region, file: Region | null, action: string): FaultAnswer {
     const mappings = this.table.mappings;
     if (region.shared !== undefined) return this.mapShared(ctx, p, pageVa, region);
-    if (file !== null && (region.kind === 'text' || region.kind === 'rodata')) {
-      const offset = cacheableFileOffset(file.backing!.plan, file.backing!.segmentIndex, pageVa);
+    const b = file!.backing!;
+    if (region.kind === 'text' || region.kind === 'rodata') {
+      const offset = cacheableFileOffset(b.plan, b.segmentIndex, pageVa);
       // A cached page mapped at another address elsewhere: this process gets a private copy.
-      const cached = offset < 0 ? -1 : mappings.shared.pageCache.lookup(file.backing!.plan.elf.bytes, offset);
+      const cached = offset < 0 ? -1 : mappings.shared.pageCache.lookup(b.plan.elf.bytes, offset);
       if (offset >= 0 && (cached < 0 || mappings.shared.pageCache.keyOf(cached)!.va === pageVa)) return this.mapCached(ctx, p, pageVa, region, offset);
     }
     const frame = this.allocFrameFor(p);
     if (frame === null) return this.oomKill(ctx, p);
-    if (file !== null) {
-      const b = file.backing!;
-      pageContents(b.plan, b.segmentIndex, pageVa, this.frameView(frame));
-    }
-    if (!p.pages_.mapNew(pageVa, frame, mappings.leafFlagsFor(region.prot, false, mappings.nxe()))) {
-      kernel.frames.freeFrame(frame);
-      return this.oomKill(ctx, p);
-    }
-    this.table.swap?.admit(frame, p, pageVa, file !== null);
+    pageContents(b.plan, b.segmentIndex, pageVa, this.frameView(frame));
+    if (!p.pages_.mapNew(pageVa, frame, mappings.leafFlagsFor(region.prot, false, mappings.nxe()))) return this.unmappedFresh(ctx, p, frame);
+    this.table.swap?.admit(frame, p, pageVa, true);
     this.mapped(p, RESOLUTION[action]!, ctx, frame);
     return 'retry';
+  }
+
+  /** No table frame was left for the PTE of a fresh page: its frame goes back, the process is OOM-killed. */
+  private unmappedFresh(ctx: PageFaultContext<K>, p: Process, frame: number): FaultAnswer {
+    this.table.kernel.frames.freeFrame(frame);
+    return this.oomKill(ctx, p);
   }
 
   /**
@@ -277,9 +297,12 @@ export class FaultActions<K extends KernelServices> {
   }
 
   private emitFault(p: Process | null, fault: PageFaultInfo, resolution: FaultResolution, frame: number, reason: string): void {
-    const events = this.table.kernel.events;
-    if (!events.wants('page-fault')) return;
-    events.emit({
+    // The test on every fault; the event is built out of line (see mapFresh on why it matters).
+    if (this.table.kernel.events.wants('page-fault')) this.emitFaultEvent(p, fault, resolution, frame, reason);
+  }
+
+  private emitFaultEvent(p: Process | null, fault: PageFaultInfo, resolution: FaultResolution, frame: number, reason: string): void {
+    this.table.kernel.events.emit({
       kind: 'page-fault',
       pid: p === null ? -1 : p.pid,
       va: fault.cr2,

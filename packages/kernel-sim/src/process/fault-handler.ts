@@ -48,9 +48,8 @@ export class PageFaultHandler<K extends KernelServices> {
 
   /** Handles one fault: gathers the facts, runs the policy; a failure of the kernel's own machinery panics. */
   handle(fault: PageFaultInfo): FaultAnswer {
-    const kernel = this.table.kernel;
     // A panicked kernel runs nothing more, its fault handler included.
-    if (kernel.state === 'panicked') throw new KernelStateError('panicked', `page fault at ${formatCanonical(fault.cr2)}`);
+    if (this.table.kernel.state === 'panicked') throw panickedFault(fault);
     const p = this.gather(fault);
     const ctx = this.ctx;
     ctx.fault = fault;
@@ -58,13 +57,20 @@ export class PageFaultHandler<K extends KernelServices> {
     try {
       return this.policy(ctx);
     } catch (e) {
-      // The kernel's own machinery failing inside the handler (a table it cannot reach, broken
-      // ownership records) is a kernel bug: an oops, reported as a panic, never a host crash.
-      if (e instanceof TableAccessFaultError || e instanceof KernelInvariantError || e instanceof FrameOwnershipError || e instanceof CorruptSwapEntryError) {
-        return kernel.panic(`page-fault handler failed: ${e.message}`, { cr2: fault.cr2, errorCode: fault.errorCode, ...(p === null ? {} : { pid: p.pid }) });
-      }
-      throw e;
+      return this.oops(e, fault, p);
     }
+  }
+
+  /**
+   * The kernel's own machinery failing inside the handler (a table it cannot reach, broken
+   * ownership records) is a kernel bug: an oops, reported as a panic, never a host crash. Anything
+   * else is rethrown. (Out of line: `handle` runs on every fault and is inlined into its caller.)
+   */
+  private oops(e: unknown, fault: PageFaultInfo, p: Process | null): FaultAnswer {
+    if (e instanceof TableAccessFaultError || e instanceof KernelInvariantError || e instanceof FrameOwnershipError || e instanceof CorruptSwapEntryError) {
+      return this.table.kernel.panic(`page-fault handler failed: ${e.message}`, { cr2: fault.cr2, errorCode: fault.errorCode, ...(p === null ? {} : { pid: p.pid }) });
+    }
+    throw e;
   }
 
   /** Fills `query` for `fault`; returns the process whose tables are loaded, or null. */
@@ -115,14 +121,20 @@ export class PageFaultHandler<K extends KernelServices> {
         q.ptePresent = (lo & PTE.Present) !== 0;
         q.pteFlags = leafFlags(lo, pages.hi);
         q.pteUserPath = (lo & PTE.User) !== 0;
-        if ((lo & PTE_COW) !== 0) {
-          const frame = entryAddress(lo, pages.hi, this.table.mappings.maskHi());
-          // With swap, sharers still holding the frame's swap-cache slot count too.
-          const swap = this.table.swap;
-          q.frameRefCount = swap === null ? kernel.frames.refCount(frame) : swap.sharers(frame);
-        }
+        if ((lo & PTE_COW) !== 0) q.frameRefCount = this.cowSharers(lo, pages.hi);
       }
     }
     return p;
   }
+
+  /** Everyone sharing the frame of a copy-on-write leaf (with swap, sharers still holding its swap-cache slot count too). */
+  private cowSharers(lo: number, hi: number): number {
+    const frame = entryAddress(lo, hi, this.table.mappings.maskHi());
+    const swap = this.table.swap;
+    return swap === null ? this.table.kernel.frames.refCount(frame) : swap.sharers(frame);
+  }
+}
+
+function panickedFault(fault: PageFaultInfo): KernelStateError {
+  return new KernelStateError('panicked', `page fault at ${formatCanonical(fault.cr2)}`);
 }
