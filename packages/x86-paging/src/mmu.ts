@@ -184,7 +184,8 @@ export class Mmu {
       // are this page's under PCID 0: linear-address bits 43:12 and 47:44 (Tlb.tags, tagsHigh).
       const pageLo = vaLo >>> 12;
       const hash = pageLo ^ (pageLo >>> 12) ^ (vaHi << 8) ^ (vaHi >>> 4); /* Tlb.hash */
-      const slot = (hash & tlb.setMask) * tlb.wayCount + tlb.hints[hash & tlb.hintMask]!;
+      const base = (hash & tlb.setMask) * tlb.wayCount;
+      const slot = base + tlb.hints[hash & tlb.hintMask]!;
       const tag = (vaHi << 20) | pageLo;
       if (tlb.tags[slot] === tag) {
         if (tlb.tagsHigh[slot] === vaHi >>> 12) {
@@ -192,10 +193,11 @@ export class Mmu {
           if (quickHit(flags, access, mode)) return this.tlbHit(tlb, slot, flags, vaLo);
         }
       } else {
-        // In a 2-way set the other way is slot ^ 1, in the cache line just read: when it does not
-        // hold the tag either, the page has no entry under any PCID and translateWalk need not
-        // scan the set again (Tlb.findTag: ~5 ns of every miss and fault).
-        absent = tlb.wayCount === 2 && tlb.tags[slot ^ 1] !== tag;
+        // A 2-way set is two tags in the cache line just read: when neither is the page's, it
+        // has no entry under any PCID and translateWalk need not scan the set again (Tlb.findTag:
+        // ~5 ns of every miss and fault). Both ways, not the hint's other one: the hints are a
+        // guess that anyone may overwrite.
+        absent = tlb.wayCount === 2 && tlb.tags[base] !== tag && tlb.tags[base + 1] !== tag;
       }
     }
     return this.translateWalk(vaHi, vaLo, access, mode, absent);

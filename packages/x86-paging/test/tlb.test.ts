@@ -208,6 +208,21 @@ describe('Tlb: rights and dirty flag on hits (SDM 4.10.2.2, 4.8)', () => {
   });
 });
 
+describe('Tlb: the way predictor is only a guess', () => {
+  it('answers from a cached entry whatever the hints hold, even values past the set', () => {
+    const { t, cpu, tlb } = setup(CR4.PAE, { setCount: 4, wayCount: 2 });
+    t.map(VA, A, URW);
+    cpu.translate(VA, Access.Read, Mode.User);
+    t.map(VA, B, URW); // no INVLPG: a hit must still give the cached frame
+    for (const hint of [0, 1, 2, 3, 255]) {
+      tlb.hints.fill(hint);
+      expect(cpu.translate(VA + 8, Access.Read, Mode.User)).toMatchObject({ fault: false, pa: A + 8, tlbHit: true });
+      expect(tlb.validCount()).toBe(1);
+    }
+    tlb.checkInvariants();
+  });
+});
+
 describe('Tlb: PCIDs (SDM 4.10.1, 4.10.4.1)', () => {
   function pcidSetup() {
     const s = setup(CR4.PAE | CR4.PGE | CR4.PCIDE);
