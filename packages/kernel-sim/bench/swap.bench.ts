@@ -5,6 +5,7 @@
 // every access. Build first: `npx tsup`.
 //
 //   SWAP_BENCH_BASE=/path/to/old/kernel-sim/dist/index.js node --import tsx bench/swap.bench.ts
+//   (SWAP_BENCH_VIA=cpu: the faults through Cpu.read8; SWAP_BENCH_ROUNDS, default 5)
 //   (or both builds as bundles of the sources:
 //    esbuild src/index.ts --bundle --format=esm --platform=node --conditions=@kmem/source --outfile=/tmp/new/index.mjs
 //    SWAP_BENCH_MINE=/tmp/new/index.mjs SWAP_BENCH_BASE=/tmp/old/index.mjs node --import tsx bench/swap.bench.ts)
@@ -44,16 +45,21 @@ function median(xs: number[]): number {
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US').padStart(11);
 console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${rounds} rounds, alternating processes`);
+// SWAP_BENCH_VIA=cpu: the faults through Cpu.read8, as bench/fault.bench.ts measures demand
+// paging; default: Process.touch, the checked user access that also advances the swap clock.
+const via = process.env.SWAP_BENCH_VIA === 'cpu' ? 'cpu-' : '';
 const cases: [string, string, string][] = [
-  ...(base === undefined ? [] : [['before (BASE build)', base, 'demand'] as [string, string, string]]),
-  ...(base === undefined || process.env.SWAP_BENCH_BASE_ON === undefined ? [] : [['before (BASE build), swap on', base, 'demand-swap-on'] as [string, string, string]]),
-  ['after, swap off', mine, 'demand'],
-  ['after, swap on, no pressure', mine, 'demand-swap-on'],
+  ...(base === undefined ? [] : [['before (BASE build)', base, `${via}demand`] as [string, string, string]]),
+  ...(base === undefined || process.env.SWAP_BENCH_BASE_ON === undefined ? [] : [['before (BASE build), swap on', base, `${via}demand-swap-on`] as [string, string, string]]),
+  ['after, swap off', mine, `${via}demand`],
+  ['after, swap on, no pressure', mine, `${via}demand-swap-on`],
 ];
+console.log(`faults through ${via === '' ? 'Process.touch' : 'Cpu.read8'}`);
 const results = new Map<string, number[]>(cases.map(([label]) => [label, []]));
 const walls = new Map<string, number[]>(cases.map(([label]) => [label, []]));
 for (let r = 0; r < rounds; r++) {
-  for (const [label, entry, variant] of cases) {
+  // The order reverses every other round, so no case always runs first or last.
+  for (const [label, entry, variant] of r % 2 === 0 ? cases : [...cases].reverse()) {
     const x = run(entry, variant, N);
     results.get(label)!.push(x.faultsPerCpuSecond!);
     walls.get(label)!.push(N / x.wallSeconds);
@@ -68,6 +74,10 @@ for (const [label] of cases) {
 // to back, so a drift of the machine's speed cancels), CPU time and wall time.
 const pairs = (m: Map<string, number[]>): number => median(m.get('after, swap on, no pressure')!.map((on, i) => on / m.get('after, swap off')![i]!));
 console.log(`swap on / swap off, median of ${rounds} back-to-back pairs: ${pairs(results).toFixed(3)} (CPU time), ${pairs(walls).toFixed(3)} (wall)`);
+if (base !== undefined) {
+  const onBase = (m: Map<string, number[]>): number => median(m.get('after, swap on, no pressure')!.map((on, i) => on / m.get('before (BASE build)')![i]!));
+  console.log(`swap on / BASE build, median of ${rounds} pairs of the same round: ${onBase(results).toFixed(3)} (CPU time), ${onBase(walls).toFixed(3)} (wall)`);
+}
 if (process.env.SWAP_BENCH_ONLY === 'demand') process.exit(0);
 const pressure: Run[] = [];
 for (let r = 0; r < Math.max(3, Math.ceil(rounds / 2)); r++) pressure.push(run(mine, 'pressure-clock', N));
