@@ -263,7 +263,10 @@ export class Mmu {
     if ((regs.cr4 & 0x1020) /* LA57 | PAE */ !== 0x20 || (regs.efer & 0x400) /* EFER.LMA */ === 0) return this.translateOtherMode(vaHi, vaLo, access, mode);
     const w = this.flat;
     const cr3 = regs.cr3Frame;
-    if (w === null || cr3 > 0xffff_f000) return this.translateFull(vaHi, vaLo, access, mode);
+    // Memory seen only through the PhysicalMemory port (e.g. kernel-sim's sparse RAM): the same
+    // walk a table view at a time.
+    if (w === null) return this.translateWalkFrames(vaHi, vaLo, access, mode, tlbOn);
+    if (cr3 > 0xffff_f000) return this.translateFull(vaHi, vaLo, access, mode);
     // The walk: four present levels ending in an allowed 4 KiB PTE, table frames below 4 GiB, no
     // reserved bit. It reads all four levels without data-dependent branches and checks once at
     // the end (~2x faster than testing each level as it is read), so consecutive walks overlap
@@ -325,6 +328,123 @@ export class Mmu {
     if (tlbOn) {
       tlb.misses++;
       tlb.fill(vaHi, vaLo >>> 12, 0, frameHi, lo & 0xffff_f000, flags, 1, (flags & 0x100) /* G */ !== 0 && (regs.cr4 & 0x80) /* CR4.PGE */ !== 0);
+    }
+    return r;
+  }
+
+  /**
+   * translateWalk's 4-level walk when memory has no flat `words` (only `frameWords`, e.g.
+   * kernel-sim's sparse RAM), for the same two common cases, each answered exactly as the full
+   * walk answers it (walkLongMode, SDM 4.5):
+   * - four present levels (no PS in the PML4E, no huge page, no reserved bit) ending in an allowed
+   *   4 KiB PTE: A on every entry and D on a written leaf (SDM 4.8), the translation cached;
+   * - an entry with P = 0 under such levels — every demand-paging fault: A on each table entry
+   *   above it (walkLongMode sets it as it passes them), nothing written at or below it, error
+   *   code P = 0 with the access's bits (SDM 4.7) at its level, the page's TLB entries dropped
+   *   (SDM 4.10.4.1; none of the page is cached — translateWalk's precondition — so only pieces of
+   *   a huge page can go).
+   * Each level is checked before the next table is read (past P = 0 an address field means
+   * nothing). Everything else — a huge page, a reserved bit, denied rights, a table that is no
+   * RAM (frameWords throws) — goes to translateFull, which walks again from the start and
+   * decides alone: nothing is written here before the walk is known to end in one of the two
+   * cases. The mmu property tests compare both, A/D bits included, with the reference walk on
+   * port-only memory.
+   */
+  private translateWalkFrames(vaHi: number, vaLo: number, access: Access, mode: Mode, tlbOn: boolean): TranslationResult {
+    // A linear address beyond 48 bits (translateSplit called directly) is translateFull's to refuse.
+    if (vaHi > 0xffff) return this.translateFull(vaHi, vaLo, access, mode);
+    const regs = this.registers;
+    const memory = this.memory;
+    const reservedHi = (regs.efer & 0x800) /* EFER.NXE */ !== 0 ? this.reservedHi : this.reservedHi | (0x8000_0000 | 0);
+    const maskHi = this.addrMaskHi;
+    let t4: Uint32Array;
+    let t3: Uint32Array;
+    let t2: Uint32Array;
+    let t1: Uint32Array;
+    // Word index of each entry in its table: index * 2 (SDM 4.5, Figure 4-8).
+    const i4 = (vaHi >>> 6) & 0x3fe;
+    const i3 = (((vaHi & 0x7f) << 2) | (vaLo >>> 30)) << 1;
+    const i2 = (vaLo >>> 20) & 0x3fe;
+    const i1 = (vaLo >>> 11) & 0x3fe;
+    let lo4: number, hi4: number, lo3: number, hi3: number, lo2: number, hi2: number, lo: number, hi: number;
+    try {
+      t4 = memory.frameWords(regs.cr3Frame);
+      lo4 = t4[i4]!;
+      hi4 = t4[i4 + 1]!;
+      if ((lo4 & 0x1) === 0) return this.missingAfterFrameWalk(4, t4, i4, t4, i4, t4, i4, vaHi, vaLo, access, mode, tlbOn);
+      if (((lo4 & 0x80) | (hi4 & reservedHi)) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+      t3 = memory.frameWords((hi4 & maskHi) * TWO_32 + (lo4 - (lo4 & 0xfff)));
+      lo3 = t3[i3]!;
+      hi3 = t3[i3 + 1]!;
+      if ((lo3 & 0x1) === 0) return this.missingAfterFrameWalk(3, t4, i4, t4, i4, t4, i4, vaHi, vaLo, access, mode, tlbOn);
+      if (((lo3 & 0x80) | (hi3 & reservedHi)) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+      t2 = memory.frameWords((hi3 & maskHi) * TWO_32 + (lo3 - (lo3 & 0xfff)));
+      lo2 = t2[i2]!;
+      hi2 = t2[i2 + 1]!;
+      if ((lo2 & 0x1) === 0) return this.missingAfterFrameWalk(2, t4, i4, t3, i3, t3, i3, vaHi, vaLo, access, mode, tlbOn);
+      if (((lo2 & 0x80) | (hi2 & reservedHi)) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+      t1 = memory.frameWords((hi2 & maskHi) * TWO_32 + (lo2 - (lo2 & 0xfff)));
+      lo = t1[i1]!;
+      hi = t1[i1 + 1]!;
+    } catch {
+      // A table that is no RAM: the full walk sets what it sets on the way and throws the same.
+      return this.translateFull(vaHi, vaLo, access, mode);
+    }
+    if ((lo & 0x1) === 0) return this.missingAfterFrameWalk(1, t4, i4, t3, i3, t2, i2, vaHi, vaLo, access, mode, tlbOn);
+    if ((hi & reservedHi) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+    const andLo = lo4 & lo3 & lo2 & lo;
+    // The leaf's flags with R/W and U/S AND-ed and NX OR-ed over the levels (SDM 4.6).
+    let flags = (lo & 0xff9) | (andLo & 0x6) | (hi & 0x7ff0_0000) | ((hi4 | hi3 | hi2 | hi) & (0x8000_0000 | 0));
+    // Rights as in translateWalk (SDM 4.6.1; CR4.PKE = 0 here); a denied access walks again in
+    // translateFull, which builds the fault (rare here: the flat walk builds it itself).
+    if (mode === 3 && access !== 2) {
+      const need = 0x4 /* U/S */ | (access << 1); /* R/W for a write */
+      if ((flags & need) !== need) return this.translateFull(vaHi, vaLo, access, mode);
+    } else if (!(access === 0 && (flags & 0x4) === 0) && this.rightsError(flags, access, mode) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+    // SDM 4.8: A on every entry used, D on the written leaf (one test when all are set).
+    const set = 0x20 /* A */ | ((access & 1) << 6); /* D on a write */
+    if ((andLo & 0x20) === 0 || (lo & set) !== set) {
+      t4[i4]! |= 0x20;
+      t3[i3]! |= 0x20;
+      t2[i2]! |= 0x20;
+      t1[i1]! |= set;
+    }
+    flags |= set;
+    this.walkCount++;
+    const frameHi = hi & maskHi;
+    const r = this.result;
+    r.tlbHit = false;
+    r.fault = false;
+    r.errorCode = 0;
+    r.pa = frameHi * 4294967296 + (((lo & 0xffff_f000) | (vaLo & 0xfff)) >>> 0);
+    r.pageSizeBytes = 4096;
+    r.level = 1;
+    r.flags = flags;
+    if (tlbOn) {
+      const tlb = this.tlb!;
+      tlb.misses++;
+      tlb.fill(vaHi, vaLo >>> 12, 0, frameHi, lo & 0xffff_f000, flags, 1, (flags & 0x100) /* G */ !== 0 && (regs.cr4 & 0x80) /* CR4.PGE */ !== 0);
+    }
+    return r;
+  }
+
+  /**
+   * translateWalkFrames' not-present fault at `level` (4 = PML4E ... 1 = PTE): A on the table
+   * entries above it — (ta, ia) the PML4E, (tb, ib) the PDPTE, (tc, ic) the PDE, as many as lie
+   * above `level` — then the #PF as walkLongMode reports it.
+   */
+  private missingAfterFrameWalk(level: number, ta: Uint32Array, ia: number, tb: Uint32Array, ib: number, tc: Uint32Array, ic: number, vaHi: number, vaLo: number, access: Access, mode: Mode, tlbOn: boolean): TranslationResult {
+    if (level < 4) ta[ia]! |= 0x20;
+    if (level < 3) tb[ib]! |= 0x20;
+    if (level < 2) tc[ic]! |= 0x20;
+    this.walkCount++;
+    const r = this.result;
+    r.tlbHit = false;
+    setFault(r, this.errorBase(access, mode), level);
+    if (tlbOn) {
+      const tlb = this.tlb!;
+      tlb.misses++;
+      if (tlb.hugePieceCount !== 0) tlb.invalidatePageSplit(vaHi, vaLo, 0);
     }
     return r;
   }

@@ -216,4 +216,10 @@ describe('Mmu (property: agrees with a reference walk written from the SDM)', ()
   it('translate with an empty TLB (the miss path)', () => {
     fc.assert(fc.property(caseArb, ([specs, r, hi, lo, access, mode]) => runCase(specs, r, hi, lo, access, mode, true, true)), { numRuns: 2000 });
   });
+
+  // The miss path on memory without flat words walks a table view at a time (translateWalkFrames):
+  // the same faults, error codes, levels and A/D bits (SDM 4.5, 4.7, 4.8) as the reference.
+  it('translate with an empty TLB through the PhysicalMemory port only', () => {
+    fc.assert(fc.property(caseArb, ([specs, r, hi, lo, access, mode]) => runCase(specs, r, hi, lo, access, mode, false, true)), { numRuns: 2000 });
+  });
 });
