@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Access, Cpu, CR4, InvalidOptionError, InvpcidType, Mode, PageFaultErrorCode as E, PTE, Tlb } from '../src/index';
+import { Access, Cpu, CR4, InvalidOptionError, InvpcidType, Mode, PageFaultErrorCode as E, PTE, Tlb, type PhysicalMemory } from '../src/index';
 import { RawPaging } from './raw-paging';
 
 const VA = 0x7f12_3456_7000;
@@ -414,5 +414,62 @@ describe('Tlb options', () => {
     expect(cpu.translate(VA, Access.Read, Mode.User).pa).toBe(B);
     expect(tlb.validCount()).toBe(0);
     expect(tlb.hits + tlb.misses).toBe(0);
+  });
+});
+
+/** The same machine with memory seen only through the PhysicalMemory port (no flat words), as kernel-sim's sparse RAM is. */
+function setupPortOnly() {
+  const t = new RawPaging();
+  const m = t.memory;
+  const memory: PhysicalMemory = {
+    read32: (pa) => m.read32(pa),
+    write32: (pa, v) => m.write32(pa, v),
+    read8: (pa) => m.read8(pa),
+    write8: (pa, v) => m.write8(pa, v),
+    frameWords: (f) => m.frameWords(f),
+    zeroFrame: (f) => m.zeroFrame(f),
+  };
+  const cpu = new Cpu({ memory, registers: { cr3Frame: t.pml4, cr4: CR4.PAE | CR4.PGE } });
+  return { t, cpu, tlb: cpu.tlb! };
+}
+
+describe('Mmu on memory without flat words: the miss path a table view at a time', () => {
+  it('a demand-paging fault (PTE with P = 0) reports P = 0 with the access bits at level 1 and sets A on the three table entries; the mapped page then translates with A and D (SDM 4.7, 4.8)', () => {
+    const { t, cpu, tlb } = setupPortOnly();
+    t.map(VA, A, URW);
+    t.set(1, VA, 0, 0);
+    for (let level = 2; level <= 4; level++) t.set(level, VA, t.get(level, VA)[0] & ~PTE.Accessed, t.get(level, VA)[1]);
+    expect(cpu.translate(VA + 8, Access.Write, Mode.User)).toMatchObject({ fault: true, errorCode: E.Write | E.User, level: 1, tlbHit: false });
+    for (let level = 2; level <= 4; level++) expect(t.get(level, VA)[0] & PTE.Accessed, `A at level ${level}`).toBe(PTE.Accessed);
+    expect(t.get(1, VA)).toEqual([0, 0]);
+    expect(tlb.validCount()).toBe(0);
+    t.map(VA, A, URW);
+    expect(cpu.translate(VA + 8, Access.Write, Mode.User)).toMatchObject({ fault: false, pa: A + 8, level: 1, tlbHit: false });
+    expect(t.get(1, VA)[0] & (PTE.Accessed | PTE.Dirty)).toBe(PTE.Accessed | PTE.Dirty);
+    expect(tlb.validCount()).toBe(1);
+    tlb.checkInvariants();
+  });
+
+  it('a not-present PDPTE faults at level 3 with A on the PML4E only (SDM 4.7, 4.8)', () => {
+    const { t, cpu } = setupPortOnly();
+    t.map(VA, A, URW);
+    t.set(3, VA, 0, 0);
+    t.set(4, VA, t.get(4, VA)[0] & ~PTE.Accessed, t.get(4, VA)[1]);
+    expect(cpu.translate(VA, Access.Read, Mode.Supervisor)).toMatchObject({ fault: true, errorCode: 0, level: 3 });
+    expect(t.get(4, VA)[0] & PTE.Accessed).toBe(PTE.Accessed);
+  });
+
+  it('a fault on a page the TLB does not hold drops the cached pieces of the 2 MiB page that mapped the address before (SDM 4.10.4.1)', () => {
+    const { t, cpu, tlb } = setupPortOnly();
+    const va = 0x4000_0000;
+    t.map(va, 0x20_0000, URW, 2);
+    cpu.translate(va, Access.Read, Mode.User);
+    cpu.translate(va + 0x10_0000, Access.Read, Mode.User);
+    expect(tlb.validCount()).toBe(2);
+    // The PDE goes away without INVLPG; an access to another 4 KiB page of the old 2 MiB page faults.
+    t.set(2, va, 0, 0);
+    expect(cpu.translate(va + 0x5000, Access.Read, Mode.User)).toMatchObject({ fault: true, errorCode: E.User, level: 2, tlbHit: false });
+    expect(tlb.validCount()).toBe(0);
+    tlb.checkInvariants();
   });
 });
