@@ -6,7 +6,8 @@
 // entries left in memory (A/D) are compared after every access.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Access, ArrayBufferPhysicalMemory, ControlRegisters, CR0, CR4, EFER, Mmu, Mode, type PhysicalMemory, RFLAGS, Tlb } from '../src/index';
+import { Access, ArrayBufferPhysicalMemory, ControlRegisters, CR0, CR4, EFER, Mmu, Mode, RFLAGS, Tlb } from '../src/index';
+import { portOnly } from './port-only-memory';
 
 interface Regs {
   wp: boolean;
@@ -139,18 +140,6 @@ function makeRegs(r: Regs, kind: '32' | 'pae' | 'la57', cr3Frame: number): Contr
     rflags: r.ac ? RFLAGS.AC : 0,
     maxPhysAddrBits: r.maxPhys,
   });
-}
-
-/** A PhysicalMemory that exposes only the port (no flat `words`): the MMU's generic path. */
-function portOnly(m: ArrayBufferPhysicalMemory): PhysicalMemory {
-  return {
-    read32: (pa) => m.read32(pa),
-    write32: (pa, v) => m.write32(pa, v),
-    read8: (pa) => m.read8(pa),
-    write8: (pa, v) => m.write8(pa, v),
-    frameWords: (f) => m.frameWords(f),
-    zeroFrame: (f) => m.zeroFrame(f),
-  };
 }
 
 type Path = 'walk-flat' | 'walk-port' | 'translate';

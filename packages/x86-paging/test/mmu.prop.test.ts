@@ -4,7 +4,8 @@
 // both on flat memory (the MMU's fast path) and on memory seen only through the PhysicalMemory port.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Access, ArrayBufferPhysicalMemory, ControlRegisters, CR0, CR4, EFER, Mmu, Mode, type PhysicalMemory, RFLAGS, Tlb } from '../src/index';
+import { Access, ArrayBufferPhysicalMemory, ControlRegisters, CR0, CR4, EFER, Mmu, Mode, RFLAGS, Tlb } from '../src/index';
+import { portOnly } from './port-only-memory';
 
 const TABLE_FRAME = [0, 0x1000, 0x2000, 0x3000, 0x4000]; // by level: PT=4 KiB.. PML4=16 KiB... (index = level)
 
@@ -149,18 +150,6 @@ function reference(entries: bigint[], r: Regs, va: bigint, access: Access, mode:
     };
   }
   throw new Error('unreachable');
-}
-
-/** A PhysicalMemory that exposes only the port (no flat `words`): the MMU's generic path. */
-function portOnly(m: ArrayBufferPhysicalMemory): PhysicalMemory {
-  return {
-    read32: (pa) => m.read32(pa),
-    write32: (pa, v) => m.write32(pa, v),
-    read8: (pa) => m.read8(pa),
-    write8: (pa, v) => m.write8(pa, v),
-    frameWords: (f) => m.frameWords(f),
-    zeroFrame: (f) => m.zeroFrame(f),
-  };
 }
 
 function runCase(specs: EntrySpec[], r: Regs, vaHi: number, vaLo: number, access: Access, mode: Mode, flat: boolean, useTlb: boolean) {

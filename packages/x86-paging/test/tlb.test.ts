@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Access, Cpu, CR4, InvalidOptionError, InvpcidType, Mode, PageFaultErrorCode as E, PTE, Tlb, type PhysicalMemory } from '../src/index';
+import { Access, Cpu, CR4, InvalidOptionError, InvpcidType, Mode, PageFaultErrorCode as E, PTE, Tlb } from '../src/index';
+import { portOnly } from './port-only-memory';
 import { RawPaging } from './raw-paging';
 
 const VA = 0x7f12_3456_7000;
@@ -420,16 +421,7 @@ describe('Tlb options', () => {
 /** The same machine with memory seen only through the PhysicalMemory port (no flat words), as kernel-sim's sparse RAM is. */
 function setupPortOnly() {
   const t = new RawPaging();
-  const m = t.memory;
-  const memory: PhysicalMemory = {
-    read32: (pa) => m.read32(pa),
-    write32: (pa, v) => m.write32(pa, v),
-    read8: (pa) => m.read8(pa),
-    write8: (pa, v) => m.write8(pa, v),
-    frameWords: (f) => m.frameWords(f),
-    zeroFrame: (f) => m.zeroFrame(f),
-  };
-  const cpu = new Cpu({ memory, registers: { cr3Frame: t.pml4, cr4: CR4.PAE | CR4.PGE } });
+  const cpu = new Cpu({ memory: portOnly(t.memory), registers: { cr3Frame: t.pml4, cr4: CR4.PAE | CR4.PGE } });
   return { t, cpu, tlb: cpu.tlb! };
 }
 
