@@ -239,7 +239,6 @@ export class Mmu {
     // the stale-use detector, a TLB hit with other rights — goes to translateFull, which decides
     // alone.
     const regs = this.registers;
-    const r = this.result;
     if ((regs.cr0 & 0x8000_0000) === 0 /* CR0.PG */ || (regs.cr4 & 0x42_0000) !== 0 /* CR4.PCIDE | CR4.PKE */) return this.translateFull(vaHi, vaLo, access, mode);
     const tlb = this.tlb;
     const tlbOn = tlb !== null && tlb.enabled;
@@ -265,7 +264,7 @@ export class Mmu {
     const cr3 = regs.cr3Frame;
     // Memory seen only through the PhysicalMemory port (e.g. kernel-sim's sparse RAM): the same
     // walk a table view at a time.
-    if (w === null) return this.translateWalkFrames(vaHi, vaLo, access, mode, tlbOn);
+    if (w === null) return this.translateWalkFrames(vaHi, vaLo, access, mode);
     if (cr3 > 0xffff_f000) return this.translateFull(vaHi, vaLo, access, mode);
     // The walk: four present levels ending in an allowed 4 KiB PTE, table frames below 4 GiB, no
     // reserved bit. It reads all four levels without data-dependent branches and checks once at
@@ -299,7 +298,7 @@ export class Mmu {
       return this.translateFull(vaHi, vaLo, access, mode);
     }
     // The leaf's flags with R/W and U/S AND-ed and NX OR-ed over the levels (SDM 4.6).
-    let flags = (lo & 0xff9) | (andLo & 0x6) | (hi & 0x7ff0_0000) | ((hi4 | hi3 | hi2 | hi) & (0x8000_0000 | 0));
+    const flags = (lo & 0xff9) | (andLo & 0x6) | (hi & 0x7ff0_0000) | ((hi4 | hi3 | hi2 | hi) & (0x8000_0000 | 0));
     // Rights (SDM 4.6.1; CR4.PKE = 0 here, so no protection keys): a user-mode read or write is
     // decided inline — U/S at every level, and R/W at every level for a write, whatever CR0.WP —
     // with its error code P | U/S | W/R (4.7); the same quick accept as on a TLB hit for a
@@ -315,21 +314,7 @@ export class Mmu {
     // SDM 4.8: A on every entry used, D on the written leaf (one test when all are set).
     const set = 0x20 /* A */ | ((access & 1) << 6); /* D on a write */
     if ((andLo & 0x20) === 0 || (lo & set) !== set) markUsed(w, e4, e3, e2, e1, set);
-    flags |= set;
-    this.walkCount++;
-    const frameHi = hi & maskHi;
-    r.tlbHit = false;
-    r.fault = false;
-    r.errorCode = 0;
-    r.pa = frameHi * 4294967296 + (((lo & 0xffff_f000) | (vaLo & 0xfff)) >>> 0);
-    r.pageSizeBytes = 4096;
-    r.level = 1;
-    r.flags = flags;
-    if (tlbOn) {
-      tlb.misses++;
-      tlb.fill(vaHi, vaLo >>> 12, 0, frameHi, lo & 0xffff_f000, flags, 1, (flags & 0x100) /* G */ !== 0 && (regs.cr4 & 0x80) /* CR4.PGE */ !== 0);
-    }
-    return r;
+    return this.walkedTo4KiB(vaHi, vaLo, hi & maskHi, lo, flags | set);
   }
 
   /**
@@ -350,7 +335,7 @@ export class Mmu {
    * cases. The mmu property tests compare both, A/D bits included, with the reference walk on
    * port-only memory.
    */
-  private translateWalkFrames(vaHi: number, vaLo: number, access: Access, mode: Mode, tlbOn: boolean): TranslationResult {
+  private translateWalkFrames(vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
     // A linear address beyond 48 bits (translateSplit called directly) is translateFull's to refuse.
     if (vaHi > 0xffff) return this.translateFull(vaHi, vaLo, access, mode);
     const regs = this.registers;
@@ -371,17 +356,17 @@ export class Mmu {
       t4 = memory.frameWords(regs.cr3Frame);
       lo4 = t4[i4]!;
       hi4 = t4[i4 + 1]!;
-      if ((lo4 & 0x1) === 0) return this.missingAfterFrameWalk(4, t4, i4, t4, i4, t4, i4, vaHi, vaLo, access, mode, tlbOn);
+      if ((lo4 & 0x1) === 0) return this.missingAfterFrameWalk(4, t4, i4, t4, i4, t4, i4, vaHi, vaLo, access, mode);
       if (((lo4 & 0x80) | (hi4 & reservedHi)) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
       t3 = memory.frameWords((hi4 & maskHi) * TWO_32 + (lo4 - (lo4 & 0xfff)));
       lo3 = t3[i3]!;
       hi3 = t3[i3 + 1]!;
-      if ((lo3 & 0x1) === 0) return this.missingAfterFrameWalk(3, t4, i4, t4, i4, t4, i4, vaHi, vaLo, access, mode, tlbOn);
+      if ((lo3 & 0x1) === 0) return this.missingAfterFrameWalk(3, t4, i4, t4, i4, t4, i4, vaHi, vaLo, access, mode);
       if (((lo3 & 0x80) | (hi3 & reservedHi)) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
       t2 = memory.frameWords((hi3 & maskHi) * TWO_32 + (lo3 - (lo3 & 0xfff)));
       lo2 = t2[i2]!;
       hi2 = t2[i2 + 1]!;
-      if ((lo2 & 0x1) === 0) return this.missingAfterFrameWalk(2, t4, i4, t3, i3, t3, i3, vaHi, vaLo, access, mode, tlbOn);
+      if ((lo2 & 0x1) === 0) return this.missingAfterFrameWalk(2, t4, i4, t3, i3, t3, i3, vaHi, vaLo, access, mode);
       if (((lo2 & 0x80) | (hi2 & reservedHi)) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
       t1 = memory.frameWords((hi2 & maskHi) * TWO_32 + (lo2 - (lo2 & 0xfff)));
       lo = t1[i1]!;
@@ -390,11 +375,11 @@ export class Mmu {
       // A table that is no RAM: the full walk sets what it sets on the way and throws the same.
       return this.translateFull(vaHi, vaLo, access, mode);
     }
-    if ((lo & 0x1) === 0) return this.missingAfterFrameWalk(1, t4, i4, t3, i3, t2, i2, vaHi, vaLo, access, mode, tlbOn);
+    if ((lo & 0x1) === 0) return this.missingAfterFrameWalk(1, t4, i4, t3, i3, t2, i2, vaHi, vaLo, access, mode);
     if ((hi & reservedHi) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
     const andLo = lo4 & lo3 & lo2 & lo;
     // The leaf's flags with R/W and U/S AND-ed and NX OR-ed over the levels (SDM 4.6).
-    let flags = (lo & 0xff9) | (andLo & 0x6) | (hi & 0x7ff0_0000) | ((hi4 | hi3 | hi2 | hi) & (0x8000_0000 | 0));
+    const flags = (lo & 0xff9) | (andLo & 0x6) | (hi & 0x7ff0_0000) | ((hi4 | hi3 | hi2 | hi) & (0x8000_0000 | 0));
     // Rights as in translateWalk (SDM 4.6.1; CR4.PKE = 0 here); a denied access walks again in
     // translateFull, which builds the fault (rare here: the flat walk builds it itself).
     if (mode === 3 && access !== 2) {
@@ -409,9 +394,28 @@ export class Mmu {
       t2[i2]! |= 0x20;
       t1[i1]! |= set;
     }
-    flags |= set;
+    return this.walkedTo4KiB(vaHi, vaLo, hi & maskHi, lo, flags | set);
+  }
+
+  /**
+   * translateWalkFrames' not-present fault at `level` (4 = PML4E ... 1 = PTE): A on the table
+   * entries above it — (ta, ia) the PML4E, (tb, ib) the PDPTE, (tc, ic) the PDE, as many as lie
+   * above `level` — then the #PF as walkLongMode reports it.
+   */
+  private missingAfterFrameWalk(level: number, ta: Uint32Array, ia: number, tb: Uint32Array, ib: number, tc: Uint32Array, ic: number, vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
+    if (level < 4) ta[ia]! |= 0x20;
+    if (level < 3) tb[ib]! |= 0x20;
+    if (level < 2) tc[ic]! |= 0x20;
+    return this.faultAfterFastWalk(this.errorBase(access, mode), level, vaHi, vaLo);
+  }
+
+  /**
+   * The end of a fast walk (4-level, 32-bit, PAE; flat or a view per level) that reached an allowed
+   * 4 KiB leaf with A/D already set in memory: the answer, a walk counted, the TLB miss filled
+   * (PCID 0: every fast walk runs with CR4.PCIDE = 0).
+   */
+  private walkedTo4KiB(vaHi: number, vaLo: number, frameHi: number, lo: number, flags: number): TranslationResult {
     this.walkCount++;
-    const frameHi = hi & maskHi;
     const r = this.result;
     r.tlbHit = false;
     r.fault = false;
@@ -420,29 +424,27 @@ export class Mmu {
     r.pageSizeBytes = 4096;
     r.level = 1;
     r.flags = flags;
-    if (tlbOn) {
-      const tlb = this.tlb!;
+    const tlb = this.tlb;
+    if (tlb !== null && tlb.enabled) {
       tlb.misses++;
-      tlb.fill(vaHi, vaLo >>> 12, 0, frameHi, lo & 0xffff_f000, flags, 1, (flags & 0x100) /* G */ !== 0 && (regs.cr4 & 0x80) /* CR4.PGE */ !== 0);
+      tlb.fill(vaHi, vaLo >>> 12, 0, frameHi, lo & 0xffff_f000, flags, 1, (flags & 0x100) /* G */ !== 0 && (this.registers.cr4 & 0x80) /* CR4.PGE */ !== 0);
     }
     return r;
   }
 
   /**
-   * translateWalkFrames' not-present fault at `level` (4 = PML4E ... 1 = PTE): A on the table
-   * entries above it — (ta, ia) the PML4E, (tb, ib) the PDPTE, (tc, ic) the PDE, as many as lie
-   * above `level` — then the #PF as walkLongMode reports it.
+   * The end of a fast walk that ends in a fault, the A bits it owes already set: the #PF with
+   * `errorCode` at `level`, a walk counted, and the page's TLB entries dropped (SDM 4.10.4.1) —
+   * with no 4 KiB entry of the page cached (the fast walks' precondition: the probe found none),
+   * only pieces of a huge page holding it can go, and only when the TLB holds some.
    */
-  private missingAfterFrameWalk(level: number, ta: Uint32Array, ia: number, tb: Uint32Array, ib: number, tc: Uint32Array, ic: number, vaHi: number, vaLo: number, access: Access, mode: Mode, tlbOn: boolean): TranslationResult {
-    if (level < 4) ta[ia]! |= 0x20;
-    if (level < 3) tb[ib]! |= 0x20;
-    if (level < 2) tc[ic]! |= 0x20;
+  private faultAfterFastWalk(errorCode: number, level: number, vaHi: number, vaLo: number): TranslationResult {
     this.walkCount++;
     const r = this.result;
     r.tlbHit = false;
-    setFault(r, this.errorBase(access, mode), level);
-    if (tlbOn) {
-      const tlb = this.tlb!;
+    setFault(r, errorCode, level);
+    const tlb = this.tlb;
+    if (tlb !== null && tlb.enabled) {
       tlb.misses++;
       if (tlb.hugePieceCount !== 0) tlb.invalidatePageSplit(vaHi, vaLo, 0);
     }
@@ -465,18 +467,7 @@ export class Mmu {
     w[e4]! |= 0x20;
     w[e3]! |= 0x20;
     w[e2]! |= 0x20;
-    this.walkCount++;
-    const r = this.result;
-    r.tlbHit = false;
-    setFault(r, errorCode, 1);
-    const tlb = this.tlb;
-    if (tlb !== null && tlb.enabled) {
-      tlb.misses++;
-      // No 4 KiB entry of the page is cached (findTag found none): only pieces of a huge page
-      // holding it can go, and only when the TLB holds some.
-      if (tlb.hugePieceCount !== 0) tlb.invalidatePageSplit(vaHi, vaLo, 0);
-    }
-    return r;
+    return this.faultAfterFastWalk(errorCode, 1, vaHi, vaLo);
   }
 
   /**
@@ -617,22 +608,7 @@ export class Mmu {
     const set = access === 1 ? 0x60 : 0x20;
     if ((w[e2]! & 0x20) === 0) w[e2]! |= 0x20;
     if ((pte & set) !== set) w[e1] = pte | set;
-    flags |= set;
-    this.walkCount++;
-    const r = this.result;
-    r.tlbHit = false;
-    r.fault = false;
-    r.errorCode = 0;
-    r.pa = frameHi * TWO_32 + (((pte & 0xffff_f000) | (vaLo & 0xfff)) >>> 0);
-    r.pageSizeBytes = 4096;
-    r.level = 1;
-    r.flags = flags;
-    const tlb = this.tlb;
-    if (tlb !== null && tlb.enabled) {
-      tlb.misses++;
-      tlb.fill(0, vaLo >>> 12, 0, frameHi, pte & 0xffff_f000, flags, 1, (flags & 0x100) !== 0 && (cr4 & 0x80) !== 0);
-    }
-    return r;
+    return this.walkedTo4KiB(vaHi, vaLo, frameHi, pte, flags | set);
   }
 
   /**
