@@ -339,42 +339,35 @@ export class Mmu {
     // A linear address beyond 48 bits (translateSplit called directly) is translateFull's to refuse.
     if (vaHi > 0xffff) return this.translateFull(vaHi, vaLo, access, mode);
     const regs = this.registers;
-    const memory = this.memory;
     const reservedHi = (regs.efer & 0x800) /* EFER.NXE */ !== 0 ? this.reservedHi : this.reservedHi | (0x8000_0000 | 0);
     const maskHi = this.addrMaskHi;
-    let t4: Uint32Array;
-    let t3: Uint32Array;
-    let t2: Uint32Array;
-    let t1: Uint32Array;
     // Word index of each entry in its table: index * 2 (SDM 4.5, Figure 4-8).
     const i4 = (vaHi >>> 6) & 0x3fe;
     const i3 = (((vaHi & 0x7f) << 2) | (vaLo >>> 30)) << 1;
     const i2 = (vaLo >>> 20) & 0x3fe;
     const i1 = (vaLo >>> 11) & 0x3fe;
-    let lo4: number, hi4: number, lo3: number, hi3: number, lo2: number, hi2: number, lo: number, hi: number;
-    try {
-      t4 = memory.frameWords(regs.cr3Frame);
-      lo4 = t4[i4]!;
-      hi4 = t4[i4 + 1]!;
-      if ((lo4 & 0x1) === 0) return this.missingAfterFrameWalk(4, t4, i4, t4, i4, t4, i4, vaHi, vaLo, access, mode);
-      if (((lo4 & 0x80) | (hi4 & reservedHi)) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
-      t3 = memory.frameWords((hi4 & maskHi) * TWO_32 + (lo4 - (lo4 & 0xfff)));
-      lo3 = t3[i3]!;
-      hi3 = t3[i3 + 1]!;
-      if ((lo3 & 0x1) === 0) return this.missingAfterFrameWalk(3, t4, i4, t4, i4, t4, i4, vaHi, vaLo, access, mode);
-      if (((lo3 & 0x80) | (hi3 & reservedHi)) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
-      t2 = memory.frameWords((hi3 & maskHi) * TWO_32 + (lo3 - (lo3 & 0xfff)));
-      lo2 = t2[i2]!;
-      hi2 = t2[i2 + 1]!;
-      if ((lo2 & 0x1) === 0) return this.missingAfterFrameWalk(2, t4, i4, t3, i3, t3, i3, vaHi, vaLo, access, mode);
-      if (((lo2 & 0x80) | (hi2 & reservedHi)) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
-      t1 = memory.frameWords((hi2 & maskHi) * TWO_32 + (lo2 - (lo2 & 0xfff)));
-      lo = t1[i1]!;
-      hi = t1[i1 + 1]!;
-    } catch {
-      // A table that is no RAM: the full walk sets what it sets on the way and throws the same.
-      return this.translateFull(vaHi, vaLo, access, mode);
-    }
+    const t4 = this.tableView(regs.cr3Frame);
+    if (t4 === null) return this.translateFull(vaHi, vaLo, access, mode);
+    const lo4 = t4[i4]!;
+    const hi4 = t4[i4 + 1]!;
+    if ((lo4 & 0x1) === 0) return this.missingAfterFrameWalk(4, t4, i4, t4, i4, t4, i4, vaHi, vaLo, access, mode);
+    if (((lo4 & 0x80) | (hi4 & reservedHi)) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+    const t3 = this.tableView((hi4 & maskHi) * TWO_32 + (lo4 - (lo4 & 0xfff)));
+    if (t3 === null) return this.translateFull(vaHi, vaLo, access, mode);
+    const lo3 = t3[i3]!;
+    const hi3 = t3[i3 + 1]!;
+    if ((lo3 & 0x1) === 0) return this.missingAfterFrameWalk(3, t4, i4, t4, i4, t4, i4, vaHi, vaLo, access, mode);
+    if (((lo3 & 0x80) | (hi3 & reservedHi)) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+    const t2 = this.tableView((hi3 & maskHi) * TWO_32 + (lo3 - (lo3 & 0xfff)));
+    if (t2 === null) return this.translateFull(vaHi, vaLo, access, mode);
+    const lo2 = t2[i2]!;
+    const hi2 = t2[i2 + 1]!;
+    if ((lo2 & 0x1) === 0) return this.missingAfterFrameWalk(2, t4, i4, t3, i3, t3, i3, vaHi, vaLo, access, mode);
+    if (((lo2 & 0x80) | (hi2 & reservedHi)) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
+    const t1 = this.tableView((hi2 & maskHi) * TWO_32 + (lo2 - (lo2 & 0xfff)));
+    if (t1 === null) return this.translateFull(vaHi, vaLo, access, mode);
+    const lo = t1[i1]!;
+    const hi = t1[i1 + 1]!;
     if ((lo & 0x1) === 0) return this.missingAfterFrameWalk(1, t4, i4, t3, i3, t2, i2, vaHi, vaLo, access, mode);
     if ((hi & reservedHi) !== 0) return this.translateFull(vaHi, vaLo, access, mode);
     const andLo = lo4 & lo3 & lo2 & lo;
@@ -407,6 +400,19 @@ export class Mmu {
     if (level < 3) tb[ib]! |= 0x20;
     if (level < 2) tc[ic]! |= 0x20;
     return this.faultAfterFastWalk(this.errorBase(access, mode), level, vaHi, vaLo);
+  }
+
+  /**
+   * The words of the table at `pa`, or null when that is no RAM (`frameWords` throws): the caller
+   * then leaves it to translateFull, which walks from the start, sets what it sets on the way and
+   * throws the same. Only this read is guarded, so nothing else a fast walk calls runs twice.
+   */
+  private tableView(pa: number): Uint32Array | null {
+    try {
+      return this.memory.frameWords(pa);
+    } catch {
+      return null;
+    }
   }
 
   /**
