@@ -174,8 +174,6 @@ export class SwapManager {
   private kswapdAtNs = 0;
   private nextTickNs: number;
   private tickCount = 0;
-  /** `tickCount % refsByTick.length`: the histogram slot of the current tick (no division per admission). */
-  private tickSlot = 0;
   private reclaiming = false;
   private lastIoNs = 0;
   private prev = { major: 0, minor: 0, accesses: 0 };
@@ -804,7 +802,7 @@ export class SwapManager {
     const ring = this.refsByTick;
     if (wasResident) this.unmarkReferenced(n);
     rec.lastRefTick[n] = this.tickCount;
-    ring[this.tickSlot]!++;
+    ring[this.tickCount % ring.length]!++;
   }
 
   /** Frame number `n` leaves the histogram (it was resident and leaves, or moves). */
@@ -839,8 +837,7 @@ export class SwapManager {
     this.tickCount++;
     // The histogram slot of the new tick held a tick now outside the window: those frames stay
     // out of the count (unmarkReferenced skips them) and the slot starts empty.
-    this.tickSlot = this.tickCount % this.refsByTick.length;
-    this.refsByTick[this.tickSlot] = 0;
+    this.refsByTick[this.tickCount % this.refsByTick.length] = 0;
     this.policy.tick?.(this.signals, this.nowNs);
     // Working set: harvest A bits into the software referenced flag (policies still see them).
     // The scan's cost follows the work: one frame per `workingSetScanAccesses` user accesses, from a
