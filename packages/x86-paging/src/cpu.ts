@@ -64,7 +64,7 @@ export interface CpuOptions {
   readonly memory: PhysicalMemory;
   /** Initial registers (CR3 frame, CR0, CR4, EFER, RFLAGS, PKRU, MAXPHYADDR). */
   readonly registers?: ControlRegistersInit;
-  /** TLB geometry, or `false` for a CPU without a TLB. Default: 1024 sets × 2 ways (see `TlbOptions`). */
+  /** TLB geometry, or `false` for a CPU without a TLB. Default: 256 sets × 8 ways (see `TlbOptions`). */
   readonly tlb?: TlbOptions | false;
   /** Privilege of accesses that do not name one; default `Mode.Supervisor`. */
   readonly mode?: Mode;

@@ -44,14 +44,15 @@ function piecesPerPage(size: number): number {
 /** Geometry of a {@link Tlb}. */
 export interface TlbOptions {
   /**
-   * Number of sets, a power of two in 1..65536; default 1024. The set of a page is a hash of its
+   * Number of sets, a power of two in 1..65536; default 256. The set of a page is a hash of its
    * page number (see {@link Tlb.setIndex}), not just its low bits.
    */
   readonly setCount?: number;
   /**
-   * Entries per set (associativity), 1..32; default 2. 1024 × 2 = 2,048 entries, the size of a
-   * modern second-level TLB (SDM 4.10 leaves the organisation to the implementation). One and two
-   * ways are answered by an unrolled probe on the Mmu's fast path; more ways by a loop.
+   * Entries per set (associativity), 1..32; default 8. 256 × 8 = 2,048 entries, the size of a
+   * modern second-level TLB, 8-way like Haswell's (SDM 4.10 leaves the organisation to the
+   * implementation). The Mmu's fast path checks the way its way predictor names; a 2-way set is
+   * also told absent from the two tags alone, more ways by a scan.
    */
   readonly wayCount?: number;
   /** Maximum stale-use reports kept in `staleUses` (the callback still sees all); default 1,000. */
@@ -242,8 +243,8 @@ export class Tlb {
 
   /** @throws InvalidOptionError for a geometry outside the documented ranges */
   constructor(options: TlbOptions = {}) {
-    const setCount = options.setCount ?? 1024;
-    const wayCount = options.wayCount ?? 2;
+    const setCount = options.setCount ?? 256;
+    const wayCount = options.wayCount ?? 8;
     const maxStaleReports = options.maxStaleReports ?? 1000;
     if (!Number.isInteger(setCount) || setCount < 1 || setCount > 65536 || (setCount & (setCount - 1)) !== 0) {
       throw new InvalidOptionError('setCount', setCount, 'must be a power of two in 1..65536');

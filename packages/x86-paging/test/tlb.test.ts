@@ -406,6 +406,19 @@ describe('Tlb options', () => {
     expect(new Tlb({ setCount: 64, wayCount: 8 }).entryCount).toBe(512);
   });
 
+  it('defaults to 2,048 entries in 256 sets of 8 ways, a second-level TLB (SDM 4.10 leaves the organisation to the implementation)', () => {
+    const tlb = new Tlb();
+    expect([tlb.setCount, tlb.wayCount, tlb.entryCount]).toEqual([256, 8, 2048]);
+    // Nine pages of one set: the eight ways hold eight of them, the ninth evicts one.
+    const pages: number[] = [];
+    for (let p = 0; pages.length < 9; p++) if (tlb.setIndex(0, p) === tlb.setIndex(0, 0)) pages.push(p);
+    for (const p of pages.slice(0, 8)) tlb.insertPage(p, 0, p * 4096, 0x7, 1, false);
+    expect(pages.slice(0, 8).every((p) => tlb.lookup(0, p, 0) >= 0)).toBe(true);
+    tlb.insertPage(pages[8]!, 0, 0, 0x7, 1, false);
+    expect(pages.filter((p) => tlb.lookup(0, p, 0) >= 0)).toHaveLength(8);
+    tlb.checkInvariants();
+  });
+
   it('when disabled, the Mmu neither consults nor fills it', () => {
     const { t, cpu, tlb } = setup();
     tlb.enabled = false;

@@ -41,7 +41,7 @@ export interface DemoInputs {
   readonly traceAccesses?: number;
   /** Accesses in each phase of the `swap` scenario's workload (default 5 000). */
   readonly swapPhaseAccesses?: number;
-  /** The CPU's TLB: sets × ways (x86-paging's `TlbOptions`), or false for none (default: x86-paging's 1024 × 2). */
+  /** The CPU's TLB: sets × ways (x86-paging's `TlbOptions`), or false for none (default: x86-paging's 256 × 8). */
   readonly tlb?: { readonly setCount: number; readonly wayCount: number } | false;
 }
 

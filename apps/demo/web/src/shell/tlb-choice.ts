@@ -1,14 +1,14 @@
 // The TLB geometry chosen in the header: sets × ways of the CPU's TLB (x86-paging's `Tlb`: one
 // set-associative level, a set a hash of the page number), or none. It is an input of the machine,
 // like the memory map: a new choice boots a new machine, and the URL keeps it (`tlb=16x4`,
-// `tlb=off`; the default 1024 × 2 is left out) so that a link replays the same machine.
+// `tlb=off`; the default 256 × 8 is left out) so that a link replays the same machine.
 import { $, h } from './dom';
 
 /** A geometry, or false for a CPU without a TLB. */
 export type TlbGeometry = { readonly setCount: number; readonly wayCount: number } | false;
 
-/** x86-paging's default: 1024 sets × 2 ways (2,048 entries, a current second-level TLB's size). */
-export const TLB_DEFAULT: TlbGeometry = { setCount: 1024, wayCount: 2 };
+/** x86-paging's default: 256 sets × 8 ways (2,048 entries, a current second-level TLB's size). */
+export const TLB_DEFAULT: TlbGeometry = { setCount: 256, wayCount: 8 };
 
 /** Sets offered: powers of two (x86-paging takes 1..65536). */
 const SETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 16384, 65536];
@@ -19,7 +19,8 @@ const KNOWN: Record<string, string> = {
   '16x4': 'like an L1 dTLB for 4 KiB pages (64 entries, 4-way)',
   '128x8': "like Haswell's STLB (1,024 entries, 8-way)",
   '128x12': "like Skylake's STLB (1,536 entries, 12-way)",
-  '1024x2': "x86-paging's default (2,048 entries)",
+  '256x8': "x86-paging's default (2,048 entries, 8-way)",
+  '1024x2': '2,048 entries, 2-way',
   '1x32': 'fully associative, 32 entries',
 };
 
