@@ -46,11 +46,16 @@ const SL_COUNT = 1 << SL_LOG2;
 /** Sizes below 2^FL_SHIFT (512) share first-level list 0, split linearly by 16. */
 const FL_SHIFT = SL_LOG2 + 4;
 const FL_COUNT = 32 - FL_SHIFT + 1;
+/** Largest request whose block the quick lists take. */
+const QUICK_MAX_REQUEST = 8192;
 /**
  * Number of quick lists: one per TLSF list, from the first to the one holding the block of an
- * 8 KiB request (8,208 bytes, 8,448 with its class rounding: list 5·32 + 1), and one more.
+ * 8 KiB request (8,208 bytes, 8,448 with its class rounding: list 5·32 + 1), and the one above it
+ * (a request may take a block of the class above its own).
  */
-const QUICK_LISTS = (((13 - FL_SHIFT + 1) << SL_LOG2) | 1) + 1;
+const QUICK_LISTS = (((13 - FL_SHIFT + 1) << SL_LOG2) | 1) + 2;
+/** First block size past the last quick list (8,960: the lower bound of list 5·32 + 3). */
+const QUICK_SIZE_LIMIT = 8192 + 3 * 256;
 /** Blocks a quick list holds at most; a free beyond that goes to the TLSF proper. */
 export const QUICK_DEPTH = 8;
 /**
@@ -108,6 +113,13 @@ export class TlsfWords {
   private readonly quickCount = new Int32Array(QUICK_LISTS);
   /** Blocks in the quick lists. */
   quickBlocks = 0;
+  /**
+   * Quick list of a request, by `(req + 15) >> 4` up to 8 KiB (outside debug mode): what
+   * `listOf(blockSizeFor(req))` computes, looked up instead of computed on every kmalloc.
+   */
+  private readonly quickOfReq = new Uint8Array(((QUICK_MAX_REQUEST + 15) >> 4) + 1);
+  /** Quick list of a block, by `size >> 4`, for the sizes the quick lists hold (QUICK_LISTS beyond). */
+  private readonly quickOfSize = new Uint8Array(QUICK_SIZE_LIMIT >> 4).map((_, k) => Math.min(listOf(k << 4), QUICK_LISTS));
   arenaCount = 0;
   /**
    * Arenas held entirely free (their one free block spans the arena). Hysteresis: an arena that
@@ -133,6 +145,8 @@ export class TlsfWords {
     private readonly arenaBytes: number,
   ) {
     this.userOff = debug ? 16 : 0;
+    // Requests in one 16-byte step share a block size (header and rounding add multiples of 16).
+    for (let k = 0; k < this.quickOfReq.length; k++) this.quickOfReq[k] = listOf(this.blockSizeFor(k << 4));
   }
 
   /** Block bytes for a request of `req` bytes (header, red zones, rounding to 16). */
@@ -212,26 +226,24 @@ export class TlsfWords {
    * @throws {@link HeapCorruptionError} (debug) when the chosen free block's poison was overwritten.
    */
   alloc(req: number, align: number): number {
-    if (align <= 16 && !this.debug) {
+    if (align <= 16 && !this.debug && req <= QUICK_MAX_REQUEST) {
       // Quick lists first: this size class's, then the next one's (at most 1/32 bigger).
-      let i = listOf(this.blockSizeFor(req));
-      if (i < QUICK_LISTS - 1) {
-        let b = this.quickHead[i]!;
-        if (b === -1) b = this.quickHead[++i]!;
-        if (b !== -1) {
-          const w = this.w;
-          const n = w[(b + F_NEXT) >> 2]!;
-          this.quickHead[i] = n;
-          this.quickCount[i]!--;
-          this.quickBlocks--;
-          const size = w[(b + H_SIZE) >> 2]! & ~15;
-          w[(b + H_SIZE) >> 2] = size;
-          w[(b + H_REQ) >> 2] = req;
-          w[(b + H_CHECK) >> 2] = checkOf(b, size);
-          this.blocksInUse++;
-          this.lastBytes = size;
-          return b + TLSF_HEADER;
-        }
+      let i = this.quickOfReq[(req + 15) >> 4]!;
+      let b = this.quickHead[i]!;
+      if (b === -1) b = this.quickHead[++i]!;
+      if (b !== -1) {
+        const w = this.w;
+        const n = w[(b + F_NEXT) >> 2]!;
+        this.quickHead[i] = n;
+        this.quickCount[i]!--;
+        this.quickBlocks--;
+        const size = w[(b + H_SIZE) >> 2]! & ~15;
+        w[(b + H_SIZE) >> 2] = size;
+        w[(b + H_REQ) >> 2] = req;
+        w[(b + H_CHECK) >> 2] = checkOf(b, size);
+        this.blocksInUse++;
+        this.lastBytes = size;
+        return b + TLSF_HEADER;
       }
     }
     return this.allocSlow(req, align);
@@ -397,8 +409,8 @@ export class TlsfWords {
     this.lastBytes = size;
     this.lastRequested = w[(b + H_REQ) >> 2]!;
     if (this.debug) this.m.fill8(b + TLSF_HEADER, size - TLSF_HEADER, POISON_FREE);
-    else {
-      const i = listOf(size);
+    else if (size < QUICK_SIZE_LIMIT) {
+      const i = this.quickOfSize[size >> 4]!;
       if (i < QUICK_LISTS && this.quickCount[i]! < QUICK_DEPTH) {
         w[(b + F_NEXT) >> 2] = this.quickHead[i]!;
         w[(b + H_SIZE) >> 2] = size | QUICK;
