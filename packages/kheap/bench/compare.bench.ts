@@ -1,6 +1,7 @@
 // Issue 19's kheap comparison: kheap, AssemblyScript's TLSF (wasm, called per op from JS) and
-// glibc malloc (C, gcc -O2) on the same slot traces, plus a yardstick (contenders/bare-tlsf.ts:
-// the same TLSF in JS with no checks), one process per contender per round,
+// glibc malloc (C, gcc -O2) on the same slot traces, plus two yardsticks (contenders/bare-tlsf.ts:
+// the same TLSF in JS with no checks; contenders/ideal-lists.ts: per-class free lists that never
+// give memory back, with kheap's checks), one process per contender per round,
 // alternating (kheap, AS, glibc, kheap, AS, glibc, …), CPU time and wall time, medians over the
 // rounds. Builds the wasm and the C program first (into the OS temp folder).
 //   pnpm --filter @kmem/kheap bench                    (build the package first: npx tsup)
@@ -24,8 +25,11 @@ const contenders: Contender[] = [
   { name: 'kheap', argv: node('kheap.ts') },
   { name: 'AS TLSF', argv: node('as-tlsf.ts', wasm) },
   { name: 'glibc', argv: [glibc] },
-  // A yardstick, not a peer: a TLSF in JS without kheap's checks, counters or slab caches.
+  // Yardsticks, not peers: a TLSF in JS without kheap's checks, counters or slab caches; and
+  // per-size-class lists over memory never given back, with kheap's checks (a ceiling for any
+  // design whose every op does at least those word accesses in JS).
   { name: 'bare JS TLSF', argv: node('bare-tlsf.ts') },
+  { name: 'class lists, no reuse', argv: node('ideal-lists.ts') },
 ];
 const baseline = process.env.KHEAP_BASELINE;
 if (baseline !== undefined) contenders.splice(1, 0, { name: 'kheap (baseline)', argv: node('kheap.ts'), env: { KHEAP_MODULE: baseline } });

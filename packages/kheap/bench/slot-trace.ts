@@ -54,3 +54,23 @@ export function slotTrace(slots: number, ops = OPS, seed = SEED): SlotTrace {
 export function workloadName(slots: number): string {
   return `slots${slots}`;
 }
+
+/** What {@link footprintOf} drives: kheap's kmalloc and kfree. */
+export interface TraceHeap {
+  kmalloc(sizeBytes: number): number | null;
+  kfree(ptr: number | null): void;
+}
+
+/** Replays `t` once on `heap` (untimed): peak pages held (`pagesHeld()` after each op) × 4096 ÷ peak live requested bytes. */
+export function footprintOf(t: SlotTrace, heap: TraceHeap, pagesHeld: () => number): number {
+  const ptrs = new Float64Array(t.slots);
+  let peak = 0;
+  for (let i = 0; i < t.slot.length; i++) {
+    const n = t.size[i]!;
+    if (n !== 0) ptrs[t.slot[i]!] = heap.kmalloc(n)!;
+    else heap.kfree(ptrs[t.slot[i]!]!);
+    const held = pagesHeld();
+    if (held > peak) peak = held;
+  }
+  return (peak * 4096) / t.peakLiveBytes;
+}

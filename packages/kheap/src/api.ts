@@ -59,8 +59,9 @@ export interface KernelHeapOptions {
    */
   debug?: boolean;
   /**
-   * Bytes the TLSF allocator asks its backing for at a time (a page multiple, at least 64 KiB).
-   * @defaultValue 131072 (128 KiB)
+   * Bytes the TLSF allocator asks its backing for at a time (a page multiple, at least 32 KiB); a
+   * block that does not fit one gets an arena of its own size.
+   * @defaultValue 32768 (32 KiB)
    */
   tlsfArenaBytes?: number;
 }

@@ -50,7 +50,7 @@ const K_LARGE = 3;
  *
  * Routing by request size (see the README for why these thresholds):
  * - 0..512 bytes: kmalloc slab caches (8, 16, 32, 64, 96, 128, 192, 256, 384, 512), O(1).
- * - 513 bytes..32 KiB: TLSF over 128 KiB arenas, O(1), 16-byte header, coalescing.
+ * - 513 bytes..32 KiB: TLSF over 32 KiB arenas, O(1), 16-byte header, coalescing, quick lists in front.
  * - above 32 KiB: whole pages from the backing.
  *
  * Alignment: every pointer is 8-aligned, and 16-aligned for requests above 8 bytes; slab
@@ -95,7 +95,7 @@ export class KernelHeap {
 
   /**
    * @throws {@link BackingError} when the backing's base (page aligned, not 0) or limit (page multiple, ≤ 2^31) is unusable.
-   * @throws {@link InvalidOptionError} when `options` is not an object, `debug` not a boolean, or `tlsfArenaBytes` not a page multiple of at least 64 KiB.
+   * @throws {@link InvalidOptionError} when `options` is not an object, `debug` not a boolean, or `tlsfArenaBytes` not a page multiple of at least 32 KiB.
    */
   constructor(options: KernelHeapOptions) {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'must be an object');
@@ -108,9 +108,9 @@ export class KernelHeap {
     if (!Number.isSafeInteger(limitBytes) || limitBytes <= 0 || limitBytes % PAGE_SIZE !== 0 || limitBytes > 2 ** 31) {
       throw new BackingError(`limitBytes ${show(limitBytes)} must be a positive page multiple of at most 2^31`);
     }
-    const arenaBytes = options.tlsfArenaBytes === undefined ? 128 * 1024 : options.tlsfArenaBytes;
-    if (!Number.isSafeInteger(arenaBytes) || arenaBytes < 64 * 1024 || arenaBytes % PAGE_SIZE !== 0 || arenaBytes > limitBytes) {
-      throw new InvalidOptionError('tlsfArenaBytes', `${show(arenaBytes)} must be a page multiple between 64 KiB and the region size`);
+    const arenaBytes = options.tlsfArenaBytes === undefined ? 32 * 1024 : options.tlsfArenaBytes;
+    if (!Number.isSafeInteger(arenaBytes) || arenaBytes < 32 * 1024 || arenaBytes % PAGE_SIZE !== 0 || arenaBytes > limitBytes) {
+      throw new InvalidOptionError('tlsfArenaBytes', `${show(arenaBytes)} must be a page multiple between 32 KiB and the region size`);
     }
     const debug = options.debug === undefined ? false : options.debug;
     if (typeof debug !== 'boolean') throw new InvalidOptionError('debug', `${typeof debug} is not a boolean`);

@@ -36,6 +36,8 @@ const H_CHECK = 12;
 const F_NEXT = 16;
 const F_PREV = 20;
 const FREE = 1;
+/** Size-word bit of a block held in a quick list: free to callers, still "used" to the TLSF. */
+const QUICK = 2;
 /** Header bytes; also the payload alignment. */
 export const TLSF_HEADER = 16;
 const MIN_BLOCK = 32;
@@ -44,6 +46,13 @@ const SL_COUNT = 1 << SL_LOG2;
 /** Sizes below 2^FL_SHIFT (512) share first-level list 0, split linearly by 16. */
 const FL_SHIFT = SL_LOG2 + 4;
 const FL_COUNT = 32 - FL_SHIFT + 1;
+/**
+ * Number of quick lists: one per TLSF list, from the first to the one holding the block of an
+ * 8 KiB request (8,208 bytes, 8,448 with its class rounding: list 5·32 + 1), and one more.
+ */
+const QUICK_LISTS = (((13 - FL_SHIFT + 1) << SL_LOG2) | 1) + 1;
+/** Blocks a quick list holds at most; a free beyond that goes to the TLSF proper. */
+export const QUICK_DEPTH = 8;
 /**
  * From this many arenas on, one entirely free arena is kept as a spare (at most 1/4 of the held
  * arenas, so the footprint stays within the issue's floors); with one arena, that one is kept.
@@ -59,6 +68,16 @@ function listOf(size: number): number {
   if (size < 1 << FL_SHIFT) return size >>> 4;
   const f = fls(size);
   return ((f - FL_SHIFT + 1) << SL_LOG2) | ((size >>> (f - SL_LOG2)) ^ SL_COUNT);
+}
+
+/**
+ * A block size rounded up to a second-level list's lower bound (its size class), so that any
+ * block on that list fits it (below 512 the lists are 16 bytes wide: sizes are already bounds).
+ */
+function listFloorUp(size: number): number {
+  if (size < 1 << FL_SHIFT) return size;
+  const step = (1 << (fls(size) - SL_LOG2)) - 1;
+  return (size + step) & ~step;
 }
 
 function fls(x: number): number {
@@ -77,6 +96,18 @@ export class TlsfWords {
   private flMap = 0;
   private readonly slMap = new Int32Array(FL_COUNT);
   private readonly heads = new Int32Array(FL_COUNT * SL_COUNT).fill(-1);
+  /**
+   * Quick lists (a front cache, as glibc's tcache): per second-level list, freed blocks kept as
+   * they are — not merged, not on the TLSF lists — so the next request of that size class takes
+   * one in O(1) with a handful of word accesses. Linked through +16 like free blocks; marked
+   * {@link QUICK} in their size word so kfree still sees a double free. Emptied into the TLSF
+   * (merging) before it would grow, when its last block in use is freed, and by trim(). Off in
+   * debug mode.
+   */
+  private readonly quickHead = new Int32Array(QUICK_LISTS).fill(-1);
+  private readonly quickCount = new Int32Array(QUICK_LISTS);
+  /** Blocks in the quick lists. */
+  quickBlocks = 0;
   arenaCount = 0;
   /**
    * Arenas held entirely free (their one free block spans the arena). Hysteresis: an arena that
@@ -91,12 +122,6 @@ export class TlsfWords {
   lastRequested = 0;
   /** Offset from a payload to the caller's pointer: 0, or 16 (left red zone) in debug mode. */
   readonly userOff: number;
-  /**
-   * Size of a free block spanning a whole arena (every arena is `arenaBytes` long, less the
-   * sentinel's header): a free block of exactly this size is an entirely free arena, which
-   * alloc and free tell by this compare instead of reading the neighbours' headers.
-   */
-  private readonly arenaFreeBytes: number;
 
   constructor(
     private readonly m: Mem,
@@ -108,14 +133,15 @@ export class TlsfWords {
     private readonly arenaBytes: number,
   ) {
     this.userOff = debug ? 16 : 0;
-    this.arenaFreeBytes = arenaBytes - TLSF_HEADER;
   }
 
   /** Block bytes for a request of `req` bytes (header, red zones, rounding to 16). */
   blockSizeFor(req: number): number {
     const raw = req + TLSF_HEADER + (this.debug ? 16 + 8 : 0);
     const size = (raw + 15) & ~15;
-    return size < MIN_BLOCK ? MIN_BLOCK : size;
+    // Outside debug mode a block is rounded to its size class (a list's lower bound: at most
+    // 1/32 over, 1/64 on average) so a freed block serves any later request of the class.
+    return size < MIN_BLOCK ? MIN_BLOCK : this.debug ? size : listFloorUp(size);
   }
 
   private insert(b: number, size: number): void {
@@ -186,9 +212,41 @@ export class TlsfWords {
    * @throws {@link HeapCorruptionError} (debug) when the chosen free block's poison was overwritten.
    */
   alloc(req: number, align: number): number {
+    if (align <= 16 && !this.debug) {
+      // Quick lists first: this size class's, then the next one's (at most 1/32 bigger).
+      let i = listOf(this.blockSizeFor(req));
+      if (i < QUICK_LISTS - 1) {
+        let b = this.quickHead[i]!;
+        if (b === -1) b = this.quickHead[++i]!;
+        if (b !== -1) {
+          const w = this.w;
+          const n = w[(b + F_NEXT) >> 2]!;
+          this.quickHead[i] = n;
+          this.quickCount[i]!--;
+          this.quickBlocks--;
+          const size = w[(b + H_SIZE) >> 2]! & ~15;
+          w[(b + H_SIZE) >> 2] = size;
+          w[(b + H_REQ) >> 2] = req;
+          w[(b + H_CHECK) >> 2] = checkOf(b, size);
+          this.blocksInUse++;
+          this.lastBytes = size;
+          return b + TLSF_HEADER;
+        }
+      }
+    }
+    return this.allocSlow(req, align);
+  }
+
+  /** {@link alloc} from the TLSF lists (and a new arena when they have no fit). */
+  private allocSlow(req: number, align: number): number {
     const need = this.blockSizeFor(req);
     const search = align <= 16 ? need : need + align + MIN_BLOCK;
     let i = this.find(search);
+    if (i === -1 && this.quickBlocks !== 0) {
+      // Before growing, give the quick lists' blocks back (merged): they may hold the fit.
+      this.drain();
+      i = this.find(search);
+    }
     if (i === -1) {
       if (!this.grow(search)) return -1;
       i = this.find(search);
@@ -199,7 +257,7 @@ export class TlsfWords {
     if (this.debug) this.checkFreeBlock(b, size, Math.min(size, need + (align <= 16 ? 0 : align + MIN_BLOCK) + TLSF_HEADER));
     this.removeHead(b, i);
     // A block spanning its arena (first block, sentinel next) is a spare arena being taken.
-    if (size === this.arenaFreeBytes) this.spareArenas--;
+    if (this.spansArena(b, size)) this.spareArenas--;
     if (align > 16) {
       // Move the block start forward until its caller pointer is aligned, leaving a free block
       // of at least MIN_BLOCK bytes in front (alignment is of the absolute address; base is page aligned).
@@ -239,6 +297,11 @@ export class TlsfWords {
     return user;
   }
 
+  /** True when the block at `b` of `size` bytes spans its arena: the first block, with the sentinel after it. */
+  private spansArena(b: number, size: number): boolean {
+    return this.w[(b + H_PREV) >> 2]! === -1 && this.w[(b + size + H_SIZE) >> 2]! === 0;
+  }
+
   /** Makes the header at `b` invalid (size 0, check 0): it was merged into a neighbour. */
   private wipe(b: number): void {
     this.w[(b + H_SIZE) >> 2] = 0;
@@ -257,11 +320,8 @@ export class TlsfWords {
   private grow(size: number): boolean {
     // Room for the good-fit rounding of find(), so the new arena's block is found by it.
     const want = size >= 1 << FL_SHIFT ? size + (1 << (fls(size) - SL_LOG2)) : size;
-    // Every arena has the same size, so a free block of arenaFreeBytes spans one. The heap sends
-    // TLSF at most 32 KiB (+ debug red zones, + 4 KiB of alignment slack): under 38 KiB with the
-    // rounding above, and arenas are at least 64 KiB (KernelHeap checks tlsfArenaBytes).
-    if (want + TLSF_HEADER > this.arenaBytes) throw new Error(`TLSF: a ${size}-byte block does not fit a ${this.arenaBytes}-byte arena`);
-    const bytes = this.arenaBytes;
+    // Arenas are arenaBytes long, or as many pages as a bigger block needs (with its sentinel).
+    const bytes = Math.max(this.arenaBytes, Math.ceil((want + TLSF_HEADER) / PAGE_SIZE) * PAGE_SIZE);
     const a = this.pages.acquire(bytes / PAGE_SIZE, PAGE_TLSF, 0);
     if (a === -1) return false;
     const w = this.w;
@@ -298,12 +358,12 @@ export class TlsfWords {
     if (b < 0 || (b & 15) !== 0 || info[b >>> 12] !== info[user >>> 12]) return 2;
     const sw = w[(b + H_SIZE) >> 2]!;
     if (w[(b + H_CHECK) >> 2]! !== checkOf(b, sw) || sw === 0) return 2;
-    return (sw & FREE) !== 0 ? 1 : 0;
+    return (sw & (FREE | QUICK)) !== 0 ? 1 : 0;
   }
 
   /** True when the block whose header is at `b` is free. */
   isFree(b: number): boolean {
-    return (this.w[(b + H_SIZE) >> 2]! & FREE) !== 0;
+    return (this.w[(b + H_SIZE) >> 2]! & (FREE | QUICK)) !== 0;
   }
 
   /** Bytes requested for the allocated block at `user`. */
@@ -330,13 +390,51 @@ export class TlsfWords {
    */
   free(user: number): void {
     const w = this.w;
-    let b = this.headerOf(user);
-    let size = w[(b + H_SIZE) >> 2]! & ~15;
+    const b = this.headerOf(user);
+    const size = w[(b + H_SIZE) >> 2]! & ~15;
     if (this.debug) this.checkUsedBlock(b, size);
     this.blocksInUse--;
     this.lastBytes = size;
     this.lastRequested = w[(b + H_REQ) >> 2]!;
     if (this.debug) this.m.fill8(b + TLSF_HEADER, size - TLSF_HEADER, POISON_FREE);
+    else {
+      const i = listOf(size);
+      if (i < QUICK_LISTS && this.quickCount[i]! < QUICK_DEPTH) {
+        w[(b + F_NEXT) >> 2] = this.quickHead[i]!;
+        w[(b + H_SIZE) >> 2] = size | QUICK;
+        w[(b + H_CHECK) >> 2] = checkOf(b, size | QUICK);
+        this.quickHead[i] = b;
+        this.quickCount[i]!++;
+        this.quickBlocks++;
+        // The last block in use freed: nothing left to cache for, the arenas go back (but the spare).
+        if (this.blocksInUse === 0) this.drain();
+        return;
+      }
+    }
+    this.release(b, size);
+    if (this.blocksInUse === 0 && this.quickBlocks !== 0) this.drain();
+  }
+
+  /** Empties the quick lists into the TLSF (each block merged with its free neighbours). */
+  drain(): void {
+    const w = this.w;
+    for (let i = 0; i < QUICK_LISTS; i++) {
+      let b = this.quickHead[i]!;
+      if (b === -1) continue;
+      this.quickHead[i] = -1;
+      this.quickCount[i] = 0;
+      while (b !== -1) {
+        const next = w[(b + F_NEXT) >> 2]!;
+        this.release(b, w[(b + H_SIZE) >> 2]! & ~15);
+        b = next;
+      }
+    }
+    this.quickBlocks = 0;
+  }
+
+  /** Merges the block at `b` of `size` bytes (no longer used) with its free neighbours and lists it, or returns its arena. */
+  private release(b: number, size: number): void {
+    const w = this.w;
     const n = b + size;
     const ns = w[(n + H_SIZE) >> 2]!;
     if ((ns & FREE) !== 0) {
@@ -361,7 +459,8 @@ export class TlsfWords {
     const after = b + size;
     w[(after + H_PREV) >> 2] = b;
     this.writeFree(b, prev, size);
-    if (size === this.arenaFreeBytes) {
+    if (prev === -1 && w[(after + H_SIZE) >> 2]! === 0) {
+      // The first block, followed by the sentinel: the whole arena is free.
       if (this.spareArenas === 0 && (this.arenaCount === 1 || this.arenaCount >= SPARE_FROM_ARENAS)) {
         this.spareArenas++;
       } else {
@@ -375,6 +474,7 @@ export class TlsfWords {
 
   /** Returns every entirely free arena to the backing (including the last); returns pages released. */
   trim(): number {
+    this.drain();
     const w = this.w;
     const whole: number[] = [];
     this.pages.forEachRun((off, kind) => {
@@ -452,7 +552,7 @@ export class TlsfWords {
       const sw = w[(b + H_SIZE) >> 2]!;
       const size = sw & ~15;
       if (size === 0 || w[(b + H_CHECK) >> 2]! !== checkOf(b, sw)) return;
-      const used = (sw & FREE) === 0;
+      const used = (sw & (FREE | QUICK)) === 0;
       const user = b + TLSF_HEADER + this.userOff;
       const block: HeapBlock = {
         start: this.base + b,
@@ -486,6 +586,7 @@ export class TlsfWords {
     let prev = -1;
     let prevFree = false;
     let used = 0;
+    let quick = 0;
     let b = a;
     while (b < end) {
       const sw = w[(b + H_SIZE) >> 2]!;
@@ -493,8 +594,13 @@ export class TlsfWords {
       if (w[(b + H_PREV) >> 2]! !== prev) fail(b, `previous-block link ${w[(b + H_PREV) >> 2]!} should be ${prev}`);
       const size = sw & ~15;
       const free = (sw & FREE) !== 0;
-      if (size < MIN_BLOCK || b + size > end || (sw & 14) !== 0) fail(b, `bad size word ${sw}`);
-      if (free) {
+      if (size < MIN_BLOCK || b + size > end || (sw & 12) !== 0 || (sw & (FREE | QUICK)) === (FREE | QUICK)) fail(b, `bad size word ${sw}`);
+      if ((sw & QUICK) !== 0) {
+        // In a quick list: checkLists finds it there (it shares freeSeen with the free blocks).
+        if (this.debug) fail(b, 'quick-list block in debug mode');
+        quick++;
+        freeSeen.add(b);
+      } else if (free) {
         if (prevFree) fail(b, 'two adjacent free blocks (missed coalescing)');
         freeSeen.add(b);
         if (this.debug) {
@@ -514,7 +620,7 @@ export class TlsfWords {
       b += size;
     }
     if (b !== end) fail(b, 'blocks run past the arena end');
-    if (used === 0) this.checkedSpare++;
+    if (used === 0 && quick === 0) this.checkedSpare++;
     if (w[(end + H_SIZE) >> 2]! !== 0 || w[(end + H_CHECK) >> 2]! !== checkOf(end, 0) || w[(end + H_PREV) >> 2]! !== prev) fail(end, 'arena sentinel damaged');
     return used;
   }
@@ -524,10 +630,12 @@ export class TlsfWords {
     const w = this.w;
     let count = 0;
     let bytes = 0;
-    for (let i = 0; i < this.heads.length; i++) {
-      for (let b = this.heads[i]!; b !== -1; b = w[(b + F_NEXT) >> 2]!) {
-        count++;
-        bytes += w[(b + H_SIZE) >> 2]! & ~15;
+    for (const heads of [this.heads, this.quickHead]) {
+      for (let i = 0; i < heads.length; i++) {
+        for (let b = heads[i]!; b !== -1; b = w[(b + F_NEXT) >> 2]!) {
+          count++;
+          bytes += w[(b + H_SIZE) >> 2]! & ~15;
+        }
       }
     }
     return { count, bytes };
@@ -545,7 +653,7 @@ export class TlsfWords {
         if ((((this.slMap[fl]! >>> sl) & 1) !== 0) !== (head !== -1)) throw new Error(`TLSF: bitmap bit (${fl},${sl}) disagrees with its list`);
         let prev = -1;
         for (let b = head; b !== -1; b = w[(b + F_NEXT) >> 2]!) {
-          if (!freeSeen.has(b)) throw new Error(`TLSF: list (${fl},${sl}) holds ${hex(this.base + b)}, not a free block (or listed twice)`);
+          if (!freeSeen.has(b) || (w[(b + H_SIZE) >> 2]! & FREE) === 0) throw new Error(`TLSF: list (${fl},${sl}) holds ${hex(this.base + b)}, not a free block (or listed twice)`);
           freeSeen.delete(b);
           if (w[(b + F_PREV) >> 2]! !== prev) throw new Error(`TLSF: broken prev link at ${hex(this.base + b)}`);
           const size = w[(b + H_SIZE) >> 2]! & ~15;
@@ -556,6 +664,20 @@ export class TlsfWords {
         }
       }
     }
+    let quick = 0;
+    for (let i = 0; i < QUICK_LISTS; i++) {
+      let n = 0;
+      for (let b = this.quickHead[i]!; b !== -1; b = w[(b + F_NEXT) >> 2]!) {
+        const sw = w[(b + H_SIZE) >> 2]!;
+        if (!freeSeen.has(b) || (sw & QUICK) === 0) throw new Error(`TLSF: quick list ${i} holds ${hex(this.base + b)}, not a quick-list block (or listed twice)`);
+        freeSeen.delete(b);
+        if (listOf(sw & ~15) !== i) throw new Error(`TLSF: block of ${sw & ~15} bytes in quick list ${i}`);
+        n++;
+      }
+      if (n !== this.quickCount[i] || n > QUICK_DEPTH) throw new Error(`TLSF: quick list ${i} holds ${n} blocks, counted ${this.quickCount[i]!} (at most ${QUICK_DEPTH})`);
+      quick += n;
+    }
+    if (quick !== this.quickBlocks) throw new Error(`TLSF: ${quick} blocks in quick lists, counted ${this.quickBlocks}`);
     if (freeSeen.size !== 0) throw new Error(`TLSF: ${freeSeen.size} free blocks are on no list`);
     return { count, bytes };
   }

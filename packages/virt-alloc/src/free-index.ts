@@ -188,6 +188,7 @@ export class FreeIndex {
   findFit(size: number, align: number, lo: number, hi: number): number {
     const st = this.st;
     const ln = this.ln;
+    const perAlign = 1 / align; // exact: align is a power of two
     for (let pos = this.nextCandidate(this.leafPos(lo), size); pos !== -1; pos = this.nextCandidate(pos + 1, size)) {
       if (this.first[pos]! >= hi) return -1;
       const base = this.ord[pos]! * CAP;
@@ -198,8 +199,10 @@ export class FreeIndex {
         if (bs >= hi) return -1;
         if (be - bs < size || be <= lo) continue;
         let a = bs > lo ? bs : lo;
-        const rem = a % align; // exact on doubles: no 32-bit truncation of 48-bit addresses
-        if (rem !== 0) a += align - rem;
+        // Rounded up to a multiple of align: exact on doubles (no 32-bit truncation of 48-bit
+        // addresses), and no `%`, which on a double is a runtime call.
+        const down = Math.floor(a * perAlign) * align;
+        if (down !== a) a = down + align;
         if (a + size <= (be < hi ? be : hi)) {
           this.pos = pos;
           this.foundAddr = a;

@@ -353,6 +353,24 @@ describe('VirtualAllocator.free', () => {
   });
 });
 
+describe('granule checks on addresses and sizes above 2^31 (doubles, not 32-bit integers)', () => {
+  it('rejects an address or size off the granule and accepts one on it, up to the top of the safe range', () => {
+    const g = 2 ** 21;
+    const top = Math.floor(Number.MAX_SAFE_INTEGER / g) * g; // 2^53 - 2^21
+    const start = top - 64 * g;
+    const va = new VirtualAllocator({ start, end: top, granularityBytes: g });
+    for (const addr of [start + 1, top - g - K, top - g / 2, top - 2 * g + 1]) {
+      expectRejectedUnchanged(va, () => va.take(addr, g), MisalignedAddressError, 'E_MISALIGNED_ADDRESS');
+      expectRejectedUnchanged(va, () => va.free(addr), MisalignedAddressError, 'E_MISALIGNED_ADDRESS');
+    }
+    for (const size of [g + 1, 3 * g - K, 40 * g + g / 2]) expectRejectedUnchanged(va, () => va.alloc(size), UnalignedSizeError, 'E_UNALIGNED_SIZE');
+    expect(va.take(top - g, g)).toBe(true);
+    expect(va.alloc(g, { alignBytes: 8 * g })).toBe(start + g); // the first multiple of 2^24 at or above start
+    expect(va.free(top - g)).toBe(g);
+    va.checkInvariants();
+  });
+});
+
 describe('error messages', () => {
   it('print addresses in hex grouped by 4 digits, or with the formatAddress given', () => {
     const va = new VirtualAllocator({ start: 0x7fff_0000_0000, end: 0x8000_0000_0000 });

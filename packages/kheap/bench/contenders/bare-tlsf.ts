@@ -4,13 +4,10 @@
 // foreign-pointer check, no counters, no slab caches (every size goes to the TLSF), no spare
 // arena. It shows how fast a TLSF written in JavaScript over an Int32Array runs on issue 19's
 // trace, so the table separates what the language costs from what kheap's checks cost.
-// Same protocol as contenders/kheap.ts (warm-up replay, 3 timed replays on fresh heaps over one
-// pre-touched buffer, median by CPU time), and the same pointer arithmetic: pointers are offsets
-// plus the vmalloc base, so they are numbers above 2^31 as kheap's are.
-import { report, measure, medianFigure, type ChildReport, type Figure } from '../../../../test-support/alternating-runs';
-import { SLOT_COUNTS, slotTrace, workloadName, type SlotTrace } from '../slot-trace';
+// Same protocol as contenders/kheap.ts (offset-heap-runner.ts: warm-up replay, 3 timed replays on
+// fresh heaps over one pre-touched buffer, median by CPU time, pointers above 2^31 as kheap's).
+import { runOffsetHeap } from './offset-heap-runner';
 
-const BASE = 0xc900_0000_0000;
 const ARENA_BYTES = 128 * 1024;
 const BUFFER_BYTES = 64 * 1024 * 1024;
 const words = new Int32Array(BUFFER_BYTES / 4);
@@ -147,26 +144,4 @@ class BareTlsf {
   }
 }
 
-/** The timed loop, shaped as contenders/kheap.ts's. */
-function replay(heap: BareTlsf, t: SlotTrace, ptrs: Float64Array): void {
-  const { slot, size } = t;
-  for (let i = 0; i < slot.length; i++) {
-    const n = size[i]!;
-    if (n !== 0) ptrs[slot[i]!] = BASE + heap.alloc(n);
-    else heap.free(ptrs[slot[i]!]! - BASE);
-  }
-}
-
-const out: ChildReport = {};
-for (const slots of SLOT_COUNTS) {
-  const t = slotTrace(slots);
-  const ptrs = new Float64Array(slots);
-  const runs: Figure[] = [];
-  for (let r = 0; r < 4; r++) {
-    const heap = new BareTlsf();
-    const f = measure(t.slot.length, () => replay(heap, t, ptrs));
-    if (r > 0) runs.push(f);
-  }
-  out[workloadName(slots)] = medianFigure(runs);
-}
-report(out);
+runOffsetHeap(() => new BareTlsf());

@@ -3,7 +3,7 @@
 // warm-up replay, then 3 timed replays, each on a fresh heap over one pre-touched buffer; reports
 // the median by CPU time. KHEAP_MODULE=<path to a built index.js> times another build (A/B).
 import { report, measure, medianFigure, type ChildReport, type Figure } from '../../../../test-support/alternating-runs';
-import { SLOT_COUNTS, slotTrace, workloadName, type SlotTrace } from '../slot-trace';
+import { SLOT_COUNTS, footprintOf, slotTrace, workloadName, type SlotTrace } from '../slot-trace';
 
 import type * as KheapModule from '@kmem/kheap';
 
@@ -28,24 +28,18 @@ function replay(heap: InstanceType<Kheap['KernelHeap']>, t: SlotTrace, ptrs: Flo
   }
 }
 
-function footprint(t: SlotTrace, ptrs: Float64Array): number {
+function footprint(t: SlotTrace): number {
   const { heap, backing } = fresh();
-  let peak = 0;
-  for (let i = 0; i < t.slot.length; i++) {
-    const n = t.size[i]!;
-    if (n !== 0) ptrs[t.slot[i]!] = heap.kmalloc(n)!;
-    else heap.kfree(ptrs[t.slot[i]!]!);
-    if (backing.pagesHeld > peak) peak = backing.pagesHeld;
-  }
+  const fp = footprintOf(t, heap, () => backing.pagesHeld);
   heap.checkInvariants();
-  return (peak * 4096) / t.peakLiveBytes;
+  return fp;
 }
 
 const out: ChildReport = {};
 for (const slots of SLOT_COUNTS) {
   const t = slotTrace(slots);
   const ptrs = new Float64Array(slots);
-  const fp = footprint(t, ptrs);
+  const fp = footprint(t);
   const runs: Figure[] = [];
   for (let r = 0; r < 4; r++) {
     const { heap } = fresh();

@@ -1,0 +1,225 @@
+// Issue 19: the TLSF's quick lists — freed blocks kept unmerged per size class and handed straight
+// back to the next request of that class. What must hold: a cached block is still "free" to every
+// misuse check (double free, interior pointer), it never costs an arena of its own (the lists are
+// given back before the TLSF grows, and when its last block is freed), trim() returns what they
+// held, debug mode does without them, and over any sequence the heap stays consistent with a Map
+// of live blocks (checkInvariants after every step, with and without the words32 view).
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DoubleFreeError, InteriorPointerError, type ArrayBufferBacking, type KernelHeap } from '../src/index';
+import { QUICK_DEPTH } from '../src/tlsf';
+import { checkPattern, makeHeap, writePattern } from './helpers';
+
+const tlsfBlocks = (heap: KernelHeap) => heap.blocks().filter((b) => b.kind === 'tlsf');
+
+describe('TLSF quick lists', () => {
+  it('hand a freed block, unmerged, to the next request of its size class (last freed first)', () => {
+    const { heap } = makeHeap();
+    const [a, b, c] = [1000, 1000, 1000].map((s) => heap.kmalloc(s)!);
+    heap.kfree(a!);
+    heap.kfree(b!);
+    // a and b are neighbours, yet both stay blocks of their own, free to callers.
+    const free = tlsfBlocks(heap).filter((x) => !x.used);
+    expect(free.map((x) => x.ptr)).toEqual(expect.arrayContaining([a, b]));
+    heap.checkInvariants();
+    expect(heap.kmalloc(990)).toBe(b); // same class (a 1,024-byte block)
+    expect(heap.kmalloc(1000)).toBe(a);
+    heap.kfree(c!);
+    heap.checkInvariants();
+  });
+
+  it('still report a double free and an interior pointer of a cached block, changing nothing', () => {
+    const { heap } = makeHeap();
+    const keep = heap.kmalloc(2000)!;
+    const p = heap.kmalloc(3000)!;
+    heap.kfree(p);
+    const before = JSON.stringify(heap.stats());
+    expect(() => heap.kfree(p)).toThrow(DoubleFreeError);
+    expect(() => heap.kfree(p + 16)).toThrow(DoubleFreeError); // inside free memory: freed before
+    expect(JSON.stringify(heap.stats())).toBe(before);
+    expect(() => heap.kfree(keep + 16)).toThrow(InteriorPointerError);
+    heap.checkInvariants();
+  });
+
+  it(`hold at most ${QUICK_DEPTH} blocks per class; the frees beyond merge at once`, () => {
+    const { heap } = makeHeap();
+    const keep = heap.kmalloc(600)!;
+    const ps = Array.from({ length: QUICK_DEPTH + 8 }, () => heap.kmalloc(1500)!);
+    for (const p of ps) heap.kfree(p);
+    heap.checkInvariants();
+    const free = tlsfBlocks(heap).filter((x) => !x.used);
+    // QUICK_DEPTH cached blocks of 1,536 bytes, the rest merged into the arena's free space.
+    expect(free.filter((x) => x.sizeBytes === 1536)).toHaveLength(QUICK_DEPTH);
+    expect(free.filter((x) => x.sizeBytes !== 1536).length).toBeGreaterThan(0);
+    heap.kfree(keep);
+  });
+
+  it('are given back (merged) before the TLSF would take a new arena', () => {
+    // Room for one 32 KiB arena and no second: a request that fits only once the cached blocks
+    // merge must still succeed.
+    const { heap } = makeHeap(40 * 1024);
+    const ps: number[] = [];
+    for (let p = heap.kmalloc(1000); p !== null; p = heap.kmalloc(1000)) ps.push(p);
+    expect(heap.stats().tlsf.arenaCount).toBe(1);
+    const front = ps.splice(0, QUICK_DEPTH);
+    for (const p of front) heap.kfree(p); // all cached: QUICK_DEPTH KiB of neighbours, none merged yet
+    expect(tlsfBlocks(heap).filter((x) => !x.used).length).toBeGreaterThanOrEqual(QUICK_DEPTH);
+    // Fits only once the cached blocks merge: the rest of the arena is in use.
+    const big = heap.kmalloc(QUICK_DEPTH * 1024 - 2000);
+    expect(big).not.toBeNull();
+    expect(front).toContain(big);
+    heap.checkInvariants();
+    heap.kfree(big);
+    for (const p of ps) heap.kfree(p);
+    heap.checkInvariants();
+  });
+
+  it('are emptied when the last TLSF block is freed, and trim() returns the arenas they held', () => {
+    const { heap, backing } = makeHeap();
+    const ps = Array.from({ length: 100 }, (_, i) => heap.kmalloc(1000 + 20 * i)!);
+    const small = heap.kmalloc(100)!;
+    for (const p of ps) heap.kfree(p);
+    // Every TLSF block free: one spare arena left, a single free block spanning it.
+    expect(heap.stats().tlsf.arenaCount).toBe(1);
+    expect(tlsfBlocks(heap)).toHaveLength(1);
+    heap.checkInvariants();
+    // With one block still in use, cached blocks hold arenas until trim().
+    const keep = heap.kmalloc(5000)!;
+    const more = Array.from({ length: 60 }, () => heap.kmalloc(3000)!);
+    for (const p of more) heap.kfree(p);
+    const held = heap.stats().tlsf.arenaCount;
+    heap.trim();
+    expect(heap.stats().tlsf.arenaCount).toBeLessThan(held);
+    heap.checkInvariants();
+    heap.kfree(keep);
+    heap.kfree(small);
+    heap.trim();
+    expect(backing.pagesHeld).toBe(0);
+  });
+
+  it('are not used in debug mode: a freed block merges at once', () => {
+    const { heap } = makeHeap(4 * 1024 * 1024, { debug: true });
+    const keep = heap.kmalloc(600)!;
+    const [a, b] = [1000, 1000].map((s) => heap.kmalloc(s)!);
+    heap.kfree(a!);
+    heap.kfree(b!);
+    expect(tlsfBlocks(heap).filter((x) => !x.used)).toHaveLength(1);
+    heap.checkInvariants();
+    heap.kfree(keep);
+  });
+});
+
+// ------------------------------------------------------------------ model-based
+
+interface Model {
+  live: Map<number, { size: number; seed: number }>;
+  /** Pointers freed and not handed out again since. */
+  freed: Set<number>;
+  nextSeed: number;
+}
+interface Real {
+  heap: KernelHeap;
+  backing: ArrayBufferBacking;
+}
+/** Over all runs: allocations that got a pointer freed before (a quick-list hit, or a merged block's start). */
+const seen = { reused: 0 };
+
+function settle(m: Model, r: Real): void {
+  r.heap.checkInvariants();
+  const s = r.heap.stats();
+  expect(s.allocations).toBe(m.live.size);
+  // TLSF and large blocks record their request exactly.
+  expect(s.bytesRequested).toBe([...m.live.values()].reduce((n, l) => n + l.size, 0));
+}
+
+class Alloc implements fc.Command<Model, Real> {
+  constructor(readonly size: number) {}
+  check = () => true;
+  run(m: Model, r: Real): void {
+    const p = r.heap.kmalloc(this.size);
+    if (p !== null) {
+      expect(r.heap.ksize(p)).toBeGreaterThanOrEqual(this.size);
+      for (const [q, l] of m.live) expect(p + this.size <= q || q + l.size <= p).toBe(true);
+      const seed = m.nextSeed++;
+      writePattern(r.backing, p, this.size, seed);
+      m.live.set(p, { size: this.size, seed });
+      if (m.freed.delete(p)) seen.reused++;
+    }
+    settle(m, r);
+  }
+  toString = () => `kmalloc(${this.size})`;
+}
+
+class Free implements fc.Command<Model, Real> {
+  constructor(readonly index: number) {}
+  check = (m: Readonly<Model>) => m.live.size > 0;
+  run(m: Model, r: Real): void {
+    const [p, l] = [...m.live][this.index % m.live.size]!;
+    expect(checkPattern(r.backing, p, l.size, l.seed)).toBe(-1);
+    r.heap.kfree(p);
+    m.live.delete(p);
+    m.freed.add(p);
+    settle(m, r);
+  }
+  toString = () => `kfree(#${this.index})`;
+}
+
+/** Frees a pointer already freed (cached, merged or given back): an error, and nothing changes. */
+class FreeAgain implements fc.Command<Model, Real> {
+  constructor(readonly index: number) {}
+  check = (m: Readonly<Model>) => m.freed.size > 0;
+  run(m: Model, r: Real): void {
+    const p = [...m.freed][this.index % m.freed.size]!;
+    if (m.live.has(p)) return;
+    const before = JSON.stringify(r.heap.stats());
+    expect(() => r.heap.kfree(p)).toThrow();
+    expect(JSON.stringify(r.heap.stats())).toBe(before);
+    settle(m, r);
+  }
+  toString = () => `kfree(freed #${this.index})`;
+}
+
+class Trim implements fc.Command<Model, Real> {
+  check = () => true;
+  run(m: Model, r: Real): void {
+    r.heap.trim();
+    settle(m, r);
+  }
+  toString = () => 'trim()';
+}
+
+// A few size classes (so lists fill past QUICK_DEPTH and hit), sizes spread over the TLSF's range,
+// and the odd large block; a 512 KiB region, so drains before growing and out-of-memory both happen.
+const size = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(600, 1000, 1024, 2000, 4000, 8192) },
+  { weight: 3, arbitrary: fc.integer({ min: 513, max: 12_000 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 33_000, max: 90_000 }) },
+);
+const commands = [
+  size.map((s) => new Alloc(s)),
+  size.map((s) => new Alloc(s)),
+  fc.nat().map((i) => new Free(i)),
+  fc.nat().map((i) => new Free(i)),
+  fc.nat().map((i) => new FreeAgain(i)),
+  fc.constant(new Trim()),
+];
+
+describe('TLSF quick lists (model-based)', () => {
+  for (const [label, port] of [
+    ['words32 view', false],
+    ['port only', true],
+  ] as const) {
+    it(`keep the heap consistent with a Map of live blocks (${label})`, () => {
+      fc.assert(
+        fc.property(fc.commands(commands, { maxCommands: 200, size: 'max' }), (cmds) => {
+          const { heap, backing } = makeHeap(512 * 1024, { port });
+          const model: Model = { live: new Map(), freed: new Set(), nextSeed: 1 };
+          fc.modelRun(() => ({ model, real: { heap, backing } }), cmds);
+          for (const [p, l] of model.live) expect(checkPattern(backing, p, l.size, l.seed)).toBe(-1);
+        }),
+        { numRuns: Number(process.env.KHEAP_PROP_RUNS ?? 40) },
+      );
+      expect(seen.reused).toBeGreaterThan(0);
+    });
+  }
+});
