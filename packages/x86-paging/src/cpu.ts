@@ -763,13 +763,28 @@ export class Cpu {
   }
 
   private load(va: CpuAddress, n: number, access: Access, mode: Mode): number {
-    this.resolve(va, n, access, mode);
+    // An integer address below 2^32 whose bytes stay in one page is its own linear address in
+    // every paging mode and never a #GP (below the 4-level / 5-level canonical hole, and inside
+    // the 4 GiB flat segment of the 32-bit modes, SDM 5.3): straight to the translation, without
+    // toLinear's checks for every other kind of address (most of a TLB hit's cost through the Cpu).
+    if (typeof va === 'number' && va >>> 0 === va && (va & 0xfff) + n <= 4096) {
+      checkAccessMode(access, mode);
+      this.resolveLinear(0, va, n, access, mode);
+    } else {
+      this.resolve(va, n, access, mode);
+    }
     return this.loadResolved(0, n);
   }
 
   private store(va: CpuAddress, n: number, value: number, mode: Mode): void {
     if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new InvalidOptionError('value', value, 'must be a safe integer (its low bits are written)');
-    this.resolve(va, n, Access.Write, mode);
+    if (typeof va === 'number' && va >>> 0 === va && (va & 0xfff) + n <= 4096) {
+      // As in `load`.
+      checkAccessMode(1, mode);
+      this.resolveLinear(0, va, n, 1 /* Access.Write */, mode);
+    } else {
+      this.resolve(va, n, Access.Write, mode);
+    }
     this.storeResolved(0, n, value);
   }
 }
