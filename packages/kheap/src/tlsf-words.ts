@@ -367,7 +367,8 @@ export class TlsfWords {
     const w = this.w;
     // The header must be in the same arena as the pointer (equal page-map words: same run).
     const info = this.pages.info;
-    if (b < 0 || (b & 15) !== 0 || info[b >>> 12] !== info[user >>> 12]) return 2;
+    // (Only a header on the page before the pointer's can be in another run.)
+    if (b < 0 || (b & 15) !== 0 || ((user & (PAGE_SIZE - 1)) < user - b && info[b >>> 12] !== info[user >>> 12])) return 2;
     const sw = w[(b + H_SIZE) >> 2]!;
     if (w[(b + H_CHECK) >> 2]! !== checkOf(b, sw) || sw === 0) return 2;
     return (sw & (FREE | QUICK)) !== 0 ? 1 : 0;

@@ -362,7 +362,8 @@ export class Tlsf {
     const m = this.m;
     // The header must be in the same arena as the pointer (equal page-map words: same run).
     const info = this.pages.info;
-    if (b < 0 || (b & 15) !== 0 || info[b >>> 12] !== info[user >>> 12]) return 2;
+    // (Only a header on the page before the pointer's can be in another run.)
+    if (b < 0 || (b & 15) !== 0 || ((user & (PAGE_SIZE - 1)) < user - b && info[b >>> 12] !== info[user >>> 12])) return 2;
     const sw = m.rd(b + H_SIZE);
     if (m.rd(b + H_CHECK) !== checkOf(b, sw) || sw === 0) return 2;
     return (sw & (FREE | QUICK)) !== 0 ? 1 : 0;
