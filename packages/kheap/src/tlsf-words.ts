@@ -269,7 +269,7 @@ export class TlsfWords {
     if (this.debug) this.checkFreeBlock(b, size, Math.min(size, need + (align <= 16 ? 0 : align + MIN_BLOCK) + TLSF_HEADER));
     this.removeHead(b, i);
     // A block spanning its arena (first block, sentinel next) is a spare arena being taken.
-    if (this.spansArena(b, size)) this.spareArenas--;
+    if (size >= this.arenaBytes - TLSF_HEADER && this.spansArena(b, size)) this.spareArenas--;
     if (align > 16) {
       // Move the block start forward until its caller pointer is aligned, leaving a free block
       // of at least MIN_BLOCK bytes in front (alignment is of the absolute address; base is page aligned).
@@ -309,7 +309,11 @@ export class TlsfWords {
     return user;
   }
 
-  /** True when the block at `b` of `size` bytes spans its arena: the first block, with the sentinel after it. */
+  /**
+   * True when the block at `b` of `size` bytes spans its arena: the first block, with the sentinel
+   * after it. (Callers test first that `size` is at least an arena's usable bytes, which every
+   * arena-spanning block has and almost no other, so the two reads are rare.)
+   */
   private spansArena(b: number, size: number): boolean {
     return this.w[(b + H_PREV) >> 2]! === -1 && this.w[(b + size + H_SIZE) >> 2]! === 0;
   }
@@ -472,7 +476,7 @@ export class TlsfWords {
     const after = b + size;
     w[(after + H_PREV) >> 2] = b;
     this.writeFree(b, prev, size);
-    if (prev === -1 && w[(after + H_SIZE) >> 2]! === 0) {
+    if (size >= this.arenaBytes - TLSF_HEADER && prev === -1 && w[(after + H_SIZE) >> 2]! === 0) {
       // The first block, followed by the sentinel: the whole arena is free.
       if (this.spareArenas === 0 && (this.arenaCount === 1 || this.arenaCount >= SPARE_FROM_ARENAS)) {
         this.spareArenas++;

@@ -264,7 +264,7 @@ export class Tlsf {
     if (this.debug) this.checkFreeBlock(b, size, Math.min(size, need + (align <= 16 ? 0 : align + MIN_BLOCK) + TLSF_HEADER));
     this.removeHead(b, i);
     // A block spanning its arena (first block, sentinel next) is a spare arena being taken.
-    if (this.spansArena(b, size)) this.spareArenas--;
+    if (size >= this.arenaBytes - TLSF_HEADER && this.spansArena(b, size)) this.spareArenas--;
     if (align > 16) {
       // Move the block start forward until its caller pointer is aligned, leaving a free block
       // of at least MIN_BLOCK bytes in front (alignment is of the absolute address; base is page aligned).
@@ -304,7 +304,11 @@ export class Tlsf {
     return user;
   }
 
-  /** True when the block at `b` of `size` bytes spans its arena: the first block, with the sentinel after it. */
+  /**
+   * True when the block at `b` of `size` bytes spans its arena: the first block, with the sentinel
+   * after it. (Callers test first that `size` is at least an arena's usable bytes, which every
+   * arena-spanning block has and almost no other, so the two reads are rare.)
+   */
   private spansArena(b: number, size: number): boolean {
     return this.m.rd(b + H_PREV) === -1 && this.m.rd(b + size + H_SIZE) === 0;
   }
@@ -467,7 +471,7 @@ export class Tlsf {
     const after = b + size;
     m.wr(after + H_PREV, b);
     this.writeFree(b, prev, size);
-    if (prev === -1 && m.rd(after + H_SIZE) === 0) {
+    if (size >= this.arenaBytes - TLSF_HEADER && prev === -1 && m.rd(after + H_SIZE) === 0) {
       // The first block, followed by the sentinel: the whole arena is free.
       if (this.spareArenas === 0 && (this.arenaCount === 1 || this.arenaCount >= SPARE_FROM_ARENAS)) {
         this.spareArenas++;
