@@ -18,4 +18,4 @@ console.log(heap.stats().pagesHeld, 'pages held');
 // prints:
 // 100 tlsf
 // redzone 100 right red zone (0 bytes past the 100 requested) of 0xffff_c900_0000_0070 (kmalloc-128) overwritten at offset 100
-// 33 pages held
+// 9 pages held
