@@ -661,11 +661,32 @@ export class Cpu {
     this.resolveLinear(this.linHi, this.linLo, byteCount, access, mode);
   }
 
-  /** `resolve` for the linear address `hi:lo` (lo unsigned). */
+  /**
+   * `resolve` for the linear address `hi:lo` (lo unsigned). An access inside one page that
+   * translates at the first try is answered here — small, so V8 inlines it, and the MMU's TLB
+   * probe with it, into the loads and stores; a fault or a page-crossing access goes on in
+   * `resolveLoop`, which carries on from the fault already taken rather than translating again.
+   */
   private resolveLinear(hi: number, lo: number, byteCount: number, access: Access, mode: Mode): void {
-    let attempt = 0;
-    let lastHi = -1;
-    let lastLo = -1;
+    if ((lo & 0xfff) + byteCount <= 4096) {
+      const r = this.mmu.translateSplit(hi, lo | 0, access, mode);
+      if (!r.fault) {
+        this.pa1 = r.pa;
+        this.len1 = byteCount;
+        return;
+      }
+      this.deliverPageFault(hi, lo, r.errorCode, r.level, access, mode, 1);
+      this.resolveLoop(hi, lo, byteCount, access, mode, 1, hi, lo);
+      return;
+    }
+    this.resolveLoop(hi, lo, byteCount, access, mode, 0, -1, -1);
+  }
+
+  /**
+   * Translates until both pages of the access do, delivering each fault; `attempt`, `lastHi` and
+   * `lastLo` count the deliveries for the same address so far (a repeated fault's attempt number).
+   */
+  private resolveLoop(hi: number, lo: number, byteCount: number, access: Access, mode: Mode, attempt: number, lastHi: number, lastLo: number): void {
     const mmu = this.mmu;
     for (;;) {
       const inPage = PAGE - (lo & 0xfff);
@@ -763,13 +784,9 @@ export class Cpu {
   }
 
   private load(va: CpuAddress, n: number, access: Access, mode: Mode): number {
-    // An integer address below 2^32 whose bytes stay in one page is its own linear address in
-    // every paging mode and never a #GP (below the 4-level / 5-level canonical hole, and inside
-    // the 4 GiB flat segment of the 32-bit modes, SDM 5.3): straight to the translation, without
-    // toLinear's checks for every other kind of address (most of a TLB hit's cost through the Cpu).
-    if (typeof va === 'number' && va >>> 0 === va && (va & 0xfff) + n <= 4096) {
+    if (this.isPlainLinear(va, n)) {
       checkAccessMode(access, mode);
-      this.resolveLinear(0, va, n, access, mode);
+      this.resolveLinear(this.linHi, this.linLo, n, access, mode);
     } else {
       this.resolve(va, n, access, mode);
     }
@@ -778,14 +795,32 @@ export class Cpu {
 
   private store(va: CpuAddress, n: number, value: number, mode: Mode): void {
     if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new InvalidOptionError('value', value, 'must be a safe integer (its low bits are written)');
-    if (typeof va === 'number' && va >>> 0 === va && (va & 0xfff) + n <= 4096) {
-      // As in `load`.
+    if (this.isPlainLinear(va, n)) {
       checkAccessMode(1, mode);
-      this.resolveLinear(0, va, n, 1 /* Access.Write */, mode);
+      this.resolveLinear(this.linHi, this.linLo, n, 1 /* Access.Write */, mode);
     } else {
       this.resolve(va, n, Access.Write, mode);
     }
     this.storeResolved(0, n, value);
+  }
+
+  /**
+   * True, with linHi / linLo set, for the common address: an integer whose `n` bytes stay in one
+   * page, below 2^32 in any paging mode, or below 2^47 in 4-level and 5-level paging (EFER.LMA).
+   * Such an address is its own linear address and never a #GP — inside the 4 GiB flat segment of
+   * the 32-bit modes (SDM 5.3), in the lower canonical half of the long modes (SDM 3.3.7.1) — so
+   * the access goes straight to the translation, without `toLinear`'s checks for every other kind
+   * of address (bigints, the upper half, page-crossing accesses, non-integers), which were most of
+   * a TLB hit's cost through the Cpu. Anything else: false, and `toLinear` decides.
+   */
+  private isPlainLinear(va: CpuAddress, n: number): boolean {
+    if (typeof va !== 'number' || !(va >= 0 && va < 140737488355328) /* 2^47 */ || (va & 0xfff) + n > 4096) return false;
+    const hi = Math.floor(va * (1 / 4294967296));
+    const lo = va - hi * 4294967296;
+    if (lo >>> 0 !== lo || (hi !== 0 && (this.registers.efer & 0x400) /* EFER.LMA */ === 0)) return false;
+    this.linHi = hi;
+    this.linLo = lo;
+    return true;
   }
 }
 
