@@ -388,11 +388,15 @@ export class SparsePhysicalMemory implements PhysicalMemoryPort {
     // Anything but a number (a bigint, a string) misses, so checkAccess reports it typed.
     if (typeof pa !== 'number') return undefined;
     // pa & 0xfff is exact for any non-negative safe integer (ToInt32 keeps the low bits). A
-    // negative, fractional or non-finite pa yields a non-index key below and misses.
-    const frameNo = (pa - (pa & 0xfff)) / FRAME_BYTES;
-    const chunk = Math.floor(frameNo / LEAF_FRAMES);
-    const leaf = this.dense ? this.dense[chunk] : this.sparse!.get(chunk);
-    return leaf?.[frameNo - chunk * LEAF_FRAMES];
+    // negative, fractional or non-finite pa yields a non-index key below and misses. The sizes
+    // are literals (FRAME_BYTES, LEAF_FRAMES), multiplied by their exact reciprocals: a bundled
+    // module const is a variable to V8, and dividing by a variable is a real division on every
+    // access to memory.
+    const frameNo = (pa - (pa & 0xfff)) * (1 / 4096);
+    const chunk = Math.floor(frameNo * (1 / 1024));
+    const dense = this.dense;
+    const leaf = dense !== null ? dense[chunk] : this.sparse!.get(chunk);
+    return leaf === undefined ? undefined : leaf[frameNo - chunk * 1024];
   }
 
   private leafAt(chunk: number): Leaf | undefined {
