@@ -51,7 +51,8 @@ export class KernelHeapArenas {
   ) {
     if (!Number.isSafeInteger(arenaBytes) || arenaBytes < 65_536 || arenaBytes > HEAP_ARENA_BYTES || (arenaBytes & (arenaBytes - 1)) !== 0) throw new KernelSizeError('arenaBytes', arenaBytes, 'must be a power of two from 64 KiB to 2 GiB');
     if (!Number.isSafeInteger(limitBytes) || limitBytes < 65_536 || limitBytes % 4096 !== 0) throw new KernelSizeError('limitBytes', limitBytes, 'must be a page multiple of at least 64 KiB');
-    // A tail shorter than kheap's smallest region (its 128 KiB TLSF arena) is left unused.
+    // A tail shorter than 128 KiB is left unused: too small to be worth an arena of its own (kheap's
+    // TLSF arenas were 128 KiB when this was written; they are 32 KiB now, so the rule is only conservative).
     const tail = limitBytes % arenaBytes;
     this.maxArenas = Math.floor(limitBytes / arenaBytes) + (tail >= 131_072 ? 1 : 0);
     this.open();
