@@ -2,8 +2,9 @@
 // written straight from the SDM (BigInt over whole entries, one rule per line): SDM vol. 3A 4.3
 // (32-bit), 4.4 (PAE), 4.5 (5-level), 4.6 (rights), 4.7 (error code), 4.8 (A/D). Random entries
 // at every level of one path, random CR0.WP / CR4.PSE / SMEP / SMAP / PKE / EFER.NXE / RFLAGS.AC /
-// MAXPHYADDR, access and mode; flat memory and the PhysicalMemory port; TLB miss path too. The
-// entries left in memory (A/D) are compared after every access.
+// MAXPHYADDR, access and mode; flat memory and the PhysicalMemory port, each walked by Mmu.walk
+// and by the TLB's miss path (translate). The entries left in memory (A/D) are compared after
+// every access.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Access, ArrayBufferPhysicalMemory, ControlRegisters, CR0, CR4, EFER, Mmu, Mode, RFLAGS, Tlb } from '../src/index';
@@ -142,13 +143,13 @@ function makeRegs(r: Regs, kind: '32' | 'pae' | 'la57', cr3Frame: number): Contr
   });
 }
 
-type Path = 'walk-flat' | 'walk-port' | 'translate';
+type Path = 'walk-flat' | 'walk-port' | 'translate' | 'translate-port';
 
 function check(mmu: Mmu, va: number | [number, number], access: Access, mode: Mode, path: Path, want: Outcome): void {
-  const got = path === 'translate' ? (typeof va === 'number' ? mmu.translate(va, access, mode) : mmu.translateSplit(va[0], va[1], access, mode)) : typeof va === 'number' ? mmu.walk(va, access, mode) : mmu.walkSplit(va[0], va[1], access, mode);
+  const got = path === 'translate' || path === 'translate-port' ? (typeof va === 'number' ? mmu.translate(va, access, mode) : mmu.translateSplit(va[0], va[1], access, mode)) : typeof va === 'number' ? mmu.walk(va, access, mode) : mmu.walkSplit(va[0], va[1], access, mode);
   expect({ fault: got.fault, errorCode: got.errorCode, level: got.level }).toEqual({ fault: want.fault, errorCode: want.errorCode, level: want.level });
   if (!want.fault) expect({ pa: got.pa, pageSizeBytes: got.pageSizeBytes, flags: got.flags }).toEqual({ pa: want.pa, pageSizeBytes: want.pageSizeBytes, flags: want.flags });
-  if (path === 'translate') mmu.tlb!.checkInvariants();
+  if (path === 'translate' || path === 'translate-port') mmu.tlb!.checkInvariants();
 }
 
 function run32(pdeRaw: Raw, pteRaw: Raw, r: Regs, va: number, access: Access, mode: Mode, path: Path): void {
@@ -163,7 +164,7 @@ function run32(pdeRaw: Raw, pteRaw: Raw, r: Regs, va: number, access: Access, mo
   memory.write32(ptSlot, Number(pte));
   const after = [0n, pte, pde];
   const want = reference32(pde, pte, r, BigInt(va), access, mode, after);
-  const mmu = new Mmu(path === 'walk-port' ? portOnly(memory) : memory, makeRegs(r, '32', PD32), { tlb: path === 'translate' ? new Tlb() : null });
+  const mmu = new Mmu(path === 'walk-port' || path === 'translate-port' ? portOnly(memory) : memory, makeRegs(r, '32', PD32), { tlb: path === 'translate' || path === 'translate-port' ? new Tlb() : null });
   check(mmu, va, access, mode, path, want);
   expect(BigInt(memory.read32(pdSlot)), 'PDE after the access').toBe(after[2]);
   expect(BigInt(memory.read32(ptSlot)), 'PTE after the access').toBe(after[1]);
@@ -239,7 +240,7 @@ function runPae(pdpteP: boolean, pdeRaw: Raw, pteRaw: Raw, r: Regs, va: number, 
   regs.loadPdptes(memory);
   const after = [0n, pte, pde, pdpte];
   const want = referencePae(pdpte, pde, pte, r, BigInt(va), access, mode, after);
-  const mmu = new Mmu(path === 'walk-port' ? portOnly(memory) : memory, regs, { tlb: path === 'translate' ? new Tlb() : null });
+  const mmu = new Mmu(path === 'walk-port' || path === 'translate-port' ? portOnly(memory) : memory, regs, { tlb: path === 'translate' || path === 'translate-port' ? new Tlb() : null });
   check(mmu, va, access, mode, path, want);
   expect(get(PDPT + i3 * 8), 'PDPTE (no A bit in PAE)').toBe(pdpte);
   expect(get(pdSlot), 'PDE after the access').toBe(after[2]);
@@ -307,7 +308,7 @@ function run5(raws: Raw[], r: Regs, vaHi: number, vaLo: number, access: Access, 
   }
   const after = entries.slice();
   const want = reference5(entries, r, va, access, mode, after);
-  const mmu = new Mmu(path === 'walk-port' ? portOnly(memory) : memory, makeRegs({ ...r, pke: false }, 'la57', FRAME5[5]!), { tlb: path === 'translate' ? new Tlb() : null });
+  const mmu = new Mmu(path === 'walk-port' || path === 'translate-port' ? portOnly(memory) : memory, makeRegs({ ...r, pke: false }, 'la57', FRAME5[5]!), { tlb: path === 'translate' || path === 'translate-port' ? new Tlb() : null });
   check(mmu, [vaHi, vaLo | 0], access, mode, path, want);
   for (let level = 1; level <= 5; level++) {
     const now = BigInt(memory.read32(slot(level))) | (BigInt(memory.read32(slot(level) + 4)) << 32n);
@@ -317,7 +318,7 @@ function run5(raws: Raw[], r: Regs, vaHi: number, vaLo: number, access: Access, 
 
 const accessArb = fc.constantFrom(Access.Read, Access.Write, Access.Execute);
 const modeArb = fc.constantFrom(Mode.Supervisor, Mode.User);
-const pathArb = fc.constantFrom<Path>('walk-flat', 'walk-port', 'translate');
+const pathArb = fc.constantFrom<Path>('walk-flat', 'walk-port', 'translate', 'translate-port');
 const va32Arb = fc.integer({ min: 0, max: 0xffff_ffff });
 const RUNS = 1500;
 

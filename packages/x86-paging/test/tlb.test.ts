@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Access, Cpu, CR4, InvalidOptionError, InvpcidType, Mode, PageFaultErrorCode as E, PTE, Tlb } from '../src/index';
+import { Access, ArrayBufferPhysicalMemory, Cpu, CR0, CR4, InvalidOptionError, InvpcidType, Mode, PageFaultErrorCode as E, PTE, Tlb } from '../src/index';
 import { portOnly } from './port-only-memory';
 import { RawPaging } from './raw-paging';
 
@@ -475,6 +475,41 @@ describe('Mmu on memory without flat words: the miss path a table view at a time
     t.set(2, va, 0, 0);
     expect(cpu.translate(va + 0x5000, Access.Read, Mode.User)).toMatchObject({ fault: true, errorCode: E.User, level: 2, tlbHit: false });
     expect(tlb.validCount()).toBe(0);
+    tlb.checkInvariants();
+  });
+});
+
+describe('Mmu on memory without flat words, 32-bit paging: the miss path (seed 002 on sparse RAM)', () => {
+  const PD = 0x1000;
+  const PT = 0x2000;
+  function setup32() {
+    const memory = new ArrayBufferPhysicalMemory(16 << 20);
+    const cpu = new Cpu({ memory: portOnly(memory), registers: { cr0: CR0.PE | CR0.PG | CR0.WP, cr4: CR4.PSE, efer: 0, cr3Frame: PD } });
+    return { memory, cpu, tlb: cpu.tlb! };
+  }
+
+  it('a 4 MiB page (PDE.PS with CR4.PSE) maps its whole 4 MiB even when the PDE bits 31:12 name a frame of RAM (SDM 4.3, Table 4-4)', () => {
+    const { memory, cpu, tlb } = setup32();
+    const va = 0x0080_0000; // PDE 2
+    memory.write32(PD + 2 * 4, 0x0040_0000 | PTE.Present | PTE.Writable | PTE.User | 0x80); // 4 MiB page at 4 MiB
+    memory.write32(0x0040_0000 + 0x123 * 4, 0x0066_6000 | PTE.Present | PTE.User); // what a page-table read would find there
+    expect(cpu.translate(va + 0x12_3456, Access.Read, Mode.User)).toMatchObject({ fault: false, pa: 0x0040_0000 + 0x12_3456, pageSizeBytes: 4194304, level: 2 });
+    expect(memory.read32(PD + 2 * 4) & PTE.Accessed).toBe(PTE.Accessed);
+    tlb.checkInvariants();
+  });
+
+  it('a not-present PTE faults at level 1 with A on the PDE; a not-present PDE at level 2 with nothing written; the mapped page then translates with A and D (SDM 4.7, 4.8)', () => {
+    const { memory, cpu, tlb } = setup32();
+    const va = 0x0040_5000; // PDE 1, PTE 5
+    memory.write32(PD + 1 * 4, PT | PTE.Present | PTE.Writable | PTE.User);
+    expect(cpu.translate(va, Access.Write, Mode.User)).toMatchObject({ fault: true, errorCode: E.Write | E.User, level: 1, tlbHit: false });
+    expect(memory.read32(PD + 1 * 4) & PTE.Accessed).toBe(PTE.Accessed);
+    expect(cpu.translate(0x0c00_0000, Access.Read, Mode.Supervisor)).toMatchObject({ fault: true, errorCode: 0, level: 2 });
+    expect(memory.read32(PD + 0x30 * 4)).toBe(0);
+    memory.write32(PT + 5 * 4, 0x0077_7000 | PTE.Present | PTE.Writable | PTE.User);
+    expect(cpu.translate(va + 8, Access.Write, Mode.User)).toMatchObject({ fault: false, pa: 0x0077_7008, level: 1, tlbHit: false });
+    expect(memory.read32(PT + 5 * 4) & (PTE.Accessed | PTE.Dirty)).toBe(PTE.Accessed | PTE.Dirty);
+    expect(tlb.validCount()).toBe(1);
     tlb.checkInvariants();
   });
 });
