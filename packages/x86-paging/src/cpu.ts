@@ -627,6 +627,7 @@ export class Cpu {
 
   /** Sets linHi / linLo for an access of `byteCount` bytes, raising #GP while the address is not usable. */
   private linear(va: CpuAddress, byteCount: number, access: Access, mode: Mode): void {
+    if (this.isPlainLinear(va, byteCount)) return;
     for (let attempt = 1; ; attempt++) {
       if (this.toLinear(va, byteCount)) return;
       this.raiseGp(va, access, mode, attempt);
@@ -784,23 +785,13 @@ export class Cpu {
   }
 
   private load(va: CpuAddress, n: number, access: Access, mode: Mode): number {
-    if (this.isPlainLinear(va, n)) {
-      checkAccessMode(access, mode);
-      this.resolveLinear(this.linHi, this.linLo, n, access, mode);
-    } else {
-      this.resolve(va, n, access, mode);
-    }
+    this.resolve(va, n, access, mode);
     return this.loadResolved(0, n);
   }
 
   private store(va: CpuAddress, n: number, value: number, mode: Mode): void {
     if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new InvalidOptionError('value', value, 'must be a safe integer (its low bits are written)');
-    if (this.isPlainLinear(va, n)) {
-      checkAccessMode(1, mode);
-      this.resolveLinear(this.linHi, this.linLo, n, 1 /* Access.Write */, mode);
-    } else {
-      this.resolve(va, n, Access.Write, mode);
-    }
+    this.resolve(va, n, Access.Write, mode);
     this.storeResolved(0, n, value);
   }
 

@@ -1,5 +1,5 @@
 // Cpu loads and stores take an integer address whose bytes stay in one page straight to the MMU
-// (Cpu.load / Cpu.store, isPlainLinear) when it is below 2^32, or below 2^47 in the long modes,
+// (Cpu.linear, isPlainLinear) when it is below 2^32, or below 2^47 in the long modes,
 // skipping the checks every other address kind needs. Such an address is its own linear address
 // and never raises #GP: it is in the lower canonical half of 4-level and 5-level paging (SDM vol.
 // 3A 3.3.7.1) and inside the 4 GiB flat segment of the 32-bit modes (SDM 5.3). This property runs the same accesses through that path and, on a twin
