@@ -160,13 +160,6 @@ export class KernelHeap {
     return off === -1 ? null : this.base + off;
   }
 
-  /** {@link kmalloc}'s general way: validates, allocates; returns an offset or -1 (out of memory). */
-  private kmallocOff(sizeBytes: number, options: KmallocOptions | undefined): number {
-    this.checkSize(sizeBytes);
-    const align = options?.alignBytes === undefined ? 8 : this.checkAlign(options.alignBytes);
-    return this.allocOff(sizeBytes, align);
-  }
-
   /**
    * Like {@link kmalloc}, and the usable bytes (the request, in debug mode) are zeroed.
    * @throws as {@link kmalloc}.
@@ -206,49 +199,53 @@ export class KernelHeap {
     return alignBytes < 8 ? 8 : alignBytes;
   }
 
-  /** Allocates (validated arguments); returns an offset or -1. Retries once after trim() on OOM. */
-  private allocOff(size: number, align: number): number {
-    let off = this.tryAlloc(size, align);
-    if (off === -1 && this.trim() > 0) off = this.tryAlloc(size, align);
-    return off;
-  }
-
-  private tryAlloc(size: number, align: number): number {
-    // Kept small (the slab path in its own method): V8 inlines kmalloc and kfree into a caller's
-    // loop only while their inlined code stays within its budget, and a kfree left out of line
-    // receives its pointer (a number above 2^31) boxed.
-    if (size <= SLAB_MAX_BYTES) return this.slabAlloc(size, align);
-    if (size <= LARGE_MIN_BYTES) return this.tlsf.alloc(size, align);
-    return this.largeAlloc(size);
-  }
-
-  private slabAlloc(size: number, align: number): number {
-    let c = this.classBySize[(size + 7) >> 3]!;
-    if (align > this.classAlign[c]!) {
-      while (c < KMALLOC_CLASSES.length && this.classAlign[c]! < align) c++;
-      if (c === KMALLOC_CLASSES.length) return this.tlsf.alloc(size, align);
+  /**
+   * {@link kmalloc}'s general way (and krealloc's allocation): validates the arguments, routes the
+   * request by size to a slab cache, the TLSF or whole pages, and retries once after trim() when
+   * the backing is out of pages. Returns an offset, or -1 when out of memory.
+   *
+   * One method rather than one per route, on purpose: V8 never inlines a function of more than
+   * 460 bytes of bytecode, and this one is bigger. When V8 considers inlining kmalloc into a
+   * caller's loop it counts what kmalloc's own compiled code inlined; kept out of it, this path
+   * leaves kmalloc small enough to be inlined together with kfree (so neither the address kmalloc
+   * returns nor the pointer kfree takes is boxed).
+   */
+  private kmallocOff(sizeBytes: number, options: KmallocOptions | undefined): number {
+    this.checkSize(sizeBytes);
+    const align = options?.alignBytes === undefined ? 8 : this.checkAlign(options.alignBytes);
+    const size = sizeBytes;
+    for (let retried = false; ; retried = true) {
+      let off: number;
+      let c = size <= SLAB_MAX_BYTES ? this.classBySize[(size + 7) >> 3]! : -1;
+      if (c !== -1 && align > this.classAlign[c]!) {
+        while (c < KMALLOC_CLASSES.length && this.classAlign[c]! < align) c++;
+        if (c === KMALLOC_CLASSES.length) c = -1; // no slab class that aligned: the TLSF
+      }
+      if (c !== -1) {
+        const slab = this.slab;
+        off = slab.alloc(c, size);
+        if (off !== -1) {
+          this.bytesRequested += this.debug ? size : slab.objSize[c]!;
+          this.bytesInUse += slab.stride[c]!;
+          this.allocations++;
+        }
+      } else if (size <= LARGE_MIN_BYTES) {
+        off = this.tlsf.alloc(size, align);
+      } else {
+        const pageCount = Math.ceil(size / PAGE_SIZE);
+        off = this.pages.acquire(pageCount, PAGE_LARGE, size);
+        if (off !== -1) {
+          if (this.debug) this.m.fill8(off + size, pageCount * PAGE_SIZE - size, RED_ACTIVE);
+          for (let i = 0; i < RECENT_LARGE; i++) if (this.recentLarge[i] === off) this.recentLarge[i] = -1;
+          this.largeCount++;
+          this.largePages += pageCount;
+          this.bytesRequested += size;
+          this.bytesInUse += pageCount * PAGE_SIZE;
+          this.allocations++;
+        }
+      }
+      if (off !== -1 || retried || this.trim() === 0) return off;
     }
-    const slab = this.slab;
-    const off = slab.alloc(c, size);
-    if (off === -1) return -1;
-    this.bytesRequested += this.debug ? size : slab.objSize[c]!;
-    this.bytesInUse += slab.stride[c]!;
-    this.allocations++;
-    return off;
-  }
-
-  private largeAlloc(size: number): number {
-    const pageCount = Math.ceil(size / PAGE_SIZE);
-    const off = this.pages.acquire(pageCount, PAGE_LARGE, size);
-    if (off === -1) return -1;
-    if (this.debug) this.m.fill8(off + size, pageCount * PAGE_SIZE - size, RED_ACTIVE);
-    for (let i = 0; i < RECENT_LARGE; i++) if (this.recentLarge[i] === off) this.recentLarge[i] = -1;
-    this.largeCount++;
-    this.largePages += pageCount;
-    this.bytesRequested += size;
-    this.bytesInUse += pageCount * PAGE_SIZE;
-    this.allocations++;
-    return off;
   }
 
   // ---------------------------------------------------------------- free
@@ -268,7 +265,7 @@ export class KernelHeap {
     // the general way, which classifies it and throws the misuse error.
     if (typeof ptr === 'number') {
       const off = ptr - this.base;
-      if ((off | 0) === off && off >= 0 && off < this.limit) {
+      if ((off >>> 0) === off && off < this.limit) {
         const kind = this.pages.info[off >>> 12]! & 3;
         if (kind === PAGE_TLSF ? this.tlsf.freeLive(off) : kind === PAGE_SLAB && this.slabFreeLive(off)) return;
       }
@@ -461,10 +458,10 @@ export class KernelHeap {
     const cache = this.rCache;
     const slabStart = this.rSlab;
     const slot = this.rSlot;
-    const n = this.allocOff(sizeBytes, align);
+    const n = this.kmallocOff(sizeBytes, options);
     if (n === -1) return null;
     this.m.copy(n, off, Math.min(usable, sizeBytes));
-    // allocOff may have changed rKind…: restore what resolve() found for the old block.
+    // kmallocOff may have changed rKind…: restore what resolve() found for the old block.
     this.rKind = kind;
     this.rCache = cache;
     this.rSlab = slabStart;

@@ -258,14 +258,15 @@ export class TlsfWords {
    * when both are empty (always in debug mode, which keeps no quick lists).
    */
   quickAlloc(req: number): number {
+    const heads = this.quickHead;
     let i = this.quickOfReq[(req + 15) >> 4]!;
-    let b = this.quickHead[i]!;
+    let b = heads[i]!;
     if (b === -1) {
-      b = this.quickHead[++i]!;
+      b = heads[++i]!;
       if (b === -1) return -1;
     }
     const w = this.w;
-    this.quickHead[i] = w[(b + T.F_NEXT) >> 2]!;
+    heads[i] = w[(b + T.F_NEXT) >> 2]!;
     this.quickCount[i]!--;
     const size = w[(b + T.H_SIZE) >> 2]! & ~15;
     w[(b + T.H_SIZE) >> 2] = size;
@@ -422,15 +423,17 @@ export class TlsfWords {
     // A block in use has no flag bits in its size word (and a size > 0).
     if (w[(b + T.H_CHECK) >> 2]! !== (hash ^ size) || (size & 15) !== 0 || size === 0) return false;
     const i = size < T.QUICK_SIZE_LIMIT ? this.quickOfSize[size >> 4]! : T.QUICK_LISTS;
-    if (i < T.QUICK_LISTS && this.quickCount[i]! < T.QUICK_DEPTH && this.blocksInUse > 1) {
+    const counts = this.quickCount;
+    if (i < T.QUICK_LISTS && counts[i]! < T.QUICK_DEPTH && this.blocksInUse > 1) {
+      const heads = this.quickHead;
       this.blocksInUse--;
       this.bytesInUse -= size;
       this.bytesRequested -= w[(b + T.H_REQ) >> 2]!;
-      w[(b + T.F_NEXT) >> 2] = this.quickHead[i]!;
+      w[(b + T.F_NEXT) >> 2] = heads[i]!;
       w[(b + T.H_SIZE) >> 2] = size | T.QUICK;
       w[(b + T.H_CHECK) >> 2] = hash ^ (size | T.QUICK);
-      this.quickHead[i] = b;
-      this.quickCount[i]!++;
+      heads[i] = b;
+      counts[i]!++;
       return true;
     }
     this.free(user);

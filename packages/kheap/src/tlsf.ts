@@ -253,14 +253,15 @@ export class Tlsf {
    * when both are empty (always in debug mode, which keeps no quick lists).
    */
   quickAlloc(req: number): number {
+    const heads = this.quickHead;
     let i = this.quickOfReq[(req + 15) >> 4]!;
-    let b = this.quickHead[i]!;
+    let b = heads[i]!;
     if (b === -1) {
-      b = this.quickHead[++i]!;
+      b = heads[++i]!;
       if (b === -1) return -1;
     }
     const m = this.m;
-    this.quickHead[i] = m.rd(b + T.F_NEXT);
+    heads[i] = m.rd(b + T.F_NEXT);
     this.quickCount[i]!--;
     const size = m.rd(b + T.H_SIZE) & ~15;
     m.wr(b + T.H_SIZE, size);
@@ -417,15 +418,17 @@ export class Tlsf {
     // A block in use has no flag bits in its size word (and a size > 0).
     if (m.rd(b + T.H_CHECK) !== (hash ^ size) || (size & 15) !== 0 || size === 0) return false;
     const i = size < T.QUICK_SIZE_LIMIT ? this.quickOfSize[size >> 4]! : T.QUICK_LISTS;
-    if (i < T.QUICK_LISTS && this.quickCount[i]! < T.QUICK_DEPTH && this.blocksInUse > 1) {
+    const counts = this.quickCount;
+    if (i < T.QUICK_LISTS && counts[i]! < T.QUICK_DEPTH && this.blocksInUse > 1) {
+      const heads = this.quickHead;
       this.blocksInUse--;
       this.bytesInUse -= size;
       this.bytesRequested -= m.rd(b + T.H_REQ);
-      m.wr(b + T.F_NEXT, this.quickHead[i]!);
+      m.wr(b + T.F_NEXT, heads[i]!);
       m.wr(b + T.H_SIZE, size | T.QUICK);
       m.wr(b + T.H_CHECK, hash ^ (size | T.QUICK));
-      this.quickHead[i] = b;
-      this.quickCount[i]!++;
+      heads[i] = b;
+      counts[i]!++;
       return true;
     }
     this.free(user);
