@@ -157,7 +157,16 @@ export class KernelHeap {
       off = this.tlsf.quickAlloc(sizeBytes);
     }
     if (off === -1) off = this.kmallocOff(sizeBytes, options);
-    return off === -1 ? null : this.base + off;
+    return off === -1 ? this.outOfMemory() : this.base + off;
+  }
+
+  /**
+   * kmalloc's `null`, through a call: until it runs once, V8 compiles that branch as a bail-out,
+   * so an inlined kmalloc yields its address as an unboxed double (a literal `null` there makes
+   * the result a tagged value, and every address a heap-allocated number).
+   */
+  private outOfMemory(): null {
+    return null;
   }
 
   /**
