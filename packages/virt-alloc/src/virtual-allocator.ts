@@ -107,7 +107,7 @@ export class VirtualAllocator<Tag = string> {
     this.perGranule = 1 / granularityBytes;
     this.fmt = formatAddress;
     this.freeIdx = new FreeIndex(start, end);
-    this.usedIdx = new PageRadix();
+    this.usedIdx = new PageRadix(granularityBytes);
   }
 
   // ---- validation (always before any change) -------------------------------------------------
