@@ -246,15 +246,9 @@ export class FreeIndex {
     const ln = this.ln;
     const base = x * CAP;
     // k: index of the first interval starting after a.
-    let lo = base;
-    let hi = base + this.cnt[x]!;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (st[mid]! < a) lo = mid + 1;
-      else hi = mid;
-    }
-    const k = lo;
     const stop = base + this.cnt[x]!;
+    let k = base;
+    while (k < stop && st[k]! < a) k++;
     const prevEnds = k > base ? st[k - 1]! + ln[k - 1]! === a : pos > 0 && this.lastEnd(pos - 1) === a;
     const nextX = k < stop ? x : pos + 1 < this.n ? this.ord[pos + 1]! : -1;
     const nextK = k < stop ? k : nextX >= 0 ? nextX * CAP : -1;
