@@ -69,6 +69,8 @@ export class KernelHeap {
   private readonly limit: number;
   private readonly m: Mem;
   private readonly pages: PageMap;
+  /** The page map's per-page words (one typed array for the heap's life), read by kfree. */
+  private readonly pageInfo: Int32Array;
   private readonly slab: SlabAllocator;
   /**
    * The TLSF, in the shape its backing allows, chosen once here: over a plain ArrayBuffer the
@@ -82,10 +84,8 @@ export class KernelHeap {
   private readonly classAlign: number[] = [];
   private readonly recentLarge = new Float64Array(RECENT_LARGE).fill(-1);
   private recentLargeNext = 0;
-  /** Counters of slab objects and large blocks (the TLSF counts its own: see stats()). */
-  private bytesRequested = 0;
-  private bytesInUse = 0;
-  private allocations = 0;
+  /** Bytes requested of the large blocks (the slab caches and the TLSF count their own: see stats()). */
+  private largeRequested = 0;
   private largeCount = 0;
   private largePages = 0;
   /** Set by resolve(): kind, cache, slab, slot of the pointer. */
@@ -121,6 +121,7 @@ export class KernelHeap {
     this.limit = limitBytes;
     this.m = memFor(this.backing);
     this.pages = new PageMap(this.backing, base, limitBytes);
+    this.pageInfo = this.pages.info;
     this.slab = new SlabAllocator(this.m, this.pages, base, this.debug);
     this.tlsf =
       this.m instanceof ViewMem
@@ -213,15 +214,23 @@ export class KernelHeap {
    * request by size to a slab cache, the TLSF or whole pages, and retries once after trim() when
    * the backing is out of pages. Returns an offset, or -1 when out of memory.
    *
-   * One method rather than one per route, on purpose: V8 never inlines a function of more than
-   * 460 bytes of bytecode, and this one is bigger. When V8 considers inlining kmalloc into a
+   * One method rather than one per route, and the checks of checkSize() and checkAlign() written
+   * out in it, on purpose: V8 (Node 20) never inlines a function of more than 460 bytes of
+   * bytecode, and this one is well above that (~540). When V8 considers inlining kmalloc into a
    * caller's loop it counts what kmalloc's own compiled code inlined; kept out of it, this path
    * leaves kmalloc small enough to be inlined together with kfree (so neither the address kmalloc
-   * returns nor the pointer kfree takes is boxed).
+   * returns nor the pointer kfree takes is boxed). Split it, and that inlining is lost.
    */
   private kmallocOff(sizeBytes: number, options: KmallocOptions | undefined): number {
-    this.checkSize(sizeBytes);
-    const align = options?.alignBytes === undefined ? 8 : this.checkAlign(options.alignBytes);
+    if (typeof sizeBytes !== 'number' || (sizeBytes | 0) !== sizeBytes || sizeBytes < 0 || sizeBytes > this.limit) this.badSize(sizeBytes);
+    let align = 8;
+    const alignBytes = options?.alignBytes;
+    if (alignBytes !== undefined) {
+      if (typeof alignBytes !== 'number' || !Number.isInteger(alignBytes) || alignBytes < 1 || alignBytes > PAGE_SIZE || (alignBytes & (alignBytes - 1)) !== 0) {
+        throw new InvalidAlignmentError(alignBytes);
+      }
+      if (alignBytes > 8) align = alignBytes;
+    }
     const size = sizeBytes;
     for (let retried = false; ; retried = true) {
       let off: number;
@@ -231,13 +240,7 @@ export class KernelHeap {
         if (c === KMALLOC_CLASSES.length) c = -1; // no slab class that aligned: the TLSF
       }
       if (c !== -1) {
-        const slab = this.slab;
-        off = slab.alloc(c, size);
-        if (off !== -1) {
-          this.bytesRequested += this.debug ? size : slab.objSize[c]!;
-          this.bytesInUse += slab.stride[c]!;
-          this.allocations++;
-        }
+        off = this.slab.alloc(c, size);
       } else if (size <= LARGE_MIN_BYTES) {
         off = this.tlsf.alloc(size, align);
       } else {
@@ -248,9 +251,7 @@ export class KernelHeap {
           for (let i = 0; i < RECENT_LARGE; i++) if (this.recentLarge[i] === off) this.recentLarge[i] = -1;
           this.largeCount++;
           this.largePages += pageCount;
-          this.bytesRequested += size;
-          this.bytesInUse += pageCount * PAGE_SIZE;
-          this.allocations++;
+          this.largeRequested += size;
         }
       }
       if (off !== -1 || retried || this.trim() === 0) return off;
@@ -275,8 +276,8 @@ export class KernelHeap {
     if (typeof ptr === 'number') {
       const off = ptr - this.base;
       if ((off >>> 0) === off && off < this.limit) {
-        const kind = this.pages.info[off >>> 12]! & 3;
-        if (kind === PAGE_TLSF ? this.tlsf.freeLive(off) : kind === PAGE_SLAB && this.slabFreeLive(off)) return;
+        const kind = this.pageInfo[off >>> 12]! & 3;
+        if (kind === PAGE_TLSF ? this.tlsf.freeLive(off) : kind === PAGE_SLAB && this.slab.free(off)) return;
       }
     }
     this.kfreeSlow(ptr);
@@ -287,25 +288,6 @@ export class KernelHeap {
     this.checkPtr(ptr);
     this.resolve(ptr);
     this.freeResolved(ptr - this.base);
-  }
-
-  /**
-   * The common kfree of a slab object: frees the live object whose caller pointer is at offset
-   * `off` (in a slab page) and returns true; returns false, changing nothing, for anything else
-   * (a free object, a pointer inside one or in the descriptor), which resolve() then classifies.
-   * The misuse checks are the same ones resolve() makes, in the same order.
-   */
-  private slabFreeLive(off: number): boolean {
-    const slab = this.slab;
-    if (slab.locate(off) !== SLAB_OK) return false;
-    const c = slab.cacheOf(slab.slab);
-    const slot = slab.slot;
-    const requested = slab.requested(c, slot);
-    slab.free(c, slab.slab, slot);
-    this.bytesRequested -= requested;
-    this.bytesInUse -= slab.stride[c]!;
-    this.allocations--;
-    return true;
   }
 
   /** Rejects anything but a number as a pointer (a BigInt or a Symbol would throw a raw TypeError in the arithmetic, a numeric string would coerce). */
@@ -374,17 +356,11 @@ export class KernelHeap {
   /** Frees the block resolve() just classified at offset `off`. */
   private freeResolved(off: number): void {
     const kind = this.rKind;
+    // The slab caches and the TLSF count their own objects and bytes.
     if (kind === K_SLAB) {
-      const slab = this.slab;
-      const c = this.rCache;
-      const slot = this.rSlot;
-      const requested = slab.requested(c, slot);
-      slab.free(c, this.rSlab, slot);
-      this.bytesRequested -= requested;
-      this.bytesInUse -= slab.stride[c]!;
+      this.slab.free(off);
     } else if (kind === K_TLSF) {
       this.tlsf.free(off);
-      return; // the TLSF counts its own blocks and bytes
     } else {
       const head = off / PAGE_SIZE;
       const requested = this.pages.runAux[head]!;
@@ -395,10 +371,8 @@ export class KernelHeap {
       this.recentLargeNext = (this.recentLargeNext + 1) % RECENT_LARGE;
       this.largeCount--;
       this.largePages -= pageCount;
-      this.bytesRequested -= requested;
-      this.bytesInUse -= pageCount * PAGE_SIZE;
+      this.largeRequested -= requested;
     }
-    this.allocations--;
   }
 
   private checkLargeRedZone(off: number, requested: number, pageCount: number): void {
@@ -458,7 +432,7 @@ export class KernelHeap {
         this.m.wr(this.tlsf.headerOf(off) + 8, sizeBytes);
       } else if (this.rKind === K_LARGE) {
         const head = off / PAGE_SIZE;
-        this.bytesRequested += sizeBytes - this.pages.runAux[head]!;
+        this.largeRequested += sizeBytes - this.pages.runAux[head]!;
         this.pages.runAux[head] = sizeBytes;
       }
       return ptr;
@@ -518,9 +492,6 @@ export class KernelHeap {
     let off = slab.alloc(id, slab.objSize[id]!);
     if (off === -1 && this.trim() > 0) off = slab.alloc(id, slab.objSize[id]!);
     if (off === -1) return null;
-    this.bytesRequested += slab.objSize[id]!;
-    this.bytesInUse += slab.stride[id]!;
-    this.allocations++;
     return this.base + off;
   }
 
@@ -565,6 +536,17 @@ export class KernelHeap {
     return this.slab.trim() + this.tlsf.trim();
   }
 
+  /** Live blocks, their bytes requested and in use: the slab caches', the TLSF's and the large blocks' own counts. */
+  private totals(): { allocations: number; bytesRequested: number; bytesInUse: number } {
+    const slab = this.slab.totals();
+    const tlsf = this.tlsf;
+    return {
+      allocations: slab.objects + tlsf.blocksInUse + this.largeCount,
+      bytesRequested: slab.bytesRequested + tlsf.bytesRequested + this.largeRequested,
+      bytesInUse: slab.bytesInUse + tlsf.bytesInUse + this.largePages * PAGE_SIZE,
+    };
+  }
+
   /** A snapshot of usage counters (walks the TLSF free lists, O(free blocks)). */
   stats(): HeapStats {
     const caches = [];
@@ -572,15 +554,14 @@ export class KernelHeap {
     const free = this.tlsf.freeTotals();
     const pagesHeld = this.pages.pagesHeld;
     const bytesHeld = pagesHeld * PAGE_SIZE;
-    // The TLSF counts its own blocks and bytes; the heap counts slab objects and large blocks.
-    const bytesRequested = this.bytesRequested + this.tlsf.bytesRequested;
+    const t = this.totals();
     return {
-      bytesRequested,
-      bytesInUse: this.bytesInUse + this.tlsf.bytesInUse,
+      bytesRequested: t.bytesRequested,
+      bytesInUse: t.bytesInUse,
       pagesHeld,
       bytesHeld,
-      fragmentation: bytesHeld === 0 ? 0 : 1 - bytesRequested / bytesHeld,
-      allocations: this.allocations + this.tlsf.blocksInUse,
+      fragmentation: bytesHeld === 0 ? 0 : 1 - t.bytesRequested / bytesHeld,
+      allocations: t.allocations,
       caches,
       tlsf: { arenaCount: this.tlsf.arenaCount, blocksInUse: this.tlsf.blocksInUse, freeBlocks: free.count, bytesFree: free.bytes },
       large: { allocations: this.largeCount, pageCount: this.largePages },
@@ -663,10 +644,13 @@ export class KernelHeap {
     if (this.tlsf.checkedSpare !== this.tlsf.spareArenas) throw new Error(`TLSF: ${this.tlsf.checkedSpare} entirely free arenas, counted ${this.tlsf.spareArenas} spares`);
     if (tlsfUsed !== this.tlsf.blocksInUse || arenas !== this.tlsf.arenaCount) throw new Error(`TLSF: ${tlsfUsed} used blocks in ${arenas} arenas, counted ${this.tlsf.blocksInUse} in ${this.tlsf.arenaCount}`);
     if (large !== this.largeCount || largePages !== this.largePages) throw new Error(`large: ${large} blocks of ${largePages} pages, counted ${this.largeCount} of ${this.largePages}`);
-    const total = inUse.reduce((a, b) => a + b, 0) + large;
-    if (total !== this.allocations) throw new Error(`${total} live blocks found, ${this.allocations} counted`);
-    if (requested !== this.bytesRequested) throw new Error(`${requested} bytes requested found, ${this.bytesRequested} counted`);
-    if (bytesInUse !== this.bytesInUse) throw new Error(`${bytesInUse} bytes in use found, ${this.bytesInUse} counted`);
+    const counted = this.totals();
+    const total = inUse.reduce((a, b) => a + b, 0) + tlsfUsed + large;
+    requested += this.tlsf.checkedRequested;
+    bytesInUse += this.tlsf.checkedBytes;
+    if (total !== counted.allocations) throw new Error(`${total} live blocks found, ${counted.allocations} counted`);
+    if (requested !== counted.bytesRequested) throw new Error(`${requested} bytes requested found, ${counted.bytesRequested} counted`);
+    if (bytesInUse !== counted.bytesInUse) throw new Error(`${bytesInUse} bytes in use found, ${counted.bytesInUse} counted`);
   }
 }
 

@@ -152,6 +152,10 @@ export class TlsfWords {
   bytesInUse = 0;
   /** Offset from a payload to the caller's pointer: 0, or 16 (left red zone) in debug mode. */
   readonly userOff: number;
+  /** Offset from a caller pointer back to its block header: 16 + {@link userOff}. */
+  private readonly userToHeader: number;
+  /** The page map's per-page words (one typed array for the heap's life). */
+  private readonly pageInfo: Int32Array;
 
   constructor(
     private readonly m: Mem,
@@ -163,6 +167,8 @@ export class TlsfWords {
     private readonly arenaBytes: number,
   ) {
     this.userOff = debug ? 16 : 0;
+    this.userToHeader = T.HEADER + this.userOff;
+    this.pageInfo = pages.info;
     // Requests in one 16-byte step share a block size (header and rounding add multiples of 16).
     for (let k = 0; k < this.quickOfReq.length; k++) this.quickOfReq[k] = listOf(this.blockSizeFor(k << 4));
     if (debug) this.quickOfSize.fill(T.QUICK_LISTS);
@@ -414,9 +420,9 @@ export class TlsfWords {
    * that has room, else by {@link free}; returns false, changing nothing, for anything else.
    */
   freeLive(user: number): boolean {
-    const b = user - T.HEADER - this.userOff;
+    const b = user - this.userToHeader;
     const w = this.w;
-    const info = this.pages.info;
+    const info = this.pageInfo;
     if (b < 0 || (b & 15) !== 0 || ((user & (PAGE_SIZE - 1)) < user - b && info[b >>> 12] !== info[user >>> 12])) return false;
     const size = w[(b + T.H_SIZE) >> 2]!;
     const hash = Math.imul(b ^ 0x7b1f_5a3d, 0x9e37_79b1); // checkOf(b, sw) = hash ^ sw, written out: this path stays small enough to inline
