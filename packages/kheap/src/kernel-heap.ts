@@ -24,7 +24,7 @@ import { hex, show } from './hex';
 import { ViewMem, memFor, type Mem } from './mem';
 import { PAGE_LARGE, PAGE_NONE, PAGE_SLAB, PAGE_TLSF, PageMap } from './page-map';
 import { SLAB_DESCRIPTOR, SLAB_FREE, SLAB_OK, SlabAllocator } from './slab';
-import { TLSF_HEADER, Tlsf } from './tlsf';
+import { QUICK_MAX_REQUEST, TLSF_HEADER, Tlsf } from './tlsf';
 import { TlsfWords } from './tlsf-words';
 import { brand } from './brand';
 
@@ -69,6 +69,8 @@ export class KernelHeap {
   private readonly limit: number;
   private readonly m: Mem;
   private readonly pages: PageMap;
+  /** The page map's per-page words (one typed array for the heap's life), read by kfree. */
+  private readonly pageInfo: Int32Array;
   private readonly slab: SlabAllocator;
   /**
    * The TLSF, in the shape its backing allows, chosen once here: over a plain ArrayBuffer the
@@ -82,9 +84,8 @@ export class KernelHeap {
   private readonly classAlign: number[] = [];
   private readonly recentLarge = new Float64Array(RECENT_LARGE).fill(-1);
   private recentLargeNext = 0;
-  private bytesRequested = 0;
-  private bytesInUse = 0;
-  private allocations = 0;
+  /** Bytes requested of the large blocks (the slab caches and the TLSF count their own: see stats()). */
+  private largeRequested = 0;
   private largeCount = 0;
   private largePages = 0;
   /** Set by resolve(): kind, cache, slab, slot of the pointer. */
@@ -120,6 +121,7 @@ export class KernelHeap {
     this.limit = limitBytes;
     this.m = memFor(this.backing);
     this.pages = new PageMap(this.backing, base, limitBytes);
+    this.pageInfo = this.pages.info;
     this.slab = new SlabAllocator(this.m, this.pages, base, this.debug);
     this.tlsf =
       this.m instanceof ViewMem
@@ -148,10 +150,24 @@ export class KernelHeap {
    * @throws {@link HeapCorruptionError} (debug) when the block about to be handed out was written after being freed.
    */
   kmalloc(sizeBytes: number, options?: KmallocOptions): number | null {
-    this.checkSize(sizeBytes);
-    const align = options?.alignBytes === undefined ? 8 : this.checkAlign(options.alignBytes);
-    const off = this.allocOff(sizeBytes, align);
-    return off === -1 ? null : this.base + off;
+    // The common case first, small enough for V8 to inline with kfree into a caller's loop: a
+    // request for the TLSF's quick lists (no options) that one of them can serve. The general
+    // way returns an offset too, so the address (a double above 2^31) is only made here.
+    let off = -1;
+    if (typeof sizeBytes === 'number' && options === undefined && (sizeBytes | 0) === sizeBytes && sizeBytes > SLAB_MAX_BYTES && sizeBytes <= QUICK_MAX_REQUEST) {
+      off = this.tlsf.quickAlloc(sizeBytes);
+    }
+    if (off === -1) off = this.kmallocOff(sizeBytes, options);
+    return off === -1 ? this.outOfMemory() : this.base + off;
+  }
+
+  /**
+   * kmalloc's `null`, through a call: until it runs once, V8 compiles that branch as a bail-out,
+   * so an inlined kmalloc yields its address as an unboxed double (a literal `null` there makes
+   * the result a tagged value, and every address a heap-allocated number).
+   */
+  private outOfMemory(): null {
+    return null;
   }
 
   /**
@@ -193,59 +209,53 @@ export class KernelHeap {
     return alignBytes < 8 ? 8 : alignBytes;
   }
 
-  /** Allocates (validated arguments); returns an offset or -1. Retries once after trim() on OOM. */
-  private allocOff(size: number, align: number): number {
-    let off = this.tryAlloc(size, align);
-    if (off === -1 && this.trim() > 0) off = this.tryAlloc(size, align);
-    return off;
-  }
-
-  private tryAlloc(size: number, align: number): number {
-    // Kept small (the slab path in its own method): V8 inlines kmalloc and kfree into a caller's
-    // loop only while their inlined code stays within its budget, and a kfree left out of line
-    // receives its pointer (a number above 2^31) boxed.
-    if (size <= SLAB_MAX_BYTES) return this.slabAlloc(size, align);
-    if (size <= LARGE_MIN_BYTES) return this.tlsfAlloc(size, align);
-    return this.largeAlloc(size);
-  }
-
-  private slabAlloc(size: number, align: number): number {
-    let c = this.classBySize[(size + 7) >> 3]!;
-    if (align > this.classAlign[c]!) {
-      while (c < KMALLOC_CLASSES.length && this.classAlign[c]! < align) c++;
-      if (c === KMALLOC_CLASSES.length) return this.tlsfAlloc(size, align);
+  /**
+   * {@link kmalloc}'s general way (and krealloc's allocation): validates the arguments, routes the
+   * request by size to a slab cache, the TLSF or whole pages, and retries once after trim() when
+   * the backing is out of pages. Returns an offset, or -1 when out of memory.
+   *
+   * One method rather than one per route, and the checks of checkSize() and checkAlign() written
+   * out in it, on purpose: V8 (Node 20) never inlines a function of more than 460 bytes of
+   * bytecode, and this one is well above that (~540). When V8 considers inlining kmalloc into a
+   * caller's loop it counts what kmalloc's own compiled code inlined; kept out of it, this path
+   * leaves kmalloc small enough to be inlined together with kfree (so neither the address kmalloc
+   * returns nor the pointer kfree takes is boxed). Split it, and that inlining is lost.
+   */
+  private kmallocOff(sizeBytes: number, options: KmallocOptions | undefined): number {
+    if (typeof sizeBytes !== 'number' || (sizeBytes | 0) !== sizeBytes || sizeBytes < 0 || sizeBytes > this.limit) this.badSize(sizeBytes);
+    let align = 8;
+    const alignBytes = options?.alignBytes;
+    if (alignBytes !== undefined) {
+      if (typeof alignBytes !== 'number' || !Number.isInteger(alignBytes) || alignBytes < 1 || alignBytes > PAGE_SIZE || (alignBytes & (alignBytes - 1)) !== 0) {
+        throw new InvalidAlignmentError(alignBytes);
+      }
+      if (alignBytes > 8) align = alignBytes;
     }
-    const slab = this.slab;
-    const off = slab.alloc(c, size);
-    if (off === -1) return -1;
-    this.bytesRequested += this.debug ? size : slab.objSize[c]!;
-    this.bytesInUse += slab.stride[c]!;
-    this.allocations++;
-    return off;
-  }
-
-  private tlsfAlloc(size: number, align: number): number {
-    const tlsf = this.tlsf;
-    const off = tlsf.alloc(size, align);
-    if (off === -1) return -1;
-    this.bytesRequested += size;
-    this.bytesInUse += tlsf.lastBytes;
-    this.allocations++;
-    return off;
-  }
-
-  private largeAlloc(size: number): number {
-    const pageCount = Math.ceil(size / PAGE_SIZE);
-    const off = this.pages.acquire(pageCount, PAGE_LARGE, size);
-    if (off === -1) return -1;
-    if (this.debug) this.m.fill8(off + size, pageCount * PAGE_SIZE - size, RED_ACTIVE);
-    for (let i = 0; i < RECENT_LARGE; i++) if (this.recentLarge[i] === off) this.recentLarge[i] = -1;
-    this.largeCount++;
-    this.largePages += pageCount;
-    this.bytesRequested += size;
-    this.bytesInUse += pageCount * PAGE_SIZE;
-    this.allocations++;
-    return off;
+    const size = sizeBytes;
+    for (let retried = false; ; retried = true) {
+      let off: number;
+      let c = size <= SLAB_MAX_BYTES ? this.classBySize[(size + 7) >> 3]! : -1;
+      if (c !== -1 && align > this.classAlign[c]!) {
+        while (c < KMALLOC_CLASSES.length && this.classAlign[c]! < align) c++;
+        if (c === KMALLOC_CLASSES.length) c = -1; // no slab class that aligned: the TLSF
+      }
+      if (c !== -1) {
+        off = this.slab.alloc(c, size);
+      } else if (size <= LARGE_MIN_BYTES) {
+        off = this.tlsf.alloc(size, align);
+      } else {
+        const pageCount = Math.ceil(size / PAGE_SIZE);
+        off = this.pages.acquire(pageCount, PAGE_LARGE, size);
+        if (off !== -1) {
+          if (this.debug) this.m.fill8(off + size, pageCount * PAGE_SIZE - size, RED_ACTIVE);
+          for (let i = 0; i < RECENT_LARGE; i++) if (this.recentLarge[i] === off) this.recentLarge[i] = -1;
+          this.largeCount++;
+          this.largePages += pageCount;
+          this.largeRequested += size;
+        }
+      }
+      if (off !== -1 || retried || this.trim() === 0) return off;
+    }
   }
 
   // ---------------------------------------------------------------- free
@@ -259,12 +269,16 @@ export class KernelHeap {
    * Nothing changes when it throws.
    */
   kfree(ptr: number | null): void {
-    // Small enough for V8 to inline into the caller, so the pointer (a double above 2^31) reaches
-    // freeLive as a 31-bit offset, not as a boxed number. Anything freeLive does not take (null,
-    // 0, a foreign or free pointer, large blocks) goes the general way, which throws the misuse error.
+    // Small enough for V8 to inline into the caller with kmalloc, so the pointer (a double above
+    // 2^31) reaches the allocators as a 31-bit offset, not as a boxed number. What the TLSF's or
+    // the slab's fast path does not take (null, 0, a foreign or free pointer, large blocks) goes
+    // the general way, which classifies it and throws the misuse error.
     if (typeof ptr === 'number') {
       const off = ptr - this.base;
-      if ((off | 0) === off && off >= 0 && this.freeLive(off)) return;
+      if ((off >>> 0) === off && off < this.limit) {
+        const kind = this.pageInfo[off >>> 12]! & 3;
+        if (kind === PAGE_TLSF ? this.tlsf.freeLive(off) : kind === PAGE_SLAB && this.slab.free(off)) return;
+      }
     }
     this.kfreeSlow(ptr);
   }
@@ -274,39 +288,6 @@ export class KernelHeap {
     this.checkPtr(ptr);
     this.resolve(ptr);
     this.freeResolved(ptr - this.base);
-  }
-
-  /**
-   * The common kfree: frees the live TLSF block or slab object whose caller pointer is at offset
-   * `off` and returns true; returns false, changing nothing, for anything else (a free block, a
-   * pointer inside a block or outside the heap's pages, a large block), which resolve() then
-   * classifies. The misuse checks are the same ones resolve() makes, in the same order.
-   */
-  private freeLive(off: number): boolean {
-    if (off >= this.limit) return false;
-    const kind = this.pages.info[off >>> 12]! & 3;
-    if (kind === PAGE_TLSF) {
-      const tlsf = this.tlsf;
-      if (tlsf.classify(off) !== 0) return false;
-      tlsf.free(off);
-      this.bytesRequested -= tlsf.lastRequested;
-      this.bytesInUse -= tlsf.lastBytes;
-      this.allocations--;
-      return true;
-    }
-    if (kind === PAGE_SLAB) {
-      const slab = this.slab;
-      if (slab.locate(off) !== SLAB_OK) return false;
-      const c = slab.cacheOf(slab.slab);
-      const slot = slab.slot;
-      const requested = slab.requested(c, slot);
-      slab.free(c, slab.slab, slot);
-      this.bytesRequested -= requested;
-      this.bytesInUse -= slab.stride[c]!;
-      this.allocations--;
-      return true;
-    }
-    return false;
   }
 
   /** Rejects anything but a number as a pointer (a BigInt or a Symbol would throw a raw TypeError in the arithmetic, a numeric string would coerce). */
@@ -375,19 +356,11 @@ export class KernelHeap {
   /** Frees the block resolve() just classified at offset `off`. */
   private freeResolved(off: number): void {
     const kind = this.rKind;
+    // The slab caches and the TLSF count their own objects and bytes.
     if (kind === K_SLAB) {
-      const slab = this.slab;
-      const c = this.rCache;
-      const slot = this.rSlot;
-      const requested = slab.requested(c, slot);
-      slab.free(c, this.rSlab, slot);
-      this.bytesRequested -= requested;
-      this.bytesInUse -= slab.stride[c]!;
+      this.slab.free(off);
     } else if (kind === K_TLSF) {
-      const tlsf = this.tlsf;
-      tlsf.free(off);
-      this.bytesRequested -= tlsf.lastRequested;
-      this.bytesInUse -= tlsf.lastBytes;
+      this.tlsf.free(off);
     } else {
       const head = off / PAGE_SIZE;
       const requested = this.pages.runAux[head]!;
@@ -398,10 +371,8 @@ export class KernelHeap {
       this.recentLargeNext = (this.recentLargeNext + 1) % RECENT_LARGE;
       this.largeCount--;
       this.largePages -= pageCount;
-      this.bytesRequested -= requested;
-      this.bytesInUse -= pageCount * PAGE_SIZE;
+      this.largeRequested -= requested;
     }
-    this.allocations--;
   }
 
   private checkLargeRedZone(off: number, requested: number, pageCount: number): void {
@@ -457,11 +428,11 @@ export class KernelHeap {
     const usable = this.usableOf(off);
     if (!this.debug && sizeBytes <= usable && off % align === 0 && this.sameRoute(off, sizeBytes)) {
       if (this.rKind === K_TLSF) {
-        this.bytesRequested += sizeBytes - this.tlsf.requested(off);
+        this.tlsf.bytesRequested += sizeBytes - this.tlsf.requested(off);
         this.m.wr(this.tlsf.headerOf(off) + 8, sizeBytes);
       } else if (this.rKind === K_LARGE) {
         const head = off / PAGE_SIZE;
-        this.bytesRequested += sizeBytes - this.pages.runAux[head]!;
+        this.largeRequested += sizeBytes - this.pages.runAux[head]!;
         this.pages.runAux[head] = sizeBytes;
       }
       return ptr;
@@ -470,10 +441,10 @@ export class KernelHeap {
     const cache = this.rCache;
     const slabStart = this.rSlab;
     const slot = this.rSlot;
-    const n = this.allocOff(sizeBytes, align);
+    const n = this.kmallocOff(sizeBytes, options);
     if (n === -1) return null;
     this.m.copy(n, off, Math.min(usable, sizeBytes));
-    // allocOff may have changed rKind…: restore what resolve() found for the old block.
+    // kmallocOff may have changed rKind…: restore what resolve() found for the old block.
     this.rKind = kind;
     this.rCache = cache;
     this.rSlab = slabStart;
@@ -521,9 +492,6 @@ export class KernelHeap {
     let off = slab.alloc(id, slab.objSize[id]!);
     if (off === -1 && this.trim() > 0) off = slab.alloc(id, slab.objSize[id]!);
     if (off === -1) return null;
-    this.bytesRequested += slab.objSize[id]!;
-    this.bytesInUse += slab.stride[id]!;
-    this.allocations++;
     return this.base + off;
   }
 
@@ -568,6 +536,17 @@ export class KernelHeap {
     return this.slab.trim() + this.tlsf.trim();
   }
 
+  /** Live blocks, their bytes requested and in use: the slab caches', the TLSF's and the large blocks' own counts. */
+  private totals(): { allocations: number; bytesRequested: number; bytesInUse: number } {
+    const slab = this.slab.totals();
+    const tlsf = this.tlsf;
+    return {
+      allocations: slab.objects + tlsf.blocksInUse + this.largeCount,
+      bytesRequested: slab.bytesRequested + tlsf.bytesRequested + this.largeRequested,
+      bytesInUse: slab.bytesInUse + tlsf.bytesInUse + this.largePages * PAGE_SIZE,
+    };
+  }
+
   /** A snapshot of usage counters (walks the TLSF free lists, O(free blocks)). */
   stats(): HeapStats {
     const caches = [];
@@ -575,13 +554,14 @@ export class KernelHeap {
     const free = this.tlsf.freeTotals();
     const pagesHeld = this.pages.pagesHeld;
     const bytesHeld = pagesHeld * PAGE_SIZE;
+    const t = this.totals();
     return {
-      bytesRequested: this.bytesRequested,
-      bytesInUse: this.bytesInUse,
+      bytesRequested: t.bytesRequested,
+      bytesInUse: t.bytesInUse,
       pagesHeld,
       bytesHeld,
-      fragmentation: bytesHeld === 0 ? 0 : 1 - this.bytesRequested / bytesHeld,
-      allocations: this.allocations,
+      fragmentation: bytesHeld === 0 ? 0 : 1 - t.bytesRequested / bytesHeld,
+      allocations: t.allocations,
       caches,
       tlsf: { arenaCount: this.tlsf.arenaCount, blocksInUse: this.tlsf.blocksInUse, freeBlocks: free.count, bytesFree: free.bytes },
       large: { allocations: this.largeCount, pageCount: this.largePages },
@@ -659,15 +639,18 @@ export class KernelHeap {
       if (inUse[c] !== this.slab.inUse[c]) throw new Error(`cache ${this.slab.names[c]!}: ${inUse[c]!} objects in slabs, ${this.slab.inUse[c]!} counted`);
       if (slabCount[c] !== this.slab.slabCount[c]) throw new Error(`cache ${this.slab.names[c]!}: ${slabCount[c]!} slabs held, ${this.slab.slabCount[c]!} counted`);
     }
-    requested += this.tlsf.checkedRequested;
-    bytesInUse += this.tlsf.checkedBytes;
+    if (this.tlsf.checkedRequested !== this.tlsf.bytesRequested) throw new Error(`TLSF: ${this.tlsf.checkedRequested} bytes requested found, ${this.tlsf.bytesRequested} counted`);
+    if (this.tlsf.checkedBytes !== this.tlsf.bytesInUse) throw new Error(`TLSF: ${this.tlsf.checkedBytes} bytes in use found, ${this.tlsf.bytesInUse} counted`);
     if (this.tlsf.checkedSpare !== this.tlsf.spareArenas) throw new Error(`TLSF: ${this.tlsf.checkedSpare} entirely free arenas, counted ${this.tlsf.spareArenas} spares`);
     if (tlsfUsed !== this.tlsf.blocksInUse || arenas !== this.tlsf.arenaCount) throw new Error(`TLSF: ${tlsfUsed} used blocks in ${arenas} arenas, counted ${this.tlsf.blocksInUse} in ${this.tlsf.arenaCount}`);
     if (large !== this.largeCount || largePages !== this.largePages) throw new Error(`large: ${large} blocks of ${largePages} pages, counted ${this.largeCount} of ${this.largePages}`);
+    const counted = this.totals();
     const total = inUse.reduce((a, b) => a + b, 0) + tlsfUsed + large;
-    if (total !== this.allocations) throw new Error(`${total} live blocks found, ${this.allocations} counted`);
-    if (requested !== this.bytesRequested) throw new Error(`${requested} bytes requested found, ${this.bytesRequested} counted`);
-    if (bytesInUse !== this.bytesInUse) throw new Error(`${bytesInUse} bytes in use found, ${this.bytesInUse} counted`);
+    requested += this.tlsf.checkedRequested;
+    bytesInUse += this.tlsf.checkedBytes;
+    if (total !== counted.allocations) throw new Error(`${total} live blocks found, ${counted.allocations} counted`);
+    if (requested !== counted.bytesRequested) throw new Error(`${requested} bytes requested found, ${counted.bytesRequested} counted`);
+    if (bytesInUse !== counted.bytesInUse) throw new Error(`${bytesInUse} bytes in use found, ${counted.bytesInUse} counted`);
   }
 }
 

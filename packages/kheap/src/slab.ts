@@ -63,6 +63,11 @@ export class SlabAllocator {
   /** Set by {@link locate}: the slab's start and the object's slot offset. */
   slab = 0;
   slot = 0;
+  /**
+   * Bytes requested of the objects in use, counted in debug mode only (where each object records
+   * its request); outside it an object counts as its size, and {@link totals} multiplies.
+   */
+  private debugRequested = 0;
 
   constructor(
     private readonly m: Mem,
@@ -148,6 +153,7 @@ export class SlabAllocator {
     this.inUse[c]!++;
     if (this.debug) {
       const lrz = this.lrz[c]!;
+      this.debugRequested += requested;
       m.wr(slot, requested);
       m.fill8(slot + 4, lrz - 4, RED_ACTIVE);
       const user = slot + lrz;
@@ -216,9 +222,7 @@ export class SlabAllocator {
     const m = this.m;
     const s = this.pages.runStart(off);
     this.slab = s;
-    if (m.rd(s + D_MAGIC) !== (SLAB_MAGIC ^ s)) {
-      throw new HeapCorruptionError(this.report('slab-descriptor', s, this.first[this.cacheOf(s)]!, s, s, `descriptor of the slab at ${hex(this.base + s)} overwritten (magic word)`));
-    }
+    if (m.rd(s + D_MAGIC) !== (SLAB_MAGIC ^ s)) this.badMagic(s);
     const c = this.cacheOf(s);
     const lrz = this.lrz[c]!;
     const stride = this.stride[c]!;
@@ -231,6 +235,10 @@ export class SlabAllocator {
     if (off !== slot + lrz) return SLAB_INTERIOR;
     if ((m.rd(s + D_BITMAP + ((idx >> 5) << 2)) & (1 << (idx & 31))) === 0) return SLAB_FREE;
     return SLAB_OK;
+  }
+
+  private badMagic(s: number): never {
+    throw new HeapCorruptionError(this.report('slab-descriptor', s, this.first[this.cacheOf(s)]!, s, s, `descriptor of the slab at ${hex(this.base + s)} overwritten (magic word)`));
   }
 
   /** Cache id of slab `s` (from the page map, which the heap's callers cannot overwrite). */
@@ -250,22 +258,54 @@ export class SlabAllocator {
   }
 
   /**
-   * Frees the object at {@link slot} of slab {@link slab} (set by a {@link locate} that returned Ok).
-   * @throws {@link HeapCorruptionError} (debug) when a red zone was overwritten; nothing changes then.
+   * Frees the allocated object whose caller pointer is at offset `off` (in a slab page) and
+   * returns true; returns false, changing nothing, when `off` is not an allocated object's start
+   * (a pointer into the descriptor or inside an object, a free object), which the heap then
+   * reports. The checks are {@link locate}'s, in the same order; kfree's fast path, and the
+   * general way's after locate().
+   *
+   * One method (no locate() call, the object's index worked out once): it is what most frees of
+   * small objects run.
+   * @throws {@link HeapCorruptionError} when the slab descriptor is damaged (as locate), or (debug)
+   * when a red zone was overwritten; nothing changes then.
    */
-  free(c: number, s: number, slot: number): void {
+  free(off: number): boolean {
     const m = this.m;
-    if (this.debug) this.checkUsedSlot(c, s, slot);
-    const idx = this.indexOf(c, slot - s - this.first[c]!);
+    const s = this.pages.runStart(off);
+    if (m.rd(s + D_MAGIC) !== (SLAB_MAGIC ^ s)) this.badMagic(s);
+    const c = this.cacheOf(s);
+    const first = s + this.first[c]!;
+    if (off < first) return false;
+    // Objects are packed to the run's end, so any offset past `first` lies in object idx < cap.
+    const idx = this.indexOf(c, off - first);
+    const slot = first + idx * this.stride[c]!;
+    if (off !== slot + this.lrz[c]!) return false;
     const bw = s + D_BITMAP + ((idx >> 5) << 2);
-    m.wr(bw, m.rd(bw) & ~(1 << (idx & 31)));
-    if (this.debug) this.poisonSlot(c, slot);
+    const bits = m.rd(bw);
+    const bit = 1 << (idx & 31);
+    if ((bits & bit) === 0) return false;
+    if (this.debug) {
+      this.checkUsedSlot(c, s, slot);
+      this.debugRequested -= m.rd(slot);
+      this.poisonSlot(c, slot);
+    }
+    m.wr(bw, bits & ~bit);
     const head = m.rd(s + D_FREE);
     m.wr(slot, head);
     m.wr(s + D_FREE, slot);
     const inuse = m.rd(s + D_INUSE) - 1;
     m.wr(s + D_INUSE, inuse);
     this.inUse[c]!--;
+    if (head === -1 || inuse === 0) this.relist(c, s, head, inuse);
+    return true;
+  }
+
+  /**
+   * After a free left slab `s` of cache `c` with `inuse` objects, its free list having been
+   * empty when `head` is -1: a slab that was full goes back on the partial list; an empty one
+   * leaves it for the empty list (one kept) or goes back to the backing.
+   */
+  private relist(c: number, s: number, head: number, inuse: number): void {
     if (head === -1 && inuse > 0) {
       // Was full: back on the partial list.
       this.push(c, s, true);
@@ -500,6 +540,20 @@ export class SlabAllocator {
       if (inuse !== -1 && inuse !== this.cap[c]) throw new Error(`slab ${hex(this.base + s)} (${this.names[c]!}) has free objects but is on no list`);
       if (inuse !== -1 && inuse === 0) throw new Error(`empty slab ${hex(this.base + s)} is on no list`);
     }
+  }
+
+  /** Objects in use over all caches, the bytes they requested (outside debug mode: their object size) and their slot bytes. */
+  totals(): { objects: number; bytesRequested: number; bytesInUse: number } {
+    let objects = 0;
+    let requested = 0;
+    let bytesInUse = 0;
+    for (let c = 0; c < this.names.length; c++) {
+      const n = this.inUse[c]!;
+      objects += n;
+      requested += n * this.objSize[c]!;
+      bytesInUse += n * this.stride[c]!;
+    }
+    return { objects, bytesRequested: this.debug ? this.debugRequested : requested, bytesInUse };
   }
 
   /** Counters of cache `c`. */

@@ -1,6 +1,7 @@
 // GENERATED from tlsf.ts by scripts/gen-tlsf-words.ts: do not edit; change tlsf.ts and run
 //   node --import tsx packages/kheap/scripts/gen-tlsf-words.ts
 // Word accesses go straight to an Int32Array instead of through the Mem port.
+/* eslint-disable @typescript-eslint/no-unsafe-enum-comparison, @typescript-eslint/no-duplicate-enum-values -- the const enum T holds named numeric constants (inlined by esbuild), not a set of distinct values */
 // TLSF: Two-Level Segregated Fit (Masmano, Ripoll, Crespo, Real, ECRTS 2004), O(1) malloc/free.
 //
 // Free blocks sit in 24 x 32 segregated lists: the first level is the power of two of the size,
@@ -29,35 +30,50 @@ import { hex } from './hex';
 import type { Mem } from './mem';
 import { PAGE_TLSF, type PageMap } from './page-map';
 
-const H_PREV = 0;
-const H_SIZE = 4;
-const H_REQ = 8;
-const H_CHECK = 12;
-const F_NEXT = 16;
-const F_PREV = 20;
-const FREE = 1;
-/** Size-word bit of a block held in a quick list: free to callers, still "used" to the TLSF. */
-const QUICK = 2;
-/** Header bytes; also the payload alignment. */
-export const TLSF_HEADER = 16;
-const MIN_BLOCK = 32;
-const SL_LOG2 = 5;
-const SL_COUNT = 1 << SL_LOG2;
-/** Sizes below 2^FL_SHIFT (512) share first-level list 0, split linearly by 16. */
-const FL_SHIFT = SL_LOG2 + 4;
-const FL_COUNT = 32 - FL_SHIFT + 1;
-/** Largest request whose block the quick lists take. */
-const QUICK_MAX_REQUEST = 8192;
 /**
- * Number of quick lists: one per TLSF list, from the first to the one holding the block of an
- * 8 KiB request (8,208 bytes, 8,448 with its class rounding: list 5·32 + 1), and the one above it
- * (a request may take a block of the class above its own).
+ * The TLSF's constants, as a const enum so the bundler writes them into the code as literals: a
+ * module-level `const` becomes a context load in V8's bytecode, and the hot paths must stay small
+ * (in bytecode) for V8 to inline kmalloc and kfree together into a caller.
  */
-const QUICK_LISTS = (((13 - FL_SHIFT + 1) << SL_LOG2) | 1) + 2;
-/** First block size past the last quick list (8,960: the lower bound of list 5·32 + 3). */
-const QUICK_SIZE_LIMIT = 8192 + 3 * 256;
+const enum T {
+  // Header words.
+  H_PREV = 0,
+  H_SIZE = 4,
+  H_REQ = 8,
+  H_CHECK = 12,
+  F_NEXT = 16,
+  F_PREV = 20,
+  FREE = 1,
+  /** Size-word bit of a block held in a quick list: free to callers, still "used" to the TLSF. */
+  QUICK = 2,
+  /** Header bytes; also the payload alignment. */
+  HEADER = 16,
+  MIN_BLOCK = 32,
+  SL_LOG2 = 5,
+  SL_COUNT = 1 << SL_LOG2,
+  /** Sizes below 2^FL_SHIFT (512) share first-level list 0, split linearly by 16. */
+  FL_SHIFT = SL_LOG2 + 4,
+  FL_COUNT = 32 - FL_SHIFT + 1,
+  /** Largest request whose block the quick lists take. */
+  QUICK_MAX_REQUEST = 8192,
+  /**
+   * Number of quick lists: one per TLSF list, from the first to the one holding the block of an
+   * 8 KiB request (8,208 bytes, 8,448 with its class rounding: list 5·32 + 1), and the one above it
+   * (a request may take a block of the class above its own).
+   */
+  QUICK_LISTS = (((13 - FL_SHIFT + 1) << SL_LOG2) | 1) + 2,
+  /** First block size past the last quick list (8,960: the lower bound of list 5·32 + 3). */
+  QUICK_SIZE_LIMIT = 8192 + 3 * 256,
+  /** Blocks a quick list holds at most; a free beyond that goes to the TLSF proper. */
+  QUICK_DEPTH = 8,
+}
+/** Header bytes; also the payload alignment. */
+export const TLSF_HEADER: number = T.HEADER;
+/** Largest request whose block the quick lists take. */
+export const QUICK_MAX_REQUEST: number = T.QUICK_MAX_REQUEST;
 /** Blocks a quick list holds at most; a free beyond that goes to the TLSF proper. */
-export const QUICK_DEPTH = 8;
+export const QUICK_DEPTH: number = T.QUICK_DEPTH;
+
 /**
  * From this many arenas on, one entirely free arena is kept as a spare (at most 1/4 of the held
  * arenas, so the footprint stays within the issue's floors); with one arena, that one is kept.
@@ -70,9 +86,9 @@ export const SPARE_FROM_ARENAS = 4;
  * register instead of writing and re-reading two fields.
  */
 function listOf(size: number): number {
-  if (size < 1 << FL_SHIFT) return size >>> 4;
+  if (size < 1 << T.FL_SHIFT) return size >>> 4;
   const f = fls(size);
-  return ((f - FL_SHIFT + 1) << SL_LOG2) | ((size >>> (f - SL_LOG2)) ^ SL_COUNT);
+  return ((f - T.FL_SHIFT + 1) << T.SL_LOG2) | ((size >>> (f - T.SL_LOG2)) ^ T.SL_COUNT);
 }
 
 /**
@@ -80,8 +96,8 @@ function listOf(size: number): number {
  * block on that list fits it (below 512 the lists are 16 bytes wide: sizes are already bounds).
  */
 function listFloorUp(size: number): number {
-  if (size < 1 << FL_SHIFT) return size;
-  const step = (1 << (fls(size) - SL_LOG2)) - 1;
+  if (size < 1 << T.FL_SHIFT) return size;
+  const step = (1 << (fls(size) - T.SL_LOG2)) - 1;
   return (size + step) & ~step;
 }
 
@@ -99,27 +115,28 @@ function checkOf(b: number, sizeWord: number): number {
 /** The medium-size allocator, over a backing that offers its memory as one `Int32Array` (`words32()`). */
 export class TlsfWords {
   private flMap = 0;
-  private readonly slMap = new Int32Array(FL_COUNT);
-  private readonly heads = new Int32Array(FL_COUNT * SL_COUNT).fill(-1);
+  private readonly slMap = new Int32Array(T.FL_COUNT);
+  private readonly heads = new Int32Array(T.FL_COUNT * T.SL_COUNT).fill(-1);
   /**
    * Quick lists (a front cache, as glibc's tcache): per second-level list, freed blocks kept as
    * they are — not merged, not on the TLSF lists — so the next request of that size class takes
    * one in O(1) with a handful of word accesses. Linked through +16 like free blocks; marked
-   * {@link QUICK} in their size word so kfree still sees a double free. Emptied into the TLSF
+   * QUICK in their size word so kfree still sees a double free. Emptied into the TLSF
    * (merging) before it would grow, when its last block in use is freed, and by trim(). Off in
    * debug mode.
    */
-  private readonly quickHead = new Int32Array(QUICK_LISTS).fill(-1);
-  private readonly quickCount = new Int32Array(QUICK_LISTS);
-  /** Blocks in the quick lists. */
-  quickBlocks = 0;
+  private readonly quickHead = new Int32Array(T.QUICK_LISTS).fill(-1);
+  private readonly quickCount = new Int32Array(T.QUICK_LISTS);
   /**
    * Quick list of a request, by `(req + 15) >> 4` up to 8 KiB (outside debug mode): what
    * `listOf(blockSizeFor(req))` computes, looked up instead of computed on every kmalloc.
    */
-  private readonly quickOfReq = new Uint8Array(((QUICK_MAX_REQUEST + 15) >> 4) + 1);
-  /** Quick list of a block, by `size >> 4`, for the sizes the quick lists hold (QUICK_LISTS beyond). */
-  private readonly quickOfSize = new Uint8Array(QUICK_SIZE_LIMIT >> 4).map((_, k) => Math.min(listOf(k << 4), QUICK_LISTS));
+  private readonly quickOfReq = new Uint8Array(((T.QUICK_MAX_REQUEST + 15) >> 4) + 1);
+  /**
+   * Quick list of a block, by `size >> 4`, for the sizes the quick lists hold (QUICK_LISTS beyond,
+   * and for every size in debug mode, which keeps no quick lists).
+   */
+  private readonly quickOfSize = new Uint8Array(T.QUICK_SIZE_LIMIT >> 4).map((_, k) => Math.min(listOf(k << 4), T.QUICK_LISTS));
   arenaCount = 0;
   /**
    * Arenas held entirely free (their one free block spans the arena). Hysteresis: an arena that
@@ -129,11 +146,16 @@ export class TlsfWords {
    */
   spareArenas = 0;
   blocksInUse = 0;
-  /** Block bytes and request of the block last allocated or freed (out-parameters). */
-  lastBytes = 0;
-  lastRequested = 0;
+  /** Bytes callers asked for, over the blocks in use (the heap's stats add the other allocators'). */
+  bytesRequested = 0;
+  /** Block bytes (headers included) of the blocks in use. */
+  bytesInUse = 0;
   /** Offset from a payload to the caller's pointer: 0, or 16 (left red zone) in debug mode. */
   readonly userOff: number;
+  /** Offset from a caller pointer back to its block header: 16 + {@link userOff}. */
+  private readonly userToHeader: number;
+  /** The page map's per-page words (one typed array for the heap's life). */
+  private readonly pageInfo: Int32Array;
 
   constructor(
     private readonly m: Mem,
@@ -145,39 +167,42 @@ export class TlsfWords {
     private readonly arenaBytes: number,
   ) {
     this.userOff = debug ? 16 : 0;
+    this.userToHeader = T.HEADER + this.userOff;
+    this.pageInfo = pages.info;
     // Requests in one 16-byte step share a block size (header and rounding add multiples of 16).
     for (let k = 0; k < this.quickOfReq.length; k++) this.quickOfReq[k] = listOf(this.blockSizeFor(k << 4));
+    if (debug) this.quickOfSize.fill(T.QUICK_LISTS);
   }
 
   /** Block bytes for a request of `req` bytes (header, red zones, rounding to 16). */
   blockSizeFor(req: number): number {
-    const raw = req + TLSF_HEADER + (this.debug ? 16 + 8 : 0);
+    const raw = req + T.HEADER + (this.debug ? 16 + 8 : 0);
     const size = (raw + 15) & ~15;
     // Outside debug mode a block is rounded to its size class (a list's lower bound: at most
     // 1/32 over, 1/64 on average) so a freed block serves any later request of the class.
-    return size < MIN_BLOCK ? MIN_BLOCK : this.debug ? size : listFloorUp(size);
+    return size < T.MIN_BLOCK ? T.MIN_BLOCK : this.debug ? size : listFloorUp(size);
   }
 
   private insert(b: number, size: number): void {
     const w = this.w;
     const i = listOf(size);
     const h = this.heads[i]!;
-    w[(b + F_NEXT) >> 2] = h;
-    w[(b + F_PREV) >> 2] = -1;
-    if (h !== -1) w[(h + F_PREV) >> 2] = b;
+    w[(b + T.F_NEXT) >> 2] = h;
+    w[(b + T.F_PREV) >> 2] = -1;
+    if (h !== -1) w[(h + T.F_PREV) >> 2] = b;
     this.heads[i] = b;
-    const fl = i >>> SL_LOG2;
+    const fl = i >>> T.SL_LOG2;
     this.flMap |= 1 << fl;
-    this.slMap[fl]! |= 1 << (i & (SL_COUNT - 1));
+    this.slMap[fl]! |= 1 << (i & (T.SL_COUNT - 1));
   }
 
   private remove(b: number, size: number): void {
     const w = this.w;
-    const n = w[(b + F_NEXT) >> 2]!;
-    const p = w[(b + F_PREV) >> 2]!;
-    if (n !== -1) w[(n + F_PREV) >> 2] = p;
+    const n = w[(b + T.F_NEXT) >> 2]!;
+    const p = w[(b + T.F_PREV) >> 2]!;
+    if (n !== -1) w[(n + T.F_PREV) >> 2] = p;
     if (p !== -1) {
-      w[(p + F_NEXT) >> 2] = n;
+      w[(p + T.F_NEXT) >> 2] = n;
       return;
     }
     const i = listOf(size);
@@ -187,8 +212,8 @@ export class TlsfWords {
 
   /** List `i` became empty: clear its bitmap bits. */
   private emptied(i: number): void {
-    const fl = i >>> SL_LOG2;
-    const sm = this.slMap[fl]! & ~(1 << (i & (SL_COUNT - 1)));
+    const fl = i >>> T.SL_LOG2;
+    const sm = this.slMap[fl]! & ~(1 << (i & (T.SL_COUNT - 1)));
     this.slMap[fl] = sm;
     if (sm === 0) this.flMap &= ~(1 << fl);
   }
@@ -196,26 +221,26 @@ export class TlsfWords {
   /** The first non-empty list whose every block has at least `size` bytes (a "good fit"), or -1. */
   private find(size: number): number {
     // Round up to the next list boundary so any block of the found list is big enough.
-    if (size >= 1 << FL_SHIFT) size += (1 << (fls(size) - SL_LOG2)) - 1;
+    if (size >= 1 << T.FL_SHIFT) size += (1 << (fls(size) - T.SL_LOG2)) - 1;
     const i = listOf(size);
-    let fl = i >>> SL_LOG2;
-    if (fl >= FL_COUNT) return -1;
-    let sm = this.slMap[fl]! & (-1 << (i & (SL_COUNT - 1)));
+    let fl = i >>> T.SL_LOG2;
+    if (fl >= T.FL_COUNT) return -1;
+    let sm = this.slMap[fl]! & (-1 << (i & (T.SL_COUNT - 1)));
     if (sm === 0) {
       const fm = this.flMap & (fl + 1 >= 32 ? 0 : -1 << (fl + 1));
       if (fm === 0) return -1;
       fl = ffs(fm);
       sm = this.slMap[fl]!;
     }
-    return (fl << SL_LOG2) | ffs(sm);
+    return (fl << T.SL_LOG2) | ffs(sm);
   }
 
   /** Unlinks `b`, the head of list `i`. */
   private removeHead(b: number, i: number): void {
     const w = this.w;
-    const n = w[(b + F_NEXT) >> 2]!;
+    const n = w[(b + T.F_NEXT) >> 2]!;
     this.heads[i] = n;
-    if (n !== -1) w[(n + F_PREV) >> 2] = -1;
+    if (n !== -1) w[(n + T.F_PREV) >> 2] = -1;
     else this.emptied(i);
   }
 
@@ -226,35 +251,45 @@ export class TlsfWords {
    * @throws {@link HeapCorruptionError} (debug) when the chosen free block's poison was overwritten.
    */
   alloc(req: number, align: number): number {
-    if (align <= 16 && !this.debug && req <= QUICK_MAX_REQUEST) {
-      // Quick lists first: this size class's, then the next one's (at most 1/32 bigger).
-      let i = this.quickOfReq[(req + 15) >> 4]!;
-      let b = this.quickHead[i]!;
-      if (b === -1) b = this.quickHead[++i]!;
-      if (b !== -1) {
-        const w = this.w;
-        const n = w[(b + F_NEXT) >> 2]!;
-        this.quickHead[i] = n;
-        this.quickCount[i]!--;
-        this.quickBlocks--;
-        const size = w[(b + H_SIZE) >> 2]! & ~15;
-        w[(b + H_SIZE) >> 2] = size;
-        w[(b + H_REQ) >> 2] = req;
-        w[(b + H_CHECK) >> 2] = checkOf(b, size);
-        this.blocksInUse++;
-        this.lastBytes = size;
-        return b + TLSF_HEADER;
-      }
+    if (align <= 16 && req <= T.QUICK_MAX_REQUEST) {
+      const user = this.quickAlloc(req);
+      if (user !== -1) return user;
     }
     return this.allocSlow(req, align);
+  }
+
+  /**
+   * The quick lists' {@link alloc} (kmalloc's fast path): a block for `req` (1..8 KiB, a valid
+   * request) from this size class's quick list or the next one's (at most 1/32 bigger), or -1
+   * when both are empty (always in debug mode, which keeps no quick lists).
+   */
+  quickAlloc(req: number): number {
+    const heads = this.quickHead;
+    let i = this.quickOfReq[(req + 15) >> 4]!;
+    let b = heads[i]!;
+    if (b === -1) {
+      b = heads[++i]!;
+      if (b === -1) return -1;
+    }
+    const w = this.w;
+    heads[i] = w[(b + T.F_NEXT) >> 2]!;
+    this.quickCount[i]!--;
+    const size = w[(b + T.H_SIZE) >> 2]! & ~15;
+    w[(b + T.H_SIZE) >> 2] = size;
+    w[(b + T.H_REQ) >> 2] = req;
+    w[(b + T.H_CHECK) >> 2] = Math.imul(b ^ 0x7b1f_5a3d, 0x9e37_79b1) ^ size; // checkOf(b, size), written out: this path stays small enough to inline
+    this.blocksInUse++;
+    this.bytesRequested += req;
+    this.bytesInUse += size;
+    return b + T.HEADER;
   }
 
   /** {@link alloc} from the TLSF lists (and a new arena when they have no fit). */
   private allocSlow(req: number, align: number): number {
     const need = this.blockSizeFor(req);
-    const search = align <= 16 ? need : need + align + MIN_BLOCK;
+    const search = align <= 16 ? need : need + align + T.MIN_BLOCK;
     let i = this.find(search);
-    if (i === -1 && this.quickBlocks !== 0) {
+    if (i === -1) {
       // Before growing, give the quick lists' blocks back (merged): they may hold the fit.
       this.drain();
       i = this.find(search);
@@ -265,45 +300,46 @@ export class TlsfWords {
     }
     let b = this.heads[i]!;
     const w = this.w;
-    let size = w[(b + H_SIZE) >> 2]! & ~15;
-    if (this.debug) this.checkFreeBlock(b, size, Math.min(size, need + (align <= 16 ? 0 : align + MIN_BLOCK) + TLSF_HEADER));
+    let size = w[(b + T.H_SIZE) >> 2]! & ~15;
+    if (this.debug) this.checkFreeBlock(b, size, Math.min(size, need + (align <= 16 ? 0 : align + T.MIN_BLOCK) + T.HEADER));
     this.removeHead(b, i);
     // A block spanning its arena (first block, sentinel next) is a spare arena being taken.
-    if (size >= this.arenaBytes - TLSF_HEADER && this.spansArena(b, size)) this.spareArenas--;
+    if (size >= this.arenaBytes - T.HEADER && this.spansArena(b, size)) this.spareArenas--;
     if (align > 16) {
       // Move the block start forward until its caller pointer is aligned, leaving a free block
       // of at least MIN_BLOCK bytes in front (alignment is of the absolute address; base is page aligned).
-      const user = b + TLSF_HEADER + this.userOff;
+      const user = b + T.HEADER + this.userOff;
       let gap = ((user + align - 1) & -align) - user;
-      if (gap === 0 ? false : gap < MIN_BLOCK) gap += Math.ceil((MIN_BLOCK - gap) / align) * align;
+      if (gap === 0 ? false : gap < T.MIN_BLOCK) gap += Math.ceil((T.MIN_BLOCK - gap) / align) * align;
       if (gap > 0) {
         const b2 = b + gap;
-        this.writeFree(b, w[(b + H_PREV) >> 2]!, gap);
+        this.writeFree(b, w[(b + T.H_PREV) >> 2]!, gap);
         this.insert(b, gap);
-        w[(b2 + H_PREV) >> 2] = b;
+        w[(b2 + T.H_PREV) >> 2] = b;
         size -= gap;
         b = b2;
-        w[(b + size + H_PREV) >> 2] = b;
+        w[(b + size + T.H_PREV) >> 2] = b;
       }
     }
     const rest = size - need;
-    if (rest >= MIN_BLOCK) {
+    if (rest >= T.MIN_BLOCK) {
       const t = b + need;
-      w[(t + H_PREV) >> 2] = b;
+      w[(t + T.H_PREV) >> 2] = b;
       this.writeFree(t, b, rest);
       this.insert(t, rest);
-      w[(t + rest + H_PREV) >> 2] = t;
+      w[(t + rest + T.H_PREV) >> 2] = t;
       size = need;
     }
     const sizeWord = size;
-    w[(b + H_SIZE) >> 2] = sizeWord;
-    w[(b + H_REQ) >> 2] = req;
-    w[(b + H_CHECK) >> 2] = checkOf(b, sizeWord);
+    w[(b + T.H_SIZE) >> 2] = sizeWord;
+    w[(b + T.H_REQ) >> 2] = req;
+    w[(b + T.H_CHECK) >> 2] = checkOf(b, sizeWord);
     this.blocksInUse++;
-    this.lastBytes = size;
-    const user = b + TLSF_HEADER + this.userOff;
+    this.bytesRequested += req;
+    this.bytesInUse += size;
+    const user = b + T.HEADER + this.userOff;
     if (this.debug) {
-      this.m.fill8(b + TLSF_HEADER, 16, RED_ACTIVE);
+      this.m.fill8(b + T.HEADER, 16, RED_ACTIVE);
       this.m.fill8(user + req, b + size - user - req, RED_ACTIVE);
     }
     return user;
@@ -315,41 +351,41 @@ export class TlsfWords {
    * arena-spanning block has and almost no other, so the two reads are rare.)
    */
   private spansArena(b: number, size: number): boolean {
-    return this.w[(b + H_PREV) >> 2]! === -1 && this.w[(b + size + H_SIZE) >> 2]! === 0;
+    return this.w[(b + T.H_PREV) >> 2]! === -1 && this.w[(b + size + T.H_SIZE) >> 2]! === 0;
   }
 
   /** Makes the header at `b` invalid (size 0, check 0): it was merged into a neighbour. */
   private wipe(b: number): void {
-    this.w[(b + H_SIZE) >> 2] = 0;
-    this.w[(b + H_CHECK) >> 2] = 0;
+    this.w[(b + T.H_SIZE) >> 2] = 0;
+    this.w[(b + T.H_CHECK) >> 2] = 0;
   }
 
   private writeFree(b: number, prev: number, size: number): void {
     const w = this.w;
-    w[(b + H_PREV) >> 2] = prev;
-    w[(b + H_SIZE) >> 2] = size | FREE;
-    w[(b + H_REQ) >> 2] = 0;
-    w[(b + H_CHECK) >> 2] = checkOf(b, size | FREE);
+    w[(b + T.H_PREV) >> 2] = prev;
+    w[(b + T.H_SIZE) >> 2] = size | T.FREE;
+    w[(b + T.H_REQ) >> 2] = 0;
+    w[(b + T.H_CHECK) >> 2] = checkOf(b, size | T.FREE);
   }
 
   /** Gets a new arena big enough for a `size`-byte block; false when the backing has no pages. */
   private grow(size: number): boolean {
     // Room for the good-fit rounding of find(), so the new arena's block is found by it.
-    const want = size >= 1 << FL_SHIFT ? size + (1 << (fls(size) - SL_LOG2)) : size;
+    const want = size >= 1 << T.FL_SHIFT ? size + (1 << (fls(size) - T.SL_LOG2)) : size;
     // Arenas are arenaBytes long, or as many pages as a bigger block needs (with its sentinel).
-    const bytes = Math.max(this.arenaBytes, Math.ceil((want + TLSF_HEADER) / PAGE_SIZE) * PAGE_SIZE);
+    const bytes = Math.max(this.arenaBytes, Math.ceil((want + T.HEADER) / PAGE_SIZE) * PAGE_SIZE);
     const a = this.pages.acquire(bytes / PAGE_SIZE, PAGE_TLSF, 0);
     if (a === -1) return false;
     const w = this.w;
-    const usable = bytes - TLSF_HEADER;
+    const usable = bytes - T.HEADER;
     if (this.debug) this.m.fill8(a, usable, POISON_FREE);
     this.writeFree(a, -1, usable);
     // Sentinel: a used block of size 0 that never merges.
     const sent = a + usable;
-    w[(sent + H_PREV) >> 2] = a;
-    w[(sent + H_SIZE) >> 2] = 0;
-    w[(sent + H_REQ) >> 2] = 0;
-    w[(sent + H_CHECK) >> 2] = checkOf(sent, 0);
+    w[(sent + T.H_PREV) >> 2] = a;
+    w[(sent + T.H_SIZE) >> 2] = 0;
+    w[(sent + T.H_REQ) >> 2] = 0;
+    w[(sent + T.H_CHECK) >> 2] = checkOf(sent, 0);
     this.insert(a, usable);
     this.arenaCount++;
     this.spareArenas++;
@@ -358,7 +394,7 @@ export class TlsfWords {
 
   /** Header offset of the block whose caller pointer is `user`. */
   headerOf(user: number): number {
-    return user - TLSF_HEADER - this.userOff;
+    return user - T.HEADER - this.userOff;
   }
 
   /**
@@ -373,110 +409,139 @@ export class TlsfWords {
     const info = this.pages.info;
     // (Only a header on the page before the pointer's can be in another run.)
     if (b < 0 || (b & 15) !== 0 || ((user & (PAGE_SIZE - 1)) < user - b && info[b >>> 12] !== info[user >>> 12])) return 2;
-    const sw = w[(b + H_SIZE) >> 2]!;
-    if (w[(b + H_CHECK) >> 2]! !== checkOf(b, sw) || sw === 0) return 2;
-    return (sw & (FREE | QUICK)) !== 0 ? 1 : 0;
+    const sw = w[(b + T.H_SIZE) >> 2]!;
+    if (w[(b + T.H_CHECK) >> 2]! !== checkOf(b, sw) || sw === 0) return 2;
+    return (sw & (T.FREE | T.QUICK)) !== 0 ? 1 : 0;
+  }
+
+  /**
+   * kfree's fast path: when `user` is the caller pointer of an allocated block (the checks of
+   * {@link classify}, in the same order), frees it and returns true — pushed on its quick list when
+   * that has room, else by {@link free}; returns false, changing nothing, for anything else.
+   */
+  freeLive(user: number): boolean {
+    const b = user - this.userToHeader;
+    const w = this.w;
+    const info = this.pageInfo;
+    if (b < 0 || (b & 15) !== 0 || ((user & (PAGE_SIZE - 1)) < user - b && info[b >>> 12] !== info[user >>> 12])) return false;
+    const size = w[(b + T.H_SIZE) >> 2]!;
+    const hash = Math.imul(b ^ 0x7b1f_5a3d, 0x9e37_79b1); // checkOf(b, sw) = hash ^ sw, written out: this path stays small enough to inline
+    // A block in use has no flag bits in its size word (and a size > 0).
+    if (w[(b + T.H_CHECK) >> 2]! !== (hash ^ size) || (size & 15) !== 0 || size === 0) return false;
+    const i = size < T.QUICK_SIZE_LIMIT ? this.quickOfSize[size >> 4]! : T.QUICK_LISTS;
+    const counts = this.quickCount;
+    if (i < T.QUICK_LISTS && counts[i]! < T.QUICK_DEPTH && this.blocksInUse > 1) {
+      const heads = this.quickHead;
+      this.blocksInUse--;
+      this.bytesInUse -= size;
+      this.bytesRequested -= w[(b + T.H_REQ) >> 2]!;
+      w[(b + T.F_NEXT) >> 2] = heads[i]!;
+      w[(b + T.H_SIZE) >> 2] = size | T.QUICK;
+      w[(b + T.H_CHECK) >> 2] = hash ^ (size | T.QUICK);
+      heads[i] = b;
+      counts[i]!++;
+      return true;
+    }
+    this.free(user);
+    return true;
   }
 
   /** True when the block whose header is at `b` is free. */
   isFree(b: number): boolean {
-    return (this.w[(b + H_SIZE) >> 2]! & (FREE | QUICK)) !== 0;
+    return (this.w[(b + T.H_SIZE) >> 2]! & (T.FREE | T.QUICK)) !== 0;
   }
 
   /** Bytes requested for the allocated block at `user`. */
   requested(user: number): number {
-    return this.w[(this.headerOf(user) + H_REQ) >> 2]!;
+    return this.w[(this.headerOf(user) + T.H_REQ) >> 2]!;
   }
 
   /** Block bytes (header included) of the block at `user`. */
   blockBytes(user: number): number {
-    return this.w[(this.headerOf(user) + H_SIZE) >> 2]! & ~15;
+    return this.w[(this.headerOf(user) + T.H_SIZE) >> 2]! & ~15;
   }
 
   /** Usable bytes at `user` (debug: the request). */
   usable(user: number): number {
     const b = this.headerOf(user);
-    return this.debug ? this.w[(b + H_REQ) >> 2]! : (this.w[(b + H_SIZE) >> 2]! & ~15) - TLSF_HEADER;
+    return this.debug ? this.w[(b + T.H_REQ) >> 2]! : (this.w[(b + T.H_SIZE) >> 2]! & ~15) - T.HEADER;
   }
 
   /**
-   * Frees the allocated block at `user` (validated by {@link classify}); sets lastBytes and
-   * lastRequested to the block's size and request. An arena that became entirely free is kept as
-   * the spare (see {@link spareArenas}) or returned to the backing.
+   * Frees the allocated block at `user` (validated by {@link classify}). An arena that became
+   * entirely free is kept as the spare (see {@link spareArenas}) or returned to the backing.
    * @throws {@link HeapCorruptionError} (debug) when a red zone was overwritten; nothing changes then.
    */
   free(user: number): void {
     const w = this.w;
     const b = this.headerOf(user);
-    const size = w[(b + H_SIZE) >> 2]! & ~15;
+    const size = w[(b + T.H_SIZE) >> 2]! & ~15;
     if (this.debug) this.checkUsedBlock(b, size);
     this.blocksInUse--;
-    this.lastBytes = size;
-    this.lastRequested = w[(b + H_REQ) >> 2]!;
-    if (this.debug) this.m.fill8(b + TLSF_HEADER, size - TLSF_HEADER, POISON_FREE);
-    else if (size < QUICK_SIZE_LIMIT) {
+    this.bytesInUse -= size;
+    this.bytesRequested -= w[(b + T.H_REQ) >> 2]!;
+    if (this.debug) this.m.fill8(b + T.HEADER, size - T.HEADER, POISON_FREE);
+    else if (size < T.QUICK_SIZE_LIMIT) {
       const i = this.quickOfSize[size >> 4]!;
-      if (i < QUICK_LISTS && this.quickCount[i]! < QUICK_DEPTH) {
-        w[(b + F_NEXT) >> 2] = this.quickHead[i]!;
-        w[(b + H_SIZE) >> 2] = size | QUICK;
-        w[(b + H_CHECK) >> 2] = checkOf(b, size | QUICK);
+      if (i < T.QUICK_LISTS && this.quickCount[i]! < T.QUICK_DEPTH) {
+        w[(b + T.F_NEXT) >> 2] = this.quickHead[i]!;
+        w[(b + T.H_SIZE) >> 2] = size | T.QUICK;
+        w[(b + T.H_CHECK) >> 2] = checkOf(b, size | T.QUICK);
         this.quickHead[i] = b;
         this.quickCount[i]!++;
-        this.quickBlocks++;
         // The last block in use freed: nothing left to cache for, the arenas go back (but the spare).
         if (this.blocksInUse === 0) this.drain();
         return;
       }
     }
     this.release(b, size);
-    if (this.blocksInUse === 0 && this.quickBlocks !== 0) this.drain();
+    if (this.blocksInUse === 0) this.drain();
   }
 
   /** Empties the quick lists into the TLSF (each block merged with its free neighbours). */
   drain(): void {
     const w = this.w;
-    for (let i = 0; i < QUICK_LISTS; i++) {
+    for (let i = 0; i < T.QUICK_LISTS; i++) {
       let b = this.quickHead[i]!;
       if (b === -1) continue;
       this.quickHead[i] = -1;
       this.quickCount[i] = 0;
       while (b !== -1) {
-        const next = w[(b + F_NEXT) >> 2]!;
-        this.release(b, w[(b + H_SIZE) >> 2]! & ~15);
+        const next = w[(b + T.F_NEXT) >> 2]!;
+        this.release(b, w[(b + T.H_SIZE) >> 2]! & ~15);
         b = next;
       }
     }
-    this.quickBlocks = 0;
   }
 
   /** Merges the block at `b` of `size` bytes (no longer used) with its free neighbours and lists it, or returns its arena. */
   private release(b: number, size: number): void {
     const w = this.w;
     const n = b + size;
-    const ns = w[(n + H_SIZE) >> 2]!;
-    if ((ns & FREE) !== 0) {
+    const ns = w[(n + T.H_SIZE) >> 2]!;
+    if ((ns & T.FREE) !== 0) {
       this.remove(n, ns & ~15);
       size += ns & ~15;
       // An absorbed header must not stay valid: a stale pointer to it would pass classify().
       if (this.debug) this.m.fill8(n, 24, POISON_FREE);
       else this.wipe(n);
     }
-    let prev = w[(b + H_PREV) >> 2]!;
+    let prev = w[(b + T.H_PREV) >> 2]!;
     if (prev !== -1) {
-      const ps = w[(prev + H_SIZE) >> 2]!;
-      if ((ps & FREE) !== 0) {
+      const ps = w[(prev + T.H_SIZE) >> 2]!;
+      if ((ps & T.FREE) !== 0) {
         this.remove(prev, ps & ~15);
         if (this.debug) this.m.fill8(b, 24, POISON_FREE);
         else this.wipe(b);
         size += ps & ~15;
         b = prev;
-        prev = w[(b + H_PREV) >> 2]!;
+        prev = w[(b + T.H_PREV) >> 2]!;
       }
     }
     const after = b + size;
-    w[(after + H_PREV) >> 2] = b;
+    w[(after + T.H_PREV) >> 2] = b;
     this.writeFree(b, prev, size);
-    if (size >= this.arenaBytes - TLSF_HEADER && prev === -1 && w[(after + H_SIZE) >> 2]! === 0) {
+    if (size >= this.arenaBytes - T.HEADER && prev === -1 && w[(after + T.H_SIZE) >> 2]! === 0) {
       // The first block, followed by the sentinel: the whole arena is free.
       if (this.spareArenas === 0 && (this.arenaCount === 1 || this.arenaCount >= SPARE_FROM_ARENAS)) {
         this.spareArenas++;
@@ -496,12 +561,12 @@ export class TlsfWords {
     const whole: number[] = [];
     this.pages.forEachRun((off, kind) => {
       if (kind !== PAGE_TLSF) return;
-      const sw = w[(off + H_SIZE) >> 2]!;
-      if ((sw & FREE) !== 0 && w[(off + (sw & ~15) + H_SIZE) >> 2]! === 0) whole.push(off);
+      const sw = w[(off + T.H_SIZE) >> 2]!;
+      if ((sw & T.FREE) !== 0 && w[(off + (sw & ~15) + T.H_SIZE) >> 2]! === 0) whole.push(off);
     });
     let pages = 0;
     for (const a of whole) {
-      this.remove(a, w[(a + H_SIZE) >> 2]! & ~15);
+      this.remove(a, w[(a + T.H_SIZE) >> 2]! & ~15);
       this.arenaCount--;
       this.spareArenas--;
       pages += this.pages.runPages[a / PAGE_SIZE]!;
@@ -514,16 +579,16 @@ export class TlsfWords {
     // Links at +16..+24; everything after them was poisoned on free.
     const bad = firstMismatch(this.m, b + 24, upTo - 24, POISON_FREE);
     if (bad !== -1) {
-      const user = b + TLSF_HEADER + this.userOff;
+      const user = b + T.HEADER + this.userOff;
       throw new HeapCorruptionError(this.report('poison', b, size, user, bad, `use-after-free write: free TLSF block ${hex(this.base + b)} (${size} bytes) modified at offset ${bad - user} from its former pointer ${hex(this.base + user)}`, POISON_FREE));
     }
   }
 
   private checkUsedBlock(b: number, size: number): void {
     const w = this.w;
-    const user = b + TLSF_HEADER + this.userOff;
-    const req = w[(b + H_REQ) >> 2]!;
-    let bad = firstMismatch(this.m, b + TLSF_HEADER, 16, RED_ACTIVE);
+    const user = b + T.HEADER + this.userOff;
+    const req = w[(b + T.H_REQ) >> 2]!;
+    let bad = firstMismatch(this.m, b + T.HEADER, 16, RED_ACTIVE);
     if (bad === -1) bad = firstMismatch(this.m, user + req, b + size - user - req, RED_ACTIVE);
     if (bad !== -1) {
       const where = bad < user ? 'left red zone' : `right red zone (${bad - user - req} bytes past the ${req} requested)`;
@@ -553,8 +618,8 @@ export class TlsfWords {
   blockContaining(a: number, off: number): number {
     const w = this.w;
     for (let b = a; ; ) {
-      const sw = w[(b + H_SIZE) >> 2]!;
-      if (w[(b + H_CHECK) >> 2]! !== checkOf(b, sw)) return -1;
+      const sw = w[(b + T.H_SIZE) >> 2]!;
+      if (w[(b + T.H_CHECK) >> 2]! !== checkOf(b, sw)) return -1;
       const size = sw & ~15;
       if (size === 0) return -1;
       if (off < b + size) return b;
@@ -566,20 +631,20 @@ export class TlsfWords {
   walk(a: number, out: HeapBlock[]): void {
     const w = this.w;
     for (let b = a; ; ) {
-      const sw = w[(b + H_SIZE) >> 2]!;
+      const sw = w[(b + T.H_SIZE) >> 2]!;
       const size = sw & ~15;
-      if (size === 0 || w[(b + H_CHECK) >> 2]! !== checkOf(b, sw)) return;
-      const used = (sw & (FREE | QUICK)) === 0;
-      const user = b + TLSF_HEADER + this.userOff;
+      if (size === 0 || w[(b + T.H_CHECK) >> 2]! !== checkOf(b, sw)) return;
+      const used = (sw & (T.FREE | T.QUICK)) === 0;
+      const user = b + T.HEADER + this.userOff;
       const block: HeapBlock = {
         start: this.base + b,
         sizeBytes: size,
         kind: 'tlsf',
         used,
         ptr: this.base + user,
-        usableBytes: used && this.debug ? w[(b + H_REQ) >> 2]! : size - TLSF_HEADER - this.userOff,
+        usableBytes: used && this.debug ? w[(b + T.H_REQ) >> 2]! : size - T.HEADER - this.userOff,
       };
-      if (used) block.requestedBytes = w[(b + H_REQ) >> 2]!;
+      if (used) block.requestedBytes = w[(b + T.H_REQ) >> 2]!;
       out.push(block);
       b += size;
     }
@@ -596,9 +661,9 @@ export class TlsfWords {
    */
   checkArena(a: number, pageCount: number, freeSeen: Set<number>): number {
     const w = this.w;
-    const end = a + pageCount * PAGE_SIZE - TLSF_HEADER;
+    const end = a + pageCount * PAGE_SIZE - T.HEADER;
     const fail = (b: number, what: string): never => {
-      throw new HeapCorruptionError(this.report('header', b, 0, b + TLSF_HEADER + this.userOff, b, `TLSF block ${hex(this.base + b)}: ${what}`));
+      throw new HeapCorruptionError(this.report('header', b, 0, b + T.HEADER + this.userOff, b, `TLSF block ${hex(this.base + b)}: ${what}`));
     };
     let prev = -1;
     let prevFree = false;
@@ -606,13 +671,13 @@ export class TlsfWords {
     let quick = 0;
     let b = a;
     while (b < end) {
-      const sw = w[(b + H_SIZE) >> 2]!;
-      if (w[(b + H_CHECK) >> 2]! !== checkOf(b, sw)) fail(b, 'header overwritten (check word mismatch)');
-      if (w[(b + H_PREV) >> 2]! !== prev) fail(b, `previous-block link ${w[(b + H_PREV) >> 2]!} should be ${prev}`);
+      const sw = w[(b + T.H_SIZE) >> 2]!;
+      if (w[(b + T.H_CHECK) >> 2]! !== checkOf(b, sw)) fail(b, 'header overwritten (check word mismatch)');
+      if (w[(b + T.H_PREV) >> 2]! !== prev) fail(b, `previous-block link ${w[(b + T.H_PREV) >> 2]!} should be ${prev}`);
       const size = sw & ~15;
-      const free = (sw & FREE) !== 0;
-      if (size < MIN_BLOCK || b + size > end || (sw & 12) !== 0 || (sw & (FREE | QUICK)) === (FREE | QUICK)) fail(b, `bad size word ${sw}`);
-      if ((sw & QUICK) !== 0) {
+      const free = (sw & T.FREE) !== 0;
+      if (size < T.MIN_BLOCK || b + size > end || (sw & 12) !== 0 || (sw & (T.FREE | T.QUICK)) === (T.FREE | T.QUICK)) fail(b, `bad size word ${sw}`);
+      if ((sw & T.QUICK) !== 0) {
         // In a quick list: checkLists finds it there (it shares freeSeen with the free blocks).
         if (this.debug) fail(b, 'quick-list block in debug mode');
         quick++;
@@ -626,7 +691,7 @@ export class TlsfWords {
         }
       } else {
         used++;
-        const req = w[(b + H_REQ) >> 2]!;
+        const req = w[(b + T.H_REQ) >> 2]!;
         this.checkedRequested += req;
         this.checkedBytes += size;
         if (req < 0 || this.blockSizeFor(req) > size) fail(b, `request ${req} does not fit its ${size} bytes`);
@@ -638,7 +703,7 @@ export class TlsfWords {
     }
     if (b !== end) fail(b, 'blocks run past the arena end');
     if (used === 0 && quick === 0) this.checkedSpare++;
-    if (w[(end + H_SIZE) >> 2]! !== 0 || w[(end + H_CHECK) >> 2]! !== checkOf(end, 0) || w[(end + H_PREV) >> 2]! !== prev) fail(end, 'arena sentinel damaged');
+    if (w[(end + T.H_SIZE) >> 2]! !== 0 || w[(end + T.H_CHECK) >> 2]! !== checkOf(end, 0) || w[(end + T.H_PREV) >> 2]! !== prev) fail(end, 'arena sentinel damaged');
     return used;
   }
 
@@ -649,9 +714,9 @@ export class TlsfWords {
     let bytes = 0;
     for (const heads of [this.heads, this.quickHead]) {
       for (let i = 0; i < heads.length; i++) {
-        for (let b = heads[i]!; b !== -1; b = w[(b + F_NEXT) >> 2]!) {
+        for (let b = heads[i]!; b !== -1; b = w[(b + T.F_NEXT) >> 2]!) {
           count++;
-          bytes += w[(b + H_SIZE) >> 2]! & ~15;
+          bytes += w[(b + T.H_SIZE) >> 2]! & ~15;
         }
       }
     }
@@ -663,38 +728,35 @@ export class TlsfWords {
     const w = this.w;
     let count = 0;
     let bytes = 0;
-    for (let fl = 0; fl < FL_COUNT; fl++) {
+    for (let fl = 0; fl < T.FL_COUNT; fl++) {
       if ((((this.flMap >>> fl) & 1) !== 0) !== (this.slMap[fl] !== 0)) throw new Error(`TLSF: first-level bit ${fl} disagrees with its second-level map`);
-      for (let sl = 0; sl < SL_COUNT; sl++) {
-        const head = this.heads[fl * SL_COUNT + sl]!;
+      for (let sl = 0; sl < T.SL_COUNT; sl++) {
+        const head = this.heads[fl * T.SL_COUNT + sl]!;
         if ((((this.slMap[fl]! >>> sl) & 1) !== 0) !== (head !== -1)) throw new Error(`TLSF: bitmap bit (${fl},${sl}) disagrees with its list`);
         let prev = -1;
-        for (let b = head; b !== -1; b = w[(b + F_NEXT) >> 2]!) {
-          if (!freeSeen.has(b) || (w[(b + H_SIZE) >> 2]! & FREE) === 0) throw new Error(`TLSF: list (${fl},${sl}) holds ${hex(this.base + b)}, not a free block (or listed twice)`);
+        for (let b = head; b !== -1; b = w[(b + T.F_NEXT) >> 2]!) {
+          if (!freeSeen.has(b) || (w[(b + T.H_SIZE) >> 2]! & T.FREE) === 0) throw new Error(`TLSF: list (${fl},${sl}) holds ${hex(this.base + b)}, not a free block (or listed twice)`);
           freeSeen.delete(b);
-          if (w[(b + F_PREV) >> 2]! !== prev) throw new Error(`TLSF: broken prev link at ${hex(this.base + b)}`);
-          const size = w[(b + H_SIZE) >> 2]! & ~15;
-          if (listOf(size) !== fl * SL_COUNT + sl) throw new Error(`TLSF: block of ${size} bytes in list (${fl},${sl})`);
+          if (w[(b + T.F_PREV) >> 2]! !== prev) throw new Error(`TLSF: broken prev link at ${hex(this.base + b)}`);
+          const size = w[(b + T.H_SIZE) >> 2]! & ~15;
+          if (listOf(size) !== fl * T.SL_COUNT + sl) throw new Error(`TLSF: block of ${size} bytes in list (${fl},${sl})`);
           count++;
           bytes += size;
           prev = b;
         }
       }
     }
-    let quick = 0;
-    for (let i = 0; i < QUICK_LISTS; i++) {
+    for (let i = 0; i < T.QUICK_LISTS; i++) {
       let n = 0;
-      for (let b = this.quickHead[i]!; b !== -1; b = w[(b + F_NEXT) >> 2]!) {
-        const sw = w[(b + H_SIZE) >> 2]!;
-        if (!freeSeen.has(b) || (sw & QUICK) === 0) throw new Error(`TLSF: quick list ${i} holds ${hex(this.base + b)}, not a quick-list block (or listed twice)`);
+      for (let b = this.quickHead[i]!; b !== -1; b = w[(b + T.F_NEXT) >> 2]!) {
+        const sw = w[(b + T.H_SIZE) >> 2]!;
+        if (!freeSeen.has(b) || (sw & T.QUICK) === 0) throw new Error(`TLSF: quick list ${i} holds ${hex(this.base + b)}, not a quick-list block (or listed twice)`);
         freeSeen.delete(b);
         if (listOf(sw & ~15) !== i) throw new Error(`TLSF: block of ${sw & ~15} bytes in quick list ${i}`);
         n++;
       }
-      if (n !== this.quickCount[i] || n > QUICK_DEPTH) throw new Error(`TLSF: quick list ${i} holds ${n} blocks, counted ${this.quickCount[i]!} (at most ${QUICK_DEPTH})`);
-      quick += n;
+      if (n !== this.quickCount[i] || n > T.QUICK_DEPTH) throw new Error(`TLSF: quick list ${i} holds ${n} blocks, counted ${this.quickCount[i]!} (at most ${T.QUICK_DEPTH})`);
     }
-    if (quick !== this.quickBlocks) throw new Error(`TLSF: ${quick} blocks in quick lists, counted ${this.quickBlocks}`);
     if (freeSeen.size !== 0) throw new Error(`TLSF: ${freeSeen.size} free blocks are on no list`);
     return { count, bytes };
   }

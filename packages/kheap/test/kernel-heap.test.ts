@@ -366,6 +366,32 @@ describe('KernelHeap.stats', () => {
     expect(s.tlsf.blocksInUse).toBe(1);
     expect(s.fragmentation).toBeCloseTo(1 - 41_000 / (s.pagesHeld * PAGE_SIZE));
   });
+
+  for (const debug of [false, true]) {
+    it(`counts each allocator's blocks as they come and go, quick lists included${debug ? ' (debug mode)' : ''}`, () => {
+      // Slab objects count as their class size (their request in debug mode, where each records it),
+      // TLSF blocks and large blocks as their request; a TLSF block freed into a quick list and
+      // taken from it again is counted out and in like any other.
+      const { heap } = makeHeap(1 << 20, { debug });
+      const cache = heap.kmemCacheCreate('obj40', 40);
+      const small = heap.kmalloc(100)!; // kmalloc-128
+      const obj = cache.alloc()!;
+      const medium = heap.kmalloc(1000)!;
+      const large = heap.kmalloc(40_000)!;
+      const requested = (debug ? 100 : 128) + 40 + 1000 + 40_000;
+      expect(heap.stats()).toMatchObject({ allocations: 4, bytesRequested: requested });
+      heap.kfree(medium);
+      expect(heap.stats()).toMatchObject({ allocations: 3, bytesRequested: requested - 1000 });
+      const again = heap.kmalloc(990)!; // the same size class: served from the quick list outside debug mode
+      if (!debug) expect(again).toBe(medium);
+      expect(heap.stats()).toMatchObject({ allocations: 4, bytesRequested: requested - 10 });
+      heap.checkInvariants();
+      for (const p of [small, again, large]) heap.kfree(p);
+      cache.free(obj);
+      expect(heap.stats()).toMatchObject({ allocations: 0, bytesRequested: 0, bytesInUse: 0 });
+      heap.checkInvariants();
+    });
+  }
 });
 
 describe('KernelHeap constructor', () => {

@@ -66,7 +66,7 @@ function freeOnly(tree: boolean): number {
 }
 
 function usedOnly(): number {
-  const used = new PageRadix();
+  const used = new PageRadix(PAGE);
   return rate((lo, hi) => {
     for (let i = lo; i < hi; i++) {
       if (isAlloc[i] === 1) used.insert(from[i]! / PAGE, to[i]!, 0);
@@ -77,7 +77,7 @@ function usedOnly(): number {
 
 function both(tree: boolean): number {
   const fi = makeFree(tree);
-  const used = new PageRadix();
+  const used = new PageRadix(PAGE);
   return rate((lo, hi) => {
     for (let i = lo; i < hi; i++) {
       if (isAlloc[i] === 1) {

@@ -7,6 +7,26 @@ const FAN_BITS = 3;
 const FAN = 1 << FAN_BITS;
 
 /**
+ * The larger of two finite numbers without a branch on them: the comparison becomes 0 or 1 (a
+ * setcc, no jump), so a scan for the largest of random lengths does not mispredict at each new
+ * maximum. Exact for safe integers: `a + (b - a)` is `b`.
+ */
+function larger(a: number, b: number): number {
+  return a + +(b > a) * (b - a);
+}
+
+/** The largest of the 8 doubles from `c` (a max-tree node's children), two chains of `larger`. */
+function largestOfFan(tree: Float64Array, c: number): number {
+  let v0 = 0;
+  let v1 = 0;
+  for (let j = c; j < c + FAN; j += 2) {
+    v0 = larger(v0, tree[j]!);
+    v1 = larger(v1, tree[j + 1]!);
+  }
+  return larger(v0, v1);
+}
+
+/**
  * The free blocks, as intervals `[start, end)` in address order, in leaves of up to 32 (starts and
  * lengths in two typed arrays); the leaves in address order in one array (`ord`, with each leaf's
  * first start in `first`), and a max-tree of each leaf's largest interval: an implicit 8-ary tree
@@ -93,15 +113,18 @@ export class FreeIndex {
     return this.st[k]! + this.ln[k]!;
   }
 
-  /** The position of the last leaf whose first start is <= addr (or 0). */
-  private leafPos(addr: number): number {
+  /**
+   * The position of the last leaf whose first start is <= addr (or 0). A binary search whose
+   * comparisons are added, not branched on: its steps depend only on `n`, so nothing mispredicts.
+   */
+  leafPos(addr: number): number {
     const first = this.first;
     let lo = 0;
-    let hi = this.n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (first[mid]! <= addr) lo = mid;
-      else hi = mid - 1;
+    let len = this.n;
+    while (len > 1) {
+      const half = len >>> 1;
+      lo += +(first[lo + half]! <= addr) * half;
+      len -= half;
     }
     return lo;
   }
@@ -238,23 +261,19 @@ export class FreeIndex {
     if (b < e) this.insertAt(pos, x, k - base + 1, b, e);
   }
 
-  /** Adds the free interval `[a, e)`, merging with free neighbours (none may overlap it). */
-  insert(a: number, e: number): void {
-    const pos = this.leafPos(a);
+  /**
+   * Adds the free interval `[a, e)`, merging with free neighbours (none may overlap it); `pos` is
+   * `leafPos(a)`, computed before if the caller had nothing to change in between.
+   */
+  insert(a: number, e: number, pos = this.leafPos(a)): void {
     const x = this.ord[pos]!;
     const st = this.st;
     const ln = this.ln;
     const base = x * CAP;
     // k: index of the first interval starting after a.
-    let lo = base;
-    let hi = base + this.cnt[x]!;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (st[mid]! < a) lo = mid + 1;
-      else hi = mid;
-    }
-    const k = lo;
     const stop = base + this.cnt[x]!;
+    let k = base;
+    while (k < stop && st[k]! < a) k++;
     const prevEnds = k > base ? st[k - 1]! + ln[k - 1]! === a : pos > 0 && this.lastEnd(pos - 1) === a;
     const nextX = k < stop ? x : pos + 1 < this.n ? this.ord[pos + 1]! : -1;
     const nextK = k < stop ? k : nextX >= 0 ? nextX * CAP : -1;
@@ -323,9 +342,8 @@ export class FreeIndex {
       let v = m;
       if (m < pv) {
         if (old < pv) return; // the parent's largest is another child's
-        // This node held the parent's largest and shrank: the largest of the children.
-        const c = (p << FAN_BITS) + 1;
-        for (let j = c; j < c + FAN; j++) if (tree[j]! > v) v = tree[j]!;
+        // This node held the parent's largest and shrank: the largest of the children (its own new value included).
+        v = largestOfFan(tree, (p << FAN_BITS) + 1);
       }
       if (pv === v) return;
       tree[p] = v;
@@ -363,9 +381,7 @@ export class FreeIndex {
   }
 
   private childMax(i: number): number {
-    let v = 0;
-    for (let j = i * FAN + 1; j <= i * FAN + FAN; j++) if (this.tree[j]! > v) v = this.tree[j]!;
-    return v;
+    return largestOfFan(this.tree, i * FAN + 1);
   }
 
   /** Removes entry j of leaf x (at position pos); removes the leaf when it empties (unless it is the only one). */
@@ -441,11 +457,19 @@ export class FreeIndex {
     if (e - a > this.lmax[x]!) this.setMax(pos, x, e - a);
   }
 
+  /** Leaf x's largest interval (0 if empty): two chains of `larger`, no branch per interval. */
   private maxOf(x: number): number {
-    let m = 0;
     const ln = this.ln;
-    for (let k = x * CAP, end = k + this.cnt[x]!; k < end; k++) if (ln[k]! > m) m = ln[k]!;
-    return m;
+    let m0 = 0;
+    let m1 = 0;
+    let k = x * CAP;
+    const end = k + this.cnt[x]!;
+    for (; k + 1 < end; k += 2) {
+      m0 = larger(m0, ln[k]!);
+      m1 = larger(m1, ln[k + 1]!);
+    }
+    if (k < end) m0 = larger(m0, ln[k]!);
+    return larger(m0, m1);
   }
 
   /**

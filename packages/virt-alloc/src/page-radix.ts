@@ -10,6 +10,12 @@ const enum R {
   FAN_MASK = 255,
   /** Keys split at 2^28: bit offsets 4, 12, 20 fall in the low part, 28, 36, 44, 52 in the high part. */
   SPLIT_BITS = 28,
+  /** An inline entry packs its page offset (4 bits) and tag id (12 bits) below this, its length in pages above. */
+  INLINE_LOW = 65536,
+  /** Tag ids below this fit inline. */
+  INLINE_TAGS = 4096,
+  /** Lengths below this many pages fit inline (2^36: the packed value stays below 2^53, exact). */
+  INLINE_PAGES = 68719476736,
 }
 const SPLIT = 2 ** 28;
 
@@ -19,15 +25,39 @@ function offsetOf(lv: number): number {
 }
 
 /**
+ * A bottom-node slot holding one block inline: -(1 + offset + 16 * tagId + 65536 * pageCount), a
+ * negative integer below 2^53 in magnitude (exact in a double); 1 when it does not fit (a tag id
+ * of 4096 or more, 2^36 pages or more).
+ */
+function packInline(offset: number, tagId: number, pageCount: number): number {
+  if (tagId >= R.INLINE_TAGS || pageCount >= R.INLINE_PAGES) return 1;
+  return -(1 + offset + 16 * tagId + R.INLINE_LOW * pageCount);
+}
+/** The length in pages of an inline slot `v`. */
+function inlinePages(v: number): number {
+  return Math.floor((-v - 1) * (1 / R.INLINE_LOW));
+}
+/** The low 16 bits of an inline slot `v` (page offset | tag id << 4), without 32-bit operators on the whole value. */
+function inlineLow(v: number): number {
+  const u = -v - 1;
+  return u - Math.floor(u * (1 / R.INLINE_LOW)) * R.INLINE_LOW;
+}
+
+/**
  * The in-use blocks, keyed by the page (granule) number of their first byte: a sparse radix tree
- * shaped like an x86 page table. Inner nodes have 256 children, leaves 16 entries (a block's end
- * address and tag id); nodes and leaves are created on demand and dropped when they empty, so the
- * memory follows the regions in use, never the length of the address space.
+ * shaped like an x86 page table. Inner nodes have 256 children; each child of a bottom node covers
+ * 16 pages and holds either nothing, one block inline (its page offset, length and tag id packed in
+ * the slot itself), or a leaf of 16 entries (a block's end address and tag id) when more than one
+ * block starts in those 16 pages or the one block does not pack. Nodes and leaves are created on
+ * demand and dropped when they empty, so the memory follows the regions in use, never the length
+ * of the address space.
  *
- * Why a radix tree and not a hash: `free` of a random block touches one leaf, and blocks that are
- * near in the address space share a leaf (16 entries: four cache lines); the levels above are few and
- * stay cached. A hash scatters neighbours over random lines (bench/free-interval-sketch.ts measured
- * the difference: README, "Benchmarks").
+ * Why a radix tree and not a hash: `free` of a random block touches one bottom node slot (and its
+ * leaf if it has one), and blocks that are near in the address space share them; the levels above
+ * are few and stay cached. A hash scatters neighbours over random lines (bench/free-interval-sketch.ts
+ * measured the difference: README, "Benchmarks"). Why inline: blocks of many pages (the sized mix
+ * averages 128) rarely share 16 pages, so a leaf each cost a 256-byte line-scattered record per
+ * block and one more cache miss per operation.
  *
  * Keys are page numbers below 2^53. No 32-bit operator touches a whole key: it is cut into a low
  * part (below 2^28) and a high part, each a 32-bit integer.
@@ -42,7 +72,11 @@ export class PageRadix {
   levels = 1;
   /** Keys below this fit under the root: 2^(4 + 8 * levels). */
   private limit = 2 ** offsetOf(1);
-  private kids: Int32Array;
+  /**
+   * 256 slots per node (doubles): above the bottom level a child node (0 = none); in a bottom node a
+   * leaf (> 0), nothing (0) or an inline block (< 0, `packInline`).
+   */
+  private kids: Float64Array;
   private kidCount: Int32Array;
   private nodeTop = 1;
   private freeNodes: number[] = [];
@@ -55,24 +89,36 @@ export class PageRadix {
   /** Leaf 0 is never used: a child 0 means "none". */
   private leafTop = 1;
   private freeLeaves: number[] = [];
+  /** Bytes per page and its exact reciprocal: an inline block stores its length in pages. */
+  private readonly g: number;
+  private readonly perG: number;
   /** Blocks held. */
   count = 0;
   /** The tag id of the block `remove` last removed. */
   removedTag = 0;
-  /** The entry index the last successful `get` found (for `tagAtSlot`, `setEndAtSlot`). */
-  slot = 0;
+  /** Where the last successful `get` found its block: a leaf entry (>= 0) or ~(bottom node slot). */
+  private slot = 0;
+  /** The key and tag id of the block the last successful `get` found. */
+  private slotKey = 0;
+  private slotTag = 0;
+  private slotKi = 0;
+  /** `bottomSlot`'s key offset (no `%` on a key: on a double above 2^31 it is a runtime call). */
+  private keyOff = 0;
   private readonly pathNode = new Int32Array(7);
   private readonly pathIdx = new Int32Array(7);
 
-  constructor() {
-    this.kids = new Int32Array(4 << R.FAN_BITS);
+  /** @param granularityBytes - bytes per page (a power of two): ends are addresses, keys page numbers. */
+  constructor(granularityBytes: number) {
+    this.g = granularityBytes;
+    this.perG = 1 / granularityBytes;
+    this.kids = new Float64Array(4 << R.FAN_BITS);
     this.kidCount = new Int32Array(4);
     this.rec = new Float64Array(8 << R.LEAF_BITS);
     this.leafCount = new Int32Array(4);
   }
 
   clone(): PageRadix {
-    const c = new PageRadix();
+    const c = new PageRadix(this.g);
     c.levels = this.levels;
     c.limit = this.limit;
     c.kids = this.kids.slice();
@@ -87,34 +133,88 @@ export class PageRadix {
     return c;
   }
 
-  /** The end of the block starting at page `key`, or 0 if none; sets `slot` when found. */
-  get(key: number): number {
-    if (key >= this.limit) return 0;
+  /**
+   * The bottom node slot covering page `key` (key < limit), or -1 if there is none; the path's nodes
+   * and indices in pathNode / pathIdx, key's page offset in its 16 pages in `keyOff`.
+   */
+  private bottomSlot(key: number): number {
     const hi = key < SPLIT ? 0 : Math.floor(key / SPLIT);
     const lo = key - hi * SPLIT;
+    this.keyOff = lo & R.LEAF_MASK;
     const kids = this.kids;
     let n = 0;
     for (let lv = this.levels - 1; lv > 0; lv--) {
-      const off = R.LEAF_BITS + R.FAN_BITS * lv;
+      const off = offsetOf(lv);
       const i = off < R.SPLIT_BITS ? (lo >>> off) & R.FAN_MASK : (hi >>> (off - R.SPLIT_BITS)) & R.FAN_MASK;
+      this.pathNode[lv] = n;
+      this.pathIdx[lv] = i;
       n = kids[(n << R.FAN_BITS) + i]!;
-      if (n === 0) return 0;
+      if (n === 0) return -1;
     }
-    const leaf = kids[(n << R.FAN_BITS) + ((lo >>> R.LEAF_BITS) & R.FAN_MASK)]!;
-    if (leaf === 0) return 0;
-    const s = (leaf << R.LEAF_BITS) + (lo & R.LEAF_MASK);
-    this.slot = s;
-    return this.rec[s << 1]!;
+    this.pathNode[0] = n;
+    return (n << R.FAN_BITS) + ((lo >>> R.LEAF_BITS) & R.FAN_MASK);
   }
 
-  /** Tag id of the entry `get` last found. */
+  /** The end of the block starting at page `key`, or 0 if none; remembers where it was for `tagAtSlot`, `setEndAtSlot`. */
+  get(key: number): number {
+    if (key >= this.limit) return 0;
+    const ki = this.bottomSlot(key);
+    if (ki < 0) return 0;
+    const c = this.kids[ki]!;
+    const off = this.keyOff;
+    this.slotKi = ki;
+    if (c > 0) {
+      const s = (c << R.LEAF_BITS) + off;
+      const end = this.rec[s << 1]!;
+      if (end === 0) return 0;
+      this.slot = s;
+      this.slotKey = key;
+      this.slotTag = this.rec[(s << 1) + 1]!;
+      return end;
+    }
+    if (c === 0) return 0;
+    const low = inlineLow(c);
+    if ((low & R.LEAF_MASK) !== off) return 0;
+    this.slot = ~ki;
+    this.slotKey = key;
+    this.slotTag = low >>> R.LEAF_BITS;
+    return (key + inlinePages(c)) * this.g;
+  }
+
+  /** Tag id of the block `get` last found. */
   tagAtSlot(): number {
-    return this.rec[(this.slot << 1) + 1]!;
+    return this.slotTag;
   }
 
-  /** Changes the end of the entry `get` last found. */
+  /** Changes the end of the block `get` last found. */
   setEndAtSlot(end: number): void {
-    this.rec[this.slot << 1] = end;
+    const s = this.slot;
+    const key = this.slotKey;
+    const ki = this.slotKi;
+    const off = s >= 0 ? s & R.LEAF_MASK : inlineLow(this.kids[ki]!) & R.LEAF_MASK;
+    if (s >= 0) {
+      this.rec[s << 1] = end;
+      const leaf = this.kids[ki]!;
+      if (this.leafCount[leaf] === 1) this.unleaf(ki, leaf, key - off);
+      return;
+    }
+    const v = packInline(off, this.slotTag, end * this.perG - key);
+    if (v < 0) {
+      this.kids[ki] = v;
+      return;
+    }
+    // No longer packs: the block moves to a leaf of its own.
+    const leaf = this.newLeaf();
+    this.kids[ki] = leaf;
+    this.put(leaf, off, end, this.slotTag);
+    this.slot = (leaf << R.LEAF_BITS) + off;
+  }
+
+  private put(leaf: number, off: number, end: number, tagId: number): void {
+    const s = (leaf << R.LEAF_BITS) + off;
+    this.rec[s << 1] = end;
+    this.rec[(s << 1) + 1] = tagId;
+    this.leafCount[leaf]!++;
   }
 
   /** Adds a block starting at page `key` (no block may start there yet). */
@@ -135,61 +235,92 @@ export class PageRadix {
       n = c;
     }
     const i = (n << R.FAN_BITS) + ((lo >>> R.LEAF_BITS) & R.FAN_MASK);
+    const off = lo & R.LEAF_MASK;
+    this.count++;
     let leaf = this.kids[i]!;
     if (leaf === 0) {
+      const v = packInline(off, tagId, end * this.perG - key);
+      this.kidCount[n]!++;
+      if (v < 0) {
+        this.kids[i] = v;
+        return;
+      }
       leaf = this.newLeaf();
       this.kids[i] = leaf;
-      this.kidCount[n]!++;
+    } else if (leaf < 0) {
+      // A second block in these 16 pages: the inline one moves to a new leaf.
+      const low = inlineLow(leaf);
+      const o = low & R.LEAF_MASK;
+      const e = (key - off + o + inlinePages(leaf)) * this.g;
+      leaf = this.newLeaf();
+      this.kids[i] = leaf;
+      this.put(leaf, o, e, low >>> R.LEAF_BITS);
     }
-    const s = (leaf << R.LEAF_BITS) + (lo & R.LEAF_MASK);
-    this.rec[s << 1] = end;
-    this.rec[(s << 1) + 1] = tagId;
-    this.leafCount[leaf]!++;
-    this.count++;
+    this.put(leaf, off, end, tagId);
   }
 
   /**
    * Removes the block starting at page `key`, if any: returns its end (0 if no block starts there,
-   * changing nothing), its tag id in `removedTag`. Empty leaves and nodes go.
+   * changing nothing), its tag id in `removedTag`. A leaf left with one block that packs goes back
+   * inline; empty leaves and nodes go.
    */
   remove(key: number): number {
     if (key >= this.limit) return 0;
-    const hi = key < SPLIT ? 0 : Math.floor(key / SPLIT);
-    const lo = key - hi * SPLIT;
+    const ki = this.bottomSlot(key);
+    if (ki < 0) return 0;
     const kids = this.kids;
-    const pathNode = this.pathNode;
-    const pathIdx = this.pathIdx;
-    let n = 0;
-    for (let lv = this.levels - 1; lv > 0; lv--) {
-      const off = offsetOf(lv);
-      const i = off < R.SPLIT_BITS ? (lo >>> off) & R.FAN_MASK : (hi >>> (off - R.SPLIT_BITS)) & R.FAN_MASK;
-      pathNode[lv] = n;
-      pathIdx[lv] = i;
-      n = kids[(n << R.FAN_BITS) + i]!;
-      if (n === 0) return 0;
+    const c = kids[ki]!;
+    const off = this.keyOff;
+    let end: number;
+    if (c < 0) {
+      const low = inlineLow(c);
+      if ((low & R.LEAF_MASK) !== off) return 0;
+      end = (key + inlinePages(c)) * this.g;
+      this.removedTag = low >>> R.LEAF_BITS;
+    } else {
+      if (c === 0) return 0;
+      const rec = this.rec;
+      const s = (c << R.LEAF_BITS) + off;
+      end = rec[s << 1]!;
+      if (end === 0) return 0;
+      this.removedTag = rec[(s << 1) + 1]!;
+      rec[s << 1] = 0;
+      rec[(s << 1) + 1] = 0;
+      const left = --this.leafCount[c]!;
+      if (left !== 0) {
+        if (left === 1) this.unleaf(ki, c, key - off);
+        this.count--;
+        return end;
+      }
+      this.freeLeaves.push(c);
     }
-    const i0 = (lo >>> R.LEAF_BITS) & R.FAN_MASK;
-    const leaf = kids[(n << R.FAN_BITS) + i0]!;
-    if (leaf === 0) return 0;
-    const s = (leaf << R.LEAF_BITS) + (lo & R.LEAF_MASK);
-    const end = this.rec[s << 1]!;
-    if (end === 0) return 0;
-    this.removedTag = this.rec[(s << 1) + 1]!;
-    this.rec[s << 1] = 0;
-    this.rec[(s << 1) + 1] = 0;
     this.count--;
-    if (--this.leafCount[leaf]! !== 0) return end;
-    this.freeLeaves.push(leaf);
-    kids[(n << R.FAN_BITS) + i0] = 0;
+    kids[ki] = 0;
     // Drop the inner nodes left empty, bottom up (never the root).
+    let n = this.pathNode[0]!;
     for (let lv = 0; ; lv++) {
       if (--this.kidCount[n]! !== 0 || lv + 1 >= this.levels) break;
       this.freeNodes.push(n);
-      const p = pathNode[lv + 1]!;
-      kids[(p << R.FAN_BITS) + pathIdx[lv + 1]!] = 0;
+      const p = this.pathNode[lv + 1]!;
+      kids[(p << R.FAN_BITS) + this.pathIdx[lv + 1]!] = 0;
       n = p;
     }
     return end;
+  }
+
+  /** Leaf `leaf` (in bottom slot `ki`, its pages from `base`) holds one block: inline it if it packs. */
+  private unleaf(ki: number, leaf: number, base: number): void {
+    const rec = this.rec;
+    let s = leaf << R.LEAF_BITS;
+    while (rec[s << 1] === 0) s++;
+    const o = s - (leaf << R.LEAF_BITS);
+    const v = packInline(o, rec[(s << 1) + 1]!, rec[s << 1]! * this.perG - base - o);
+    if (v > 0) return;
+    rec[s << 1] = 0;
+    rec[(s << 1) + 1] = 0;
+    this.leafCount[leaf] = 0;
+    this.freeLeaves.push(leaf);
+    this.kids[ki] = v;
   }
 
   /** The largest key <= `key` that holds a block, or -1. */
@@ -216,9 +347,8 @@ export class PageRadix {
         break;
       }
       if (lv === 0) {
-        for (let j = lo & R.LEAF_MASK; j >= 0; j--) {
-          if (this.rec[((c << R.LEAF_BITS) + j) << 1] !== 0) return this.keyOf(j);
-        }
+        const j = this.lastIn(c, lo & R.LEAF_MASK);
+        if (j >= 0) return this.keyOf(j);
         from = idx[0]! - 1;
         break;
       }
@@ -239,13 +369,21 @@ export class PageRadix {
           idx[l] = k;
           c = kids[(c << R.FAN_BITS) + k]!;
         }
-        let k = R.LEAF_MASK as number;
-        while (this.rec[((c << R.LEAF_BITS) + k) << 1] === 0) k--;
-        return this.keyOf(k);
+        return this.keyOf(this.lastIn(c, R.LEAF_MASK));
       }
       if (++lv >= this.levels) return -1;
       from = idx[lv]! - 1;
     }
+  }
+
+  /** In bottom slot value `c` (non-zero), the largest page offset <= `off` where a block starts, or -1. */
+  private lastIn(c: number, off: number): number {
+    if (c < 0) {
+      const o = inlineLow(c) & R.LEAF_MASK;
+      return o <= off ? o : -1;
+    }
+    for (let j = off; j >= 0; j--) if (this.rec[((c << R.LEAF_BITS) + j) << 1] !== 0) return j;
+    return -1;
   }
 
   /** The key whose inner-level indices are in pathIdx, with leaf index `j`. */
@@ -293,8 +431,9 @@ export class PageRadix {
   }
 
   /**
-   * Throws unless every node's and leaf's count is true, no empty node or leaf is kept, no slot
-   * leaks and `count` is right; calls `visit` on every entry (in key order).
+   * Throws unless every node's and leaf's count is true, no empty node or leaf is kept, a leaf of
+   * one block holds one that cannot be inline, every inline slot decodes to a block, no slot leaks
+   * and `count` is right; calls `visit` on every entry (in key order).
    */
   check(fail: (msg: string) => never, visit: (key: number, end: number, tagId: number) => void): void {
     let nodes = 1;
@@ -308,12 +447,22 @@ export class PageRadix {
         kidsSeen++;
         const b = base + i * 2 ** offsetOf(lv);
         if (lv > 0) {
+          if (!(c > 0 && Number.isInteger(c))) fail(`radix node ${n} slot ${i} holds ${c}, not a node`);
           nodes++;
           walk(c, lv - 1, b);
           continue;
         }
+        if (c < 0) {
+          const pages = inlinePages(c);
+          const low = inlineLow(c);
+          if (!Number.isInteger(c) || pages < 1) fail(`radix node ${n} slot ${i} holds ${c}, not an inline block`);
+          entries++;
+          visit(b + (low & R.LEAF_MASK), (b + (low & R.LEAF_MASK) + pages) * this.g, low >>> R.LEAF_BITS);
+          continue;
+        }
         leaves++;
         let held = 0;
+        let lone = 0;
         for (let j = 0; j < R.LEAF; j++) {
           const s = (c << R.LEAF_BITS) + j;
           if (this.rec[s << 1] === 0) {
@@ -322,10 +471,15 @@ export class PageRadix {
           }
           held++;
           entries++;
+          lone = j;
           visit(b + j, this.rec[s << 1]!, this.rec[(s << 1) + 1]!);
         }
         if (held !== this.leafCount[c]) fail(`radix leaf ${c} counts ${this.leafCount[c]} blocks, holds ${held}`);
         if (held === 0) fail(`radix leaf ${c} is empty but kept`);
+        const s = (c << R.LEAF_BITS) + lone;
+        if (held === 1 && packInline(lone, this.rec[(s << 1) + 1]!, this.rec[s << 1]! * this.perG - b - lone) < 0) {
+          fail(`radix leaf ${c} holds one block that fits inline`);
+        }
       }
       if (kidsSeen !== this.kidCount[n]) fail(`radix node ${n} counts ${this.kidCount[n]} children, has ${kidsSeen}`);
       if (kidsSeen === 0 && n !== 0) fail(`radix node ${n} is empty but kept`);

@@ -540,6 +540,7 @@ describe('VirtualAllocator.checkInvariants', () => {
   it("throws when a radix leaf's count is wrong", () => {
     const va = small();
     va.alloc(K);
+    va.alloc(K); // two blocks in the same 16 pages: a leaf (one alone is held inline)
     const used = (va as unknown as { usedIdx: { leafCount: Int32Array } }).usedIdx;
     used.leafCount[1] = used.leafCount[1]! + 1;
     expect(() => va.checkInvariants()).toThrow(/radix leaf 1 counts/);
