@@ -117,7 +117,7 @@ export class FreeIndex {
    * The position of the last leaf whose first start is <= addr (or 0). A binary search whose
    * comparisons are added, not branched on: its steps depend only on `n`, so nothing mispredicts.
    */
-  private leafPos(addr: number): number {
+  leafPos(addr: number): number {
     const first = this.first;
     let lo = 0;
     let len = this.n;
@@ -261,9 +261,11 @@ export class FreeIndex {
     if (b < e) this.insertAt(pos, x, k - base + 1, b, e);
   }
 
-  /** Adds the free interval `[a, e)`, merging with free neighbours (none may overlap it). */
-  insert(a: number, e: number): void {
-    const pos = this.leafPos(a);
+  /**
+   * Adds the free interval `[a, e)`, merging with free neighbours (none may overlap it); `pos` is
+   * `leafPos(a)`, computed before if the caller had nothing to change in between.
+   */
+  insert(a: number, e: number, pos = this.leafPos(a)): void {
     const x = this.ord[pos]!;
     const st = this.st;
     const ln = this.ln;
