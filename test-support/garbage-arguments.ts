@@ -12,6 +12,8 @@ export function notANumber(): fc.Arbitrary<unknown> {
     fc.constantFrom<unknown>('4096', '0x1000', '', 'abc', '1e3'),
     fc.string({ maxLength: 8 }),
     fc.constantFrom<unknown>(null, true, false, Symbol('garbage'), () => 4096, { valueOf: () => 4096 }, [4096], new Uint8Array(4)),
+    // Objects `String()` cannot convert (it throws a TypeError): an error message must still be built.
+    fc.constantFrom<unknown>(Object.create(null), { toString: 1, valueOf: 1 }),
     fc.object({ maxDepth: 1, maxKeys: 2 }),
   );
 }

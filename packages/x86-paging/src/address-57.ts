@@ -11,6 +11,7 @@
 //    higher-half byte) is linear 2^56, i.e. vaHi = 0x100_0000, vaLo = 0.
 //
 // BigInt appears in the conversion helpers only.
+import { show } from './show-value';
 import { InvalidAddressError, KmemError } from './api';
 import { parseAddress64 } from './address';
 
@@ -118,6 +119,6 @@ export function pdptIndexSplit(vaHi: number, vaLo: number): number {
 }
 
 function checkHalves(hi: number, lo: number): void {
-  if (!(Number.isInteger(hi) && hi >= 0 && hi < VA57_HI_LIMIT)) throw new InvalidAddressError(String(hi), 'vaHi (linear bits 56:32) must be an integer in [0, 2^25)');
-  if (!(Number.isInteger(lo) && lo >= -0x8000_0000 && lo <= 0xffff_ffff)) throw new InvalidAddressError(String(lo), 'vaLo (linear bits 31:0) must be a 32-bit integer');
+  if (!(Number.isInteger(hi) && hi >= 0 && hi < VA57_HI_LIMIT)) throw new InvalidAddressError(show(hi), 'vaHi (linear bits 56:32) must be an integer in [0, 2^25)');
+  if (!(Number.isInteger(lo) && lo >= -0x8000_0000 && lo <= 0xffff_ffff)) throw new InvalidAddressError(show(lo), 'vaLo (linear bits 31:0) must be a 32-bit integer');
 }

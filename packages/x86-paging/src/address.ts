@@ -1,6 +1,7 @@
 // Virtual addresses: the 48-bit linear form used everywhere inside (a number in [0, 2^48)) and
 // conversions from and to the canonical 64-bit form people write (SDM vol. 3A 3.3.7.1, 4.5).
 // BigInt appears only in the conversion helpers below, never in a walk.
+import { show } from './show-value';
 import { CanonicalHoleError, InvalidAddressError, InvalidSizeError, NonCanonicalAddressError, formatVa } from './api';
 
 export { formatVa, formatPa } from './api';
@@ -125,7 +126,7 @@ export function isLinear(va: number): boolean {
  * @throws InvalidAddressError
  */
 export function assertLinear(va: number): void {
-  if (!isLinear(va)) throw new InvalidAddressError(String(va), 'a linear virtual address must be an integer in [0, 2^48)');
+  if (!isLinear(va)) throw new InvalidAddressError(show(va), 'a linear virtual address must be an integer in [0, 2^48)');
 }
 
 /**

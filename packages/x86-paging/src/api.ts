@@ -1,5 +1,6 @@
 // Ports (structural interfaces this package needs from its host) and every misuse error it throws.
 // Errors carry a stable `code`; addresses in messages are printed in canonical hex (DESIGN.md "Errors").
+import { show } from './show-value';
 import { brandErrors, markErrorClasses } from './brand';
 
 /**
@@ -97,7 +98,7 @@ function group4(hexDigits: string): string {
  * digits: `0xffff_8000_0000_1000`. Values outside [0, 2^48) are shown as `<invalid va …>`.
  */
 export function formatVa(va: number): string {
-  if (!Number.isSafeInteger(va) || va < 0 || va >= TWO_48) return `<invalid va ${String(va)}>`;
+  if (!Number.isSafeInteger(va) || va < 0 || va >= TWO_48) return `<invalid va ${show(va)}>`;
   const hi = Math.floor(va / TWO_32);
   const lo = va % TWO_32;
   const hiHex = (va >= TWO_47 ? hi + 0xffff0000 : hi).toString(16).padStart(8, '0');
@@ -106,7 +107,7 @@ export function formatVa(va: number): string {
 
 /** Formats a physical address (or any non-negative integer) in hex grouped by four digits. */
 export function formatPa(pa: number): string {
-  if (!Number.isSafeInteger(pa) || pa < 0) return `<invalid pa ${String(pa)}>`;
+  if (!Number.isSafeInteger(pa) || pa < 0) return `<invalid pa ${show(pa)}>`;
   return group4(pa.toString(16));
 }
 
@@ -164,7 +165,7 @@ export class InvalidSizeError extends KmemError {
     readonly value: number,
     reason = 'must be a positive safe integer',
   ) {
-    super(`${parameter} = ${String(value)}: ${reason}`);
+    super(`${parameter} = ${show(value)}: ${reason}`);
   }
 }
 
@@ -227,7 +228,7 @@ export class InvalidOptionError extends KmemError {
     readonly value: unknown,
     reason: string,
   ) {
-    super(`option ${option} = ${String(value)}: ${reason}`);
+    super(`option ${option} = ${show(value)}: ${reason}`);
   }
 }
 
@@ -306,7 +307,7 @@ export class InvalidFrameError extends KmemError {
   ) {
     const usable = Number.isSafeInteger(frame) && frame >= 0;
     const why = !usable ? 'not a non-negative safe integer' : frame % 4096 !== 0 ? 'not 4 KiB aligned' : `at or above 2^MAXPHYADDR (${formatPa(limit)})`;
-    super(`the frame allocator returned ${usable ? formatPa(frame) : String(frame)}, which is ${why}: no page-table entry can point at it`);
+    super(`the frame allocator returned ${usable ? formatPa(frame) : show(frame)}, which is ${why}: no page-table entry can point at it`);
   }
 }
 

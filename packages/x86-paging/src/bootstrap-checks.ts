@@ -1,5 +1,6 @@
 // Checks both boot-table builders (bootstrap.ts for the long modes, bootstrap-32bit.ts for 32-bit
 // paging) run on the kernel image and the table pool before they write anything.
+import { show } from './show-value';
 import { InvalidAddressError, InvalidOptionError, InvalidSizeError, MisalignedAddressError, type PhysicalMemory } from './api';
 import { alignDown, alignUp } from './address';
 
@@ -15,7 +16,7 @@ export interface KernelAndPool {
  * @throws InvalidAddressError, InvalidSizeError, MisalignedAddressError, InvalidOptionError (a pool outside the image)
  */
 export function checkKernelAndPool({ kernel, pool }: KernelAndPool): { start: number; end: number } {
-  if (!Number.isSafeInteger(kernel.pa) || kernel.pa < 0) throw new InvalidAddressError(String(kernel.pa), 'kernel.pa must be a non-negative safe integer');
+  if (!Number.isSafeInteger(kernel.pa) || kernel.pa < 0) throw new InvalidAddressError(show(kernel.pa), 'kernel.pa must be a non-negative safe integer');
   if (!Number.isSafeInteger(kernel.sizeBytes) || kernel.sizeBytes <= 0) throw new InvalidSizeError('kernel.sizeBytes', kernel.sizeBytes);
   const start = alignDown(kernel.pa, 4096);
   const end = alignUp(kernel.pa + kernel.sizeBytes, 4096);

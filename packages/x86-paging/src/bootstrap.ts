@@ -6,6 +6,7 @@
 //   - the higher-half alias (va = higherHalfBase + pa), where the kernel runs from then on,
 // with 2 MiB pages wherever va and pa are both 2 MiB aligned and 4 KiB pages at unaligned edges.
 // The real tables (built later with a real allocator) take over by a CR3 write.
+import { show } from './show-value';
 import {
   BootstrapPoolExhaustedError,
   InvalidAddressError,
@@ -102,7 +103,7 @@ function plan(options: Omit<BootstrapOptions, 'memory'>): Plan {
   assertLinear(base);
   if (base % PAGE_SIZE_4K !== 0) throw new MisalignedAddressError('va', base, PAGE_SIZE_4K);
   // The alias [base + start, base + end) must be linear and in one canonical half.
-  if (base + start >= 2 ** 48) throw new InvalidAddressError(String(base + start), 'the higher-half alias of the kernel starts beyond 2^48 (higherHalfBase + kernel.pa)');
+  if (base + start >= 2 ** 48) throw new InvalidAddressError(show(base + start), 'the higher-half alias of the kernel starts beyond 2^48 (higherHalfBase + kernel.pa)');
   assertRangeInOneHalf(base + start, end - start);
   const identity = options.identityMap ?? true;
   if (identity) {

@@ -1,5 +1,6 @@
 // The architectural registers paging depends on (SDM vol. 3A 2.5 "Control Registers", 4.1.1),
 // as named bit constants plus a small state holder the Mmu reads on every translation.
+import { show } from './show-value';
 import { formatPa, KmemError, type PhysicalMemory } from './api';
 import { PDPTE_PAE_RESERVED_LO, pdptePaeReservedHi } from './entry-pae';
 import { type PagingMode, pagingModeOf } from './paging-mode';
@@ -107,7 +108,7 @@ export class InvalidControlRegisterError extends KmemError {
     readonly value: number,
     reason: string,
   ) {
-    super(`${register} = ${Number.isSafeInteger(value) && value >= 0 ? formatPa(value) : String(value)}: ${reason}`);
+    super(`${register} = ${Number.isSafeInteger(value) && value >= 0 ? formatPa(value) : show(value)}: ${reason}`);
   }
 }
 

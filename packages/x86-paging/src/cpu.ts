@@ -4,6 +4,7 @@
 // returns to the faulting instruction) or 'abort'. Mode changes through writeCr0 / writeCr4 /
 // writeEfer follow the hardware's rules (SDM vol. 3A 2.5, 4.1.2, 4.4.1, 10.8.5); an illegal one
 // is a #GP and changes nothing.
+import { show } from './show-value';
 import { InvalidAddressError, InvalidOptionError, type PhysicalMemory } from './api';
 import { Access, Mode } from './access-mode';
 import { CR0, CR3, CR4, checkCr3, ControlRegisters, type ControlRegistersInit, EFER, InvalidControlRegisterError, InvalidPdpteError, RFLAGS, withLma } from './control-registers';
@@ -589,7 +590,7 @@ export class Cpu {
     let hi: number;
     let lo: number;
     if (typeof va === 'number') {
-      if (!(Number.isSafeInteger(va) && va >= 0)) throw new InvalidAddressError(String(va), 'an address number must be a non-negative safe integer (use a bigint for the 64-bit form)');
+      if (!(Number.isSafeInteger(va) && va >= 0)) throw new InvalidAddressError(show(va), 'an address number must be a non-negative safe integer (use a bigint for the 64-bit form)');
       hi = Math.floor(va / TWO_32);
       lo = va - hi * TWO_32;
       if (pagingMode === PagingMode.FourLevel) {
@@ -818,7 +819,7 @@ export class Cpu {
 /** A value as a caller wrote it, for an error message (never throws, whatever the value). */
 function describeAddress(va: unknown): string {
   if (typeof va === 'bigint') return `0x${BigInt.asUintN(64, va).toString(16)}`;
-  if (typeof va === 'number' || typeof va === 'string') return JSON.stringify(va) ?? String(va);
+  if (typeof va === 'number' || typeof va === 'string') return JSON.stringify(va) ?? show(va);
   return `<${va === null ? 'null' : typeof va}>`;
 }
 

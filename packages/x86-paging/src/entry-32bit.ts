@@ -9,6 +9,7 @@
 //
 // A PDE's PS bit counts only while CR4.PSE = 1; with CR4.PSE = 0 it is ignored and every PDE
 // points at a page table (SDM 4.3).
+import { show } from './show-value';
 import { formatPa, KmemError, MisalignedAddressError } from './api';
 
 /** 4 MiB: the page a 32-bit PDE with PS = 1 maps (CR4.PSE = 1, SDM 4.3 Table 4-4). */
@@ -37,7 +38,7 @@ export class UnencodableEntryError extends KmemError {
     readonly pa: number,
     reason: string,
   ) {
-    super(`${Number.isSafeInteger(pa) && pa >= 0 ? formatPa(pa) : String(pa)}: ${reason}`);
+    super(`${Number.isSafeInteger(pa) && pa >= 0 ? formatPa(pa) : show(pa)}: ${reason}`);
   }
 }
 

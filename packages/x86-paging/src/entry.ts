@@ -8,6 +8,7 @@
 //   bits 20-31 = the high half's bits 20-31 at the same positions
 //                (hardware bits 52-58 OS-available, 59-62 protection key or OS-available, 63 NX)
 // so encoding is two masks and an OR, and NX is bit 31 of an int32: test `(flags & PTE.NoExecute) !== 0`.
+import { show } from './show-value';
 import { InvalidFlagsError, InvalidOptionError, InvalidSizeError } from './api';
 
 /** Entry flag bits as they sit in the flags word (see file header). */
@@ -163,7 +164,7 @@ export function withOsBits(flags: number, bits: number): number {
  * @throws InvalidFlagsError otherwise
  */
 export function checkFlagsWord(flags: number, what = 'flags'): number {
-  if (!Number.isInteger(flags) || flags < -2147483648 || flags > 0xffff_ffff) throw new InvalidFlagsError(0, `${what} = ${String(flags)} is not a 32-bit flags word`);
+  if (!Number.isInteger(flags) || flags < -2147483648 || flags > 0xffff_ffff) throw new InvalidFlagsError(0, `${what} = ${show(flags)} is not a 32-bit flags word`);
   const f = flags | 0;
   if ((f & ~VALID_FLAGS_MASK) !== 0) throw new InvalidFlagsError(f, `${what}: bits 13-19 of the flags word are not flags (they would land in the address field)`);
   return f;

@@ -8,6 +8,7 @@
 // an address is a number that is exact because every address a range operation handles is a
 // multiple of 4096 below 2^57 (at most 45 significant bits). This geometry's checks accept such
 // numbers; printing and the Cpu get the exact value through the hardware side's address-57.ts.
+import { show } from './show-value';
 import { InvalidAddressError, CanonicalHoleError } from './api';
 import { levelName, levelSpan, tableIndex } from './address';
 import { LINEAR_LIMIT_57, PML5_ENTRY_SPAN, formatVa57, joinVa57, splitVa57 } from './address-57';
@@ -28,7 +29,7 @@ export function isLinear57(va: number): boolean {
 
 /** Throws InvalidAddressError unless {@link isLinear57}. */
 function assertLinear57(va: number): void {
-  if (!isLinear57(va)) throw new InvalidAddressError(String(va), 'a 5-level linear address must be an integer in [0, 2^57) (page aligned above 2^53)');
+  if (!isLinear57(va)) throw new InvalidAddressError(show(va), 'a 5-level linear address must be an integer in [0, 2^57) (page aligned above 2^53)');
 }
 
 /** Linear bits 56:32 and 31:0 of an exact internal number. */
@@ -39,7 +40,7 @@ function halves(va: number): [number, number] {
 
 /** Canonical hex of an internal 5-level linear number, e.g. `0xff11_0000_0000_1000`. */
 export function formatVa57Number(va: number): string {
-  if (!isLinear57(va)) return `<invalid va ${String(va)}>`;
+  if (!isLinear57(va)) return `<invalid va ${show(va)}>`;
   const [hi, lo] = halves(va);
   return formatVa57(hi, lo);
 }

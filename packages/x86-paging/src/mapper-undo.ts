@@ -4,6 +4,7 @@
 // once it has succeeded, and the data frames it took. On any exception it replays them newest
 // first (`abort`) and rethrows; on success `finish` frees what the call emptied and forgets the
 // rest. Nothing here depends on the paging mode except the entry size (`geometry.entryBytes`).
+import { show } from './show-value';
 import { InvalidAddressError, MisalignedAddressError, formatPa, type FrameAllocator, type PhysicalMemory, type TlbInvalidator } from './api';
 import { DEFAULT_MAX_PHYS_ADDR, addressMaskHi } from './entry';
 import { checkMapperOptions } from './mapper-checks';
@@ -92,7 +93,7 @@ export abstract class MapperUndoLog {
     this.tablePolicy = options.tablePolicy ?? 'permissive';
     const rootLimit = geometry.rootLimit(this.maxPhysAddr);
     if (!Number.isSafeInteger(options.root) || options.root < 0 || options.root >= rootLimit) {
-      throw new InvalidAddressError(String(options.root), `root must be a physical address below ${formatPa(rootLimit)} in ${geometry.name} paging`);
+      throw new InvalidAddressError(show(options.root), `root must be a physical address below ${formatPa(rootLimit)} in ${geometry.name} paging`);
     }
     if (options.root % geometry.rootAlignBytes !== 0) throw new MisalignedAddressError('pa', options.root, geometry.rootAlignBytes);
     this.root = options.root;

@@ -19,6 +19,7 @@
 //   'leaf' (as rust-osdev/x86_64's parent-table flags): a table entry carries only the R/W and
 //      U/S any leaf below it needs, widened (never narrowed) as mappings are added, so a
 //      supervisor-only subtree is supervisor-only at every level.
+import { show } from './show-value';
 import {
   InvalidAddressError,
   InvalidOptionError,
@@ -744,7 +745,7 @@ export class Mapper extends MapperLocate {
 
   /** Throws unless `[pa, pa + sizeBytes)` is aligned and every byte fits a leaf of `leafLevel` in this mode. */
   private checkPa(pa: number, sizeBytes: number, alignBytes: number, leafLevel: number): void {
-    if (!Number.isSafeInteger(pa) || pa < 0) throw new InvalidAddressError(String(pa), 'a physical address must be a non-negative safe integer');
+    if (!Number.isSafeInteger(pa) || pa < 0) throw new InvalidAddressError(show(pa), 'a physical address must be a non-negative safe integer');
     if (((pa >>> 0) & (alignBytes - 1)) !== 0) throw new MisalignedAddressError('pa', pa, alignBytes); // as for va (checkVaRange)
     const limit = this.leafPaLimit[leafLevel]!;
     if (pa + sizeBytes > limit) {
@@ -780,8 +781,8 @@ export class Mapper extends MapperLocate {
    */
   private toVa(address: LinearAddress): number {
     if (typeof address === 'bigint') return this.geometry.fromBigint(address);
-    if (typeof address !== 'number') throw new InvalidAddressError(String(address), 'an address is a number or a bigint');
-    if (address >= TWO_53) throw new InvalidAddressError(String(address), 'numbers at or above 2^53 cannot hold an exact address; pass a bigint (the canonical 64-bit form)');
+    if (typeof address !== 'number') throw new InvalidAddressError(show(address), 'an address is a number or a bigint');
+    if (address >= TWO_53) throw new InvalidAddressError(show(address), 'numbers at or above 2^53 cannot hold an exact address; pass a bigint (the canonical 64-bit form)');
     return address;
   }
 
@@ -802,7 +803,7 @@ export class Mapper extends MapperLocate {
       this.addressOffset = offset;
       return address - offset;
     }
-    if (typeof address !== 'bigint') throw new InvalidAddressError(String(address), 'an address is a number or a bigint');
+    if (typeof address !== 'bigint') throw new InvalidAddressError(show(address), 'an address is a number or a bigint');
     const offset = Number(address & 0xfffn);
     this.addressOffset = offset;
     return this.geometry.fromBigint(address - BigInt(offset));

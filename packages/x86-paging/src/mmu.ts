@@ -6,6 +6,7 @@
 //
 // Hot path rules (DESIGN.md): numbers and typed arrays only, no allocation, no exceptions for
 // faults — every call overwrites ONE preallocated TranslationResult.
+import { show } from './show-value';
 import { InvalidAddressError, InvalidOptionError, type PhysicalMemory } from './api';
 import { Access, Mode } from './access-mode';
 import { CR0, CR4, EFER, RFLAGS, type ControlRegisters } from './control-registers';
@@ -38,7 +39,7 @@ const PKEY_FLAGS = 0x7800_0000;
 
 function badLinear(va: unknown, mode: PagingMode = PagingMode.FourLevel): InvalidAddressError {
   const range = mode === PagingMode.FiveLevel ? '[0, 2^53) as a number (use translateSplit for the rest of the 57-bit space)' : mode === PagingMode.FourLevel ? '[0, 2^48)' : '[0, 2^32)';
-  return new InvalidAddressError(typeof va === 'symbol' ? 'a symbol' : typeof va === 'bigint' ? `${va}n` : String(va), `a linear address must be in ${range}`);
+  return new InvalidAddressError(typeof va === 'symbol' ? 'a symbol' : typeof va === 'bigint' ? `${va}n` : show(va), `a linear address must be in ${range}`);
 }
 
 /** The linear address of `vaHi:vaLo` as a number when exact (below 2^53), else NaN (never rounded). */
@@ -687,7 +688,7 @@ export class Mmu {
 
   /** `walk` for a split linear address (see `translateSplit`). @throws InvalidAddressError */
   walkSplit(vaHi: number, vaLo: number, access: Access, mode: Mode): TranslationResult {
-    if ((access !== 0 && access !== 1 && access !== 2) || (mode !== 0 && mode !== 3)) throw new InvalidOptionError('access / mode', `${String(access)} / ${String(mode)}`, 'must be Access and Mode values');
+    if ((access !== 0 && access !== 1 && access !== 2) || (mode !== 0 && mode !== 3)) throw new InvalidOptionError('access / mode', `${show(access)} / ${show(mode)}`, 'must be Access and Mode values');
     const pagingMode = this.checkSplit(vaHi, vaLo);
     if (pagingMode === PagingMode.None) return this.identity(exactLinear(vaHi, vaLo), this.result);
     this.walkCount++;

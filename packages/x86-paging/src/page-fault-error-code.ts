@@ -1,4 +1,5 @@
 // The error code the CPU pushes with #PF (vector 14). SDM vol. 3A 4.7, Figure 4-12.
+import { show } from './show-value';
 import { KmemError } from './api';
 
 /**
@@ -55,7 +56,7 @@ export class InvalidErrorCodeError extends KmemError {
   readonly code = 'E_INVALID_ERROR_CODE';
   /** @param errorCode The value given. */
   constructor(readonly errorCode: number) {
-    super(`page-fault error code ${String(errorCode)} is not an unsigned 32-bit integer`);
+    super(`page-fault error code ${show(errorCode)} is not an unsigned 32-bit integer`);
   }
 }
 

@@ -1,6 +1,7 @@
 // Which paging mode is in force (SDM vol. 3A 4.1.1, Table 4-1), derived from CR0.PG, CR4.PAE,
 // IA32_EFER.LMA and CR4.LA57. Plain numeric consts (not a TS enum) so they erase to numbers on the
 // hot path; the Mmu dispatches on them.
+import { show } from './show-value';
 import { KmemError } from './api';
 
 /**
@@ -39,7 +40,7 @@ export function pagingModeOf(cr0: number, cr4: number, efer: number): PagingMode
 
 /** Readable name of a mode: `'none'`, `'32-bit'`, `'PAE'`, `'4-level'`, `'5-level'`. */
 export function pagingModeName(mode: PagingMode): string {
-  return ['none', '32-bit', 'PAE', '4-level', '5-level'][mode] ?? `mode ${String(mode)}`;
+  return ['none', '32-bit', 'PAE', '4-level', '5-level'][mode] ?? `mode ${show(mode)}`;
 }
 
 /** Number of paging-structure levels a walk reads in `mode` (0 without paging; PAE counts the PDPTE register as a level). */

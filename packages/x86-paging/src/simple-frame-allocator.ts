@@ -1,6 +1,7 @@
 // The simplest FrameAllocator that is still honest: a bump counter over a range of frames plus a
 // LIFO free list, with one state byte per frame so double frees and foreign frees are caught.
 // Enough to use and test this package alone; kernel-sim plugs in @kmem/pmm-bitmap instead.
+import { show } from './show-value';
 import { DoubleFreeError, FrameNotOwnedError, InvalidAddressError, InvalidSizeError, InvariantViolationError, MisalignedAddressError, type FrameAllocator } from './api';
 import { brand } from './brand';
 
@@ -40,7 +41,7 @@ export class SimpleFrameAllocator implements FrameAllocator {
    */
   constructor(options: SimpleFrameAllocatorOptions) {
     const { start, frameCount } = options;
-    if (!Number.isSafeInteger(start) || start < 0) throw new InvalidAddressError(String(start), 'start must be a non-negative safe integer');
+    if (!Number.isSafeInteger(start) || start < 0) throw new InvalidAddressError(show(start), 'start must be a non-negative safe integer');
     if (start % FRAME !== 0) throw new MisalignedAddressError('pa', start, FRAME);
     if (!Number.isSafeInteger(frameCount) || frameCount <= 0) throw new InvalidSizeError('frameCount', frameCount);
     // One byte of state per frame: cap it where that array stays allocatable (2^28 frames = 1 TiB).

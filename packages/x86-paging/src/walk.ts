@@ -2,6 +2,7 @@
 // SDM 4.5, Figure 4-8), and the whole tree coalesced into ranges (Linux's ptdump, QEMU's
 // `info mem`). Both allocate their results; neither is a hot path. Both go through a
 // TableAccess, so they work with every way the kernel reaches its tables.
+import { show } from './show-value';
 import { formatPa } from './api';
 import { DEFAULT_MAX_PHYS_ADDR, PTE, addressMaskHi, flagNames, formatAccess, type DecodedEntry } from './entry';
 import { FOUR_LEVEL_GEOMETRY } from './four-level-geometry';
@@ -99,7 +100,7 @@ export function formatWalk(va: number, steps: readonly WalkStep[], geometry: Pag
     // An entry as the mode stores it: 4 bytes in 32-bit paging, 8 otherwise.
     const raw = geometry.entryBytes === 4 ? `0x${l.slice(0, 4)}_${l.slice(4)}` : `0x${h.slice(0, 4)}_${h.slice(4)}_${l.slice(0, 4)}_${l.slice(4)}`;
     const what = !s.entry.present ? 'not present' : s.entry.leaf ? `-> ${pageSizeLabel(s.entry.pageSizeBytes)} page ${formatPa(s.entry.pa)}` : `-> table ${formatPa(s.entry.pa)}`;
-    lines.push(`  ${s.levelName.padEnd(4)}[${String(s.index).padStart(3)}] @${formatPa(s.entryPa)} = ${raw} ${what}  ${s.entry.flagNames.join(' ')}${s.entry.reserved !== 0 ? '  RESERVED BITS SET' : ''}`);
+    lines.push(`  ${s.levelName.padEnd(4)}[${show(s.index).padStart(3)}] @${formatPa(s.entryPa)} = ${raw} ${what}  ${s.entry.flagNames.join(' ')}${s.entry.reserved !== 0 ? '  RESERVED BITS SET' : ''}`);
   }
   return lines.join('\n');
 }
