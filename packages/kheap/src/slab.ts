@@ -129,15 +129,11 @@ export class SlabAllocator {
   alloc(c: number, requested: number): number {
     const m = this.m;
     let s = this.partial[c]!;
-    if (s === -1) {
-      // Debug: check the kept empty slab's first free object before moving the slab (nothing may change on a throw).
-      const e = this.empty[c]!;
-      if (this.debug && e !== -1) this.checkFreeSlot(c, e, m.rd(e + D_FREE));
-      s = this.refill(c);
+    if (s === -1 || this.debug) {
+      s = this.slabToAllocFrom(c, s);
       if (s === -1) return -1;
     }
     const slot = m.rd(s + D_FREE);
-    if (this.debug) this.checkFreeSlot(c, s, slot);
     const next = m.rd(slot);
     m.wr(s + D_FREE, next);
     m.wr(s + D_INUSE, m.rd(s + D_INUSE) + 1);
@@ -151,16 +147,38 @@ export class SlabAllocator {
       if (n !== -1) m.wr(n + D_PREV, -1);
     }
     this.inUse[c]!++;
-    if (this.debug) {
-      const lrz = this.lrz[c]!;
-      this.debugRequested += requested;
-      m.wr(slot, requested);
-      m.fill8(slot + 4, lrz - 4, RED_ACTIVE);
-      const user = slot + lrz;
-      m.fill8(user + requested, slot + this.stride[c]! - user - requested, RED_ACTIVE);
-      return user;
+    return this.debug ? this.armDebugSlot(c, slot, requested) : slot;
+  }
+
+  /**
+   * {@link alloc}'s rarer part, kept apart so alloc stays small enough to inline: the slab to take
+   * an object from when cache `c` has no partial slab (`s` is -1: the kept empty one or a new one;
+   * -1 when the backing is out of pages), and in debug mode the check of the object about to be
+   * handed out (nothing may change on a throw).
+   */
+  private slabToAllocFrom(c: number, s: number): number {
+    const m = this.m;
+    if (s === -1) {
+      // Debug: check the kept empty slab's first free object before moving the slab.
+      const e = this.empty[c]!;
+      if (this.debug && e !== -1) this.checkFreeSlot(c, e, m.rd(e + D_FREE));
+      s = this.refill(c);
+      if (s === -1) return -1;
     }
-    return slot;
+    if (this.debug) this.checkFreeSlot(c, s, m.rd(s + D_FREE));
+    return s;
+  }
+
+  /** Debug: records the request of the object just taken from `slot` and arms its red zones; returns the caller's pointer. */
+  private armDebugSlot(c: number, slot: number, requested: number): number {
+    const m = this.m;
+    const lrz = this.lrz[c]!;
+    this.debugRequested += requested;
+    m.wr(slot, requested);
+    m.fill8(slot + 4, lrz - 4, RED_ACTIVE);
+    const user = slot + lrz;
+    m.fill8(user + requested, slot + this.stride[c]! - user - requested, RED_ACTIVE);
+    return user;
   }
 
   /** Takes an empty slab (kept or new) and puts it on the partial list; -1 when the backing is out of pages. */
