@@ -20,7 +20,7 @@ export class PageMap {
   /** Per run head page: pages in the run. */
   readonly runPages: Int32Array;
   /** Per run head page: owner detail (slab: cache id; large: bytes requested). */
-  readonly runAux: Float64Array;
+  readonly runAux: Uint32Array;
   pagesHeld = 0;
 
   constructor(
@@ -31,7 +31,7 @@ export class PageMap {
     const pages = limitBytes / PAGE_SIZE;
     this.info = new Int32Array(pages);
     this.runPages = new Int32Array(pages);
-    this.runAux = new Float64Array(pages);
+    this.runAux = new Uint32Array(pages); // a request is at most the region, 2^31 bytes
   }
 
   /** Gets `pageCount` contiguous pages for `kind`; returns the offset of the first, or -1 when the backing has none. */

@@ -1,7 +1,8 @@
 // Issue 19: the TLSF's quick lists — freed blocks kept unmerged per size class and handed straight
 // back to the next request of that class. What must hold: a cached block is still "free" to every
 // misuse check (double free, interior pointer), it never costs an arena of its own (the lists are
-// given back before the TLSF grows, and when its last block is freed), trim() returns what they
+// given back before the TLSF grows — first the blocks that merge with a neighbour, then, if that
+// is not enough, all — and when its last block is freed), trim() returns what they
 // held, debug mode does without them, and over any sequence the heap stays consistent with a Map
 // of live blocks (checkInvariants after every step, with and without the words32 view).
 import fc from 'fast-check';
@@ -71,6 +72,27 @@ describe('TLSF quick lists', () => {
     heap.checkInvariants();
     heap.kfree(big);
     for (const p of ps) heap.kfree(p);
+    heap.checkInvariants();
+  });
+
+  it('give back first the blocks that merge with a neighbour, and keep the others cached', () => {
+    // One 32 KiB arena, full of 1,024-byte blocks; two neighbours and one lone block freed (all
+    // cached). A request that fits only in the two neighbours merged takes them; the lone block,
+    // whose merging would have gained nothing, is still cached for the next request of its class.
+    const { heap, backing } = makeHeap(40 * 1024);
+    const ps: number[] = [];
+    for (let p = heap.kmalloc(1000); p !== null; p = heap.kmalloc(1000)) ps.push(p);
+    expect(heap.stats().tlsf.arenaCount).toBe(1);
+    const [first, second, lone] = [ps[0]!, ps[1]!, ps[5]!];
+    for (const p of [first, second, lone]) heap.kfree(p);
+    // The size word of a block's header (README, Memory layout): bit 1 QUICK (cached), bit 0 FREE (on the TLSF's lists).
+    const flags = (p: number) => backing.read32(p - 16 + 4) & 3;
+    expect([first, second, lone].map(flags)).toEqual([2, 2, 2]);
+    expect(heap.kmalloc(2032)).toBe(first); // 2,048 bytes with its header: the two merged, exactly
+    heap.checkInvariants();
+    expect(tlsfBlocks(heap).find((x) => x.ptr === lone)).toMatchObject({ used: false, sizeBytes: 1024 });
+    expect(flags(lone)).toBe(2); // still cached, not merged into the TLSF's lists
+    expect(heap.kmalloc(1000)).toBe(lone); // a quick-list hit
     heap.checkInvariants();
   });
 

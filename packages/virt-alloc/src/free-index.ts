@@ -410,7 +410,16 @@ export class FreeIndex {
       return;
     }
     if (j === 0 && c > 1) this.first[pos] = st[base]!;
-    if (len === this.lmax[x]) this.rescan(pos, x);
+    // The removed interval was the leaf's largest: unless another one is as long (1-page holes
+    // tie all the time), find the new largest.
+    if (len === this.lmax[x] && !this.holdsLength(x, len)) this.rescan(pos, x);
+  }
+
+  /** Leaf x holds an interval of exactly `len`: stops at the first (ties are common among small holes). */
+  private holdsLength(x: number, len: number): boolean {
+    const ln = this.ln;
+    for (let k = x * CAP, end = k + this.cnt[x]!; k < end; k++) if (ln[k] === len) return true;
+    return false;
   }
 
   /** Inserts [a, e) as entry j of leaf x (at position pos), splitting a full leaf. */

@@ -12,6 +12,8 @@ interface Config {
   granularityBytes: number;
   /** First key (page number) of the window the keys are drawn from. */
   base: number;
+  /** Some keys far above the window (2^12, 2^20, 2^28 pages and multiples), so the tree grows levels over blocks it holds. */
+  spread?: boolean;
 }
 
 const configs: Config[] = [
@@ -21,7 +23,13 @@ const configs: Config[] = [
   { granularityBytes: 1, base: 2 ** 32 - 64 }, // keys cross 2^32
   { granularityBytes: 1, base: 2 ** 47 },
   { granularityBytes: 1, base: 2 ** 53 - 2 ** 41 }, // keys near 2^53 (ends of 2^40 pages still safe)
+  { granularityBytes: 4096, base: 0, spread: true },
 ];
+
+/** Key `k` (0..199) of a window: `base + k`, or with `spread`, for k >= 150, (k - 149) * 2^(12, 20 or 28). */
+function keyOf(cfg: Config, k: number): number {
+  return cfg.spread === true && k >= 150 ? (k - 149) * 2 ** (12 + 8 * (k % 3)) : cfg.base + k;
+}
 
 /** Lengths in pages: small, and around 2^36, where a block stops fitting inline. */
 const pagesArb = fc.oneof(fc.integer({ min: 1, max: 40 }), fc.constantFrom(2 ** 36 - 1, 2 ** 36, 2 ** 40));
@@ -50,7 +58,7 @@ function run(cfg: Config, ops: Op[]): void {
   const radix = new PageRadix(g);
   const model = new Map<number, { end: number; tag: number }>();
   for (const o of ops) {
-    const key = cfg.base + o.k;
+    const key = keyOf(cfg, o.k);
     const have = model.get(key);
     switch (o.op) {
       case 'insert':
