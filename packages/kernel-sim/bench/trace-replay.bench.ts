@@ -18,8 +18,9 @@ import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type * as KernelSim from '@kmem/kernel-sim';
+import { importBuild } from '../../../test-support/import-build';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const busybox = join(here, '..', 'test', 'fixtures', 'elf', 'busybox-static');
@@ -42,7 +43,7 @@ type Api = Pick<typeof KernelSim, 'createTraceReader' | 'LruStackDistance' | 'Pa
 let api: Api;
 
 async function child(mode: string, trace: string, elf: string | null, module: string): Promise<void> {
-  api = (await import(module === '-' ? '@kmem/kernel-sim' : pathToFileURL(module).href)) as Api;
+  api = module === '-' ? await import('@kmem/kernel-sim') : await importBuild<Api>(module);
   // Twice in the process, the second one measured: the first loads modules (tsx's loader thread
   // is counted in process.cpuUsage) and warms the JIT.
   await once(mode, trace, elf, false);

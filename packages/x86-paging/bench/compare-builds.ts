@@ -10,7 +10,8 @@
 // change of a few per cent. Two builds loaded side by side share the process's state; an A/A run
 // (the same build twice) agrees within 2-5 %.
 //
-// Usage (build each variant to its own folder first, e.g. `npx tsup --format esm --no-dts -d /tmp/b`):
+// Usage (build each variant to its own folder first, e.g. `npx tsup --format esm --no-dts -d /tmp/b`, and
+// write {"type":"module"} to /tmp/b/package.json: test-support/import-build.ts says why):
 //   DIST_A=$PWD/dist/index.js DIST_B=/tmp/b/index.js node --import tsx bench/compare-builds.ts
 // Options: WORKLOAD, ROUNDS (timed runs per build, default 6), TLB_SETS / TLB_WAYS, HOT (hot pages).
 // Figures are operations per CPU-second (process.cpuUsage), millions.
@@ -19,6 +20,7 @@ import { mulberry32 } from '../../../test-support/mulberry32';
 import type * as Package from '../src/index';
 import { buildRandomTables } from './random-tables';
 import type { Pass, WORKLOADS, buildWorkload as BuildWorkload } from './build-workloads';
+import { importBuild } from '../../../test-support/import-build';
 
 type Build = typeof Package;
 const distA = process.env.DIST_A;
@@ -27,8 +29,8 @@ if (distA === undefined || distB === undefined) {
   console.error('set DIST_A and DIST_B to the index.js of two builds');
   process.exit(2);
 }
-const A = (await import(distA)) as Build;
-const B = (await import(distB)) as Build;
+const A = await importBuild<Build>(distA);
+const B = await importBuild<Build>(distB);
 const workload = process.env.WORKLOAD ?? 'mmu-hot';
 const rounds = Number(process.env.ROUNDS ?? 6);
 const median = (x: number[]): number => [...x].sort((p, q) => p - q)[x.length >> 1]!;

@@ -15,12 +15,13 @@
 // Not run by `pnpm bench` (its file name does not end in .bench.ts).
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type * as X86Paging from '@kmem/x86-paging';
 import { buildWorkload, mmuPass, PASSES, sink, sketchPass, STREAM } from './yardstick-workload';
+import { importBuild } from '../../../test-support/import-build';
 
 const moduleUnderTest = process.env.YARDSTICK_MODULE;
-const build = (await import(moduleUnderTest === undefined ? '@kmem/x86-paging' : pathToFileURL(moduleUnderTest).href)) as typeof X86Paging;
+const build = moduleUnderTest === undefined ? await import('@kmem/x86-paging') : await importBuild<typeof X86Paging>(moduleUnderTest);
 const { ControlRegisters, Mmu, Mode, Tlb } = build;
 
 /** The stream `name` ('mix', 'allowed' or 'faulting'): the hot stream, or its accesses of one kind in order, repeated to STREAM. */

@@ -180,12 +180,12 @@ export class Mmu {
     const tlb = this.tlb;
     const regs = this.registers;
     let absent = false;
-    if (tlb !== null && tlb.enabled && !tlb.detectStaleUses && (regs.cr0 & 0x8000_0000) /* CR0.PG */ !== 0 && (regs.cr4 & 0x42_0000) /* PCIDE | PKE */ === 0) {
+    if (tlb !== null && tlb.probeMode === 1 && (regs.cr0 & 0x8000_0000) /* CR0.PG */ !== 0 && (regs.cr4 & 0x42_0000) /* PCIDE | PKE */ === 0) {
       // The way the TLB's way predictor names for this page in its set (Tlb.hints); a hit only if its tags
       // are this page's under PCID 0: linear-address bits 43:12 and 47:44 (Tlb.tags, tagsHigh).
       const pageLo = vaLo >>> 12;
       const hash = pageLo ^ (pageLo >>> 12) ^ (vaHi << 8) ^ (vaHi >>> 4); /* Tlb.hash */
-      const base = (hash & tlb.setMask) * tlb.wayCount;
+      const base = Math.imul(hash & tlb.setMask, tlb.wayCount); // no overflow or -0 checks
       const slot = base + tlb.hints[hash & tlb.hintMask]!;
       const tag = (vaHi << 20) | pageLo;
       if (tlb.tags[slot] === tag) {

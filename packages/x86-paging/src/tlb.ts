@@ -218,13 +218,34 @@ export class Tlb {
   hits = 0;
   /** Lookups that needed a page walk. */
   misses = 0;
+  /**
+   * `enabled` (bit 0) and `detectStaleUses` (bit 1) as one small integer: the Mmu's probe tests
+   * `probeMode === 1` (on, no stale-use detection) with one compare. As two boolean fields each
+   * test compiled to V8's generic truthiness check (false, "", undetectable, number, BigInt):
+   * ~20 instructions of a ~200-instruction TLB hit.
+   */
+  private modeBits = 1;
+  /** 1 when the Mmu may answer from its quick probe: `enabled` and not `detectStaleUses`. */
+  get probeMode(): number {
+    return this.modeBits;
+  }
   /** When false the Mmu neither looks up nor fills (a CPU without a TLB; for measuring walks). */
-  enabled = true;
+  get enabled(): boolean {
+    return (this.modeBits & 1) !== 0;
+  }
+  set enabled(on: boolean) {
+    this.modeBits = on ? this.modeBits | 1 : this.modeBits & ~1;
+  }
   /**
    * Debugging mode: when true, the Mmu re-walks the tables on every hit and reports each use of
    * a stale entry to `onStaleUse` and `staleUses`. Costs a walk per hit; for tests and teaching.
    */
-  detectStaleUses = false;
+  get detectStaleUses(): boolean {
+    return (this.modeBits & 2) !== 0;
+  }
+  set detectStaleUses(on: boolean) {
+    this.modeBits = on ? this.modeBits | 2 : this.modeBits & ~2;
+  }
   /**
    * With `detectStaleUses`: also report a hit on an entry whose leaf had A = 1 when cached and has
    * A = 0 in the tables now — A cleared without INVLPG, so the access does not set it again and a

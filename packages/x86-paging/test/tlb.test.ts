@@ -513,3 +513,33 @@ describe('Mmu on memory without flat words, 32-bit paging: the miss path (seed 0
     tlb.checkInvariants();
   });
 });
+
+describe('Tlb: enabled and detectStaleUses', () => {
+  it('read back what was set, in any order, and probeMode is 1 only when on without stale-use detection', () => {
+    const tlb = new Tlb();
+    expect([tlb.enabled, tlb.detectStaleUses, tlb.probeMode]).toEqual([true, false, 1]);
+    tlb.detectStaleUses = true;
+    expect([tlb.enabled, tlb.detectStaleUses, tlb.probeMode]).toEqual([true, true, 3]);
+    tlb.enabled = false;
+    expect([tlb.enabled, tlb.detectStaleUses]).toEqual([false, true]);
+    expect(tlb.probeMode).not.toBe(1);
+    tlb.detectStaleUses = false;
+    expect([tlb.enabled, tlb.detectStaleUses]).toEqual([false, false]);
+    expect(tlb.probeMode).not.toBe(1);
+    tlb.enabled = true;
+    expect([tlb.enabled, tlb.detectStaleUses, tlb.probeMode]).toEqual([true, false, 1]);
+  });
+
+  it('a disabled TLB is neither consulted nor filled, and turning it back on finds what it held (the quick probe follows the switch)', () => {
+    const { t, cpu, tlb } = setup();
+    t.map(VA, A, URW);
+    expect(cpu.translate(VA, Access.Read, Mode.User).tlbHit).toBe(false);
+    expect([tlb.hits, tlb.misses]).toEqual([0, 1]);
+    tlb.enabled = false;
+    expect(cpu.translate(VA, Access.Read, Mode.User).tlbHit).toBe(false);
+    expect([tlb.hits, tlb.misses, tlb.validCount()]).toEqual([0, 1, 1]);
+    tlb.enabled = true;
+    expect(cpu.translate(VA, Access.Read, Mode.User).tlbHit).toBe(true);
+    expect([tlb.hits, tlb.misses]).toEqual([1, 1]);
+  });
+});

@@ -3,12 +3,13 @@
 // warm-up replay, then 3 timed replays, each on a fresh heap over one pre-touched buffer; reports
 // the median by CPU time. KHEAP_MODULE=<path to a built index.js> times another build (A/B).
 import { report, measure, medianFigure, type ChildReport, type Figure } from '../../../../test-support/alternating-runs';
+import { importBuild } from '../../../../test-support/import-build';
 import { SLOT_COUNTS, footprintOf, slotTrace, workloadName, type SlotTrace } from '../slot-trace';
 
 import type * as KheapModule from '@kmem/kheap';
 
 type Kheap = typeof KheapModule;
-const mod = (await import(process.env.KHEAP_MODULE ?? '@kmem/kheap')) as Kheap;
+const mod = process.env.KHEAP_MODULE === undefined ? await import('@kmem/kheap') : await importBuild<Kheap>(process.env.KHEAP_MODULE);
 const BUFFER_BYTES = 64 * 1024 * 1024;
 const buffer = new ArrayBuffer(BUFFER_BYTES);
 new Uint8Array(buffer).fill(1); // touched once: fresh pages would time first-touch faults

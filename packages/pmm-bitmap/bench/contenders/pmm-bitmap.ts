@@ -4,8 +4,9 @@
 import type * as PmmModule from '@kmem/pmm-bitmap';
 import { report } from '../../../../test-support/alternating-runs';
 import { runWorkloads, type Contender } from '../churn-fill';
+import { importBuild } from '../../../../test-support/import-build';
 
-const mod = (await import(process.env.PMM_MODULE ?? '@kmem/pmm-bitmap')) as typeof PmmModule;
+const mod = process.env.PMM_MODULE === undefined ? await import('@kmem/pmm-bitmap') : await importBuild<typeof PmmModule>(process.env.PMM_MODULE);
 let pmm = new mod.BitmapFrameAllocator(1);
 const create = (n: number): void => {
   pmm = new mod.BitmapFrameAllocator(n);
