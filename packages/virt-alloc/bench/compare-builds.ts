@@ -6,8 +6,7 @@
 // cannot (an identical build against itself read 0.97-1.03). It checks that both builds hand out
 // the same addresses.
 //   node --import tsx bench/compare-builds.ts <A/index.js> <B/index.js> [--units] [--segs=16]
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { importBuild } from '../../../test-support/import-build';
 import { mulberry32 } from '../../../test-support/mulberry32';
 
 import type * as VirtModule from '@kmem/virt-alloc';
@@ -25,7 +24,7 @@ interface Side {
   live: Float64Array;
   count: number;
 }
-const load = async (p: string): Promise<typeof VirtModule> => (await import(pathToFileURL(resolve(p)).href)) as typeof VirtModule;
+const load = (p: string): Promise<typeof VirtModule> => importBuild<typeof VirtModule>(p);
 const builds = [await load(pathA), await load(pathB)];
 const sides: Side[] = builds.map((m) => ({ va: new m.VirtualAllocator({ start: 0, end: 2 ** 47 }), live: new Float64Array(LIVE * 4), count: 0 }));
 

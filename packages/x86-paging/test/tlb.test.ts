@@ -543,3 +543,37 @@ describe('Tlb: enabled and detectStaleUses', () => {
     expect([tlb.hits, tlb.misses]).toEqual([1, 1]);
   });
 });
+
+describe('Tlb: a hit reports the translation the walk cached (SDM 4.10.2.2)', () => {
+  const fields = (r: { fault: boolean; pa: number; level: number; pageSizeBytes: number; flags: number }) => ({ fault: r.fault, pa: r.pa, level: r.level, pageSizeBytes: r.pageSizeBytes, flags: r.flags });
+
+  it('4 KiB, 2 MiB and 1 GiB pages in 4-level paging: the same frame, level and page size from the TLB as from the walk', () => {
+    for (const [level, sizeBytes, va, pa] of [
+      [1, 4096, 0x40_0000, 0x20_0000],
+      [2, 2 * 1024 * 1024, 0x4000_0000, 0x20_0000],
+      [3, 1024 * 1024 * 1024, 0x80_0000_0000, 0x4000_0000],
+    ] as const) {
+      const { t, cpu, tlb } = setup();
+      t.map(va, pa, URW, level);
+      const at = va + sizeBytes / 2 + 0x123;
+      const walked = fields(cpu.translate(at, Access.Read, Mode.User));
+      expect(walked).toMatchObject({ fault: false, pa: pa + sizeBytes / 2 + 0x123, level, pageSizeBytes: sizeBytes });
+      const hit = cpu.translate(at, Access.Read, Mode.User);
+      expect(hit.tlbHit).toBe(true);
+      expect(fields(hit)).toEqual(walked);
+      tlb.checkInvariants();
+    }
+  });
+
+  it('a 4 MiB page in 32-bit paging: level 2 and 4 MiB from the TLB as from the walk (SDM 4.3)', () => {
+    const memory = new ArrayBufferPhysicalMemory(16 << 20);
+    const cpu = new Cpu({ memory, registers: { cr0: CR0.PE | CR0.PG | CR0.WP, cr4: CR4.PSE, efer: 0, cr3Frame: 0x1000 } });
+    memory.write32(0x1000 + 2 * 4, 0x0040_0000 | PTE.Present | PTE.Writable | PTE.User | 0x80); // PDE 2: a 4 MiB page at 4 MiB
+    const at = 0x0080_0000 + 0x12_3456;
+    const walked = fields(cpu.translate(at, Access.Read, Mode.User));
+    expect(walked).toMatchObject({ fault: false, pa: 0x0040_0000 + 0x12_3456, level: 2, pageSizeBytes: 4194304 });
+    const hit = cpu.translate(at, Access.Read, Mode.User);
+    expect(hit.tlbHit).toBe(true);
+    expect(fields(hit)).toEqual(walked);
+  });
+});
