@@ -807,7 +807,7 @@ export class Cpu {
    */
   private isPlainLinear(va: CpuAddress, n: number): boolean {
     if (typeof va !== 'number' || !(va >= 0 && va < 140737488355328) /* 2^47 */ || (va & 0xfff) + n > 4096) return false;
-    const hi = Math.floor(va * (1 / 4294967296));
+    const hi = (va * (1 / 4294967296)) | 0; // exact, below 2^15: truncation is the floor (see Mmu.translate)
     const lo = va - hi * 4294967296;
     if (lo >>> 0 !== lo || (hi !== 0 && (this.registers.efer & 0x400) /* EFER.LMA */ === 0)) return false;
     this.linHi = hi;

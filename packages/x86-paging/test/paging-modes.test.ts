@@ -356,6 +356,18 @@ describe('5-level paging (SDM 4.5)', () => {
     map57(memory, 0x0001_0000_0000_0000n, 0x9_0000);
     expect(cpu.translate(0x0001_0000_0000_0008n, Access.Read).pa).toBe(0x9_0008);
     expect(cpu.translate(2 ** 48 + 8, Access.Read).pa, 'a number below 2^53 is the 57-bit linear form').toBe(0x9_0008);
+    // Mmu.translate splits a number into bits 56:32 and 31:0 itself: the same answers as the
+    // split form, up to the last page below 2^53 (SDM 4.5: 5-level paging translates 57 bits).
+    map57(memory, 0x001f_ffff_ffff_f000n, 0xa_0000);
+    for (const [va, pa] of [
+      [2 ** 48 + 8, 0x9_0008],
+      [2 ** 53 - 4096 + 0xabc, 0xa_0abc],
+      [2 ** 53 - 1, 0xa_0fff],
+    ] as const) {
+      expect(cpu.mmu.translate(va, Access.Read, Mode.Supervisor)).toMatchObject({ fault: false, pa });
+      const { hi, lo } = splitVa57(BigInt(va));
+      expect(cpu.mmu.translateSplit(hi, lo, Access.Read, Mode.Supervisor).pa).toBe(pa);
+    }
   });
 
   it('a non-canonical address (bits 63:57 not equal to bit 56) is #GP, never #PF', () => {
