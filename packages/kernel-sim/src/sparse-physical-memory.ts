@@ -393,7 +393,10 @@ export class SparsePhysicalMemory implements PhysicalMemoryPort {
     // module const is a variable to V8, and dividing by a variable is a real division on every
     // access to memory.
     const frameNo = (pa - (pa & 0xfff)) * (1 / 4096);
-    const chunk = Math.floor(frameNo * (1 / 1024));
+    // Truncation, not Math.floor: exact for every frame number below 2^41 (pa below 2^53), and
+    // Math.floor's rounding and integer check sat on every access's chain. A frame number past
+    // that wraps to a chunk whose leaf index below falls outside [0, 1024): still a miss.
+    const chunk = (frameNo * (1 / 1024)) | 0;
     const dense = this.dense;
     const leaf = dense !== null ? dense[chunk] : this.sparse!.get(chunk);
     return leaf === undefined ? undefined : leaf[frameNo - chunk * 1024];

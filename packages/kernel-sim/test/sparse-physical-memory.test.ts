@@ -131,6 +131,12 @@ describe('SparsePhysicalMemory', () => {
     m.write8(0x10, 1);
     expect(m.read32(far + 0x2000)).toBe(9);
     expect(() => m.read32(far - 0x1000)).toThrow(BusError);
+    // At and above 2^53 a frame number's chunk no longer fits 31 bits and wraps: such an address
+    // must still miss (and be refused), never alias the touched frames at 0 and far + 0x2000.
+    for (const huge of [2 ** 53, 2 ** 53 + 0x2000, 2 ** 54, 2 ** 61 + far + 0x2000, 2 ** 63]) {
+      expect(() => m.read32(huge)).toThrow(InvalidPhysicalAddressError);
+      expect(() => m.frameWords(huge)).toThrow(InvalidPhysicalAddressError);
+    }
     const seen: number[] = [];
     m.forEachTouchedFrame((frame) => seen.push(frame));
     expect(seen).toEqual([0, far + 0x2000]);
