@@ -233,6 +233,7 @@ export class Tlb {
   get enabled(): boolean {
     return (this.modeBits & 1) !== 0;
   }
+  /** Turns the TLB on or off (off: every translation walks, nothing is cached). */
   set enabled(on: boolean) {
     this.modeBits = on ? this.modeBits | 1 : this.modeBits & ~1;
   }
@@ -243,6 +244,7 @@ export class Tlb {
   get detectStaleUses(): boolean {
     return (this.modeBits & 2) !== 0;
   }
+  /** Turns stale-use detection on or off (on: every hit re-walks the tables to compare). */
   set detectStaleUses(on: boolean) {
     this.modeBits = on ? this.modeBits | 2 : this.modeBits & ~2;
   }
