@@ -65,7 +65,7 @@ function markUsed(w: Uint32Array, e4: number, e3: number, e2: number, e1: number
  */
 function hugeHitSize(r: TranslationResult, size: number): void {
   r.level = size === 4 ? 2 : size;
-  r.pageSizeBytes = size === 2 ? 2097152 : size === 3 ? 1073741824 : 4194304;
+  r.pageSizeBytes = tlbPageSizeBytes(size);
 }
 
 /**

@@ -321,8 +321,9 @@ export class TraceReplay {
   private memoAllowed(): boolean {
     const tlb = this.cpu.tlb;
     const regs = this.cpu.registers;
-    // TLB on, no stale-use detector, paging on (CR0.PG), no PCIDs or protection keys (CR4.PCIDE | PKE).
-    return this.memoWanted && this.swap === null && tlb !== null && tlb.enabled && !tlb.detectStaleUses && (regs.cr0 & 0x8000_0000) !== 0 && (regs.cr4 & 0x42_0000) === 0;
+    // The quick path's own gate: TLB on without the stale-use detector (Tlb.probeMode 1), paging on
+    // (CR0.PG), no PCIDs or protection keys (CR4.PCIDE | PKE).
+    return this.memoWanted && this.swap === null && tlb !== null && tlb.probeMode === 1 && (regs.cr0 & 0x8000_0000) !== 0 && (regs.cr4 & 0x42_0000) === 0;
   }
 
   /** One page reference through the Cpu (`curPage`, `curVa`), then the analyses. Returns false when skipped (lenient). */
