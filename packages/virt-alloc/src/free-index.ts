@@ -7,23 +7,20 @@ const FAN_BITS = 3;
 const FAN = 1 << FAN_BITS;
 
 /**
- * The larger of two finite numbers without a branch on them: the comparison becomes 0 or 1 (a
- * setcc, no jump), so a scan for the largest of random lengths does not mispredict at each new
- * maximum. Exact for safe integers: `a + (b - a)` is `b`.
+ * The larger of two lengths without a branch on them: `(a + b + |b - a|) / 2`. `Math.abs` of a
+ * double is one AND (V8 compiles it without a jump), so a scan for the largest of random lengths
+ * never mispredicts, and the chain from `a` is an add, an AND, an add and a multiply. Exact here:
+ * `a` and `b` are lengths of disjoint free intervals of the managed range (or 0), so `a + b` is at
+ * most `end - start` < 2^53, an exact integer, and `a + b + |b - a|` is twice the larger, an even
+ * integer below 2^54, also exact; halving is exact.
  */
 function larger(a: number, b: number): number {
-  return a + +(b > a) * (b - a);
+  return (a + b + Math.abs(b - a)) * 0.5;
 }
 
-/** The largest of the 8 doubles from `c` (a max-tree node's children), two chains of `larger`. */
+/** The largest of the 8 doubles from `c` (a max-tree node's children): a tree of `larger`, 3 deep. */
 function largestOfFan(tree: Float64Array, c: number): number {
-  let v0 = 0;
-  let v1 = 0;
-  for (let j = c; j < c + FAN; j += 2) {
-    v0 = larger(v0, tree[j]!);
-    v1 = larger(v1, tree[j + 1]!);
-  }
-  return larger(v0, v1);
+  return larger(larger(larger(tree[c]!, tree[c + 1]!), larger(tree[c + 2]!, tree[c + 3]!)), larger(larger(tree[c + 4]!, tree[c + 5]!), larger(tree[c + 6]!, tree[c + 7]!)));
 }
 
 /**
@@ -466,25 +463,32 @@ export class FreeIndex {
     if (e - a > this.lmax[x]!) this.setMax(pos, x, e - a);
   }
 
-  /** Leaf x's largest interval (0 if empty): two chains of `larger`, no branch per interval. */
+  /**
+   * Leaf x's largest interval (0 if empty): four chains of `larger`, no branch per interval. The
+   * slots past a leaf's count hold 0 (`check` verifies it), so the scan runs to a multiple of 4.
+   */
   private maxOf(x: number): number {
     const ln = this.ln;
     let m0 = 0;
     let m1 = 0;
+    let m2 = 0;
+    let m3 = 0;
     let k = x * CAP;
     const end = k + this.cnt[x]!;
-    for (; k + 1 < end; k += 2) {
+    for (; k < end; k += 4) {
       m0 = larger(m0, ln[k]!);
       m1 = larger(m1, ln[k + 1]!);
+      m2 = larger(m2, ln[k + 2]!);
+      m3 = larger(m3, ln[k + 3]!);
     }
-    if (k < end) m0 = larger(m0, ln[k]!);
-    return larger(m0, m1);
+    return larger(larger(m0, m1), larger(m2, m3));
   }
 
   /**
    * Throws unless the leaves hold 1..32 intervals each (one empty leaf only when there is no free
    * space), intervals are ordered, non-empty and never adjacent, every cached first start, leaf
-   * maximum and tree value is true, and no leaf slot leaks; calls `visit` on each interval in order.
+   * maximum and tree value is true, the slots past a leaf's count (and every slot of a recycled
+   * leaf) hold 0, and no leaf slot leaks; calls `visit` on each interval in order.
    */
   check(fail: (msg: string) => never, visit: (start: number, end: number) => void): void {
     let total = 0;
@@ -497,6 +501,7 @@ export class FreeIndex {
       const c = this.cnt[x]!;
       if (c > CAP || c < (this.n === 1 ? 0 : 1)) fail(`free leaf ${x} holds ${c} intervals`);
       if (c > 0 && this.first[pos] !== this.st[x * CAP]) fail(`free leaf ${x} caches first ${this.first[pos]}, true ${this.st[x * CAP]}`);
+      for (let k = x * CAP + c; k < x * CAP + CAP; k++) if (this.st[k] !== 0 || this.ln[k] !== 0) fail(`free leaf ${x} slot ${k - x * CAP} past its count is not 0`);
       if (this.lmax[x] !== this.maxOf(x)) fail(`free leaf ${x} caches maxFree ${this.lmax[x]}, true ${this.maxOf(x)}`);
       for (let k = x * CAP; k < x * CAP + c; k++) {
         const s = this.st[k]!;
@@ -509,6 +514,10 @@ export class FreeIndex {
       }
     }
     if (total !== this.count) fail(`free index holds ${total} intervals, count says ${this.count}`);
+    for (const x of this.freeSlots) {
+      if (this.cnt[x] !== 0 || this.lmax[x] !== 0) fail(`recycled free leaf ${x} holds ${this.cnt[x]} intervals`);
+      for (let k = x * CAP; k < x * CAP + CAP; k++) if (this.st[k] !== 0 || this.ln[k] !== 0) fail(`recycled free leaf ${x} slot ${k - x * CAP} is not 0`);
+    }
     if (this.n + this.freeSlots.length !== this.slots) fail(`free leaves leak: ${this.n} live + ${this.freeSlots.length} free != ${this.slots}`);
     for (let i = 0; i < this.base + this.size; i++) {
       const want = i >= this.base ? (i - this.base < this.n ? this.lmax[this.ord[i - this.base]!]! : 0) : this.childMax(i);
