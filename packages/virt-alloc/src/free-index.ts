@@ -49,7 +49,8 @@ export class FreeIndex {
   private slots = 0;
   private freeSlots: number[] = [];
   private ord = new Int32Array(4);
-  private first = new Float64Array(4);
+  /** Each leaf position's first start; +Infinity from position `n` to the end (at least `size` long). */
+  private first: Float64Array = new Float64Array(FAN).fill(Infinity);
   private n = 0;
   /**
    * The max-tree: an implicit 8-ary tree, node 0 the root, node i's children 8i + 1 .. 8i + 8;
@@ -111,17 +112,25 @@ export class FreeIndex {
   }
 
   /**
-   * The position of the last leaf whose first start is <= addr (or 0). A binary search whose
-   * comparisons are added, not branched on: its steps depend only on `n`, so nothing mispredicts.
+   * The position of the last leaf whose first start is <= addr (or 0). An 8-way search over the
+   * positions 0 .. size - 1 (a power of 8): each round counts which of 7 evenly spaced first starts
+   * are <= addr (independent loads, the comparisons added, not branched on; past the last leaf
+   * `first` holds +Infinity, which counts 0) and keeps that eighth: 4 rounds for ~2,400 leaves
+   * instead of a binary search's 12 dependent steps.
    */
   leafPos(addr: number): number {
     const first = this.first;
     let lo = 0;
-    let len = this.n;
-    while (len > 1) {
-      const half = len >>> 1;
-      lo += +(first[lo + half]! <= addr) * half;
-      len -= half;
+    for (let s = this.size >>> FAN_BITS; s >= 1; s >>>= FAN_BITS) {
+      const c =
+        +(first[lo + s]! <= addr) +
+        +(first[lo + 2 * s]! <= addr) +
+        +(first[lo + 3 * s]! <= addr) +
+        +(first[lo + 4 * s]! <= addr) +
+        +(first[lo + 5 * s]! <= addr) +
+        +(first[lo + 6 * s]! <= addr) +
+        +(first[lo + 7 * s]! <= addr);
+      lo += c * s;
     }
     return lo;
   }
@@ -362,6 +371,7 @@ export class FreeIndex {
       this.size = size;
       this.base = (size - 1) / (FAN - 1);
       this.tree = new Float64Array(this.base + size);
+      if (this.first.length < size) this.first = this.growFirst(size);
       from = 0;
     }
     const tree = this.tree;
@@ -375,6 +385,13 @@ export class FreeIndex {
       hi = (hi - 1) >>> FAN_BITS;
       for (let i = lo; i <= hi; i++) tree[i] = this.childMax(i);
     }
+  }
+
+  /** `first` grown to `len` entries, the new ones +Infinity. */
+  private growFirst(len: number): Float64Array {
+    const f = new Float64Array(len).fill(Infinity);
+    f.set(this.first);
+    return f;
   }
 
   private childMax(i: number): number {
@@ -401,6 +418,7 @@ export class FreeIndex {
       this.ord.copyWithin(pos, pos + 1, this.n);
       this.first.copyWithin(pos, pos + 1, this.n);
       this.n--;
+      this.first[this.n] = Infinity;
       this.lmax[x] = 0;
       this.freeSlots.push(x);
       this.rebuildTree(pos);
@@ -429,10 +447,8 @@ export class FreeIndex {
       this.ln.fill(0, x * CAP + HALF, x * CAP + CAP);
       this.cnt[x] = HALF;
       this.cnt[y] = CAP - HALF;
-      if (this.n === this.ord.length) {
-        this.ord = grow(this.ord, this.n * 2);
-        this.first = grow(this.first, this.n * 2);
-      }
+      if (this.n === this.ord.length) this.ord = grow(this.ord, this.n * 2);
+      if (this.n === this.first.length) this.first = this.growFirst(this.n * FAN);
       this.ord.copyWithin(pos + 2, pos + 1, this.n);
       this.first.copyWithin(pos + 2, pos + 1, this.n);
       this.ord[pos + 1] = y;
@@ -513,6 +529,8 @@ export class FreeIndex {
         visit(s, e);
       }
     }
+    if (this.first.length < this.size) fail(`first starts: ${this.first.length} entries for ${this.size} positions`);
+    for (let p = this.n; p < this.first.length; p++) if (this.first[p] !== Infinity) fail(`first start past the last leaf, at position ${p}: ${this.first[p]}`);
     if (total !== this.count) fail(`free index holds ${total} intervals, count says ${this.count}`);
     for (const x of this.freeSlots) {
       if (this.cnt[x] !== 0 || this.lmax[x] !== 0) fail(`recycled free leaf ${x} holds ${this.cnt[x]} intervals`);
