@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { PageRadix } from '../src/page-radix';
 
 // The in-use index on its own, against a Map: a block alone in its 16 pages is held inline in its
-// bottom node slot (page offset, length in pages and tag id packed in one double) unless its tag
-// id is 4096 or more or it spans 2^36 pages or more; a second block in the same 16 pages moves both
+// bottom node slot (page offset, tag id and length in pages packed in one 32-bit integer) unless
+// its tag id is 64 or more or it spans 2^21 pages or more; a second block in the same 16 pages moves both
 // to a leaf, and a leaf left with one block that packs goes back inline. Keys sit at 0, across 2^32
 // bytes, at 2^47 bytes and just below 2^53, where a 32-bit operator on a key would truncate.
 
@@ -31,10 +31,10 @@ function keyOf(cfg: Config, k: number): number {
   return cfg.spread === true && k >= 150 ? (k - 149) * 2 ** (12 + 8 * (k % 3)) : cfg.base + k;
 }
 
-/** Lengths in pages: small, and around 2^36, where a block stops fitting inline. */
-const pagesArb = fc.oneof(fc.integer({ min: 1, max: 40 }), fc.constantFrom(2 ** 36 - 1, 2 ** 36, 2 ** 40));
-/** Tag ids: 0 (none), small, and around 4096, where a block stops fitting inline. */
-const tagArb = fc.constantFrom(0, 1, 7, 4095, 4096, 100_000);
+/** Lengths in pages: small, and around 2^21, where a block stops fitting inline. */
+const pagesArb = fc.oneof(fc.integer({ min: 1, max: 40 }), fc.constantFrom(2 ** 21 - 1, 2 ** 21, 2 ** 40));
+/** Tag ids: 0 (none), small, and around 64, where a block stops fitting inline. */
+const tagArb = fc.constantFrom(0, 1, 7, 63, 64, 100_000);
 const keyArb = fc.nat({ max: 199 });
 
 type Op =
@@ -123,12 +123,12 @@ describe('PageRadix (model-based, against a Map)', () => {
 
   it('keeps a block in a leaf when its tag id or its length does not pack', () => {
     const radix = new PageRadix(1);
-    radix.insert(2 ** 47, 2 ** 47 + 2 ** 36, 0); // 2^36 pages: too long to pack
-    radix.insert(2 ** 47 + 16, 2 ** 47 + 17, 4096); // tag id 4096: too large to pack
+    radix.insert(2 ** 47, 2 ** 47 + 2 ** 21, 0); // 2^21 pages: too long to pack
+    radix.insert(2 ** 47 + 16, 2 ** 47 + 17, 64); // tag id 64: too large to pack
     const leafTop = (radix as unknown as { leafTop: number }).leafTop;
     expect(leafTop).toBe(3); // two leaves made (leaf 0 is never used)
-    expect(radix.get(2 ** 47)).toBe(2 ** 47 + 2 ** 36);
-    radix.setEndAtSlot(2 ** 47 + 2 ** 36 - 1); // now it packs: back inline
+    expect(radix.get(2 ** 47)).toBe(2 ** 47 + 2 ** 21);
+    radix.setEndAtSlot(2 ** 47 + 2 ** 21 - 1); // now it packs: back inline
     expect((radix as unknown as { freeLeaves: number[] }).freeLeaves.length).toBe(1);
     radix.check(fail, () => {});
   });

@@ -521,10 +521,10 @@ describe('VirtualAllocator.checkInvariants', () => {
     const va = small();
     va.alloc(K);
     va.alloc(K);
-    const free = (va as unknown as { freeIdx: { st: Float64Array; ln: Float64Array; ord: Int32Array } }).freeIdx;
+    const free = (va as unknown as { freeIdx: { iv: Float64Array; ord: Int32Array } }).freeIdx;
     const k = free.ord[0]! * 32; // the first leaf (32 intervals): its first free block now starts inside the second in-use block
-    free.st[k] = free.st[k]! - K;
-    free.ln[k] = free.ln[k]! + K;
+    free.iv[2 * k] = free.iv[2 * k]! - K; // interval k: start at 2k, length at 2k + 1
+    free.iv[2 * k + 1] = free.iv[2 * k + 1]! + K;
     expect(() => va.checkInvariants()).toThrow(/invariant/);
   });
 
