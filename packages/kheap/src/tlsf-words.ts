@@ -78,9 +78,14 @@ const enum T {
   QUICK_DEPTH = 8,
   /**
    * Below this many arenas a request may also take a cached block of the class two above its
-   * own (see {@link Tlsf.quickReach}).
+   * own (see {@link Tlsf.quickThird}).
    */
   WIDE_QUICK_ARENAS = 24,
+  /**
+   * From {@link WIDE_QUICK_ARENAS} arenas on, a request still takes a cached block of the class
+   * two above its own when that class's blocks are smaller than this (3 KiB).
+   */
+  NARROW_THIRD_LIMIT = 3072,
 }
 /** Header bytes; also the payload alignment. */
 export const TLSF_HEADER: number = T.HEADER;
@@ -160,15 +165,22 @@ export class TlsfWords {
   private readonly quickOfSize = new Uint8Array(T.SIZE_TABLE_LIMIT >> 4).map((_, k) => (k << 4 < T.QUICK_SIZE_LIMIT ? Math.min(listOf(k << 4), T.QUICK_LISTS) : T.QUICK_LISTS));
   arenaCount = 0;
   /**
-   * 1 while the TLSF holds fewer than {@link T.WIDE_QUICK_ARENAS} arenas, else 0: how much further
-   * up than the class above its own a request looks in the quick lists ({@link quickAlloc}). In a
-   * small heap a quick list rarely holds the class asked for (~128 blocks live over ~100 classes
-   * on issue 19's trace), so a request also takes a block of the class two above (at most 3/32
-   * bigger than it needs), which cuts the TLSF's own allocations by a third there; in a bigger
-   * heap the lists are fuller and the larger blocks would cost footprint (issue 19's floor is
-   * 1.15 from ~1,000 blocks live, 1.35 below). Set whenever the arena count changes.
+   * The third quick list a request looks at ({@link quickAlloc}), by the second (the class above
+   * its own): the class two above, or the second list again (empty by then). While the TLSF holds
+   * fewer than {@link T.WIDE_QUICK_ARENAS} arenas this is {@link wideThird} (the class two above
+   * for every request): in a small heap a quick list rarely holds the class asked for (~128
+   * blocks live over ~100 classes on issue 19's trace), and a block at most 3/32 bigger than it
+   * needs cuts the TLSF's own allocations by a third there. From 24 arenas on it is
+   * {@link narrowThird} (the class two above only while its blocks are under 3 KiB): the lists
+   * are fuller, and the larger blocks of the big classes would cost footprint (issue 19's floor
+   * is 1.15 from ~1,000 blocks live, 1.35 below); the small classes, with few blocks live each,
+   * still miss most and cost least. Set whenever the arena count changes.
    */
-  quickReach = 1;
+  private quickThird: Uint8Array;
+  /** Every list's next: the class two above the request's (the list past the last: empty and full). */
+  private readonly wideThird = new Uint8Array(T.QUICK_LISTS + 1).map((_, i) => Math.min(i + 1, T.QUICK_LISTS));
+  /** The next list while it holds blocks under {@link T.NARROW_THIRD_LIMIT} bytes, else the list itself. */
+  private readonly narrowThird = new Uint8Array(T.QUICK_LISTS + 1).map((_, i) => (i + 1 < listOf(T.NARROW_THIRD_LIMIT) ? i + 1 : i));
   /**
    * Arenas held entirely free (their one free block spans the arena). Hysteresis: an arena that
    * becomes free is kept as a spare rather than returned at once when the heap holds one arena or
@@ -200,6 +212,7 @@ export class TlsfWords {
     this.userOff = debug ? 16 : 0;
     this.userToHeader = T.HEADER + this.userOff;
     this.pageInfo = pages.info;
+    this.quickThird = this.wideThird;
     // Requests in one 16-byte step share a block size (header and rounding add multiples of 16).
     for (let k = 0; k < this.quickOfReq.length; k++) this.quickOfReq[k] = listOf(this.blockSizeFor(k << 4));
     if (debug) this.quickOfSize.fill(T.QUICK_LISTS);
@@ -292,8 +305,8 @@ export class TlsfWords {
   /**
    * The quick lists' {@link alloc} (kmalloc's fast path): a block for `req` (1..8 KiB, a valid
    * request) from this size class's quick list, the next one's (at most 1/32 bigger) or, in a
-   * small heap ({@link quickReach}), the one after (at most 3/32 bigger), or -1 when they are
-   * empty (always in debug mode, which keeps no quick lists).
+   * small heap or for the classes under 3 KiB ({@link quickThird}), the one after (at most 3/32
+   * bigger), or -1 when they are empty (always in debug mode, which keeps no quick lists).
    */
   quickAlloc(req: number): number {
     const heads = this.quickHead;
@@ -302,8 +315,8 @@ export class TlsfWords {
     if (b === -1) {
       b = heads[++i]!;
       if (b === -1) {
-        // The class two above, in a small heap; else list i again, empty.
-        b = heads[(i += this.quickReach)]!;
+        // The class two above (quickThird); else list i again, empty.
+        b = heads[(i = this.quickThird[i]!)]!;
         if (b === -1) return -1;
       }
     }
@@ -438,10 +451,10 @@ export class TlsfWords {
     return true;
   }
 
-  /** Adds `delta` to the arena count and sets {@link quickReach} from it. */
+  /** Adds `delta` to the arena count and sets {@link quickThird} from it. */
   private countArenas(delta: number): void {
     this.arenaCount += delta;
-    this.quickReach = this.arenaCount < T.WIDE_QUICK_ARENAS ? 1 : 0;
+    this.quickThird = this.arenaCount < T.WIDE_QUICK_ARENAS ? this.wideThird : this.narrowThird;
   }
 
   /** Header offset of the block whose caller pointer is `user`. */
@@ -844,7 +857,7 @@ export class TlsfWords {
       if (n !== this.quickCount[i] || n > T.QUICK_DEPTH) throw new Error(`TLSF: quick list ${i} holds ${n} blocks, counted ${this.quickCount[i]!} (at most ${T.QUICK_DEPTH})`);
     }
     if (this.quickHead[T.QUICK_LISTS] !== -1 || this.quickCount[T.QUICK_LISTS] !== T.QUICK_DEPTH) throw new Error('TLSF: the quick list past the last is not empty and full');
-    if (this.quickReach !== (this.arenaCount < T.WIDE_QUICK_ARENAS ? 1 : 0)) throw new Error(`TLSF: quick-list reach ${this.quickReach} with ${this.arenaCount} arenas`);
+    if (this.quickThird !== (this.arenaCount < T.WIDE_QUICK_ARENAS ? this.wideThird : this.narrowThird)) throw new Error(`TLSF: quick lists' third probe ${this.quickThird === this.wideThird ? 'wide' : 'narrow'} with ${this.arenaCount} arenas`);
     if (freeSeen.size !== 0) throw new Error(`TLSF: ${freeSeen.size} free blocks are on no list`);
     return { count, bytes };
   }

@@ -13,6 +13,15 @@ import { checkPattern, makeHeap, writePattern } from './helpers';
 
 const tlsfBlocks = (heap: KernelHeap) => heap.blocks().filter((b) => b.kind === 'tlsf');
 
+/** A heap whose TLSF holds 24 arenas: one 600-byte block (`keep`), the rest 4,000-byte ones (`fill`). */
+function heapOf24Arenas(): { heap: KernelHeap; keep: number; fill: number[] } {
+  const { heap } = makeHeap();
+  const keep = heap.kmalloc(600)!;
+  const fill: number[] = [];
+  while (heap.stats().tlsf.arenaCount < 24) fill.push(heap.kmalloc(4000)!);
+  return { heap, keep, fill };
+}
+
 describe('TLSF quick lists', () => {
   it('hand a freed block, unmerged, to the next request of its size class (last freed first)', () => {
     const { heap } = makeHeap();
@@ -42,26 +51,39 @@ describe('TLSF quick lists', () => {
     heap.checkInvariants();
   });
 
-  it('from 24 arenas on, hand a cached block only to its class and the class below, and again below 24', () => {
-    const { heap } = makeHeap();
-    const keep = heap.kmalloc(600)!;
-    const fill: number[] = [];
-    while (heap.stats().tlsf.arenaCount < 24) fill.push(heap.kmalloc(4000)!);
-    const p = heap.kmalloc(1000)!; // a 1,024-byte block (TLSF list 2·32 + 0)
+  it('from 24 arenas on, hand a cached block of 3 KiB or more only to its class and the class below, and again below 24', () => {
+    const { heap, keep, fill } = heapOf24Arenas();
+    const p = heap.kmalloc(3500)!; // a 3,520-byte block (TLSF list 3·32 + 23)
     heap.kfree(p);
-    const q = heap.kmalloc(976)!; // a 992-byte block: two classes below, not served from p any more
+    const q = heap.kmalloc(3376)!; // a 3,392-byte block: two classes below, not served from p any more
     expect(q).not.toBe(p);
     heap.checkInvariants();
-    expect(heap.kmalloc(990)).toBe(p); // a 1,008-byte block: the class below
+    expect(heap.kmalloc(3440)).toBe(p); // a 3,456-byte block: the class below
     heap.kfree(p);
     // Back under 24 arenas (the whole arenas of 4,000-byte blocks freed go back): two classes again.
     for (const x of fill.splice(0)) heap.kfree(x);
     expect(heap.stats().tlsf.arenaCount).toBeLessThan(24);
     heap.kfree(q);
-    expect(heap.kmalloc(976)).toBe(q); // q's own class: still cached
-    expect(heap.kmalloc(976)).toBe(p); // two classes below p's
+    expect(heap.kmalloc(3376)).toBe(q); // q's own class: still cached
+    expect(heap.kmalloc(3376)).toBe(p); // two classes below p's
     heap.checkInvariants();
     for (const x of [p, q, keep]) heap.kfree(x);
+  });
+
+  it('from 24 arenas on, still hand a cached block under 3 KiB to a request of the class two below its own', () => {
+    const { heap, keep, fill } = heapOf24Arenas();
+    const p = heap.kmalloc(1000)!; // a 1,024-byte block (TLSF list 2·32 + 0)
+    const r = heap.kmalloc(2992)!; // a 3,008-byte block (list 3·32 + 15), the last class under 3 KiB
+    const s = heap.kmalloc(3056)!; // a 3,072-byte block (list 3·32 + 16), the first of 3 KiB
+    for (const x of [p, r, s]) heap.kfree(x);
+    expect(heap.kmalloc(960)).not.toBe(p); // a 976-byte block: three classes below
+    expect(heap.kmalloc(976)).toBe(p); // a 992-byte block: two classes below
+    expect(heap.kmalloc(2864)).toBe(r); // a 2,880-byte block (list 3·32 + 13): two classes below r's
+    expect(heap.kmalloc(2928)).not.toBe(s); // a 2,944-byte block (list 3·32 + 14): two classes below s's
+    heap.checkInvariants();
+    expect(heap.stats().tlsf.arenaCount).toBeGreaterThanOrEqual(24);
+    for (const x of [...fill, keep]) heap.kfree(x);
+    heap.checkInvariants();
   });
 
   it('still report a double free and an interior pointer of a cached block, changing nothing', () => {
@@ -264,7 +286,7 @@ const commands = [
 describe('TLSF quick lists (model-based)', () => {
   // 512 KiB: drains before growing and out-of-memory both happen. With ballast (1.5 MiB, 21 arenas
   // of live 4,000-byte blocks to start from, which the commands free too): the TLSF crosses 24
-  // arenas, where a request stops taking blocks of the class two above its own, and back.
+  // arenas, where a request stops taking blocks of the class two above its own from 3 KiB up, and back.
   for (const [label, port, region, ballast] of [
     ['words32 view', false, 512 * 1024, 0],
     ['port only', true, 512 * 1024, 0],
