@@ -40,9 +40,12 @@ function splitArgs(args: string): string[] {
   return out;
 }
 
-/** Rewrites `[this.]m.rd(E)` to `[this.]w[(E) >> 2]!` and `[this.]m.wr(E, V)` to `[this.]w[(E) >> 2] = V`. */
+/**
+ * Rewrites `[this.]m.rd(E)` to `[this.]w[(E) >> 2]!` and `[this.]m.wr(E, V)` to
+ * `[this.]w[(E) >> 2] = V`; the word-numbered `m.rdw(Q)` / `m.wrw(Q, V)` to `w[Q]!` / `w[Q] = V`.
+ */
 function rewriteAccesses(src: string): string {
-  const call = /(this\.)?\bm\.(rd|wr)\(/g;
+  const call = /(this\.)?\bm\.(rdw|wrw|rd|wr)\(/g;
   let out = '';
   let at = 0;
   for (let hit = call.exec(src); hit !== null; hit = call.exec(src)) {
@@ -51,8 +54,9 @@ function rewriteAccesses(src: string): string {
     const args = splitArgs(src.slice(open + 1, close));
     const w = `${hit[1] ?? ''}w`;
     out += src.slice(at, hit.index);
-    if (hit[2] === 'rd') out += `${w}[(${args[0]}) >> 2]!`;
-    else out += `${w}[(${args[0]}) >> 2] = ${args[1]}`;
+    const index = hit[2]!.endsWith('w') ? args[0] : `(${args[0]}) >> 2`;
+    if (hit[2]!.startsWith('rd')) out += `${w}[${index}]!`;
+    else out += `${w}[${index}] = ${args[1]}`;
     at = close + 1;
     call.lastIndex = at;
   }

@@ -29,6 +29,41 @@ describe('TLSF quick lists', () => {
     heap.checkInvariants();
   });
 
+  it('in a heap of fewer than 24 arenas, hand a cached block to a request of the class two below its own, not three', () => {
+    const { heap } = makeHeap();
+    const keep = heap.kmalloc(600)!;
+    const p = heap.kmalloc(1000)!; // a 1,024-byte block (TLSF list 2·32 + 0)
+    heap.kfree(p);
+    const q = heap.kmalloc(960)!; // a 976-byte block (list 1·32 + 29): three classes below
+    expect(q).not.toBe(p);
+    expect(heap.kmalloc(976)).toBe(p); // a 992-byte block (list 1·32 + 30): two classes below
+    heap.checkInvariants();
+    for (const x of [p, q, keep]) heap.kfree(x);
+    heap.checkInvariants();
+  });
+
+  it('from 24 arenas on, hand a cached block only to its class and the class below, and again below 24', () => {
+    const { heap } = makeHeap();
+    const keep = heap.kmalloc(600)!;
+    const fill: number[] = [];
+    while (heap.stats().tlsf.arenaCount < 24) fill.push(heap.kmalloc(4000)!);
+    const p = heap.kmalloc(1000)!; // a 1,024-byte block (TLSF list 2·32 + 0)
+    heap.kfree(p);
+    const q = heap.kmalloc(976)!; // a 992-byte block: two classes below, not served from p any more
+    expect(q).not.toBe(p);
+    heap.checkInvariants();
+    expect(heap.kmalloc(990)).toBe(p); // a 1,008-byte block: the class below
+    heap.kfree(p);
+    // Back under 24 arenas (the whole arenas of 4,000-byte blocks freed go back): two classes again.
+    for (const x of fill.splice(0)) heap.kfree(x);
+    expect(heap.stats().tlsf.arenaCount).toBeLessThan(24);
+    heap.kfree(q);
+    expect(heap.kmalloc(976)).toBe(q); // q's own class: still cached
+    expect(heap.kmalloc(976)).toBe(p); // two classes below p's
+    heap.checkInvariants();
+    for (const x of [p, q, keep]) heap.kfree(x);
+  });
+
   it('still report a double free and an interior pointer of a cached block, changing nothing', () => {
     const { heap } = makeHeap();
     const keep = heap.kmalloc(2000)!;
@@ -227,21 +262,36 @@ const commands = [
 ];
 
 describe('TLSF quick lists (model-based)', () => {
-  for (const [label, port] of [
-    ['words32 view', false],
-    ['port only', true],
+  // 512 KiB: drains before growing and out-of-memory both happen. With ballast (1.5 MiB, 21 arenas
+  // of live 4,000-byte blocks to start from, which the commands free too): the TLSF crosses 24
+  // arenas, where a request stops taking blocks of the class two above its own, and back.
+  for (const [label, port, region, ballast] of [
+    ['words32 view', false, 512 * 1024, 0],
+    ['port only', true, 512 * 1024, 0],
+    ['words32 view, around 24 arenas', false, 1536 * 1024, 21],
   ] as const) {
     it(`keep the heap consistent with a Map of live blocks (${label})`, () => {
+      const arenas = { below: 0, above: 0 };
       fc.assert(
         fc.property(fc.commands(commands, { maxCommands: 200, size: 'max' }), (cmds) => {
-          const { heap, backing } = makeHeap(512 * 1024, { port });
+          const { heap, backing } = makeHeap(region, { port });
           const model: Model = { live: new Map(), freed: new Set(), nextSeed: 1 };
+          while (heap.stats().tlsf.arenaCount < ballast) {
+            const p = heap.kmalloc(4000)!;
+            const seed = model.nextSeed++;
+            writePattern(backing, p, 4000, seed);
+            model.live.set(p, { size: 4000, seed });
+          }
           fc.modelRun(() => ({ model, real: { heap, backing } }), cmds);
           for (const [p, l] of model.live) expect(checkPattern(backing, p, l.size, l.seed)).toBe(-1);
+          arenas[heap.stats().tlsf.arenaCount < 24 ? 'below' : 'above']++;
         }),
         { numRuns: Number(process.env.KHEAP_PROP_RUNS ?? 40) },
       );
       expect(seen.reused).toBeGreaterThan(0);
+      // The ballast runs end on both sides of 24 arenas (about half each: 40 runs all on one side
+      // would have a chance under 1e-10).
+      if (ballast > 0) expect(Math.min(arenas.below, arenas.above)).toBeGreaterThan(0);
     });
   }
 });
