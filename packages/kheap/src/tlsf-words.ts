@@ -74,8 +74,12 @@ const enum T {
    * (a request of at most 32 KiB, header and rounding added: at most 33,823 bytes).
    */
   SIZE_TABLE_LIMIT = 36 * 1024,
-  /** Blocks a quick list holds at most; a free beyond that goes to the TLSF proper. */
+  /** Blocks a quick list of blocks under {@link DEEP_QUICK_FROM} holds at most; a free beyond that goes to the TLSF proper. */
   QUICK_DEPTH = 8,
+  /** Blocks a quick list of blocks from {@link DEEP_QUICK_FROM} bytes on holds at most. */
+  DEEP_QUICK_DEPTH = 16,
+  /** Lists of blocks from this size (3 KiB) hold {@link DEEP_QUICK_DEPTH} blocks (see {@link Tlsf.quickRoom}). */
+  DEEP_QUICK_FROM = 3072,
   /**
    * Below this many arenas a request may also take a cached block of the class two above its
    * own (see {@link Tlsf.quickThird}).
@@ -83,16 +87,18 @@ const enum T {
   WIDE_QUICK_ARENAS = 24,
   /**
    * From {@link WIDE_QUICK_ARENAS} arenas on, a request still takes a cached block of the class
-   * two above its own when that class's blocks are smaller than this (3 KiB).
+   * two above its own when that class's blocks are smaller than this (4 KiB).
    */
-  NARROW_THIRD_LIMIT = 3072,
+  NARROW_THIRD_LIMIT = 4096,
 }
 /** Header bytes; also the payload alignment. */
 export const TLSF_HEADER: number = T.HEADER;
 /** Largest request whose block the quick lists take. */
 export const QUICK_MAX_REQUEST: number = T.QUICK_MAX_REQUEST;
-/** Blocks a quick list holds at most; a free beyond that goes to the TLSF proper. */
+/** Blocks a quick list of blocks under 3 KiB holds at most; a free beyond that goes to the TLSF proper. */
 export const QUICK_DEPTH: number = T.QUICK_DEPTH;
+/** Blocks a quick list of blocks from 3 KiB on holds at most. */
+export const DEEP_QUICK_DEPTH: number = T.DEEP_QUICK_DEPTH;
 
 /**
  * From this many arenas on, one entirely free arena is kept as a spare (at most 1/4 of the held
@@ -147,11 +153,16 @@ export class TlsfWords {
    */
   private readonly quickHead = new Int32Array(T.QUICK_LISTS + 1).fill(-1);
   /**
-   * Blocks in each quick list. The list past the last (index QUICK_LISTS) is always empty and
-   * always "full": it is the class two above the last request's ({@link quickAlloc}), and the list
-   * of every size the quick lists do not hold ({@link quickOfSize}), so a push there is refused.
+   * Room left in each quick list: its depth ({@link quickDepth}: 8 blocks, 16 for the lists of
+   * blocks from 3 KiB) minus the blocks it holds. On issue 19's trace the deeper lists for the
+   * larger classes keep the footprint within its floor at ~1,000 blocks live with the class two
+   * above taken at every size under 4 KiB ({@link quickThird}; with 8 everywhere: 1.157 on one
+   * draw), and cut the TLSF's own allocations there by a sixth. The list past the last (index
+   * QUICK_LISTS) is always empty and has no room: it is the class two above the last request's
+   * ({@link quickAlloc}), and the list of every size the quick lists do not hold
+   * ({@link quickOfSize}), so a push there is refused.
    */
-  private readonly quickCount = new Int32Array(T.QUICK_LISTS + 1).fill(T.QUICK_DEPTH, T.QUICK_LISTS);
+  private readonly quickRoom = new Int32Array(T.QUICK_LISTS + 1).map((_, i) => this.quickDepth(i));
   /**
    * Quick list of a request, by `(req + 15) >> 4` up to 8 KiB (outside debug mode): what
    * `listOf(blockSizeFor(req))` computes, looked up instead of computed on every kmalloc.
@@ -326,7 +337,7 @@ export class TlsfWords {
     // enough for V8 to inline.
     const q = b >> 2;
     heads[i] = w[q + T.W_NEXT]!;
-    this.quickCount[i]!--;
+    this.quickRoom[i]!++;
     const size = w[q + T.W_SIZE]! & ~15;
     w[q + T.W_SIZE] = size;
     w[q + T.W_REQ] = req;
@@ -451,6 +462,11 @@ export class TlsfWords {
     return true;
   }
 
+  /** Blocks quick list `i` holds at most: 8, 16 for blocks from 3 KiB, none past the last list. */
+  private quickDepth(i: number): number {
+    return i === T.QUICK_LISTS ? 0 : i >= listOf(T.DEEP_QUICK_FROM) ? T.DEEP_QUICK_DEPTH : T.QUICK_DEPTH;
+  }
+
   /** Adds `delta` to the arena count and sets {@link quickThird} from it. */
   private countArenas(delta: number): void {
     this.arenaCount += delta;
@@ -495,10 +511,10 @@ export class TlsfWords {
     // A block in use has no flag bits in its size word (and a size > 0).
     if (w[q + T.W_CHECK]! !== (hash ^ size) || (size & 15) !== 0 || size === 0) return false;
     // A size the quick lists do not hold maps to the always full list; a forged header's size
-    // beyond the table reads undefined, which is not below QUICK_DEPTH either: both go to free().
+    // beyond the table reads undefined, which is not above 0 either: both go to free().
     const i = this.quickOfSize[size >> 4]!;
-    const counts = this.quickCount;
-    if (counts[i]! < T.QUICK_DEPTH && this.blocksInUse > 1) {
+    const room = this.quickRoom;
+    if (room[i]! > 0 && this.blocksInUse > 1) {
       const heads = this.quickHead;
       this.blocksInUse--;
       this.bytesInUse -= size;
@@ -507,7 +523,7 @@ export class TlsfWords {
       w[q + T.W_SIZE] = size | T.QUICK;
       w[q + T.W_CHECK] = hash ^ (size | T.QUICK);
       heads[i] = b;
-      counts[i]!++;
+      room[i]!--;
       return true;
     }
     this.free(user);
@@ -551,12 +567,12 @@ export class TlsfWords {
     if (this.debug) this.m.fill8(b + T.HEADER, size - T.HEADER, POISON_FREE);
     else if (size < T.QUICK_SIZE_LIMIT) {
       const i = this.quickOfSize[size >> 4]!;
-      if (i < T.QUICK_LISTS && this.quickCount[i]! < T.QUICK_DEPTH) {
+      if (i < T.QUICK_LISTS && this.quickRoom[i]! > 0) {
         w[(b + T.F_NEXT) >> 2] = this.quickHead[i]!;
         w[(b + T.H_SIZE) >> 2] = size | T.QUICK;
         w[(b + T.H_CHECK) >> 2] = checkOf(b, size | T.QUICK);
         this.quickHead[i] = b;
-        this.quickCount[i]!++;
+        this.quickRoom[i]!--;
         // The last block in use freed: nothing left to cache for, the arenas go back (but the spare).
         if (this.blocksInUse === 0) this.drain();
         return;
@@ -593,7 +609,7 @@ export class TlsfWords {
         b = next;
       }
       this.quickHead[i] = keep;
-      this.quickCount[i] = kept;
+      this.quickRoom[i] = this.quickDepth(i) - kept;
     }
   }
 
@@ -604,7 +620,7 @@ export class TlsfWords {
       let b = this.quickHead[i]!;
       if (b === -1) continue;
       this.quickHead[i] = -1;
-      this.quickCount[i] = 0;
+      this.quickRoom[i] = this.quickDepth(i);
       while (b !== -1) {
         const next = w[(b + T.F_NEXT) >> 2]!;
         this.release(b, w[(b + T.H_SIZE) >> 2]! & ~15);
@@ -854,9 +870,9 @@ export class TlsfWords {
         if (listOf(sw & ~15) !== i) throw new Error(`TLSF: block of ${sw & ~15} bytes in quick list ${i}`);
         n++;
       }
-      if (n !== this.quickCount[i] || n > T.QUICK_DEPTH) throw new Error(`TLSF: quick list ${i} holds ${n} blocks, counted ${this.quickCount[i]!} (at most ${T.QUICK_DEPTH})`);
+      if (n + this.quickRoom[i]! !== this.quickDepth(i) || n > this.quickDepth(i)) throw new Error(`TLSF: quick list ${i} holds ${n} blocks, room for ${this.quickRoom[i]!} more (at most ${this.quickDepth(i)})`);
     }
-    if (this.quickHead[T.QUICK_LISTS] !== -1 || this.quickCount[T.QUICK_LISTS] !== T.QUICK_DEPTH) throw new Error('TLSF: the quick list past the last is not empty and full');
+    if (this.quickHead[T.QUICK_LISTS] !== -1 || this.quickRoom[T.QUICK_LISTS] !== 0) throw new Error('TLSF: the quick list past the last is not empty and full');
     if (this.quickThird !== (this.arenaCount < T.WIDE_QUICK_ARENAS ? this.wideThird : this.narrowThird)) throw new Error(`TLSF: quick lists' third probe ${this.quickThird === this.wideThird ? 'wide' : 'narrow'} with ${this.arenaCount} arenas`);
     if (freeSeen.size !== 0) throw new Error(`TLSF: ${freeSeen.size} free blocks are on no list`);
     return { count, bytes };

@@ -8,17 +8,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DoubleFreeError, InteriorPointerError, type ArrayBufferBacking, type KernelHeap } from '../src/index';
-import { QUICK_DEPTH } from '../src/tlsf';
+import { DEEP_QUICK_DEPTH, QUICK_DEPTH } from '../src/tlsf';
 import { checkPattern, makeHeap, writePattern } from './helpers';
 
 const tlsfBlocks = (heap: KernelHeap) => heap.blocks().filter((b) => b.kind === 'tlsf');
 
-/** A heap whose TLSF holds 24 arenas: one 600-byte block (`keep`), the rest 4,000-byte ones (`fill`). */
+/** A heap whose TLSF holds 24 arenas: one 600-byte block (`keep`), the rest 6,000-byte ones (`fill`, a class none of the tests asks for). */
 function heapOf24Arenas(): { heap: KernelHeap; keep: number; fill: number[] } {
   const { heap } = makeHeap();
   const keep = heap.kmalloc(600)!;
   const fill: number[] = [];
-  while (heap.stats().tlsf.arenaCount < 24) fill.push(heap.kmalloc(4000)!);
+  while (heap.stats().tlsf.arenaCount < 24) fill.push(heap.kmalloc(6000)!);
   return { heap, keep, fill };
 }
 
@@ -51,35 +51,35 @@ describe('TLSF quick lists', () => {
     heap.checkInvariants();
   });
 
-  it('from 24 arenas on, hand a cached block of 3 KiB or more only to its class and the class below, and again below 24', () => {
+  it('from 24 arenas on, hand a cached block of 4 KiB or more only to its class and the class below, and again below 24', () => {
     const { heap, keep, fill } = heapOf24Arenas();
-    const p = heap.kmalloc(3500)!; // a 3,520-byte block (TLSF list 3·32 + 23)
+    const p = heap.kmalloc(4200)!; // a 4,224-byte block (TLSF list 4·32 + 1)
     heap.kfree(p);
-    const q = heap.kmalloc(3376)!; // a 3,392-byte block: two classes below, not served from p any more
+    const q = heap.kmalloc(4016)!; // a 4,032-byte block: two classes below, not served from p any more
     expect(q).not.toBe(p);
     heap.checkInvariants();
-    expect(heap.kmalloc(3440)).toBe(p); // a 3,456-byte block: the class below
+    expect(heap.kmalloc(4080)).toBe(p); // a 4,096-byte block: the class below
     heap.kfree(p);
-    // Back under 24 arenas (the whole arenas of 4,000-byte blocks freed go back): two classes again.
+    // Back under 24 arenas (the whole arenas of 6,000-byte blocks freed go back): two classes again.
     for (const x of fill.splice(0)) heap.kfree(x);
     expect(heap.stats().tlsf.arenaCount).toBeLessThan(24);
     heap.kfree(q);
-    expect(heap.kmalloc(3376)).toBe(q); // q's own class: still cached
-    expect(heap.kmalloc(3376)).toBe(p); // two classes below p's
+    expect(heap.kmalloc(4016)).toBe(q); // q's own class: still cached
+    expect(heap.kmalloc(4016)).toBe(p); // two classes below p's
     heap.checkInvariants();
     for (const x of [p, q, keep]) heap.kfree(x);
   });
 
-  it('from 24 arenas on, still hand a cached block under 3 KiB to a request of the class two below its own', () => {
+  it('from 24 arenas on, still hand a cached block under 4 KiB to a request of the class two below its own', () => {
     const { heap, keep, fill } = heapOf24Arenas();
     const p = heap.kmalloc(1000)!; // a 1,024-byte block (TLSF list 2·32 + 0)
-    const r = heap.kmalloc(2992)!; // a 3,008-byte block (list 3·32 + 15), the last class under 3 KiB
-    const s = heap.kmalloc(3056)!; // a 3,072-byte block (list 3·32 + 16), the first of 3 KiB
+    const r = heap.kmalloc(4016)!; // a 4,032-byte block (list 3·32 + 31), the last class under 4 KiB
+    const s = heap.kmalloc(4080)!; // a 4,096-byte block (list 4·32 + 0), the first of 4 KiB
     for (const x of [p, r, s]) heap.kfree(x);
     expect(heap.kmalloc(960)).not.toBe(p); // a 976-byte block: three classes below
     expect(heap.kmalloc(976)).toBe(p); // a 992-byte block: two classes below
-    expect(heap.kmalloc(2864)).toBe(r); // a 2,880-byte block (list 3·32 + 13): two classes below r's
-    expect(heap.kmalloc(2928)).not.toBe(s); // a 2,944-byte block (list 3·32 + 14): two classes below s's
+    expect(heap.kmalloc(3888)).toBe(r); // a 3,904-byte block (list 3·32 + 29): two classes below r's
+    expect(heap.kmalloc(3952)).not.toBe(s); // a 3,968-byte block (list 3·32 + 30): two classes below s's
     heap.checkInvariants();
     expect(heap.stats().tlsf.arenaCount).toBeGreaterThanOrEqual(24);
     for (const x of [...fill, keep]) heap.kfree(x);
@@ -99,16 +99,21 @@ describe('TLSF quick lists', () => {
     heap.checkInvariants();
   });
 
-  it(`hold at most ${QUICK_DEPTH} blocks per class; the frees beyond merge at once`, () => {
+  it.each([
+    [1500, 1536, QUICK_DEPTH],
+    [2990, 3008, QUICK_DEPTH],
+    [3100, 3136, DEEP_QUICK_DEPTH],
+    [3500, 3520, DEEP_QUICK_DEPTH],
+  ])('hold at most as many blocks of %i bytes (%i-byte blocks) as their depth, %i; the frees beyond merge at once', (req, block, depth) => {
     const { heap } = makeHeap();
     const keep = heap.kmalloc(600)!;
-    const ps = Array.from({ length: QUICK_DEPTH + 8 }, () => heap.kmalloc(1500)!);
+    const ps = Array.from({ length: depth + 8 }, () => heap.kmalloc(req)!);
     for (const p of ps) heap.kfree(p);
     heap.checkInvariants();
     const free = tlsfBlocks(heap).filter((x) => !x.used);
-    // QUICK_DEPTH cached blocks of 1,536 bytes, the rest merged into the arena's free space.
-    expect(free.filter((x) => x.sizeBytes === 1536)).toHaveLength(QUICK_DEPTH);
-    expect(free.filter((x) => x.sizeBytes !== 1536).length).toBeGreaterThan(0);
+    // `depth` cached blocks of the class, the rest merged into the arenas' free space.
+    expect(free.filter((x) => x.sizeBytes === block)).toHaveLength(depth);
+    expect(free.filter((x) => x.sizeBytes !== block).length).toBeGreaterThan(0);
     heap.kfree(keep);
   });
 
