@@ -1,10 +1,20 @@
+/* eslint-disable @typescript-eslint/no-unsafe-enum-comparison -- the const enum below holds named numeric constants (inlined by esbuild) */
 import { grow } from './grow';
 
-const CAP = 32;
-const HALF = 16;
-/** Children per max-tree node (2^FAN_BITS): 8 doubles, one cache line; measured against 2 and 16 in the README. */
-const FAN_BITS = 3;
-const FAN = 1 << FAN_BITS;
+/**
+ * Sizes as a `const enum`: esbuild inlines the values as literals, where module `const`s became
+ * `var`s V8 loaded from the module context (and multiplied with overflow checks) in every loop.
+ */
+const enum L {
+  /** Intervals per leaf. */
+  CAP = 32,
+  HALF = 16,
+  /** Children per max-tree node (2^FAN_BITS): 8 doubles, one cache line; measured against 2 and 16 in the README. */
+  FAN_BITS = 3,
+  FAN = 8,
+  /** log2(2 * CAP): leaf x's slots start at iv[x << IV_SHIFT]. */
+  IV_SHIFT = 6,
+}
 
 /**
  * The larger of two lengths without a branch on them: `(a + b + |b - a|) / 2`. `Math.abs` of a
@@ -20,7 +30,10 @@ function larger(a: number, b: number): number {
 
 /** The largest of the 8 doubles from `c` (a max-tree node's children): a tree of `larger`, 3 deep. */
 function largestOfFan(tree: Float64Array, c: number): number {
-  return larger(larger(larger(tree[c]!, tree[c + 1]!), larger(tree[c + 2]!, tree[c + 3]!)), larger(larger(tree[c + 4]!, tree[c + 5]!), larger(tree[c + 6]!, tree[c + 7]!)));
+  return larger(
+    larger(larger(tree[c]!, tree[(c + 1) | 0]!), larger(tree[(c + 2) | 0]!, tree[(c + 3) | 0]!)),
+    larger(larger(tree[(c + 4) | 0]!, tree[(c + 5) | 0]!), larger(tree[(c + 6) | 0]!, tree[(c + 7) | 0]!)),
+  );
 }
 
 /**
@@ -45,23 +58,23 @@ export class FreeIndex {
    * that second read is in a line the scan already loaded, where with starts and lengths in two
    * arrays it was a second cache miss after the first (measured 1.04-1.05x on the sized mix).
    */
-  private iv = new Float64Array(2 * CAP * 4);
+  private iv = new Float64Array(2 * L.CAP * 4);
   private cnt = new Int32Array(4);
   private lmax = new Float64Array(4);
   private slots = 0;
   private freeSlots: number[] = [];
   private ord = new Int32Array(4);
   /** Each leaf position's first start; +Infinity from position `n` to the end (at least `size` long). */
-  private first: Float64Array = new Float64Array(FAN).fill(Infinity);
+  private first: Float64Array = new Float64Array(L.FAN).fill(Infinity);
   private n = 0;
   /**
    * The max-tree: an implicit 8-ary tree, node 0 the root, node i's children 8i + 1 .. 8i + 8;
    * its bottom row (from `base`, `size` nodes, a power of 8) holds each leaf position's largest
    * interval (0 past the last leaf), every node above the largest of its children.
    */
-  private size = FAN;
+  private size = L.FAN;
   private base = 1;
-  private tree = new Float64Array(1 + FAN);
+  private tree = new Float64Array(1 + L.FAN);
   /** Free intervals held. */
   count = 0;
   /** Leaf position of the interval the last `locate` / `find…` / `nextOf` returned. */
@@ -74,8 +87,8 @@ export class FreeIndex {
     this.ord[0] = x;
     this.n = 1;
     if (end > start) {
-      this.iv[2 * (x * CAP)] = start;
-      this.iv[2 * (x * CAP) + 1] = end - start;
+      this.iv[2 * (x * L.CAP)] = start;
+      this.iv[2 * (x * L.CAP) + 1] = end - start;
       this.cnt[x] = 1;
       this.lmax[x] = end - start;
       this.first[0] = start;
@@ -121,17 +134,20 @@ export class FreeIndex {
    */
   leafPos(addr: number): number {
     const first = this.first;
+    // Indices as `(i + j) | 0` and shifts: int32 arithmetic, no overflow check per step.
     let lo = 0;
-    for (let s = this.size >>> FAN_BITS; s >= 1; s >>>= FAN_BITS) {
+    for (let s = this.size >>> L.FAN_BITS; s >= 1; s >>>= L.FAN_BITS) {
+      const s2 = s << 1;
+      const s4 = s << 2;
       const c =
-        +(first[lo + s]! <= addr) +
-        +(first[lo + 2 * s]! <= addr) +
-        +(first[lo + 3 * s]! <= addr) +
-        +(first[lo + 4 * s]! <= addr) +
-        +(first[lo + 5 * s]! <= addr) +
-        +(first[lo + 6 * s]! <= addr) +
-        +(first[lo + 7 * s]! <= addr);
-      lo += c * s;
+        +(first[(lo + s) | 0]! <= addr) +
+        +(first[(lo + s2) | 0]! <= addr) +
+        +(first[(lo + s2 + s) | 0]! <= addr) +
+        +(first[(lo + s4) | 0]! <= addr) +
+        +(first[(lo + s4 + s) | 0]! <= addr) +
+        +(first[(lo + s4 + s2) | 0]! <= addr) +
+        +(first[(lo + s4 + s2 + s) | 0]! <= addr);
+      lo = (lo + Math.imul(c, s)) | 0;
     }
     return lo;
   }
@@ -140,7 +156,7 @@ export class FreeIndex {
   locate(addr: number): number {
     const pos = this.leafPos(addr);
     this.pos = pos;
-    const base = this.ord[pos]! * CAP;
+    const base = this.ord[pos]! * L.CAP;
     const iv = this.iv;
     let lo = base;
     let hi = base + this.cnt[this.ord[pos]!]! - 1;
@@ -156,17 +172,17 @@ export class FreeIndex {
   /** The interval after `k` (at leaf position `pos`), or -1; updates `pos`. */
   nextOf(k: number): number {
     const x = this.ord[this.pos]!;
-    if (k + 1 < x * CAP + this.cnt[x]!) return k + 1;
+    if (k + 1 < x * L.CAP + this.cnt[x]!) return k + 1;
     if (this.pos + 1 >= this.n) return -1;
     this.pos++;
-    return this.ord[this.pos]! * CAP;
+    return this.ord[this.pos]! * L.CAP;
   }
 
   /** The first interval of all, or -1; sets `pos`. */
   firstInterval(): number {
     this.pos = 0;
     const x = this.ord[0]!;
-    return this.cnt[x]! > 0 ? x * CAP : -1;
+    return this.cnt[x]! > 0 ? x * L.CAP : -1;
   }
 
   /** First fit with no alignment or window: the lowest interval of at least `size` (`pos` set), or -1. */
@@ -175,10 +191,10 @@ export class FreeIndex {
     const pos = this.descend(0, size);
     this.pos = pos;
     const iv = this.iv;
-    let k = this.ord[pos]! * CAP;
-    while (iv[2 * k + 1]! < size) k++;
-    this.foundAddr = this.iv[2 * k]!;
-    return k;
+    let p = (this.ord[pos]! << L.IV_SHIFT) | 1; // the first length of the leaf
+    while (iv[p]! < size) p = (p + 2) | 0;
+    this.foundAddr = iv[p - 1]!;
+    return p >>> 1;
   }
 
   /** The first leaf position >= p whose largest interval is at least `size`, or -1. */
@@ -190,12 +206,12 @@ export class FreeIndex {
     // Climb until a later sibling fits, then take the first fitting child down to the bottom row.
     for (;;) {
       if (i === 0) return -1;
-      const last = ((i - 1) & ~(FAN - 1)) + FAN; // i's last sibling
+      const last = ((i - 1) & ~(L.FAN - 1)) + L.FAN; // i's last sibling
       while (i < last) {
         i++;
         if (tree[i]! >= size) return this.descend(i, size);
       }
-      i = (i - 1) >>> FAN_BITS;
+      i = (i - 1) >>> L.FAN_BITS;
     }
   }
 
@@ -204,8 +220,8 @@ export class FreeIndex {
     const tree = this.tree;
     const base = this.base;
     while (i < base) {
-      i = (i << FAN_BITS) + 1; // the first child
-      while (tree[i]! < size) i++;
+      i = ((i << L.FAN_BITS) + 1) | 0; // the first child
+      while (tree[i]! < size) i = (i + 1) | 0;
     }
     return i - base;
   }
@@ -220,7 +236,7 @@ export class FreeIndex {
     const perAlign = 1 / align; // exact: align is a power of two
     for (let pos = this.nextCandidate(this.leafPos(lo), size); pos !== -1; pos = this.nextCandidate(pos + 1, size)) {
       if (this.first[pos]! >= hi) return -1;
-      const base = this.ord[pos]! * CAP;
+      const base = this.ord[pos]! * L.CAP;
       const last = base + this.cnt[this.ord[pos]!]!;
       for (let k = base; k < last; k++) {
         const bs = iv[2 * k]!;
@@ -246,7 +262,7 @@ export class FreeIndex {
   carve(k: number, a: number, b: number): void {
     const pos = this.pos;
     const x = this.ord[pos]!;
-    const base = x * CAP;
+    const base = x * L.CAP;
     const s = this.iv[2 * k]!;
     const len = this.iv[2 * k + 1]!;
     const e = s + len;
@@ -274,21 +290,21 @@ export class FreeIndex {
   insert(a: number, e: number, pos = this.leafPos(a)): void {
     const x = this.ord[pos]!;
     const iv = this.iv;
-    const base = x * CAP;
+    const base = x * L.CAP;
     // k: index of the first interval starting after a.
-    const stop = base + this.cnt[x]!;
+    const stop = (base + this.cnt[x]!) | 0;
     let k = base;
-    while (k < stop && iv[2 * k]! < a) k++;
+    while (k < stop && iv[k << 1]! < a) k = (k + 1) | 0;
     const prevEnds = k > base ? iv[2 * (k - 1)]! + iv[2 * (k - 1) + 1]! === a : pos > 0 && this.lastEnd(pos - 1) === a;
     const nextX = k < stop ? x : pos + 1 < this.n ? this.ord[pos + 1]! : -1;
-    const nextK = k < stop ? k : nextX >= 0 ? nextX * CAP : -1;
+    const nextK = k < stop ? k : nextX >= 0 ? nextX * L.CAP : -1;
     const nextStarts = nextK >= 0 && iv[2 * nextK] === e;
     if (prevEnds) {
       // The interval before a grows to e, or to the end of the one after (which goes).
       // removeAt below keeps the leaf holding it in place, and every entry before the one it removes.
       const ppos = k > base ? pos : pos - 1;
       const p = this.ord[ppos]!;
-      const pk = k > base ? k - 1 : p * CAP + this.cnt[p]! - 1;
+      const pk = k > base ? k - 1 : p * L.CAP + this.cnt[p]! - 1;
       let ne = e;
       if (nextStarts) {
         ne = iv[2 * nextK]! + iv[2 * nextK + 1]!;
@@ -305,7 +321,7 @@ export class FreeIndex {
       const merged = iv[2 * nextK]! + iv[2 * nextK + 1]! - a;
       iv[2 * nextK + 1] = merged;
       iv[2 * nextK] = a;
-      if (nextK === nextX * CAP) this.first[npos] = a;
+      if (nextK === nextX * L.CAP) this.first[npos] = a;
       if (merged > this.lmax[nextX]!) this.setMax(npos, nextX, merged);
       return;
     }
@@ -315,7 +331,7 @@ export class FreeIndex {
   // ---- leaves
 
   private lastEnd(pos: number): number {
-    const k = this.ord[pos]! * CAP + this.cnt[this.ord[pos]!]! - 1;
+    const k = this.ord[pos]! * L.CAP + this.cnt[this.ord[pos]!]! - 1;
     return this.iv[2 * k]! + this.iv[2 * k + 1]!;
   }
 
@@ -324,7 +340,7 @@ export class FreeIndex {
     if (reuse !== undefined) return reuse;
     if (this.slots === this.cnt.length) {
       const c = this.cnt.length * 2;
-      this.iv = grow(this.iv, 2 * c * CAP);
+      this.iv = grow(this.iv, 2 * c * L.CAP);
       this.cnt = grow(this.cnt, c);
       this.lmax = grow(this.lmax, c);
     }
@@ -339,17 +355,17 @@ export class FreeIndex {
   private setMax(pos: number, x: number, m: number): void {
     this.lmax[x] = m;
     const tree = this.tree;
-    let i = this.base + pos;
+    let i = (this.base + pos) | 0;
     let old = tree[i]!;
     tree[i] = m;
     while (i > 0) {
-      const p = (i - 1) >>> FAN_BITS;
+      const p = (i - 1) >>> L.FAN_BITS;
       const pv = tree[p]!;
       let v = m;
       if (m < pv) {
         if (old < pv) return; // the parent's largest is another child's
         // This node held the parent's largest and shrank: the largest of the children (its own new value included).
-        v = largestOfFan(tree, (p << FAN_BITS) + 1);
+        v = largestOfFan(tree, ((p << L.FAN_BITS) + 1) | 0);
       }
       if (pv === v) return;
       tree[p] = v;
@@ -365,11 +381,11 @@ export class FreeIndex {
    * vacated included) and the nodes above it. All of it when the tree must grow.
    */
   private rebuildTree(from = 0): void {
-    let size = FAN;
-    while (size < this.n) size *= FAN;
+    let size = L.FAN;
+    while (size < this.n) size *= L.FAN;
     if (size !== this.size) {
       this.size = size;
-      this.base = (size - 1) / (FAN - 1);
+      this.base = ((size - 1) / (L.FAN - 1)) | 0; // an int32 field: a division would store a double
       this.tree = new Float64Array(this.base + size);
       if (this.first.length < size) this.first = this.growFirst(size);
       from = 0;
@@ -381,8 +397,8 @@ export class FreeIndex {
     let lo = base + from;
     let hi = base + to;
     while (lo > 0) {
-      lo = (lo - 1) >>> FAN_BITS;
-      hi = (hi - 1) >>> FAN_BITS;
+      lo = (lo - 1) >>> L.FAN_BITS;
+      hi = (hi - 1) >>> L.FAN_BITS;
       for (let i = lo; i <= hi; i++) tree[i] = this.childMax(i);
     }
   }
@@ -395,19 +411,19 @@ export class FreeIndex {
   }
 
   private childMax(i: number): number {
-    return largestOfFan(this.tree, i * FAN + 1);
+    return largestOfFan(this.tree, i * L.FAN + 1);
   }
 
   /** Removes entry j of leaf x (at position pos); removes the leaf when it empties (unless it is the only one). */
   private removeAt(pos: number, x: number, j: number): void {
-    const base = x * CAP;
+    const base = x * L.CAP;
     const c = this.cnt[x]!;
     const iv = this.iv;
     const len = iv[2 * (base + j) + 1]!;
     // Plain loops: a leaf moves a few dozen entries, where copyWithin's call overhead dominates.
-    for (let k = base + j; k < base + c - 1; k++) {
-      iv[2 * k] = iv[2 * (k + 1)]!;
-      iv[2 * k + 1] = iv[2 * (k + 1) + 1]!;
+    for (let p = (base + j) << 1, end = (base + c - 1) << 1; p < end; p = (p + 2) | 0) {
+      iv[p] = iv[(p + 2) | 0]!;
+      iv[p | 1] = iv[(p + 3) | 0]!;
     }
     iv[2 * (base + c - 1)] = 0;
     iv[2 * (base + c - 1) + 1] = 0;
@@ -432,40 +448,40 @@ export class FreeIndex {
   /** Leaf x holds an interval of exactly `len`: stops at the first (ties are common among small holes). */
   private holdsLength(x: number, len: number): boolean {
     const iv = this.iv;
-    for (let k = x * CAP, end = k + this.cnt[x]!; k < end; k++) if (iv[2 * k + 1] === len) return true;
+    for (let p = (x << L.IV_SHIFT) | 1, end = (p + (this.cnt[x]! << 1)) | 0; p < end; p = (p + 2) | 0) if (iv[p] === len) return true;
     return false;
   }
 
   /** Inserts [a, e) as entry j of leaf x (at position pos), splitting a full leaf. */
   private insertAt(pos: number, x: number, j: number, a: number, e: number): void {
-    if (this.cnt[x] === CAP) {
+    if (this.cnt[x] === L.CAP) {
       const y = this.newLeaf();
-      this.iv.copyWithin(2 * y * CAP, 2 * (x * CAP + HALF), 2 * (x * CAP + CAP));
-      this.iv.fill(0, 2 * (x * CAP + HALF), 2 * (x * CAP + CAP));
-      this.cnt[x] = HALF;
-      this.cnt[y] = CAP - HALF;
+      this.iv.copyWithin(2 * y * L.CAP, 2 * (x * L.CAP + L.HALF), 2 * (x * L.CAP + L.CAP));
+      this.iv.fill(0, 2 * (x * L.CAP + L.HALF), 2 * (x * L.CAP + L.CAP));
+      this.cnt[x] = L.HALF;
+      this.cnt[y] = L.CAP - L.HALF;
       if (this.n === this.ord.length) this.ord = grow(this.ord, this.n * 2);
-      if (this.n === this.first.length) this.first = this.growFirst(this.n * FAN);
+      if (this.n === this.first.length) this.first = this.growFirst(this.n * L.FAN);
       this.ord.copyWithin(pos + 2, pos + 1, this.n);
       this.first.copyWithin(pos + 2, pos + 1, this.n);
       this.ord[pos + 1] = y;
-      this.first[pos + 1] = this.iv[2 * (y * CAP)]!;
+      this.first[pos + 1] = this.iv[2 * (y * L.CAP)]!;
       this.n++;
       this.lmax[x] = this.maxOf(x);
       this.lmax[y] = this.maxOf(y);
       this.rebuildTree(pos);
-      if (j > HALF) {
+      if (j > L.HALF) {
         pos++;
         x = y;
-        j -= HALF;
+        j -= L.HALF;
       }
     }
-    const base = x * CAP;
+    const base = x * L.CAP;
     const c = this.cnt[x]!;
     const iv = this.iv;
-    for (let k = base + c; k > base + j; k--) {
-      iv[2 * k] = iv[2 * (k - 1)]!;
-      iv[2 * k + 1] = iv[2 * (k - 1) + 1]!;
+    for (let p = (base + c) << 1, end = (base + j) << 1; p > end; p = (p - 2) | 0) {
+      iv[p] = iv[(p - 2) | 0]!;
+      iv[p | 1] = iv[(p - 1) | 0]!;
     }
     iv[2 * (base + j)] = a;
     iv[2 * (base + j) + 1] = e - a;
@@ -485,13 +501,13 @@ export class FreeIndex {
     let m1 = 0;
     let m2 = 0;
     let m3 = 0;
-    let k = x * CAP;
-    const end = k + this.cnt[x]!;
-    for (; k < end; k += 4) {
-      m0 = larger(m0, iv[2 * k + 1]!);
-      m1 = larger(m1, iv[2 * (k + 1) + 1]!);
-      m2 = larger(m2, iv[2 * (k + 2) + 1]!);
-      m3 = larger(m3, iv[2 * (k + 3) + 1]!);
+    let p = (x << L.IV_SHIFT) | 1; // the first length
+    const end = (p + (this.cnt[x]! << 1)) | 0;
+    for (; p < end; p = (p + 8) | 0) {
+      m0 = larger(m0, iv[p]!);
+      m1 = larger(m1, iv[(p + 2) | 0]!);
+      m2 = larger(m2, iv[(p + 4) | 0]!);
+      m3 = larger(m3, iv[(p + 6) | 0]!);
     }
     return larger(larger(m0, m1), larger(m2, m3));
   }
@@ -511,11 +527,11 @@ export class FreeIndex {
       if (x < 0 || x >= this.slots || seen.has(x)) fail(`free leaf position ${pos} holds slot ${x}`);
       seen.add(x);
       const c = this.cnt[x]!;
-      if (c > CAP || c < (this.n === 1 ? 0 : 1)) fail(`free leaf ${x} holds ${c} intervals`);
-      if (c > 0 && this.first[pos] !== this.iv[2 * (x * CAP)]) fail(`free leaf ${x} caches first ${this.first[pos]}, true ${this.iv[2 * (x * CAP)]}`);
-      for (let k = x * CAP + c; k < x * CAP + CAP; k++) if (this.iv[2 * k] !== 0 || this.iv[2 * k + 1] !== 0) fail(`free leaf ${x} slot ${k - x * CAP} past its count is not 0`);
+      if (c > L.CAP || c < (this.n === 1 ? 0 : 1)) fail(`free leaf ${x} holds ${c} intervals`);
+      if (c > 0 && this.first[pos] !== this.iv[2 * (x * L.CAP)]) fail(`free leaf ${x} caches first ${this.first[pos]}, true ${this.iv[2 * (x * L.CAP)]}`);
+      for (let k = x * L.CAP + c; k < x * L.CAP + L.CAP; k++) if (this.iv[2 * k] !== 0 || this.iv[2 * k + 1] !== 0) fail(`free leaf ${x} slot ${k - x * L.CAP} past its count is not 0`);
       if (this.lmax[x] !== this.maxOf(x)) fail(`free leaf ${x} caches maxFree ${this.lmax[x]}, true ${this.maxOf(x)}`);
-      for (let k = x * CAP; k < x * CAP + c; k++) {
+      for (let k = x * L.CAP; k < x * L.CAP + c; k++) {
         const s = this.iv[2 * k]!;
         const e = s + this.iv[2 * k + 1]!;
         if (!(e > s)) fail(`empty free interval at ${s}`);
@@ -530,7 +546,7 @@ export class FreeIndex {
     if (total !== this.count) fail(`free index holds ${total} intervals, count says ${this.count}`);
     for (const x of this.freeSlots) {
       if (this.cnt[x] !== 0 || this.lmax[x] !== 0) fail(`recycled free leaf ${x} holds ${this.cnt[x]} intervals`);
-      for (let k = x * CAP; k < x * CAP + CAP; k++) if (this.iv[2 * k] !== 0 || this.iv[2 * k + 1] !== 0) fail(`recycled free leaf ${x} slot ${k - x * CAP} is not 0`);
+      for (let k = x * L.CAP; k < x * L.CAP + L.CAP; k++) if (this.iv[2 * k] !== 0 || this.iv[2 * k + 1] !== 0) fail(`recycled free leaf ${x} slot ${k - x * L.CAP} is not 0`);
     }
     if (this.n + this.freeSlots.length !== this.slots) fail(`free leaves leak: ${this.n} live + ${this.freeSlots.length} free != ${this.slots}`);
     for (let i = 0; i < this.base + this.size; i++) {

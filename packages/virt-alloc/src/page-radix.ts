@@ -10,6 +10,8 @@ const enum R {
   FAN_MASK = 255,
   /** Keys split at 2^28: bit offsets 4, 12, 20 fall in the low part, 28, 36, 44, 52 in the high part. */
   SPLIT_BITS = 28,
+  /** 2^SPLIT_BITS, a literal (a module `const` is a context load in V8's code). */
+  SPLIT = 268435456,
   /** An inline entry packs its page offset (4 bits) and tag id (6 bits) in its low 10 bits, its length in pages above. */
   INLINE_BITS = 10,
   INLINE_LOW_MASK = 1023,
@@ -18,11 +20,10 @@ const enum R {
   /** Lengths below this many pages fit inline (2^21: the packed value stays within 31 bits). */
   INLINE_PAGES = 2097152,
 }
-const SPLIT = 2 ** 28;
 
 /** Bit offset of the index at inner level `lv` (0 = the level whose children are leaves). */
 function offsetOf(lv: number): number {
-  return R.LEAF_BITS + R.FAN_BITS * lv;
+  return (R.LEAF_BITS + (lv << 3)) | 0; // int32 arithmetic: no overflow check
 }
 
 /**
@@ -140,21 +141,21 @@ export class PageRadix {
    * and indices in pathNode / pathIdx, key's page offset in its 16 pages in `keyOff`.
    */
   private bottomSlot(key: number): number {
-    const hi = key < SPLIT ? 0 : Math.floor(key / SPLIT);
-    const lo = key - hi * SPLIT;
+    const hi = key < R.SPLIT ? 0 : Math.floor(key / R.SPLIT);
+    const lo = key - hi * R.SPLIT;
     this.keyOff = lo & R.LEAF_MASK;
     const kids = this.kids;
     let n = 0;
-    for (let lv = this.levels - 1; lv > 0; lv--) {
+    for (let lv = this.levels - 1; lv > 0; lv = (lv - 1) | 0) {
       const off = offsetOf(lv);
       const i = off < R.SPLIT_BITS ? (lo >>> off) & R.FAN_MASK : (hi >>> (off - R.SPLIT_BITS)) & R.FAN_MASK;
       this.pathNode[lv] = n;
       this.pathIdx[lv] = i;
-      n = kids[(n << R.FAN_BITS) + i]!;
+      n = kids[((n << R.FAN_BITS) + i) | 0]!;
       if (n === 0) return -1;
     }
     this.pathNode[0] = n;
-    return (n << R.FAN_BITS) + ((lo >>> R.LEAF_BITS) & R.FAN_MASK);
+    return ((n << R.FAN_BITS) + ((lo >>> R.LEAF_BITS) & R.FAN_MASK)) | 0;
   }
 
   /** The end of the block starting at page `key`, or 0 if none; remembers where it was for `tagAtSlot`, `setEndAtSlot`. */
@@ -166,7 +167,7 @@ export class PageRadix {
     const off = this.keyOff;
     this.slotKi = ki;
     if (c > 0) {
-      const s = (c << R.LEAF_BITS) + off;
+      const s = ((c << R.LEAF_BITS) + off) | 0;
       const end = this.rec[s << 1]!;
       if (end === 0) return 0;
       this.slot = s;
@@ -209,11 +210,11 @@ export class PageRadix {
     const leaf = this.newLeaf();
     this.kids[ki] = leaf;
     this.put(leaf, off, end, this.slotTag);
-    this.slot = (leaf << R.LEAF_BITS) + off;
+    this.slot = ((leaf << R.LEAF_BITS) + off) | 0;
   }
 
   private put(leaf: number, off: number, end: number, tagId: number): void {
-    const s = (leaf << R.LEAF_BITS) + off;
+    const s = ((leaf << R.LEAF_BITS) + off) | 0;
     this.rec[s << 1] = end;
     this.rec[(s << 1) + 1] = tagId;
     this.leafCount[leaf]!++;
@@ -222,12 +223,12 @@ export class PageRadix {
   /** Adds a block starting at page `key` (no block may start there yet). */
   insert(key: number, end: number, tagId: number): void {
     while (key >= this.limit) this.addLevel();
-    const hi = key < SPLIT ? 0 : Math.floor(key / SPLIT);
-    const lo = key - hi * SPLIT;
+    const hi = key < R.SPLIT ? 0 : Math.floor(key / R.SPLIT);
+    const lo = key - hi * R.SPLIT;
     let n = 0;
-    for (let lv = this.levels - 1; lv > 0; lv--) {
+    for (let lv = this.levels - 1; lv > 0; lv = (lv - 1) | 0) {
       const off = offsetOf(lv);
-      const i = (n << R.FAN_BITS) + (off < R.SPLIT_BITS ? (lo >>> off) & R.FAN_MASK : (hi >>> (off - R.SPLIT_BITS)) & R.FAN_MASK);
+      const i = ((n << R.FAN_BITS) + (off < R.SPLIT_BITS ? (lo >>> off) & R.FAN_MASK : (hi >>> (off - R.SPLIT_BITS)) & R.FAN_MASK)) | 0;
       let c = this.kids[i]!;
       if (c === 0) {
         c = this.newNode(); // may grow kids: index again
@@ -236,7 +237,7 @@ export class PageRadix {
       }
       n = c;
     }
-    const i = (n << R.FAN_BITS) + ((lo >>> R.LEAF_BITS) & R.FAN_MASK);
+    const i = ((n << R.FAN_BITS) + ((lo >>> R.LEAF_BITS) & R.FAN_MASK)) | 0;
     const off = lo & R.LEAF_MASK;
     this.count++;
     let leaf = this.kids[i]!;
@@ -282,7 +283,7 @@ export class PageRadix {
     } else {
       if (c === 0) return 0;
       const rec = this.rec;
-      const s = (c << R.LEAF_BITS) + off;
+      const s = ((c << R.LEAF_BITS) + off) | 0;
       end = rec[s << 1]!;
       if (end === 0) return 0;
       this.removedTag = rec[(s << 1) + 1]!;
@@ -328,8 +329,8 @@ export class PageRadix {
   /** The largest key <= `key` that holds a block, or -1. */
   pred(key: number): number {
     if (key >= this.limit) key = this.limit - 1;
-    const hi = key < SPLIT ? 0 : Math.floor(key / SPLIT);
-    const lo = key - hi * SPLIT;
+    const hi = key < R.SPLIT ? 0 : Math.floor(key / R.SPLIT);
+    const lo = key - hi * R.SPLIT;
     const kids = this.kids;
     const idx = this.pathIdx;
     const nodes = this.pathNode;
