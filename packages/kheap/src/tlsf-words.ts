@@ -182,7 +182,8 @@ export class TlsfWords {
    * for every request): in a small heap a quick list rarely holds the class asked for (~128
    * blocks live over ~100 classes on issue 19's trace), and a block at most 3/32 bigger than it
    * needs cuts the TLSF's own allocations by a third there. From 24 arenas on it is
-   * {@link narrowThird} (the class two above only while its blocks are under 3 KiB): the lists
+   * {@link narrowThird} (the class two above only while its blocks are under
+   * {@link T.NARROW_THIRD_LIMIT}, 4 KiB): the lists
    * are fuller, and the larger blocks of the big classes would cost footprint (issue 19's floor
    * is 1.15 from ~1,000 blocks live, 1.35 below); the small classes, with few blocks live each,
    * still miss most and cost least. Set whenever the arena count changes.
@@ -316,7 +317,7 @@ export class TlsfWords {
   /**
    * The quick lists' {@link alloc} (kmalloc's fast path): a block for `req` (1..8 KiB, a valid
    * request) from this size class's quick list, the next one's (at most 1/32 bigger) or, in a
-   * small heap or for the classes under 3 KiB ({@link quickThird}), the one after (at most 3/32
+   * small heap or for the classes under 4 KiB ({@link quickThird}), the one after (at most 3/32
    * bigger), or -1 when they are empty (always in debug mode, which keeps no quick lists).
    */
   quickAlloc(req: number): number {
